@@ -1,0 +1,27 @@
+#pragma once
+// The `sashimono` command table. Each subcommand lives in its own file and registers itself:
+//   static const CommandRegistrar reg{{"devnet", "run the embedded devnet ledger", &runDevnet}};
+// run() receives the arguments after the subcommand name and returns the process exit code.
+#include <string>
+#include <vector>
+
+namespace sashimono::cli {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(const std::vector<std::string>& args);
+};
+
+void registerCommand(const Command& c);
+const std::vector<Command>& commands();
+
+struct CommandRegistrar {
+  explicit CommandRegistrar(const Command& c) { registerCommand(c); }
+};
+
+// Prints "sashimono <cmd>: <message>" to stderr and returns 2 (usage) or 1 (failure).
+int usageError(const std::string& cmd, const std::string& message);
+int failure(const std::string& cmd, const std::string& message);
+
+}  // namespace sashimono::cli
