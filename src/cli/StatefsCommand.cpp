@@ -1,0 +1,224 @@
+// `sashimono statefs mount|unmount`: the tenant state filesystem (see docs/STATEFS.md).
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "Command.h"
+#include "sashimono/core/Log.h"
+#include "sashimono/statefs/PassthroughBackend.h"
+#include "sashimono/statefs/SourceDir.h"
+#include "sashimono/statefs/StateFs.h"
+
+namespace sashimono::cli {
+
+namespace {
+
+constexpr const char* kCmd = "statefs";
+constexpr int kReadyTimeoutMs = 30000;
+
+const char* kUsage =
+    "usage: sashimono statefs mount --source DIR --mountpoint DIR [--allow-other] [--foreground]\n"
+    "       sashimono statefs unmount --mountpoint DIR\n"
+    "\n"
+    "mount     serves DIR (--source) at --mountpoint as a passthrough FUSE filesystem.\n"
+    "          Without --foreground it returns once the mount is usable, printing the\n"
+    "          daemon's pid on stdout (exit 0), or fails with a message (exit 1).\n"
+    "          SIGTERM/SIGINT or `fusermount3 -u` unmount it and end the daemon.\n"
+    "          --allow-other lets other users in (the kernel enforces file modes).\n"
+    "unmount   unmounts a FUSE mount (lazily if busy); succeeds when nothing is mounted.\n";
+
+// Library errors start with "statefs: "; the command prefixes "sashimono statefs: " already.
+std::string bare(std::string msg) { return msg.rfind("statefs: ", 0) == 0 ? msg.substr(9) : msg; }
+
+bool canonicalDir(const std::string& p, std::string& out, std::string& err) {
+  char buf[PATH_MAX];
+  if (::realpath(p.c_str(), buf) == nullptr) {
+    err = p + ": " + std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  if (::stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    err = p + ": not a directory";
+    return false;
+  }
+  out = buf;
+  return true;
+}
+
+bool within(const std::string& inner, const std::string& outer) {
+  return inner == outer || outer == "/" || inner.rfind(outer + "/", 0) == 0;
+}
+
+void writeAll(int fd, const std::string& s) {
+  std::size_t off = 0;
+  while (off < s.size()) {
+    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    off += static_cast<std::size_t>(n);
+  }
+}
+
+// The daemon side: serve, report readiness (or the error) on `reportFd`, detach stdio.
+int runDaemon(const statefs::MountOptions& opts, statefs::StateBackend& backend, int reportFd) {
+  bool reported = false;
+  auto st = statefs::serve(opts, backend, [&](const core::Status& s) {
+    if (s.ok()) {
+      int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+      if (devnull >= 0) {
+        ::dup2(devnull, 0);
+        ::dup2(devnull, 1);
+        ::dup2(devnull, 2);
+        ::close(devnull);
+      }
+      writeAll(reportFd, "ok\n");
+    } else {
+      writeAll(reportFd, "error: " + s.error().message + "\n");
+    }
+    ::close(reportFd);
+    reported = true;
+  });
+  if (!reported) {
+    writeAll(reportFd,
+             "error: " +
+                 (st.ok() ? std::string("statefs: unmounted before it became usable") : st.error().message) +
+                 "\n");
+    ::close(reportFd);
+  }
+  return st.ok() && reported ? 0 : 1;
+}
+
+// Forks; the child mounts and serves; the parent returns once the child reports.
+int daemonize(const statefs::MountOptions& opts, statefs::StateBackend& backend) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return failure(kCmd, std::string("pipe: ") + std::strerror(errno));
+  std::cout.flush();
+  std::cerr.flush();
+  pid_t pid = ::fork();
+  if (pid < 0) return failure(kCmd, std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    ::close(p[0]);
+    ::setsid();
+    if (::chdir("/") != 0) { /* paths are absolute; nothing depends on the cwd */
+    }
+    std::exit(runDaemon(opts, backend, p[1]));
+  }
+  ::close(p[1]);
+  std::string msg;
+  char buf[512];
+  while (true) {
+    struct pollfd pfd {
+      p[0], POLLIN, 0
+    };
+    int r = ::poll(&pfd, 1, kReadyTimeoutMs);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) {
+      ::kill(pid, SIGTERM);
+      ::close(p[0]);
+      return failure(kCmd, "mount did not become usable within 30 s; stopped daemon " + std::to_string(pid));
+    }
+    ssize_t n = ::read(p[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    msg.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(p[0]);
+  if (msg == "ok\n") {
+    std::cout << pid << "\n";
+    return 0;
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (msg.rfind("error: ", 0) == 0) msg = msg.substr(7);
+  while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+  return failure(kCmd, msg.empty() ? "daemon exited before the mount became usable" : bare(msg));
+}
+
+int runMount(const std::vector<std::string>& args) {
+  std::string source, mountpoint;
+  bool allowOther = false, foreground = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if ((a == "--source" || a == "--mountpoint") && i + 1 < args.size()) {
+      (a == "--source" ? source : mountpoint) = args[++i];
+    } else if (a == "--allow-other") {
+      allowOther = true;
+    } else if (a == "--foreground") {
+      foreground = true;
+    } else if (a == "--help" || a == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else {
+      return usageError(kCmd, "mount: unexpected argument '" + a + "'\n" + kUsage);
+    }
+  }
+  if (source.empty() || mountpoint.empty())
+    return usageError(kCmd, std::string("mount: --source and --mountpoint are required\n") + kUsage);
+  std::string err;
+  statefs::MountOptions opts;
+  opts.allowOther = allowOther;
+  if (!canonicalDir(source, source, err)) return failure(kCmd, "source " + err);
+  if (!canonicalDir(mountpoint, opts.mountpoint, err)) return failure(kCmd, "mountpoint " + err);
+  if (within(opts.mountpoint, source) || within(source, opts.mountpoint)) {
+    return usageError(kCmd, "mount: source and mountpoint must not contain each other");
+  }
+  auto dir = statefs::SourceDir::open(source);
+  if (!dir.ok()) return failure(kCmd, bare(dir.error().message));
+  statefs::PassthroughBackend backend(std::move(dir).value());
+
+  if (!foreground) return daemonize(opts, backend);
+  auto st = statefs::serve(opts, backend, [&](const core::Status& s) {
+    if (s.ok())
+      spdlog::info("statefs: serving {} at {}", source, opts.mountpoint);
+    else
+      spdlog::error("{}", s.error().message);
+  });
+  return st.ok() ? 0 : failure(kCmd, bare(st.error().message));
+}
+
+int runUnmount(const std::vector<std::string>& args) {
+  std::string mountpoint;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--mountpoint" && i + 1 < args.size()) {
+      mountpoint = args[++i];
+    } else if (args[i] == "--help" || args[i] == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else {
+      return usageError(kCmd, "unmount: unexpected argument '" + args[i] + "'\n" + kUsage);
+    }
+  }
+  if (mountpoint.empty())
+    return usageError(kCmd, std::string("unmount: --mountpoint is required\n") + kUsage);
+  auto r = statefs::unmount(mountpoint);
+  if (!r.ok()) return failure(kCmd, bare(r.error().message));
+  if (!*r) std::cerr << "sashimono statefs: nothing mounted at " << mountpoint << "\n";
+  return 0;
+}
+
+int runStatefs(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (args[0] == "mount") return runMount(rest);
+  if (args[0] == "unmount") return runUnmount(rest);
+  return usageError(kCmd, "unknown subcommand '" + args[0] + "'\n" + kUsage);
+}
+
+const CommandRegistrar reg{{"statefs", "tenant state filesystem (FUSE): mount, unmount", &runStatefs}};
+
+}  // namespace
+
+}  // namespace sashimono::cli
