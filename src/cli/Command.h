@@ -11,6 +11,7 @@ struct Command {
   const char* name;
   const char* summary;
   int (*run)(const std::vector<std::string>& args);
+  bool hidden = false;  // test services: callable, but not listed in --help
 };
 
 void registerCommand(const Command& c);

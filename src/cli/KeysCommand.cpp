@@ -39,8 +39,11 @@ void printKey(const crypto::KeyPair& kp) {
 
 int keysGenerate(const std::vector<std::string>& args) {
   auto type = crypto::KeyType::ed25519;
+  bool seedOnly = false;
   for (const auto& a : args) {
-    if (a == "--secp256k1") {
+    if (a == "--seed-only") {
+      seedOnly = true;
+    } else if (a == "--secp256k1") {
       type = crypto::KeyType::secp256k1;
     } else if (a == "--ed25519") {
       type = crypto::KeyType::ed25519;
@@ -52,6 +55,11 @@ int keysGenerate(const std::vector<std::string>& args) {
   auto kp = crypto::KeyPair::fromSeed(seed);
   if (!kp) return failure("keys generate", kp.error().message);
   std::string text = crypto::encodeSeed(seed);
+  if (seedOnly) {  // for scripts writing a seed file: just the seed, one line
+    std::cout << text << "\n";
+    wipe(text);
+    return 0;
+  }
   std::cout << "seed:       " << text << "   (keep secret)\n";
   wipe(text);
   printKey(*kp);
@@ -92,7 +100,7 @@ int keysShow(const std::vector<std::string>& args) {
 int runKeys(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout
-        << "usage: sashimono keys generate [--secp256k1]\n"
+        << "usage: sashimono keys generate [--secp256k1] [--seed-only]\n"
            "       sashimono keys show [--seed-file PATH]   (else the seed is read from SASHIMONO_SEED)\n";
     return args.empty() ? 2 : 0;
   }
@@ -225,7 +233,7 @@ int runCodec(const std::vector<std::string>& args) {
 
 const CommandRegistrar kKeys{
     {"keys", "generate a key pair, or show the public key and address of a seed", &runKeys}};
-const CommandRegistrar kCodec{{"codec", "(testing) XRPL codec over JSON lines on stdin", &runCodec}};
+const CommandRegistrar kCodec{{"codec", "(testing) XRPL codec over JSON lines on stdin", &runCodec, true}};
 
 }  // namespace
 }  // namespace sashimono::cli

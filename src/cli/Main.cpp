@@ -32,6 +32,7 @@ namespace {
 void printUsage() {
   std::cout << "usage: sashimono [--log-level LEVEL] <command> [args...]\n\ncommands:\n";
   for (const auto& c : sashimono::cli::commands()) {
+    if (c.hidden) continue;
     std::printf("  %-10s %s\n", c.name, c.summary);
   }
   std::cout << "\nRun 'sashimono <command> --help' for the options of a command.\n";
