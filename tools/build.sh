@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Configures and builds into build/<flavour>. Usage: tools/build.sh [release|asan|fuzz]
+# Configures and builds into build/<flavour>. Usage: tools/build.sh [release|asan|fuzz] [ninja targets...]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 flavour=${1:-release}
+shift || true
 jobs=${SASHIMONO_JOBS:-$(nproc)}
 case "$flavour" in
   release) args=(-DCMAKE_BUILD_TYPE=Release -DSASHIMONO_TESTS=ON) ;;
@@ -12,4 +13,4 @@ case "$flavour" in
   *) echo "usage: tools/build.sh [release|asan|fuzz]" >&2; exit 2 ;;
 esac
 cmake -S "$here" -B "$here/build/$flavour" -G Ninja "${args[@]}" >/dev/null
-ninja -C "$here/build/$flavour" -j "$jobs"
+ninja -C "$here/build/$flavour" -j "$jobs" "$@"

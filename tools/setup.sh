@@ -11,6 +11,7 @@ packages=(
   libboost-all-dev libssl-dev libsodium-dev libfuse3-dev fuse3 rapidjson-dev libsqlite3-dev libspdlog-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev clang libclang-rt-14-dev
   containerd runc rootlesskit slirp4netns uidmap busybox-static iproute2 procps psmisc
+  e2fsprogs util-linux passwd file
   nodejs npm
 )
 
@@ -40,6 +41,25 @@ if [ "$(id -u)" -eq 0 ]; then
   if [ -f /etc/fuse.conf ] && ! grep -qE '^\s*user_allow_other' /etc/fuse.conf; then
     echo "setup: enabling user_allow_other in /etc/fuse.conf (tenant state filesystems are shared into containers)"
     echo "user_allow_other" >> /etc/fuse.conf
+  fi
+  # Rootless tenants need unprivileged user namespaces (Debian's default; some hosts turn it off).
+  if [ -f /proc/sys/kernel/unprivileged_userns_clone ] && [ "$(cat /proc/sys/kernel/unprivileged_userns_clone)" = 0 ]; then
+    echo "setup: enabling kernel.unprivileged_userns_clone (rootless tenants need user namespaces)"
+    sysctl -q -w kernel.unprivileged_userns_clone=1
+  fi
+  if [ "$(cat /proc/sys/user/max_user_namespaces 2>/dev/null || echo 1)" = 0 ]; then
+    echo "setup: raising user.max_user_namespaces from 0 to 15000 (rootless tenants need user namespaces)"
+    sysctl -q -w user.max_user_namespaces=15000
+  fi
+  # Loop devices for the tenants' disk images.
+  if [ ! -e /dev/loop-control ]; then
+    echo "setup: loading the loop module (tenant disk limits are loop-mounted images)"
+    modprobe loop || echo "setup: WARNING: no /dev/loop-control; tenants cannot be created" >&2
+  fi
+  # The instance image every tenant container runs from (one shared read-only copy).
+  if [ ! -d /var/lib/sashimono/images/instance/rootfs ]; then
+    echo "setup: building the instance image into /var/lib/sashimono/images/instance"
+    "$here/tools/build-image.sh" --out /var/lib/sashimono/images
   fi
 fi
 

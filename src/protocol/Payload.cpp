@@ -3,32 +3,9 @@
 #include <algorithm>
 #include <utility>
 
-// rapidjson 1.1 (Debian 12) computes `nullptr + n` in its lazily allocated parse stacks
-// (internal/stack.h, Reserve), which clang's -fsanitize=pointer-overflow reports as undefined
-// behaviour on the first parse. It is harmless in practice and fixed upstream; exempt only
-// rapidjson's own functions from that one check so that sanitized and fuzz builds stay strict
-// everywhere else. (The standard headers rapidjson uses come first, outside that scope.)
-#include <cassert>
-#include <cinttypes>
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <iosfwd>
-#include <iterator>
-#include <limits>
-#include <new>
-#include <stdexcept>
-#include <type_traits>
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((no_sanitize("pointer-overflow"))), apply_to = function)
-#endif
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-#if defined(__clang__)
-#pragma clang attribute pop
-#endif
 
 namespace sashimono::protocol {
 namespace {
