@@ -1,0 +1,301 @@
+#include "sashimono/board/Responses.h"
+
+#include <charconv>
+#include <string_view>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "sashimono/ledger/Codec.h"
+
+namespace sashimono::board {
+
+using core::Error;
+using core::Result;
+
+namespace {
+constexpr const char* kBad = "badResponse";
+
+Error bad(const std::string& what) { return Error::withCode(kBad, "malformed board response: " + what); }
+
+const rapidjson::Value* member(const rapidjson::Value& o, const char* name) {
+  if (!o.IsObject()) return nullptr;
+  auto it = o.FindMember(name);
+  return it == o.MemberEnd() ? nullptr : &it->value;
+}
+
+// An unsigned integer given as a JSON number or a decimal string (rippled uses both).
+std::optional<std::uint64_t> asU64(const rapidjson::Value* v) {
+  if (v == nullptr) return std::nullopt;
+  if (v->IsUint64()) return v->GetUint64();
+  if (v->IsString()) {
+    std::string_view s(v->GetString(), v->GetStringLength());
+    std::uint64_t out = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    if (ec == std::errc() && p == s.data() + s.size() && !s.empty()) return out;
+  }
+  return std::nullopt;
+}
+std::optional<std::uint32_t> asU32(const rapidjson::Value* v) {
+  auto x = asU64(v);
+  if (!x || *x > 0xFFFFFFFFull) return std::nullopt;
+  return static_cast<std::uint32_t>(*x);
+}
+std::optional<std::string> asStr(const rapidjson::Value* v) {
+  if (v == nullptr || !v->IsString()) return std::nullopt;
+  return std::string(v->GetString(), v->GetStringLength());
+}
+bool asBool(const rapidjson::Value* v) { return v != nullptr && v->IsBool() && v->GetBool(); }
+
+Result<core::Bytes> hexField(const rapidjson::Value& o, std::initializer_list<const char*> names) {
+  for (const char* n : names) {
+    if (auto s = asStr(member(o, n))) {
+      auto b = core::fromHex(*s);
+      if (!b.ok()) return bad(std::string(n) + " is not hex");
+      return std::move(*b);
+    }
+  }
+  return bad(std::string("missing ") + *names.begin());
+}
+
+std::string toJson(const rapidjson::Value& v) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  v.Accept(w);
+  return {buf.GetString(), buf.GetSize()};
+}
+
+// JSON-form transaction (tx / account_tx without binary): what can be read without a blob.
+void fillFromJson(BoardTx& t, const rapidjson::Value& txObj, const rapidjson::Value* meta) {
+  if (auto h = asStr(member(txObj, "hash"))) {
+    auto b = core::fromHex(*h);
+    if (b.ok() && b->size() == 32) std::copy(b->begin(), b->end(), t.hash.begin());
+  }
+  if (meta != nullptr && meta->IsObject()) {
+    if (auto r = asStr(member(*meta, "TransactionResult"))) t.result = *r;
+    if (auto i = asU32(member(*meta, "TransactionIndex"))) t.txIndex = *i;
+  }
+}
+
+Result<BoardTx> binaryTx(core::Bytes blob, core::Bytes meta, std::uint32_t ledger) {
+  if (blob.empty()) return bad("empty transaction blob");
+  BoardTx t;
+  t.hash = ledger::transactionHash(blob);
+  t.blob = std::move(blob);
+  t.meta = std::move(meta);
+  t.ledgerIndex = ledger;
+  fillFromMeta(t);
+  return t;
+}
+}  // namespace
+
+void fillFromMeta(BoardTx& tx) {
+  if (tx.meta.empty()) return;
+  auto doc = ledger::decode(tx.meta);
+  if (!doc.ok() || !doc->IsObject()) return;
+  if (auto r = asStr(member(*doc, "TransactionResult"))) tx.result = *r;
+  if (auto i = asU32(member(*doc, "TransactionIndex"))) tx.txIndex = *i;
+}
+
+Result<const rapidjson::Value*> resultOf(const rapidjson::Value& response) {
+  if (!response.IsObject()) return bad("not an object");
+  auto status = asStr(member(response, "status"));
+  if (status && *status == "error") {
+    std::string token = asStr(member(response, "error")).value_or("error");
+    std::string msg = asStr(member(response, "error_message")).value_or(token);
+    if (auto ex = asStr(member(response, "error_exception"))) msg += ": " + *ex;
+    if (asBool(member(response, "searched_all"))) msg += " (searched_all)";
+    return Error::withCode(token, "board server error " + token + ": " + msg);
+  }
+  const rapidjson::Value* result = member(response, "result");
+  if (result == nullptr || !result->IsObject()) return bad("no result object");
+  // Some servers put errors inside result with status "error".
+  if (auto rs = asStr(member(*result, "status")); rs && *rs == "error") {
+    std::string token = asStr(member(*result, "error")).value_or("error");
+    std::string msg = asStr(member(*result, "error_message")).value_or(token);
+    if (asBool(member(*result, "searched_all"))) msg += " (searched_all)";
+    return Error::withCode(token, "board server error " + token + ": " + msg);
+  }
+  if (!status || *status != "success") return bad("status is not success");
+  return result;
+}
+
+bool isSearchedAllNotFound(const Error& e) {
+  return e.code == "txnNotFound" && e.message.find("(searched_all)") != std::string::npos;
+}
+
+Result<ServerInfo> parseServerInfo(const rapidjson::Value& response) {
+  auto r = resultOf(response);
+  if (!r.ok()) return r.error();
+  const rapidjson::Value* info = member(**r, "info");
+  if (info == nullptr || !info->IsObject()) return bad("server_info: no info object");
+  ServerInfo s;
+  s.buildVersion = asStr(member(*info, "build_version")).value_or("");
+  s.completeLedgers = asStr(member(*info, "complete_ledgers")).value_or("");
+  s.serverState = asStr(member(*info, "server_state")).value_or("");
+  s.networkId = asU32(member(*info, "network_id"));
+  s.peers = asU32(member(*info, "peers")).value_or(0);
+  if (const rapidjson::Value* v = member(*info, "validated_ledger"); v != nullptr && v->IsObject()) {
+    s.validatedLedger = asU32(member(*v, "seq")).value_or(0);
+    s.validatedLedgerHash = asStr(member(*v, "hash")).value_or("");
+  }
+  return s;
+}
+
+Result<FeeInfo> parseFee(const rapidjson::Value& response) {
+  auto r = resultOf(response);
+  if (!r.ok()) return r.error();
+  const rapidjson::Value* drops = member(**r, "drops");
+  if (drops == nullptr || !drops->IsObject()) return bad("fee: no drops object");
+  FeeInfo f;
+  auto base = asU64(member(*drops, "base_fee"));
+  auto open = asU64(member(*drops, "open_ledger_fee"));
+  if (!base || !open) return bad("fee: base_fee/open_ledger_fee missing");
+  f.baseFee = *base;
+  f.openLedgerFee = *open;
+  f.medianFee = asU64(member(*drops, "median_fee")).value_or(*base);
+  f.minimumFee = asU64(member(*drops, "minimum_fee")).value_or(*base);
+  f.ledgerCurrentIndex = asU32(member(**r, "ledger_current_index")).value_or(0);
+  return f;
+}
+
+Result<AccountInfo> parseAccountInfo(const rapidjson::Value& response) {
+  auto r = resultOf(response);
+  if (!r.ok()) return r.error();
+  const rapidjson::Value* data = member(**r, "account_data");
+  if (data == nullptr || !data->IsObject()) return bad("account_info: no account_data");
+  AccountInfo a;
+  auto acct = asStr(member(*data, "Account"));
+  auto seq = asU32(member(*data, "Sequence"));
+  auto bal = asU64(member(*data, "Balance"));
+  if (!acct || !seq || !bal) return bad("account_info: Account/Sequence/Balance missing or ill-typed");
+  a.account = *acct;
+  a.sequence = *seq;
+  a.balance = *bal;
+  a.ownerCount = asU32(member(*data, "OwnerCount")).value_or(0);
+  a.flags = asU32(member(*data, "Flags")).value_or(0);
+  a.validated = asBool(member(**r, "validated"));
+  a.ledgerIndex = asU32(member(**r, a.validated ? "ledger_index" : "ledger_current_index"))
+                      .value_or(asU32(member(**r, "ledger_index")).value_or(0));
+  return a;
+}
+
+Result<SubmitResult> parseSubmit(const rapidjson::Value& response) {
+  auto r = resultOf(response);
+  if (!r.ok()) return r.error();
+  SubmitResult s;
+  auto er = asStr(member(**r, "engine_result"));
+  if (!er) return bad("submit: no engine_result");
+  s.engineResult = *er;
+  if (const rapidjson::Value* c = member(**r, "engine_result_code"); c != nullptr && c->IsInt())
+    s.engineResultCode = c->GetInt();
+  s.engineResultMessage = asStr(member(**r, "engine_result_message")).value_or("");
+  s.accepted = asBool(member(**r, "accepted"));
+  s.applied = asBool(member(**r, "applied"));
+  if (const rapidjson::Value* tj = member(**r, "tx_json"); tj != nullptr && tj->IsObject())
+    s.hash = asStr(member(*tj, "hash")).value_or("");
+  s.accountSequenceNext = asU32(member(**r, "account_sequence_next"));
+  s.validatedLedgerIndex = asU32(member(**r, "validated_ledger_index"));
+  return s;
+}
+
+Result<TxResult> parseTx(const rapidjson::Value& response) {
+  auto r = resultOf(response);
+  if (!r.ok()) return r.error();
+  const rapidjson::Value& res = **r;
+  TxResult t;
+  t.validated = asBool(member(res, "validated"));
+  auto ledger = asU32(member(res, "ledger_index"));
+  if (!ledger) ledger = asU32(member(res, "inLedger"));
+  t.hasLedger = ledger.has_value();
+  const bool binary =
+      member(res, "tx") != nullptr ? member(res, "tx")->IsString() : member(res, "tx_blob") != nullptr;
+  if (binary) {
+    auto blob = hexField(res, {"tx", "tx_blob"});
+    if (!blob.ok()) return blob.error().context("tx");
+    core::Bytes meta;
+    if (member(res, "meta") != nullptr || member(res, "meta_blob") != nullptr) {
+      auto m = hexField(res, {"meta", "meta_blob"});
+      if (!m.ok()) return m.error().context("tx");
+      meta = std::move(*m);
+    }
+    auto bt = binaryTx(std::move(*blob), std::move(meta), ledger.value_or(0));
+    if (!bt.ok()) return bt.error().context("tx");
+    t.tx = std::move(*bt);
+  } else {
+    fillFromJson(t.tx, res, member(res, "meta"));  // "hash" is top-level in both API versions
+    t.tx.ledgerIndex = ledger.value_or(0);
+  }
+  return t;
+}
+
+Result<AccountTxPage> parseAccountTx(const rapidjson::Value& response) {
+  auto r = resultOf(response);
+  if (!r.ok()) return r.error();
+  const rapidjson::Value& res = **r;
+  AccountTxPage page;
+  page.ledgerIndexMin = asU32(member(res, "ledger_index_min")).value_or(0);
+  page.ledgerIndexMax = asU32(member(res, "ledger_index_max")).value_or(0);
+  if (const rapidjson::Value* m = member(res, "marker"); m != nullptr && !m->IsNull())
+    page.marker = toJson(*m);
+  const rapidjson::Value* txs = member(res, "transactions");
+  if (txs == nullptr || !txs->IsArray()) return bad("account_tx: no transactions array");
+  for (const auto& e : txs->GetArray()) {
+    if (!e.IsObject()) return bad("account_tx: entry is not an object");
+    if (!asBool(member(e, "validated"))) continue;
+    if (const rapidjson::Value* blobV = member(e, "tx_blob"); blobV != nullptr) {
+      auto blob = hexField(e, {"tx_blob"});
+      if (!blob.ok()) return blob.error().context("account_tx");
+      auto meta = hexField(e, {"meta", "meta_blob"});
+      if (!meta.ok()) return meta.error().context("account_tx");
+      auto ledger = asU32(member(e, "ledger_index"));
+      if (!ledger) return bad("account_tx: entry without ledger_index");
+      auto bt = binaryTx(std::move(*blob), std::move(*meta), *ledger);
+      if (!bt.ok()) return bt.error().context("account_tx");
+      page.transactions.push_back(std::move(*bt));
+    } else {
+      const rapidjson::Value* txObj = member(e, "tx_json");
+      if (txObj == nullptr) txObj = member(e, "tx");
+      if (txObj == nullptr || !txObj->IsObject()) return bad("account_tx: entry without tx");
+      BoardTx t;
+      fillFromJson(t, *txObj, member(e, "meta"));
+      if (member(e, "hash") != nullptr) fillFromJson(t, e, nullptr);
+      auto ledger = asU32(member(e, "ledger_index"));
+      if (!ledger) ledger = asU32(member(*txObj, "ledger_index"));
+      if (!ledger) return bad("account_tx: entry without ledger_index");
+      t.ledgerIndex = *ledger;
+      page.transactions.push_back(std::move(t));
+    }
+  }
+  return page;
+}
+
+Result<SubscribeResult> parseSubscribe(const rapidjson::Value& response) {
+  auto r = resultOf(response);
+  if (!r.ok()) return r.error();
+  SubscribeResult s;
+  s.validatedLedger = asU32(member(**r, "ledger_index"));
+  s.validatedLedgers = asStr(member(**r, "validated_ledgers")).value_or("");
+  return s;
+}
+
+Result<std::uint32_t> parseLedgerCurrent(const rapidjson::Value& response) {
+  auto r = resultOf(response);
+  if (!r.ok()) return r.error();
+  auto i = asU32(member(**r, "ledger_current_index"));
+  if (!i) return bad("ledger_current: no ledger_current_index");
+  return *i;
+}
+
+Result<LedgerClosedInfo> parseLedgerClosed(const rapidjson::Value& response) {
+  auto r = resultOf(response);
+  if (!r.ok()) return r.error();
+  LedgerClosedInfo l;
+  auto i = asU32(member(**r, "ledger_index"));
+  if (!i) return bad("ledger_closed: no ledger_index");
+  l.ledgerIndex = *i;
+  l.ledgerHash = asStr(member(**r, "ledger_hash")).value_or("");
+  return l;
+}
+
+}  // namespace sashimono::board

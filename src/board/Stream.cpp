@@ -1,0 +1,78 @@
+#include "sashimono/board/Stream.h"
+
+#include <algorithm>
+#include <string_view>
+
+#include "sashimono/core/Bytes.h"
+
+namespace sashimono::board {
+
+using core::Error;
+using core::Result;
+
+namespace {
+Error bad(const std::string& what) {
+  return Error::withCode("badStream", "malformed stream message: " + what);
+}
+
+const rapidjson::Value* member(const rapidjson::Value& o, const char* name) {
+  if (!o.IsObject()) return nullptr;
+  auto it = o.FindMember(name);
+  return it == o.MemberEnd() ? nullptr : &it->value;
+}
+std::optional<std::uint32_t> asU32(const rapidjson::Value* v) {
+  if (v == nullptr) return std::nullopt;
+  if (v->IsUint()) return v->GetUint();
+  return std::nullopt;
+}
+std::optional<std::string_view> asStr(const rapidjson::Value* v) {
+  if (v == nullptr || !v->IsString()) return std::nullopt;
+  return std::string_view(v->GetString(), v->GetStringLength());
+}
+}  // namespace
+
+bool isResponse(const rapidjson::Value& message) {
+  if (!message.IsObject()) return false;
+  if (message.HasMember("id")) return true;
+  auto t = asStr(member(message, "type"));
+  return t && *t == "response";
+}
+
+Result<StreamEvent> parseStreamEvent(const rapidjson::Value& message) {
+  if (!message.IsObject()) return bad("not an object");
+  auto type = asStr(member(message, "type"));
+  if (!type) return bad("no type");
+  StreamEvent e;
+  if (*type == "ledgerClosed") {
+    e.kind = StreamEvent::Kind::ledgerClosed;
+    auto i = asU32(member(message, "ledger_index"));
+    if (!i) return bad("ledgerClosed without ledger_index");
+    e.ledgerIndex = *i;
+    e.txnCount = asU32(member(message, "txn_count")).value_or(0);
+    if (auto v = asStr(member(message, "validated_ledgers"))) e.validatedLedgers = std::string(*v);
+    return e;
+  }
+  if (*type != "transaction") return e;  // other
+  e.kind = StreamEvent::Kind::transaction;
+  const rapidjson::Value* v = member(message, "validated");
+  e.validated = v != nullptr && v->IsBool() && v->GetBool();
+  auto i = asU32(member(message, "ledger_index"));
+  if (!i) return bad("transaction without ledger_index");
+  e.ledgerIndex = *i;
+  if (auto r = asStr(member(message, "engine_result"))) e.engineResult = std::string(*r);
+  auto hash = asStr(member(message, "hash"));  // api v2
+  if (!hash) {
+    const rapidjson::Value* tx = member(message, "transaction");  // api v1
+    if (tx == nullptr) tx = member(message, "tx_json");
+    if (tx != nullptr) hash = asStr(member(*tx, "hash"));
+  }
+  if (!hash) return bad("transaction without hash");
+  auto bytes = core::fromHex(*hash);
+  if (!bytes.ok() || bytes->size() != 32) return bad("transaction hash is not 32 bytes of hex");
+  std::copy(bytes->begin(), bytes->end(), e.hash.begin());
+  if (const rapidjson::Value* meta = member(message, "meta"); meta != nullptr)
+    e.txIndex = asU32(member(*meta, "TransactionIndex"));
+  return e;
+}
+
+}  // namespace sashimono::board
