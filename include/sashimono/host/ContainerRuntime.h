@@ -1,0 +1,57 @@
+#pragma once
+// The instance container inside a tenant's containerd. The root filesystem is ONE shared,
+// read-only directory per image (not a per-tenant copy): the OCI spec points at it with
+// root.readonly, /tmp is a small tmpfs, /state is the state filesystem (bind), the process runs
+// as a non-root uid with no capabilities, no new privileges, and the network namespace is
+// rootlesskit's (slirp4netns). runc gets an empty cgroups path: limits come from the tenant cgroup.
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sashimono/core/Result.h"
+#include "sashimono/host/ProcessRunner.h"
+#include "sashimono/host/TenantLayout.h"
+
+namespace sashimono::host {
+
+inline constexpr const char* kContainerId = "instance";
+inline constexpr uid_t kContractUid = 1000;  // in-container uid of the contract process
+
+struct ContainerSpec {
+  std::string rootfs;                 // absolute path of the shared read-only rootfs
+  std::vector<std::string> args;      // process argv (validated)
+  std::vector<std::string> env;       // KEY=VALUE (validated)
+  std::string stateMount;             // host path bound at /state
+  uid_t uid = kContractUid;
+  gid_t gid = kContractUid;
+  std::uint64_t tmpBytes = 16ull << 20;
+};
+
+// The OCI runtime spec (config.json) for ContainerSpec.
+std::string renderOciSpec(const ContainerSpec& s);
+
+struct ExecResult {
+  int exitCode = -1;
+  std::string out;
+  std::string err;
+};
+
+class ContainerRuntime {
+ public:
+  virtual ~ContainerRuntime() = default;
+  // Writes the spec into the tenant's home and starts the container detached.
+  virtual core::Status run(const TenantLayout& l, const Credentials& as, const std::vector<std::string>& cgroupProcs,
+                           pid_t childPid, const ContainerSpec& s) = 0;
+  // Runs argv inside the running container (as the contract uid).
+  virtual core::Result<ExecResult> exec(const TenantLayout& l, const Credentials& as,
+                                        const std::vector<std::string>& cgroupProcs, pid_t childPid,
+                                        const std::vector<std::string>& argv,
+                                        std::chrono::milliseconds timeout) = 0;
+};
+
+// ctr, run as the tenant inside rootlesskit's namespaces (nsenter -U -m -n --preserve-credentials).
+std::unique_ptr<ContainerRuntime> makeCtrRuntime(ProcessRunner& runner);
+
+}  // namespace sashimono::host

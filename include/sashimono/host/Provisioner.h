@@ -1,0 +1,118 @@
+#pragma once
+// Tenants: create, destroy, list, inspect, reconcile. Composes the host interfaces; holds no
+// OS logic itself, so it is unit-tested with fakes. Every piece of a tenant is named after the
+// tenant (TenantLayout), and a journal record is written before each side effect, so destroy
+// works from the name alone and reconcile finds whatever a crash left behind.
+//
+// Thread-safety: operations serialize on an exclusive flock of <baseDir>/lock, also across
+// processes (the node and the `sashimono tenant` command).
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sashimono/core/Result.h"
+#include "sashimono/host/Cgroups.h"
+#include "sashimono/host/ContainerRuntime.h"
+#include "sashimono/host/Disks.h"
+#include "sashimono/host/Ports.h"
+#include "sashimono/host/ProcessRunner.h"
+#include "sashimono/host/StateFs.h"
+#include "sashimono/host/TenantDaemon.h"
+#include "sashimono/host/TenantRecord.h"
+#include "sashimono/host/UserManager.h"
+
+namespace sashimono::host {
+
+struct ProvisionerConfig {
+  std::string baseDir = "/var/lib/sashimono/tenants";
+  std::string imagesDir = "/var/lib/sashimono/images";  // <imagesDir>/<image>/rootfs
+  std::string userPrefix = "sashi-";
+  PortRanges ports;
+  std::string publicIp = "0.0.0.0";  // where forwarded ports listen on the host
+};
+
+struct HostOps {
+  ProcessRunner* runner = nullptr;
+  UserManager* users = nullptr;
+  Cgroups* cgroups = nullptr;
+  Disks* disks = nullptr;
+  StateFs* stateFs = nullptr;
+  TenantDaemon* daemon = nullptr;
+  ContainerRuntime* containers = nullptr;
+  PortForwarder* forwarder = nullptr;
+};
+
+struct TenantInfo {
+  std::string name;
+  std::string state;  // creating | ready | destroying | orphaned
+  std::string user;
+  uid_t uid = 0;
+  SubIdRange subuid;
+  uid_t contractHostUid = 0;  // host uid of the in-container contract user
+  std::vector<PortForward> ports;
+  TenantSpec spec;
+  std::vector<pid_t> pids;
+  bool running = false;  // rootlesskit alive
+};
+
+struct ReconcileReport {
+  std::vector<std::string> kept;
+  std::vector<std::string> resumed;
+  std::vector<std::string> removed;
+  std::vector<std::string> failed;  // "name: error"
+};
+
+class Provisioner {
+ public:
+  Provisioner(ProvisionerConfig config, HostOps ops);
+  core::Result<TenantInfo> create(const TenantSpec& spec);
+  // Removes every piece of the tenant that exists; ok when nothing does.
+  core::Status destroy(const std::string& name);
+  core::Result<std::vector<std::string>> list();
+  core::Result<TenantInfo> inspect(const std::string& name);
+  // Tenants with a record in state ready whose daemons died are restarted; everything else
+  // that is not a ready, running tenant (half-made, being destroyed, or pieces without a
+  // record) is removed.
+  core::Result<ReconcileReport> reconcile();
+  // Runs argv in the tenant's container (tests, diagnostics).
+  core::Result<ExecResult> exec(const std::string& name, const std::vector<std::string>& argv,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  [[nodiscard]] TenantLayout layout(const std::string& name) const;
+  [[nodiscard]] const ProvisionerConfig& config() const { return config_; }
+
+ private:
+  class Lock;
+  core::Result<Lock> lock();
+  core::Status createLocked(const TenantSpec& spec, TenantRecord& rec);
+  core::Status startLocked(const TenantLayout& l, const UserInfo& u, TenantRecord& rec);
+  core::Status destroyLocked(const std::string& name);
+  core::Status writeRecord(const TenantLayout& l, const TenantRecord& r, bool durable = false);
+  core::Result<std::optional<TenantRecord>> readRecord(const TenantLayout& l);
+  core::Result<std::vector<std::string>> discoverLocked();
+  core::Result<TenantInfo> inspectLocked(const std::string& name);
+  bool runningLocked(const TenantLayout& l);
+
+  ProvisionerConfig config_;
+  HostOps ops_;
+};
+
+// The Linux implementations, owned together (for the CLI, the node and root tests).
+struct LinuxHost {
+  std::unique_ptr<ProcessRunner> runner;
+  std::unique_ptr<UserManager> users;
+  std::unique_ptr<Cgroups> cgroups;
+  std::unique_ptr<Disks> disks;
+  std::unique_ptr<StateFs> stateFs;
+  std::unique_ptr<TenantDaemon> daemon;
+  std::unique_ptr<ContainerRuntime> containers;
+  std::unique_ptr<PortForwarder> forwarder;
+  [[nodiscard]] HostOps ops() const;
+};
+// cgroupParent: directory under each hierarchy; statefsCommand: see makeStateFsLauncher.
+core::Result<LinuxHost> makeLinuxHost(const std::string& cgroupParent, std::vector<std::string> statefsCommand);
+
+}  // namespace sashimono::host

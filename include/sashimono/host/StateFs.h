@@ -1,0 +1,33 @@
+#pragma once
+// Launching the tenant's state filesystem: `sashimono statefs mount` run as the tenant user,
+// inside the tenant cgroup, before the tenant's rootlesskit (a mount made later would not
+// propagate into rootlesskit's mount namespace). The program daemonizes once the mount is live.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sashimono/core/Result.h"
+#include "sashimono/host/ProcessRunner.h"
+
+namespace sashimono::host {
+
+struct StateFsMount {
+  std::string source;      // the tenant's state directory (backing store)
+  std::string mountPoint;  // what is bind-mounted into the container
+  Credentials as;
+  std::vector<std::string> cgroupProcs;
+};
+
+class StateFs {
+ public:
+  virtual ~StateFs() = default;
+  virtual core::Status mount(const StateFsMount& m) = 0;
+  // Lazily unmounts (as root); ok when not mounted.
+  virtual core::Status unmount(const std::string& mountPoint) = 0;
+};
+
+// command: the program and leading arguments, e.g. {"/usr/bin/sashimono", "statefs", "mount"};
+// "--source S --mountpoint M --allow-other" are appended.
+std::unique_ptr<StateFs> makeStateFsLauncher(ProcessRunner& runner, std::vector<std::string> command);
+
+}  // namespace sashimono::host

@@ -1,0 +1,40 @@
+#pragma once
+// The naming convention that makes every piece of a tenant discoverable from its name alone
+// (for destroy, reconcile and leak checks). Pure.
+//   <base>/records/<name>.json   journal record (root, 0600), written before each side effect
+//   <base>/disks/<name>.img      the disk image (root, 0600)
+//   <base>/homes/<name>/         the mounted disk = the tenant's home (tenant, 0700):
+//        state-data/  backing directory of the state filesystem
+//        state/       state filesystem mount point, bind-mounted into the container at /state
+//        run/         runtime dir: rootlesskit state (api.sock, child_pid), containerd socket
+//        containerd/  containerd root
+//        containerd.toml, spec.json, log/
+//   user <prefix><name>, its contract alias <prefix><name>_c, cgroup <parent>/<name>
+#include <string>
+
+namespace sashimono::host {
+
+struct TenantLayout {
+  std::string name;
+  std::string user;
+  std::string contractUser;
+  std::string record;
+  std::string image;
+  std::string home;
+  std::string stateData;
+  std::string stateMount;
+  std::string runDir;
+  std::string rootlesskitDir;
+  std::string apiSocket;
+  std::string childPidFile;
+  std::string containerdRoot;
+  std::string containerdState;
+  std::string containerdSocket;
+  std::string containerdConfig;
+  std::string ociSpec;
+  std::string logDir;
+};
+
+TenantLayout tenantLayout(const std::string& baseDir, const std::string& userPrefix, const std::string& name);
+
+}  // namespace sashimono::host

@@ -1,0 +1,427 @@
+#include "sashimono/host/Provisioner.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include "FileUtil.h"
+#include "sashimono/core/Log.h"
+#include "sashimono/host/Validate.h"
+
+namespace sashimono::host {
+
+class Provisioner::Lock {
+ public:
+  explicit Lock(int fd) : fd_(fd) {}
+  Lock(Lock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Lock(const Lock&) = delete;
+  Lock& operator=(const Lock&) = delete;
+  Lock& operator=(Lock&&) = delete;
+  ~Lock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  int fd_;
+};
+
+namespace {
+
+core::Status mkdirMode(const std::string& d, mode_t mode) {
+  if (::mkdir(d.c_str(), mode) != 0 && errno != EEXIST) return core::Error::fromErrno("cannot create " + d);
+  if (::chmod(d.c_str(), mode) != 0) return core::Error::fromErrno("cannot chmod " + d);
+  return {};
+}
+
+// The host uid of the in-container contract user (uid kContractUid), in the tenant's range.
+uid_t contractUidOf(const UserInfo& u) { return static_cast<uid_t>(u.subuid.start + kContractUid - 1); }
+
+std::vector<std::string> listNames(const std::string& dir, const std::string& suffix) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (auto* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n == "." || n == "..") continue;
+    if (!suffix.empty()) {
+      if (n.size() <= suffix.size() || n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+      n.resize(n.size() - suffix.size());
+    }
+    out.push_back(n);
+  }
+  ::closedir(d);
+  return out;
+}
+
+}  // namespace
+
+Provisioner::Provisioner(ProvisionerConfig config, HostOps ops) : config_(std::move(config)), ops_(ops) {}
+
+TenantLayout Provisioner::layout(const std::string& name) const {
+  return tenantLayout(config_.baseDir, config_.userPrefix, name);
+}
+
+core::Result<Provisioner::Lock> Provisioner::lock() {
+  SASHI_TRY(validateUserPrefix(config_.userPrefix));
+  SASHI_TRY(mkdirMode(config_.baseDir, 0711));
+  SASHI_TRY(mkdirMode(config_.baseDir + "/records", 0700));
+  SASHI_TRY(mkdirMode(config_.baseDir + "/disks", 0700));
+  SASHI_TRY(mkdirMode(config_.baseDir + "/homes", 0711));
+  std::string path = config_.baseDir + "/lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return core::Error::fromErrno("cannot open " + path);
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    int e = errno;
+    ::close(fd);
+    return core::Error::fromErrno("cannot lock " + path, e);
+  }
+  return Lock(fd);
+}
+
+// Step updates only need to survive a killed provisioner (the page cache does): after a power
+// loss nothing of a half-made tenant runs, and discovery by name finds its pieces anyway. The
+// transition to ready is what must not be lost, so that one is fsynced.
+core::Status Provisioner::writeRecord(const TenantLayout& l, const TenantRecord& r, bool durable) {
+  return detail::writeFileAtomic(l.record, renderRecord(r), 0600, durable);
+}
+
+core::Result<std::optional<TenantRecord>> Provisioner::readRecord(const TenantLayout& l) {
+  auto t = detail::readFile(l.record);
+  if (!t) {
+    if (t.error().errnum == ENOENT) return std::optional<TenantRecord>();
+    return t.error();
+  }
+  auto r = parseRecord(*t);
+  if (!r) return r.error().context(l.record);
+  return std::optional<TenantRecord>(std::move(*r));
+}
+
+core::Result<TenantInfo> Provisioner::create(const TenantSpec& specIn) {
+  SASHI_TRY(validateSpec(specIn));
+  auto lk = lock();
+  if (!lk) return lk.error();
+  TenantSpec spec = specIn;
+  const auto l = layout(spec.name);
+  auto existing = readRecord(l);
+  if (existing && *existing) return core::Error("tenant " + spec.name + " already exists");
+  auto user = ops_.users->lookup(l.user);
+  if (!user) return user.error();
+  if (*user || ops_.cgroups->exists(spec.name) || detail::exists(l.home) || detail::exists(l.image))
+    return core::Error("pieces of an earlier tenant " + spec.name + " remain; run 'sashimono tenant reconcile'");
+  std::string imageDir = config_.imagesDir + "/" + spec.image;
+  if (!detail::exists(imageDir + "/rootfs/bin"))
+    return core::Error("image '" + spec.image + "' not found in " + config_.imagesDir + " (build it with tools/build-image.sh)");
+  if (spec.args.empty()) {
+    auto cmd = detail::readFile(imageDir + "/cmd");
+    if (!cmd) return cmd.error().context("image '" + spec.image + "' has no default command");
+    std::string line;
+    for (char c : *cmd) {
+      if (c == '\n') {
+        if (!line.empty()) spec.args.push_back(line);
+        line.clear();
+      } else {
+        line += c;
+      }
+    }
+    if (!line.empty()) spec.args.push_back(line);
+    SASHI_TRY(validateSpec(spec));
+  }
+  // Ports held by every other tenant (records are the persisted allocation).
+  std::set<std::uint16_t> taken;
+  for (auto& n : listNames(config_.baseDir + "/records", ".json")) {
+    if (!validateTenantName(n)) continue;
+    auto r = readRecord(layout(n));
+    if (r && *r)
+      for (auto& p : (*r)->ports) taken.insert(p.hostPort);
+  }
+  auto ports = allocatePorts(config_.ports, taken);
+  if (!ports) return ports.error();
+  TenantRecord rec;
+  rec.spec = spec;
+  rec.ports = std::move(*ports);
+  rec.step = "record";
+  SASHI_TRY(writeRecord(l, rec));
+  auto st = createLocked(spec, rec);
+  if (!st) {
+    auto rb = destroyLocked(spec.name);
+    auto err = st.error().context("creating tenant " + spec.name);
+    if (!rb) err.message += " (rollback incomplete: " + rb.error().message + "; run reconcile)";
+    return err;
+  }
+  rec.state = TenantState::kReady;
+  rec.step = "done";
+  SASHI_TRY(writeRecord(l, rec, true));
+  return inspectLocked(spec.name);
+}
+
+core::Status Provisioner::createLocked(const TenantSpec& spec, TenantRecord& rec) {
+  const auto l = layout(spec.name);
+  auto step = [&, t = std::chrono::steady_clock::now()](const char* s) mutable {
+    auto now = std::chrono::steady_clock::now();
+    spdlog::debug("tenant {}: step {} done in {:.1f} ms", l.name, rec.step,
+                  std::chrono::duration<double, std::milli>(now - t).count());
+    t = now;
+    rec.step = s;
+    return writeRecord(l, rec);
+  };
+  SASHI_TRY(step("user"));
+  auto u = ops_.users->create(l.user, l.home);
+  if (!u) return u.error();
+  if (u->subuid.count <= kContractUid) return core::Error("subordinate uid range of " + l.user + " is too small");
+  SASHI_TRY(step("contract-user"));
+  SASHI_TRY(ops_.users->createAlias(l.contractUser, contractUidOf(*u), u->gid));
+  SASHI_TRY(step("cgroup"));
+  SASHI_TRY(ops_.cgroups->create(spec.name, spec.limits));
+  SASHI_TRY(step("disk"));
+  SASHI_TRY(ops_.disks->create(l.image, l.home, spec.diskBytes, u->uid, u->gid));
+
+  // Home: the tenant's, and traversable (not readable) by its group, which the state
+  // filesystem daemon runs with. No one else may enter.
+  SASHI_TRY(ops_.disks->ensureDir(l.home, 0710, u->uid, u->gid));
+  // The state filesystem runs as the contract's host uid, so that what the contract writes is
+  // owned by the contract inside the container.
+  SASHI_TRY(ops_.disks->ensureDir(l.stateData, 0700, contractUidOf(*u), u->gid));
+  SASHI_TRY(ops_.disks->ensureDir(l.stateMount, 0700, contractUidOf(*u), u->gid));
+  return startLocked(l, *u, rec);
+}
+
+core::Status Provisioner::startLocked(const TenantLayout& l, const UserInfo& u, TenantRecord& rec) {
+  auto step = [&, t = std::chrono::steady_clock::now()](const char* s) mutable {
+    auto now = std::chrono::steady_clock::now();
+    spdlog::debug("tenant {}: step {} done in {:.1f} ms", l.name, rec.step,
+                  std::chrono::duration<double, std::milli>(now - t).count());
+    t = now;
+    rec.step = s;
+    return writeRecord(l, rec);
+  };
+  Credentials c{u.uid, u.gid};
+  auto procs = ops_.cgroups->procsFiles(l.name);
+  SASHI_TRY(step("statefs"));
+  SASHI_TRY(ops_.stateFs->mount({l.stateData, l.stateMount, Credentials{contractUidOf(u), u.gid}, procs}));
+  SASHI_TRY(step("daemon"));
+  std::vector<std::string> hide;
+  auto others = ops_.disks->mountsUnder(config_.baseDir + "/homes");
+  if (!others) return others.error();
+  for (auto& m : *others)
+    if (m != l.home && m.rfind(l.home + "/", 0) != 0) hide.push_back(m);
+  auto pid = ops_.daemon->start(l, c, procs, hide);
+  if (!pid) return pid.error();
+  auto child = ops_.daemon->childPid(l);
+  if (!child) return child.error();
+  SASHI_TRY(step("container"));
+  ContainerSpec cs;
+  cs.rootfs = config_.imagesDir + "/" + rec.spec.image + "/rootfs";
+  cs.args = rec.spec.args;
+  cs.env = rec.spec.env;
+  cs.stateMount = l.stateMount;
+  SASHI_TRY(ops_.containers->run(l, c, procs, *child, cs));
+  SASHI_TRY(step("ports"));
+  SASHI_TRY(ops_.forwarder->add(l.apiSocket, rec.ports, config_.publicIp));
+  return {};
+}
+
+core::Status Provisioner::destroy(const std::string& name) {
+  SASHI_TRY(validateTenantName(name));
+  auto lk = lock();
+  if (!lk) return lk.error();
+  return destroyLocked(name);
+}
+
+core::Status Provisioner::destroyLocked(const std::string& name) {
+  const auto l = layout(name);
+  core::Status first;
+  auto t = std::chrono::steady_clock::now();
+  auto note = [&](core::Status s, const char* what = "") {
+    if (!s && first.ok()) first = s;
+    auto now = std::chrono::steady_clock::now();
+    if (*what) spdlog::debug("tenant {}: destroy {} took {:.1f} ms", name, what, std::chrono::duration<double, std::milli>(now - t).count());
+    t = now;
+  };
+  auto rec = readRecord(l);
+  if (rec && *rec && (*rec)->state != TenantState::kDestroying) {
+    (*rec)->state = TenantState::kDestroying;
+    note(writeRecord(l, **rec));
+  }
+  // 1. Processes: the whole cgroup, then anything running under the tenant's uids.
+  note(ops_.cgroups->killAll(name), "kill cgroup");
+  auto user = ops_.users->lookup(l.user);
+  if (!user) note(user.error());
+  if (user && *user) note(ops_.users->killProcesses(**user), "kill uids");
+  // 2. Mounts (state filesystem, then the disk), loop device, image and home.
+  note(ops_.stateFs->unmount(l.stateMount), "statefs");
+  note(ops_.disks->remove(l.image, l.home), "disk");
+  // 3. cgroup, user (with group and subordinate ranges).
+  note(ops_.cgroups->remove(name), "cgroup");
+  note(ops_.users->remove(l.contractUser), "alias");
+  note(ops_.users->remove(l.user), "user");
+  // 4. The record last: while it exists, reconcile knows something may be left.
+  if (first.ok() && ::unlink(l.record.c_str()) != 0 && errno != ENOENT)
+    note(core::Error::fromErrno("cannot remove " + l.record));
+  if (!first.ok()) return first.error().context("destroying tenant " + name);
+  return {};
+}
+
+core::Result<std::vector<std::string>> Provisioner::discoverLocked() {
+  std::set<std::string> names;
+  for (auto& n : listNames(config_.baseDir + "/records", ".json")) names.insert(n);
+  for (auto& n : listNames(config_.baseDir + "/disks", ".img")) names.insert(n);
+  for (auto& n : listNames(config_.baseDir + "/homes", "")) names.insert(n);
+  auto users = ops_.users->list(config_.userPrefix);
+  if (!users) return users.error();
+  for (auto& u : *users) {
+    std::string n = u.substr(config_.userPrefix.size());
+    if (n.size() > 2 && n.compare(n.size() - 2, 2, "_c") == 0) n.resize(n.size() - 2);
+    names.insert(n);
+  }
+  auto cgs = ops_.cgroups->list();
+  if (!cgs) return cgs.error();
+  for (auto& c : *cgs) names.insert(c);
+  std::vector<std::string> out;
+  for (auto& n : names)
+    if (validateTenantName(n)) out.push_back(n);
+  return out;
+}
+
+core::Result<std::vector<std::string>> Provisioner::list() {
+  auto lk = lock();
+  if (!lk) return lk.error();
+  return discoverLocked();
+}
+
+bool Provisioner::runningLocked(const TenantLayout& l) { return ops_.daemon->childPid(l).ok(); }
+
+core::Result<TenantInfo> Provisioner::inspect(const std::string& name) {
+  SASHI_TRY(validateTenantName(name));
+  auto lk = lock();
+  if (!lk) return lk.error();
+  return inspectLocked(name);
+}
+
+core::Result<TenantInfo> Provisioner::inspectLocked(const std::string& name) {
+  const auto l = layout(name);
+  TenantInfo info;
+  info.name = name;
+  info.user = l.user;
+  auto rec = readRecord(l);
+  if (!rec) return rec.error();
+  auto user = ops_.users->lookup(l.user);
+  if (!user) return user.error();
+  if (*rec) {
+    info.state = stateName((*rec)->state);
+    info.spec = (*rec)->spec;
+    info.ports = (*rec)->ports;
+  } else {
+    auto all = discoverLocked();
+    if (!all) return all.error();
+    if (std::find(all->begin(), all->end(), name) == all->end()) return core::Error("no tenant named " + name);
+    info.state = "orphaned";
+  }
+  if (*user) {
+    info.uid = (*user)->uid;
+    info.subuid = (*user)->subuid;
+    if (info.subuid.count > kContractUid) info.contractHostUid = contractUidOf(**user);
+  }
+  auto pids = ops_.cgroups->pids(name);
+  if (pids) info.pids = *pids;
+  info.running = runningLocked(l);
+  return info;
+}
+
+core::Result<ReconcileReport> Provisioner::reconcile() {
+  auto lk = lock();
+  if (!lk) return lk.error();
+  auto names = discoverLocked();
+  if (!names) return names.error();
+  ReconcileReport report;
+  for (auto& n : *names) {
+    const auto l = layout(n);
+    auto rec = readRecord(l);
+    if (rec && *rec && (*rec)->state == TenantState::kReady) {
+      if (runningLocked(l)) {
+        report.kept.push_back(n);
+        continue;
+      }
+      // Ready but its daemons are gone (crash, reboot): start it again on its own disk.
+      auto user = ops_.users->lookup(l.user);
+      core::Status st;
+      if ((user && !*user) || !detail::exists(l.image)) {
+        // Without its user or its disk the tenant cannot run again (a destroy was cut short):
+        // finish removing it.
+        auto d = destroyLocked(n);
+        if (d) {
+          report.removed.push_back(n);
+        } else {
+          report.failed.push_back(n + ": " + d.error().message);
+        }
+        continue;
+      }
+      if (!user) {
+        st = user.error();
+      } else {
+        (void)ops_.cgroups->killAll(n);
+        (void)ops_.users->killProcesses(**user);
+        (void)ops_.stateFs->unmount(l.stateMount);
+        st = ops_.cgroups->create(n, (*rec)->spec.limits);
+        if (st) st = ops_.disks->attach(l.image, l.home);
+        if (st) st = startLocked(l, **user, **rec);
+        if (st) {
+          (*rec)->step = "done";
+          st = writeRecord(l, **rec);
+        }
+      }
+      if (st) {
+        report.resumed.push_back(n);
+      } else {
+        report.failed.push_back(n + ": " + st.error().message);
+      }
+      continue;
+    }
+    auto st = destroyLocked(n);
+    if (st) {
+      report.removed.push_back(n);
+    } else {
+      report.failed.push_back(n + ": " + st.error().message);
+    }
+  }
+  return report;
+}
+
+core::Result<ExecResult> Provisioner::exec(const std::string& name, const std::vector<std::string>& argv,
+                                           std::chrono::milliseconds timeout) {
+  SASHI_TRY(validateTenantName(name));
+  const auto l = layout(name);
+  auto user = ops_.users->lookup(l.user);
+  if (!user) return user.error();
+  if (!*user) return core::Error("no tenant named " + name);
+  auto child = ops_.daemon->childPid(l);
+  if (!child) return child.error();
+  return ops_.containers->exec(l, {(*user)->uid, (*user)->gid}, ops_.cgroups->procsFiles(name), *child, argv, timeout);
+}
+
+HostOps LinuxHost::ops() const {
+  return {runner.get(), users.get(), cgroups.get(), disks.get(), stateFs.get(), daemon.get(), containers.get(),
+          forwarder.get()};
+}
+
+core::Result<LinuxHost> makeLinuxHost(const std::string& cgroupParent, std::vector<std::string> statefsCommand) {
+  LinuxHost h;
+  h.runner = makeLinuxProcessRunner();
+  h.users = makeLinuxUserManager(*h.runner);
+  auto cg = makeLinuxCgroups(cgroupParent);
+  if (!cg) return cg.error();
+  h.cgroups = std::move(*cg);
+  h.disks = makeLinuxDisks(*h.runner);
+  h.stateFs = makeStateFsLauncher(*h.runner, std::move(statefsCommand));
+  h.daemon = makeRootlessKitDaemon(*h.runner);
+  h.containers = makeCtrRuntime(*h.runner);
+  h.forwarder = makeRootlessKitPortForwarder();
+  return h;
+}
+
+}  // namespace sashimono::host

@@ -1,0 +1,52 @@
+#include "sashimono/host/StateFs.h"
+
+#include <sys/mount.h>
+
+#include <algorithm>
+
+#include "sashimono/host/Disks.h"
+
+namespace sashimono::host {
+namespace {
+
+class StateFsLauncher final : public StateFs {
+ public:
+  StateFsLauncher(ProcessRunner& r, std::vector<std::string> cmd) : runner_(r), command_(std::move(cmd)) {}
+
+  core::Status mount(const StateFsMount& m) override {
+    auto mounted = mountsUnder(m.mountPoint);
+    if (mounted && std::find(mounted->begin(), mounted->end(), m.mountPoint) != mounted->end()) return {};
+    ProcessSpec p;
+    p.argv = command_;
+    for (const char* a : {"--source", m.source.c_str(), "--mountpoint", m.mountPoint.c_str(), "--allow-other"})
+      p.argv.emplace_back(a);
+    p.env = {std::string("PATH=") + kSafePath};
+    p.as = m.as;
+    p.cgroupProcs = m.cgroupProcs;
+    p.timeout = std::chrono::seconds(15);
+    auto r = runChecked(runner_, p);
+    if (!r) return r.error().context("mounting the state filesystem on " + m.mountPoint);
+    mounted = mountsUnder(m.mountPoint);
+    if (!mounted || std::find(mounted->begin(), mounted->end(), m.mountPoint) == mounted->end())
+      return core::Error("state filesystem not mounted on " + m.mountPoint + " after the statefs command returned");
+    return {};
+  }
+
+  core::Status unmount(const std::string& mountPoint) override {
+    if (::umount2(mountPoint.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL && errno != ENOENT)
+      return core::Error::fromErrno("cannot unmount " + mountPoint);
+    return {};
+  }
+
+ private:
+  ProcessRunner& runner_;
+  std::vector<std::string> command_;
+};
+
+}  // namespace
+
+std::unique_ptr<StateFs> makeStateFsLauncher(ProcessRunner& runner, std::vector<std::string> command) {
+  return std::make_unique<StateFsLauncher>(runner, std::move(command));
+}
+
+}  // namespace sashimono::host

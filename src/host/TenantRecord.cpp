@@ -1,0 +1,138 @@
+#include "sashimono/host/TenantRecord.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
+#include "sashimono/host/Validate.h"
+
+namespace sashimono::host {
+
+const char* stateName(TenantState s) {
+  switch (s) {
+    case TenantState::kCreating: return "creating";
+    case TenantState::kReady: return "ready";
+    case TenantState::kDestroying: return "destroying";
+  }
+  return "unknown";
+}
+
+std::string renderRecord(const TenantRecord& r) {
+  rapidjson::StringBuffer buf;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+  auto str = [&](const char* k, const std::string& v) {
+    w.Key(k);
+    w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+  };
+  auto u64 = [&](const char* k, std::uint64_t v) {
+    w.Key(k);
+    w.Uint64(v);
+  };
+  auto strs = [&](const char* k, const std::vector<std::string>& v) {
+    w.Key(k);
+    w.StartArray();
+    for (auto& x : v) w.String(x.c_str(), static_cast<rapidjson::SizeType>(x.size()));
+    w.EndArray();
+  };
+  w.StartObject();
+  str("name", r.spec.name);
+  str("state", stateName(r.state));
+  str("step", r.step);
+  str("image", r.spec.image);
+  u64("cpuQuotaUs", r.spec.limits.cpuQuotaUs);
+  u64("cpuPeriodUs", r.spec.limits.cpuPeriodUs);
+  u64("memoryBytes", r.spec.limits.memoryBytes);
+  u64("swapBytes", r.spec.limits.swapBytes);
+  u64("pids", r.spec.limits.pids);
+  u64("diskBytes", r.spec.diskBytes);
+  strs("args", r.spec.args);
+  strs("env", r.spec.env);
+  w.Key("ports");
+  w.StartArray();
+  for (auto& p : r.ports) {
+    w.StartObject();
+    str("role", p.role);
+    str("proto", protoName(p.proto));
+    u64("host", p.hostPort);
+    u64("container", p.containerPort);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return std::string(buf.GetString()) + "\n";
+}
+
+core::Result<TenantRecord> parseRecord(std::string_view json) {
+  rapidjson::Document d;
+  d.Parse(json.data(), json.size());
+  if (d.HasParseError() || !d.IsObject()) return core::Error("tenant record is not a JSON object");
+  TenantRecord r;
+  auto str = [&](const char* k, std::string& out) -> core::Status {
+    if (!d.HasMember(k) || !d[k].IsString()) return core::Error(std::string("tenant record: field '") + k + "' missing");
+    out = d[k].GetString();
+    return {};
+  };
+  auto u64 = [&](const char* k, std::uint64_t& out) -> core::Status {
+    if (!d.HasMember(k) || !d[k].IsUint64()) return core::Error(std::string("tenant record: field '") + k + "' missing");
+    out = d[k].GetUint64();
+    return {};
+  };
+  auto strs = [&](const char* k, std::vector<std::string>& out) -> core::Status {
+    if (!d.HasMember(k) || !d[k].IsArray()) return core::Error(std::string("tenant record: field '") + k + "' missing");
+    for (auto& v : d[k].GetArray()) {
+      if (!v.IsString()) return core::Error(std::string("tenant record: field '") + k + "' has a non-string");
+      out.emplace_back(v.GetString());
+    }
+    return {};
+  };
+  std::string state;
+  SASHI_TRY(str("name", r.spec.name));
+  SASHI_TRY(str("state", state));
+  SASHI_TRY(str("step", r.step));
+  SASHI_TRY(str("image", r.spec.image));
+  SASHI_TRY(u64("cpuQuotaUs", r.spec.limits.cpuQuotaUs));
+  SASHI_TRY(u64("cpuPeriodUs", r.spec.limits.cpuPeriodUs));
+  SASHI_TRY(u64("memoryBytes", r.spec.limits.memoryBytes));
+  SASHI_TRY(u64("swapBytes", r.spec.limits.swapBytes));
+  SASHI_TRY(u64("pids", r.spec.limits.pids));
+  SASHI_TRY(u64("diskBytes", r.spec.diskBytes));
+  SASHI_TRY(strs("args", r.spec.args));
+  SASHI_TRY(strs("env", r.spec.env));
+  if (state == "creating") r.state = TenantState::kCreating;
+  else if (state == "ready") r.state = TenantState::kReady;
+  else if (state == "destroying") r.state = TenantState::kDestroying;
+  else return core::Error("tenant record: unknown state '" + state + "'");
+  if (!d.HasMember("ports") || !d["ports"].IsArray()) return core::Error("tenant record: field 'ports' missing");
+  for (auto& p : d["ports"].GetArray()) {
+    if (!p.IsObject() || !p.HasMember("role") || !p["role"].IsString() || !p.HasMember("proto") ||
+        !p["proto"].IsString() || !p.HasMember("host") || !p["host"].IsUint() || !p.HasMember("container") ||
+        !p["container"].IsUint() || p["host"].GetUint() > 65535 || p["container"].GetUint() > 65535)
+      return core::Error("tenant record: malformed port entry");
+    PortForward f;
+    f.role = p["role"].GetString();
+    f.proto = std::string(p["proto"].GetString()) == "udp" ? Proto::kUdp : Proto::kTcp;
+    f.hostPort = static_cast<std::uint16_t>(p["host"].GetUint());
+    f.containerPort = static_cast<std::uint16_t>(p["container"].GetUint());
+    r.ports.push_back(f);
+  }
+  SASHI_TRY(validateSpec(r.spec));
+  return r;
+}
+
+core::Status validateSpec(const TenantSpec& s) {
+  SASHI_TRY(validateTenantName(s.name));
+  SASHI_TRY(validateImageName(s.image));
+  for (auto& a : s.args) SASHI_TRY(validateArgument(a));
+  for (auto& e : s.env) SASHI_TRY(validateEnvEntry(e));
+  if (s.args.size() > 64) return core::Error("too many container arguments (max 64)");
+  if (s.env.size() > 64) return core::Error("too many environment entries (max 64)");
+  const auto& l = s.limits;
+  if (l.memoryBytes < (64ull << 20)) return core::Error("memory limit below 64 MiB (the tenant's daemons need it)");
+  if (l.pids < 64) return core::Error("pids limit below 64 (the tenant's daemons need them)");
+  if (l.cpuPeriodUs < 1000 || l.cpuPeriodUs > 1000000) return core::Error("cpu period must be 1000..1000000 us");
+  if (l.cpuQuotaUs != 0 && l.cpuQuotaUs < 1000) return core::Error("cpu quota must be 0 (unlimited) or >= 1000 us");
+  if (s.diskBytes < (16ull << 20)) return core::Error("disk limit below 16 MiB");
+  return {};
+}
+
+}  // namespace sashimono::host
