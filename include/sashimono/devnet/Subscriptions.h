@@ -1,0 +1,49 @@
+#pragma once
+// Who listens to what: per WebSocket session, the streams ("ledger", "transactions") and the
+// accounts it subscribed to, with the API version of its subscribe request (which decides the
+// shape of its stream messages). Thread-safe.
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+#include "sashimono/devnet/ChainStore.h"
+
+namespace sashimono::net {
+class WsSession;
+}
+
+namespace sashimono::devnet {
+
+class Subscriptions {
+ public:
+  struct Change {
+    bool ledger = false;
+    bool transactions = false;
+    std::vector<crypto::AccountId> accounts;
+  };
+  void subscribe(const std::shared_ptr<net::WsSession>& session, int apiVersion, const Change& c);
+  void unsubscribe(std::uint64_t sessionId, const Change& c);
+  void remove(std::uint64_t sessionId);
+
+  // Sends the ledgerClosed message and every transaction message of one validated ledger.
+  // `txs` must be in ledger order; `affected[i]` lists the accounts of txs[i].
+  void publish(const LedgerHeader& header, const std::string& validatedLedgers,
+               const std::vector<StoredTx>& txs, const std::vector<std::vector<crypto::AccountId>>& affected);
+  [[nodiscard]] bool empty() const;
+
+ private:
+  struct Sub {
+    std::weak_ptr<net::WsSession> session;
+    int apiVersion = 1;
+    bool ledger = false;
+    bool transactions = false;
+    std::set<crypto::AccountId> accounts;
+  };
+  mutable std::mutex mu_;
+  std::unordered_map<std::uint64_t, Sub> subs_;
+};
+
+}  // namespace sashimono::devnet
