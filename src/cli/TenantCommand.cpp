@@ -18,7 +18,8 @@ const char* kUsage =
     "  create NAME [--image NAME] [--memory MIB] [--swap MIB] [--cpu-quota US] [--cpu-period US]\n"
     "              [--pids N] [--disk MIB] [--env KEY=VALUE]... [-- ARG...]\n"
     "  destroy NAME | inspect NAME | list | reconcile\n"
-    "common options: --base-dir DIR (/var/lib/sashimono/tenants) --images-dir DIR (/var/lib/sashimono/images)\n"
+    "common options: --base-dir DIR (/var/lib/sashimono/tenants) --images-dir DIR "
+    "(/var/lib/sashimono/images)\n"
     "                --user-prefix P (sashi-) --cgroup-parent NAME (sashimono) --public-ip IP (0.0.0.0)\n"
     "Needs root.\n";
 
@@ -36,12 +37,13 @@ void printInfo(const host::TenantInfo& i) {
             << "image:         " << i.spec.image << "\n"
             << "limits:        memory " << (i.spec.limits.memoryBytes >> 20) << " MiB, swap "
             << (i.spec.limits.swapBytes >> 20) << " MiB, cpu " << i.spec.limits.cpuQuotaUs << "/"
-            << i.spec.limits.cpuPeriodUs << " us, pids " << i.spec.limits.pids << ", disk " << (i.spec.diskBytes >> 20)
-            << " MiB\n"
+            << i.spec.limits.cpuPeriodUs << " us, pids " << i.spec.limits.pids << ", disk "
+            << (i.spec.diskBytes >> 20) << " MiB\n"
             << "processes:     " << i.pids.size() << "\n"
             << "ports:        ";
   for (auto& p : i.ports)
-    std::cout << " " << p.role << "=" << p.hostPort << "/" << host::protoName(p.proto) << "->" << p.containerPort;
+    std::cout << " " << p.role << "=" << p.hostPort << "/" << host::protoName(p.proto) << "->"
+              << p.containerPort;
   std::cout << "\n";
 }
 
@@ -75,20 +77,34 @@ int runTenant(const std::vector<std::string>& argsIn) {
       return true;
     };
     bool ok = true;
-    if (a == "--base-dir") cfg.baseDir = v;
-    else if (a == "--images-dir") cfg.imagesDir = v;
-    else if (a == "--user-prefix") cfg.userPrefix = v;
-    else if (a == "--cgroup-parent") cgroupParent = v;
-    else if (a == "--public-ip") cfg.publicIp = v;
-    else if (a == "--image") spec.image = v;
-    else if (a == "--env") spec.env.push_back(v);
-    else if (a == "--memory") ok = number(spec.limits.memoryBytes, 1ull << 20);
-    else if (a == "--swap") ok = number(spec.limits.swapBytes, 1ull << 20);
-    else if (a == "--cpu-quota") ok = number(spec.limits.cpuQuotaUs, 1);
-    else if (a == "--cpu-period") ok = number(spec.limits.cpuPeriodUs, 1);
-    else if (a == "--pids") ok = number(spec.limits.pids, 1);
-    else if (a == "--disk") ok = number(spec.diskBytes, 1ull << 20);
-    else return usageError(cmd, "unknown option " + a);
+    if (a == "--base-dir")
+      cfg.baseDir = v;
+    else if (a == "--images-dir")
+      cfg.imagesDir = v;
+    else if (a == "--user-prefix")
+      cfg.userPrefix = v;
+    else if (a == "--cgroup-parent")
+      cgroupParent = v;
+    else if (a == "--public-ip")
+      cfg.publicIp = v;
+    else if (a == "--image")
+      spec.image = v;
+    else if (a == "--env")
+      spec.env.push_back(v);
+    else if (a == "--memory")
+      ok = number(spec.limits.memoryBytes, 1ull << 20);
+    else if (a == "--swap")
+      ok = number(spec.limits.swapBytes, 1ull << 20);
+    else if (a == "--cpu-quota")
+      ok = number(spec.limits.cpuQuotaUs, 1);
+    else if (a == "--cpu-period")
+      ok = number(spec.limits.cpuPeriodUs, 1);
+    else if (a == "--pids")
+      ok = number(spec.limits.pids, 1);
+    else if (a == "--disk")
+      ok = number(spec.diskBytes, 1ull << 20);
+    else
+      return usageError(cmd, "unknown option " + a);
     if (!ok) return usageError(cmd, "option " + a + ": expected a non-negative integer, got '" + v + "'");
   }
   if (::geteuid() != 0) return failure(cmd, "must run as root (it creates users, cgroups and mounts)");
@@ -131,7 +147,8 @@ int runTenant(const std::vector<std::string>& argsIn) {
     if (!r) return failure(cmd, r.error().message);
     for (auto& name : *r) {
       auto i = prov.inspect(name);
-      std::cout << name << "\t" << (i ? i->state + (i->running ? " running" : " stopped") : "error: " + i.error().message)
+      std::cout << name << "\t"
+                << (i ? i->state + (i->running ? " running" : " stopped") : "error: " + i.error().message)
                 << "\n";
     }
     return 0;
@@ -148,7 +165,8 @@ int runTenant(const std::vector<std::string>& argsIn) {
   return usageError(cmd, "unknown verb '" + verb + "'\n" + kUsage);
 }
 
-const CommandRegistrar reg{{"tenant", "create, destroy, list, inspect and reconcile tenants (root)", &runTenant}};
+const CommandRegistrar reg{
+    {"tenant", "create, destroy, list, inspect and reconcile tenants (root)", &runTenant}};
 
 }  // namespace
 }  // namespace sashimono::cli

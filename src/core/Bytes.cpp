@@ -28,7 +28,8 @@ Result<Bytes> fromHex(std::string_view hex) {
   for (std::size_t i = 0; i < out.size(); ++i) {
     int hi = nibble(hex[2 * i]);
     int lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return Error("invalid hex character at offset " + std::to_string(hi < 0 ? 2 * i : 2 * i + 1));
+    if (hi < 0 || lo < 0)
+      return Error("invalid hex character at offset " + std::to_string(hi < 0 ? 2 * i : 2 * i + 1));
     out[i] = static_cast<std::uint8_t>((hi << 4) | lo);
   }
   return out;

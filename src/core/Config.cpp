@@ -9,13 +9,19 @@ namespace sashimono::core {
 namespace {
 const char* typeName(const rapidjson::Value& v) {
   switch (v.GetType()) {
-    case rapidjson::kNullType: return "null";
+    case rapidjson::kNullType:
+      return "null";
     case rapidjson::kFalseType:
-    case rapidjson::kTrueType: return "a boolean";
-    case rapidjson::kObjectType: return "an object";
-    case rapidjson::kArrayType: return "an array";
-    case rapidjson::kStringType: return "a string";
-    case rapidjson::kNumberType: return "a number";
+    case rapidjson::kTrueType:
+      return "a boolean";
+    case rapidjson::kObjectType:
+      return "an object";
+    case rapidjson::kArrayType:
+      return "an array";
+    case rapidjson::kStringType:
+      return "a string";
+    case rapidjson::kNumberType:
+      return "a number";
   }
   return "unknown";
 }
@@ -109,11 +115,13 @@ Result<bool> ConfigNode::boolean(const char* field) const {
 Result<std::vector<std::string>> ConfigNode::strings(const char* field) const {
   auto m = member(field);
   if (!m) return m.error();
-  if (!(*m)->IsArray()) return fieldError(field, std::string("expected an array of strings, got ") + typeName(**m));
+  if (!(*m)->IsArray())
+    return fieldError(field, std::string("expected an array of strings, got ") + typeName(**m));
   std::vector<std::string> out;
   for (const auto& v : (*m)->GetArray()) {
     if (!v.IsString()) {
-      return fieldError(field, "element " + std::to_string(out.size()) + ": expected a string, got " + typeName(v));
+      return fieldError(field,
+                        "element " + std::to_string(out.size()) + ": expected a string, got " + typeName(v));
     }
     out.emplace_back(v.GetString(), v.GetStringLength());
   }

@@ -82,7 +82,8 @@ std::vector<CgroupWrite> limitWrites(CgroupVersion v, const CgroupLimits& l) {
     w.push_back({"pids", "pids.max", std::to_string(l.pids)});
   } else {
     w.push_back({"", "cpu.max",
-                 (l.cpuQuotaUs ? std::to_string(l.cpuQuotaUs) : std::string("max")) + " " + std::to_string(l.cpuPeriodUs)});
+                 (l.cpuQuotaUs ? std::to_string(l.cpuQuotaUs) : std::string("max")) + " " +
+                     std::to_string(l.cpuPeriodUs)});
     w.push_back({"", "memory.max", std::to_string(l.memoryBytes)});
     w.push_back({"", "memory.swap.max", std::to_string(l.swapBytes), true});
     w.push_back({"", "pids.max", std::to_string(l.pids)});
@@ -124,7 +125,8 @@ namespace {
 
 class LinuxCgroups final : public Cgroups {
  public:
-  LinuxCgroups(CgroupVersion v, CgroupMounts m, std::string parent) : v_(v), m_(std::move(m)), parent_(std::move(parent)) {}
+  LinuxCgroups(CgroupVersion v, CgroupMounts m, std::string parent)
+      : v_(v), m_(std::move(m)), parent_(std::move(parent)) {}
 
   [[nodiscard]] CgroupVersion version() const override { return v_; }
 
@@ -179,7 +181,8 @@ class LinuxCgroups final : public Cgroups {
       if (p->empty()) return {};
       for (pid_t pid : *p) ::kill(pid, SIGKILL);
       if (std::chrono::steady_clock::now() > deadline)
-        return core::Error("cgroup " + name + " still has " + std::to_string(p->size()) + " processes after SIGKILL");
+        return core::Error("cgroup " + name + " still has " + std::to_string(p->size()) +
+                           " processes after SIGKILL");
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   }
@@ -218,7 +221,8 @@ class LinuxCgroups final : public Cgroups {
     return false;
   }
 
-  core::Result<std::string> read(const std::string& name, const std::string& controller, const std::string& file) override {
+  core::Result<std::string> read(const std::string& name, const std::string& controller,
+                                 const std::string& file) override {
     return detail::readFile(dirFor(controller, name) + "/" + file);
   }
 
@@ -241,7 +245,8 @@ class LinuxCgroups final : public Cgroups {
   }
   static std::string parentOf(const std::string& d) { return d.substr(0, d.rfind('/')); }
   static core::Status mkdirIfMissing(const std::string& d) {
-    if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) return core::Error::fromErrno("cannot create cgroup " + d);
+    if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST)
+      return core::Error::fromErrno("cannot create cgroup " + d);
     return {};
   }
   static core::Status enableV2(const std::string& dir) {

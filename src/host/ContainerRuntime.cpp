@@ -86,7 +86,8 @@ std::string renderOciSpec(const ContainerSpec& s) {
   mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=8192k"});
   mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"});
   mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"});
-  mount("/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777", "size=" + std::to_string(s.tmpBytes / 1024) + "k"});
+  mount("/tmp", "tmpfs", "tmpfs",
+        {"nosuid", "nodev", "mode=1777", "size=" + std::to_string(s.tmpBytes / 1024) + "k"});
   mount("/state", "bind", s.stateMount, {"rbind", "rw", "nosuid", "nodev"});
   w.EndArray();
   w.Key("linux");
@@ -103,8 +104,9 @@ std::string renderOciSpec(const ContainerSpec& s) {
     w.EndObject();
   }
   w.EndArray();
-  strs("maskedPaths", {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-                       "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"});
+  strs("maskedPaths",
+       {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"});
   strs("readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"});
   w.EndObject();
   w.EndObject();
@@ -114,8 +116,8 @@ std::string renderOciSpec(const ContainerSpec& s) {
 namespace {
 
 std::vector<std::string> ctrPrefix(const TenantLayout& l, pid_t childPid) {
-  return {"nsenter", "-U", "--preserve-credentials", "-m", "-n", "-t", std::to_string(childPid), "--",
-          "ctr", "--address", l.containerdSocket};
+  return {"nsenter", "-U",        "--preserve-credentials", "-m", "-n", "-t", std::to_string(childPid), "--",
+          "ctr",     "--address", l.containerdSocket};
 }
 
 class CtrRuntime final : public ContainerRuntime {
@@ -149,8 +151,9 @@ class CtrRuntime final : public ContainerRuntime {
     return {};
   }
 
-  core::Result<ExecResult> exec(const TenantLayout& l, const Credentials& as, const std::vector<std::string>& cgroupProcs,
-                                pid_t childPid, const std::vector<std::string>& argv,
+  core::Result<ExecResult> exec(const TenantLayout& l, const Credentials& as,
+                                const std::vector<std::string>& cgroupProcs, pid_t childPid,
+                                const std::vector<std::string>& argv,
                                 std::chrono::milliseconds timeout) override {
     static std::atomic<unsigned> counter{0};
     ProcessSpec p;
@@ -179,6 +182,8 @@ class CtrRuntime final : public ContainerRuntime {
 
 }  // namespace
 
-std::unique_ptr<ContainerRuntime> makeCtrRuntime(ProcessRunner& runner) { return std::make_unique<CtrRuntime>(runner); }
+std::unique_ptr<ContainerRuntime> makeCtrRuntime(ProcessRunner& runner) {
+  return std::make_unique<CtrRuntime>(runner);
+}
 
 }  // namespace sashimono::host

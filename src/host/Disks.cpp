@@ -48,7 +48,8 @@ std::string unescape(const std::string& s) {
 }
 
 bool under(const std::string& path, const std::string& dir) {
-  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
+  return path == dir ||
+         (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
 }
 
 bool isMountPoint(const std::string& dir) {
@@ -67,7 +68,8 @@ class LinuxDisks final : public Disks {
       int fd = ::open(image.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
       if (fd < 0) return core::Error::fromErrno("cannot create disk image " + image);
       int rc = ::fallocate(fd, 0, 0, static_cast<off_t>(bytes));
-      if (rc != 0 && (errno == EOPNOTSUPP || errno == ENOSYS)) rc = ::ftruncate(fd, static_cast<off_t>(bytes));
+      if (rc != 0 && (errno == EOPNOTSUPP || errno == ENOSYS))
+        rc = ::ftruncate(fd, static_cast<off_t>(bytes));
       int e = errno;
       ::close(fd);
       if (rc != 0) {
@@ -75,7 +77,12 @@ class LinuxDisks final : public Disks {
         return core::Error::fromErrno("cannot allocate " + std::to_string(bytes) + " bytes for " + image, e);
       }
       ProcessSpec p;
-      p.argv = {"mkfs.ext4", "-q", "-F", "-m", "0", "-E",
+      p.argv = {"mkfs.ext4",
+                "-q",
+                "-F",
+                "-m",
+                "0",
+                "-E",
                 "root_owner=" + std::to_string(owner) + ":" + std::to_string(group) +
                     ",lazy_itable_init=1,lazy_journal_init=1,nodiscard",
                 image};
@@ -90,7 +97,8 @@ class LinuxDisks final : public Disks {
   }
 
   core::Status ensureDir(const std::string& dir, mode_t mode, uid_t owner, gid_t group) override {
-    if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) return core::Error::fromErrno("cannot create " + dir);
+    if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST)
+      return core::Error::fromErrno("cannot create " + dir);
     if (::lchown(dir.c_str(), owner, group) != 0) return core::Error::fromErrno("cannot chown " + dir);
     if (::chmod(dir.c_str(), mode) != 0) return core::Error::fromErrno("cannot chmod " + dir);
     return {};
@@ -98,7 +106,8 @@ class LinuxDisks final : public Disks {
 
   core::Status attach(const std::string& image, const std::string& mp) override {
     if (isMountPoint(mp)) return {};
-    if (::mkdir(mp.c_str(), 0700) != 0 && errno != EEXIST) return core::Error::fromErrno("cannot create " + mp);
+    if (::mkdir(mp.c_str(), 0700) != 0 && errno != EEXIST)
+      return core::Error::fromErrno("cannot create " + mp);
     int file = ::open(image.c_str(), O_RDWR | O_CLOEXEC);
     if (file < 0) return core::Error::fromErrno("cannot open disk image " + image);
     int ctl = ::open("/dev/loop-control", O_RDWR | O_CLOEXEC);
@@ -132,7 +141,8 @@ class LinuxDisks final : public Disks {
     // noinit_itable: the image is fallocated, so its uninitialized inode tables already read as
     // zeros; ext4's background zeroing would instead punch holes through the loop device and undo
     // the preallocation (the host's disk would then be consumed as the tenant writes).
-    int rc = ::mount(dev.c_str(), mp.c_str(), "ext4", MS_NODEV | MS_NOSUID | MS_NOATIME, "noinit_itable,nodiscard");
+    int rc = ::mount(dev.c_str(), mp.c_str(), "ext4", MS_NODEV | MS_NOSUID | MS_NOATIME,
+                     "noinit_itable,nodiscard");
     e = errno;
     ::close(loop);  // autoclear: the device is released when unmounted (or now, if mount failed)
     if (rc != 0) return core::Error::fromErrno("cannot mount " + dev + " (" + image + ") on " + mp, e);
@@ -254,7 +264,8 @@ core::Result<std::vector<std::string>> mountsUnder(const std::string& dir) {
   std::vector<std::string> out;
   for (auto& m : parseMountInfo(*t))
     if (under(m.mountPoint, dir)) out.push_back(m.mountPoint);
-  std::stable_sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   return out;
 }
 

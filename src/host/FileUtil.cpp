@@ -50,7 +50,8 @@ core::Status writeFileAtomic(const std::string& path, const std::string& content
     return core::Error::fromErrno("fsync " + tmp, e);
   }
   ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return core::Error::fromErrno("rename " + tmp + " to " + path);
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return core::Error::fromErrno("rename " + tmp + " to " + path);
   return {};
 }
 
@@ -60,7 +61,8 @@ core::Status writeExisting(const std::string& path, const std::string& content) 
   ssize_t n = ::write(fd, content.data(), content.size());
   int e = errno;
   ::close(fd);
-  if (n != static_cast<ssize_t>(content.size())) return core::Error::fromErrno("cannot write '" + content + "' to " + path, e);
+  if (n != static_cast<ssize_t>(content.size()))
+    return core::Error::fromErrno("cannot write '" + content + "' to " + path, e);
   return {};
 }
 

@@ -18,8 +18,8 @@ core::Status validatePortRanges(const PortRanges& r) {
       {"user", r.user}, {"peer", r.peer}, {"general tcp", r.generalTcp}, {"general udp", r.generalUdp}};
   for (auto& [n, a] : all) {
     if (a.first < 1024 || a.last < a.first)
-      return core::Error(std::string(n) + " port range " + std::to_string(a.first) + "-" + std::to_string(a.last) +
-                         " is invalid (need 1024 <= first <= last)");
+      return core::Error(std::string(n) + " port range " + std::to_string(a.first) + "-" +
+                         std::to_string(a.last) + " is invalid (need 1024 <= first <= last)");
     for (auto& [m, b] : all)
       if (&a != &b && std::string(n) != m && a.first <= b.last && b.first <= a.last)
         return core::Error(std::string(n) + " and " + m + " port ranges overlap");
@@ -27,7 +27,8 @@ core::Status validatePortRanges(const PortRanges& r) {
   return {};
 }
 
-core::Result<std::vector<PortForward>> allocatePorts(const PortRanges& r, const std::set<std::uint16_t>& taken) {
+core::Result<std::vector<PortForward>> allocatePorts(const PortRanges& r,
+                                                     const std::set<std::uint16_t>& taken) {
   SASHI_TRY(validatePortRanges(r));
   std::vector<PortForward> out;
   auto pick = [&](const char* name, PortRange range, unsigned count, const char* role, Proto proto,
@@ -39,20 +40,24 @@ core::Result<std::vector<PortForward>> allocatePorts(const PortRanges& r, const 
       out.push_back({role, proto, static_cast<std::uint16_t>(p), cport});
       ++got;
     }
-    if (got < count) return core::Error(std::string("no free port left in the ") + name + " range " +
-                                        std::to_string(range.first) + "-" + std::to_string(range.last));
+    if (got < count)
+      return core::Error(std::string("no free port left in the ") + name + " range " +
+                         std::to_string(range.first) + "-" + std::to_string(range.last));
     return {};
   };
   SASHI_TRY(pick("user", r.user, 1, "user", Proto::kTcp, kContainerUserPort, true));
   SASHI_TRY(pick("peer", r.peer, 1, "peer", Proto::kTcp, kContainerPeerPort, true));
-  SASHI_TRY(pick("general tcp", r.generalTcp, r.generalTcpCount, "tcp", Proto::kTcp, kContainerTcpBase, false));
-  SASHI_TRY(pick("general udp", r.generalUdp, r.generalUdpCount, "udp", Proto::kUdp, kContainerUdpBase, false));
+  SASHI_TRY(
+      pick("general tcp", r.generalTcp, r.generalTcpCount, "tcp", Proto::kTcp, kContainerTcpBase, false));
+  SASHI_TRY(
+      pick("general udp", r.generalUdp, r.generalUdpCount, "udp", Proto::kUdp, kContainerUdpBase, false));
   return out;
 }
 
 std::string renderPortRequest(const PortForward& f, const std::string& parentIp) {
   return std::string("{\"proto\":\"") + protoName(f.proto) + "\",\"parentIP\":\"" + parentIp +
-         "\",\"parentPort\":" + std::to_string(f.hostPort) + ",\"childPort\":" + std::to_string(f.containerPort) + "}";
+         "\",\"parentPort\":" + std::to_string(f.hostPort) +
+         ",\"childPort\":" + std::to_string(f.containerPort) + "}";
 }
 
 core::Result<int> parsePortResponseId(std::string_view body) {
@@ -112,7 +117,8 @@ core::Result<std::pair<int, std::string>> httpUnix(const std::string& socketPath
     return core::Error::fromErrno("cannot connect to " + socketPath, e);
   }
   std::string req = method + " " + target + " HTTP/1.1\r\nHost: rootlesskit\r\nConnection: close\r\n";
-  if (!body.empty()) req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty())
+    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   req += "\r\n" + body;
   size_t off = 0;
   while (off < req.size()) {
@@ -150,8 +156,9 @@ class RootlessKitPortForwarder final : public PortForwarder {
       auto r = httpUnix(apiSocket, "POST", "/v1/ports", renderPortRequest(f, parentIp));
       if (!r) return r.error().context("forwarding port " + std::to_string(f.hostPort));
       if (r->first / 100 != 2)
-        return core::Error("forwarding " + std::string(protoName(f.proto)) + " port " + std::to_string(f.hostPort) +
-                           " failed: HTTP " + std::to_string(r->first) + ": " + r->second);
+        return core::Error("forwarding " + std::string(protoName(f.proto)) + " port " +
+                           std::to_string(f.hostPort) + " failed: HTTP " + std::to_string(r->first) + ": " +
+                           r->second);
       auto id = parsePortResponseId(r->second);
       if (!id) return id.error();
     }
@@ -168,6 +175,8 @@ class RootlessKitPortForwarder final : public PortForwarder {
 
 }  // namespace
 
-std::unique_ptr<PortForwarder> makeRootlessKitPortForwarder() { return std::make_unique<RootlessKitPortForwarder>(); }
+std::unique_ptr<PortForwarder> makeRootlessKitPortForwarder() {
+  return std::make_unique<RootlessKitPortForwarder>();
+}
 
 }  // namespace sashimono::host

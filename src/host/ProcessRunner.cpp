@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
-#include <signal.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -110,14 +110,22 @@ Result<std::unique_ptr<Prepared>> prepare(const ProcessSpec& spec) {
 
 std::string stageName(int stage) {
   switch (stage) {
-    case 1: return "joining the cgroup";
-    case 2: return "setsid";
-    case 3: return "dropping privileges";
-    case 4: return "changing directory";
-    case 5: return "redirecting stdio";
-    case 6: return "opening the log file";
-    case 7: return "exec";
-    case 8: return "setting up the mount namespace";
+    case 1:
+      return "joining the cgroup";
+    case 2:
+      return "setsid";
+    case 3:
+      return "dropping privileges";
+    case 4:
+      return "changing directory";
+    case 5:
+      return "redirecting stdio";
+    case 6:
+      return "opening the log file";
+    case 7:
+      return "exec";
+    case 8:
+      return "setting up the mount namespace";
   }
   return "starting";
 }
@@ -158,7 +166,8 @@ class LinuxProcessRunner final : public ProcessRunner {
     auto prep = prepare(spec);
     if (!prep) return prep.error();
     Fd outR, outW, errR, errW, stR, stW;
-    if (!makePipe(outR, outW) || !makePipe(errR, errW) || !makePipe(stR, stW)) return Error::fromErrno("pipe");
+    if (!makePipe(outR, outW) || !makePipe(errR, errW) || !makePipe(stR, stW))
+      return Error::fromErrno("pipe");
     pid_t pid = ::fork();
     if (pid < 0) return Error::fromErrno("fork " + spec.argv[0]);
     if (pid == 0) childExec(**prep, stW.fd, outW.fd, errW.fd, false);
@@ -202,7 +211,9 @@ class LinuxProcessRunner final : public ProcessRunner {
     drain(outR, res.out);
     drain(errR, res.err);
     if (!st) return st.error();
-    if (timedOut) return Error(spec.argv[0] + ": timed out after " + std::to_string(spec.timeout.count()) + " ms", ETIMEDOUT);
+    if (timedOut)
+      return Error(spec.argv[0] + ": timed out after " + std::to_string(spec.timeout.count()) + " ms",
+                   ETIMEDOUT);
     if (WIFEXITED(status)) res.exitCode = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) res.signal = WTERMSIG(status);
     return res;
@@ -227,7 +238,8 @@ class LinuxProcessRunner final : public ProcessRunner {
     int status = 0;
     ::waitpid(mid, &status, 0);
     pid_t gc = -1;
-    if (::read(pidR.fd, &gc, sizeof gc) != sizeof gc || gc < 0) return Error("fork " + spec.argv[0] + " failed");
+    if (::read(pidR.fd, &gc, sizeof gc) != sizeof gc || gc < 0)
+      return Error("fork " + spec.argv[0] + " failed");
     auto st = readExecStatus(stR.fd, spec.argv[0]);
     if (!st) return st.error();
     return gc;

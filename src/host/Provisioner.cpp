@@ -49,7 +49,8 @@ std::vector<std::string> listNames(const std::string& dir, const std::string& su
     std::string n = e->d_name;
     if (n == "." || n == "..") continue;
     if (!suffix.empty()) {
-      if (n.size() <= suffix.size() || n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+      if (n.size() <= suffix.size() || n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0)
+        continue;
       n.resize(n.size() - suffix.size());
     }
     out.push_back(n);
@@ -113,10 +114,12 @@ core::Result<TenantInfo> Provisioner::create(const TenantSpec& specIn) {
   auto user = ops_.users->lookup(l.user);
   if (!user) return user.error();
   if (*user || ops_.cgroups->exists(spec.name) || detail::exists(l.home) || detail::exists(l.image))
-    return core::Error("pieces of an earlier tenant " + spec.name + " remain; run 'sashimono tenant reconcile'");
+    return core::Error("pieces of an earlier tenant " + spec.name +
+                       " remain; run 'sashimono tenant reconcile'");
   std::string imageDir = config_.imagesDir + "/" + spec.image;
   if (!detail::exists(imageDir + "/rootfs/bin"))
-    return core::Error("image '" + spec.image + "' not found in " + config_.imagesDir + " (build it with tools/build-image.sh)");
+    return core::Error("image '" + spec.image + "' not found in " + config_.imagesDir +
+                       " (build it with tools/build-image.sh)");
   if (spec.args.empty()) {
     auto cmd = detail::readFile(imageDir + "/cmd");
     if (!cmd) return cmd.error().context("image '" + spec.image + "' has no default command");
@@ -173,7 +176,8 @@ core::Status Provisioner::createLocked(const TenantSpec& spec, TenantRecord& rec
   SASHI_TRY(step("user"));
   auto u = ops_.users->create(l.user, l.home);
   if (!u) return u.error();
-  if (u->subuid.count <= kContractUid) return core::Error("subordinate uid range of " + l.user + " is too small");
+  if (u->subuid.count <= kContractUid)
+    return core::Error("subordinate uid range of " + l.user + " is too small");
   SASHI_TRY(step("contract-user"));
   SASHI_TRY(ops_.users->createAlias(l.contractUser, contractUidOf(*u), u->gid));
   SASHI_TRY(step("cgroup"));
@@ -240,7 +244,9 @@ core::Status Provisioner::destroyLocked(const std::string& name) {
   auto note = [&](core::Status s, const char* what = "") {
     if (!s && first.ok()) first = s;
     auto now = std::chrono::steady_clock::now();
-    if (*what) spdlog::debug("tenant {}: destroy {} took {:.1f} ms", name, what, std::chrono::duration<double, std::milli>(now - t).count());
+    if (*what)
+      spdlog::debug("tenant {}: destroy {} took {:.1f} ms", name, what,
+                    std::chrono::duration<double, std::milli>(now - t).count());
     t = now;
   };
   auto rec = readRecord(l);
@@ -319,7 +325,8 @@ core::Result<TenantInfo> Provisioner::inspectLocked(const std::string& name) {
   } else {
     auto all = discoverLocked();
     if (!all) return all.error();
-    if (std::find(all->begin(), all->end(), name) == all->end()) return core::Error("no tenant named " + name);
+    if (std::find(all->begin(), all->end(), name) == all->end())
+      return core::Error("no tenant named " + name);
     info.state = "orphaned";
   }
   if (*user) {
@@ -401,15 +408,17 @@ core::Result<ExecResult> Provisioner::exec(const std::string& name, const std::v
   if (!*user) return core::Error("no tenant named " + name);
   auto child = ops_.daemon->childPid(l);
   if (!child) return child.error();
-  return ops_.containers->exec(l, {(*user)->uid, (*user)->gid}, ops_.cgroups->procsFiles(name), *child, argv, timeout);
+  return ops_.containers->exec(l, {(*user)->uid, (*user)->gid}, ops_.cgroups->procsFiles(name), *child, argv,
+                               timeout);
 }
 
 HostOps LinuxHost::ops() const {
-  return {runner.get(), users.get(), cgroups.get(), disks.get(), stateFs.get(), daemon.get(), containers.get(),
-          forwarder.get()};
+  return {runner.get(),  users.get(),  cgroups.get(),    disks.get(),
+          stateFs.get(), daemon.get(), containers.get(), forwarder.get()};
 }
 
-core::Result<LinuxHost> makeLinuxHost(const std::string& cgroupParent, std::vector<std::string> statefsCommand) {
+core::Result<LinuxHost> makeLinuxHost(const std::string& cgroupParent,
+                                      std::vector<std::string> statefsCommand) {
   LinuxHost h;
   h.runner = makeLinuxProcessRunner();
   h.users = makeLinuxUserManager(*h.runner);

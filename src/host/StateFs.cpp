@@ -18,7 +18,8 @@ class StateFsLauncher final : public StateFs {
     if (mounted && std::find(mounted->begin(), mounted->end(), m.mountPoint) != mounted->end()) return {};
     ProcessSpec p;
     p.argv = command_;
-    for (const char* a : {"--source", m.source.c_str(), "--mountpoint", m.mountPoint.c_str(), "--allow-other"})
+    for (const char* a :
+         {"--source", m.source.c_str(), "--mountpoint", m.mountPoint.c_str(), "--allow-other"})
       p.argv.emplace_back(a);
     p.env = {std::string("PATH=") + kSafePath};
     p.as = m.as;
@@ -28,12 +29,14 @@ class StateFsLauncher final : public StateFs {
     if (!r) return r.error().context("mounting the state filesystem on " + m.mountPoint);
     mounted = mountsUnder(m.mountPoint);
     if (!mounted || std::find(mounted->begin(), mounted->end(), m.mountPoint) == mounted->end())
-      return core::Error("state filesystem not mounted on " + m.mountPoint + " after the statefs command returned");
+      return core::Error("state filesystem not mounted on " + m.mountPoint +
+                         " after the statefs command returned");
     return {};
   }
 
   core::Status unmount(const std::string& mountPoint) override {
-    if (::umount2(mountPoint.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL && errno != ENOENT)
+    if (::umount2(mountPoint.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL &&
+        errno != ENOENT)
       return core::Error::fromErrno("cannot unmount " + mountPoint);
     return {};
   }

@@ -17,14 +17,19 @@ std::string renderContainerdConfig(const TenantLayout& l) {
   // (the shared read-only root filesystem comes from the OCI spec). CRI and the snapshotters
   // that need kernel features a rootless daemon lacks are disabled.
   return "version = 2\n"
-         "root = \"" + l.containerdRoot + "\"\n"
-         "state = \"" + l.containerdState + "\"\n"
+         "root = \"" +
+         l.containerdRoot +
+         "\"\n"
+         "state = \"" +
+         l.containerdState +
+         "\"\n"
          "disabled_plugins = [\"io.containerd.grpc.v1.cri\", \"io.containerd.snapshotter.v1.aufs\",\n"
          "  \"io.containerd.snapshotter.v1.btrfs\", \"io.containerd.snapshotter.v1.devmapper\",\n"
          "  \"io.containerd.snapshotter.v1.zfs\", \"io.containerd.tracing.processor.v1.otlp\",\n"
          "  \"io.containerd.internal.v1.tracing\", \"io.containerd.internal.v1.opt\"]\n"
          "[grpc]\n"
-         "  address = \"" + l.containerdSocket + "\"\n";
+         "  address = \"" +
+         l.containerdSocket + "\"\n";
 }
 
 std::vector<std::string> rootlesskitArgv(const TenantLayout& l) {
@@ -70,7 +75,8 @@ class RootlessKitDaemon final : public TenantDaemon {
  public:
   RootlessKitDaemon(ProcessRunner& r, std::chrono::milliseconds t) : runner_(r), timeout_(t) {}
 
-  core::Result<pid_t> start(const TenantLayout& l, const Credentials& as, const std::vector<std::string>& cgroupProcs,
+  core::Result<pid_t> start(const TenantLayout& l, const Credentials& as,
+                            const std::vector<std::string>& cgroupProcs,
                             const std::vector<std::string>& hideMounts) override {
     for (const auto* d : {&l.runDir, &l.logDir}) {
       if (::mkdir(d->c_str(), 0700) == 0) {
@@ -96,7 +102,8 @@ class RootlessKitDaemon final : public TenantDaemon {
     if (!pid) return pid.error().context("starting rootlesskit for " + l.name);
     auto deadline = std::chrono::steady_clock::now() + timeout_;
     for (;;) {
-      if (detail::exists(l.containerdSocket) && detail::exists(l.apiSocket) && readPid(l.childPidFile).ok()) return *pid;
+      if (detail::exists(l.containerdSocket) && detail::exists(l.apiSocket) && readPid(l.childPidFile).ok())
+        return *pid;
       if (::kill(*pid, 0) != 0 && errno == ESRCH)
         return core::Error("rootlesskit for " + l.name + " exited during start-up: " + tail(p.logFile));
       if (std::chrono::steady_clock::now() > deadline)
@@ -112,7 +119,8 @@ class RootlessKitDaemon final : public TenantDaemon {
     // Alive (not a zombie) and run by the user who wrote the pid file (not a recycled pid).
     struct stat st;
     auto status = detail::readFile("/proc/" + std::to_string(*p) + "/status");
-    if (::stat(l.childPidFile.c_str(), &st) != 0 || !status || status->find("State:\tZ") != std::string::npos ||
+    if (::stat(l.childPidFile.c_str(), &st) != 0 || !status ||
+        status->find("State:\tZ") != std::string::npos ||
         status->find("\nUid:\t" + std::to_string(st.st_uid) + "\t") == std::string::npos)
       return core::Error("rootlesskit child of " + l.name + " is not running");
     return p;
@@ -125,7 +133,8 @@ class RootlessKitDaemon final : public TenantDaemon {
 
 }  // namespace
 
-std::unique_ptr<TenantDaemon> makeRootlessKitDaemon(ProcessRunner& runner, std::chrono::milliseconds readyTimeout) {
+std::unique_ptr<TenantDaemon> makeRootlessKitDaemon(ProcessRunner& runner,
+                                                    std::chrono::milliseconds readyTimeout) {
   return std::make_unique<RootlessKitDaemon>(runner, readyTimeout);
 }
 

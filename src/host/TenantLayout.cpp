@@ -2,7 +2,8 @@
 
 namespace sashimono::host {
 
-TenantLayout tenantLayout(const std::string& baseDir, const std::string& userPrefix, const std::string& name) {
+TenantLayout tenantLayout(const std::string& baseDir, const std::string& userPrefix,
+                          const std::string& name) {
   TenantLayout l;
   l.name = name;
   l.user = userPrefix + name;

@@ -10,9 +10,12 @@ namespace sashimono::host {
 
 const char* stateName(TenantState s) {
   switch (s) {
-    case TenantState::kCreating: return "creating";
-    case TenantState::kReady: return "ready";
-    case TenantState::kDestroying: return "destroying";
+    case TenantState::kCreating:
+      return "creating";
+    case TenantState::kReady:
+      return "ready";
+    case TenantState::kDestroying:
+      return "destroying";
   }
   return "unknown";
 }
@@ -68,17 +71,20 @@ core::Result<TenantRecord> parseRecord(std::string_view json) {
   if (d.HasParseError() || !d.IsObject()) return core::Error("tenant record is not a JSON object");
   TenantRecord r;
   auto str = [&](const char* k, std::string& out) -> core::Status {
-    if (!d.HasMember(k) || !d[k].IsString()) return core::Error(std::string("tenant record: field '") + k + "' missing");
+    if (!d.HasMember(k) || !d[k].IsString())
+      return core::Error(std::string("tenant record: field '") + k + "' missing");
     out = d[k].GetString();
     return {};
   };
   auto u64 = [&](const char* k, std::uint64_t& out) -> core::Status {
-    if (!d.HasMember(k) || !d[k].IsUint64()) return core::Error(std::string("tenant record: field '") + k + "' missing");
+    if (!d.HasMember(k) || !d[k].IsUint64())
+      return core::Error(std::string("tenant record: field '") + k + "' missing");
     out = d[k].GetUint64();
     return {};
   };
   auto strs = [&](const char* k, std::vector<std::string>& out) -> core::Status {
-    if (!d.HasMember(k) || !d[k].IsArray()) return core::Error(std::string("tenant record: field '") + k + "' missing");
+    if (!d.HasMember(k) || !d[k].IsArray())
+      return core::Error(std::string("tenant record: field '") + k + "' missing");
     for (auto& v : d[k].GetArray()) {
       if (!v.IsString()) return core::Error(std::string("tenant record: field '") + k + "' has a non-string");
       out.emplace_back(v.GetString());
@@ -98,11 +104,16 @@ core::Result<TenantRecord> parseRecord(std::string_view json) {
   SASHI_TRY(u64("diskBytes", r.spec.diskBytes));
   SASHI_TRY(strs("args", r.spec.args));
   SASHI_TRY(strs("env", r.spec.env));
-  if (state == "creating") r.state = TenantState::kCreating;
-  else if (state == "ready") r.state = TenantState::kReady;
-  else if (state == "destroying") r.state = TenantState::kDestroying;
-  else return core::Error("tenant record: unknown state '" + state + "'");
-  if (!d.HasMember("ports") || !d["ports"].IsArray()) return core::Error("tenant record: field 'ports' missing");
+  if (state == "creating")
+    r.state = TenantState::kCreating;
+  else if (state == "ready")
+    r.state = TenantState::kReady;
+  else if (state == "destroying")
+    r.state = TenantState::kDestroying;
+  else
+    return core::Error("tenant record: unknown state '" + state + "'");
+  if (!d.HasMember("ports") || !d["ports"].IsArray())
+    return core::Error("tenant record: field 'ports' missing");
   for (auto& p : d["ports"].GetArray()) {
     if (!p.IsObject() || !p.HasMember("role") || !p["role"].IsString() || !p.HasMember("proto") ||
         !p["proto"].IsString() || !p.HasMember("host") || !p["host"].IsUint() || !p.HasMember("container") ||
@@ -127,10 +138,13 @@ core::Status validateSpec(const TenantSpec& s) {
   if (s.args.size() > 64) return core::Error("too many container arguments (max 64)");
   if (s.env.size() > 64) return core::Error("too many environment entries (max 64)");
   const auto& l = s.limits;
-  if (l.memoryBytes < (64ull << 20)) return core::Error("memory limit below 64 MiB (the tenant's daemons need it)");
+  if (l.memoryBytes < (64ull << 20))
+    return core::Error("memory limit below 64 MiB (the tenant's daemons need it)");
   if (l.pids < 64) return core::Error("pids limit below 64 (the tenant's daemons need them)");
-  if (l.cpuPeriodUs < 1000 || l.cpuPeriodUs > 1000000) return core::Error("cpu period must be 1000..1000000 us");
-  if (l.cpuQuotaUs != 0 && l.cpuQuotaUs < 1000) return core::Error("cpu quota must be 0 (unlimited) or >= 1000 us");
+  if (l.cpuPeriodUs < 1000 || l.cpuPeriodUs > 1000000)
+    return core::Error("cpu period must be 1000..1000000 us");
+  if (l.cpuQuotaUs != 0 && l.cpuQuotaUs < 1000)
+    return core::Error("cpu quota must be 0 (unlimited) or >= 1000 us");
   if (s.diskBytes < (16ull << 20)) return core::Error("disk limit below 16 MiB");
   return {};
 }

@@ -46,8 +46,8 @@ class LinuxUserManager final : public UserManager {
 
   core::Result<UserInfo> create(const std::string& name, const std::string& home) override {
     ProcessSpec p;
-    p.argv = {"useradd", "--no-create-home", "--home-dir", home, "--shell", "/usr/sbin/nologin", "--user-group",
-              "--comment", "sashimono tenant", name};
+    p.argv = {"useradd",      "--no-create-home", "--home-dir",       home, "--shell", "/usr/sbin/nologin",
+              "--user-group", "--comment",        "sashimono tenant", name};
     p.env = {std::string("PATH=") + kSafePath};
     auto r = runChecked(runner_, p);
     if (!r) return r.error().context("creating user " + name);
@@ -55,15 +55,31 @@ class LinuxUserManager final : public UserManager {
     if (!u) return u.error();
     if (!*u) return core::Error("user " + name + " missing after useradd");
     if ((*u)->subuid.count == 0 || (*u)->subgid.count == 0)
-      return core::Error("user " + name + " got no subordinate uid/gid range (check SUB_UID_COUNT in /etc/login.defs)");
+      return core::Error("user " + name +
+                         " got no subordinate uid/gid range (check SUB_UID_COUNT in /etc/login.defs)");
     return std::move(**u);
   }
 
   core::Status createAlias(const std::string& name, uid_t uid, gid_t gid) override {
     ProcessSpec p;
-    p.argv = {"useradd", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
-              "--no-user-group", "--uid", std::to_string(uid), "--gid", std::to_string(gid), "-K", "SUB_UID_COUNT=0",
-              "-K", "SUB_GID_COUNT=0", "--comment", "sashimono contract", name};
+    p.argv = {"useradd",
+              "--no-create-home",
+              "--home-dir",
+              "/nonexistent",
+              "--shell",
+              "/usr/sbin/nologin",
+              "--no-user-group",
+              "--uid",
+              std::to_string(uid),
+              "--gid",
+              std::to_string(gid),
+              "-K",
+              "SUB_UID_COUNT=0",
+              "-K",
+              "SUB_GID_COUNT=0",
+              "--comment",
+              "sashimono contract",
+              name};
     p.env = {std::string("PATH=") + kSafePath};
     auto r = runChecked(runner_, p);
     if (!r) return r.error().context("creating user " + name);

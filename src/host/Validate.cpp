@@ -28,13 +28,16 @@ core::Status validateImageName(std::string_view n) {
   if (n.empty() || n.size() > 64) return bad("must be 1 to 64 characters");
   if (!lower(n[0]) && !digit(n[0])) return bad("must start with a-z or 0-9");
   for (char c : n)
-    if (!lower(c) && !digit(c) && c != '-' && c != '.' && c != '_') return bad("only a-z, 0-9, '.', '_' and '-' are allowed");
+    if (!lower(c) && !digit(c) && c != '-' && c != '.' && c != '_')
+      return bad("only a-z, 0-9, '.', '_' and '-' are allowed");
   if (n.find("..") != std::string_view::npos) return bad("must not contain '..'");
   return {};
 }
 
 core::Status validateEnvEntry(std::string_view e) {
-  auto bad = [&](const char* why) { return core::Error("invalid environment entry " + quoted(e) + ": " + why); };
+  auto bad = [&](const char* why) {
+    return core::Error("invalid environment entry " + quoted(e) + ": " + why);
+  };
   auto eq = e.find('=');
   if (eq == std::string_view::npos || eq == 0) return bad("expected KEY=VALUE");
   auto key = e.substr(0, eq);
@@ -50,7 +53,8 @@ core::Status validateEnvEntry(std::string_view e) {
 }
 
 core::Status validateArgument(std::string_view a) {
-  if (a.empty() || a.size() > 4096) return core::Error("invalid argument " + quoted(a) + ": must be 1 to 4096 characters");
+  if (a.empty() || a.size() > 4096)
+    return core::Error("invalid argument " + quoted(a) + ": must be 1 to 4096 characters");
   for (char c : a)
     if (!printable(c)) return core::Error("invalid argument " + quoted(a) + ": must be printable ASCII");
   return {};

@@ -75,7 +75,8 @@ core::Status Book::setOffer(const Offer& offer) {
 }
 
 std::uint32_t Book::freeSlots() const {
-  return leases_.size() >= offer_.instances ? 0 : offer_.instances - static_cast<std::uint32_t>(leases_.size());
+  return leases_.size() >= offer_.instances ? 0
+                                            : offer_.instances - static_cast<std::uint32_t>(leases_.size());
 }
 
 const Lease* Book::find(const crypto::Hash256& id) const {
@@ -95,7 +96,8 @@ core::Status Book::restore(std::vector<Lease> leases, const std::vector<crypto::
   for (auto& l : leases) {
     std::string id = protocol::formatHash256(l.id);
     if (byId.count(l.id) != 0) return core::Error("restore: lease " + id + " appears twice");
-    if (l.pricePerMoment < 1 || l.momentSeconds < 1) return core::Error("restore: lease " + id + ": no price or moment length");
+    if (l.pricePerMoment < 1 || l.momentSeconds < 1)
+      return core::Error("restore: lease " + id + ": no price or moment length");
     if (l.state == LeaseState::provisioning && (l.instance || l.expiresAt != 0)) {
       return core::Error("restore: lease " + id + " is provisioning but has an instance or expiry");
     }
@@ -166,10 +168,14 @@ Decision Book::handle(const protocol::Verdict& verdict) {
   return std::visit(
       [&](const auto& req) -> Decision {
         using T = std::decay_t<decltype(req)>;
-        if constexpr (std::is_same_v<T, protocol::AcquireRequest>) return acquire(a, req, now);
-        else if constexpr (std::is_same_v<T, protocol::ExtendRequest>) return extend(a, req, now);
-        else if constexpr (std::is_same_v<T, protocol::TerminateRequest>) return terminate(a, req, now);
-        else return cluster(a, req, now);
+        if constexpr (std::is_same_v<T, protocol::AcquireRequest>)
+          return acquire(a, req, now);
+        else if constexpr (std::is_same_v<T, protocol::ExtendRequest>)
+          return extend(a, req, now);
+        else if constexpr (std::is_same_v<T, protocol::TerminateRequest>)
+          return terminate(a, req, now);
+        else
+          return cluster(a, req, now);
       },
       a.request);
 }
@@ -191,7 +197,8 @@ Decision Book::acquire(const protocol::Accepted& a, const protocol::AcquireReque
   handled_.insert(a.id);
   if (a.amount < offer_.pricePerMoment) {
     return refuse(a, Reason::underpaid,
-                  "Amount: " + protocol::formatDrops(a.amount) + " drops is less than the price of one moment, " +
+                  "Amount: " + protocol::formatDrops(a.amount) +
+                      " drops is less than the price of one moment, " +
                       protocol::formatDrops(offer_.pricePerMoment),
                   std::nullopt);
   }
@@ -224,7 +231,8 @@ std::optional<Decision> Book::checkLease(const protocol::Accepted& a, const cryp
   if (it == leases_.end()) return refuse(a, Reason::unknownLease, "no live lease with this id", id);
   const Lease& l = it->second;
   if (l.owner != a.from) return refuse(a, Reason::notOwner, "the lease belongs to another account", id);
-  if (l.state == LeaseState::provisioning) return refuse(a, Reason::unknownLease, "the lease is not active yet", id);
+  if (l.state == LeaseState::provisioning)
+    return refuse(a, Reason::unknownLease, "the lease is not active yet", id);
   if (l.state == LeaseState::ending || now >= l.expiresAt) {
     return refuse(a, Reason::unknownLease, "the lease has ended", id);
   }
@@ -237,7 +245,8 @@ Decision Book::extend(const protocol::Accepted& a, const protocol::ExtendRequest
   Lease& l = leases_.at(r.leaseId);
   if (a.amount < l.pricePerMoment) {
     return refuse(a, Reason::underpaid,
-                  "Amount: " + protocol::formatDrops(a.amount) + " drops is less than the lease's price of one moment, " +
+                  "Amount: " + protocol::formatDrops(a.amount) +
+                      " drops is less than the lease's price of one moment, " +
                       protocol::formatDrops(l.pricePerMoment),
                   r.leaseId);
   }
@@ -285,16 +294,20 @@ Decision Book::cluster(const protocol::Accepted& a, const protocol::ClusterReque
   handled_.insert(a.id);
   if (auto refusal = checkLease(a, r.leaseId, now)) return *refusal;
   Lease& l = leases_.at(r.leaseId);
-  std::vector<protocol::ClusterMember> members = r.mode == protocol::ClusterMode::replace ? std::vector<protocol::ClusterMember>{}
-                                                                                         : l.cluster;
+  std::vector<protocol::ClusterMember> members =
+      r.mode == protocol::ClusterMode::replace ? std::vector<protocol::ClusterMember>{} : l.cluster;
   for (const auto& m : r.members) {
-    auto same = std::find_if(members.begin(), members.end(), [&](const auto& x) { return x.pubkey == m.pubkey; });
-    if (same != members.end()) *same = m;
-    else members.push_back(m);
+    auto same =
+        std::find_if(members.begin(), members.end(), [&](const auto& x) { return x.pubkey == m.pubkey; });
+    if (same != members.end())
+      *same = m;
+    else
+      members.push_back(m);
   }
   if (members.size() > kMaxClusterSize) {
     return refuse(a, Reason::configOutOfBounds,
-                  "the cluster would have more than " + std::to_string(kMaxClusterSize) + " members", r.leaseId);
+                  "the cluster would have more than " + std::to_string(kMaxClusterSize) + " members",
+                  r.leaseId);
   }
   l.cluster = std::move(members);
   Decision d;
@@ -319,7 +332,8 @@ Decision Book::provisioned(const crypto::Hash256& leaseId, const protocol::Insta
   Decision d;
   d.upserts.push_back(l);
   Drops refund = l.paid - l.initialMoments * l.pricePerMoment;
-  protocol::AcquireOk ok{l.id, l.id, instance, l.initialMoments, l.momentSeconds, l.expiresAt, l.pricePerMoment, refund};
+  protocol::AcquireOk ok{
+      l.id, l.id, instance, l.initialMoments, l.momentSeconds, l.expiresAt, l.pricePerMoment, refund};
   d.actions.push_back(okReply(l.owner, l.id, ok, l.replyKey, refund));
   return d;
 }
@@ -348,7 +362,8 @@ Decision Book::destroyed(const crypto::Hash256& leaseId) {
   switch (l.endCause) {
     case EndCause::terminated: {
       protocol::TerminateOk ok{l.endRequest, l.id, l.endMoments, l.endRefund};
-      d.actions.push_back(okReply(l.owner, l.endRequest, ok, l.endReplyKey.value_or(l.replyKey), l.endRefund));
+      d.actions.push_back(
+          okReply(l.owner, l.endRequest, ok, l.endReplyKey.value_or(l.replyKey), l.endRefund));
       break;
     }
     case EndCause::expired: {
@@ -371,7 +386,8 @@ Decision Book::destroyed(const crypto::Hash256& leaseId) {
       break;
     }
     case EndCause::none:
-    case EndCause::orphan: break;
+    case EndCause::orphan:
+      break;
   }
   return d;
 }

@@ -13,7 +13,8 @@ bool isSealedType(MessageType t) { return isRequest(t) || isSealedReply(t); }
 bool belongsTo(MessageType type, const Message& m) {
   if (std::holds_alternative<ErrorReply>(m)) {
     return type == MessageType::acquireError || type == MessageType::extendError ||
-           type == MessageType::terminateError || type == MessageType::clusterError || type == MessageType::error;
+           type == MessageType::terminateError || type == MessageType::clusterError ||
+           type == MessageType::error;
   }
   return defaultTypeOf(m) == type;
 }
@@ -92,8 +93,8 @@ Result<Memo> buildRequest(const Message& request, const Ed25519Key& hostKey) {
 
 Result<std::string> openMemoText(MessageType type, const Memo& memo, const crypto::KeyPair* recipient) {
   if (memo.data.size() > kMaxMemoDataBytes) {
-    return reasonError(Reason::badPayload, "MemoData: " + std::to_string(memo.data.size()) + " bytes, more than " +
-                                               std::to_string(kMaxMemoDataBytes));
+    return reasonError(Reason::badPayload, "MemoData: " + std::to_string(memo.data.size()) +
+                                               " bytes, more than " + std::to_string(kMaxMemoDataBytes));
   }
   if (!isSealedType(type)) {
     if (memo.format != kFormatJson) {
@@ -109,9 +110,11 @@ Result<std::string> openMemoText(MessageType type, const Memo& memo, const crypt
     return reasonError(Reason::unsupportedVersion,
                        "MemoData: envelope version " + std::to_string(memo.data[0]) + " is not supported");
   }
-  if (recipient == nullptr) return reasonError(Reason::internalError, "MemoData: sealed, but no key to open it");
+  if (recipient == nullptr)
+    return reasonError(Reason::internalError, "MemoData: sealed, but no key to open it");
   auto plain = crypto::unseal(*recipient, core::ByteView(memo.data).subspan(1));
-  if (!plain) return reasonError(Reason::badPayload, "MemoData: cannot unseal (" + plain.error().message + ")");
+  if (!plain)
+    return reasonError(Reason::badPayload, "MemoData: cannot unseal (" + plain.error().message + ")");
   return core::asString(*plain);
 }
 

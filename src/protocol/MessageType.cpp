@@ -4,21 +4,36 @@ namespace sashimono::protocol {
 
 std::string_view messageTypeName(MessageType t) {
   switch (t) {
-    case MessageType::acquire: return "sashimono.acquire";
-    case MessageType::extend: return "sashimono.extend";
-    case MessageType::terminate: return "sashimono.terminate";
-    case MessageType::cluster: return "sashimono.cluster";
-    case MessageType::acquireOk: return "sashimono.acquire.ok";
-    case MessageType::acquireError: return "sashimono.acquire.error";
-    case MessageType::extendOk: return "sashimono.extend.ok";
-    case MessageType::extendError: return "sashimono.extend.error";
-    case MessageType::terminateOk: return "sashimono.terminate.ok";
-    case MessageType::terminateError: return "sashimono.terminate.error";
-    case MessageType::clusterOk: return "sashimono.cluster.ok";
-    case MessageType::clusterError: return "sashimono.cluster.error";
-    case MessageType::error: return "sashimono.error";
-    case MessageType::expired: return "sashimono.expired";
-    case MessageType::host: return "sashimono.host";
+    case MessageType::acquire:
+      return "sashimono.acquire";
+    case MessageType::extend:
+      return "sashimono.extend";
+    case MessageType::terminate:
+      return "sashimono.terminate";
+    case MessageType::cluster:
+      return "sashimono.cluster";
+    case MessageType::acquireOk:
+      return "sashimono.acquire.ok";
+    case MessageType::acquireError:
+      return "sashimono.acquire.error";
+    case MessageType::extendOk:
+      return "sashimono.extend.ok";
+    case MessageType::extendError:
+      return "sashimono.extend.error";
+    case MessageType::terminateOk:
+      return "sashimono.terminate.ok";
+    case MessageType::terminateError:
+      return "sashimono.terminate.error";
+    case MessageType::clusterOk:
+      return "sashimono.cluster.ok";
+    case MessageType::clusterError:
+      return "sashimono.cluster.error";
+    case MessageType::error:
+      return "sashimono.error";
+    case MessageType::expired:
+      return "sashimono.expired";
+    case MessageType::host:
+      return "sashimono.host";
   }
   return "sashimono.error";
 }
@@ -42,21 +57,31 @@ bool isSealedReply(MessageType t) {
 
 MessageType okReplyFor(MessageType request) {
   switch (request) {
-    case MessageType::acquire: return MessageType::acquireOk;
-    case MessageType::extend: return MessageType::extendOk;
-    case MessageType::terminate: return MessageType::terminateOk;
-    case MessageType::cluster: return MessageType::clusterOk;
-    default: return MessageType::error;
+    case MessageType::acquire:
+      return MessageType::acquireOk;
+    case MessageType::extend:
+      return MessageType::extendOk;
+    case MessageType::terminate:
+      return MessageType::terminateOk;
+    case MessageType::cluster:
+      return MessageType::clusterOk;
+    default:
+      return MessageType::error;
   }
 }
 
 MessageType errorReplyFor(MessageType request) {
   switch (request) {
-    case MessageType::acquire: return MessageType::acquireError;
-    case MessageType::extend: return MessageType::extendError;
-    case MessageType::terminate: return MessageType::terminateError;
-    case MessageType::cluster: return MessageType::clusterError;
-    default: return MessageType::error;
+    case MessageType::acquire:
+      return MessageType::acquireError;
+    case MessageType::extend:
+      return MessageType::extendError;
+    case MessageType::terminate:
+      return MessageType::terminateError;
+    case MessageType::cluster:
+      return MessageType::clusterError;
+    default:
+      return MessageType::error;
   }
 }
 

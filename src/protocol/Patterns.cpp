@@ -45,7 +45,8 @@ Status validateDnsName(std::string_view s) {
   std::string_view last;
   while (start <= s.size()) {
     std::size_t dot = s.find('.', start);
-    std::string_view label = s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    std::string_view label =
+        s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
     if (label.empty() || label.size() > 63) return Error("host name label must be 1..63 characters");
     for (char c : label) {
       if (!isLower(c) && !isDigit(c) && c != '-') return Error("host name may hold only [a-z0-9.-]");
@@ -64,7 +65,8 @@ Status validateContractId(std::string_view s) {
   if (s.size() != 36) return Error("contract id must be a 36-character lower-case UUID");
   for (std::size_t i = 0; i < s.size(); ++i) {
     bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !isLowerHex(s[i])) return Error("contract id must be a lower-case UUID (8-4-4-4-12 hex)");
+    if (dash ? s[i] != '-' : !isLowerHex(s[i]))
+      return Error("contract id must be a lower-case UUID (8-4-4-4-12 hex)");
   }
   return {};
 }
@@ -73,7 +75,8 @@ Status validateImageName(std::string_view s) {
   if (s.empty() || s.size() > 64) return Error("image name must be 1..64 characters");
   if (!isLower(s[0]) && !isDigit(s[0])) return Error("image name must start with [a-z0-9]");
   for (char c : s) {
-    if (!isLower(c) && !isDigit(c) && c != '.' && c != '_' && c != '-') return Error("image name may hold only [a-z0-9._-]");
+    if (!isLower(c) && !isDigit(c) && c != '.' && c != '_' && c != '-')
+      return Error("image name may hold only [a-z0-9._-]");
   }
   if (s.find("..") != std::string_view::npos) return Error("image name must not contain '..'");
   return {};
@@ -94,7 +97,8 @@ Status validateEnvKey(std::string_view s) {
 
 Status validateEnvValue(std::string_view s) {
   if (s.size() > 256) return Error("environment value longer than 256 bytes");
-  if (!std::all_of(s.begin(), s.end(), isPrintable)) return Error("environment value must be printable ASCII");
+  if (!std::all_of(s.begin(), s.end(), isPrintable))
+    return Error("environment value must be printable ASCII");
   return {};
 }
 
@@ -104,7 +108,8 @@ Status validateHost(std::string_view s) {
     if (s.size() < 4 || s.size() > 47 || s.back() != ']') return Error("IPv6 host must be '[address]'");
     std::string inner(s.substr(1, s.size() - 2));
     for (char c : inner) {
-      if (!isHex(c) && c != ':' && c != '.') return Error("IPv6 host holds a character outside [0-9a-fA-F:.]");
+      if (!isHex(c) && c != ':' && c != '.')
+        return Error("IPv6 host holds a character outside [0-9a-fA-F:.]");
     }
     unsigned char buf[16];
     if (inet_pton(AF_INET6, inner.c_str(), buf) != 1) return Error("not a valid IPv6 address");
@@ -123,7 +128,8 @@ Status validateEndpoint(std::string_view s) {
   }
   if (std::stoi(std::string(port)) > 65535) return Error("endpoint port above 65535");
   auto host = s.substr(0, colon);
-  if (host.find(':') != std::string_view::npos && host.front() != '[') return Error("IPv6 endpoint host needs brackets");
+  if (host.find(':') != std::string_view::npos && host.front() != '[')
+    return Error("IPv6 endpoint host needs brackets");
   return validateHost(host);
 }
 
@@ -139,7 +145,8 @@ Status validateVersionString(std::string_view s) {
 
 core::Result<Ed25519Key> parseEd25519Key(std::string_view s) {
   if (s.size() != 66) return Error("ed25519 key must be 'ED' + 64 hex digits");
-  if ((s[0] != 'E' && s[0] != 'e') || (s[1] != 'D' && s[1] != 'd')) return Error("ed25519 key must start with 'ED'");
+  if ((s[0] != 'E' && s[0] != 'e') || (s[1] != 'D' && s[1] != 'd'))
+    return Error("ed25519 key must start with 'ED'");
   if (!std::all_of(s.begin() + 2, s.end(), isHex)) return Error("ed25519 key must be 'ED' + 64 hex digits");
   auto bytes = core::fromHex(s.substr(2));
   Ed25519Key k{};

@@ -14,8 +14,8 @@ using core::Result;
 using core::Status;
 using rapidjson::Value;
 
-#define PROTO_TRY_ASSIGN(var, expr)             \
-  auto var##Result_ = (expr);                   \
+#define PROTO_TRY_ASSIGN(var, expr)               \
+  auto var##Result_ = (expr);                     \
   if (!var##Result_) return var##Result_.error(); \
   auto var = std::move(*var##Result_)
 
@@ -25,13 +25,19 @@ Error bad(const std::string& path, const std::string& what) {
 
 const char* typeName(const Value& v) {
   switch (v.GetType()) {
-    case rapidjson::kNullType: return "null";
+    case rapidjson::kNullType:
+      return "null";
     case rapidjson::kFalseType:
-    case rapidjson::kTrueType: return "a boolean";
-    case rapidjson::kObjectType: return "an object";
-    case rapidjson::kArrayType: return "an array";
-    case rapidjson::kStringType: return "a string";
-    case rapidjson::kNumberType: return "a number";
+    case rapidjson::kTrueType:
+      return "a boolean";
+    case rapidjson::kObjectType:
+      return "an object";
+    case rapidjson::kArrayType:
+      return "an array";
+    case rapidjson::kStringType:
+      return "a string";
+    case rapidjson::kNumberType:
+      return "a number";
   }
   return "unknown";
 }
@@ -41,8 +47,9 @@ class Obj {
  public:
   static Result<Obj> open(const Value& v, std::string path) {
     if (!v.IsObject()) {
-      return reasonError(Reason::badPayload, (path.empty() ? std::string("payload") : "field '" + path + "'") +
-                                                 ": expected an object, got " + typeName(v));
+      return reasonError(Reason::badPayload,
+                         (path.empty() ? std::string("payload") : "field '" + path + "'") +
+                             ": expected an object, got " + typeName(v));
     }
     Obj o(v, std::move(path));
     for (auto a = v.MemberBegin(); a != v.MemberEnd(); ++a) {
@@ -75,7 +82,8 @@ class Obj {
   [[nodiscard]] Status finish() const {
     std::size_t i = 0;
     for (auto m = v_->MemberBegin(); m != v_->MemberEnd(); ++m, ++i) {
-      if (!used_[i]) return bad(at(std::string_view(m->name.GetString(), m->name.GetStringLength())), "unknown field");
+      if (!used_[i])
+        return bad(at(std::string_view(m->name.GetString(), m->name.GetStringLength())), "unknown field");
     }
     return {};
   }
@@ -160,20 +168,21 @@ Result<Drops> getDrops(Obj& o, std::string_view name, Drops min = 0) {
 // Parses the document and checks "v". On success the returned Obj refers into `doc`.
 Result<Obj> openPayload(rapidjson::Document& doc, std::string_view json, std::size_t limit) {
   if (json.size() > limit) {
-    return reasonError(Reason::badPayload,
-                       "payload: " + std::to_string(json.size()) + " bytes, more than " + std::to_string(limit));
+    return reasonError(Reason::badPayload, "payload: " + std::to_string(json.size()) + " bytes, more than " +
+                                               std::to_string(limit));
   }
   doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(json.data(), json.size());
   if (doc.HasParseError()) {
-    return reasonError(Reason::badPayload, "payload: invalid JSON at offset " + std::to_string(doc.GetErrorOffset()));
+    return reasonError(Reason::badPayload,
+                       "payload: invalid JSON at offset " + std::to_string(doc.GetErrorOffset()));
   }
   PROTO_TRY_ASSIGN(o, Obj::open(doc, ""));
   PROTO_TRY_ASSIGN(v, o.need("v"));
   if (!v->IsUint64()) return bad("v", std::string("expected a non-negative integer, got ") + typeName(*v));
   if (v->GetUint64() != kPayloadVersion) {
-    return reasonError(Reason::unsupportedVersion,
-                       "field 'v': version " + std::to_string(v->GetUint64()) + " is not supported (this host speaks " +
-                           std::to_string(kPayloadVersion) + ")");
+    return reasonError(Reason::unsupportedVersion, "field 'v': version " + std::to_string(v->GetUint64()) +
+                                                       " is not supported (this host speaks " +
+                                                       std::to_string(kPayloadVersion) + ")");
   }
   return o;
 }
@@ -184,16 +193,22 @@ Result<TenantConfig> parseConfig(const Value& v, const std::string& path) {
   PROTO_TRY_ASSIGN(o, Obj::open(v, path));
   TenantConfig c;
   if (const Value* rt = o.take("roundtimeMs")) {
-    PROTO_TRY_ASSIGN(x, asUint(*rt, o.at("roundtimeMs"), kMinRoundtimeMs, kMaxRoundtimeMs, Reason::configOutOfBounds));
+    PROTO_TRY_ASSIGN(
+        x, asUint(*rt, o.at("roundtimeMs"), kMinRoundtimeMs, kMaxRoundtimeMs, Reason::configOutOfBounds));
     c.roundtimeMs = static_cast<std::uint32_t>(x);
   }
   if (const Value* ll = o.take("logLevel")) {
     PROTO_TRY_ASSIGN(s, asString(*ll, o.at("logLevel"), 8));
-    if (s == "debug") c.logLevel = LogLevel::debug;
-    else if (s == "info") c.logLevel = LogLevel::info;
-    else if (s == "warn") c.logLevel = LogLevel::warn;
-    else if (s == "error") c.logLevel = LogLevel::error;
-    else return bad(o.at("logLevel"), "expected one of debug, info, warn, error");
+    if (s == "debug")
+      c.logLevel = LogLevel::debug;
+    else if (s == "info")
+      c.logLevel = LogLevel::info;
+    else if (s == "warn")
+      c.logLevel = LogLevel::warn;
+    else if (s == "error")
+      c.logLevel = LogLevel::error;
+    else
+      return bad(o.at("logLevel"), "expected one of debug, info, warn, error");
   }
   if (const Value* env = o.take("env")) {
     PROTO_TRY_ASSIGN(eo, Obj::open(*env, o.at("env")));
@@ -204,7 +219,8 @@ Result<TenantConfig> parseConfig(const Value& v, const std::string& path) {
     for (auto m = env->MemberBegin(); m != env->MemberEnd(); ++m) {
       std::string key(m->name.GetString(), m->name.GetStringLength());
       std::string path2 = eo.at(key);
-      if (auto st = validateEnvKey(key); !st) return bad(o.at("env") + "." + sanitizeDetail(key), st.error().message);
+      if (auto st = validateEnvKey(key); !st)
+        return bad(o.at("env") + "." + sanitizeDetail(key), st.error().message);
       PROTO_TRY_ASSIGN(val, asString(m->value, path2, 256));
       SASHI_TRY(checkPattern(path2, val, validateEnvValue));
       eo.take(key);
@@ -251,11 +267,15 @@ Result<ClusterRequest> clusterFrom(Obj& o) {
   PROTO_TRY_ASSIGN(id, getHash(o, "leaseId"));
   r.leaseId = id;
   PROTO_TRY_ASSIGN(mode, getString(o, "mode", 8));
-  if (mode == "replace") r.mode = ClusterMode::replace;
-  else if (mode == "add") r.mode = ClusterMode::add;
-  else return bad(o.at("mode"), "expected one of replace, add");
+  if (mode == "replace")
+    r.mode = ClusterMode::replace;
+  else if (mode == "add")
+    r.mode = ClusterMode::add;
+  else
+    return bad(o.at("mode"), "expected one of replace, add");
   PROTO_TRY_ASSIGN(members, o.need("members"));
-  if (!members->IsArray()) return bad(o.at("members"), std::string("expected an array, got ") + typeName(*members));
+  if (!members->IsArray())
+    return bad(o.at("members"), std::string("expected an array, got ") + typeName(*members));
   if (members->Empty() || members->Size() > kMaxClusterMembers) {
     return bad(o.at("members"), "expected 1.." + std::to_string(kMaxClusterMembers) + " members");
   }
@@ -301,7 +321,8 @@ Result<InstanceInfo> instanceFrom(const Value& v, const std::string& path) {
   i.peerPort = ppv;
   PROTO_TRY_ASSIGN(ports, o.need("ports"));
   if (!ports->IsArray()) return bad(o.at("ports"), std::string("expected an array, got ") + typeName(*ports));
-  if (ports->Size() > kMaxGeneralPorts) return bad(o.at("ports"), "more than " + std::to_string(kMaxGeneralPorts) + " ports");
+  if (ports->Size() > kMaxGeneralPorts)
+    return bad(o.at("ports"), "more than " + std::to_string(kMaxGeneralPorts) + " ports");
   for (rapidjson::SizeType k = 0; k < ports->Size(); ++k) {
     PROTO_TRY_ASSIGN(p, asPort((*ports)[k], o.at("ports") + "[" + std::to_string(k) + "]"));
     i.ports.push_back(p);
@@ -316,7 +337,8 @@ Result<AcquireOk> acquireOkFrom(Obj& o) {
   r.request = req;
   PROTO_TRY_ASSIGN(id, getHash(o, "leaseId"));
   r.leaseId = id;
-  if (r.leaseId != r.request) return bad(o.at("leaseId"), "must equal 'request' (the lease id is the acquire's hash)");
+  if (r.leaseId != r.request)
+    return bad(o.at("leaseId"), "must equal 'request' (the lease id is the acquire's hash)");
   PROTO_TRY_ASSIGN(inst, o.need("instance"));
   PROTO_TRY_ASSIGN(info, instanceFrom(*inst, o.at("instance")));
   r.instance = std::move(info);
@@ -436,7 +458,8 @@ Result<HostAnnouncement> hostFrom(Obj& o) {
   PROTO_TRY_ASSIGN(mm, getUint(o, "maxMoments", 1, kMaxJsonInteger));
   r.maxMoments = mm;
   PROTO_TRY_ASSIGN(images, o.need("images"));
-  if (!images->IsArray()) return bad(o.at("images"), std::string("expected an array, got ") + typeName(*images));
+  if (!images->IsArray())
+    return bad(o.at("images"), std::string("expected an array, got ") + typeName(*images));
   if (images->Empty() || images->Size() > kMaxAnnouncedImages) {
     return bad(o.at("images"), "expected 1.." + std::to_string(kMaxAnnouncedImages) + " images");
   }
@@ -444,7 +467,8 @@ Result<HostAnnouncement> hostFrom(Obj& o) {
     std::string path = o.at("images") + "[" + std::to_string(i) + "]";
     PROTO_TRY_ASSIGN(img, asString((*images)[i], path, 64));
     SASHI_TRY(checkPattern(path, img, validateImageName));
-    if (std::find(r.images.begin(), r.images.end(), img) != r.images.end()) return bad(path, "duplicate image");
+    if (std::find(r.images.begin(), r.images.end(), img) != r.images.end())
+      return bad(path, "duplicate image");
     r.images.push_back(std::move(img));
   }
   PROTO_TRY_ASSIGN(hb, getUint(o, "heartbeatSeconds", 1, kMaxJsonInteger));
@@ -599,10 +623,14 @@ Result<T> only(Result<Message> m) {
 
 std::string_view logLevelName(LogLevel l) {
   switch (l) {
-    case LogLevel::debug: return "debug";
-    case LogLevel::info: return "info";
-    case LogLevel::warn: return "warn";
-    case LogLevel::error: return "error";
+    case LogLevel::debug:
+      return "debug";
+    case LogLevel::info:
+      return "info";
+    case LogLevel::warn:
+      return "warn";
+    case LogLevel::error:
+      return "error";
   }
   return "info";
 }
@@ -619,21 +647,32 @@ Result<Message> parsePayload(MessageType type, std::string_view json) {
     return Message(std::move(r).value());
   };
   switch (type) {
-    case MessageType::acquire: return wrap(acquireFrom(o));
-    case MessageType::extend: return wrap(leaseRequestFrom<ExtendRequest>(o));
-    case MessageType::terminate: return wrap(leaseRequestFrom<TerminateRequest>(o));
-    case MessageType::cluster: return wrap(clusterFrom(o));
-    case MessageType::acquireOk: return wrap(acquireOkFrom(o));
-    case MessageType::extendOk: return wrap(extendOkFrom(o));
-    case MessageType::terminateOk: return wrap(terminateOkFrom(o));
-    case MessageType::clusterOk: return wrap(clusterOkFrom(o));
+    case MessageType::acquire:
+      return wrap(acquireFrom(o));
+    case MessageType::extend:
+      return wrap(leaseRequestFrom<ExtendRequest>(o));
+    case MessageType::terminate:
+      return wrap(leaseRequestFrom<TerminateRequest>(o));
+    case MessageType::cluster:
+      return wrap(clusterFrom(o));
+    case MessageType::acquireOk:
+      return wrap(acquireOkFrom(o));
+    case MessageType::extendOk:
+      return wrap(extendOkFrom(o));
+    case MessageType::terminateOk:
+      return wrap(terminateOkFrom(o));
+    case MessageType::clusterOk:
+      return wrap(clusterOkFrom(o));
     case MessageType::acquireError:
     case MessageType::extendError:
     case MessageType::terminateError:
     case MessageType::clusterError:
-    case MessageType::error: return wrap(errorFrom(o));
-    case MessageType::expired: return wrap(expiredFrom(o));
-    case MessageType::host: return wrap(hostFrom(o));
+    case MessageType::error:
+      return wrap(errorFrom(o));
+    case MessageType::expired:
+      return wrap(expiredFrom(o));
+    case MessageType::host:
+      return wrap(hostFrom(o));
   }
   return reasonError(Reason::unknownType, "unknown message type");
 }

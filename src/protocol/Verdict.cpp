@@ -12,18 +12,21 @@ bool isOurs(const Memo& m) { return m.type.starts_with(kTypePrefix); }
 
 // The policy checks on a parsed acquire; a Reason error when it is refused.
 core::Status checkAcquire(const AcquireRequest& r, const HostPolicy& policy) {
-  if (std::find(policy.allowedImages.begin(), policy.allowedImages.end(), r.image) == policy.allowedImages.end()) {
-    return reasonError(Reason::imageNotAllowed, "field 'image': '" + r.image + "' is not offered by this host");
+  if (std::find(policy.allowedImages.begin(), policy.allowedImages.end(), r.image) ==
+      policy.allowedImages.end()) {
+    return reasonError(Reason::imageNotAllowed,
+                       "field 'image': '" + r.image + "' is not offered by this host");
   }
   if (r.config.roundtimeMs < policy.minRoundtimeMs || r.config.roundtimeMs > policy.maxRoundtimeMs) {
-    return reasonError(Reason::configOutOfBounds, "field 'config.roundtimeMs': " + std::to_string(r.config.roundtimeMs) +
-                                                      " outside this host's bounds [" +
-                                                      std::to_string(policy.minRoundtimeMs) + ", " +
-                                                      std::to_string(policy.maxRoundtimeMs) + "]");
+    return reasonError(Reason::configOutOfBounds,
+                       "field 'config.roundtimeMs': " + std::to_string(r.config.roundtimeMs) +
+                           " outside this host's bounds [" + std::to_string(policy.minRoundtimeMs) + ", " +
+                           std::to_string(policy.maxRoundtimeMs) + "]");
   }
   if (r.config.env.size() > policy.maxEnvVars) {
-    return reasonError(Reason::configOutOfBounds, "field 'config.env': more than " +
-                                                      std::to_string(policy.maxEnvVars) + " entries on this host");
+    return reasonError(
+        Reason::configOutOfBounds,
+        "field 'config.env': more than " + std::to_string(policy.maxEnvVars) + " entries on this host");
   }
   return {};
 }
@@ -137,13 +140,15 @@ Verdict classify(const IncomingTransaction& tx, const crypto::KeyPair& hostKey, 
       std::move(parsed).value());
   acc.replyKey = payloadReplyKey(acc.request);
   if (acc.replyKey && !usableSealKey(*acc.replyKey)) {
-    return refuse(errorType, reasonError(Reason::badPayload, "field 'replyKey': not a usable ed25519 public key"));
+    return refuse(errorType,
+                  reasonError(Reason::badPayload, "field 'replyKey': not a usable ed25519 public key"));
   }
   if (const auto* acquire = std::get_if<AcquireRequest>(&acc.request)) {
     if (!acc.replyKey) {
       if (tx.signingPubKey.size() != 33 || tx.signingPubKey[0] != 0xED) {
-        return refuse(errorType, reasonError(Reason::badPayload,
-                                             "field 'replyKey': missing; required when the account key is secp256k1"));
+        return refuse(errorType,
+                      reasonError(Reason::badPayload,
+                                  "field 'replyKey': missing; required when the account key is secp256k1"));
       }
       Ed25519Key k{};
       std::copy(tx.signingPubKey.begin() + 1, tx.signingPubKey.end(), k.begin());

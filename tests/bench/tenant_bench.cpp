@@ -147,7 +147,8 @@ int main(int argc, char** argv) {
   if (std::getenv("SASHIMONO_LOG")) spdlog::set_level(spdlog::level::from_str(std::getenv("SASHIMONO_LOG")));
   std::string tag = std::to_string(::getpid());
   std::string images = "/tmp/smbench-img-" + tag;
-  if (runProgram({"bash", std::string(SASHIMONO_SOURCE_DIR) + "/tools/build-image.sh", "--out", images}, {}) != 0)
+  if (runProgram({"bash", std::string(SASHIMONO_SOURCE_DIR) + "/tools/build-image.sh", "--out", images},
+                 {}) != 0)
     return 1;
 
   // --- ours ---
@@ -171,7 +172,8 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(floorBase);
   ::chmod(floorBase.c_str(), 0711);
   std::vector<std::string> env = {"FLOOR_BASE=" + floorBase, "FLOOR_CGROUP=" + floorCg,
-                                  "FLOOR_ROOTFS=" + images + "/instance/rootfs", std::string("SASHIMONO=") + SASHIMONO_BINARY};
+                                  "FLOOR_ROOTFS=" + images + "/instance/rootfs",
+                                  std::string("SASHIMONO=") + SASHIMONO_BINARY};
   std::string script = std::string(SASHIMONO_SOURCE_DIR) + "/tests/bench/tenant_floor.sh";
 
   // Ours and the floor alternate, tenant by tenant, so both see the same machine load (other
@@ -201,14 +203,16 @@ int main(int argc, char** argv) {
   }
   std::this_thread::sleep_for(std::chrono::seconds(1));
   for (auto& name : names) {
-    if (!serves(prov.inspect(name)->ports[0].hostPort)) std::fprintf(stderr, "%s stopped serving\n", name.c_str());
+    if (!serves(prov.inspect(name)->ports[0].hostPort))
+      std::fprintf(stderr, "%s stopped serving\n", name.c_str());
     auto p = pssOf(*os->cgroups->pids(name));
     ours.pss.daemonsKiB += p.daemonsKiB;
     ours.pss.allKiB += p.allKiB;
     for (auto& [k, v] : p.byComm) ours.pss.byComm[k] += v;
   }
   for (size_t i = 0; i < fnames.size(); ++i) {
-    if (!serves(static_cast<std::uint16_t>(44000 + i))) std::fprintf(stderr, "%s stopped serving\n", fnames[i].c_str());
+    if (!serves(static_cast<std::uint16_t>(44000 + i)))
+      std::fprintf(stderr, "%s stopped serving\n", fnames[i].c_str());
     auto p = pssOf(procsOf("/sys/fs/cgroup/pids/" + floorCg + "/" + fnames[i] + "/cgroup.procs"));
     floor.pss.daemonsKiB += p.daemonsKiB;
     floor.pss.allKiB += p.allKiB;
@@ -239,8 +243,10 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(images, ec);
 
   auto perTenantMiB = [](const Result& r, double kib) { return r.n ? kib / 1024.0 / r.n : 0; };
-  std::printf("tenants: ours %d, floor %d (created alternately, one at a time; all %d alive for the memory figures)\n",
-              ours.n, floor.n, ours.n + floor.n);
+  std::printf(
+      "tenants: ours %d, floor %d (created alternately, one at a time; all %d alive for the memory "
+      "figures)\n",
+      ours.n, floor.n, ours.n + floor.n);
   std::printf("%-28s %10s %10s %8s\n", "", "ours", "floor", "ratio");
   auto row = [](const char* what, double a, double b) {
     std::printf("%-28s %10.1f %10.1f %8.2f\n", what, a, b, b > 0 ? a / b : 0);
@@ -249,8 +255,10 @@ int main(int argc, char** argv) {
   row("create->serving p95 (ms)", pct(ours.create, 0.95), pct(floor.create, 0.95));
   row("destroy p50 (ms)", pct(ours.destroy, 0.5), pct(floor.destroy, 0.5));
   row("destroy p95 (ms)", pct(ours.destroy, 0.95), pct(floor.destroy, 0.95));
-  row("daemon PSS/tenant (MiB)", perTenantMiB(ours, ours.pss.daemonsKiB), perTenantMiB(floor, floor.pss.daemonsKiB));
-  row("all-process PSS/tenant (MiB)", perTenantMiB(ours, ours.pss.allKiB), perTenantMiB(floor, floor.pss.allKiB));
+  row("daemon PSS/tenant (MiB)", perTenantMiB(ours, ours.pss.daemonsKiB),
+      perTenantMiB(floor, floor.pss.daemonsKiB));
+  row("all-process PSS/tenant (MiB)", perTenantMiB(ours, ours.pss.allKiB),
+      perTenantMiB(floor, floor.pss.allKiB));
   for (auto& [k, v] : ours.pss.byComm)
     row(("  " + k).c_str(), perTenantMiB(ours, v), perTenantMiB(floor, floor.pss.byComm[k]));
   return 0;

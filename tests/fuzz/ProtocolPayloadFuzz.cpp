@@ -41,8 +41,10 @@ void parseRoundTrip(MessageType type, std::string_view text, const std::uint8_t*
     auto again = parsePayload(type, rendered);
     if (!again.ok()) fail("rendered payload does not parse", rendered, again.error().message);
     if (!(*again == *parsed)) fail("re-parsed value differs", std::string(text), rendered);
-    if (renderPayload(*again) != rendered) fail("rendering is not canonical", rendered, renderPayload(*again));
-    if (rendered.size() > payloadLimit(type)) fail("rendered payload exceeds the limit", std::string(text), rendered);
+    if (renderPayload(*again) != rendered)
+      fail("rendering is not canonical", rendered, renderPayload(*again));
+    if (rendered.size() > payloadLimit(type))
+      fail("rendered payload exceeds the limit", std::string(text), rendered);
   } else if (!parseReason(parsed.error().code)) {
     fail("error without a reason", std::string(text), parsed.error().message);
   }
@@ -51,11 +53,13 @@ void parseRoundTrip(MessageType type, std::string_view text, const std::uint8_t*
 }
 
 const crypto::KeyPair& hostKey() {
-  static const crypto::KeyPair k = *crypto::KeyPair::fromSeed(crypto::Seed(crypto::KeyType::ed25519, {1, 2, 3}));
+  static const crypto::KeyPair k =
+      *crypto::KeyPair::fromSeed(crypto::Seed(crypto::KeyType::ed25519, {1, 2, 3}));
   return k;
 }
 const crypto::KeyPair& tenantKey() {
-  static const crypto::KeyPair k = *crypto::KeyPair::fromSeed(crypto::Seed(crypto::KeyType::ed25519, {4, 5, 6}));
+  static const crypto::KeyPair k =
+      *crypto::KeyPair::fromSeed(crypto::Seed(crypto::KeyType::ed25519, {4, 5, 6}));
   return k;
 }
 
@@ -96,7 +100,8 @@ void verdictAndBook(MessageType type, std::uint8_t selector, std::string_view te
   }
   const auto* reply = std::get_if<lease::Reply>(&d.actions[0]);
   if (reply == nullptr) fail("expected a reply", std::string(text), "");
-  if (reply->refund > paid.drops) fail("refund exceeds the payment", std::string(text), std::to_string(reply->refund));
+  if (reply->refund > paid.drops)
+    fail("refund exceeds the payment", std::string(text), std::to_string(reply->refund));
   // Every reply must be buildable as a memo (sealed replies need their key).
   auto built = buildMemo(reply->type, reply->message, reply->sealTo);
   if (!built) fail("reply cannot be built", std::string(text), built.error().message);

@@ -29,14 +29,14 @@ class ConfigNode {
   Result<ConfigNode> object(const char* field) const;
   Result<std::vector<ConfigNode>> array(const char* field) const;
   Result<std::string> string(const char* field) const;
-  Result<std::uint64_t> uint(const char* field, std::uint64_t min = 0,
-                             std::uint64_t max = UINT64_MAX) const;
+  Result<std::uint64_t> uint(const char* field, std::uint64_t min = 0, std::uint64_t max = UINT64_MAX) const;
   Result<bool> boolean(const char* field) const;
   Result<std::vector<std::string>> strings(const char* field) const;
 
   // Optional fields: the default when absent, an error when present but wrong.
   Result<std::string> string(const char* field, const std::string& dflt) const;
-  Result<std::uint64_t> uint(const char* field, std::uint64_t dflt, std::uint64_t min, std::uint64_t max) const;
+  Result<std::uint64_t> uint(const char* field, std::uint64_t dflt, std::uint64_t min,
+                             std::uint64_t max) const;
   Result<bool> boolean(const char* field, bool dflt) const;
 
   // Error helper: "<source>: field '<path.field>': <what>".

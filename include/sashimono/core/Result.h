@@ -36,8 +36,8 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}           // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}       // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -76,8 +76,8 @@ using Status = Result<void>;
 }  // namespace sashimono::core
 
 // Propagates an error from an expression returning Result<...>.
-#define SASHI_TRY(expr)                                   \
-  do {                                                    \
-    auto sashi_try_r_ = (expr);                           \
-    if (!sashi_try_r_.ok()) return sashi_try_r_.error();  \
+#define SASHI_TRY(expr)                                  \
+  do {                                                   \
+    auto sashi_try_r_ = (expr);                          \
+    if (!sashi_try_r_.ok()) return sashi_try_r_.error(); \
   } while (0)

@@ -43,7 +43,7 @@ struct CgroupWrite {
   std::string controller;  // v1: the controller directory; v2: ""
   std::string file;
   std::string value;
-  bool optional = false;   // absent file is fine (e.g. memsw without swap accounting)
+  bool optional = false;  // absent file is fine (e.g. memsw without swap accounting)
 };
 // The writes that apply limits, in order (v1 sets memsw after memory).
 std::vector<CgroupWrite> limitWrites(CgroupVersion v, const CgroupLimits& l);

@@ -20,10 +20,10 @@ inline constexpr const char* kContainerId = "instance";
 inline constexpr uid_t kContractUid = 1000;  // in-container uid of the contract process
 
 struct ContainerSpec {
-  std::string rootfs;                 // absolute path of the shared read-only rootfs
-  std::vector<std::string> args;      // process argv (validated)
-  std::vector<std::string> env;       // KEY=VALUE (validated)
-  std::string stateMount;             // host path bound at /state
+  std::string rootfs;             // absolute path of the shared read-only rootfs
+  std::vector<std::string> args;  // process argv (validated)
+  std::vector<std::string> env;   // KEY=VALUE (validated)
+  std::string stateMount;         // host path bound at /state
   uid_t uid = kContractUid;
   gid_t gid = kContractUid;
   std::uint64_t tmpBytes = 16ull << 20;
@@ -42,8 +42,9 @@ class ContainerRuntime {
  public:
   virtual ~ContainerRuntime() = default;
   // Writes the spec into the tenant's home and starts the container detached.
-  virtual core::Status run(const TenantLayout& l, const Credentials& as, const std::vector<std::string>& cgroupProcs,
-                           pid_t childPid, const ContainerSpec& s) = 0;
+  virtual core::Status run(const TenantLayout& l, const Credentials& as,
+                           const std::vector<std::string>& cgroupProcs, pid_t childPid,
+                           const ContainerSpec& s) = 0;
   // Runs argv inside the running container (as the contract uid).
   virtual core::Result<ExecResult> exec(const TenantLayout& l, const Credentials& as,
                                         const std::vector<std::string>& cgroupProcs, pid_t childPid,

@@ -47,7 +47,8 @@ inline constexpr std::uint16_t kContainerUdpBase = 9100;
 
 // Lowest free ports of each range; `taken` holds host ports already allocated (any proto).
 // Fails naming the exhausted range.
-core::Result<std::vector<PortForward>> allocatePorts(const PortRanges& ranges, const std::set<std::uint16_t>& taken);
+core::Result<std::vector<PortForward>> allocatePorts(const PortRanges& ranges,
+                                                     const std::set<std::uint16_t>& taken);
 core::Status validatePortRanges(const PortRanges& ranges);
 
 // rootlesskit API (builtin port driver) request body and response parsing.

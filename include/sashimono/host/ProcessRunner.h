@@ -21,16 +21,16 @@ struct Credentials {
 };
 
 struct ProcessSpec {
-  std::vector<std::string> argv;        // argv[0]: absolute path, or a name looked up in kSafePath
-  std::vector<std::string> env;         // the whole environment (KEY=VALUE)
-  std::optional<Credentials> as;        // drop to this user (no supplementary groups)
-  std::vector<std::string> cgroupProcs; // cgroup.procs files the child joins before exec
+  std::vector<std::string> argv;         // argv[0]: absolute path, or a name looked up in kSafePath
+  std::vector<std::string> env;          // the whole environment (KEY=VALUE)
+  std::optional<Credentials> as;         // drop to this user (no supplementary groups)
+  std::vector<std::string> cgroupProcs;  // cgroup.procs files the child joins before exec
   std::string cwd = "/";
   // Start in a new, private mount namespace (as root, before dropping privileges) from which
   // these mount points are detached: a tenant's daemons never hold other tenants' mounts.
   bool newMountNamespace = false;
   std::vector<std::string> detachMounts;
-  std::string logFile;                  // detached only: stdout+stderr appended here (opened as `as`)
+  std::string logFile;                       // detached only: stdout+stderr appended here (opened as `as`)
   std::chrono::milliseconds timeout{30000};  // run() only: killed (SIGKILL) after this
 };
 

@@ -113,6 +113,7 @@ struct LinuxHost {
   [[nodiscard]] HostOps ops() const;
 };
 // cgroupParent: directory under each hierarchy; statefsCommand: see makeStateFsLauncher.
-core::Result<LinuxHost> makeLinuxHost(const std::string& cgroupParent, std::vector<std::string> statefsCommand);
+core::Result<LinuxHost> makeLinuxHost(const std::string& cgroupParent,
+                                      std::vector<std::string> statefsCommand);
 
 }  // namespace sashimono::host

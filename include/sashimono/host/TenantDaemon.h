@@ -35,7 +35,7 @@ class TenantDaemon {
   virtual core::Result<pid_t> childPid(const TenantLayout& l) = 0;
 };
 
-std::unique_ptr<TenantDaemon> makeRootlessKitDaemon(ProcessRunner& runner,
-                                                     std::chrono::milliseconds readyTimeout = std::chrono::seconds(20));
+std::unique_ptr<TenantDaemon> makeRootlessKitDaemon(
+    ProcessRunner& runner, std::chrono::milliseconds readyTimeout = std::chrono::seconds(20));
 
 }  // namespace sashimono::host

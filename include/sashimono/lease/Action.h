@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "sashimono/crypto/Hash.h"
-#include "sashimono/ledger/DecodedTx.h"
 #include "sashimono/lease/Lease.h"
+#include "sashimono/ledger/DecodedTx.h"
 #include "sashimono/protocol/MessageType.h"
 #include "sashimono/protocol/Messages.h"
 
@@ -48,9 +48,9 @@ struct Reply {
   protocol::MessageType type = protocol::MessageType::error;
   protocol::Message message;
   std::optional<protocol::Ed25519Key> sealTo;
-  ledger::Amount amount;                    // what the payment carries
-  protocol::Drops refund = 0;               // the XRP refunded (0 when none, or an issued refund)
-  std::optional<protocol::Reason> reason;   // for error replies
+  ledger::Amount amount;                   // what the payment carries
+  protocol::Drops refund = 0;              // the XRP refunded (0 when none, or an issued refund)
+  std::optional<protocol::Reason> reason;  // for error replies
 };
 
 using Action = std::variant<Provision, Destroy, DeliverCluster, Reply>;

@@ -71,7 +71,9 @@ class Book {
   [[nodiscard]] std::size_t liveLeases() const { return leases_.size(); }
   [[nodiscard]] const Lease* find(const crypto::Hash256& id) const;
   [[nodiscard]] std::vector<Lease> leases() const;
-  [[nodiscard]] bool handled(const crypto::Hash256& requestId) const { return handled_.count(requestId) != 0; }
+  [[nodiscard]] bool handled(const crypto::Hash256& requestId) const {
+    return handled_.count(requestId) != 0;
+  }
 
  private:
   Decision acquire(const protocol::Accepted& a, const protocol::AcquireRequest& r, UnixSeconds now);
@@ -79,7 +81,8 @@ class Book {
   Decision terminate(const protocol::Accepted& a, const protocol::TerminateRequest& r, UnixSeconds now);
   Decision cluster(const protocol::Accepted& a, const protocol::ClusterRequest& r, UnixSeconds now);
   // The live lease `id` for a request from `from`, or the refusal decision to return.
-  std::optional<Decision> checkLease(const protocol::Accepted& a, const crypto::Hash256& id, UnixSeconds now) const;
+  std::optional<Decision> checkLease(const protocol::Accepted& a, const crypto::Hash256& id,
+                                     UnixSeconds now) const;
   Decision refuse(const protocol::Accepted& a, protocol::Reason reason, const std::string& detail,
                   std::optional<crypto::Hash256> leaseId) const;
   Decision accepted(const crypto::Hash256& requestId);

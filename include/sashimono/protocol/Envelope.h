@@ -44,7 +44,8 @@ Memo memoFromLedger(const ledger::Memo& memo);
 // Renders `message` as `type` and wraps it: sealed to `sealTo` if the type is sealed (sealTo
 // required), plain otherwise. Errors: the message does not belong to the type, a sealed type
 // without a key, a bad key, the payload exceeding payloadLimit(type).
-core::Result<Memo> buildMemo(MessageType type, const Message& message, const std::optional<Ed25519Key>& sealTo);
+core::Result<Memo> buildMemo(MessageType type, const Message& message,
+                             const std::optional<Ed25519Key>& sealTo);
 
 // Developer side: a request memo sealed to the host's key ("ED…" from its announcement).
 core::Result<Memo> buildRequest(const Message& request, const Ed25519Key& hostKey);

@@ -29,11 +29,10 @@ enum class MessageType {
 };
 
 inline constexpr MessageType kAllMessageTypes[] = {
-    MessageType::acquire,      MessageType::extend,        MessageType::terminate,
-    MessageType::cluster,      MessageType::acquireOk,     MessageType::acquireError,
-    MessageType::extendOk,     MessageType::extendError,   MessageType::terminateOk,
-    MessageType::terminateError, MessageType::clusterOk,   MessageType::clusterError,
-    MessageType::error,        MessageType::expired,       MessageType::host};
+    MessageType::acquire,     MessageType::extend,         MessageType::terminate, MessageType::cluster,
+    MessageType::acquireOk,   MessageType::acquireError,   MessageType::extendOk,  MessageType::extendError,
+    MessageType::terminateOk, MessageType::terminateError, MessageType::clusterOk, MessageType::clusterError,
+    MessageType::error,       MessageType::expired,        MessageType::host};
 
 // "sashimono.acquire", "sashimono.acquire.ok", …
 std::string_view messageTypeName(MessageType t);

@@ -43,10 +43,10 @@ struct TenantConfig {
 // ---- Requests (tenant → host, sealed) ----
 
 struct AcquireRequest {
-  std::string contractId;             // validateContractId
-  std::string image;                  // validateImageName
-  Ed25519Key owner{};                 // the instance owner's (HotPocket user) key
-  std::optional<Ed25519Key> replyKey; // key to seal replies to; required for secp256k1 accounts
+  std::string contractId;              // validateContractId
+  std::string image;                   // validateImageName
+  Ed25519Key owner{};                  // the instance owner's (HotPocket user) key
+  std::optional<Ed25519Key> replyKey;  // key to seal replies to; required for secp256k1 accounts
   TenantConfig config;
   bool operator==(const AcquireRequest&) const = default;
 };
@@ -82,15 +82,15 @@ struct ClusterRequest {
 
 inline constexpr std::size_t kMaxGeneralPorts = 4;
 struct InstanceInfo {
-  Ed25519Key pubkey{};              // the instance's key
-  std::string host;                 // validateHost: where the instance runs
-  std::uint16_t userPort = 0;       // HotPocket user protocol
-  std::uint16_t peerPort = 0;       // peer protocol between cluster members
-  std::vector<std::uint16_t> ports; // general ports, 0..kMaxGeneralPorts
+  Ed25519Key pubkey{};               // the instance's key
+  std::string host;                  // validateHost: where the instance runs
+  std::uint16_t userPort = 0;        // HotPocket user protocol
+  std::uint16_t peerPort = 0;        // peer protocol between cluster members
+  std::vector<std::uint16_t> ports;  // general ports, 0..kMaxGeneralPorts
   bool operator==(const InstanceInfo&) const = default;
 };
 
-struct AcquireOk {  // sealed
+struct AcquireOk {            // sealed
   crypto::Hash256 request{};  // == leaseId
   crypto::Hash256 leaseId{};
   InstanceInfo instance;
@@ -146,19 +146,19 @@ struct ExpiredNotice {  // plain JSON
 
 inline constexpr std::size_t kMaxAnnouncedImages = 8;
 struct HostAnnouncement {
-  std::string version;  // validateVersionString: the host software's version
-  Ed25519Key key{};     // the host account's ed25519 key: requests are sealed to it
-  std::string host;     // validateHost: domain or address announced to tenants
+  std::string version;          // validateVersionString: the host software's version
+  Ed25519Key key{};             // the host account's ed25519 key: requests are sealed to it
+  std::string host;             // validateHost: domain or address announced to tenants
   std::uint64_t instances = 0;  // total instance slots
   std::uint64_t free = 0;       // free slots (≤ instances)
   std::uint64_t cpuMillis = 0;  // per instance: CPU in thousandths of a core
   std::uint64_t memoryMiB = 0;
   std::uint64_t swapMiB = 0;
   std::uint64_t diskMiB = 0;
-  Drops price = 0;  // per moment, ≥ 1
-  std::uint64_t momentSeconds = 0;  // ≥ 1
-  std::uint64_t maxMoments = 0;     // ≥ 1: most moments a lease can hold ahead
-  std::vector<std::string> images;  // 1..kMaxAnnouncedImages image names
+  Drops price = 0;                     // per moment, ≥ 1
+  std::uint64_t momentSeconds = 0;     // ≥ 1
+  std::uint64_t maxMoments = 0;        // ≥ 1: most moments a lease can hold ahead
+  std::vector<std::string> images;     // 1..kMaxAnnouncedImages image names
   std::uint64_t heartbeatSeconds = 0;  // ≥ 1: the next announcement comes within this
   std::uint64_t time = 0;              // Unix seconds when sent
   bool operator==(const HostAnnouncement&) const = default;

@@ -79,8 +79,8 @@ struct Refused {
   crypto::AccountId from{};
   MessageType replyType = MessageType::error;  // acquire.error, …, or sashimono.error
   Reason reason = Reason::badPayload;
-  std::string detail;      // sanitized, ≤ kMaxDetailBytes
-  ledger::Amount refund;   // everything delivered, in its own currency
+  std::string detail;     // sanitized, ≤ kMaxDetailBytes
+  ledger::Amount refund;  // everything delivered, in its own currency
 };
 
 struct Ignored {

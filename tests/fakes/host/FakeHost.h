@@ -21,10 +21,10 @@ struct World {
   std::string failAt;  // an operation name ("daemon.start"); it fails when reached
   std::map<std::string, UserInfo> users;
   std::set<std::string> cgroups;
-  std::set<std::string> disks;      // image paths
-  std::set<std::string> mounts;     // mount points
-  std::set<std::string> running;    // tenant homes with a live daemon
-  std::set<std::string> containers; // tenant homes with a container
+  std::set<std::string> disks;                               // image paths
+  std::set<std::string> mounts;                              // mount points
+  std::set<std::string> running;                             // tenant homes with a live daemon
+  std::set<std::string> containers;                          // tenant homes with a container
   std::map<std::string, std::vector<PortForward>> forwards;  // api socket -> forwards
   uid_t nextUid = 2000;
   std::uint64_t nextSub = 200000;
@@ -63,7 +63,8 @@ class FakeUsers : public UserManager {
   core::Result<UserInfo> create(const std::string& name, const std::string& home) override {
     SASHI_TRY(w_.op("users.create", name));
     if (w_.users.count(name)) return core::Error("exists");
-    UserInfo u{name, w_.nextUid, w_.nextUid, home, "/usr/sbin/nologin", {w_.nextSub, 65536}, {w_.nextSub, 65536}};
+    UserInfo u{
+        name, w_.nextUid, w_.nextUid, home, "/usr/sbin/nologin", {w_.nextSub, 65536}, {w_.nextSub, 65536}};
     ++w_.nextUid;
     w_.nextSub += 65536;
     w_.users[name] = u;
@@ -235,8 +236,9 @@ class FakeContainers : public ContainerRuntime {
     w_.containers.insert(l.home);
     return {};
   }
-  core::Result<ExecResult> exec(const TenantLayout& l, const Credentials&, const std::vector<std::string>&, pid_t,
-                                const std::vector<std::string>& argv, std::chrono::milliseconds) override {
+  core::Result<ExecResult> exec(const TenantLayout& l, const Credentials&, const std::vector<std::string>&,
+                                pid_t, const std::vector<std::string>& argv,
+                                std::chrono::milliseconds) override {
     SASHI_TRY(w_.op("containers.exec", l.name));
     return ExecResult{0, "", ""};
   }

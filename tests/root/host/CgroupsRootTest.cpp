@@ -45,7 +45,8 @@ TEST(CgroupsRoot, CreateJoinKillRemoveOnThisMachinesVersion) {
   auto cg = makeLinuxCgroups(parent);
   if (!cg) GTEST_SKIP() << cg.error().message;
   exerciseCgroups(**cg);
-  for (const char* c : {"cpu", "memory", "pids"}) ::rmdir(("/sys/fs/cgroup/" + std::string(c) + "/" + parent).c_str());
+  for (const char* c : {"cpu", "memory", "pids"})
+    ::rmdir(("/sys/fs/cgroup/" + std::string(c) + "/" + parent).c_str());
   ::rmdir(("/sys/fs/cgroup/" + parent).c_str());
 }
 

@@ -87,7 +87,8 @@ TEST_F(TenantAttack, CannotReadOrWriteOtherTenantsFilesOrState) {
     EXPECT_NE(c.exitCode, 0) << path;
     EXPECT_EQ(c.out.find("secret"), std::string::npos);
   }
-  auto w = asA({"/bin/busybox", "touch", lb.stateMount + "/owned", lb.home + "/owned", lb.stateData + "/owned"});
+  auto w =
+      asA({"/bin/busybox", "touch", lb.stateMount + "/owned", lb.home + "/owned", lb.stateData + "/owned"});
   EXPECT_NE(w.exitCode, 0);
   EXPECT_FALSE(std::filesystem::exists(lb.stateData + "/owned"));
   EXPECT_FALSE(std::filesystem::exists(lb.home + "/owned"));
@@ -147,8 +148,11 @@ TEST_F(TenantAttack, CannotReachHostLoopbackServicesOrControlFiles) {
 
   // From the container: the host's loopback is neither 127.0.0.1 (its own) nor 10.0.2.2
   // (--disable-host-loopback); the socket and file paths do not exist there.
-  auto r = inA("for h in 10.0.2.2 127.0.0.1 10.0.2.3; do echo x | nc -w 2 $h " + port + " && echo CONNECTED $h; done; "
-               "cat " + db + "; ls " + sock + "; true", 30);
+  auto r = inA("for h in 10.0.2.2 127.0.0.1 10.0.2.3; do echo x | nc -w 2 $h " + port +
+                   " && echo CONNECTED $h; done; "
+                   "cat " +
+                   db + "; ls " + sock + "; true",
+               30);
   EXPECT_EQ(r.out.find("CONNECTED"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("SQLite"), std::string::npos);
   sockaddr_in peer{};
@@ -165,14 +169,15 @@ TEST_F(TenantAttack, CannotReachHostLoopbackServicesOrControlFiles) {
 }
 
 TEST_F(TenantAttack, CannotWriteHostPaths) {
-  auto r = inA("for f in /bin/x /etc/passwd /www/index.html /x; do echo pwned > $f && echo WROTE $f; done; "
-               "mount -t tmpfs t /tmp 2>/dev/null && echo MOUNTED; true");
+  auto r =
+      inA("for f in /bin/x /etc/passwd /www/index.html /x; do echo pwned > $f && echo WROTE $f; done; "
+          "mount -t tmpfs t /tmp 2>/dev/null && echo MOUNTED; true");
   EXPECT_EQ(r.out.find("WROTE"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("MOUNTED"), std::string::npos) << r.out;
   std::string rootfs = host_->images + "/instance/rootfs";
   EXPECT_EQ(slurp(rootfs + "/www/index.html"), "sashimono instance\n");
-  for (auto path : {std::string("/etc/sashimono-pwned"), rootfs + "/bin/pwned", host_->base + "/records/pwned",
-                    std::string("/usr/local/bin/pwned")}) {
+  for (auto path : {std::string("/etc/sashimono-pwned"), rootfs + "/bin/pwned",
+                    host_->base + "/records/pwned", std::string("/usr/local/bin/pwned")}) {
     auto w = asA({"/bin/busybox", "touch", path});
     EXPECT_NE(w.exitCode, 0) << path;
     EXPECT_FALSE(std::filesystem::exists(path)) << path;

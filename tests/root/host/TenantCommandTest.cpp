@@ -18,10 +18,11 @@ class TenantCommand : public ::testing::Test {
     ProcessSpec p;
     p.argv = {SASHIMONO_BINARY, "--log-level", "off", "tenant"};
     p.argv.insert(p.argv.end(), args.begin(), args.end());
-    for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{{"--base-dir", host_->base},
-                                                                       {"--images-dir", host_->images},
-                                                                       {"--user-prefix", host_->prefix},
-                                                                       {"--cgroup-parent", host_->cgroupParent}}) {
+    for (auto [k, v] :
+         std::vector<std::pair<std::string, std::string>>{{"--base-dir", host_->base},
+                                                          {"--images-dir", host_->images},
+                                                          {"--user-prefix", host_->prefix},
+                                                          {"--cgroup-parent", host_->cgroupParent}}) {
       p.argv.push_back(k);
       p.argv.push_back(v);
     }
@@ -54,7 +55,8 @@ TEST_F(TenantCommand, CreateInspectListDestroyWithClearErrors) {
   EXPECT_NE(bad.err.find("invalid tenant name"), std::string::npos) << bad.err;
   auto opt = cli({"create", "x", "--memory", "lots"});
   EXPECT_EQ(opt.exitCode, 2);
-  EXPECT_NE(opt.err.find("option --memory: expected a non-negative integer, got 'lots'"), std::string::npos) << opt.err;
+  EXPECT_NE(opt.err.find("option --memory: expected a non-negative integer, got 'lots'"), std::string::npos)
+      << opt.err;
   auto img = cli({"create", "y", "--image", "nope"});
   EXPECT_EQ(img.exitCode, 1);
   EXPECT_NE(img.err.find("image 'nope' not found"), std::string::npos) << img.err;

@@ -109,13 +109,15 @@ TEST_F(TenantLifecycle, ServesThroughForwardedPortAsUnprivilegedMappedUidWithSta
 
   // The state directory: written (and rewritten) inside, where /state is the FUSE mount; seen on
   // the host at the state filesystem's mount point, stored by its daemon as the contract's uid.
-  auto w = prov().exec("life", {"/bin/sh", "-c",
-                                "echo first > /state/probe && echo hello-state > /state/probe && cat /state/probe && "
-                                "grep ' /state ' /proc/self/mountinfo"});
+  auto w = prov().exec("life",
+                       {"/bin/sh", "-c",
+                        "echo first > /state/probe && echo hello-state > /state/probe && cat /state/probe && "
+                        "grep ' /state ' /proc/self/mountinfo"});
   ASSERT_TRUE(w.ok()) << w.error().message;
   EXPECT_EQ(w->exitCode, 0) << w->err;
   EXPECT_EQ(w->out.rfind("hello-state\n", 0), 0u) << w->out;
-  EXPECT_NE(w->out.find("fuse"), std::string::npos) << "/state in the container is not the state filesystem: " << w->out;
+  EXPECT_NE(w->out.find("fuse"), std::string::npos)
+      << "/state in the container is not the state filesystem: " << w->out;
   EXPECT_EQ(slurp(l.stateMount + "/probe"), "hello-state\n");
   ASSERT_EQ(::stat((l.stateData + "/probe").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, info->contractHostUid) << "backing file not written by the state filesystem daemon";
@@ -131,7 +133,8 @@ TEST_F(TenantLifecycle, ServesThroughForwardedPortAsUnprivilegedMappedUidWithSta
 
   // Limits are in the cgroup.
   if (host_->os.cgroups->version() == CgroupVersion::kV1) {
-    EXPECT_EQ(*host_->os.cgroups->read("life", "memory", "memory.limit_in_bytes"), std::to_string(256ull << 20) + "\n");
+    EXPECT_EQ(*host_->os.cgroups->read("life", "memory", "memory.limit_in_bytes"),
+              std::to_string(256ull << 20) + "\n");
     EXPECT_EQ(*host_->os.cgroups->read("life", "pids", "pids.max"), "512\n");
   }
 
@@ -150,7 +153,8 @@ TEST_F(TenantLifecycle, SeveralTenantsLeaveNothingAndPortsAreReused) {
   }
   std::set<std::uint16_t> seen;
   for (auto& f : fps)
-    for (auto& p : f.ports) EXPECT_TRUE(seen.insert(p.hostPort).second) << "port " << p.hostPort << " given twice";
+    for (auto& p : f.ports)
+      EXPECT_TRUE(seen.insert(p.hostPort).second) << "port " << p.hostPort << " given twice";
   for (auto& f : fps) {
     ASSERT_TRUE(waitServing(f.ports[0].hostPort)) << f.name;
     EXPECT_EQ(f.ports[0].role, "user");
@@ -195,10 +199,23 @@ TEST_F(TenantLifecycle, KillNineMidCreateThenReconcileLeavesNothing) {
     pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      const char* argv[] = {SASHIMONO_BINARY, "--log-level", "off", "tenant", "create", name.c_str(),
-                            "--base-dir", host_->base.c_str(), "--images-dir", host_->images.c_str(),
-                            "--user-prefix", host_->prefix.c_str(), "--cgroup-parent", host_->cgroupParent.c_str(),
-                            "--disk", "64", nullptr};
+      const char* argv[] = {SASHIMONO_BINARY,
+                            "--log-level",
+                            "off",
+                            "tenant",
+                            "create",
+                            name.c_str(),
+                            "--base-dir",
+                            host_->base.c_str(),
+                            "--images-dir",
+                            host_->images.c_str(),
+                            "--user-prefix",
+                            host_->prefix.c_str(),
+                            "--cgroup-parent",
+                            host_->cgroupParent.c_str(),
+                            "--disk",
+                            "64",
+                            nullptr};
       ::execv(SASHIMONO_BINARY, const_cast<char* const*>(argv));
       ::_exit(127);
     }

@@ -41,8 +41,8 @@ inline std::string slurp(const std::string& path) {
 inline std::string missingPrerequisite() {
   if (::geteuid() != 0) return "needs root";
   for (const char* p : {"/usr/bin/rootlesskit", "/usr/bin/slirp4netns", "/usr/bin/containerd", "/usr/bin/ctr",
-                        "/usr/bin/nsenter", "/usr/sbin/mkfs.ext4", "/usr/bin/newuidmap", "/usr/bin/fusermount3",
-                        "/usr/sbin/useradd", "/bin/busybox"})
+                        "/usr/bin/nsenter", "/usr/sbin/mkfs.ext4", "/usr/bin/newuidmap",
+                        "/usr/bin/fusermount3", "/usr/sbin/useradd", "/bin/busybox"})
     if (::access(p, X_OK) != 0 && ::access((std::string("/usr") + p).c_str(), X_OK) != 0)
       return std::string("missing ") + p + " (run tools/setup.sh)";
   if (::access("/usr/sbin/runc", X_OK) != 0 && ::access("/usr/bin/runc", X_OK) != 0) return "missing runc";
@@ -81,8 +81,10 @@ struct TestHost {
     cfg.publicIp = "127.0.0.1";
     cfg.ports.user = {portBase, static_cast<std::uint16_t>(portBase + 99)};
     cfg.ports.peer = {static_cast<std::uint16_t>(portBase + 100), static_cast<std::uint16_t>(portBase + 199)};
-    cfg.ports.generalTcp = {static_cast<std::uint16_t>(portBase + 200), static_cast<std::uint16_t>(portBase + 299)};
-    cfg.ports.generalUdp = {static_cast<std::uint16_t>(portBase + 300), static_cast<std::uint16_t>(portBase + 399)};
+    cfg.ports.generalTcp = {static_cast<std::uint16_t>(portBase + 200),
+                            static_cast<std::uint16_t>(portBase + 299)};
+    cfg.ports.generalUdp = {static_cast<std::uint16_t>(portBase + 300),
+                            static_cast<std::uint16_t>(portBase + 399)};
     cfg.ports.generalTcpCount = 1;
     cfg.ports.generalUdpCount = 1;
     prov = std::make_unique<Provisioner>(cfg, os.ops());
@@ -126,7 +128,8 @@ struct TestHost {
     (void)unmountUnder(base);
     std::filesystem::remove_all(base, ec);
     std::filesystem::remove_all(images, ec);
-    for (const char* c : {"cpu", "memory", "pids"}) ::rmdir(("/sys/fs/cgroup/" + std::string(c) + "/" + cgroupParent).c_str());
+    for (const char* c : {"cpu", "memory", "pids"})
+      ::rmdir(("/sys/fs/cgroup/" + std::string(c) + "/" + cgroupParent).c_str());
     ::rmdir(("/sys/fs/cgroup/" + cgroupParent).c_str());
   }
 };
@@ -223,7 +226,8 @@ inline void expectNoTraces(TestHost& h, const std::vector<Footprint>& gone, bool
     prefixes.push_back(h.prefix + g.name + ":");
     prefixes.push_back(h.prefix + g.name + "_c:");
   }
-  for (const char* f : {"/etc/passwd", "/etc/group", "/etc/subuid", "/etc/subgid", "/etc/shadow", "/etc/gshadow"})
+  for (const char* f :
+       {"/etc/passwd", "/etc/group", "/etc/subuid", "/etc/subgid", "/etc/shadow", "/etc/gshadow"})
     for (auto& p : prefixes) {
       auto left = linesStartingWith(f, p);
       EXPECT_TRUE(left.empty()) << f << " still has " << left[0];
@@ -236,7 +240,8 @@ inline void expectNoTraces(TestHost& h, const std::vector<Footprint>& gone, bool
     if (status.find("State:\tZ") != std::string::npos) continue;
     for (uid_t u : parseStatusUids(status))
       for (auto& g : gone)
-        EXPECT_FALSE(g.uid != 0 && (u == g.uid || (u >= g.subuid.start && u < g.subuid.start + g.subuid.count)))
+        EXPECT_FALSE(g.uid != 0 &&
+                     (u == g.uid || (u >= g.subuid.start && u < g.subuid.start + g.subuid.count)))
             << "process " << pid << " of tenant " << g.name << " still runs: " << status.substr(0, 40);
   }
   ::closedir(d);

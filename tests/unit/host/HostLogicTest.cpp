@@ -16,19 +16,23 @@ namespace sashimono::host {
 namespace {
 
 TEST(Validate, TenantNames) {
-  for (auto ok : {"a", "abc-12", "t0", "abcdefghijklmnopqrst"}) EXPECT_TRUE(validateTenantName(ok).ok()) << ok;
+  for (auto ok : {"a", "abc-12", "t0", "abcdefghijklmnopqrst"})
+    EXPECT_TRUE(validateTenantName(ok).ok()) << ok;
   for (auto bad : {"", "A", "1a", "-a", "a-", "a_b", "a b", "a/b", "a.b", "abcdefghijklmnopqrstu", "a\n"})
     EXPECT_FALSE(validateTenantName(bad).ok()) << bad;
-  EXPECT_EQ(validateTenantName("Bad").error().message, "invalid tenant name 'Bad': must start with a lower-case letter");
+  EXPECT_EQ(validateTenantName("Bad").error().message,
+            "invalid tenant name 'Bad': must start with a lower-case letter");
 }
 
 TEST(Validate, ImagesEnvArgsPrefixes) {
   EXPECT_TRUE(validateImageName("instance").ok());
   EXPECT_TRUE(validateImageName("hp-1.2_x").ok());
-  for (auto bad : {"", ".x", "..", "a..b", "a/b", "A", "x y"}) EXPECT_FALSE(validateImageName(bad).ok()) << bad;
+  for (auto bad : {"", ".x", "..", "a..b", "a/b", "A", "x y"})
+    EXPECT_FALSE(validateImageName(bad).ok()) << bad;
   EXPECT_TRUE(validateEnvEntry("KEY=some value").ok());
   EXPECT_TRUE(validateEnvEntry("K_1=").ok());
-  for (auto bad : {"KEY", "=v", "key=v", "1K=v", "K=\x01", "K-1=v"}) EXPECT_FALSE(validateEnvEntry(bad).ok()) << bad;
+  for (auto bad : {"KEY", "=v", "key=v", "1K=v", "K=\x01", "K-1=v"})
+    EXPECT_FALSE(validateEnvEntry(bad).ok()) << bad;
   EXPECT_TRUE(validateArgument("--port=8080").ok());
   EXPECT_FALSE(validateArgument("").ok());
   EXPECT_FALSE(validateArgument(std::string("a\0b", 3)).ok());
@@ -38,7 +42,8 @@ TEST(Validate, ImagesEnvArgsPrefixes) {
 }
 
 TEST(UserFilesParsing, PasswdSubidGroupAndStatus) {
-  auto pw = parsePasswd("root:x:0:0:root:/root:/bin/bash\n# comment\nbad line\nsashi-a:x:1001:1002:t:/h/a:/usr/sbin/nologin\n");
+  auto pw = parsePasswd(
+      "root:x:0:0:root:/root:/bin/bash\n# comment\nbad line\nsashi-a:x:1001:1002:t:/h/a:/usr/sbin/nologin\n");
   ASSERT_EQ(pw.size(), 2u);
   EXPECT_EQ(pw[1].name, "sashi-a");
   EXPECT_EQ(pw[1].uid, 1001u);
@@ -172,7 +177,8 @@ TEST(PortLogic, RootlessKitApiMessages) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->first, 200);
   EXPECT_EQ(r->second, "{\"id\":1}");
-  auto chunked = parseHttpResponse("HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n");
+  auto chunked = parseHttpResponse(
+      "HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n");
   ASSERT_TRUE(chunked.ok());
   EXPECT_EQ(chunked->first, 400);
   EXPECT_EQ(chunked->second, "hello!");

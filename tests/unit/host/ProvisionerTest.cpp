@@ -17,8 +17,9 @@ using fakes::FakeHost;
 class ProvisionerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("prov-unit-" + std::to_string(::getpid()) + "-" +
-                                                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = std::filesystem::temp_directory_path() /
+           ("prov-unit-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(dir_ / "images/instance/rootfs/bin");
     std::ofstream(dir_ / "images/instance/cmd") << "/bin/httpd\n-f\n";
     cfg_.baseDir = (dir_ / "base").string();
@@ -48,7 +49,7 @@ class ProvisionerTest : public ::testing::Test {
 TEST_F(ProvisionerTest, CreatesInOrderStateFsBeforeDaemonAndReportsPorts) {
   auto info = prov_->create(spec("alpha"));
   ASSERT_TRUE(info.ok()) << info.error().message;
-  std::vector<std::string> want = {"users.create", "users.alias",  "cgroups.create", "disks.create",
+  std::vector<std::string> want = {"users.create",  "users.alias",  "cgroups.create", "disks.create",
                                    "statefs.mount", "daemon.start", "containers.run", "ports.add"};
   EXPECT_EQ(ops(), want);
   EXPECT_EQ(info->state, "ready");

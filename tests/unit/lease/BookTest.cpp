@@ -46,7 +46,8 @@ Accepted acquire(std::uint8_t id, protocol::Drops amount, crypto::AccountId from
   a.request = acquireRequest();
   return a;
 }
-Accepted extend(std::uint8_t id, const crypto::Hash256& lease, protocol::Drops amount, crypto::AccountId from = kAlice) {
+Accepted extend(std::uint8_t id, const crypto::Hash256& lease, protocol::Drops amount,
+                crypto::AccountId from = kAlice) {
   Accepted a;
   a.id = hashOf(id);
   a.from = from;
@@ -303,10 +304,12 @@ TEST_F(BookTest, ExtendAddsWholeMomentsAndRefundsTheRemainder) {
 
 TEST_F(BookTest, ExtendRefusals) {
   auto id = active(1, kPrice);
-  auto e = expectError(book_.handle(extend(2, hashOf(50), 5000)), MessageType::extendError, Reason::unknownLease, 5000);
+  auto e = expectError(book_.handle(extend(2, hashOf(50), 5000)), MessageType::extendError,
+                       Reason::unknownLease, 5000);
   EXPECT_EQ(e.leaseId, hashOf(50));
   expectError(book_.handle(extend(3, id, 5000, kBob)), MessageType::extendError, Reason::notOwner, 5000);
-  expectError(book_.handle(extend(4, id, kPrice - 1)), MessageType::extendError, Reason::underpaid, kPrice - 1);
+  expectError(book_.handle(extend(4, id, kPrice - 1)), MessageType::extendError, Reason::underpaid,
+              kPrice - 1);
   // Holding 1 moment of at most 10: 9 more fit, the 10th is refunded.
   auto d = book_.handle(extend(5, id, 10 * kPrice));
   EXPECT_EQ(std::get<protocol::ExtendOk>(onlyReply(d).message).moments, 9u);
@@ -317,7 +320,8 @@ TEST_F(BookTest, ExtendRefusals) {
   EXPECT_EQ(onlyReply(book_.handle(extend(7, id, 5 * kPrice))).type, MessageType::extendOk);
 
   book_.handle(acquire(8, kPrice));
-  expectError(book_.handle(extend(9, hashOf(8), kPrice)), MessageType::extendError, Reason::unknownLease, kPrice);
+  expectError(book_.handle(extend(9, hashOf(8), kPrice)), MessageType::extendError, Reason::unknownLease,
+              kPrice);
 }
 
 TEST_F(BookTest, ExtendAtTheExpiryBoundary) {
@@ -421,7 +425,10 @@ TEST_F(BookTest, ClusterMembership) {
   c.id = hashOf(2);
   c.from = kAlice;
   c.amount = 10;
-  protocol::ClusterRequest req{id, protocol::ClusterMode::add, {{key(1), "a.example.com:1"}, {key(2), "b.example.com:1"}}, std::nullopt};
+  protocol::ClusterRequest req{id,
+                               protocol::ClusterMode::add,
+                               {{key(1), "a.example.com:1"}, {key(2), "b.example.com:1"}},
+                               std::nullopt};
   c.request = req;
   auto d = book_.handle(c);
   ASSERT_EQ(d.actions.size(), 2u);
@@ -462,9 +469,9 @@ TEST_F(BookTest, RestoreResumeAndReconcile) {
   offer_.instances = 3;
   ASSERT_TRUE(book_.setOffer(offer_).ok());
   auto a = active(1, 2 * kPrice);
-  book_.handle(acquire(2, kPrice, kBob));     // still provisioning
+  book_.handle(acquire(2, kPrice, kBob));  // still provisioning
   auto b = active(3, kPrice);
-  book_.handle(terminate(4, b));              // ending
+  book_.handle(terminate(4, b));  // ending
   std::vector<crypto::Hash256> handled = {hashOf(1), hashOf(2), hashOf(3), hashOf(4)};
 
   Offer smaller = offer_;

@@ -15,7 +15,8 @@ const std::string kHash = std::string(64, 'C');
 const std::string kUuid = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
 
 std::string acquireJson(const std::string& extra = "") {
-  return R"({"v":1,"contractId":")" + kUuid + R"(","image":"hotpocket","owner":")" + kKey + "\"" + extra + "}";
+  return R"({"v":1,"contractId":")" + kUuid + R"(","image":"hotpocket","owner":")" + kKey + "\"" + extra +
+         "}";
 }
 
 // Expects an error whose reason is `reason` and whose message names `field`.
@@ -48,8 +49,9 @@ TEST(PayloadTest, AcquireMinimal) {
 }
 
 TEST(PayloadTest, AcquireFull) {
-  std::string json = acquireJson(R"(,"replyKey":")" + kKey2 +
-                                 R"(","config":{"roundtimeMs":500,"logLevel":"debug","env":{"B":"2","A":"x y"}})");
+  std::string json =
+      acquireJson(R"(,"replyKey":")" + kKey2 +
+                  R"(","config":{"roundtimeMs":500,"logLevel":"debug","env":{"B":"2","A":"x y"}})");
   auto r = parseAcquire(json);
   ASSERT_TRUE(r.ok()) << r.error().message;
   ASSERT_TRUE(r->replyKey);
@@ -73,37 +75,44 @@ TEST(PayloadTest, DefaultsAreNotRendered) {
 
 TEST(PayloadTest, EveryFieldViolationNamesTheField) {
   const auto A = MessageType::acquire;
-  expectError(A, R"({"v":1,"image":"hotpocket","owner":")" + kKey + "\"}", Reason::badPayload, "'contractId': missing");
+  expectError(A, R"({"v":1,"image":"hotpocket","owner":")" + kKey + "\"}", Reason::badPayload,
+              "'contractId': missing");
   expectError(A, R"({"v":1,"contractId":5,"image":"hotpocket","owner":")" + kKey + "\"}", Reason::badPayload,
               "'contractId': expected a string");
-  expectError(A, R"({"v":1,"contractId":"x","image":"hotpocket","owner":")" + kKey + "\"}", Reason::badPayload,
-              "'contractId'");
-  expectError(A, R"({"v":1,"contractId":")" + kUuid + "x" + R"(","image":"hotpocket","owner":")" + kKey + "\"}",
+  expectError(A, R"({"v":1,"contractId":"x","image":"hotpocket","owner":")" + kKey + "\"}",
+              Reason::badPayload, "'contractId'");
+  expectError(A,
+              R"({"v":1,"contractId":")" + kUuid + "x" + R"(","image":"hotpocket","owner":")" + kKey + "\"}",
               Reason::badPayload, "'contractId': too long");
   expectError(A, R"({"v":1,"contractId":")" + kUuid + R"(","image":"-rf","owner":")" + kKey + "\"}",
               Reason::badPayload, "'image'");
-  expectError(A, R"({"v":1,"contractId":")" + kUuid + R"(","image":"hotpocket","owner":"ED12"})", Reason::badPayload,
-              "'owner'");
+  expectError(A, R"({"v":1,"contractId":")" + kUuid + R"(","image":"hotpocket","owner":"ED12"})",
+              Reason::badPayload, "'owner'");
   expectError(A, acquireJson(R"(,"replyKey":null)"), Reason::badPayload, "'replyKey': expected a string");
   expectError(A, acquireJson(R"(,"extra":1)"), Reason::badPayload, "'extra': unknown field");
   expectError(A, acquireJson(R"(,"image":"other")"), Reason::badPayload, "'image': duplicate key");
   expectError(A, acquireJson(R"(,"config":[])"), Reason::badPayload, "'config': expected an object");
-  expectError(A, acquireJson(R"(,"config":{"roundtimeMs":0})"), Reason::configOutOfBounds, "'config.roundtimeMs'");
+  expectError(A, acquireJson(R"(,"config":{"roundtimeMs":0})"), Reason::configOutOfBounds,
+              "'config.roundtimeMs'");
   expectError(A, acquireJson(R"(,"config":{"roundtimeMs":3600001})"), Reason::configOutOfBounds,
               "'config.roundtimeMs'");
-  expectError(A, acquireJson(R"(,"config":{"roundtimeMs":1.5})"), Reason::badPayload, "'config.roundtimeMs': expected");
-  expectError(A, acquireJson(R"(,"config":{"roundtimeMs":-1})"), Reason::badPayload, "'config.roundtimeMs': expected");
+  expectError(A, acquireJson(R"(,"config":{"roundtimeMs":1.5})"), Reason::badPayload,
+              "'config.roundtimeMs': expected");
+  expectError(A, acquireJson(R"(,"config":{"roundtimeMs":-1})"), Reason::badPayload,
+              "'config.roundtimeMs': expected");
   expectError(A, acquireJson(R"(,"config":{"logLevel":"trace"})"), Reason::badPayload, "'config.logLevel'");
   expectError(A, acquireJson(R"(,"config":{"x":1})"), Reason::badPayload, "'config.x': unknown field");
   expectError(A, acquireJson(R"(,"config":{"env":{"lower":"x"}})"), Reason::badPayload, "'config.env.lower'");
   expectError(A, acquireJson(R"(,"config":{"env":{"PATH":"x"}})"), Reason::badPayload, "reserved");
-  expectError(A, acquireJson(R"(,"config":{"env":{"A":1}})"), Reason::badPayload, "'config.env.A': expected a string");
+  expectError(A, acquireJson(R"(,"config":{"env":{"A":1}})"), Reason::badPayload,
+              "'config.env.A': expected a string");
   expectError(A, acquireJson(R"(,"config":{"env":{"A":"\n"}})"), Reason::badPayload, "'config.env.A'");
   expectError(A, acquireJson(R"(,"config":{"env":{"A":"1","A":"2"}})"), Reason::badPayload,
               "'config.env.A': duplicate key");
   std::string many;
   for (int i = 0; i < 17; ++i) many += std::string(i ? "," : "") + "\"K" + std::to_string(i) + "\":\"\"";
-  expectError(A, acquireJson(R"(,"config":{"env":{)" + many + "}}"), Reason::configOutOfBounds, "'config.env'");
+  expectError(A, acquireJson(R"(,"config":{"env":{)" + many + "}}"), Reason::configOutOfBounds,
+              "'config.env'");
 }
 
 TEST(PayloadTest, VersionAndDocumentErrors) {
@@ -121,11 +130,12 @@ TEST(PayloadTest, VersionAndDocumentErrors) {
 
 TEST(PayloadTest, LeaseRequests) {
   expectRoundTrip(MessageType::extend, R"({"v":1,"leaseId":")" + kHash + "\"}");
-  expectRoundTrip(MessageType::terminate, R"({"v":1,"leaseId":")" + kHash + R"(","replyKey":")" + kKey + "\"}");
+  expectRoundTrip(MessageType::terminate,
+                  R"({"v":1,"leaseId":")" + kHash + R"(","replyKey":")" + kKey + "\"}");
   expectError(MessageType::extend, R"({"v":1})", Reason::badPayload, "'leaseId': missing");
   expectError(MessageType::extend, R"({"v":1,"leaseId":"abc"})", Reason::badPayload, "'leaseId'");
-  expectError(MessageType::terminate, R"({"v":1,"leaseId":")" + kHash + R"(","moments":1})", Reason::badPayload,
-              "'moments': unknown field");
+  expectError(MessageType::terminate, R"({"v":1,"leaseId":")" + kHash + R"(","moments":1})",
+              Reason::badPayload, "'moments': unknown field");
   auto e = parseExtend(R"({"v":1,"leaseId":")" + kHash + "\"}");
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(formatHash256(e->leaseId), kHash);
@@ -144,41 +154,46 @@ TEST(PayloadTest, Cluster) {
   const auto C = MessageType::cluster;
   expectError(C, R"({"v":1,"leaseId":")" + kHash + R"(","mode":"merge","members":)" + members + "}",
               Reason::badPayload, "'mode'");
-  expectError(C, R"({"v":1,"leaseId":")" + kHash + R"(","mode":"add","members":[]})", Reason::badPayload, "'members'");
-  expectError(C, R"({"v":1,"leaseId":")" + kHash + R"(","mode":"add","members":[{"pubkey":")" + kKey +
-                     R"(","peer":"x:0"}]})",
+  expectError(C, R"({"v":1,"leaseId":")" + kHash + R"(","mode":"add","members":[]})", Reason::badPayload,
+              "'members'");
+  expectError(C,
+              R"({"v":1,"leaseId":")" + kHash + R"(","mode":"add","members":[{"pubkey":")" + kKey +
+                  R"(","peer":"x:0"}]})",
               Reason::badPayload, "'members[0].peer'");
-  expectError(C, R"({"v":1,"leaseId":")" + kHash + R"(","mode":"add","members":[{"pubkey":")" + kKey +
-                     R"(","peer":"x.io:1"},{"pubkey":")" + kKey + R"(","peer":"y.io:1"}]})",
+  expectError(C,
+              R"({"v":1,"leaseId":")" + kHash + R"(","mode":"add","members":[{"pubkey":")" + kKey +
+                  R"(","peer":"x.io:1"},{"pubkey":")" + kKey + R"(","peer":"y.io:1"}]})",
               Reason::badPayload, "'members[1].pubkey': duplicate member key");
   expectError(C, R"({"v":1,"leaseId":")" + kHash + R"(","mode":"add","members":[7]})", Reason::badPayload,
               "'members[0]': expected an object");
 }
 
 TEST(PayloadTest, Replies) {
-  std::string ok = R"({"v":1,"request":")" + kHash + R"(","leaseId":")" + kHash + R"(","instance":{"pubkey":")" + kKey +
+  std::string ok = R"({"v":1,"request":")" + kHash + R"(","leaseId":")" + kHash +
+                   R"(","instance":{"pubkey":")" + kKey +
                    R"(","host":"host.example.com","userPort":26000,"peerPort":22000,"ports":[36000,36001]},)"
                    R"("moments":3,"momentSeconds":3600,"expiry":1700010800,"price":"1000","refund":"7"})";
   expectRoundTrip(MessageType::acquireOk, ok);
   std::string other(64, 'D');
   expectError(MessageType::acquireOk,
-              R"({"v":1,"request":")" + kHash + R"(","leaseId":")" + other + R"(","instance":{}})", Reason::badPayload,
-              "'leaseId': must equal");
+              R"({"v":1,"request":")" + kHash + R"(","leaseId":")" + other + R"(","instance":{}})",
+              Reason::badPayload, "'leaseId': must equal");
   expectRoundTrip(MessageType::extendOk, R"({"v":1,"request":")" + other + R"(","leaseId":")" + kHash +
                                              R"(","moments":2,"expiry":1700000000,"refund":"0"})");
   expectRoundTrip(MessageType::terminateOk, R"({"v":1,"request":")" + other + R"(","leaseId":")" + kHash +
                                                 R"(","moments":0,"refund":"1"})");
   expectRoundTrip(MessageType::clusterOk,
                   R"({"v":1,"request":")" + other + R"(","leaseId":")" + kHash + R"(","members":4})");
-  std::string err = R"({"v":1,"request":")" + other + R"(","leaseId":")" + kHash +
-                    R"(","reason":"not_owner","detail":"the lease belongs to another account","refund":"12"})";
+  std::string err =
+      R"({"v":1,"request":")" + other + R"(","leaseId":")" + kHash +
+      R"(","reason":"not_owner","detail":"the lease belongs to another account","refund":"12"})";
   for (auto t : {MessageType::extendError, MessageType::terminateError, MessageType::clusterError,
                  MessageType::acquireError, MessageType::error}) {
     expectRoundTrip(t, err);
   }
   expectError(MessageType::error,
-              R"({"v":1,"request":")" + other + R"(","reason":"sad","detail":"","refund":"0"})", Reason::badPayload,
-              "'reason': unknown reason");
+              R"({"v":1,"request":")" + other + R"(","reason":"sad","detail":"","refund":"0"})",
+              Reason::badPayload, "'reason': unknown reason");
   expectError(MessageType::error,
               R"({"v":1,"request":")" + other + R"(","reason":"underpaid","detail":"","refund":"-1"})",
               Reason::badPayload, "'refund'");

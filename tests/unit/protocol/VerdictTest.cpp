@@ -39,7 +39,8 @@ class VerdictTest : public ::testing::Test {
   IncomingTransaction tx(const Message& request, std::uint64_t drops = 5000) {
     return txWith(*buildRequest(request, keyOf(host_)), drops);
   }
-  IncomingTransaction txWith(const Memo& memo, std::uint64_t drops = 5000, const crypto::KeyPair* from = nullptr) {
+  IncomingTransaction txWith(const Memo& memo, std::uint64_t drops = 5000,
+                             const crypto::KeyPair* from = nullptr) {
     const crypto::KeyPair& kp = from ? *from : tenant_;
     IncomingTransaction in;
     in.hash[0] = 0x42;
@@ -198,12 +199,13 @@ TEST_F(VerdictTest, RefusesBadPayloadsNamingTheField) {
     m.data.insert(m.data.end(), box->begin(), box->end());
     return m;
   };
-  auto r = expectRefused(txWith(sealJson("sashimono.extend", R"({"v":1,"leaseId":"zz"})")), Reason::badPayload,
-                         MessageType::extendError);
+  auto r = expectRefused(txWith(sealJson("sashimono.extend", R"({"v":1,"leaseId":"zz"})")),
+                         Reason::badPayload, MessageType::extendError);
   EXPECT_NE(r.detail.find("leaseId"), std::string::npos);
   expectRefused(txWith(sealJson("sashimono.terminate", R"({"v":3})")), Reason::unsupportedVersion,
                 MessageType::terminateError);
-  expectRefused(txWith(sealJson("sashimono.cluster", "not json")), Reason::badPayload, MessageType::clusterError);
+  expectRefused(txWith(sealJson("sashimono.cluster", "not json")), Reason::badPayload,
+                MessageType::clusterError);
   (void)memo;
 }
 
@@ -251,7 +253,9 @@ TEST_F(VerdictTest, EndToEndThroughTheLedgerCodec) {
   rapidjson::Document tx;
   tx.SetObject();
   auto& al = tx.GetAllocator();
-  auto str = [&](const std::string& s) { return rapidjson::Value(s.c_str(), static_cast<rapidjson::SizeType>(s.size()), al); };
+  auto str = [&](const std::string& s) {
+    return rapidjson::Value(s.c_str(), static_cast<rapidjson::SizeType>(s.size()), al);
+  };
   tx.AddMember("TransactionType", "Payment", al);
   tx.AddMember("Account", str(tenant_.address()), al);
   tx.AddMember("Destination", str(host_.address()), al);
@@ -259,7 +263,8 @@ TEST_F(VerdictTest, EndToEndThroughTheLedgerCodec) {
   tx.AddMember("Fee", "12", al);
   tx.AddMember("Sequence", 7, al);
   rapidjson::Value wrap = memoToJson(memo, al);
-  EXPECT_STREQ(wrap["Memo"]["MemoType"].GetString(), "73617368696D6F6E6F2E61637175697265");  // docs/PROTOCOL.md §2
+  EXPECT_STREQ(wrap["Memo"]["MemoType"].GetString(),
+               "73617368696D6F6E6F2E61637175697265");  // docs/PROTOCOL.md §2
   rapidjson::Value memos(rapidjson::kArrayType);
   memos.PushBack(wrap, al);
   tx.AddMember("Memos", memos, al);
@@ -270,7 +275,8 @@ TEST_F(VerdictTest, EndToEndThroughTheLedgerCodec) {
 
   ASSERT_EQ(decoded->memos.size(), 1u);
   EXPECT_EQ(memoFromLedger(decoded->memos[0]), memo);
-  EXPECT_TRUE(std::holds_alternative<Accepted>(protocol::classify(*decoded, TxOutcome{true, std::nullopt}, host_, policy_)));
+  EXPECT_TRUE(std::holds_alternative<Accepted>(
+      protocol::classify(*decoded, TxOutcome{true, std::nullopt}, host_, policy_)));
   auto in = incomingFrom(*decoded, TxOutcome{true, std::nullopt});
   EXPECT_TRUE(in.signatureValid);
   EXPECT_EQ(in.hash, ledger::transactionHash(*blob));
