@@ -1,0 +1,54 @@
+#pragma once
+// The host node's configuration file (config/host.example.json), read with core::ConfigNode:
+// every error names the file and the field. Pure apart from reading the file; thread-safe.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sashimono/core/Result.h"
+#include "sashimono/lease/Offer.h"
+#include "sashimono/protocol/Verdict.h"
+
+namespace sashimono::node {
+
+struct PortRange {
+  std::uint16_t first = 0;
+  std::uint16_t last = 0;  // inclusive
+  bool operator==(const PortRange&) const = default;
+};
+
+struct HostConfig {
+  std::vector<std::string> boardUrls;
+  std::string caFile;
+  std::uint64_t quietSeconds = 30;
+  std::string seedFile;
+  std::string address;  // announced host (protocol::validateHost)
+  lease::Offer offer;
+  PortRange userPorts{26000, 26099};
+  PortRange peerPorts{22000, 22099};
+  PortRange generalPorts{36000, 36399};
+  std::uint32_t generalPerInstance = 2;
+  protocol::HostPolicy policy;
+  std::string registryAccount;  // r-address; empty: no announcements
+  std::uint64_t heartbeatSeconds = 600;
+  std::string dataDir;
+  std::string logLevel = "info";
+  // Relative seedFile / dataDir are resolved against the config file's directory.
+  std::string sourcePath;
+
+  [[nodiscard]] std::string storePath() const { return dataDir + "/node.sqlite"; }
+};
+
+// Parses and checks the whole file (URLs, ranges, offer, images, addresses).
+[[nodiscard]] core::Result<HostConfig> loadHostConfig(const std::string& path);
+[[nodiscard]] core::Result<HostConfig> parseHostConfig(const std::string& text, const std::string& source);
+// Canonical JSON text of a config (what `host init` writes), readable by parseHostConfig.
+[[nodiscard]] std::string renderHostConfig(const HostConfig& config);
+
+// Reads an ed25519 family seed (sEd…) from a file that must not be readable by group/others.
+[[nodiscard]] core::Result<std::string> readSeedFile(const std::string& path);
+// Creates the file with mode 0600 (fails if it exists) and writes the seed and a newline.
+[[nodiscard]] core::Status writeSeedFile(const std::string& path, const std::string& seed);
+
+}  // namespace sashimono::node

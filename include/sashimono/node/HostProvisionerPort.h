@@ -1,0 +1,36 @@
+#pragma once
+// ProvisionerPort over host::Provisioner. A lease's tenant is named "l" + the first 16 hex
+// digits of its id (lower case), and carries SASHIMONO_LEASE_ID=<id> in its environment, so
+// list() maps tenants back to leases. Ports come from the tenant's forwards; the instance key is
+// derived from the host seed and the lease id (the runtime receives it in its environment).
+// Thread-safety: that of host::Provisioner (serialized by its lock).
+#include <string>
+
+#include "sashimono/crypto/Keys.h"
+#include "sashimono/host/Provisioner.h"
+#include "sashimono/node/ProvisionerPort.h"
+
+namespace sashimono::node {
+
+std::string tenantNameFor(const crypto::Hash256& leaseId);
+
+class HostProvisionerPort final : public ProvisionerPort {
+ public:
+  HostProvisionerPort(host::Provisioner& provisioner, const crypto::KeyPair& hostKey,
+                      std::string image = "instance")
+      : provisioner_(provisioner), hostKey_(hostKey), image_(std::move(image)) {}
+  core::Result<protocol::InstanceInfo> provision(const crypto::Hash256& leaseId,
+                                                 const protocol::AcquireRequest& request,
+                                                 const lease::InstanceSize& size) override;
+  core::Status destroy(const crypto::Hash256& leaseId) override;
+  core::Result<std::vector<crypto::Hash256>> list() override;
+  core::Status deliverCluster(const crypto::Hash256& leaseId,
+                              const std::vector<protocol::ClusterMember>& members) override;
+
+ private:
+  host::Provisioner& provisioner_;
+  const crypto::KeyPair& hostKey_;
+  std::string image_;
+};
+
+}  // namespace sashimono::node

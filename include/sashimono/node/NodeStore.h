@@ -1,0 +1,135 @@
+#pragma once
+// The node's persistent state in one sqlite file (WAL, synchronous=FULL, migrations):
+//
+//   requests  by transaction hash: seen → verified → decided → done (the blob and metadata are
+//             kept, so a request seen before a crash is handled from the store after it)
+//   leases    the lease book's leases (LeaseCodec)
+//   outbox    every payment the host owes (replies, refunds, notices, announcements), with its
+//             deterministic content; then its Sequence, LastLedgerSequence, signed blob and hash
+//   meta      the ledger cursor and the host account's next sequence
+//   cluster   leases whose cluster membership still has to reach the instance
+//   status    one row the running node refreshes, for `sashimono host status`
+//
+// Record before acting: commitDecision() writes a request's state, the lease changes and the
+// replies of one lease::Decision in ONE sqlite transaction; the node executes nothing of a
+// decision before it returns ok.
+//
+// Thread-safety: one owner thread per NodeStore (open another one for readers).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sashimono/core/Bytes.h"
+#include "sashimono/core/Result.h"
+#include "sashimono/crypto/Hash.h"
+#include "sashimono/crypto/Keys.h"
+#include "sashimono/lease/Lease.h"
+#include "sashimono/ledger/DecodedTx.h"
+#include "sashimono/protocol/MessageType.h"
+#include "sashimono/store/Database.h"
+
+namespace sashimono::node {
+
+enum class RequestState { seen, verified, decided, done };
+const char* requestStateName(RequestState s);
+
+struct RequestRow {
+  crypto::Hash256 hash{};
+  RequestState state = RequestState::seen;
+  std::uint32_t ledger = 0;
+  core::Bytes blob;
+  core::Bytes meta;
+  std::string result;   // engine result as delivered
+  std::string verdict;  // "ignored: …" | "refused: reason" | "accepted: type" once verified
+};
+
+enum class OutboxState { pending, signed_, done };
+const char* outboxStateName(OutboxState s);
+
+struct OutboxEntry {
+  std::int64_t id = 0;
+  crypto::Hash256 answers{};  // request (or lease id for expired); zero for announcements
+  crypto::AccountId to{};
+  protocol::MessageType type = protocol::MessageType::error;
+  std::string payload;  // protocol::renderPayload of the message: the deterministic content
+  std::optional<protocol::Ed25519Key> sealTo;
+  ledger::Amount amount;
+  // Set when signed (before the first submit).
+  std::optional<std::uint32_t> sequence;
+  std::optional<std::uint32_t> lastLedger;
+  std::uint64_t fee = 0;
+  core::Bytes blob;
+  std::optional<crypto::Hash256> hash;
+  std::uint32_t attempts = 0;  // times signed
+  OutboxState state = OutboxState::pending;
+  std::string result;        // final engine result
+  std::uint32_t ledger = 0;  // validated in
+};
+
+// Everything one decision changes, committed together.
+struct DecisionRecord {
+  std::optional<crypto::Hash256> request;  // marked decided (with `verdict`)
+  std::string verdict;
+  std::vector<lease::Lease> upserts;
+  std::vector<crypto::Hash256> removed;
+  std::vector<OutboxEntry> outbox;  // new entries (id, state ignored)
+  std::vector<crypto::Hash256> clusterPending;
+};
+
+struct NodeStatus {
+  std::string json;  // what the node wrote
+  std::int64_t updatedAt = 0;
+};
+
+class NodeStore {
+ public:
+  static core::Result<NodeStore> open(const std::string& path, bool readOnly = false);
+
+  // ---- requests ----
+  [[nodiscard]] core::Result<std::optional<RequestState>> requestState(const crypto::Hash256& hash);
+  // Inserts the request as seen (no-op if known).
+  [[nodiscard]] core::Status recordSeen(const RequestRow& row);
+  [[nodiscard]] core::Status markVerified(const crypto::Hash256& hash, const std::string& verdict);
+  // Requests seen or verified but not decided, in ledger order.
+  [[nodiscard]] core::Result<std::vector<RequestRow>> unfinishedRequests();
+  // Requests decided or done (the book's handled set).
+  [[nodiscard]] core::Result<std::vector<crypto::Hash256>> handledRequests();
+  [[nodiscard]] core::Result<std::vector<RequestRow>> requests();
+
+  // ---- decisions, leases ----
+  [[nodiscard]] core::Status commitDecision(const DecisionRecord& record);
+  [[nodiscard]] core::Result<std::vector<lease::Lease>> leases();
+  [[nodiscard]] core::Result<std::vector<crypto::Hash256>> clusterPending();
+  [[nodiscard]] core::Status clusterDelivered(const crypto::Hash256& leaseId);
+
+  // ---- cursor and sequence ----
+  [[nodiscard]] core::Result<std::optional<std::uint32_t>> cursor();
+  [[nodiscard]] core::Status setCursor(std::uint32_t ledger);
+  [[nodiscard]] core::Result<std::optional<std::uint32_t>> nextSequence();
+  [[nodiscard]] core::Status setNextSequence(std::optional<std::uint32_t> next);
+
+  // ---- outbox ----
+  [[nodiscard]] core::Result<std::vector<OutboxEntry>> outbox(bool includeDone = false);
+  // Stores the signature of an entry and the account's next sequence in one transaction.
+  [[nodiscard]] core::Status storeSigned(const OutboxEntry& entry, std::uint32_t nextSequence);
+  // Final: validated in `ledger` with `result`; the request it answers becomes done when it
+  // has no other open entry.
+  [[nodiscard]] core::Status markSent(std::int64_t id, const std::string& result, std::uint32_t ledger);
+  [[nodiscard]] core::Status addOutbox(const OutboxEntry& entry);
+
+  // ---- status ----
+  [[nodiscard]] core::Status writeStatus(const std::string& json, std::int64_t now);
+  [[nodiscard]] core::Result<std::optional<NodeStatus>> status();
+
+  store::Database& database() { return db_; }
+
+ private:
+  explicit NodeStore(store::Database db) : db_(std::move(db)) {}
+  core::Status insertOutbox(const OutboxEntry& e);
+  core::Result<std::optional<std::string>> metaGet(const char* key);
+  core::Status metaSet(const char* key, const std::optional<std::string>& value);
+  store::Database db_;
+};
+
+}  // namespace sashimono::node

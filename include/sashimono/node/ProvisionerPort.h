@@ -1,0 +1,30 @@
+#pragma once
+// What the node needs from the tenant provisioner, keyed by lease id (HostProvisionerPort
+// adapts host::Provisioner; tests use fakes/node/FakeProvisioner.h).
+//
+// Contract: every call is idempotent. provision() of a lease whose instance exists returns its
+// info (or recreates it); destroy() of a lease without an instance succeeds. Calls may block
+// (fork/exec, useradd): the node makes them from its own thread, never the board's.
+#include <vector>
+
+#include "sashimono/core/Result.h"
+#include "sashimono/crypto/Hash.h"
+#include "sashimono/lease/Offer.h"
+#include "sashimono/protocol/Messages.h"
+
+namespace sashimono::node {
+
+class ProvisionerPort {
+ public:
+  virtual ~ProvisionerPort() = default;
+  [[nodiscard]] virtual core::Result<protocol::InstanceInfo> provision(
+      const crypto::Hash256& leaseId, const protocol::AcquireRequest& request,
+      const lease::InstanceSize& size) = 0;
+  [[nodiscard]] virtual core::Status destroy(const crypto::Hash256& leaseId) = 0;
+  // Lease ids of the instances that exist (in any state).
+  [[nodiscard]] virtual core::Result<std::vector<crypto::Hash256>> list() = 0;
+  [[nodiscard]] virtual core::Status deliverCluster(const crypto::Hash256& leaseId,
+                                                    const std::vector<protocol::ClusterMember>& members) = 0;
+};
+
+}  // namespace sashimono::node

@@ -1,0 +1,352 @@
+// sashimono host init|run|status — the host node (docs/NODE.md).
+#include <limits.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+
+#include <rapidjson/document.h>
+
+#include "Command.h"
+#include "sashimono/core/Bytes.h"
+#include "sashimono/core/Log.h"
+#include "sashimono/crypto/Keys.h"
+#include "sashimono/host/Provisioner.h"
+#include "sashimono/lease/Clock.h"
+#include "sashimono/node/HostConfig.h"
+#include "sashimono/node/HostProvisionerPort.h"
+#include "sashimono/node/NodeService.h"
+#include "sashimono/node/NodeStore.h"
+#include "sashimono/protocol/Patterns.h"
+
+namespace sashimono::cli {
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: sashimono host init --config FILE [--board URL]... [--address HOST] [--data DIR]\n"
+    "                           [--seed-file FILE] [--registry ADDRESS] [--print-seed]\n"
+    "       sashimono host run --config FILE\n"
+    "       sashimono host status --config FILE [--json]\n"
+    "  init    writes a host configuration (refuses to overwrite) and a new ed25519 host seed\n"
+    "          into a 0600 seed file (default: host.seed next to the config); prints the\n"
+    "          host's address and key, and the seed only with --print-seed\n"
+    "  run     runs the node until SIGINT/SIGTERM (needs root for real tenants)\n"
+    "  status  leases, instances, free capacity and board connection, from the node's store\n";
+
+struct Args {
+  std::string config;
+  std::vector<std::string> boards;
+  std::string address = "127.0.0.1";
+  std::string data;
+  std::string seedFile;
+  std::string registry;
+  std::string testProvisioner;  // hidden: file-backed stand-in for tenants (tests without root)
+  std::string tickMs;
+  bool printSeed = false;
+  bool json = false;
+};
+
+core::Result<Args> parseArgs(const std::vector<std::string>& a) {
+  Args r;
+  for (std::size_t i = 1; i < a.size(); ++i) {
+    const std::string& k = a[i];
+    if (k == "--print-seed") {
+      r.printSeed = true;
+      continue;
+    }
+    if (k == "--json") {
+      r.json = true;
+      continue;
+    }
+    if (i + 1 >= a.size()) return core::Error("option " + k + " needs a value");
+    const std::string& v = a[++i];
+    if (k == "--config")
+      r.config = v;
+    else if (k == "--board")
+      r.boards.push_back(v);
+    else if (k == "--address")
+      r.address = v;
+    else if (k == "--data")
+      r.data = v;
+    else if (k == "--seed-file")
+      r.seedFile = v;
+    else if (k == "--registry")
+      r.registry = v;
+    else if (k == "--test-provisioner")
+      r.testProvisioner = v;
+    else if (k == "--tick-ms")
+      r.tickMs = v;
+    else
+      return core::Error("unknown option " + k);
+  }
+  if (r.config.empty()) return core::Error("--config FILE is required");
+  return r;
+}
+
+int init(const Args& a) {
+  const std::string cmd = "host init";
+  if (std::filesystem::exists(a.config)) return failure(cmd, a.config + " exists; not overwriting it");
+  auto dir = std::filesystem::absolute(a.config).parent_path();
+  node::HostConfig c;
+  c.boardUrls = a.boards.empty() ? std::vector<std::string>{"ws://127.0.0.1:6006"} : a.boards;
+  c.seedFile =
+      a.seedFile.empty() ? (dir / "host.seed").string() : std::filesystem::absolute(a.seedFile).string();
+  c.address = a.address;
+  c.offer.instances = 4;
+  c.offer.size = lease::InstanceSize{1000, 512, 256, 2048};
+  c.offer.pricePerMoment = 1000;
+  c.offer.momentSeconds = 3600;
+  c.offer.maxMoments = 720;
+  c.policy.allowedImages = {"hotpocket"};
+  c.registryAccount = a.registry;
+  c.dataDir = a.data.empty() ? (dir / "host-data").string() : std::filesystem::absolute(a.data).string();
+  // Check by parsing what will be written.
+  auto checked = node::parseHostConfig(node::renderHostConfig(c), a.config);
+  if (!checked) return failure(cmd, checked.error().message);
+  auto seed = crypto::generateSeed(crypto::KeyType::ed25519);
+  std::string seedText = crypto::encodeSeed(seed);
+  if (std::filesystem::exists(c.seedFile)) {
+    auto existing = node::readSeedFile(c.seedFile);
+    if (!existing) return failure(cmd, existing.error().message);
+    seedText = *existing;
+    std::cerr << "using the existing seed in " << c.seedFile << "\n";
+  } else if (auto st = node::writeSeedFile(c.seedFile, seedText); !st) {
+    return failure(cmd, st.error().message);
+  }
+  {
+    std::ofstream out(a.config, std::ios::out | std::ios::trunc);
+    out << node::renderHostConfig(c);
+    if (!out) return failure(cmd, "cannot write " + a.config);
+  }
+  auto key = crypto::KeyPair::fromSeed(seedText);
+  if (!key) return failure(cmd, key.error().message);
+  std::cout << "config:  " << a.config << "\n"
+            << "seed:    " << c.seedFile << " (mode 0600)\n"
+            << "account: " << key->address() << "\n"
+            << "key:     ED" << core::toHex(core::ByteView(key->publicKey()).subspan(1)) << "\n";
+  if (a.printSeed) std::cout << "secret:  " << seedText << "\n";
+  std::cout << "Fund the account (at least the reserve) before `sashimono host run --config " << a.config
+            << "`.\n";
+  return 0;
+}
+
+// Tenants as files under a directory: the node's provisioner for tests without root.
+class FileProvisionerPort final : public node::ProvisionerPort {
+ public:
+  FileProvisionerPort(std::string dir, std::uint16_t firstPort) : dir_(std::move(dir)), first_(firstPort) {
+    std::filesystem::create_directories(dir_);
+  }
+  core::Result<protocol::InstanceInfo> provision(const crypto::Hash256& id, const protocol::AcquireRequest&,
+                                                 const lease::InstanceSize&) override {
+    const auto path = dir_ + "/" + core::toHex(id);
+    std::set<std::uint16_t> used;
+    for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+      std::ifstream in(e.path());
+      unsigned p = 0;
+      if (in >> p) {
+        if (e.path().filename() == core::toHex(id)) return info(id, static_cast<std::uint16_t>(p));
+        used.insert(static_cast<std::uint16_t>(p));
+      }
+    }
+    std::uint16_t port = first_;
+    while (used.count(port)) ++port;
+    const auto tmp = path + ".tmp";
+    {
+      std::ofstream out(tmp);
+      out << port << "\n";
+    }
+    std::filesystem::rename(tmp, path);
+    return info(id, port);
+  }
+  core::Status destroy(const crypto::Hash256& id) override {
+    std::error_code ec;
+    std::filesystem::remove(dir_ + "/" + core::toHex(id), ec);
+    return {};
+  }
+  core::Result<std::vector<crypto::Hash256>> list() override {
+    std::vector<crypto::Hash256> out;
+    for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+      auto h = protocol::parseHash256(e.path().filename().string());
+      if (h.ok()) out.push_back(*h);
+    }
+    return out;
+  }
+  core::Status deliverCluster(const crypto::Hash256&, const std::vector<protocol::ClusterMember>&) override {
+    return {};
+  }
+
+ private:
+  static protocol::InstanceInfo info(const crypto::Hash256& id, std::uint16_t port) {
+    protocol::InstanceInfo i;
+    std::copy(id.begin(), id.end(), i.pubkey.begin());
+    i.userPort = port;
+    i.peerPort = static_cast<std::uint16_t>(port + 1);
+    return i;
+  }
+  std::string dir_;
+  std::uint16_t first_;
+};
+
+int run(const Args& a) {
+  const std::string cmd = "host run";
+  auto c = node::loadHostConfig(a.config);
+  if (!c) return failure(cmd, c.error().message);
+  spdlog::set_level(spdlog::level::from_str(c->logLevel));
+  auto seed = node::readSeedFile(c->seedFile);
+  if (!seed) return failure(cmd, seed.error().message);
+  auto key = crypto::KeyPair::fromSeed(*seed);
+  if (!key) return failure(cmd, key.error().message);
+  std::error_code ec;
+  std::filesystem::create_directories(c->dataDir, ec);
+  if (ec) return failure(cmd, "cannot create " + c->dataDir + ": " + ec.message());
+  auto store = node::NodeStore::open(c->storePath());
+  if (!store) return failure(cmd, store.error().message);
+
+  std::unique_ptr<node::ProvisionerPort> port;
+  std::optional<host::LinuxHost> os;
+  std::unique_ptr<host::Provisioner> prov;
+  if (!a.testProvisioner.empty()) {
+    port = std::make_unique<FileProvisionerPort>(a.testProvisioner, c->userPorts.first);
+  } else {
+    if (::geteuid() != 0) return failure(cmd, "must run as root to create tenants (users, cgroups, mounts)");
+    char self[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return failure(cmd, "cannot find the sashimono binary (/proc/self/exe)");
+    self[n] = 0;
+    auto linuxHost = host::makeLinuxHost("sashimono", {self, "statefs", "mount"});
+    if (!linuxHost) return failure(cmd, linuxHost.error().message);
+    os = std::move(*linuxHost);
+    host::ProvisionerConfig pc;
+    pc.baseDir = c->dataDir + "/tenants";
+    pc.imagesDir = c->dataDir + "/images";
+    pc.ports.user = {c->userPorts.first, c->userPorts.last};
+    pc.ports.peer = {c->peerPorts.first, c->peerPorts.last};
+    pc.ports.generalTcp = {c->generalPorts.first, c->generalPorts.last};
+    pc.ports.generalTcpCount = c->generalPerInstance;
+    pc.ports.generalUdpCount = 0;
+    prov = std::make_unique<host::Provisioner>(pc, os->ops());
+    port = std::make_unique<node::HostProvisionerPort>(*prov, *key, c->policy.allowedImages.front());
+  }
+
+  // Signals are taken synchronously by this thread; every other thread inherits the block.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  lease::SystemClock clock;
+  node::ServiceOptions so;
+  if (!a.tickMs.empty()) {
+    if (a.tickMs.size() > 6 || a.tickMs.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(a.tickMs) == 0)
+      return usageError("host", "--tick-ms: expected 1..999999, got '" + a.tickMs + "'");
+    so.tickInterval = std::chrono::milliseconds(std::stoul(a.tickMs));
+  }
+  node::NodeService service(*c, *store, *port, *key, clock, so);
+  if (auto st = service.start(); !st) return failure(cmd, st.error().message);
+  spdlog::info("host node {} running ({} board URL(s)); SIGINT/SIGTERM to stop", key->address(),
+               c->boardUrls.size());
+  int code = 0;
+  while (true) {
+    timespec ts{0, 200'000'000};
+    int sig = sigtimedwait(&set, nullptr, &ts);
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("node: signal {}, stopping", sig);
+      break;
+    }
+    if (service.fatal()) {
+      code = 1;
+      break;
+    }
+  }
+  service.stop();
+  if (code != 0) return failure(cmd, service.fatalError());
+  return 0;
+}
+
+int status(const Args& a) {
+  const std::string cmd = "host status";
+  auto c = node::loadHostConfig(a.config);
+  if (!c) return failure(cmd, c.error().message);
+  if (!std::filesystem::exists(c->storePath()))
+    return failure(cmd, "no node store at " + c->storePath() + " (never run)");
+  auto store = node::NodeStore::open(c->storePath(), true);
+  if (!store) return failure(cmd, store.error().message);
+  auto leases = store->leases();
+  if (!leases) return failure(cmd, leases.error().message);
+  auto cursor = store->cursor();
+  auto st = store->status();
+  auto outbox = store->outbox();
+  const auto now = lease::SystemClock().now();
+  const std::size_t used = leases->size();
+  const std::size_t free = c->offer.instances > used ? c->offer.instances - used : 0;
+  if (a.json) {
+    std::cout << "{\"instances\":" << c->offer.instances << ",\"free\":" << free << ",\"leases\":" << used
+              << ",\"outboxOpen\":" << (outbox.ok() ? outbox->size() : 0)
+              << ",\"cursor\":" << (cursor.ok() && *cursor ? std::to_string(**cursor) : "null")
+              << ",\"node\":" << (st.ok() && *st ? (*st)->json : "null") << ",\"statusAge\":"
+              << (st.ok() && *st ? std::to_string(static_cast<std::int64_t>(now) - (*st)->updatedAt) : "null")
+              << "}\n";
+    return 0;
+  }
+  std::cout << "capacity: " << c->offer.instances << " instances, " << free << " free\n";
+  std::cout << "cursor:   " << (cursor.ok() && *cursor ? std::to_string(**cursor) : "none") << "\n";
+  std::cout << "outbox:   " << (outbox.ok() ? outbox->size() : 0) << " payment(s) not yet validated\n";
+  if (st.ok() && *st) {
+    rapidjson::Document d;
+    d.Parse((*st)->json.c_str());
+    std::string board = "unknown";
+    if (!d.HasParseError() && d.HasMember("board") && d["board"].IsObject()) {
+      const auto& b = d["board"];
+      bool conn = b.HasMember("connected") && b["connected"].IsBool() && b["connected"].GetBool();
+      board = std::string(conn ? "connected to " : "disconnected, last ") +
+              (b.HasMember("url") && b["url"].IsString() ? b["url"].GetString() : "?");
+      if (b.HasMember("lastLedger") && b["lastLedger"].IsUint())
+        board += ", ledger " + std::to_string(b["lastLedger"].GetUint());
+    }
+    const auto age = static_cast<std::int64_t>(now) - (*st)->updatedAt;
+    std::cout << "board:    " << board << " (reported " << age << " s ago"
+              << (age > 30 ? "; node not running?" : "") << ")\n";
+  } else {
+    std::cout << "board:    no status reported (node not running)\n";
+  }
+  std::cout << "leases:\n";
+  if (leases->empty()) std::cout << "  (none)\n";
+  for (const auto& l : *leases) {
+    std::cout << "  " << core::toHex(l.id) << "  " << lease::leaseStateName(l.state) << "  owner "
+              << crypto::encodeAddress(l.owner) << "  image " << l.request.image;
+    if (l.instance)
+      std::cout << "  user port " << l.instance->userPort << "  peer port " << l.instance->peerPort;
+    if (l.expiresAt) {
+      std::cout << "  expires in " << (l.expiresAt > now ? static_cast<std::int64_t>(l.expiresAt - now) : 0)
+                << " s";
+    }
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+int runHost(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  auto a = parseArgs(args);
+  if (!a) return usageError("host", a.error().message + "\n" + kUsage);
+  if (args[0] == "init") return init(*a);
+  if (args[0] == "run") return run(*a);
+  if (args[0] == "status") return status(*a);
+  return usageError("host", "unknown subcommand '" + args[0] + "'\n" + kUsage);
+}
+
+const CommandRegistrar reg{{"host", "run a host node: init, run, status", &runHost}};
+
+}  // namespace
+
+}  // namespace sashimono::cli

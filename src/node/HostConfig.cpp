@@ -1,0 +1,271 @@
+#include "sashimono/node/HostConfig.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
+#include "sashimono/core/Config.h"
+#include "sashimono/crypto/Keys.h"
+#include "sashimono/protocol/Patterns.h"
+
+namespace sashimono::node {
+
+namespace {
+
+#define CFG_TRY(var, expr)              \
+  auto var##_r = (expr);                \
+  if (!var##_r) return var##_r.error(); \
+  auto var = std::move(*var##_r)
+
+core::Result<PortRange> portRange(const core::ConfigNode& n, const char* field) {
+  CFG_TRY(arr, n.array(field));
+  if (arr.size() != 2) return n.fieldError(field, "expected [first, last]");
+  std::uint64_t v[2];
+  for (int i = 0; i < 2; ++i) {
+    const auto& raw = arr[static_cast<std::size_t>(i)].raw();
+    if (!raw.IsUint() || raw.GetUint() < 1 || raw.GetUint() > 65535)
+      return n.fieldError(field, "ports must be integers in 1..65535");
+    v[i] = raw.GetUint();
+  }
+  if (v[0] > v[1]) return n.fieldError(field, "first port is above the last");
+  return PortRange{static_cast<std::uint16_t>(v[0]), static_cast<std::uint16_t>(v[1])};
+}
+
+std::string resolve(const std::string& base, const std::string& p) {
+  if (p.empty() || p[0] == '/') return p;
+  auto dir = std::filesystem::path(base).parent_path();
+  return (dir / p).lexically_normal().string();
+}
+
+}  // namespace
+
+core::Result<HostConfig> parseHostConfig(const std::string& text, const std::string& source) {
+  CFG_TRY(root, core::ConfigNode::parse(text, source));
+  HostConfig c;
+  c.sourcePath = source;
+  {
+    CFG_TRY(board, root.object("board"));
+    CFG_TRY(urls, board.strings("urls"));
+    if (urls.empty()) return board.fieldError("urls", "at least one ws:// or wss:// URL is needed");
+    for (const auto& u : urls)
+      if (u.rfind("ws://", 0) != 0 && u.rfind("wss://", 0) != 0)
+        return board.fieldError("urls", "'" + u + "' is not a ws:// or wss:// URL");
+    c.boardUrls = urls;
+    CFG_TRY(ca, board.string("caFile", ""));
+    c.caFile = ca.empty() ? ca : resolve(source, ca);
+    CFG_TRY(quiet, board.uint("quietSeconds", 30, 1, 3600));
+    c.quietSeconds = quiet;
+  }
+  {
+    CFG_TRY(account, root.object("account"));
+    CFG_TRY(seedFile, account.string("seedFile"));
+    if (seedFile.empty()) return account.fieldError("seedFile", "must not be empty");
+    c.seedFile = resolve(source, seedFile);
+  }
+  {
+    CFG_TRY(host, root.object("host"));
+    CFG_TRY(address, host.string("address"));
+    if (auto v = protocol::validateHost(address); !v) return host.fieldError("address", v.error().message);
+    c.address = address;
+  }
+  {
+    CFG_TRY(cap, root.object("capacity"));
+    CFG_TRY(instances, cap.uint("instances", 0, 10000));
+    CFG_TRY(cpu, cap.uint("cpuMillis", 1, 1'000'000));
+    CFG_TRY(mem, cap.uint("memoryMiB", 16, 1ull << 30));
+    CFG_TRY(swap, cap.uint("swapMiB", 0, 0, 1ull << 30));
+    CFG_TRY(disk, cap.uint("diskMiB", 16, 1ull << 30));
+    c.offer.instances = static_cast<std::uint32_t>(instances);
+    c.offer.size = lease::InstanceSize{cpu, mem, swap, disk};
+  }
+  {
+    CFG_TRY(ports, root.object("ports"));
+    CFG_TRY(user, portRange(ports, "user"));
+    CFG_TRY(peer, portRange(ports, "peer"));
+    CFG_TRY(general, portRange(ports, "general"));
+    CFG_TRY(per, ports.uint("generalPerInstance", 0, 0, 4));
+    c.userPorts = user;
+    c.peerPorts = peer;
+    c.generalPorts = general;
+    c.generalPerInstance = static_cast<std::uint32_t>(per);
+  }
+  {
+    CFG_TRY(pricing, root.object("pricing"));
+    CFG_TRY(price, pricing.uint("pricePerMoment", 1, protocol::kMaxDrops));
+    CFG_TRY(moment, pricing.uint("momentSeconds", 1, UINT32_MAX));
+    CFG_TRY(maxMoments, pricing.uint("maxMoments", 1, UINT32_MAX));
+    c.offer.pricePerMoment = price;
+    c.offer.momentSeconds = moment;
+    c.offer.maxMoments = maxMoments;
+    if (auto v = lease::validateOffer(c.offer); !v)
+      return pricing.fieldError("maxMoments", v.error().message);
+  }
+  {
+    CFG_TRY(tenants, root.object("tenants"));
+    CFG_TRY(images, tenants.strings("images"));
+    if (images.empty() || images.size() > protocol::kMaxAnnouncedImages)
+      return tenants.fieldError("images", "1 to 8 image names");
+    for (const auto& i : images)
+      if (auto v = protocol::validateImageName(i); !v)
+        return tenants.fieldError("images", "'" + i + "': " + v.error().message);
+    c.policy.allowedImages = images;
+    CFG_TRY(minR, tenants.uint("minRoundtimeMs", 100, protocol::kMinRoundtimeMs, protocol::kMaxRoundtimeMs));
+    CFG_TRY(maxR,
+            tenants.uint("maxRoundtimeMs", 60000, protocol::kMinRoundtimeMs, protocol::kMaxRoundtimeMs));
+    if (minR > maxR) return tenants.fieldError("minRoundtimeMs", "is above maxRoundtimeMs");
+    CFG_TRY(env, tenants.uint("maxEnvVars", protocol::kMaxEnvVars, 0, protocol::kMaxEnvVars));
+    c.policy.minRoundtimeMs = static_cast<std::uint32_t>(minR);
+    c.policy.maxRoundtimeMs = static_cast<std::uint32_t>(maxR);
+    c.policy.maxEnvVars = env;
+  }
+  if (root.has("registry")) {
+    CFG_TRY(reg, root.object("registry"));
+    CFG_TRY(account, reg.string("account", ""));
+    if (!account.empty() && !crypto::decodeAddress(account).ok())
+      return reg.fieldError("account", "'" + account + "' is not an r-address");
+    c.registryAccount = account;
+    CFG_TRY(hb, reg.uint("heartbeatSeconds", 600, 1, 86400 * 7));
+    c.heartbeatSeconds = hb;
+  }
+  CFG_TRY(dataDir, root.string("dataDir"));
+  if (dataDir.empty()) return root.fieldError("dataDir", "must not be empty");
+  c.dataDir = resolve(source, dataDir);
+  CFG_TRY(level, root.string("logLevel", "info"));
+  c.logLevel = level;
+  return c;
+}
+
+core::Result<HostConfig> loadHostConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return core::Error::fromErrno("cannot read host config " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parseHostConfig(ss.str(), path);
+}
+
+std::string renderHostConfig(const HostConfig& c) {
+  rapidjson::StringBuffer sb;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(sb);
+  w.SetIndent(' ', 2);
+  auto str = [&](const char* k, const std::string& v) {
+    w.Key(k);
+    w.String(v.c_str());
+  };
+  auto num = [&](const char* k, std::uint64_t v) {
+    w.Key(k);
+    w.Uint64(v);
+  };
+  auto range = [&](const char* k, const PortRange& r) {
+    w.Key(k);
+    w.StartArray();
+    w.Uint(r.first);
+    w.Uint(r.last);
+    w.EndArray();
+  };
+  w.StartObject();
+  str("_comment", "Sashimono host configuration; see config/host.example.json for every field.");
+  w.Key("board");
+  w.StartObject();
+  w.Key("urls");
+  w.StartArray();
+  for (const auto& u : c.boardUrls) w.String(u.c_str());
+  w.EndArray();
+  str("caFile", c.caFile);
+  num("quietSeconds", c.quietSeconds);
+  w.EndObject();
+  w.Key("account");
+  w.StartObject();
+  str("seedFile", c.seedFile);
+  w.EndObject();
+  w.Key("host");
+  w.StartObject();
+  str("address", c.address);
+  w.EndObject();
+  w.Key("capacity");
+  w.StartObject();
+  num("instances", c.offer.instances);
+  num("cpuMillis", c.offer.size.cpuMillis);
+  num("memoryMiB", c.offer.size.memoryMiB);
+  num("swapMiB", c.offer.size.swapMiB);
+  num("diskMiB", c.offer.size.diskMiB);
+  w.EndObject();
+  w.Key("ports");
+  w.StartObject();
+  range("user", c.userPorts);
+  range("peer", c.peerPorts);
+  range("general", c.generalPorts);
+  num("generalPerInstance", c.generalPerInstance);
+  w.EndObject();
+  w.Key("pricing");
+  w.StartObject();
+  num("pricePerMoment", c.offer.pricePerMoment);
+  num("momentSeconds", c.offer.momentSeconds);
+  num("maxMoments", c.offer.maxMoments);
+  w.EndObject();
+  w.Key("tenants");
+  w.StartObject();
+  w.Key("images");
+  w.StartArray();
+  for (const auto& i : c.policy.allowedImages) w.String(i.c_str());
+  w.EndArray();
+  num("minRoundtimeMs", c.policy.minRoundtimeMs);
+  num("maxRoundtimeMs", c.policy.maxRoundtimeMs);
+  num("maxEnvVars", c.policy.maxEnvVars);
+  w.EndObject();
+  w.Key("registry");
+  w.StartObject();
+  str("account", c.registryAccount);
+  num("heartbeatSeconds", c.heartbeatSeconds);
+  w.EndObject();
+  str("dataDir", c.dataDir);
+  str("logLevel", c.logLevel);
+  w.EndObject();
+  return std::string(sb.GetString()) + "\n";
+}
+
+core::Result<std::string> readSeedFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return core::Error::fromErrno("cannot open seed file " + path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    return core::Error::fromErrno("stat " + path, e);
+  }
+  if ((st.st_mode & 077) != 0) {
+    ::close(fd);
+    return core::Error("seed file " + path + " is readable by group or others (chmod 600 it)");
+  }
+  std::string text(256, '\0');
+  ssize_t n = ::read(fd, text.data(), text.size());
+  ::close(fd);
+  if (n < 0) return core::Error::fromErrno("read " + path);
+  text.resize(static_cast<std::size_t>(n));
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
+  auto seed = crypto::decodeSeed(text);
+  if (!seed) return core::Error("seed file " + path + ": " + seed.error().message);
+  if (seed->type() != crypto::KeyType::ed25519)
+    return core::Error("seed file " + path + ": the host needs an ed25519 seed (sEd...)");
+  return text;
+}
+
+core::Status writeSeedFile(const std::string& path, const std::string& seed) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return core::Error::fromErrno("cannot create seed file " + path);
+  std::string line = seed + "\n";
+  ssize_t n = ::write(fd, line.data(), line.size());
+  int e = errno;
+  bool ok = n == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return core::Error::fromErrno("write " + path, e);
+  return {};
+}
+
+}  // namespace sashimono::node

@@ -1,0 +1,271 @@
+#include "sashimono/node/Node.h"
+
+#include <algorithm>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
+
+#include "sashimono/core/Bytes.h"
+#include "sashimono/ledger/Codec.h"
+#include "sashimono/ledger/DecodedTx.h"
+#include "sashimono/protocol/Amount.h"
+#include "sashimono/protocol/Patterns.h"
+
+namespace sashimono::node {
+
+namespace {
+
+std::string shortHex(const crypto::Hash256& h) { return core::toHex(h).substr(0, 16); }
+
+}  // namespace
+
+protocol::TxOutcome outcomeOf(const std::string& result, core::ByteView meta) {
+  protocol::TxOutcome o;
+  o.succeeded = result == "tesSUCCESS";
+  if (meta.empty()) return o;
+  auto d = ledger::decode(meta);
+  if (!d || !d->IsObject()) return o;
+  if (result.empty() && d->HasMember("TransactionResult") && (*d)["TransactionResult"].IsString())
+    o.succeeded = std::string((*d)["TransactionResult"].GetString()) == "tesSUCCESS";
+  if (d->HasMember("DeliveredAmount") && (*d)["DeliveredAmount"].IsString()) {
+    auto drops = protocol::parseDrops((*d)["DeliveredAmount"].GetString());
+    if (drops) o.delivered = ledger::Amount{true, *drops, false, {}};
+  }
+  return o;
+}
+
+std::string verdictSummary(const protocol::Verdict& v) {
+  if (const auto* i = std::get_if<protocol::Ignored>(&v)) return "ignored: " + i->why;
+  if (const auto* r = std::get_if<protocol::Refused>(&v))
+    return std::string("refused: ") + std::string(protocol::reasonName(r->reason)) + ": " + r->detail;
+  const auto& a = std::get<protocol::Accepted>(v);
+  return std::string("accepted: ") + std::string(protocol::messageTypeName(a.type()));
+}
+
+Node::Node(NodeOptions options, NodeStore& store, BoardPort& board, ProvisionerPort& provisioner,
+           const crypto::KeyPair& hostKey, const lease::Clock& clock)
+    : options_(std::move(options)),
+      store_(store),
+      board_(board),
+      provisioner_(provisioner),
+      hostKey_(hostKey),
+      clock_(clock),
+      book_(options_.offer, clock),
+      outbox_(store, board, hostKey, options_.outbox) {}
+
+void Node::step(std::string_view name) const {
+  if (options_.onStep) options_.onStep(name);
+}
+
+core::Result<std::optional<std::uint32_t>> Node::start() {
+  auto leases = store_.leases();
+  if (!leases) return leases.error();
+  auto handled = store_.handledRequests();
+  if (!handled) return handled.error();
+  SASHI_TRY(book_.restore(*leases, *handled));
+  spdlog::info("node: restored {} leases, {} handled requests", leases->size(), handled->size());
+  // Actions interrupted by the last stop: provision again, destroy again (both idempotent).
+  SASHI_TRY(execute(book_.resume()));
+  // Drift between the book and what exists.
+  auto existing = provisioner_.list();
+  if (!existing) return existing.error().context("provisioner list");
+  drift_ = book_.reconcile(*existing);
+  if (!drift_.clean())
+    spdlog::warn(
+        "node: drift: {} orphan instances (destroying), {} leases without instance (provisioning), {} "
+        "overcommitted",
+        drift_.orphans.size(), drift_.missing.size(), drift_.overcommitted);
+  SASHI_TRY(execute(drift_.actions));
+  // Requests recorded but not decided when the node stopped.
+  auto unfinished = store_.unfinishedRequests();
+  if (!unfinished) return unfinished.error();
+  for (const auto& row : *unfinished) SASHI_TRY(process(row));
+  // Cluster memberships not yet delivered.
+  auto pending = store_.clusterPending();
+  if (!pending) return pending.error();
+  for (const auto& id : *pending) {
+    if (const auto* l = book_.find(id); l && l->state == lease::LeaseState::active) {
+      if (provisioner_.deliverCluster(id, l->cluster).ok()) SASHI_TRY(store_.clusterDelivered(id));
+    }
+  }
+  SASHI_TRY(announce());
+  return store_.cursor();
+}
+
+core::Status Node::onTransaction(const board::BoardTx& tx) {
+  auto state = store_.requestState(tx.hash);
+  if (!state) return state.error();
+  if (*state && **state != RequestState::seen && **state != RequestState::verified)
+    return {};  // once by hash
+  RequestRow row;
+  row.hash = tx.hash;
+  row.ledger = tx.ledgerIndex;
+  row.blob = tx.blob;
+  row.meta = tx.meta;
+  row.result = tx.result;
+  if (!*state) {
+    SASHI_TRY(store_.recordSeen(row));
+    step("seen");
+  }
+  return process(row);
+}
+
+core::Status Node::process(const RequestRow& row) {
+  protocol::Verdict verdict = protocol::Ignored{"undecodable"};
+  if (ledger::transactionHash(row.blob) != row.hash) {
+    verdict = protocol::Ignored{"blob does not match its hash"};
+  } else if (auto decoded = ledger::decodeTransaction(row.blob); decoded.ok()) {
+    verdict = protocol::classify(*decoded, outcomeOf(row.result, row.meta), hostKey_, options_.policy);
+  }
+  const std::string summary = verdictSummary(verdict);
+  SASHI_TRY(store_.markVerified(row.hash, summary));
+  step("verified");
+  if (!std::holds_alternative<protocol::Ignored>(verdict))
+    spdlog::info("node: request {} (ledger {}): {}", shortHex(row.hash), row.ledger, summary);
+  lease::Decision d = book_.handle(verdict);
+  if (d.duplicate) d = lease::Decision{};
+  return apply(std::move(d), row.hash, summary);
+}
+
+core::Status Node::apply(lease::Decision d, std::optional<crypto::Hash256> request,
+                         const std::string& verdict) {
+  if (d.duplicate) return {};
+  DecisionRecord rec;
+  rec.request = request;
+  rec.verdict = verdict;
+  rec.upserts = d.upserts;
+  rec.removed = d.removed;
+  for (const auto& a : d.actions) {
+    if (const auto* r = std::get_if<lease::Reply>(&a)) rec.outbox.push_back(outboxEntryFor(*r));
+    if (const auto* c = std::get_if<lease::DeliverCluster>(&a)) rec.clusterPending.push_back(c->leaseId);
+  }
+  const bool empty = !rec.request && rec.upserts.empty() && rec.removed.empty() && rec.outbox.empty() &&
+                     rec.clusterPending.empty();
+  if (!empty) {
+    SASHI_TRY(store_.commitDecision(rec));  // record before acting
+    step("decided");
+  }
+  SASHI_TRY(execute(d.actions));
+  return maybeAnnounce();
+}
+
+core::Status Node::execute(const std::vector<lease::Action>& actions) {
+  for (const auto& action : actions) {
+    if (const auto* p = std::get_if<lease::Provision>(&action)) {
+      auto info = provisioner_.provision(p->leaseId, p->request, book_.offer().size);
+      step("provisioned");
+      if (info) {
+        protocol::InstanceInfo i = *info;
+        if (i.host.empty()) i.host = options_.hostAddress;
+        spdlog::info("node: lease {} provisioned (user port {})", shortHex(p->leaseId), i.userPort);
+        SASHI_TRY(apply(book_.provisioned(p->leaseId, i), std::nullopt, {}));
+      } else {
+        spdlog::warn("node: lease {} provisioning failed: {}", shortHex(p->leaseId), info.error().message);
+        SASHI_TRY(apply(book_.provisionFailed(p->leaseId, info.error().message), std::nullopt, {}));
+      }
+    } else if (const auto* x = std::get_if<lease::Destroy>(&action)) {
+      auto st = provisioner_.destroy(x->leaseId);
+      if (!st) {
+        spdlog::warn("node: destroying lease {} failed (retried on the next tick): {}", shortHex(x->leaseId),
+                     st.error().message);
+        continue;
+      }
+      step("destroyed");
+      spdlog::info("node: lease {} destroyed ({})", shortHex(x->leaseId), lease::endCauseName(x->cause));
+      SASHI_TRY(apply(book_.destroyed(x->leaseId), std::nullopt, {}));
+    } else if (const auto* c = std::get_if<lease::DeliverCluster>(&action)) {
+      if (auto st = provisioner_.deliverCluster(c->leaseId, c->members); st.ok())
+        SASHI_TRY(store_.clusterDelivered(c->leaseId));
+      else
+        spdlog::warn("node: cluster delivery to lease {} failed (retried): {}", shortHex(c->leaseId),
+                     st.error().message);
+    }
+    // Replies are already in the outbox.
+  }
+  return {};
+}
+
+core::Status Node::onLedgerFinished(std::uint32_t ledger) {
+  auto current = store_.cursor();
+  if (!current) return current.error();
+  if (*current && **current >= ledger) return {};
+  SASHI_TRY(store_.setCursor(ledger));
+  step("cursor");
+  return {};
+}
+
+core::Status Node::tick() {
+  SASHI_TRY(apply(book_.tick(), std::nullopt, {}));
+  // Retries: destroys that failed (ending leases), provisions interrupted.
+  std::vector<lease::Action> retry;
+  for (auto& a : book_.resume())
+    if (std::holds_alternative<lease::Destroy>(a)) retry.push_back(std::move(a));
+  SASHI_TRY(execute(retry));
+  auto pending = store_.clusterPending();
+  if (!pending) return pending.error();
+  for (const auto& id : *pending) {
+    const auto* l = book_.find(id);
+    if (!l) {
+      SASHI_TRY(store_.clusterDelivered(id));
+    } else if (l->state == lease::LeaseState::active && provisioner_.deliverCluster(id, l->cluster).ok()) {
+      SASHI_TRY(store_.clusterDelivered(id));
+    }
+  }
+  if (options_.registry && clock_.now() >= announcedAt_ + options_.heartbeatSeconds) SASHI_TRY(announce());
+  return {};
+}
+
+core::Result<PumpReport> Node::pumpOutbox() { return outbox_.pump(); }
+
+core::Status Node::maybeAnnounce() {
+  if (!options_.registry || !announcedFree_) return {};
+  if (*announcedFree_ == book_.freeSlots()) return {};
+  return announce();
+}
+
+core::Status Node::announce() {
+  if (!options_.registry) return {};
+  protocol::HostAnnouncement a;
+  a.version = kNodeVersion;
+  std::copy(hostKey_.publicKey().begin() + 1, hostKey_.publicKey().end(), a.key.begin());
+  a.host = options_.hostAddress;
+  const auto& offer = book_.offer();
+  a.instances = offer.instances;
+  a.free = book_.freeSlots();
+  a.cpuMillis = offer.size.cpuMillis;
+  a.memoryMiB = offer.size.memoryMiB;
+  a.swapMiB = offer.size.swapMiB;
+  a.diskMiB = offer.size.diskMiB;
+  a.price = offer.pricePerMoment;
+  a.momentSeconds = offer.momentSeconds;
+  a.maxMoments = offer.maxMoments;
+  for (const auto& img : options_.policy.allowedImages)
+    if (a.images.size() < protocol::kMaxAnnouncedImages) a.images.push_back(img);
+  a.heartbeatSeconds = options_.heartbeatSeconds;
+  a.time = clock_.now();
+  SASHI_TRY(store_.addOutbox(outboxEntryFor(*options_.registry, a)));
+  announcedFree_ = static_cast<std::uint32_t>(a.free);
+  announcedAt_ = a.time;
+  return {};
+}
+
+std::string Node::statusJson(const std::string& boardJson) const {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.StartObject();
+  w.Key("account");
+  w.String(hostKey_.address().c_str());
+  w.Key("instances");
+  w.Uint(book_.offer().instances);
+  w.Key("free");
+  w.Uint(book_.freeSlots());
+  w.Key("leases");
+  w.Uint64(book_.liveLeases());
+  w.Key("board");
+  w.RawValue(boardJson.c_str(), boardJson.size(), rapidjson::kObjectType);
+  w.EndObject();
+  return sb.GetString();
+}
+
+}  // namespace sashimono::node

@@ -1,0 +1,150 @@
+#include "sashimono/node/NodeService.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
+
+namespace sashimono::node {
+
+NodeOptions NodeService::nodeOptionsFrom(const HostConfig& c, NodeOptions o) {
+  o.offer = c.offer;
+  o.policy = c.policy;
+  o.hostAddress = c.address;
+  if (!c.registryAccount.empty()) {
+    if (auto r = crypto::decodeAddress(c.registryAccount); r.ok()) o.registry = *r;
+  }
+  o.heartbeatSeconds = c.heartbeatSeconds;
+  return o;
+}
+
+NodeService::NodeService(const HostConfig& config, NodeStore& store, ProvisionerPort& provisioner,
+                         const crypto::KeyPair& hostKey, const lease::Clock& clock, ServiceOptions options,
+                         NodeOptions nodeOptions)
+    : config_(config), store_(store), options_(options), clock_(clock) {
+  board::BoardOptions bo;
+  bo.urls = config.boardUrls;
+  bo.caFile = config.caFile;
+  bo.verifyPeer = options.verifyPeer;
+  bo.account = hostKey.address();
+  bo.quietTimeout = std::chrono::seconds(config.quietSeconds);
+  bo.requestTimeout = options.requestTimeout;
+  board::BoardEvents ev;
+  ev.onTransaction = [this](const board::BoardTx& tx) {
+    std::lock_guard lk(mu_);
+    queue_.push_back(Tx{tx});
+    cv_.notify_all();
+  };
+  ev.onLedgerFinished = [this](std::uint32_t l) {
+    std::lock_guard lk(mu_);
+    queue_.push_back(Finished{l});
+    cv_.notify_all();
+  };
+  ev.onConnection = [](const std::string& url, bool connected, const std::string& detail) {
+    if (connected)
+      spdlog::info("node: board connected to {}", url);
+    else
+      spdlog::warn("node: board lost {}: {}", url, detail);
+  };
+  board_ = std::make_unique<board::BoardClient>(bo, ev);
+  port_ = std::make_unique<BoardClientPort>(*board_);
+  node_ = std::make_unique<Node>(nodeOptionsFrom(config, std::move(nodeOptions)), store, *port_, provisioner,
+                                 hostKey, clock);
+}
+
+NodeService::~NodeService() { stop(); }
+
+core::Status NodeService::start() {
+  auto cursor = node_->start();
+  if (!cursor) return cursor.error().context("node start-up");
+  // First start: the account's whole history (a request paid before the node first ran is
+  // still a request to this host).
+  const std::uint32_t from = cursor->value_or(0);
+  spdlog::info("node: starting the board after ledger {}", from);
+  SASHI_TRY(board_->start(from));
+  thread_ = std::thread([this] { run(); });
+  return {};
+}
+
+void NodeService::stop() {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  board_->stop();  // no callback after this
+  if (thread_.joinable()) thread_.join();
+}
+
+bool NodeService::fatal() const {
+  std::lock_guard lk(mu_);
+  return fatal_;
+}
+
+std::string NodeService::fatalError() const {
+  std::lock_guard lk(mu_);
+  return fatalError_;
+}
+
+void NodeService::fail(const core::Error& e) {
+  spdlog::error("node: {}", e.message);
+  std::lock_guard lk(mu_);
+  fatal_ = true;
+  fatalError_ = e.message;
+  stopping_ = true;
+  cv_.notify_all();
+}
+
+std::string NodeService::boardJson() const {
+  auto s = board_->status();
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.StartObject();
+  w.Key("connected");
+  w.Bool(s.connected);
+  w.Key("url");
+  w.String(s.url.c_str());
+  w.Key("lastLedger");
+  w.Uint(s.lastLedger);
+  w.Key("cursor");
+  if (s.finished)
+    w.Uint(*s.finished);
+  else
+    w.Null();
+  w.Key("reconnects");
+  w.Uint64(s.reconnects);
+  w.Key("lastError");
+  w.String(s.lastError.c_str());
+  w.EndObject();
+  return sb.GetString();
+}
+
+void NodeService::run() {
+  auto nextTick = std::chrono::steady_clock::now();
+  while (true) {
+    std::deque<Event> batch;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait_until(lk, nextTick, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      batch.swap(queue_);
+    }
+    for (auto& ev : batch) {
+      core::Status st = std::holds_alternative<Tx>(ev)
+                            ? node_->onTransaction(std::get<Tx>(ev).tx)
+                            : node_->onLedgerFinished(std::get<Finished>(ev).ledger);
+      if (!st) return fail(st.error().context("handling a board delivery"));
+    }
+    if (std::chrono::steady_clock::now() >= nextTick) {
+      if (auto st = node_->tick(); !st) return fail(st.error().context("tick"));
+      if (auto p = node_->pumpOutbox(); !p) spdlog::debug("node: outbox: {}", p.error().message);
+      if (auto st =
+              store_.writeStatus(node_->statusJson(boardJson()), static_cast<std::int64_t>(clock_.now()));
+          !st)
+        spdlog::warn("node: status row: {}", st.error().message);
+      nextTick = std::chrono::steady_clock::now() + options_.tickInterval;
+    }
+  }
+}
+
+}  // namespace sashimono::node

@@ -1,0 +1,182 @@
+#include "sashimono/node/Outbox.h"
+
+#include <algorithm>
+
+#include <rapidjson/document.h>
+
+#include "sashimono/ledger/Codec.h"
+#include "sashimono/ledger/Definitions.h"
+#include "sashimono/ledger/Signing.h"
+#include "sashimono/protocol/Envelope.h"
+#include "sashimono/protocol/Payload.h"
+
+namespace sashimono::node {
+
+namespace {
+
+// The JSON form of an issued amount, via the codec: a blob holding only the Amount field
+// (STAmount type 6, field 1 → header 0x61) decodes to {"Amount": {value, currency, issuer}}.
+core::Result<rapidjson::Value> issuedJson(const ledger::Amount& a,
+                                          rapidjson::Document::AllocatorType& alloc) {
+  core::Bytes b{0x61};
+  b.insert(b.end(), a.issued.begin(), a.issued.end());
+  auto d = ledger::decode(b);
+  if (!d) return d.error().context("issued amount");
+  if (!d->HasMember("Amount")) return core::Error("issued amount did not decode");
+  rapidjson::Value v;
+  v.CopyFrom((*d)["Amount"], alloc);
+  return v;
+}
+
+}  // namespace
+
+OutboxEntry outboxEntryFor(const lease::Reply& reply) {
+  OutboxEntry e;
+  e.answers = reply.answers;
+  e.to = reply.to;
+  e.type = reply.type;
+  e.payload = protocol::renderPayload(reply.message);
+  e.sealTo = reply.sealTo;
+  e.amount = reply.amount;
+  return e;
+}
+
+OutboxEntry outboxEntryFor(const crypto::AccountId& registry, const protocol::HostAnnouncement& a) {
+  OutboxEntry e;
+  e.to = registry;
+  e.type = protocol::MessageType::host;
+  e.payload = protocol::renderPayload(protocol::Message{a});
+  e.amount.native = true;
+  e.amount.drops = 1;
+  return e;
+}
+
+core::Result<core::Bytes> signEntry(const OutboxEntry& e, const crypto::KeyPair& key, std::uint32_t sequence,
+                                    std::uint32_t lastLedger, std::uint64_t fee) {
+  auto message = protocol::parsePayload(e.type, e.payload);
+  if (!message) return message.error().context("outbox entry " + std::to_string(e.id) + " payload");
+  auto memo = protocol::buildMemo(e.type, *message, e.sealTo);
+  if (!memo) return memo.error().context("outbox entry " + std::to_string(e.id) + " memo");
+  rapidjson::Document d(rapidjson::kObjectType);
+  auto& a = d.GetAllocator();
+  const std::string from = key.address();
+  const std::string to = crypto::encodeAddress(e.to);
+  d.AddMember("TransactionType", "Payment", a);
+  d.AddMember("Account", rapidjson::Value(from.c_str(), a), a);
+  d.AddMember("Destination", rapidjson::Value(to.c_str(), a), a);
+  if (e.amount.native) {
+    d.AddMember("Amount", rapidjson::Value(std::to_string(e.amount.drops).c_str(), a), a);
+  } else {
+    auto v = issuedJson(e.amount, a);
+    if (!v) return v.error();
+    d.AddMember("Amount", std::move(*v), a);
+  }
+  d.AddMember("Fee", rapidjson::Value(std::to_string(fee).c_str(), a), a);
+  d.AddMember("Sequence", sequence, a);
+  d.AddMember("LastLedgerSequence", lastLedger, a);
+  d.AddMember("Flags", 0u, a);
+  rapidjson::Value memos(rapidjson::kArrayType);
+  memos.PushBack(protocol::memoToJson(*memo, a), a);
+  d.AddMember("Memos", memos, a);
+  return ledger::sign(d, a, key);
+}
+
+Outbox::Outbox(NodeStore& store, BoardPort& board, const crypto::KeyPair& key, OutboxOptions options)
+    : store_(store), board_(board), key_(key), options_(options), address_(key.address()) {}
+
+core::Result<PumpReport> Outbox::pump() {
+  PumpReport report;
+  auto open = store_.outbox();
+  if (!open) return open.error();
+  if (open->empty()) return report;
+  auto validated = board_.validatedLedger();
+  if (!validated) return validated.error().context("outbox: validated ledger");
+  const std::uint32_t v = *validated;
+
+  std::vector<OutboxEntry> live, dead, pending;
+  for (auto& e : *open) {
+    if (e.state == OutboxState::pending || !e.hash) {
+      pending.push_back(std::move(e));
+      continue;
+    }
+    const std::uint32_t lls = e.lastLedger.value_or(0);
+    const std::uint32_t from = lls > options_.lastLedgerWindow + 1 ? lls - options_.lastLedgerWindow - 1 : 1;
+    auto look = board_.lookup(*e.hash, from, std::max(lls, from));
+    if (!look) {
+      live.push_back(std::move(e));  // unsure: treat as in flight
+      continue;
+    }
+    if (look->validated) {
+      SASHI_TRY(store_.markSent(e.id, look->result, look->ledger));
+      submittedAt_.erase(e.id);
+      ++report.confirmed;
+      continue;
+    }
+    if (!look->found && v >= lls)
+      dead.push_back(std::move(e));
+    else
+      live.push_back(std::move(e));
+  }
+
+  // Re-sign dead entries or sign new ones only when nothing is in flight: the sequences then
+  // continue from the account's validated sequence without gaps or collisions.
+  std::vector<OutboxEntry> toSign;
+  std::optional<std::uint32_t> seq;
+  if (!dead.empty()) {
+    if (live.empty()) {
+      auto s = board_.accountSequence(address_);
+      if (!s) return s.error().context("outbox: account sequence");
+      seq = *s;
+      for (auto& e : dead) toSign.push_back(std::move(e));
+      for (auto& e : pending) toSign.push_back(std::move(e));
+    }
+  } else if (!pending.empty()) {
+    auto stored = store_.nextSequence();
+    if (!stored) return stored.error();
+    if (*stored) {
+      seq = **stored;
+    } else {
+      auto s = board_.accountSequence(address_);
+      if (!s) return s.error().context("outbox: account sequence");
+      seq = *s;
+    }
+    for (auto& e : pending) toSign.push_back(std::move(e));
+  }
+  std::sort(toSign.begin(), toSign.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+
+  // In flight: submit again once per validated ledger (same blob, same hash: harmless).
+  for (const auto& e : live) {
+    auto& at = submittedAt_[e.id];
+    if (at < v) {
+      (void)board_.submit(e.blob);
+      at = v;
+    }
+  }
+  if (!toSign.empty()) {
+    std::uint64_t fee = options_.minFee;
+    if (auto f = board_.fee(); f.ok()) fee = std::clamp<std::uint64_t>(*f, options_.minFee, options_.maxFee);
+    for (auto& e : toSign) {
+      const bool again = e.hash.has_value();
+      auto blob = signEntry(e, key_, *seq, v + options_.lastLedgerWindow, fee);
+      if (!blob) return blob.error();
+      e.sequence = *seq;
+      e.lastLedger = v + options_.lastLedgerWindow;
+      e.fee = fee;
+      e.blob = std::move(*blob);
+      e.hash = ledger::transactionHash(e.blob);
+      SASHI_TRY(store_.storeSigned(e, *seq + 1));  // recorded before it can be submitted
+      if (options_.onStep) options_.onStep("outbox.signed");
+      ++*seq;
+      ++report.signed_;
+      if (again) ++report.resigned;
+      (void)board_.submit(e.blob);  // the outcome is read from the ledger, not from submit
+      submittedAt_[e.id] = v;
+      if (options_.onStep) options_.onStep("outbox.submitted");
+      live.push_back(std::move(e));
+    }
+  }
+  report.open = live.size() + dead.size() + (toSign.empty() ? pending.size() : 0);
+  return report;
+}
+
+}  // namespace sashimono::node

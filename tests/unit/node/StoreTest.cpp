@@ -1,0 +1,143 @@
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <fstream>
+
+#include "fakes/node/NodeHarness.h"
+#include "sashimono/node/HostConfig.h"
+#include "sashimono/node/LeaseCodec.h"
+
+namespace sashimono::node {
+namespace {
+
+TEST(LeaseCodecTest, RoundTripsEveryField) {
+  lease::Lease l;
+  l.id = crypto::Hash256{1, 2};
+  l.owner = crypto::AccountId{3};
+  l.replyKey = protocol::Ed25519Key{4};
+  l.request = fakes::acquireRequest();
+  l.request.config.env.push_back({"FOO", "bar baz"});
+  l.paid = 2500;
+  l.pricePerMoment = 1000;
+  l.momentSeconds = 3600;
+  l.initialMoments = 2;
+  l.moments = 3;
+  l.acceptedAt = 10;
+  l.startedAt = 11;
+  l.expiresAt = 12;
+  l.instance =
+      protocol::InstanceInfo{protocol::Ed25519Key{5}, "host.example.com", 26000, 22000, {36000, 36001}};
+  l.cluster.push_back({protocol::Ed25519Key{6}, "10.0.0.1:22000"});
+  l.state = lease::LeaseState::ending;
+  l.endCause = lease::EndCause::terminated;
+  l.endRequest = crypto::Hash256{7};
+  l.endReplyKey = protocol::Ed25519Key{8};
+  l.endMoments = 1;
+  l.endRefund = 1001;
+  l.endDetail = "why";
+  auto back = parseLease(renderLease(l));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(*back, l);
+  EXPECT_FALSE(parseLease("{}").ok());
+}
+
+TEST(NodeStoreTest, RequestStatesCursorAndReopen) {
+  fakes::TempDir dir;
+  const std::string path = dir.path() + "/s.sqlite";
+  {
+    auto s = NodeStore::open(path);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    RequestRow r;
+    r.hash = crypto::Hash256{1};
+    r.ledger = 5;
+    r.blob = {1, 2, 3};
+    r.result = "tesSUCCESS";
+    ASSERT_TRUE(s->recordSeen(r).ok());
+    ASSERT_TRUE(s->recordSeen(r).ok());  // idempotent
+    EXPECT_EQ(**s->requestState(r.hash), RequestState::seen);
+    EXPECT_EQ(s->unfinishedRequests()->size(), 1u);
+    DecisionRecord d;
+    d.request = r.hash;
+    d.verdict = "ignored: x";
+    ASSERT_TRUE(s->commitDecision(d).ok());
+    EXPECT_TRUE(s->unfinishedRequests()->empty());
+    EXPECT_EQ(s->handledRequests()->size(), 1u);
+    ASSERT_TRUE(s->setCursor(5).ok());
+  }
+  auto s = NodeStore::open(path);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(**s->cursor(), 5u);
+  EXPECT_EQ(**s->requestState(crypto::Hash256{1}), RequestState::decided);
+  EXPECT_FALSE(s->requestState(crypto::Hash256{2})->has_value());
+}
+
+std::string exampleConfig() {
+  std::ifstream in(std::string(SASHIMONO_SOURCE_DIR) + "/config/host.example.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(HostConfigTest, ReadsTheExampleAndRoundTrips) {
+  auto c = parseHostConfig(exampleConfig(), "/etc/sashimono/host.json");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->boardUrls.size(), 1u);
+  EXPECT_EQ(c->offer.instances, 4u);
+  EXPECT_EQ(c->offer.pricePerMoment, 1000u);
+  EXPECT_EQ(c->policy.allowedImages, std::vector<std::string>{"hotpocket"});
+  EXPECT_EQ(c->userPorts.first, 26000);
+  EXPECT_EQ(c->heartbeatSeconds, 600u);
+  auto again = parseHostConfig(renderHostConfig(*c), "/etc/sashimono/host.json");
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->offer, c->offer);
+  EXPECT_EQ(again->seedFile, c->seedFile);
+}
+
+TEST(HostConfigTest, ErrorsNameFileAndField) {
+  std::string text = exampleConfig();
+  text.replace(text.find("\"pricePerMoment\": 1000"), 22, "\"pricePerMoment\": 0");
+  auto c = parseHostConfig(text, "host.json");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("host.json"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("pricePerMoment"), std::string::npos) << c.error().message;
+  std::string t2 = exampleConfig();
+  t2.replace(t2.find("ws://127.0.0.1:6006"), 19, "http://x");
+  auto c2 = parseHostConfig(t2, "host.json");
+  ASSERT_FALSE(c2.ok());
+  EXPECT_NE(c2.error().message.find("urls"), std::string::npos) << c2.error().message;
+}
+
+TEST(HostConfigTest, SeedFileIsPrivate) {
+  fakes::TempDir dir;
+  const std::string path = dir.path() + "/host.seed";
+  auto seed = crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::ed25519));
+  ASSERT_TRUE(writeSeedFile(path, seed).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(*readSeedFile(path), seed);
+  EXPECT_FALSE(writeSeedFile(path, seed).ok());  // never overwritten
+  ::chmod(path.c_str(), 0644);
+  EXPECT_FALSE(readSeedFile(path).ok());
+}
+
+}  // namespace
+}  // namespace sashimono::node
+
+#include "sashimono/node/BoardClientPort.h"
+
+namespace sashimono::node {
+namespace {
+
+TEST(BoardClientPortTest, CompleteLedgersCoverage) {
+  EXPECT_TRUE(ledgersCover("1-100", 5, 100));
+  EXPECT_TRUE(ledgersCover("1-3,7-100", 7, 50));
+  EXPECT_FALSE(ledgersCover("1-3,7-100", 3, 8));
+  EXPECT_FALSE(ledgersCover("empty", 1, 1));
+  EXPECT_TRUE(ledgersCover("42", 42, 42));
+  EXPECT_FALSE(ledgersCover("x-y", 1, 1));
+  EXPECT_FALSE(ledgersCover("", 1, 1));
+}
+
+}  // namespace
+}  // namespace sashimono::node
