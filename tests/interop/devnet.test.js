@@ -1,7 +1,8 @@
 // Interop: the official xrpl.js (v4) against `sashimono devnet`.
 // Usage: node devnet.test.js <path-to-sashimono>
 'use strict';
-const xrpl = require('xrpl');
+// XRPL_PKG selects the xrpl.js major version under test (xrpl = v4, xrpl3, xrpl5: npm aliases).
+const xrpl = require(process.env.XRPL_PKG || 'xrpl');
 const codec = require('ripple-binary-codec');
 const fs = require('fs');
 const { startDevnet, check } = require('./lib/devnet');
@@ -19,14 +20,17 @@ async function main() {
   const client = new xrpl.Client(dn.url);
   const v1 = new xrpl.Client(dn.url);
   v1.apiVersion = 1;
+  // xrpl.js 3 defaults to API v1, 4 and 5 to v2: pin the v2 clients so every version checks both shapes.
+  client.apiVersion = 2;
   const listener = new xrpl.Client(dn.url);
+  listener.apiVersion = 2;
   try {
     await client.connect();
     await v1.connect();
     await listener.connect();
     const genesis = xrpl.Wallet.fromSeed(dn.seed);
     check(genesis.address === dn.address, 'genesis address from seed');
-    check(await client.getXrpBalance(genesis.address) === 100000000000, 'genesis holds 100,000,000,000 XRP');
+    check(Number(await client.getXrpBalance(genesis.address)) === 100000000000, 'genesis holds 100,000,000,000 XRP');
 
     // Fund two wallets with autofill + submitAndWait.
     const a = xrpl.Wallet.generate('ed25519');
@@ -166,7 +170,7 @@ async function main() {
       await c3.connect();
       const lc = await c3.request({ command: 'ledger_closed' });
       check(lc.result.ledger_index >= before, 'ledger continues');
-      check(await c3.getXrpBalance(c.address) === 20, 'balance kept');
+      check(Number(await c3.getXrpBalance(c.address)) === 20, 'balance kept');
       const t = await c3.request({ command: 'tx', transaction: hashes[119] });
       check(t.result.validated, 'tx kept');
       await pay(c3, genesis, c.address, 1_000000);
