@@ -5,7 +5,7 @@
 #   SASHIMONO_DATA=DIR           data directory (default .devnet in the checkout)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-SASHIMONO_SKIP_NPM=1 "$here/tools/setup.sh"
+"$here/tools/setup.sh"   # also installs xrpl.js (tests/interop/node_modules) for the hint below
 "$here/tools/build.sh" release
 bin="$here/build/release/src/sashimono"
 listen=${SASHIMONO_LISTEN:-127.0.0.1:6006}
