@@ -6,8 +6,7 @@
 #include <rapidjson/error/en.h>
 
 namespace sashimono::core {
-namespace {
-const char* typeName(const rapidjson::Value& v) {
+const char* jsonTypeName(const rapidjson::Value& v) {
   switch (v.GetType()) {
     case rapidjson::kNullType:
       return "null";
@@ -25,7 +24,6 @@ const char* typeName(const rapidjson::Value& v) {
   }
   return "unknown";
 }
-}  // namespace
 
 Result<ConfigNode> ConfigNode::loadFile(const std::string& path) {
   std::ifstream in(path);
@@ -68,14 +66,15 @@ Result<const rapidjson::Value*> ConfigNode::member(const char* field) const {
 Result<ConfigNode> ConfigNode::object(const char* field) const {
   auto m = member(field);
   if (!m) return m.error();
-  if (!(*m)->IsObject()) return fieldError(field, std::string("expected an object, got ") + typeName(**m));
+  if (!(*m)->IsObject())
+    return fieldError(field, std::string("expected an object, got ") + jsonTypeName(**m));
   return ConfigNode(doc_, *m, fieldPath(field));
 }
 
 Result<std::vector<ConfigNode>> ConfigNode::array(const char* field) const {
   auto m = member(field);
   if (!m) return m.error();
-  if (!(*m)->IsArray()) return fieldError(field, std::string("expected an array, got ") + typeName(**m));
+  if (!(*m)->IsArray()) return fieldError(field, std::string("expected an array, got ") + jsonTypeName(**m));
   std::vector<ConfigNode> out;
   rapidjson::SizeType i = 0;
   for (const auto& v : (*m)->GetArray()) {
@@ -87,7 +86,7 @@ Result<std::vector<ConfigNode>> ConfigNode::array(const char* field) const {
 Result<std::string> ConfigNode::string(const char* field) const {
   auto m = member(field);
   if (!m) return m.error();
-  if (!(*m)->IsString()) return fieldError(field, std::string("expected a string, got ") + typeName(**m));
+  if (!(*m)->IsString()) return fieldError(field, std::string("expected a string, got ") + jsonTypeName(**m));
   return std::string((*m)->GetString(), (*m)->GetStringLength());
 }
 
@@ -95,7 +94,7 @@ Result<std::uint64_t> ConfigNode::uint(const char* field, std::uint64_t min, std
   auto m = member(field);
   if (!m) return m.error();
   if (!(*m)->IsUint64()) {
-    return fieldError(field, std::string("expected a non-negative integer, got ") + typeName(**m));
+    return fieldError(field, std::string("expected a non-negative integer, got ") + jsonTypeName(**m));
   }
   auto v = (*m)->GetUint64();
   if (v < min || v > max) {
@@ -108,7 +107,7 @@ Result<std::uint64_t> ConfigNode::uint(const char* field, std::uint64_t min, std
 Result<bool> ConfigNode::boolean(const char* field) const {
   auto m = member(field);
   if (!m) return m.error();
-  if (!(*m)->IsBool()) return fieldError(field, std::string("expected a boolean, got ") + typeName(**m));
+  if (!(*m)->IsBool()) return fieldError(field, std::string("expected a boolean, got ") + jsonTypeName(**m));
   return (*m)->GetBool();
 }
 
@@ -116,12 +115,12 @@ Result<std::vector<std::string>> ConfigNode::strings(const char* field) const {
   auto m = member(field);
   if (!m) return m.error();
   if (!(*m)->IsArray())
-    return fieldError(field, std::string("expected an array of strings, got ") + typeName(**m));
+    return fieldError(field, std::string("expected an array of strings, got ") + jsonTypeName(**m));
   std::vector<std::string> out;
   for (const auto& v : (*m)->GetArray()) {
     if (!v.IsString()) {
-      return fieldError(field,
-                        "element " + std::to_string(out.size()) + ": expected a string, got " + typeName(v));
+      return fieldError(
+          field, "element " + std::to_string(out.size()) + ": expected a string, got " + jsonTypeName(v));
     }
     out.emplace_back(v.GetString(), v.GetStringLength());
   }

@@ -1,5 +1,7 @@
 #include "sashimono/protocol/Payload.h"
 
+#include "sashimono/core/Config.h"
+
 #include <algorithm>
 #include <utility>
 
@@ -23,24 +25,7 @@ Error bad(const std::string& path, const std::string& what) {
   return reasonError(Reason::badPayload, "field '" + path + "': " + what);
 }
 
-const char* typeName(const Value& v) {
-  switch (v.GetType()) {
-    case rapidjson::kNullType:
-      return "null";
-    case rapidjson::kFalseType:
-    case rapidjson::kTrueType:
-      return "a boolean";
-    case rapidjson::kObjectType:
-      return "an object";
-    case rapidjson::kArrayType:
-      return "an array";
-    case rapidjson::kStringType:
-      return "a string";
-    case rapidjson::kNumberType:
-      return "a number";
-  }
-  return "unknown";
-}
+using core::jsonTypeName;
 
 // A JSON object whose members are taken one by one; finish() rejects whatever was not taken.
 class Obj {
@@ -49,7 +34,7 @@ class Obj {
     if (!v.IsObject()) {
       return reasonError(Reason::badPayload,
                          (path.empty() ? std::string("payload") : "field '" + path + "'") +
-                             ": expected an object, got " + typeName(v));
+                             ": expected an object, got " + jsonTypeName(v));
     }
     Obj o(v, std::move(path));
     for (auto a = v.MemberBegin(); a != v.MemberEnd(); ++a) {
@@ -97,7 +82,7 @@ class Obj {
 };
 
 Result<std::string> asString(const Value& v, const std::string& path, std::size_t maxLen) {
-  if (!v.IsString()) return bad(path, std::string("expected a string, got ") + typeName(v));
+  if (!v.IsString()) return bad(path, std::string("expected a string, got ") + jsonTypeName(v));
   if (v.GetStringLength() > maxLen) return bad(path, "too long (max " + std::to_string(maxLen) + " bytes)");
   return std::string(v.GetString(), v.GetStringLength());
 }
@@ -117,7 +102,7 @@ Status checkPattern(const std::string& path, std::string_view s, Fn&& validator)
 
 Result<std::uint64_t> asUint(const Value& v, const std::string& path, std::uint64_t min, std::uint64_t max,
                              Reason rangeReason = Reason::badPayload) {
-  if (!v.IsUint64()) return bad(path, std::string("expected a non-negative integer, got ") + typeName(v));
+  if (!v.IsUint64()) return bad(path, std::string("expected a non-negative integer, got ") + jsonTypeName(v));
   std::uint64_t x = v.GetUint64();
   if (x < min || x > max) {
     return reasonError(rangeReason, "field '" + path + "': out of bounds [" + std::to_string(min) + ", " +
@@ -178,7 +163,8 @@ Result<Obj> openPayload(rapidjson::Document& doc, std::string_view json, std::si
   }
   PROTO_TRY_ASSIGN(o, Obj::open(doc, ""));
   PROTO_TRY_ASSIGN(v, o.need("v"));
-  if (!v->IsUint64()) return bad("v", std::string("expected a non-negative integer, got ") + typeName(*v));
+  if (!v->IsUint64())
+    return bad("v", std::string("expected a non-negative integer, got ") + jsonTypeName(*v));
   if (v->GetUint64() != kPayloadVersion) {
     return reasonError(Reason::unsupportedVersion, "field 'v': version " + std::to_string(v->GetUint64()) +
                                                        " is not supported (this host speaks " +
@@ -275,7 +261,7 @@ Result<ClusterRequest> clusterFrom(Obj& o) {
     return bad(o.at("mode"), "expected one of replace, add");
   PROTO_TRY_ASSIGN(members, o.need("members"));
   if (!members->IsArray())
-    return bad(o.at("members"), std::string("expected an array, got ") + typeName(*members));
+    return bad(o.at("members"), std::string("expected an array, got ") + jsonTypeName(*members));
   if (members->Empty() || members->Size() > kMaxClusterMembers) {
     return bad(o.at("members"), "expected 1.." + std::to_string(kMaxClusterMembers) + " members");
   }
@@ -320,7 +306,8 @@ Result<InstanceInfo> instanceFrom(const Value& v, const std::string& path) {
   PROTO_TRY_ASSIGN(ppv, asPort(*pp, o.at("peerPort")));
   i.peerPort = ppv;
   PROTO_TRY_ASSIGN(ports, o.need("ports"));
-  if (!ports->IsArray()) return bad(o.at("ports"), std::string("expected an array, got ") + typeName(*ports));
+  if (!ports->IsArray())
+    return bad(o.at("ports"), std::string("expected an array, got ") + jsonTypeName(*ports));
   if (ports->Size() > kMaxGeneralPorts)
     return bad(o.at("ports"), "more than " + std::to_string(kMaxGeneralPorts) + " ports");
   for (rapidjson::SizeType k = 0; k < ports->Size(); ++k) {
@@ -459,7 +446,7 @@ Result<HostAnnouncement> hostFrom(Obj& o) {
   r.maxMoments = mm;
   PROTO_TRY_ASSIGN(images, o.need("images"));
   if (!images->IsArray())
-    return bad(o.at("images"), std::string("expected an array, got ") + typeName(*images));
+    return bad(o.at("images"), std::string("expected an array, got ") + jsonTypeName(*images));
   if (images->Empty() || images->Size() > kMaxAnnouncedImages) {
     return bad(o.at("images"), "expected 1.." + std::to_string(kMaxAnnouncedImages) + " images");
   }

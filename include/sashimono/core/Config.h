@@ -15,6 +15,9 @@
 
 namespace sashimono::core {
 
+// "a string", "a number", "an object", … for error messages about JSON values.
+const char* jsonTypeName(const rapidjson::Value& v);
+
 class ConfigNode {
  public:
   // Parses a JSON file; errors name the file and the byte offset of a syntax error.
