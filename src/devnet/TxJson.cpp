@@ -28,7 +28,7 @@ std::string ctid(std::uint32_t ledgerSeq, std::uint32_t txIndex, std::uint32_t n
   char buf[17];
   std::uint64_t v = (std::uint64_t{0xC} << 60) | (std::uint64_t{ledgerSeq & 0x0FFFFFFF} << 32) |
                     (std::uint64_t{txIndex & 0xFFFF} << 16) | (networkId & 0xFFFF);
-  std::snprintf(buf, sizeof buf, "%016llX", static_cast<unsigned long long>(v));
+  (void)std::snprintf(buf, sizeof buf, "%016llX", static_cast<unsigned long long>(v));
   return buf;
 }
 

@@ -127,7 +127,7 @@ class LinuxDisks final : public Disks {
       loop_config cfg{};
       cfg.fd = static_cast<__u32>(file);
       cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
-      std::snprintf(reinterpret_cast<char*>(cfg.info.lo_file_name), LO_NAME_SIZE, "%s", image.c_str());
+      (void)std::snprintf(reinterpret_cast<char*>(cfg.info.lo_file_name), LO_NAME_SIZE, "%s", image.c_str());
       if (::ioctl(fd, LOOP_CONFIGURE, &cfg) == 0) {
         loop = fd;
       } else {
