@@ -77,7 +77,8 @@ void wipe(std::string& s) {
 }
 
 std::optional<std::uint64_t> parseU64(const std::string& s) {
-  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
   return std::stoull(s);
 }
 
@@ -125,12 +126,14 @@ std::string parseOptions(const std::vector<std::string>& args, Options& o) {
       if (!number(n) || n == 0) return "--amount needs a positive number of drops";
       o.amount = n;
     } else if (a == "--timeout") {
-      if (!number(o.timeoutSeconds) || o.timeoutSeconds == 0) return "--timeout needs a positive number of seconds";
+      if (!number(o.timeoutSeconds) || o.timeoutSeconds == 0)
+        return "--timeout needs a positive number of seconds";
     } else if (a == "--stale") {
       if (!number(n)) return "--stale needs a number of seconds";
       o.staleSeconds = n;
     } else {
-      return "unknown option " + a + " (the seed comes from --wallet FILE or SASHIMONO_SEED, never the command line)";
+      return "unknown option " + a +
+             " (the seed comes from --wallet FILE or SASHIMONO_SEED, never the command line)";
     }
   }
   if (o.boards.empty()) {
@@ -152,7 +155,8 @@ core::Result<crypto::KeyPair> loadWallet(const Options& o) {
     wipe(raw);
   } else {
     const char* env = std::getenv("SASHIMONO_SEED");
-    if (env == nullptr || *env == '\0') return core::Error("no seed: set SASHIMONO_SEED or pass --wallet FILE");
+    if (env == nullptr || *env == '\0')
+      return core::Error("no seed: set SASHIMONO_SEED or pass --wallet FILE");
     seedText = trim(env);
   }
   auto kp = crypto::KeyPair::fromSeed(seedText);
@@ -266,7 +270,8 @@ std::map<std::string, Announcement> announcements(const std::vector<board::Board
       const auto* a = std::get_if<protocol::HostAnnouncement>(&*msg);
       if (a == nullptr) continue;
       auto it = latest.find(from);
-      if (it == latest.end() || it->second.a.time <= a->time) latest[from] = Announcement{from, *a, bt.ledgerIndex};
+      if (it == latest.end() || it->second.a.time <= a->time)
+        latest[from] = Announcement{from, *a, bt.ledgerIndex};
     }
   }
   return latest;
@@ -283,8 +288,9 @@ core::Result<Announcement> findHost(board::BoardClient& c, const Options& o) {
   return it->second;
 }
 
-core::Result<core::Bytes> signPayment(board::BoardClient& c, const crypto::KeyPair& key, const std::string& to,
-                                      protocol::Drops amount, const protocol::Memo& memo) {
+core::Result<core::Bytes> signPayment(board::BoardClient& c, const crypto::KeyPair& key,
+                                      const std::string& to, protocol::Drops amount,
+                                      const protocol::Memo& memo) {
   auto info = c.accountInfo(key.address(), false);
   if (!info) return info.error().context("account_info");
   auto fee = c.fee();
@@ -455,7 +461,8 @@ int sendRequest(const std::string& sub, const std::vector<std::string>& args) {
     if (o.image.empty()) return usageError(cmd, "--image NAME is required");
     if (o.contractId.empty()) o.contractId = randomUuid();
     // Checked here so that a bad request costs no payment.
-    if (auto st = protocol::validateContractId(o.contractId); !st.ok()) return usageError(cmd, st.error().message);
+    if (auto st = protocol::validateContractId(o.contractId); !st.ok())
+      return usageError(cmd, st.error().message);
     if (auto st = protocol::validateImageName(o.image); !st.ok()) return usageError(cmd, st.error().message);
   }
   auto key = loadWallet(o);
@@ -506,7 +513,8 @@ int sendRequest(const std::string& sub, const std::vector<std::string>& args) {
   if (submitted->engineResult != "tesSUCCESS" && submitted->engineResult.rfind("ter", 0) != 0) {
     return failure(cmd, "submit refused: " + submitted->engineResult + " " + submitted->engineResultMessage);
   }
-  if (!o.json) std::cerr << "submitted " << hashHex(hash) << " (" << amount << " drops), waiting for the reply\n";
+  if (!o.json)
+    std::cerr << "submitted " << hashHex(hash) << " (" << amount << " drops), waiting for the reply\n";
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.timeoutSeconds);
   bool validated = false;
@@ -534,9 +542,10 @@ int sendRequest(const std::string& sub, const std::vector<std::string>& args) {
   }
   s.client->stop();
   if (!reply) {
-    return failure(cmd, std::string(validated ? "the request " + hashHex(hash) + " was validated but no reply came"
-                                              : "the request " + hashHex(hash) + " was not validated") +
-                            " within " + std::to_string(o.timeoutSeconds) + " s");
+    return failure(cmd,
+                   std::string(validated ? "the request " + hashHex(hash) + " was validated but no reply came"
+                                         : "the request " + hashHex(hash) + " was not validated") +
+                       " within " + std::to_string(o.timeoutSeconds) + " s");
   }
   std::string json = replyJson(*reply, o.host);
   if (o.json) {
@@ -631,7 +640,8 @@ int leaseList(const std::vector<std::string>& args) {
   std::cout << "account " << key->address() << "\n";
   for (const auto& h : order) {
     const auto& e = byRequest[h];
-    std::cout << "\n" << (e.requestType.empty() ? "(reply to an unknown request)" : e.requestType) << " " << h
+    std::cout << "\n"
+              << (e.requestType.empty() ? "(reply to an unknown request)" : e.requestType) << " " << h
               << " to " << e.host << " (" << e.paid << " drops, ledger " << e.ledger << ")\n";
     if (e.replies.empty()) std::cout << "  (no reply yet)\n";
     for (const auto& r : e.replies) printText(r);
@@ -645,19 +655,21 @@ int leaseList(const std::vector<std::string>& args) {
 
 int runLease(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout
-        << "usage: sashimono lease acquire --host rADDR --image NAME [--contract-id UUID] [--moments N] [--amount DROPS]\n"
-           "       sashimono lease extend --host rADDR --lease LEASEID [--moments N] [--amount DROPS]\n"
-           "       sashimono lease terminate --host rADDR --lease LEASEID [--amount DROPS]\n"
-           "       sashimono lease list\n"
-           "common: [--board URL]... [--registry rADDR] [--wallet SEEDFILE] [--timeout SECONDS] [--ca-file PEM] "
-           "[--json]\n"
-           "the seed comes from --wallet FILE or SASHIMONO_SEED, never the command line;\n"
-           "the board defaults to SASHIMONO_BOARD or ws://127.0.0.1:6006\n";
+    std::cout << "usage: sashimono lease acquire --host rADDR --image NAME [--contract-id UUID] [--moments "
+                 "N] [--amount DROPS]\n"
+                 "       sashimono lease extend --host rADDR --lease LEASEID [--moments N] [--amount DROPS]\n"
+                 "       sashimono lease terminate --host rADDR --lease LEASEID [--amount DROPS]\n"
+                 "       sashimono lease list\n"
+                 "common: [--board URL]... [--registry rADDR] [--wallet SEEDFILE] [--timeout SECONDS] "
+                 "[--ca-file PEM] "
+                 "[--json]\n"
+                 "the seed comes from --wallet FILE or SASHIMONO_SEED, never the command line;\n"
+                 "the board defaults to SASHIMONO_BOARD or ws://127.0.0.1:6006\n";
     return args.empty() ? 2 : 0;
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (args[0] == "acquire" || args[0] == "extend" || args[0] == "terminate") return sendRequest(args[0], rest);
+  if (args[0] == "acquire" || args[0] == "extend" || args[0] == "terminate")
+    return sendRequest(args[0], rest);
   if (args[0] == "list") return leaseList(rest);
   return usageError("lease", "unknown subcommand " + args[0]);
 }
@@ -667,7 +679,8 @@ int runLease(const std::vector<std::string>& args) {
 int runHosts(const std::vector<std::string>& args) {
   const std::string cmd = "hosts";
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::cout << "usage: sashimono hosts --registry rADDR [--board URL]... [--stale SECONDS] [--all] [--json]\n";
+    std::cout
+        << "usage: sashimono hosts --registry rADDR [--board URL]... [--stale SECONDS] [--all] [--json]\n";
     return 0;
   }
   std::vector<std::string> rest;
@@ -700,7 +713,8 @@ int runHosts(const std::vector<std::string>& args) {
   std::ostringstream text;
   for (const auto& [account, h] : hosts) {
     const auto& a = h.a;
-    std::uint64_t stale = o.staleSeconds ? *o.staleSeconds : (a.heartbeatSeconds > 0 ? 3 * a.heartbeatSeconds : 3600);
+    std::uint64_t stale =
+        o.staleSeconds ? *o.staleSeconds : (a.heartbeatSeconds > 0 ? 3 * a.heartbeatSeconds : 3600);
     std::uint64_t age = now > a.time ? now - a.time : 0;
     if (!all && age > stale) continue;
     ++shown;
@@ -740,12 +754,14 @@ int runHosts(const std::vector<std::string>& args) {
   } else {
     std::cout << text.str();
     if (shown == 0) std::cout << "no live hosts in " << o.registry << "\n";
-    if (hosts.size() > shown) std::cout << "(" << hosts.size() - shown << " stale hosts hidden; --all shows them)\n";
+    if (hosts.size() > shown)
+      std::cout << "(" << hosts.size() - shown << " stale hosts hidden; --all shows them)\n";
   }
   return 0;
 }
 
-const CommandRegistrar leaseReg{{"lease", "acquire, extend, terminate and list leases (developer)", &runLease}};
+const CommandRegistrar leaseReg{
+    {"lease", "acquire, extend, terminate and list leases (developer)", &runLease}};
 const CommandRegistrar hostsReg{{"hosts", "list hosts announced on a registry account", &runHosts}};
 
 }  // namespace

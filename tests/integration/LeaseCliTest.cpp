@@ -38,7 +38,8 @@ class Child {
   Child& operator=(const Child&) = delete;
 
   // Starts `args` with `env` added; stdout to a pipe (captured) or to `logPath`.
-  void start(std::vector<std::string> args, const std::vector<std::string>& env, const std::string& logPath = {}) {
+  void start(std::vector<std::string> args, const std::vector<std::string>& env,
+             const std::string& logPath = {}) {
     int fds[2] = {-1, -1};
     if (logPath.empty() && ::pipe(fds) != 0) throw std::runtime_error("pipe failed");
     std::vector<char*> argv;
@@ -159,8 +160,8 @@ TEST(LeaseCliTest, HostsAcquireTerminateListThroughTheCli) {
   std::ofstream(configPath) << node::renderHostConfig(c);
   const std::string logPath = dir.path() + "/node.log";
   Child node;
-  node.start({SASHIMONO_BINARY, "host", "run", "--config", configPath, "--test-provisioner", dir.path() + "/tenants",
-              "--tick-ms", "100"},
+  node.start({SASHIMONO_BINARY, "host", "run", "--config", configPath, "--test-provisioner",
+              dir.path() + "/tenants", "--tick-ms", "100"},
              {}, logPath);
 
   const std::vector<std::string> env{"SASHIMONO_SEED=" + devSeed};
@@ -184,9 +185,9 @@ TEST(LeaseCliTest, HostsAcquireTerminateListThroughTheCli) {
 
   // Acquire 2 moments: price computed from the announcement.
   CliRun acq = runCli({"lease", "acquire", "--board", board, "--host", host.address(), "--registry",
-                    registry.address(), "--image", "hotpocket", "--contract-id", "6f1c2a3e-4b5d-4e6f-8a9b-0c1d2e3f4a5b", "--moments", "2",
-                    "--timeout", "60", "--json"},
-                   env);
+                       registry.address(), "--image", "hotpocket", "--contract-id",
+                       "6f1c2a3e-4b5d-4e6f-8a9b-0c1d2e3f4a5b", "--moments", "2", "--timeout", "60", "--json"},
+                      env);
   ASSERT_EQ(acq.code, 0) << acq.out;
   ASSERT_TRUE(acq.json.IsObject()) << acq.out;
   EXPECT_EQ(std::string(acq.json["type"].GetString()), "sashimono.acquire.ok");
@@ -200,8 +201,8 @@ TEST(LeaseCliTest, HostsAcquireTerminateListThroughTheCli) {
   EXPECT_EQ(leaseId.size(), 64u);
 
   // Extend by one moment.
-  CliRun ext = runCli({"lease", "extend", "--board", board, "--host", host.address(), "--lease", leaseId, "--moments",
-                       "1", "--timeout", "60", "--json"},
+  CliRun ext = runCli({"lease", "extend", "--board", board, "--host", host.address(), "--lease", leaseId,
+                       "--moments", "1", "--timeout", "60", "--json"},
                       env);
   ASSERT_EQ(ext.code, 0) << ext.out;
   ASSERT_TRUE(ext.json.IsObject()) << ext.out;
@@ -211,8 +212,8 @@ TEST(LeaseCliTest, HostsAcquireTerminateListThroughTheCli) {
 
   // Terminate: the unused moments, refunded with the terminate's own drop.
   CliRun term = runCli({"lease", "terminate", "--board", board, "--host", host.address(), "--registry",
-                     registry.address(), "--lease", leaseId, "--timeout", "60", "--json"},
-                    env);
+                        registry.address(), "--lease", leaseId, "--timeout", "60", "--json"},
+                       env);
   ASSERT_EQ(term.code, 0) << term.out;
   ASSERT_TRUE(term.json.IsObject()) << term.out;
   EXPECT_EQ(std::string(term.json["type"].GetString()), "sashimono.terminate.ok");
@@ -222,8 +223,8 @@ TEST(LeaseCliTest, HostsAcquireTerminateListThroughTheCli) {
 
   // An unknown lease gets an error reply with the refund; exit code 1.
   CliRun bad = runCli({"lease", "terminate", "--board", board, "--host", host.address(), "--registry",
-                    registry.address(), "--lease", std::string(64, 'A'), "--timeout", "60", "--json"},
-                   env);
+                       registry.address(), "--lease", std::string(64, 'A'), "--timeout", "60", "--json"},
+                      env);
   EXPECT_EQ(bad.code, 1) << bad.out;
   ASSERT_TRUE(bad.json.IsObject()) << bad.out;
   EXPECT_EQ(std::string(bad.json["result"].GetString()), "error");
