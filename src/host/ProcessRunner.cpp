@@ -76,7 +76,7 @@ Result<std::unique_ptr<Prepared>> prepare(const ProcessSpec& spec) {
   sigset_t all;
   sigemptyset(&all);
   ::sigprocmask(SIG_SETMASK, &all, nullptr);
-  for (int s = 1; s < NSIG; ++s) ::signal(s, SIG_DFL);
+  for (int s = 1; s < NSIG; ++s) (void)::signal(s, SIG_DFL);
   for (int fd : p.cgroupFds)
     if (::write(fd, "0", 1) != 1) fail(1);
   if (p.spec->newMountNamespace) {
