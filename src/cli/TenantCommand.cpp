@@ -53,7 +53,7 @@ int runTenant(const std::vector<std::string>& argsIn) {
     std::cout << kUsage;
     return argsIn.empty() ? 2 : 0;
   }
-  std::string verb = argsIn[0];
+  const std::string& verb = argsIn[0];
   host::ProvisionerConfig cfg;
   std::string cgroupParent = "sashimono";
   host::TenantSpec spec;

@@ -97,14 +97,14 @@ std::tm utc(std::uint32_t rippleSeconds) {
 std::string closeTimeIso(std::uint32_t rippleSeconds) {
   std::tm tm = utc(rippleSeconds);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  (void)std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
 
 std::string closeTimeHuman(std::uint32_t rippleSeconds) {
   std::tm tm = utc(rippleSeconds);
   char buf[48];
-  std::strftime(buf, sizeof buf, "%Y-%b-%d %H:%M:%S.000000000 UTC", &tm);
+  (void)std::strftime(buf, sizeof buf, "%Y-%b-%d %H:%M:%S.000000000 UTC", &tm);
   return buf;
 }
 

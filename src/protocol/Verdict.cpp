@@ -134,7 +134,7 @@ Verdict classify(const IncomingTransaction& tx, const crypto::KeyPair& hostKey, 
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, AcquireRequest> || std::is_same_v<T, ExtendRequest> ||
                       std::is_same_v<T, TerminateRequest> || std::is_same_v<T, ClusterRequest>) {
-          acc.request = std::move(m);
+          acc.request = std::forward<decltype(m)>(m);
         }
       },
       std::move(parsed).value());
