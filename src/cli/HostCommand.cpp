@@ -102,7 +102,7 @@ int init(const Args& a) {
   c.offer.pricePerMoment = 1000;
   c.offer.momentSeconds = 3600;
   c.offer.maxMoments = 720;
-  c.policy.allowedImages = {"hotpocket"};
+  c.policy.allowedImages = {"instance"};
   c.registryAccount = a.registry;
   c.dataDir = a.data.empty() ? (dir / "host-data").string() : std::filesystem::absolute(a.data).string();
   // Check by parsing what will be written.
@@ -223,14 +223,27 @@ int run(const Args& a) {
     os = std::move(*linuxHost);
     host::ProvisionerConfig pc;
     pc.baseDir = c->dataDir + "/tenants";
-    pc.imagesDir = c->dataDir + "/images";
+    pc.imagesDir = c->imagesDir;
+    pc.publicIp = c->bindAddress;
     pc.ports.user = {c->userPorts.first, c->userPorts.last};
     pc.ports.peer = {c->peerPorts.first, c->peerPorts.last};
     pc.ports.generalTcp = {c->generalPorts.first, c->generalPorts.last};
     pc.ports.generalTcpCount = c->generalPerInstance;
     pc.ports.generalUdpCount = 0;
+    for (const auto& img : c->policy.allowedImages)
+      if (!std::filesystem::is_directory(c->imagesDir + "/" + img + "/rootfs"))
+        spdlog::warn("host run: image '{}' is offered but {}/{}/rootfs does not exist (tools/build-image.sh "
+                     "--name {}); its acquires will be refunded as provisioning failures",
+                     img, c->imagesDir, img, img);
     prov = std::make_unique<host::Provisioner>(pc, os->ops());
-    port = std::make_unique<node::HostProvisionerPort>(*prov, *key, c->policy.allowedImages.front());
+    // What a crash left behind: half-made tenants removed, ready tenants whose daemons died
+    // (a reboot) restarted. The node then compares the tenants with its leases.
+    auto rec = prov->reconcile();
+    if (!rec) return failure(cmd, rec.error().context("tenant reconcile").message);
+    spdlog::info("host run: tenants: {} kept, {} restarted, {} removed, {} failed", rec->kept.size(),
+                 rec->resumed.size(), rec->removed.size(), rec->failed.size());
+    for (const auto& f : rec->failed) spdlog::warn("host run: tenant reconcile: {}", f);
+    port = std::make_unique<node::HostProvisionerPort>(*prov, *key);
   }
 
   // Signals are taken synchronously by this thread; every other thread inherits the block.

@@ -5,6 +5,11 @@
 // from --wallet FILE or SASHIMONO_SEED (never a command-line argument). The command follows its
 // own account on the board, submits, waits for the request to be validated, then for the host's
 // reply (a Payment from the host whose memo answers the request hash), unseals it and prints it.
+//
+// Replies are sealed to an ed25519 *reply key*, which is also the owner of acquired instances.
+// An ed25519 wallet uses its own key. A secp256k1 wallet cannot receive sealed boxes, so its
+// reply key is derived from its seed (docs/PROTOCOL.md §13.1) and named as `replyKey` in every
+// request; --reply-seed-file FILE (an ed25519 seed) overrides it for either wallet type.
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -18,6 +23,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <rapidjson/document.h>
@@ -28,6 +34,7 @@
 #include "Command.h"
 #include "sashimono/board/BoardClient.h"
 #include "sashimono/core/Bytes.h"
+#include "sashimono/crypto/Hash.h"
 #include "sashimono/crypto/Keys.h"
 #include "sashimono/crypto/Random.h"
 #include "sashimono/ledger/Codec.h"
@@ -58,6 +65,8 @@ struct Options {
   std::string lease;
   std::optional<std::uint64_t> amount;
   std::string wallet;
+  std::string replySeedFile;
+  bool exportSeed = false;
   std::uint64_t timeoutSeconds = 120;
   std::optional<std::uint64_t> staleSeconds;
   std::string caFile;
@@ -118,6 +127,10 @@ std::string parseOptions(const std::vector<std::string>& args, Options& o) {
       if (!next(o.lease)) return "--lease needs a lease id";
     } else if (a == "--wallet") {
       if (!next(o.wallet)) return "--wallet needs a seed file";
+    } else if (a == "--reply-seed-file") {
+      if (!next(o.replySeedFile)) return "--reply-seed-file needs an ed25519 seed file";
+    } else if (a == "--export-seed") {
+      o.exportSeed = true;
     } else if (a == "--ca-file") {
       if (!next(o.caFile)) return "--ca-file needs a file";
     } else if (a == "--moments") {
@@ -143,25 +156,102 @@ std::string parseOptions(const std::vector<std::string>& args, Options& o) {
   return {};
 }
 
-core::Result<crypto::KeyPair> loadWallet(const Options& o) {
-  std::string seedText;
+core::Result<crypto::Seed> readSeedFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return core::Error("cannot read seed file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string raw = ss.str();
+  std::string text = trim(raw);
+  wipe(raw);
+  auto seed = crypto::decodeSeed(text);
+  wipe(text);
+  if (!seed) return seed.error().context(path);
+  return seed;
+}
+
+// Client convention (docs/PROTOCOL.md §13.1): the reply seed of a secp256k1 wallet is the
+// ed25519 seed whose entropy is the first 16 bytes of
+// SHA512Half("sashimono.replykey" || the wallet seed's 16 entropy bytes).
+constexpr std::string_view kReplyKeyDomain = "sashimono.replykey";
+
+crypto::Seed derivedReplySeed(const crypto::Seed& wallet) {
+  const auto* domain = reinterpret_cast<const std::uint8_t*>(kReplyKeyDomain.data());
+  crypto::Hash256 h =
+      crypto::sha512Half({core::ByteView(domain, kReplyKeyDomain.size()), core::ByteView(wallet.entropy())});
+  std::array<std::uint8_t, 16> entropy{};
+  std::copy_n(h.begin(), entropy.size(), entropy.begin());
+  crypto::Seed seed(crypto::KeyType::ed25519, entropy);
+  sodium_memzero(h.data(), h.size());
+  sodium_memzero(entropy.data(), entropy.size());
+  return seed;
+}
+
+// The account key pair and the ed25519 key that replies are sealed to.
+struct Wallet {
+  crypto::KeyPair account;
+  // The reply key when it is not the account's own key (then requests name it as replyKey).
+  std::optional<crypto::KeyPair> reply;
+  // Its seed (for `lease key --export-seed`).
+  std::optional<crypto::Seed> replySeed;
+  // Where the reply key came from: "account", "derived" or "file".
+  std::string replySource = "account";
+  // Other keys that may have received earlier replies (the default key under an override).
+  std::vector<crypto::KeyPair> alsoOpen;
+
+  [[nodiscard]] const crypto::KeyPair& replyKeyPair() const { return reply ? *reply : account; }
+  [[nodiscard]] protocol::Ed25519Key replyKey() const {
+    protocol::Ed25519Key k{};
+    const auto& pub = replyKeyPair().publicKey();
+    std::copy(pub.begin() + 1, pub.end(), k.begin());
+    return k;
+  }
+  // replyKey to put in requests: absent when replies go to the account's own key.
+  [[nodiscard]] std::optional<protocol::Ed25519Key> requestReplyKey() const {
+    if (!reply) return std::nullopt;
+    return replyKey();
+  }
+};
+
+core::Result<Wallet> loadWallet(const Options& o) {
+  std::optional<crypto::Seed> seed;
   if (!o.wallet.empty()) {
-    std::ifstream in(o.wallet);
-    if (!in) return core::Error("cannot read wallet file " + o.wallet);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string raw = ss.str();
-    seedText = trim(raw);
-    wipe(raw);
+    auto s = readSeedFile(o.wallet);
+    if (!s) return core::Error("wallet: " + s.error().message);
+    seed = std::move(*s);
   } else {
     const char* env = std::getenv("SASHIMONO_SEED");
     if (env == nullptr || *env == '\0')
       return core::Error("no seed: set SASHIMONO_SEED or pass --wallet FILE");
-    seedText = trim(env);
+    std::string seedText = trim(env);
+    auto s = crypto::decodeSeed(seedText);
+    wipe(seedText);
+    if (!s) return core::Error("SASHIMONO_SEED: " + s.error().message);
+    seed = std::move(*s);
   }
-  auto kp = crypto::KeyPair::fromSeed(seedText);
-  wipe(seedText);
-  return kp;
+  auto account = crypto::KeyPair::fromSeed(*seed);
+  if (!account) return account.error();
+  Wallet w{*account, std::nullopt, std::nullopt, "account", {}};
+  if (account->type() == crypto::KeyType::secp256k1) {
+    w.replySeed = derivedReplySeed(*seed);
+    auto reply = crypto::KeyPair::fromSeed(*w.replySeed);
+    if (!reply) return reply.error();
+    w.reply = std::move(*reply);
+    w.replySource = "derived";
+  }
+  if (!o.replySeedFile.empty()) {
+    auto s = readSeedFile(o.replySeedFile);
+    if (!s) return core::Error("reply seed: " + s.error().message);
+    if (s->type() != crypto::KeyType::ed25519)
+      return core::Error("the reply seed must be an ed25519 (sEd…) seed: " + o.replySeedFile);
+    auto reply = crypto::KeyPair::fromSeed(*s);
+    if (!reply) return reply.error();
+    w.alsoOpen.push_back(w.replyKeyPair());
+    w.reply = std::move(*reply);
+    w.replySeed = std::move(*s);
+    w.replySource = "file";
+  }
+  return w;
 }
 
 // ---- JSON output ----
@@ -336,19 +426,24 @@ crypto::Hash256 requestOf(const protocol::Message& m) {
       m);
 }
 
-// Opens a reply transaction from `host` to `me`; nullopt if it is not one.
-std::optional<Reply> openReply(const board::BoardTx& bt, const crypto::KeyPair& me, const std::string& host) {
+// Opens a reply transaction from `host` to the wallet's account, unsealing with its reply key
+// (or a key it used before); nullopt if it is not one.
+std::optional<Reply> openReply(const board::BoardTx& bt, const Wallet& me, const std::string& host) {
   auto tx = ledger::decodeTransaction(bt.blob);
   if (!tx || !ledger::verifySignature(*tx).ok()) return std::nullopt;
   if (!host.empty() && crypto::encodeAddress(tx->account) != host) return std::nullopt;
-  if (!tx->destination || *tx->destination != me.accountId()) return std::nullopt;
+  if (!tx->destination || *tx->destination != me.account.accountId()) return std::nullopt;
+  std::vector<const crypto::KeyPair*> keys{&me.replyKeyPair()};
+  for (const auto& k : me.alsoOpen) keys.push_back(&k);
   for (auto& [type, memo] : sashimonoMemos(*tx)) {
     if (protocol::isRequest(type) || type == protocol::MessageType::host) continue;
-    auto msg = protocol::openMemo(memo, &me);
-    if (!msg) continue;
-    Reply r{type, std::move(*msg), tx->hash, 0};
-    if (tx->amount && tx->amount->native) r.amount = tx->amount->drops;
-    return r;
+    for (const auto* key : keys) {
+      auto msg = protocol::openMemo(memo, key);
+      if (!msg) continue;
+      Reply r{type, std::move(*msg), tx->hash, 0};
+      if (tx->amount && tx->amount->native) r.amount = tx->amount->drops;
+      return r;
+    }
   }
   return std::nullopt;
 }
@@ -465,21 +560,19 @@ int sendRequest(const std::string& sub, const std::vector<std::string>& args) {
       return usageError(cmd, st.error().message);
     if (auto st = protocol::validateImageName(o.image); !st.ok()) return usageError(cmd, st.error().message);
   }
-  auto key = loadWallet(o);
-  if (!key) return failure(cmd, key.error().message);
+  auto wallet = loadWallet(o);
+  if (!wallet) return failure(cmd, wallet.error().message);
+  const crypto::KeyPair& key = wallet->account;
 
   Session s;
-  if (auto st = openSession(o, key->address(), s); !st.ok()) return failure(cmd, st.error().message);
+  if (auto st = openSession(o, key.address(), s); !st.ok()) return failure(cmd, st.error().message);
   auto host = findHost(*s.client, o);
   if (!host) return failure(cmd, host.error().message);
 
-  std::optional<protocol::Ed25519Key> replyKey;
-  protocol::Ed25519Key own{};
-  if (key->type() == crypto::KeyType::ed25519) {
-    std::copy(key->publicKey().begin() + 1, key->publicKey().end(), own.begin());
-  } else {
-    return failure(cmd, "a secp256k1 wallet needs a separate ed25519 reply key; use an ed25519 (sEd…) seed");
-  }
+  // The reply key is also the owner of the instance; replyKey is named when it is not the
+  // account's own key (always for a secp256k1 account, whose acquire the host refuses otherwise).
+  const std::optional<protocol::Ed25519Key> replyKey = wallet->requestReplyKey();
+  const protocol::Ed25519Key own = wallet->replyKey();
 
   protocol::Message request;
   protocol::Drops amount = 1;
@@ -505,7 +598,7 @@ int sendRequest(const std::string& sub, const std::vector<std::string>& args) {
 
   auto memo = protocol::buildRequest(request, host->a.key);
   if (!memo) return failure(cmd, "cannot build the request: " + memo.error().message);
-  auto blob = signPayment(*s.client, *key, o.host, amount, *memo);
+  auto blob = signPayment(*s.client, key, o.host, amount, *memo);
   if (!blob) return failure(cmd, "cannot sign: " + blob.error().message);
   const crypto::Hash256 hash = ledger::transactionHash(*blob);
   auto submitted = s.client->submit(*blob);
@@ -536,7 +629,7 @@ int sendRequest(const std::string& sub, const std::vector<std::string>& args) {
         validated = true;
         continue;
       }
-      auto r = openReply(bt, *key, o.host);
+      auto r = openReply(bt, *wallet, o.host);
       if (r && requestOf(r->message) == hash) reply = std::move(r);
     }
   }
@@ -562,11 +655,12 @@ int leaseList(const std::vector<std::string>& args) {
   const std::string cmd = "lease list";
   Options o;
   if (auto e = parseOptions(args, o); !e.empty()) return usageError(cmd, e);
-  auto key = loadWallet(o);
-  if (!key) return failure(cmd, key.error().message);
+  auto wallet = loadWallet(o);
+  if (!wallet) return failure(cmd, wallet.error().message);
+  const crypto::KeyPair& key = wallet->account;
   Session s;
-  if (auto st = openSession(o, key->address(), s); !st.ok()) return failure(cmd, st.error().message);
-  auto txs = history(*s.client, key->address());
+  if (auto st = openSession(o, key.address(), s); !st.ok()) return failure(cmd, st.error().message);
+  auto txs = history(*s.client, key.address());
   s.client->stop();
   if (!txs) return failure(cmd, txs.error().message);
 
@@ -584,7 +678,7 @@ int leaseList(const std::vector<std::string>& args) {
     auto tx = ledger::decodeTransaction(bt.blob);
     if (!tx) continue;
     const std::string from = crypto::encodeAddress(tx->account);
-    if (from == key->address()) {
+    if (from == key.address()) {
       if (!bt.result.empty() && bt.result != "tesSUCCESS") continue;
       for (auto& [type, memo] : sashimonoMemos(*tx)) {
         if (!protocol::isRequest(type) || !tx->destination) continue;
@@ -596,7 +690,7 @@ int leaseList(const std::vector<std::string>& args) {
         e.paid = tx->amount && tx->amount->native ? tx->amount->drops : 0;
         e.ledger = bt.ledgerIndex;
       }
-    } else if (auto r = openReply(bt, *key, {})) {
+    } else if (auto r = openReply(bt, *wallet, {})) {
       std::string json = replyJson(*r, from);
       if (std::holds_alternative<protocol::ExpiredNotice>(r->message)) {
         notices.push_back(json);
@@ -610,7 +704,8 @@ int leaseList(const std::vector<std::string>& args) {
   rapidjson::StringBuffer sb;
   Writer w(sb);
   w.StartObject();
-  putStr(w, "account", key->address());
+  putStr(w, "account", key.address());
+  putStr(w, "reply_key", protocol::formatEd25519Key(wallet->replyKey()));
   w.Key("requests");
   w.StartArray();
   for (const auto& h : order) {
@@ -637,7 +732,8 @@ int leaseList(const std::vector<std::string>& args) {
     std::cout << sb.GetString() << "\n";
     return 0;
   }
-  std::cout << "account " << key->address() << "\n";
+  std::cout << "account " << key.address() << " (reply key " << protocol::formatEd25519Key(wallet->replyKey())
+            << ")\n";
   for (const auto& h : order) {
     const auto& e = byRequest[h];
     std::cout << "\n"
@@ -653,24 +749,64 @@ int leaseList(const std::vector<std::string>& args) {
   return 0;
 }
 
+// ---- key ----
+
+// Shows the account and its reply key (the owner key of acquired instances); no board needed.
+int leaseKey(const std::vector<std::string>& args) {
+  const std::string cmd = "lease key";
+  Options o;
+  if (auto e = parseOptions(args, o); !e.empty()) return usageError(cmd, e);
+  auto wallet = loadWallet(o);
+  if (!wallet) return failure(cmd, wallet.error().message);
+  std::string seed;
+  if (o.exportSeed) {
+    if (!wallet->replySeed)
+      return failure(cmd, "the reply key is the account's own key: its seed is the wallet seed");
+    seed = crypto::encodeSeed(*wallet->replySeed);
+  }
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  putStr(w, "account", wallet->account.address());
+  putStr(w, "key_type", crypto::keyTypeName(wallet->account.type()));
+  putStr(w, "reply_key", protocol::formatEd25519Key(wallet->replyKey()));
+  putStr(w, "reply_source", wallet->replySource);
+  if (!seed.empty()) putStr(w, "reply_seed", seed);
+  w.EndObject();
+  wipe(seed);
+  std::string json = sb.GetString();
+  if (o.json) {
+    std::cout << json << "\n";
+  } else {
+    printText(json);
+  }
+  wipe(json);
+  sodium_memzero(const_cast<char*>(sb.GetString()), sb.GetSize());
+  return 0;
+}
+
 int runLease(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << "usage: sashimono lease acquire --host rADDR --image NAME [--contract-id UUID] [--moments "
-                 "N] [--amount DROPS]\n"
-                 "       sashimono lease extend --host rADDR --lease LEASEID [--moments N] [--amount DROPS]\n"
-                 "       sashimono lease terminate --host rADDR --lease LEASEID [--amount DROPS]\n"
-                 "       sashimono lease list\n"
-                 "common: [--board URL]... [--registry rADDR] [--wallet SEEDFILE] [--timeout SECONDS] "
-                 "[--ca-file PEM] "
-                 "[--json]\n"
-                 "the seed comes from --wallet FILE or SASHIMONO_SEED, never the command line;\n"
-                 "the board defaults to SASHIMONO_BOARD or ws://127.0.0.1:6006\n";
+    std::cout
+        << "usage: sashimono lease acquire --host rADDR --image NAME [--contract-id UUID] [--moments "
+           "N] [--amount DROPS]\n"
+           "       sashimono lease extend --host rADDR --lease LEASEID [--moments N] [--amount DROPS]\n"
+           "       sashimono lease terminate --host rADDR --lease LEASEID [--amount DROPS]\n"
+           "       sashimono lease list\n"
+           "       sashimono lease key [--export-seed]\n"
+           "common: [--board URL]... [--registry rADDR] [--wallet SEEDFILE] [--reply-seed-file SEEDFILE] "
+           "[--timeout SECONDS] [--ca-file PEM] [--json]\n"
+           "the seed comes from --wallet FILE or SASHIMONO_SEED, never the command line;\n"
+           "replies are sealed to (and instances owned by) the reply key: an ed25519 wallet's own key,\n"
+           "a key derived from a secp256k1 wallet's seed, or the ed25519 seed in --reply-seed-file;\n"
+           "the board defaults to SASHIMONO_BOARD or ws://127.0.0.1:6006\n";
     return args.empty() ? 2 : 0;
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "acquire" || args[0] == "extend" || args[0] == "terminate")
     return sendRequest(args[0], rest);
   if (args[0] == "list") return leaseList(rest);
+  if (args[0] == "key") return leaseKey(rest);
   return usageError("lease", "unknown subcommand " + args[0]);
 }
 

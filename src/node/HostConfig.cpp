@@ -1,5 +1,6 @@
 #include "sashimono/node/HostConfig.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -95,6 +96,11 @@ core::Result<HostConfig> parseHostConfig(const std::string& text, const std::str
     c.peerPorts = peer;
     c.generalPorts = general;
     c.generalPerInstance = static_cast<std::uint32_t>(per);
+    CFG_TRY(bind, ports.string("bindAddress", "0.0.0.0"));
+    in_addr a4{};
+    if (::inet_pton(AF_INET, bind.c_str(), &a4) != 1)
+      return ports.fieldError("bindAddress", "'" + bind + "' is not a dotted IPv4 address");
+    c.bindAddress = bind;
   }
   {
     CFG_TRY(pricing, root.object("pricing"));
@@ -124,6 +130,9 @@ core::Result<HostConfig> parseHostConfig(const std::string& text, const std::str
     c.policy.minRoundtimeMs = static_cast<std::uint32_t>(minR);
     c.policy.maxRoundtimeMs = static_cast<std::uint32_t>(maxR);
     c.policy.maxEnvVars = env;
+    CFG_TRY(imagesDir, tenants.string("imagesDir", "/var/lib/sashimono/images"));
+    if (imagesDir.empty()) return tenants.fieldError("imagesDir", "must not be empty");
+    c.imagesDir = resolve(source, imagesDir);
   }
   if (root.has("registry")) {
     CFG_TRY(reg, root.object("registry"));
@@ -202,6 +211,7 @@ std::string renderHostConfig(const HostConfig& c) {
   range("peer", c.peerPorts);
   range("general", c.generalPorts);
   num("generalPerInstance", c.generalPerInstance);
+  str("bindAddress", c.bindAddress);
   w.EndObject();
   w.Key("pricing");
   w.StartObject();
@@ -218,6 +228,7 @@ std::string renderHostConfig(const HostConfig& c) {
   num("minRoundtimeMs", c.policy.minRoundtimeMs);
   num("maxRoundtimeMs", c.policy.maxRoundtimeMs);
   num("maxEnvVars", c.policy.maxEnvVars);
+  str("imagesDir", c.imagesDir);
   w.EndObject();
   w.Key("registry");
   w.StartObject();

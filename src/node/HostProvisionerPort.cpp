@@ -53,7 +53,7 @@ core::Result<protocol::InstanceInfo> HostProvisionerPort::provision(const crypto
   (void)provisioner_.destroy(name);  // half-made: start over
   host::TenantSpec spec;
   spec.name = name;
-  spec.image = image_;
+  spec.image = request.image;
   spec.limits.cpuQuotaUs = size.cpuMillis * 100;  // per 100 ms period
   spec.limits.cpuPeriodUs = 100000;
   spec.limits.memoryBytes = size.memoryMiB << 20;
@@ -63,6 +63,7 @@ core::Result<protocol::InstanceInfo> HostProvisionerPort::provision(const crypto
   spec.env.push_back("SASHIMONO_CONTRACT_ID=" + request.contractId);
   spec.env.push_back("SASHIMONO_OWNER=" + protocol::formatEd25519Key(request.owner));
   spec.env.push_back("SASHIMONO_IMAGE=" + request.image);
+  spec.env.push_back("SASHIMONO_INSTANCE_KEY=ED" + core::toHex(core::ByteView(key.publicKey()).subspan(1)));
   spec.env.push_back("SASHIMONO_ROUNDTIME_MS=" + std::to_string(request.config.roundtimeMs));
   for (const auto& e : request.config.env) spec.env.push_back(e.key + "=" + e.value);
   auto t = provisioner_.create(spec);

@@ -29,7 +29,11 @@ struct HostConfig {
   PortRange peerPorts{22000, 22099};
   PortRange generalPorts{36000, 36399};
   std::uint32_t generalPerInstance = 2;
+  std::string bindAddress = "0.0.0.0";  // where instances' forwarded ports listen on the host
   protocol::HostPolicy policy;
+  // Where each allowed image's root filesystem is: <imagesDir>/<image>/rootfs (an image's name in
+  // a request is the name of its directory here; tools/build-image.sh builds "instance").
+  std::string imagesDir = "/var/lib/sashimono/images";
   std::string registryAccount;  // r-address; empty: no announcements
   std::uint64_t heartbeatSeconds = 600;
   std::string dataDir;

@@ -2,7 +2,8 @@
 // ProvisionerPort over host::Provisioner. A lease's tenant is named "l" + the first 16 hex
 // digits of its id (lower case), and carries SASHIMONO_LEASE_ID=<id> in its environment, so
 // list() maps tenants back to leases. Ports come from the tenant's forwards; the instance key is
-// derived from the host seed and the lease id (the runtime receives it in its environment).
+// derived from the host seed and the lease id (the instance gets its public key in its
+// environment as SASHIMONO_INSTANCE_KEY, ED + hex).
 // Thread-safety: that of host::Provisioner (serialized by its lock).
 #include <string>
 
@@ -16,9 +17,10 @@ std::string tenantNameFor(const crypto::Hash256& leaseId);
 
 class HostProvisionerPort final : public ProvisionerPort {
  public:
-  HostProvisionerPort(host::Provisioner& provisioner, const crypto::KeyPair& hostKey,
-                      std::string image = "instance")
-      : provisioner_(provisioner), hostKey_(hostKey), image_(std::move(image)) {}
+  // A lease's instance runs the image its request names (the node's policy has checked that
+  // the host offers it); the provisioner finds it under its imagesDir.
+  HostProvisionerPort(host::Provisioner& provisioner, const crypto::KeyPair& hostKey)
+      : provisioner_(provisioner), hostKey_(hostKey) {}
   core::Result<protocol::InstanceInfo> provision(const crypto::Hash256& leaseId,
                                                  const protocol::AcquireRequest& request,
                                                  const lease::InstanceSize& size) override;
@@ -30,7 +32,6 @@ class HostProvisionerPort final : public ProvisionerPort {
  private:
   host::Provisioner& provisioner_;
   const crypto::KeyPair& hostKey_;
-  std::string image_;
 };
 
 }  // namespace sashimono::node

@@ -84,13 +84,25 @@ TEST(HostConfigTest, ReadsTheExampleAndRoundTrips) {
   EXPECT_EQ(c->boardUrls.size(), 1u);
   EXPECT_EQ(c->offer.instances, 4u);
   EXPECT_EQ(c->offer.pricePerMoment, 1000u);
-  EXPECT_EQ(c->policy.allowedImages, std::vector<std::string>{"hotpocket"});
+  EXPECT_EQ(c->policy.allowedImages, std::vector<std::string>{"instance"});
+  EXPECT_EQ(c->imagesDir, "/var/lib/sashimono/images");
+  EXPECT_EQ(c->bindAddress, "0.0.0.0");
   EXPECT_EQ(c->userPorts.first, 26000);
   EXPECT_EQ(c->heartbeatSeconds, 600u);
   auto again = parseHostConfig(renderHostConfig(*c), "/etc/sashimono/host.json");
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_EQ(again->offer, c->offer);
   EXPECT_EQ(again->seedFile, c->seedFile);
+  EXPECT_EQ(again->imagesDir, c->imagesDir);
+  EXPECT_EQ(again->bindAddress, c->bindAddress);
+}
+
+TEST(HostConfigTest, RefusesABindAddressThatIsNotIPv4) {
+  std::string text = exampleConfig();
+  text.replace(text.find("\"bindAddress\": \"0.0.0.0\""), 26, "\"bindAddress\": \"example.com\"");
+  auto c = parseHostConfig(text, "host.json");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("ports.bindAddress"), std::string::npos) << c.error().message;
 }
 
 TEST(HostConfigTest, ErrorsNameFileAndField) {
