@@ -47,6 +47,10 @@ struct Args {
   std::string registry;
   std::string testProvisioner;  // hidden: file-backed stand-in for tenants (tests without root)
   std::string tickMs;
+  // hidden, for root tests that must confine their tenants to names of their own
+  std::string tenantsDir;
+  std::string tenantPrefix;
+  std::string cgroupParent;
   bool printSeed = false;
   bool json = false;
 };
@@ -81,6 +85,12 @@ core::Result<Args> parseArgs(const std::vector<std::string>& a) {
       r.testProvisioner = v;
     else if (k == "--tick-ms")
       r.tickMs = v;
+    else if (k == "--tenants-dir")
+      r.tenantsDir = v;
+    else if (k == "--tenant-prefix")
+      r.tenantPrefix = v;
+    else if (k == "--cgroup-parent")
+      r.cgroupParent = v;
     else
       return core::Error("unknown option " + k);
   }
@@ -218,11 +228,13 @@ int run(const Args& a) {
     ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) return failure(cmd, "cannot find the sashimono binary (/proc/self/exe)");
     self[n] = 0;
-    auto linuxHost = host::makeLinuxHost("sashimono", {self, "statefs", "mount"});
+    auto linuxHost = host::makeLinuxHost(a.cgroupParent.empty() ? "sashimono" : a.cgroupParent,
+                                         {self, "statefs", "mount"});
     if (!linuxHost) return failure(cmd, linuxHost.error().message);
     os = std::move(*linuxHost);
     host::ProvisionerConfig pc;
-    pc.baseDir = c->dataDir + "/tenants";
+    pc.baseDir = a.tenantsDir.empty() ? c->dataDir + "/tenants" : a.tenantsDir;
+    if (!a.tenantPrefix.empty()) pc.userPrefix = a.tenantPrefix;
     pc.imagesDir = c->imagesDir;
     pc.publicIp = c->bindAddress;
     pc.ports.user = {c->userPorts.first, c->userPorts.last};
@@ -232,9 +244,10 @@ int run(const Args& a) {
     pc.ports.generalUdpCount = 0;
     for (const auto& img : c->policy.allowedImages)
       if (!std::filesystem::is_directory(c->imagesDir + "/" + img + "/rootfs"))
-        spdlog::warn("host run: image '{}' is offered but {}/{}/rootfs does not exist (tools/build-image.sh "
-                     "--name {}); its acquires will be refunded as provisioning failures",
-                     img, c->imagesDir, img, img);
+        spdlog::warn(
+            "host run: image '{}' is offered but {}/{}/rootfs does not exist (tools/build-image.sh "
+            "--name {}); its acquires will be refunded as provisioning failures",
+            img, c->imagesDir, img, img);
     prov = std::make_unique<host::Provisioner>(pc, os->ops());
     // What a crash left behind: half-made tenants removed, ready tenants whose daemons died
     // (a reboot) restarted. The node then compares the tenants with its leases.
