@@ -1,6 +1,7 @@
 #include "sashimono/node/Node.h"
 
 #include <algorithm>
+#include <span>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -80,7 +81,11 @@ core::Result<std::optional<std::uint32_t>> Node::start() {
   // Requests recorded but not decided when the node stopped.
   auto unfinished = store_.unfinishedRequests();
   if (!unfinished) return unfinished.error();
-  for (const auto& row : *unfinished) SASHI_TRY(process(row));
+  for (auto& row : *unfinished) {
+    std::vector<lease::Action> actions;
+    SASHI_TRY(process(row, false, actions));
+    SASHI_TRY(execute(actions));
+  }
   // Cluster memberships not yet delivered.
   auto pending = store_.clusterPending();
   if (!pending) return pending.error();
@@ -93,7 +98,42 @@ core::Result<std::optional<std::uint32_t>> Node::start() {
   return store_.cursor();
 }
 
-core::Status Node::onTransaction(const board::BoardTx& tx) {
+core::Status Node::onTransaction(const board::BoardTx& tx) { return onTransactions(std::span(&tx, 1)); }
+
+namespace {
+
+// Actions that change what is provisioned: the batch is committed and they run before the next
+// request is decided, so every request sees the book as a one-at-a-time node would.
+bool changesInstances(const std::vector<lease::Action>& actions) {
+  return std::any_of(actions.begin(), actions.end(), [](const lease::Action& a) {
+    return std::holds_alternative<lease::Provision>(a) || std::holds_alternative<lease::Destroy>(a);
+  });
+}
+
+}  // namespace
+
+core::Status Node::onTransactions(std::span<const board::BoardTx> txs) {
+  std::size_t i = 0;
+  while (i < txs.size()) {
+    // Decide a run of requests in one store transaction (one fsync), up to and including the
+    // first one that provisions or destroys; then act.
+    std::vector<lease::Action> actions;
+    {
+      auto batch = store_.beginBatch();
+      if (!batch) return batch.error();
+      while (i < txs.size()) {
+        SASHI_TRY(decide(txs[i++], actions));
+        if (changesInstances(actions)) break;
+      }
+      SASHI_TRY(batch->commit());
+    }
+    if (!actions.empty()) step("committed");
+    SASHI_TRY(execute(actions));
+  }
+  return maybeAnnounce();
+}
+
+core::Status Node::decide(const board::BoardTx& tx, std::vector<lease::Action>& actions) {
   auto state = store_.requestState(tx.hash);
   if (!state) return state.error();
   if (*state && **state != RequestState::seen && **state != RequestState::verified)
@@ -104,32 +144,39 @@ core::Status Node::onTransaction(const board::BoardTx& tx) {
   row.blob = tx.blob;
   row.meta = tx.meta;
   row.result = tx.result;
-  if (!*state) {
-    SASHI_TRY(store_.recordSeen(row));
-    step("seen");
-  }
-  return process(row);
+  return process(row, !*state, actions);
 }
 
-core::Status Node::process(const RequestRow& row) {
+core::Status Node::process(RequestRow& row, bool fresh, std::vector<lease::Action>& actions) {
   protocol::Verdict verdict = protocol::Ignored{"undecodable"};
   if (ledger::transactionHash(row.blob) != row.hash) {
     verdict = protocol::Ignored{"blob does not match its hash"};
   } else if (auto decoded = ledger::decodeTransaction(row.blob); decoded.ok()) {
     verdict = protocol::classify(*decoded, outcomeOf(row.result, row.meta), hostKey_, options_.policy);
   }
+  const bool ignored = std::holds_alternative<protocol::Ignored>(verdict);
+  if (fresh) {
+    // What no account paid for (forged, misdirected, garbage) is remembered by hash only.
+    if (ignored) {
+      row.blob.clear();
+      row.meta.clear();
+    }
+    SASHI_TRY(store_.recordSeen(row));
+    step("seen");
+  }
   const std::string summary = verdictSummary(verdict);
   SASHI_TRY(store_.markVerified(row.hash, summary));
   step("verified");
-  if (!std::holds_alternative<protocol::Ignored>(verdict))
-    spdlog::info("node: request {} (ledger {}): {}", shortHex(row.hash), row.ledger, summary);
+  if (!ignored) spdlog::info("node: request {} (ledger {}): {}", shortHex(row.hash), row.ledger, summary);
   lease::Decision d = book_.handle(verdict);
   if (d.duplicate) d = lease::Decision{};
-  return apply(std::move(d), row.hash, summary);
+  SASHI_TRY(record(d, row.hash, summary));
+  for (auto& a : d.actions) actions.push_back(std::move(a));
+  return {};
 }
 
-core::Status Node::apply(lease::Decision d, std::optional<crypto::Hash256> request,
-                         const std::string& verdict) {
+core::Status Node::record(const lease::Decision& d, std::optional<crypto::Hash256> request,
+                          const std::string& verdict) {
   if (d.duplicate) return {};
   DecisionRecord rec;
   rec.request = request;
@@ -142,10 +189,17 @@ core::Status Node::apply(lease::Decision d, std::optional<crypto::Hash256> reque
   }
   const bool empty = !rec.request && rec.upserts.empty() && rec.removed.empty() && rec.outbox.empty() &&
                      rec.clusterPending.empty();
-  if (!empty) {
-    SASHI_TRY(store_.commitDecision(rec));  // record before acting
-    step("decided");
-  }
+  if (empty) return {};
+  SASHI_TRY(store_.commitDecision(rec));  // record before acting
+  if (!rec.outbox.empty()) newReplies_ = true;
+  step("decided");
+  return {};
+}
+
+core::Status Node::apply(lease::Decision d, std::optional<crypto::Hash256> request,
+                         const std::string& verdict) {
+  if (d.duplicate) return {};
+  SASHI_TRY(record(d, request, verdict));
   SASHI_TRY(execute(d.actions));
   return maybeAnnounce();
 }
@@ -216,7 +270,10 @@ core::Status Node::tick() {
   return {};
 }
 
-core::Result<PumpReport> Node::pumpOutbox() { return outbox_.pump(); }
+core::Result<PumpReport> Node::pumpOutbox() {
+  newReplies_ = false;
+  return outbox_.pump();
+}
 
 core::Status Node::maybeAnnounce() {
   if (!options_.registry || !announcedFree_) return {};

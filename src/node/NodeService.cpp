@@ -129,11 +129,27 @@ void NodeService::run() {
       if (stopping_) return;
       batch.swap(queue_);
     }
+    // Consecutive transactions go to the node together (their decisions share a commit).
+    std::vector<board::BoardTx> txs;
+    auto flush = [&]() -> core::Status {
+      if (txs.empty()) return {};
+      auto st = node_->onTransactions(txs);
+      txs.clear();
+      return st;
+    };
     for (auto& ev : batch) {
-      core::Status st = std::holds_alternative<Tx>(ev)
-                            ? node_->onTransaction(std::get<Tx>(ev).tx)
-                            : node_->onLedgerFinished(std::get<Finished>(ev).ledger);
-      if (!st) return fail(st.error().context("handling a board delivery"));
+      if (std::holds_alternative<Tx>(ev)) {
+        txs.push_back(std::get<Tx>(ev).tx);
+        continue;
+      }
+      if (auto st = flush(); !st) return fail(st.error().context("handling a board delivery"));
+      if (auto st = node_->onLedgerFinished(std::get<Finished>(ev).ledger); !st)
+        return fail(st.error().context("handling a board delivery"));
+    }
+    if (auto st = flush(); !st) return fail(st.error().context("handling a board delivery"));
+    // New replies go out now, not at the next tick.
+    if (node_->hasNewReplies()) {
+      if (auto p = node_->pumpOutbox(); !p) spdlog::debug("node: outbox: {}", p.error().message);
     }
     if (std::chrono::steady_clock::now() >= nextTick) {
       if (auto st = node_->tick(); !st) return fail(st.error().context("tick"));

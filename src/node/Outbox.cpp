@@ -28,6 +28,21 @@ core::Result<rapidjson::Value> issuedJson(const ledger::Amount& a,
   return v;
 }
 
+int signingClass(protocol::MessageType t) {
+  switch (t) {
+    case protocol::MessageType::acquireOk:
+    case protocol::MessageType::extendOk:
+    case protocol::MessageType::terminateOk:
+    case protocol::MessageType::clusterOk:
+    case protocol::MessageType::expired:
+      return 0;
+    case protocol::MessageType::host:
+      return 2;
+    default:
+      return 1;
+  }
+}
+
 }  // namespace
 
 OutboxEntry outboxEntryFor(const lease::Reply& reply) {
@@ -94,9 +109,17 @@ core::Result<PumpReport> Outbox::pump() {
   const std::uint32_t v = *validated;
 
   std::vector<OutboxEntry> live, dead, pending;
+  // Confirmations are recorded together (one commit for the whole pass).
+  auto confirmations = store_.beginBatch();
+  if (!confirmations) return confirmations.error();
   for (auto& e : *open) {
     if (e.state == OutboxState::pending || !e.hash) {
       pending.push_back(std::move(e));
+      continue;
+    }
+    // Submitted while `v` was the validated ledger: it cannot be in a validated ledger yet.
+    if (auto at = submittedAt_.find(e.id); at != submittedAt_.end() && at->second >= v) {
+      live.push_back(std::move(e));
       continue;
     }
     const std::uint32_t lls = e.lastLedger.value_or(0);
@@ -117,6 +140,8 @@ core::Result<PumpReport> Outbox::pump() {
     else
       live.push_back(std::move(e));
   }
+
+  SASHI_TRY(confirmations->commit());
 
   // Re-sign dead entries or sign new ones only when nothing is in flight: the sequences then
   // continue from the account's validated sequence without gaps or collisions.
@@ -142,7 +167,11 @@ core::Result<PumpReport> Outbox::pump() {
     }
     for (auto& e : pending) toSign.push_back(std::move(e));
   }
-  std::sort(toSign.begin(), toSign.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  // Replies that serve a lease go first, then refunds of refused requests, then announcements:
+  // a flood of bad requests cannot queue the refunds it earns ahead of a good request's reply.
+  std::sort(toSign.begin(), toSign.end(), [](const auto& a, const auto& b) {
+    return std::pair(signingClass(a.type), a.id) < std::pair(signingClass(b.type), b.id);
+  });
 
   // In flight: submit again once per validated ledger (same blob, same hash: harmless).
   for (const auto& e : live) {
@@ -155,20 +184,29 @@ core::Result<PumpReport> Outbox::pump() {
   if (!toSign.empty()) {
     std::uint64_t fee = options_.minFee;
     if (auto f = board_.fee(); f.ok()) fee = std::clamp<std::uint64_t>(*f, options_.minFee, options_.maxFee);
+    // Every blob is recorded (one commit for all) before any of them is submitted.
+    {
+      auto batch = store_.beginBatch();
+      if (!batch) return batch.error();
+      for (auto& e : toSign) {
+        const bool again = e.hash.has_value();
+        auto blob = signEntry(e, key_, *seq, v + options_.lastLedgerWindow, fee);
+        if (!blob) return blob.error();
+        e.sequence = *seq;
+        e.lastLedger = v + options_.lastLedgerWindow;
+        e.fee = fee;
+        e.blob = std::move(*blob);
+        e.hash = ledger::transactionHash(e.blob);
+        SASHI_TRY(store_.storeSigned(e, *seq + 1));
+        if (options_.onStep) options_.onStep("outbox.signed");
+        ++*seq;
+        ++report.signed_;
+        if (again) ++report.resigned;
+      }
+      SASHI_TRY(batch->commit());
+    }
+    if (options_.onStep) options_.onStep("outbox.stored");
     for (auto& e : toSign) {
-      const bool again = e.hash.has_value();
-      auto blob = signEntry(e, key_, *seq, v + options_.lastLedgerWindow, fee);
-      if (!blob) return blob.error();
-      e.sequence = *seq;
-      e.lastLedger = v + options_.lastLedgerWindow;
-      e.fee = fee;
-      e.blob = std::move(*blob);
-      e.hash = ledger::transactionHash(e.blob);
-      SASHI_TRY(store_.storeSigned(e, *seq + 1));  // recorded before it can be submitted
-      if (options_.onStep) options_.onStep("outbox.signed");
-      ++*seq;
-      ++report.signed_;
-      if (again) ++report.resigned;
       (void)board_.submit(e.blob);  // the outcome is read from the ledger, not from submit
       submittedAt_[e.id] = v;
       if (options_.onStep) options_.onStep("outbox.submitted");

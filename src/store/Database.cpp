@@ -1,5 +1,7 @@
 #include "sashimono/store/Database.h"
 
+#include <atomic>
+
 #include <sqlite3.h>
 
 namespace sashimono::store {
@@ -139,18 +141,28 @@ core::Bytes Statement::blob(int column) const {
 }
 
 Result<Transaction> Transaction::begin(Database& db) {
+  if (sqlite3_get_autocommit(db.handle()) == 0) {
+    static std::atomic<std::uint64_t> next{0};
+    std::string name = "sp" + std::to_string(++next);
+    SASHI_TRY(db.exec("SAVEPOINT " + name));
+    return Transaction(&db, std::move(name));
+  }
   SASHI_TRY(db.exec("BEGIN IMMEDIATE"));
-  return Transaction(&db);
+  return Transaction(&db, {});
 }
 
 Transaction::~Transaction() {
-  if (db_ != nullptr) (void)db_->exec("ROLLBACK");
+  if (db_ == nullptr) return;
+  if (savepoint_.empty())
+    (void)db_->exec("ROLLBACK");
+  else
+    (void)db_->exec("ROLLBACK TO " + savepoint_ + "; RELEASE " + savepoint_);
 }
 
 Status Transaction::commit() {
   if (db_ == nullptr) return Error("commit: transaction already finished");
   Database* db = db_;
-  auto st = db->exec("COMMIT");
+  auto st = db->exec(savepoint_.empty() ? std::string("COMMIT") : "RELEASE " + savepoint_);
   if (!st.ok()) return st;  // the destructor rolls back
   db_ = nullptr;
   return {};

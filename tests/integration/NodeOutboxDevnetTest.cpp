@@ -43,7 +43,7 @@ TEST(NodeOutboxDevnetTest, DeadEntryIsResignedAndValidatesOnce) {
   OutboxOptions o;
   o.lastLedgerWindow = 2;
   o.onStep = [](std::string_view s) {
-    if (s == "outbox.signed") throw fakes::Crash();
+    if (s == "outbox.stored") throw fakes::Crash();
   };
   {
     Outbox crashing(*store, port, host, o);

@@ -1,12 +1,13 @@
 #pragma once
 // The host node's logic: board → verify → record → lease → provision → reply, exactly once.
 //
-//   onTransaction(tx)      record the request as seen (blob kept) → decode, verify, classify
-//                          (protocol::classify, trusting no board) → verified → Book::handle →
-//                          commit the decision (request decided + lease changes + replies into
-//                          the outbox, one sqlite transaction) → execute its actions in order
-//                          (provision/destroy through the ProvisionerPort; completions are
-//                          decisions of their own, committed before their actions run)
+//   onTransactions(txs)    per request: decode, verify, classify (protocol::classify, trusting
+//                          no board) → record it (blob kept unless ignored) → Book::handle →
+//                          record the decision (request decided + lease changes + replies into
+//                          the outbox); a run of such decisions is committed as one sqlite
+//                          transaction, then its actions execute in order (provision/destroy
+//                          through the ProvisionerPort; completions are decisions of their own,
+//                          committed before their actions run)
 //   onLedgerFinished(L)    every transaction of ledgers ≤ L is decided: persist L as the cursor
 //   tick()                 expiry (Book::tick), retries of failed destroys and cluster
 //                          deliveries, announcements (capacity change, heartbeat)
@@ -28,6 +29,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -66,9 +68,16 @@ class Node {
   // Start-up (see above). Returns the ledger cursor to start the board from.
   [[nodiscard]] core::Result<std::optional<std::uint32_t>> start();
   [[nodiscard]] core::Status onTransaction(const board::BoardTx& tx);
+  // Transactions in delivery order. Runs of decisions are recorded in one store transaction
+  // (one fsync) before any of them is acted on; a run ends after a request that provisions or
+  // destroys, so each request still sees the book as if the requests came one at a time.
+  [[nodiscard]] core::Status onTransactions(std::span<const board::BoardTx> txs);
   [[nodiscard]] core::Status onLedgerFinished(std::uint32_t ledger);
   [[nodiscard]] core::Status tick();
   [[nodiscard]] core::Result<PumpReport> pumpOutbox();
+  // Replies were added to the outbox since the last pumpOutbox() (the owner pumps at once
+  // rather than at its next tick).
+  [[nodiscard]] bool hasNewReplies() const { return newReplies_; }
 
   [[nodiscard]] const lease::Book& book() const { return book_; }
   [[nodiscard]] const lease::DriftReport& drift() const { return drift_; }
@@ -76,7 +85,10 @@ class Node {
   [[nodiscard]] std::string statusJson(const std::string& boardJson) const;
 
  private:
-  core::Status process(const RequestRow& row);
+  core::Status decide(const board::BoardTx& tx, std::vector<lease::Action>& actions);
+  core::Status process(RequestRow& row, bool fresh, std::vector<lease::Action>& actions);
+  core::Status record(const lease::Decision& decision, std::optional<crypto::Hash256> request,
+                      const std::string& verdict);
   core::Status apply(lease::Decision decision, std::optional<crypto::Hash256> request,
                      const std::string& verdict);
   core::Status execute(const std::vector<lease::Action>& actions);
@@ -95,6 +107,7 @@ class Node {
   lease::DriftReport drift_;
   std::optional<std::uint32_t> announcedFree_;
   lease::UnixSeconds announcedAt_ = 0;
+  bool newReplies_ = false;
 };
 
 // The transaction's outcome from its delivery: result and delivered_amount (from metadata).

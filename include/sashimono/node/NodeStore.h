@@ -123,6 +123,9 @@ class NodeStore {
   [[nodiscard]] core::Result<std::optional<NodeStatus>> status();
 
   store::Database& database() { return db_; }
+  // Groups the store's commits until the returned transaction commits (one fsync for all of
+  // them): the node records a run of decisions this way before it acts on any of them.
+  [[nodiscard]] core::Result<store::Transaction> beginBatch() { return store::Transaction::begin(db_); }
 
  private:
   explicit NodeStore(store::Database db) : db_(std::move(db)) {}

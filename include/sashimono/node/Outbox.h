@@ -3,13 +3,16 @@
 //
 // An entry is recorded (NodeStore) with its deterministic content before anything is sent.
 // pump() then, per entry in id order:
-//  1. signed entries are looked up on the ledger by their stored hash: validated → done;
+//  1. signed entries are looked up on the ledger by their stored hash (not before a ledger has
+//     validated since their submit): validated → done (all confirmations of a pass: one commit);
 //  2. an entry whose LastLedgerSequence is ≤ the validated ledger and that the server is sure it
 //     does not hold is dead (it can never validate); once no entry is still in flight, dead
 //     entries are re-signed from the account's validated sequence (the same sequences the dead
 //     ones held, so no gap stays open);
 //  3. pending entries get the next Sequence (tracked in the store), LastLedgerSequence =
-//     validated + window and the board's fee; the blob and hash are stored BEFORE the submit;
+//     validated + window and the board's fee — lease replies first, then refunds of refused
+//     requests, then announcements, each in id order; all blobs and hashes of the pass are
+//     stored (one commit) BEFORE any is submitted;
 //  4. in-flight entries are submitted again once per validated ledger (same blob, same hash:
 //     harmless).
 // A reply is re-signed only when its previous blob provably can never validate, so no reply or

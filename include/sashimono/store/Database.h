@@ -106,8 +106,11 @@ class Statement {
 class Transaction {
  public:
   // BEGIN IMMEDIATE: takes the write lock now, so commit cannot fail with SQLITE_BUSY later.
+  // Inside an open transaction it nests as a SAVEPOINT instead: its commit releases the
+  // savepoint (durable only when the outer transaction commits), its rollback undoes only
+  // its own changes. This is how a caller groups many commits into one fsync.
   static core::Result<Transaction> begin(Database& db);
-  Transaction(Transaction&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  Transaction(Transaction&& o) noexcept : db_(o.db_), savepoint_(std::move(o.savepoint_)) { o.db_ = nullptr; }
   Transaction& operator=(Transaction&&) = delete;
   Transaction(const Transaction&) = delete;
   ~Transaction();  // rolls back if not committed
@@ -115,8 +118,9 @@ class Transaction {
   core::Status commit();
 
  private:
-  explicit Transaction(Database* db) : db_(db) {}
+  Transaction(Database* db, std::string savepoint) : db_(db), savepoint_(std::move(savepoint)) {}
   Database* db_;
+  std::string savepoint_;  // empty: the outermost transaction
 };
 
 // Schema migrations by version. Step i (0-based) takes the schema from user_version i to i+1;

@@ -65,16 +65,27 @@ class NodeHarness {
     return o;
   }
 
+  // Step boundaries after which something new is durable (or done outside the store): a crash
+  // at one of them lets the next boot start further on. Others ("seen", "verified", "decided"
+  // inside a batch, "outbox.signed") are rolled back with their batch.
+  static bool durableStep(std::string_view name) {
+    for (const char* d :
+         {"committed", "provisioned", "destroyed", "cursor", "outbox.stored", "outbox.submitted"})
+      if (name == d) return true;
+    return false;
+  }
+
   // (Re)starts the node on the same store. With crashAt = n, the n-th step boundary (counted
-  // from this boot) throws Crash.
-  void boot(int crashAt = 0) {
+  // from this boot; with durableOnly, only durable ones count) throws Crash.
+  void boot(int crashAt = 0, bool durableOnly = false) {
     node.reset();
     store.reset();
     store = openStore(dir.path() + "/node.sqlite");
     steps = 0;
     auto o = options();
     if (crashAt > 0) {
-      auto hook = [this, crashAt](std::string_view name) {
+      auto hook = [this, crashAt, durableOnly](std::string_view name) {
+        if (durableOnly && !durableStep(name)) return;
         if (++steps == crashAt) {
           lastStep = std::string(name);
           throw Crash();

@@ -121,11 +121,38 @@ TEST_F(OutboxTest, AlreadyValidatedIsDetectedAfterACrash) {
   EXPECT_EQ(sent().size(), 1u);
 }
 
+TEST_F(OutboxTest, CrashWhileSigningStoresNothingAndSignsAgain) {
+  add(10);
+  add(20);
+  OutboxOptions crashing;
+  int signedCount = 0;
+  crashing.onStep = [&](std::string_view s) {
+    if (s == "outbox.signed" && ++signedCount == 2) throw Crash();
+  };
+  {
+    Outbox o(store(), board, key, crashing);
+    EXPECT_THROW((void)o.pump(), Crash);
+  }
+  EXPECT_EQ(board.submits, 0u);
+  reopen();
+  auto left = store().outbox();
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 2u);
+  for (const auto& e : *left) EXPECT_FALSE(e.hash.has_value()) << "the batch was rolled back";
+  Outbox o(store(), board, key, {});
+  auto p = o.pump();
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->signed_, 2u);
+  board.close();
+  ASSERT_TRUE(o.pump().ok());
+  EXPECT_EQ(sent().size(), 2u);
+}
+
 TEST_F(OutboxTest, CrashBetweenSigningAndSubmittingSendsTheStoredBlob) {
   add(10);
   OutboxOptions crashing;
   crashing.onStep = [](std::string_view s) {
-    if (s == "outbox.signed") throw Crash();
+    if (s == "outbox.stored") throw Crash();
   };
   {
     Outbox o(store(), board, key, crashing);
