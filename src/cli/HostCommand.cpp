@@ -1,6 +1,7 @@
 // sashimono host init|run|status — the host node (docs/NODE.md).
 #include <limits.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -248,6 +249,19 @@ int run(const Args& a) {
             "host run: image '{}' is offered but {}/{}/rootfs does not exist (tools/build-image.sh "
             "--name {}); its acquires will be refunded as provisioning failures",
             img, c->imagesDir, img, img);
+    // Each tenant's own user runs its statefs and containerd under baseDir: every directory
+    // above it must let others through, or every acquire would fail and be refunded.
+    std::filesystem::create_directories(pc.baseDir, ec);
+    if (ec) return failure(cmd, "cannot create " + pc.baseDir + ": " + ec.message());
+    for (auto p = std::filesystem::absolute(pc.baseDir).parent_path(); !p.empty(); p = p.parent_path()) {
+      struct stat st {};
+      if (::stat(p.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0)
+        return failure(cmd, "tenant users cannot reach " + pc.baseDir + ": " + p.string() + " is mode " +
+                                std::to_string((st.st_mode >> 6) & 7) +
+                                std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) +
+                                " (others need the x bit: chmod o+x it, or choose another dataDir)");
+      if (p == p.root_path()) break;
+    }
     prov = std::make_unique<host::Provisioner>(pc, os->ops());
     // What a crash left behind: half-made tenants removed, ready tenants whose daemons died
     // (a reboot) restarted. The node then compares the tenants with its leases.

@@ -15,14 +15,20 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "fakes/board/DevnetProcess.h"
 #include "fakes/board/DevnetWallet.h"
+#include "sashimono/crypto/Hash.h"
 #include "sashimono/crypto/Keys.h"
+#include "sashimono/ledger/DecodedTx.h"
 #include "sashimono/node/HostConfig.h"
+#include "sashimono/protocol/Envelope.h"
+#include "sashimono/protocol/Messages.h"
+#include "sashimono/protocol/Patterns.h"
 
 namespace sashimono::cli {
 namespace {
@@ -129,51 +135,131 @@ CliRun runCli(std::vector<std::string> args, const std::vector<std::string>& env
   return r;
 }
 
+// The devnet, a registry account and a host node (`host run --test-provisioner`) offering 2
+// hotpocket instances at 1000 drops per 3600 s moment; all on 127.0.0.1.
+class HostUnderTest {
+ public:
+  HostUnderTest()
+      : genesis_(board::fakes::newGenesisSeed()),
+        devnet_(SASHIMONO_BINARY, genesis_, 200),
+        wallet_(devnet_.url(), genesis_),
+        hostSeed_(crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::ed25519))),
+        host_(*crypto::KeyPair::fromSeed(hostSeed_)),
+        registry_(*crypto::KeyPair::fromSeed(crypto::generateSeed(crypto::KeyType::ed25519))) {
+    fund(host_.address());
+    fund(registry_.address());
+    node::HostConfig c;
+    c.boardUrls = {devnet_.url()};
+    c.seedFile = dir_.path() + "/host.seed";
+    c.address = "127.0.0.1";
+    c.offer.instances = 2;
+    c.offer.pricePerMoment = 1000;
+    c.offer.momentSeconds = 3600;
+    c.offer.maxMoments = 10;
+    c.policy.allowedImages = {"hotpocket"};
+    c.dataDir = dir_.path() + "/data";
+    c.quietSeconds = 5;
+    c.registryAccount = registry_.address();
+    if (!node::writeSeedFile(c.seedFile, hostSeed_).ok())
+      throw std::runtime_error("cannot write the host seed");
+    const std::string configPath = dir_.path() + "/host.json";
+    std::ofstream(configPath) << node::renderHostConfig(c);
+    logPath_ = dir_.path() + "/node.log";
+    node_.start({SASHIMONO_BINARY, "host", "run", "--config", configPath, "--test-provisioner",
+                 dir_.path() + "/tenants", "--tick-ms", "100"},
+                {}, logPath_);
+  }
+  ~HostUnderTest() {
+    if (::testing::Test::HasFailure()) {
+      std::ifstream in(logPath_);
+      std::cerr << "---- node log ----\n" << in.rdbuf() << "\n";
+    }
+  }
+  HostUnderTest(const HostUnderTest&) = delete;
+  HostUnderTest& operator=(const HostUnderTest&) = delete;
+
+  void fund(const std::string& address) { wallet_.waitValidated(wallet_.pay(address, 100'000'000)); }
+
+  // `hosts --json` once the host's announcement has reached the registry (or the last try).
+  CliRun waitAnnounced() {
+    CliRun hosts;
+    for (auto end = std::chrono::steady_clock::now() + 30s; std::chrono::steady_clock::now() < end;) {
+      hosts = runCli({"hosts", "--board", board(), "--registry", registry_.address(), "--json"}, {});
+      if (hosts.code == 0 && hosts.json.IsObject() && hosts.json["hosts"].Size() > 0) break;
+      std::this_thread::sleep_for(500ms);
+    }
+    return hosts;
+  }
+
+  // A validated transaction by hash (upper hex), decoded.
+  ledger::DecodedTx validatedTx(const std::string& hashHex) {
+    board::TxQuery q;
+    auto b = core::fromHex(hashHex);
+    if (!b || b->size() != 32) throw std::runtime_error("bad hash " + hashHex);
+    std::copy(b->begin(), b->end(), q.hash.begin());
+    auto t = wallet_.client().tx(q);
+    if (!t.ok() || !t->validated) throw std::runtime_error("tx " + hashHex + " not found validated");
+    auto tx = ledger::decodeTransaction(t->tx.blob);
+    if (!tx) throw std::runtime_error("tx " + hashHex + " does not decode");
+    return *tx;
+  }
+
+  [[nodiscard]] std::string board() const { return devnet_.url(); }
+  [[nodiscard]] const crypto::KeyPair& host() const { return host_; }
+  [[nodiscard]] const crypto::KeyPair& registry() const { return registry_; }
+
+ private:
+  std::string genesis_;
+  board::fakes::DevnetProcess devnet_;
+  board::fakes::DevnetWallet wallet_;
+  std::string hostSeed_;
+  crypto::KeyPair host_;
+  crypto::KeyPair registry_;
+  board::fakes::TempDir dir_;
+  std::string logPath_;
+  Child node_;
+};
+
+// The one sashimono memo of a transaction, opened with `key` (nullopt if it does not open).
+std::optional<protocol::Message> openOnlyMemo(const ledger::DecodedTx& tx, const crypto::KeyPair& key) {
+  if (tx.memos.size() != 1) return std::nullopt;
+  auto msg = protocol::openMemo(protocol::memoFromLedger(tx.memos[0]), &key);
+  if (!msg) return std::nullopt;
+  return *msg;
+}
+
+// The CLI's reply key for a secp256k1 seed (docs/PROTOCOL.md §13.1), computed independently:
+// the ed25519 seed with entropy = SHA512Half("sashimono.replykey" || seed entropy)[0..16).
+crypto::Seed expectedReplySeed(const std::string& walletSeed) {
+  const auto seed = *crypto::decodeSeed(walletSeed);
+  const std::string domain = "sashimono.replykey";
+  core::Bytes data(domain.begin(), domain.end());
+  data.insert(data.end(), seed.entropy().begin(), seed.entropy().end());
+  const auto h = crypto::sha512Half(data);
+  std::array<std::uint8_t, 16> entropy{};
+  std::copy_n(h.begin(), 16, entropy.begin());
+  return crypto::Seed(crypto::KeyType::ed25519, entropy);
+}
+
+protocol::Ed25519Key ed25519KeyOf(const crypto::KeyPair& kp) {
+  protocol::Ed25519Key k{};
+  std::copy(kp.publicKey().begin() + 1, kp.publicKey().end(), k.begin());
+  return k;
+}
+
 TEST(LeaseCliTest, HostsAcquireTerminateListThroughTheCli) {
-  const std::string genesis = board::fakes::newGenesisSeed();
-  board::fakes::DevnetProcess devnet(SASHIMONO_BINARY, genesis, 200);
-  board::fakes::DevnetWallet wallet(devnet.url(), genesis);
-  const std::string hostSeed = crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::ed25519));
-  const auto host = *crypto::KeyPair::fromSeed(hostSeed);
+  HostUnderTest net;
   const std::string devSeed = crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::ed25519));
   const auto dev = *crypto::KeyPair::fromSeed(devSeed);
-  const auto registry = *crypto::KeyPair::fromSeed(crypto::generateSeed(crypto::KeyType::ed25519));
-  wallet.waitValidated(wallet.pay(host.address(), 100'000'000));
-  wallet.waitValidated(wallet.pay(dev.address(), 100'000'000));
-  wallet.waitValidated(wallet.pay(registry.address(), 100'000'000));
-
-  board::fakes::TempDir dir;
-  node::HostConfig c;
-  c.boardUrls = {devnet.url()};
-  c.seedFile = dir.path() + "/host.seed";
-  c.address = "127.0.0.1";
-  c.offer.instances = 2;
-  c.offer.pricePerMoment = 1000;
-  c.offer.momentSeconds = 3600;
-  c.offer.maxMoments = 10;
-  c.policy.allowedImages = {"hotpocket"};
-  c.dataDir = dir.path() + "/data";
-  c.quietSeconds = 5;
-  c.registryAccount = registry.address();
-  ASSERT_TRUE(node::writeSeedFile(c.seedFile, hostSeed).ok());
-  const std::string configPath = dir.path() + "/host.json";
-  std::ofstream(configPath) << node::renderHostConfig(c);
-  const std::string logPath = dir.path() + "/node.log";
-  Child node;
-  node.start({SASHIMONO_BINARY, "host", "run", "--config", configPath, "--test-provisioner",
-              dir.path() + "/tenants", "--tick-ms", "100"},
-             {}, logPath);
+  net.fund(dev.address());
+  const auto& host = net.host();
+  const auto& registry = net.registry();
 
   const std::vector<std::string> env{"SASHIMONO_SEED=" + devSeed};
-  const std::string board = devnet.url();
+  const std::string board = net.board();
 
   // The host's announcement reaches the registry.
-  CliRun hosts;
-  for (auto end = std::chrono::steady_clock::now() + 30s; std::chrono::steady_clock::now() < end;) {
-    hosts = runCli({"hosts", "--board", board, "--registry", registry.address(), "--json"}, {});
-    if (hosts.code == 0 && hosts.json.IsObject() && hosts.json["hosts"].Size() > 0) break;
-    std::this_thread::sleep_for(500ms);
-  }
+  CliRun hosts = net.waitAnnounced();
   ASSERT_EQ(hosts.code, 0) << hosts.out;
   ASSERT_TRUE(hosts.json.IsObject()) << hosts.out;
   ASSERT_EQ(hosts.json["hosts"].Size(), 1u) << hosts.out;
@@ -235,6 +321,7 @@ TEST(LeaseCliTest, HostsAcquireTerminateListThroughTheCli) {
   ASSERT_EQ(list.code, 0) << list.out;
   ASSERT_TRUE(list.json.IsObject()) << list.out;
   ASSERT_EQ(list.json["requests"].Size(), 4u) << list.out;
+  EXPECT_EQ(std::string(list.json["reply_key"].GetString()), core::toHex(dev.publicKey()));
   for (const auto& r : list.json["requests"].GetArray()) EXPECT_EQ(r["replies"].Size(), 1u) << list.out;
 
   // The text forms name the same things.
@@ -249,11 +336,148 @@ TEST(LeaseCliTest, HostsAcquireTerminateListThroughTheCli) {
   // The seed is never an argument; without one the command refuses.
   CliRun noSeed = runCli({"lease", "list", "--board", board}, {"SASHIMONO_SEED="});
   EXPECT_NE(noSeed.code, 0);
+}
 
-  if (::testing::Test::HasFailure()) {
-    std::ifstream in(logPath);
-    std::cerr << "---- node log ----\n" << in.rdbuf() << "\n";
+// A secp256k1 wallet cannot open sealed boxes: the CLI derives an ed25519 reply key from its
+// seed, names it as replyKey (and owner) in its requests and unseals the replies with it.
+TEST(LeaseCliTest, Secp256k1WalletUsesItsDerivedReplyKey) {
+  HostUnderTest net;
+  const std::string devSeed = crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::secp256k1));
+  const auto dev = *crypto::KeyPair::fromSeed(devSeed);
+  ASSERT_EQ(dev.type(), crypto::KeyType::secp256k1);
+  net.fund(dev.address());
+  const auto& host = net.host();
+  const std::string board = net.board();
+  const std::vector<std::string> env{"SASHIMONO_SEED=" + devSeed};
+  const crypto::Seed replySeed = expectedReplySeed(devSeed);
+  const auto reply = *crypto::KeyPair::fromSeed(replySeed);
+  const protocol::Ed25519Key replyKey = ed25519KeyOf(reply);
+  const std::string replyKeyText = protocol::formatEd25519Key(replyKey);
+
+  // `lease key` shows the derived key, and its seed on request (no board involved).
+  CliRun key = runCli({"lease", "key", "--json", "--export-seed"}, env);
+  ASSERT_EQ(key.code, 0) << key.out;
+  ASSERT_TRUE(key.json.IsObject()) << key.out;
+  EXPECT_EQ(std::string(key.json["account"].GetString()), dev.address());
+  EXPECT_EQ(std::string(key.json["key_type"].GetString()), "secp256k1");
+  EXPECT_EQ(std::string(key.json["reply_key"].GetString()), replyKeyText);
+  EXPECT_EQ(std::string(key.json["reply_source"].GetString()), "derived");
+  EXPECT_EQ(std::string(key.json["reply_seed"].GetString()), crypto::encodeSeed(replySeed));
+
+  CliRun hosts = net.waitAnnounced();
+  ASSERT_EQ(hosts.code, 0) << hosts.out;
+  ASSERT_TRUE(hosts.json.IsObject() && hosts.json["hosts"].Size() == 1u) << hosts.out;
+
+  // Acquire: the request names the derived key as replyKey and owner; the reply opens with it.
+  CliRun acq = runCli({"lease", "acquire", "--board", board, "--host", host.address(), "--image", "hotpocket",
+                       "--moments", "2", "--timeout", "60", "--json"},
+                      env);
+  ASSERT_EQ(acq.code, 0) << acq.out;
+  ASSERT_TRUE(acq.json.IsObject()) << acq.out;
+  EXPECT_EQ(std::string(acq.json["type"].GetString()), "sashimono.acquire.ok");
+  EXPECT_GT(acq.json["user_port"].GetUint(), 0u) << acq.out;
+  EXPECT_GT(acq.json["peer_port"].GetUint(), 0u) << acq.out;
+  EXPECT_EQ(std::string(acq.json["host"].GetString()), "127.0.0.1");
+  const std::string leaseId = acq.json["lease_id"].GetString();
+  ASSERT_EQ(leaseId.size(), 64u);
+  {
+    auto tx = net.validatedTx(leaseId);
+    EXPECT_EQ(tx.signingPubKey, core::Bytes(dev.publicKey().begin(), dev.publicKey().end()));
+    auto req = openOnlyMemo(tx, host);
+    ASSERT_TRUE(req.has_value());
+    const auto* a = std::get_if<protocol::AcquireRequest>(&*req);
+    ASSERT_NE(a, nullptr);
+    ASSERT_TRUE(a->replyKey.has_value());
+    EXPECT_EQ(*a->replyKey, replyKey);
+    EXPECT_EQ(a->owner, replyKey);
+    auto rep = net.validatedTx(acq.json["reply_hash"].GetString());
+    auto ok = openOnlyMemo(rep, reply);
+    ASSERT_TRUE(ok.has_value()) << "the acquire.ok does not open with the derived reply key";
+    ASSERT_NE(std::get_if<protocol::AcquireOk>(&*ok), nullptr);
+    EXPECT_EQ(core::toHex(std::get<protocol::AcquireOk>(*ok).leaseId), leaseId);
+    const auto other = *crypto::KeyPair::fromSeed(crypto::generateSeed(crypto::KeyType::ed25519));
+    EXPECT_FALSE(openOnlyMemo(rep, other).has_value());
   }
+
+  // The history shows the lease with its endpoints, unsealed with the derived key.
+  CliRun list = runCli({"lease", "list", "--board", board, "--json"}, env);
+  ASSERT_EQ(list.code, 0) << list.out;
+  ASSERT_TRUE(list.json.IsObject()) << list.out;
+  EXPECT_EQ(std::string(list.json["reply_key"].GetString()), replyKeyText);
+  ASSERT_EQ(list.json["requests"].Size(), 1u) << list.out;
+  {
+    const auto& r = list.json["requests"][0];
+    EXPECT_EQ(std::string(r["request"].GetString()), leaseId);
+    EXPECT_EQ(std::string(r["type"].GetString()), "sashimono.acquire");
+    ASSERT_EQ(r["replies"].Size(), 1u) << list.out;
+    EXPECT_EQ(std::string(r["replies"][0]["lease_id"].GetString()), leaseId);
+    EXPECT_EQ(r["replies"][0]["user_port"].GetUint(), acq.json["user_port"].GetUint());
+    EXPECT_EQ(r["replies"][0]["peer_port"].GetUint(), acq.json["peer_port"].GetUint());
+  }
+
+  // Extend and terminate also name the reply key.
+  CliRun ext = runCli({"lease", "extend", "--board", board, "--host", host.address(), "--lease", leaseId,
+                       "--moments", "1", "--timeout", "60", "--json"},
+                      env);
+  ASSERT_EQ(ext.code, 0) << ext.out;
+  ASSERT_TRUE(ext.json.IsObject()) << ext.out;
+  EXPECT_EQ(std::string(ext.json["type"].GetString()), "sashimono.extend.ok");
+  EXPECT_EQ(ext.json["expiry"].GetUint64(), acq.json["expiry"].GetUint64() + 3600);
+  {
+    auto req = openOnlyMemo(net.validatedTx(ext.json["request"].GetString()), host);
+    ASSERT_TRUE(req.has_value());
+    const auto* e = std::get_if<protocol::ExtendRequest>(&*req);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->replyKey, std::optional<protocol::Ed25519Key>(replyKey));
+    EXPECT_TRUE(openOnlyMemo(net.validatedTx(ext.json["reply_hash"].GetString()), reply).has_value());
+  }
+  CliRun term = runCli({"lease", "terminate", "--board", board, "--host", host.address(), "--lease", leaseId,
+                        "--timeout", "60", "--json"},
+                       env);
+  ASSERT_EQ(term.code, 0) << term.out;
+  ASSERT_TRUE(term.json.IsObject()) << term.out;
+  EXPECT_EQ(std::string(term.json["type"].GetString()), "sashimono.terminate.ok");
+  EXPECT_GE(term.json["refund"].GetUint64(), 1u + 2 * 1000);
+  {
+    auto req = openOnlyMemo(net.validatedTx(term.json["request"].GetString()), host);
+    ASSERT_TRUE(req.has_value());
+    const auto* t = std::get_if<protocol::TerminateRequest>(&*req);
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(t->replyKey, std::optional<protocol::Ed25519Key>(replyKey));
+    EXPECT_TRUE(openOnlyMemo(net.validatedTx(term.json["reply_hash"].GetString()), reply).has_value());
+  }
+
+  // All three requests with their replies; the text form too.
+  list = runCli({"lease", "list", "--board", board, "--json"}, env);
+  ASSERT_EQ(list.code, 0) << list.out;
+  ASSERT_TRUE(list.json.IsObject()) << list.out;
+  ASSERT_EQ(list.json["requests"].Size(), 3u) << list.out;
+  for (const auto& r : list.json["requests"].GetArray()) EXPECT_EQ(r["replies"].Size(), 1u) << list.out;
+  CliRun listText = runCli({"lease", "list", "--board", board}, env);
+  EXPECT_EQ(listText.code, 0);
+  EXPECT_NE(listText.out.find(leaseId), std::string::npos) << listText.out;
+  EXPECT_NE(listText.out.find(replyKeyText), std::string::npos) << listText.out;
+
+  // --reply-seed-file overrides the reply key; list still opens the replies sealed to the
+  // derived one. A secp256k1 seed is refused as a reply seed.
+  board::fakes::TempDir dir;
+  const std::string overrideSeed = crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::ed25519));
+  const auto overrideKey = *crypto::KeyPair::fromSeed(overrideSeed);
+  std::ofstream(dir.path() + "/reply.seed") << overrideSeed << "\n";
+  CliRun key2 = runCli({"lease", "key", "--reply-seed-file", dir.path() + "/reply.seed", "--json"}, env);
+  ASSERT_EQ(key2.code, 0) << key2.out;
+  ASSERT_TRUE(key2.json.IsObject()) << key2.out;
+  EXPECT_EQ(std::string(key2.json["reply_key"].GetString()), core::toHex(overrideKey.publicKey()));
+  EXPECT_EQ(std::string(key2.json["reply_source"].GetString()), "file");
+  CliRun list2 = runCli(
+      {"lease", "list", "--board", board, "--reply-seed-file", dir.path() + "/reply.seed", "--json"}, env);
+  ASSERT_EQ(list2.code, 0) << list2.out;
+  ASSERT_TRUE(list2.json.IsObject()) << list2.out;
+  ASSERT_EQ(list2.json["requests"].Size(), 3u) << list2.out;
+  for (const auto& r : list2.json["requests"].GetArray()) EXPECT_EQ(r["replies"].Size(), 1u) << list2.out;
+  std::ofstream(dir.path() + "/secp.seed") << devSeed << "\n";
+  CliRun badKey = runCli({"lease", "key", "--reply-seed-file", dir.path() + "/secp.seed"}, env);
+  EXPECT_NE(badKey.code, 0);
 }
 
 }  // namespace
