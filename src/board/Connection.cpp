@@ -81,7 +81,7 @@ class Connection::Router {
 
 void Connection::Router::onMessage(std::string&& text) {
   rapidjson::Document doc;
-  doc.Parse(text.c_str(), text.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(text.c_str(), text.size());
   if (doc.HasParseError() || !doc.IsObject()) {
     std::lock_guard lock(mu_);
     ++dropped_;

@@ -83,7 +83,7 @@ std::string renderAccountTx(const AccountTxQuery& q) {
     w.Uint(q.limit);
     if (q.marker) {
       rapidjson::Document m;
-      m.Parse(q.marker->c_str(), q.marker->size());
+      m.Parse<rapidjson::kParseIterativeFlag>(q.marker->c_str(), q.marker->size());
       w.Key("marker");
       if (m.HasParseError()) {
         w.Null();

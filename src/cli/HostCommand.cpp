@@ -340,7 +340,7 @@ int status(const Args& a) {
   std::cout << "outbox:   " << (outbox.ok() ? outbox->size() : 0) << " payment(s) not yet validated\n";
   if (st.ok() && *st) {
     rapidjson::Document d;
-    d.Parse((*st)->json.c_str());
+    d.Parse<rapidjson::kParseIterativeFlag>((*st)->json.c_str());
     std::string board = "unknown";
     if (!d.HasParseError() && d.HasMember("board") && d["board"].IsObject()) {
       const auto& b = d["board"];

@@ -218,7 +218,7 @@ int runCodec(const std::vector<std::string>& args) {
   while (std::getline(std::cin, line)) {
     if (trim(line).empty()) continue;
     rapidjson::Document req;
-    req.Parse(line.c_str());
+    req.Parse<rapidjson::kParseIterativeFlag>(line.c_str());
     std::string out;
     if (req.HasParseError()) {
       out = errorLine(core::Error("request is not valid JSON"));

@@ -522,7 +522,7 @@ std::string replyJson(const Reply& r, const std::string& hostAddress) {
 // Prints a JSON object's members one per line ("key: value").
 void printText(const std::string& json) {
   rapidjson::Document d;
-  d.Parse(json.c_str());
+  d.Parse<rapidjson::kParseIterativeFlag>(json.c_str());
   if (!d.IsObject()) return;
   for (auto& m : d.GetObject()) {
     std::string value;

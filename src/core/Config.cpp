@@ -36,7 +36,7 @@ Result<ConfigNode> ConfigNode::loadFile(const std::string& path) {
 Result<ConfigNode> ConfigNode::parse(const std::string& text, const std::string& source) {
   auto doc = std::make_shared<Doc>();
   doc->source = source;
-  doc->doc.Parse(text.c_str(), text.size());
+  doc->doc.Parse<rapidjson::kParseIterativeFlag>(text.c_str(), text.size());
   if (doc->doc.HasParseError()) {
     return Error(source + ": invalid JSON at offset " + std::to_string(doc->doc.GetErrorOffset()) + ": " +
                  rapidjson::GetParseError_En(doc->doc.GetParseError()));

@@ -76,7 +76,7 @@ std::string renderError(const RpcError& e, const rapidjson::Value* request, int 
 std::string handleRequest(Devnet& node, std::string_view text, bool admin,
                           const std::shared_ptr<net::WsSession>& session) {
   rapidjson::Document doc;
-  doc.Parse(text.data(), text.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
   if (doc.HasParseError() || !doc.IsObject()) {
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);

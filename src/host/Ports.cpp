@@ -62,7 +62,7 @@ std::string renderPortRequest(const PortForward& f, const std::string& parentIp)
 
 core::Result<int> parsePortResponseId(std::string_view body) {
   rapidjson::Document d;
-  d.Parse(body.data(), body.size());
+  d.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (d.HasParseError() || !d.IsObject() || !d.HasMember("id") || !d["id"].IsInt())
     return core::Error("unexpected rootlesskit API answer: " + std::string(body.substr(0, 200)));
   return d["id"].GetInt();

@@ -67,7 +67,7 @@ std::string renderRecord(const TenantRecord& r) {
 
 core::Result<TenantRecord> parseRecord(std::string_view json) {
   rapidjson::Document d;
-  d.Parse(json.data(), json.size());
+  d.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
   if (d.HasParseError() || !d.IsObject()) return core::Error("tenant record is not a JSON object");
   TenantRecord r;
   auto str = [&](const char* k, std::string& out) -> core::Status {

@@ -114,7 +114,7 @@ std::string renderLease(const lease::Lease& l) {
 
 core::Result<lease::Lease> parseLease(std::string_view json) {
   rapidjson::Document d;
-  d.Parse(json.data(), json.size());
+  d.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
   if (d.HasParseError() || !d.IsObject()) return bad("not a JSON object");
   lease::Lease l;
   {

@@ -135,6 +135,14 @@ TEST_F(HandlersTest, ErrorsInRippledForm) {
   EXPECT_STREQ(r["error"].GetString(), "malformedStream");
 }
 
+TEST_F(HandlersTest, DeeplyNestedRequestIsJsonInvalidNotACrash) {
+  // 1 MiB of '[' (the server's frame limit): the recursive parser would overflow the stack.
+  auto r = call(std::string(1 << 20, '['));
+  EXPECT_STREQ(r["error"].GetString(), "jsonInvalid");
+  auto ok = call(R"({"id":2,"command":"server_info"})");
+  EXPECT_STREQ(ok["status"].GetString(), "success");
+}
+
 TEST_F(HandlersTest, LedgerAcceptOnlyForLoopback) {
   auto r = call(R"({"command":"ledger_accept"})", false);
   EXPECT_STREQ(r["error"].GetString(), "noPermission");
