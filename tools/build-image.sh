@@ -28,7 +28,7 @@ tmp="$out/.$name.tmp.$$"
 rm -rf "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 root="$tmp/rootfs"
-mkdir -p "$root"/{bin,etc,proc,dev,sys,tmp,state,run,www}
+mkdir -p "$root"/{bin,etc,proc,dev,sys,tmp,state,run/sashimono,www}
 cp "$busybox" "$root/bin/busybox"
 for a in $(cat "$src/applets"); do ln -s busybox "$root/bin/$a"; done
 cp "$src"/etc/* "$root/etc/"
@@ -36,6 +36,8 @@ cp "$src"/etc/* "$root/etc/"
 : > "$root/etc/resolv.conf"
 cp -r "$src"/www/. "$root/www/"
 cp "$src/cmd" "$tmp/cmd"
+# What it was built from: tools/setup.sh rebuilds when this changes.
+(cd "$here" && cat tools/build-image.sh $(find "docker/$name" -type f | sort) | sha256sum | cut -c1-16) > "$tmp/definition"
 chown -R 0:0 "$tmp" 2>/dev/null || true
 chmod -R go-w "$tmp"
 if [ -e "$out/$name" ]; then

@@ -56,8 +56,11 @@ if [ "$(id -u)" -eq 0 ]; then
     echo "setup: loading the loop module (tenant disk limits are loop-mounted images)"
     modprobe loop || echo "setup: WARNING: no /dev/loop-control; tenants cannot be created" >&2
   fi
-  # The instance image every tenant container runs from (one shared read-only copy).
-  if [ ! -d /var/lib/sashimono/images/instance/rootfs ]; then
+  # The instance image every tenant container runs from (one shared read-only copy), rebuilt
+  # when its definition (docker/instance, the build script) changed since it was built.
+  want=$(cd "$here" && cat tools/build-image.sh $(find docker/instance -type f | sort) | sha256sum | cut -c1-16)
+  have=$(cat /var/lib/sashimono/images/instance/definition 2>/dev/null || true)
+  if [ ! -d /var/lib/sashimono/images/instance/rootfs ] || [ "$want" != "$have" ]; then
     echo "setup: building the instance image into /var/lib/sashimono/images/instance"
     "$here/tools/build-image.sh" --out /var/lib/sashimono/images
   fi

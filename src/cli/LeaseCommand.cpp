@@ -63,6 +63,8 @@ struct Options {
   std::string image;
   std::string contractId;
   std::string lease;
+  std::vector<protocol::ClusterMember> members;  // lease cluster --member KEY@HOST:PORT
+  bool addMembers = false;                       // lease cluster --add
   std::optional<std::uint64_t> amount;
   std::string wallet;
   std::string replySeedFile;
@@ -125,6 +127,18 @@ std::string parseOptions(const std::vector<std::string>& args, Options& o) {
       if (!next(o.contractId)) return "--contract-id needs an id";
     } else if (a == "--lease") {
       if (!next(o.lease)) return "--lease needs a lease id";
+    } else if (a == "--member") {
+      if (!next(v)) return "--member needs KEY@HOST:PORT";
+      const auto at = v.find('@');
+      if (at == std::string::npos) return "--member: expected KEY@HOST:PORT, got '" + v + "'";
+      auto key = protocol::parseEd25519Key(std::string_view(v).substr(0, at));
+      if (!key) return "--member '" + v + "': " + key.error().message;
+      const std::string peer = v.substr(at + 1);
+      if (auto st = protocol::validateEndpoint(peer); !st.ok())
+        return "--member '" + v + "': " + st.error().message;
+      o.members.push_back(protocol::ClusterMember{*key, peer});
+    } else if (a == "--add") {
+      o.addMembers = true;
     } else if (a == "--wallet") {
       if (!next(o.wallet)) return "--wallet needs a seed file";
     } else if (a == "--reply-seed-file") {
@@ -552,6 +566,9 @@ int sendRequest(const std::string& sub, const std::vector<std::string>& args) {
     if (!b || b->size() != 32) return usageError(cmd, "--lease LEASEID (64 hex) is required");
     leaseId.emplace();
     std::copy(b->begin(), b->end(), leaseId->begin());
+    if (sub == "cluster" && (o.members.empty() || o.members.size() > protocol::kMaxClusterMembers))
+      return usageError(cmd, "--member KEY@HOST:PORT: 1 to " + std::to_string(protocol::kMaxClusterMembers) +
+                                 " members per message");
   } else {
     if (o.image.empty()) return usageError(cmd, "--image NAME is required");
     if (o.contractId.empty()) o.contractId = randomUuid();
@@ -591,6 +608,13 @@ int sendRequest(const std::string& sub, const std::vector<std::string>& args) {
     auto total = protocol::mulDrops(host->a.price, o.moments);
     if (!total) return failure(cmd, "price × moments overflows");
     amount = *total;
+  } else if (sub == "cluster") {
+    protocol::ClusterRequest r;
+    r.leaseId = *leaseId;
+    r.mode = o.addMembers ? protocol::ClusterMode::add : protocol::ClusterMode::replace;
+    r.members = o.members;
+    r.replyKey = replyKey;
+    request = r;
   } else {
     request = protocol::TerminateRequest{*leaseId, replyKey};
   }
@@ -792,6 +816,7 @@ int runLease(const std::vector<std::string>& args) {
            "N] [--amount DROPS]\n"
            "       sashimono lease extend --host rADDR --lease LEASEID [--moments N] [--amount DROPS]\n"
            "       sashimono lease terminate --host rADDR --lease LEASEID [--amount DROPS]\n"
+           "       sashimono lease cluster --host rADDR --lease LEASEID --member EDKEY@HOST:PORT... [--add]\n"
            "       sashimono lease list\n"
            "       sashimono lease key [--export-seed]\n"
            "common: [--board URL]... [--registry rADDR] [--wallet SEEDFILE] [--reply-seed-file SEEDFILE] "
@@ -803,7 +828,7 @@ int runLease(const std::vector<std::string>& args) {
     return args.empty() ? 2 : 0;
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (args[0] == "acquire" || args[0] == "extend" || args[0] == "terminate")
+  if (args[0] == "acquire" || args[0] == "extend" || args[0] == "terminate" || args[0] == "cluster")
     return sendRequest(args[0], rest);
   if (args[0] == "list") return leaseList(rest);
   if (args[0] == "key") return leaseKey(rest);

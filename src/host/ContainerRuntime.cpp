@@ -89,6 +89,8 @@ std::string renderOciSpec(const ContainerSpec& s) {
   mount("/tmp", "tmpfs", "tmpfs",
         {"nosuid", "nodev", "mode=1777", "size=" + std::to_string(s.tmpBytes / 1024) + "k"});
   mount("/state", "bind", s.stateMount, {"rbind", "rw", "nosuid", "nodev"});
+  if (!s.infoDir.empty())
+    mount("/run/sashimono", "bind", s.infoDir, {"bind", "ro", "nosuid", "nodev", "noexec"});
   w.EndArray();
   w.Key("linux");
   w.StartObject();

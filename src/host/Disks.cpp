@@ -104,6 +104,46 @@ class LinuxDisks final : public Disks {
     return {};
   }
 
+  core::Status writeFile(const std::string& path, const std::string& content, mode_t mode, uid_t owner,
+                         gid_t group) override {
+    const std::string tmp = path + ".tmp";
+    ::unlink(tmp.c_str());
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return core::Error::fromErrno("cannot write " + tmp);
+    std::size_t off = 0;
+    while (off < content.size()) {
+      const ssize_t n = ::write(fd, content.data() + off, content.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const int e = errno;
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        return core::Error::fromErrno("cannot write " + tmp, e);
+      }
+      off += static_cast<std::size_t>(n);
+    }
+    if (::fchown(fd, owner, group) != 0 || ::fchmod(fd, mode) != 0) {
+      const int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return core::Error::fromErrno("cannot set the owner and mode of " + tmp, e);
+    }
+    ::close(fd);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+      const int e = errno;
+      ::unlink(tmp.c_str());
+      return core::Error::fromErrno("cannot rename " + tmp + " to " + path, e);
+    }
+    return {};
+  }
+
+  core::Status removeTree(const std::string& dir) override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    if (ec) return core::Error("cannot remove " + dir + ": " + ec.message());
+    return {};
+  }
+
   core::Status attach(const std::string& image, const std::string& mp) override {
     if (isMountPoint(mp)) return {};
     if (::mkdir(mp.c_str(), 0700) != 0 && errno != EEXIST)

@@ -192,6 +192,9 @@ core::Status Provisioner::createLocked(const TenantSpec& spec, TenantRecord& rec
   // owned by the contract inside the container.
   SASHI_TRY(ops_.disks->ensureDir(l.stateData, 0700, contractUidOf(*u), u->gid));
   SASHI_TRY(ops_.disks->ensureDir(l.stateMount, 0700, contractUidOf(*u), u->gid));
+  SASHI_TRY(step("info"));
+  SASHI_TRY(ops_.disks->ensureDir(config_.baseDir + "/info", 0711, 0, 0));
+  SASHI_TRY(ops_.disks->ensureDir(l.info, 0711, 0, 0));
   return startLocked(l, *u, rec);
 }
 
@@ -224,6 +227,7 @@ core::Status Provisioner::startLocked(const TenantLayout& l, const UserInfo& u, 
   cs.args = rec.spec.args;
   cs.env = rec.spec.env;
   cs.stateMount = l.stateMount;
+  cs.infoDir = l.info;
   SASHI_TRY(ops_.containers->run(l, c, procs, *child, cs));
   SASHI_TRY(step("ports"));
   SASHI_TRY(ops_.forwarder->add(l.apiSocket, rec.ports, config_.publicIp));
@@ -262,6 +266,7 @@ core::Status Provisioner::destroyLocked(const std::string& name) {
   // 2. Mounts (state filesystem, then the disk), loop device, image and home.
   note(ops_.stateFs->unmount(l.stateMount), "statefs");
   note(ops_.disks->remove(l.image, l.home), "disk");
+  note(ops_.disks->removeTree(l.info), "info");
   // 3. cgroup, user (with group and subordinate ranges).
   note(ops_.cgroups->remove(name), "cgroup");
   note(ops_.users->remove(l.contractUser), "alias");
@@ -278,6 +283,7 @@ core::Result<std::vector<std::string>> Provisioner::discoverLocked() {
   for (auto& n : listNames(config_.baseDir + "/records", ".json")) names.insert(n);
   for (auto& n : listNames(config_.baseDir + "/disks", ".img")) names.insert(n);
   for (auto& n : listNames(config_.baseDir + "/homes", "")) names.insert(n);
+  for (auto& n : listNames(config_.baseDir + "/info", "")) names.insert(n);
   auto users = ops_.users->list(config_.userPrefix);
   if (!users) return users.error();
   for (auto& u : *users) {
@@ -397,6 +403,25 @@ core::Result<ReconcileReport> Provisioner::reconcile() {
     }
   }
   return report;
+}
+
+core::Status Provisioner::writeInfo(const std::string& name, const std::string& file,
+                                    const std::string& content) {
+  SASHI_TRY(validateTenantName(name));
+  const bool fileOk = !file.empty() && file.size() <= 64 && file[0] != '.' &&
+                      file.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") == std::string::npos;
+  if (!fileOk) return core::Error("info file name '" + file + "' is not [a-z0-9._-]{1,64}");
+  auto lk = lock();
+  if (!lk) return lk.error();
+  const auto l = layout(name);
+  auto rec = readRecord(l);
+  if (!rec) return rec.error();
+  if (!*rec || (*rec)->state != TenantState::kReady) return core::Error("no ready tenant named " + name);
+  auto user = ops_.users->lookup(l.user);
+  if (!user) return user.error();
+  if (!*user) return core::Error("no tenant named " + name);
+  SASHI_TRY(ops_.disks->ensureDir(l.info, 0711, 0, 0));
+  return ops_.disks->writeFile(l.info + "/" + file, content, 0400, contractUidOf(**user), (*user)->gid);
 }
 
 core::Result<ExecResult> Provisioner::exec(const std::string& name, const std::vector<std::string>& argv,

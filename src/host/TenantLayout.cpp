@@ -23,6 +23,7 @@ TenantLayout tenantLayout(const std::string& baseDir, const std::string& userPre
   l.containerdConfig = l.home + "/containerd.toml";
   l.ociSpec = l.home + "/spec.json";
   l.logDir = l.home + "/log";
+  l.info = baseDir + "/info/" + name;
   return l;
 }
 

@@ -1,5 +1,8 @@
 #include "sashimono/node/HostProvisionerPort.h"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include "sashimono/core/Bytes.h"
 #include "sashimono/crypto/Hash.h"
 #include "sashimono/protocol/Patterns.h"
@@ -91,13 +94,31 @@ core::Result<std::vector<crypto::Hash256>> HostProvisionerPort::list() {
   return out;
 }
 
+std::string renderClusterFile(const crypto::Hash256& leaseId,
+                              const std::vector<protocol::ClusterMember>& members) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.StartObject();
+  w.Key("lease");
+  w.String(core::toHex(leaseId).c_str());
+  w.Key("members");
+  w.StartArray();
+  for (const auto& m : members) {
+    w.StartObject();
+    w.Key("key");
+    w.String(protocol::formatEd25519Key(m.pubkey).c_str());
+    w.Key("peer");
+    w.String(m.peer.c_str());
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return std::string(sb.GetString()) + "\n";
+}
+
 core::Status HostProvisionerPort::deliverCluster(const crypto::Hash256& leaseId,
                                                  const std::vector<protocol::ClusterMember>& members) {
-  // The runtime's cluster channel is not built yet: membership is kept in the lease (and
-  // delivered again once it is).
-  (void)leaseId;
-  (void)members;
-  return {};
+  return provisioner_.writeInfo(tenantNameFor(leaseId), "cluster.json", renderClusterFile(leaseId, members));
 }
 
 }  // namespace sashimono::node

@@ -24,6 +24,7 @@ struct ContainerSpec {
   std::vector<std::string> args;  // process argv (validated)
   std::vector<std::string> env;   // KEY=VALUE (validated)
   std::string stateMount;         // host path bound at /state
+  std::string infoDir;            // host path bound read-only at /run/sashimono (empty: none)
   uid_t uid = kContractUid;
   gid_t gid = kContractUid;
   std::uint64_t tmpBytes = 16ull << 20;

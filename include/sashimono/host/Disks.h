@@ -33,6 +33,12 @@ class Disks {
   // Creates dir when missing, then sets its owner and mode (lchown, chmod): used by root on a
   // freshly made tenant disk, before any tenant process exists.
   virtual core::Status ensureDir(const std::string& dir, mode_t mode, uid_t owner, gid_t group) = 0;
+  // Writes a file atomically (temp file with O_EXCL|O_NOFOLLOW, fchown, fchmod, rename) in a
+  // directory only root can write to (the tenant's info directory).
+  virtual core::Status writeFile(const std::string& path, const std::string& content, mode_t mode,
+                                 uid_t owner, gid_t group) = 0;
+  // Removes a directory tree that holds no mount; ok when absent.
+  virtual core::Status removeTree(const std::string& dir) = 0;
   // Mounts an existing image (after a reboot). Idempotent.
   virtual core::Status attach(const std::string& image, const std::string& mountPoint) = 0;
   // Unmounts everything at or under mountPoint, detaches loop devices backed by image,

@@ -77,6 +77,9 @@ class Provisioner {
   // that is not a ready, running tenant (half-made, being destroyed, or pieces without a
   // record) is removed.
   core::Result<ReconcileReport> reconcile();
+  // Puts a file the instance reads at /run/sashimono/<file> (atomically replaced; readable by
+  // the contract user only). file: [a-z0-9._-]{1,64}, no leading dot. The tenant must exist.
+  core::Status writeInfo(const std::string& name, const std::string& file, const std::string& content);
   // Runs argv in the tenant's container (tests, diagnostics).
   core::Result<ExecResult> exec(const std::string& name, const std::vector<std::string>& argv,
                                 std::chrono::milliseconds timeout = std::chrono::seconds(30));

@@ -33,6 +33,9 @@ struct TenantLayout {
   std::string containerdConfig;
   std::string ociSpec;
   std::string logDir;
+  // Root-owned (0711), outside the tenant's home so the tenant cannot swap it for a symlink:
+  // files the host gives the instance, bound read-only at /run/sashimono in its container.
+  std::string info;
 };
 
 TenantLayout tenantLayout(const std::string& baseDir, const std::string& userPrefix, const std::string& name);

@@ -14,6 +14,10 @@
 namespace sashimono::node {
 
 std::string tenantNameFor(const crypto::Hash256& leaseId);
+// The instance's /run/sashimono/cluster.json: {"lease":"<hex id>","members":[{"key":"ED…",
+// "peer":"host:port"},…]} (docs/NODE.md), replaced whole at each membership change.
+std::string renderClusterFile(const crypto::Hash256& leaseId,
+                              const std::vector<protocol::ClusterMember>& members);
 
 class HostProvisionerPort final : public ProvisionerPort {
  public:

@@ -155,6 +155,16 @@ class FakeDisks : public Disks {
     ::mkdir(dir.c_str(), 0700);
     return {};
   }
+  core::Status writeFile(const std::string& path, const std::string& content, mode_t, uid_t, gid_t) override {
+    SASHI_TRY(w_.op("disks.writeFile", path));
+    std::ofstream(path) << content;
+    return {};
+  }
+  core::Status removeTree(const std::string& dir) override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    return {};
+  }
   core::Status attach(const std::string& image, const std::string& mp) override {
     SASHI_TRY(w_.op("disks.attach", image));
     w_.mounts.insert(mp);

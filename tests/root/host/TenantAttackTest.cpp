@@ -95,6 +95,39 @@ TEST_F(TenantAttack, CannotReadOrWriteOtherTenantsFilesOrState) {
   expectBFine();
 }
 
+TEST_F(TenantAttack, InfoFilesReachOnlyTheirOwnContractReadOnly) {
+  // What the host hands an instance (cluster membership) is private to it: readable by its
+  // contract at /run/sashimono, not writable there, and invisible to the other tenant.
+  ASSERT_TRUE(prov().writeInfo("victim", "cluster.json", "{\"members\":[\"victim-peers\"]}\n").ok());
+  ASSERT_TRUE(prov().writeInfo("attacker", "cluster.json", "{\"members\":[]}\n").ok());
+  auto own = prov().exec("victim", {"/bin/cat", "/run/sashimono/cluster.json"});
+  ASSERT_TRUE(own.ok()) << own.error().message;
+  EXPECT_EQ(own->out, "{\"members\":[\"victim-peers\"]}\n");
+  auto write = prov().exec(
+      "victim", {"/bin/sh", "-c", "echo x > /run/sashimono/cluster.json; echo x > /run/sashimono/new"});
+  ASSERT_TRUE(write.ok());
+  EXPECT_NE(write->exitCode, 0);
+  // Replaced whole: the instance sees the new content at once.
+  ASSERT_TRUE(prov().writeInfo("victim", "cluster.json", "{\"members\":[]}\n").ok());
+  auto again = prov().exec("victim", {"/bin/cat", "/run/sashimono/cluster.json"});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->out, "{\"members\":[]}\n");
+  ASSERT_TRUE(prov().writeInfo("victim", "cluster.json", "{\"members\":[\"victim-peers\"]}\n").ok());
+  const auto lb = prov().layout("victim");
+  auto r = inA("cat " + lb.info + "/cluster.json; ls " + lb.info);
+  EXPECT_NE(r.exitCode, 0);
+  EXPECT_EQ(r.out.find("victim-peers"), std::string::npos);
+  auto c = asA({"/bin/busybox", "cat", lb.info + "/cluster.json"});
+  EXPECT_NE(c.exitCode, 0);
+  EXPECT_EQ(c.out.find("victim-peers"), std::string::npos);
+  auto t = asA({"/bin/busybox", "touch", lb.info + "/owned"});
+  EXPECT_NE(t.exitCode, 0);
+  EXPECT_FALSE(std::filesystem::exists(lb.info + "/owned"));
+  EXPECT_FALSE(prov().writeInfo("victim", "../escape", "x").ok());
+  EXPECT_FALSE(prov().writeInfo("nobody", "cluster.json", "x").ok());
+  expectBFine();
+}
+
 TEST_F(TenantAttack, CannotSignalOtherTenantsProcesses) {
   // B's long-lived processes (short-lived helpers such as a daemonizing parent may come and go).
   auto first = host_->os.cgroups->pids("victim");
