@@ -3,9 +3,12 @@
 #include <sys/stat.h>
 #include <fstream>
 
+#include <rapidjson/document.h>
 #include "fakes/node/NodeHarness.h"
 #include "sashimono/node/HostConfig.h"
+#include "sashimono/node/HostProvisionerPort.h"
 #include "sashimono/node/LeaseCodec.h"
+#include "sashimono/protocol/Patterns.h"
 
 namespace sashimono::node {
 namespace {
@@ -149,6 +152,32 @@ TEST(BoardClientPortTest, CompleteLedgersCoverage) {
   EXPECT_TRUE(ledgersCover("42", 42, 42));
   EXPECT_FALSE(ledgersCover("x-y", 1, 1));
   EXPECT_FALSE(ledgersCover("", 1, 1));
+}
+
+}  // namespace
+}  // namespace sashimono::node
+
+namespace sashimono::node {
+namespace {
+
+TEST(ClusterFileTest, ListsTheLeaseAndEveryMemberInOrder) {
+  crypto::Hash256 id{};
+  id[0] = 0xAB;
+  protocol::ClusterMember a{};
+  a.pubkey[0] = 1;
+  a.peer = "10.0.0.1:22000";
+  protocol::ClusterMember b{};
+  b.pubkey[31] = 2;
+  b.peer = "peer.example.com:22001";
+  const std::string text = renderClusterFile(id, {a, b});
+  rapidjson::Document d;
+  d.Parse<rapidjson::kParseIterativeFlag>(text.c_str());
+  ASSERT_TRUE(d.IsObject()) << text;
+  EXPECT_EQ(std::string(d["lease"].GetString()), core::toHex(id));
+  ASSERT_EQ(d["members"].Size(), 2u);
+  EXPECT_EQ(std::string(d["members"][0]["key"].GetString()), protocol::formatEd25519Key(a.pubkey));
+  EXPECT_EQ(std::string(d["members"][1]["peer"].GetString()), "peer.example.com:22001");
+  EXPECT_EQ(renderClusterFile(id, {}), "{\"lease\":\"" + core::toHex(id) + "\",\"members\":[]}\n");
 }
 
 }  // namespace
