@@ -213,6 +213,19 @@ core::Status Node::execute(const std::vector<lease::Action>& actions) {
         protocol::InstanceInfo i = *info;
         if (i.host.empty()) i.host = options_.hostAddress;
         spdlog::info("node: lease {} provisioned (user port {})", shortHex(p->leaseId), i.userPort);
+        if (const auto* l = book_.find(p->leaseId); l && l->state == lease::LeaseState::active) {
+          // Provisioned again (its instance was missing at start-up): the reply already sent
+          // stays as it was; the instance gets its cluster membership back.
+          if (l->instance && l->instance->userPort != i.userPort)
+            spdlog::warn("node: lease {} re-provisioned on user port {} (its reply said {})",
+                         shortHex(p->leaseId), i.userPort, l->instance->userPort);
+          if (!l->cluster.empty()) {
+            if (auto st = provisioner_.deliverCluster(p->leaseId, l->cluster); !st)
+              spdlog::warn("node: cluster delivery to re-provisioned lease {} failed: {}",
+                           shortHex(p->leaseId), st.error().message);
+          }
+          continue;
+        }
         SASHI_TRY(apply(book_.provisioned(p->leaseId, i), std::nullopt, {}));
       } else {
         spdlog::warn("node: lease {} provisioning failed: {}", shortHex(p->leaseId), info.error().message);

@@ -155,6 +155,36 @@ TEST(NodeTest, RequestsSentWhileDownAreServedOnRestart) {
   EXPECT_EQ(only(h.replies(), acq.hash).type, protocol::MessageType::acquireOk);
 }
 
+TEST(NodeTest, StartupReprovisionsAMissingInstanceWithItsCluster) {
+  NodeHarness h;
+  h.boot();
+  auto acq = h.send(1000, acquire());
+  h.catchUp();
+  h.settle();
+  protocol::ClusterRequest c;
+  c.leaseId = acq.hash;
+  protocol::ClusterMember m{};
+  m.pubkey[0] = 7;
+  m.peer = "10.0.0.2:22000";
+  c.members = {m};
+  auto cl = h.send(1, c);
+  h.catchUp();
+  h.settle();
+  EXPECT_EQ(only(h.replies(), cl.hash).type, protocol::MessageType::clusterOk);
+  ASSERT_EQ(h.provisioner.clusters[acq.hash].size(), 1u);
+  // The instance vanished while the node was down (a lost disk, an operator's destroy).
+  h.node.reset();
+  h.provisioner.instances.erase(acq.hash);
+  h.provisioner.clusters.erase(acq.hash);
+  h.boot();
+  EXPECT_EQ(h.node->drift().missing.size(), 1u);
+  EXPECT_EQ(h.provisioner.instances.count(acq.hash), 1u);
+  ASSERT_EQ(h.provisioner.clusters[acq.hash].size(), 1u);
+  EXPECT_EQ(h.provisioner.clusters[acq.hash][0], m);
+  h.settle();
+  EXPECT_EQ(h.replies()[acq.hash].size(), 1u) << "no second reply for the re-provisioned lease";
+}
+
 TEST(NodeTest, StartupDestroysOrphansAndReportsDrift) {
   NodeHarness h;
   h.provisioner.instances[crypto::Hash256{9}] = protocol::InstanceInfo{};
