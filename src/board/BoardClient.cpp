@@ -230,6 +230,7 @@ Status BoardClient::handleEvents(Connection& conn, Session& s, std::deque<rapidj
   struct Item {
     StreamEvent ev;
     std::shared_ptr<Connection::Call> call;
+    std::optional<BoardTx> local;  // re-encoded from the message: no fetch needed
   };
   std::vector<Item> items;
   // First pass: fetch every new transaction's blob, pipelined.
@@ -246,20 +247,26 @@ Status BoardClient::handleEvents(Connection& conn, Session& s, std::deque<rapidj
         ++status_.duplicates;
         continue;
       }
+      if (auto local = localTransaction(doc, *ev)) {
+        items.push_back({std::move(*ev), nullptr, std::move(local)});
+        continue;
+      }
       TxQuery q;
       q.hash = ev->hash;
       auto call = conn.start(renderTx(q));
       if (!call.ok()) return call.error().context("tx");
-      items.push_back({std::move(*ev), std::move(*call)});
+      items.push_back({std::move(*ev), std::move(*call), std::nullopt});
     } else if (ev->kind == StreamEvent::Kind::ledgerClosed) {
-      items.push_back({std::move(*ev), nullptr});
+      items.push_back({std::move(*ev), nullptr, std::nullopt});
     }
   }
   // Second pass, in stream order.
   for (auto& it : items) {
     if (stopping_) return {};
     const StreamEvent& ev = it.ev;
-    if (ev.kind == StreamEvent::Kind::transaction) {
+    if (ev.kind == StreamEvent::Kind::transaction && it.local) {
+      deliver(std::move(*it.local));
+    } else if (ev.kind == StreamEvent::Kind::transaction) {
       auto resp = conn.await(it.call, options_.requestTimeout);
       if (!resp.ok()) return resp.error().context("tx " + core::toHex(ev.hash));
       auto t = parseTx(*resp);

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "sashimono/core/Bytes.h"
+#include "sashimono/ledger/Codec.h"
 
 namespace sashimono::board {
 
@@ -73,6 +74,46 @@ Result<StreamEvent> parseStreamEvent(const rapidjson::Value& message) {
   if (const rapidjson::Value* meta = member(message, "meta"); meta != nullptr)
     e.txIndex = asU32(member(*meta, "TransactionIndex"));
   return e;
+}
+
+std::optional<BoardTx> localTransaction(const rapidjson::Value& message, const StreamEvent& event) {
+  if (event.kind != StreamEvent::Kind::transaction) return std::nullopt;
+  const rapidjson::Value* tx = member(message, "transaction");
+  if (tx == nullptr) tx = member(message, "tx_json");
+  const rapidjson::Value* meta = member(message, "meta");
+  if (tx == nullptr || !tx->IsObject() || meta == nullptr || !meta->IsObject()) return std::nullopt;
+  rapidjson::Document t(rapidjson::kObjectType);
+  auto& a = t.GetAllocator();
+  const bool hasAmount = tx->HasMember("Amount");
+  for (const auto& m : tx->GetObject()) {
+    const std::string_view name(m.name.GetString(), m.name.GetStringLength());
+    if (name == "hash" || name == "date" || name == "ctid" || name == "inLedger" || name == "ledger_index")
+      continue;
+    if (name == "DeliverMax") {
+      if (hasAmount) continue;  // api v1 carries both
+      t.AddMember("Amount", rapidjson::Value(m.value, a), a);
+      continue;
+    }
+    t.AddMember(rapidjson::Value(m.name, a), rapidjson::Value(m.value, a), a);
+  }
+  auto blob = ledger::encode(t);
+  if (!blob.ok() || ledger::transactionHash(*blob) != event.hash) return std::nullopt;
+  rapidjson::Document md(rapidjson::kObjectType);
+  auto& ma = md.GetAllocator();
+  for (const auto& m : meta->GetObject()) {
+    if (std::string_view(m.name.GetString(), m.name.GetStringLength()) == "delivered_amount") continue;
+    md.AddMember(rapidjson::Value(m.name, ma), rapidjson::Value(m.value, ma), ma);
+  }
+  auto metaBlob = ledger::encode(md);
+  if (!metaBlob.ok()) return std::nullopt;
+  BoardTx out;
+  out.hash = event.hash;
+  out.blob = std::move(*blob);
+  out.meta = std::move(*metaBlob);
+  out.ledgerIndex = event.ledgerIndex;
+  out.txIndex = event.txIndex;
+  out.result = event.engineResult;
+  return out;
 }
 
 }  // namespace sashimono::board

@@ -10,6 +10,7 @@
 
 #include <rapidjson/document.h>
 
+#include "sashimono/board/Responses.h"
 #include "sashimono/core/Result.h"
 #include "sashimono/crypto/Hash.h"
 
@@ -31,6 +32,15 @@ struct StreamEvent {
 
 // Errors ("badStream") for a message of a known type with missing or ill-typed fields.
 [[nodiscard]] core::Result<StreamEvent> parseStreamEvent(const rapidjson::Value& message);
+
+// The transaction of a validated `transaction` stream message in binary, re-encoded locally
+// from its JSON (transaction / tx_json and meta, minus the fields rippled adds that are not
+// serialized: hash, date, ctid, inLedger, ledger_index, DeliverMax, delivered_amount), so the
+// node need not fetch it. Returns nullopt unless the blob hashes to the event's hash and the
+// metadata encodes too (then the caller fetches it with `tx`, as before): a server's JSON that
+// does not reproduce the signed bytes is never trusted.
+[[nodiscard]] std::optional<BoardTx> localTransaction(const rapidjson::Value& message,
+                                                      const StreamEvent& event);
 
 // True if the message is a response (has "type": "response" or an "id" member).
 [[nodiscard]] bool isResponse(const rapidjson::Value& message);

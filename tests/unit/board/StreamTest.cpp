@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/board/TestTx.h"
+#include "sashimono/devnet/TxJson.h"
+#include "sashimono/ledger/Codec.h"
+
 using namespace sashimono::board;
 
 namespace {
@@ -61,4 +65,64 @@ TEST(StreamTest, IsResponse) {
   EXPECT_TRUE(isResponse(parse(R"({"id":1,"result":{}})")));
   EXPECT_TRUE(isResponse(parse(R"({"type":"response"})")));
   EXPECT_FALSE(isResponse(parse(R"({"type":"ledgerClosed"})")));
+}
+
+// ---- localTransaction: the blob re-encoded from the message, as the devnet renders it ----
+
+namespace {
+
+sashimono::core::Bytes richMeta() {
+  rapidjson::Document d;
+  d.Parse(R"({"AffectedNodes":[{"ModifiedNode":{"LedgerEntryType":"AccountRoot",
+    "LedgerIndex":"13F1A95D7AAB7108D5CE7EEAF504B2894B8C674E6D68499076441C4837282BF8",
+    "FinalFields":{"Account":"rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh","Balance":"99999990","Flags":0,
+      "OwnerCount":0,"Sequence":2},
+    "PreviousFields":{"Balance":"100000000","Sequence":1},
+    "PreviousTxnID":"E08D6E9754025BA2534A78707605E0601F03ACE063687A0CA1BDDACFCD1698C7",
+    "PreviousTxnLgrSeq":3}}],
+    "TransactionIndex":4,"TransactionResult":"tesSUCCESS","DeliveredAmount":"1000"})");
+  auto b = sashimono::ledger::encode(d);
+  EXPECT_TRUE(b.ok()) << b.error().message;
+  return *b;
+}
+
+}  // namespace
+
+TEST(StreamTest, LocalTransactionReproducesBlobAndMetaInBothApiVersions) {
+  using namespace sashimono;
+  const auto from = board::fakes::newKey();
+  const auto to = board::fakes::newKey();
+  devnet::StoredTx st;
+  st.blob = board::fakes::signedPayment(from, to.address(), 1000, 1);
+  st.hash = ledger::transactionHash(st.blob);
+  st.meta = richMeta();
+  st.ledgerSeq = 9;
+  st.index = 4;
+  st.closeTime = 800000000;
+  for (int api : {1, 2}) {
+    SCOPED_TRACE("api v" + std::to_string(api));
+    auto text = devnet::renderTransactionMessage(st, api);
+    ASSERT_TRUE(text.ok()) << text.error().message;
+    auto msg = parse(text->c_str());
+    auto ev = parseStreamEvent(msg);
+    ASSERT_TRUE(ev.ok()) << ev.error().message;
+    auto local = localTransaction(msg, *ev);
+    ASSERT_TRUE(local.has_value()) << *text;
+    EXPECT_EQ(local->blob, st.blob);
+    EXPECT_EQ(local->meta, st.meta);
+    EXPECT_EQ(local->hash, st.hash);
+    EXPECT_EQ(local->ledgerIndex, 9u);
+    EXPECT_EQ(local->txIndex, 4u);
+    EXPECT_EQ(local->result, "tesSUCCESS");
+    // A server whose JSON says something other than what was signed is not believed.
+    auto tampered = parse(text->c_str());
+    auto& tx = tampered.HasMember("tx_json") ? tampered["tx_json"] : tampered["transaction"];
+    tx["DeliverMax"].SetString("999999", tampered.GetAllocator());
+    if (tx.HasMember("Amount")) tx["Amount"].SetString("999999", tampered.GetAllocator());
+    EXPECT_FALSE(localTransaction(tampered, *ev).has_value());
+    // Metadata that does not encode (unknown field): fetched instead.
+    auto badMeta = parse(text->c_str());
+    badMeta["meta"].AddMember("NotAField", 1, badMeta.GetAllocator());
+    EXPECT_FALSE(localTransaction(badMeta, *ev).has_value());
+  }
 }
