@@ -4,7 +4,8 @@
 // legitimate acquire.
 //
 //   bench_node_bench [--acquires N=10] [--ledger-ms MS=1000] [--tick-ms MS=500] [--flood N=1000]
-//                    [--flood-senders N=4] [--flood-timeout-s S=120] [--images DIR]
+//                    [--flood-senders N=4] [--flood-timeout-s S=120] [--forged N=1000]
+//                    [--part all|devnet|forged] [--images DIR]
 //   (--flood 0 skips the flood part; SASHIMONO_LOG=info|debug shows the node's log)
 //
 // Set-up: the devnet (`sashimono devnet`) as a child on 127.0.0.1 closing a ledger every
@@ -24,6 +25,12 @@
 // half acquires whose memo is not a sealed payload) from --flood-senders funded accounts,
 // immediately followed by one legitimate acquire. Goal: delay = flooded − alone < one ledger
 // interval. Also: how long until every refund is validated.
+//
+// Part 3: the same flood with forged signatures, through a test board (the devnet refuses them):
+// a second in-process node on a node::fakes::HostileBoard closing a ledger every --ledger-ms; a
+// legitimate acquire alone, then --forged forgeries and the legitimate acquire LAST in one
+// ledger. Goal: delay < one ledger interval, and not one forgery answered.
+// --part devnet runs parts 1 and 2 only, --part forged part 3 only (--forged 0 skips it).
 //
 // Every tenant, user and cgroup the run made is removed at exit, also on errors and on
 // SIGINT/SIGTERM; tenants of an earlier run that was killed are removed at start.
@@ -55,6 +62,7 @@
 #include "fakes/board/DevnetProcess.h"
 #include "fakes/board/DevnetWallet.h"
 #include "fakes/node/Forge.h"
+#include "fakes/node/HostileBoard.h"
 #include "fakes/node/Tenant.h"
 #include "sashimono/core/Bytes.h"
 #include "sashimono/host/Disks.h"
@@ -104,7 +112,9 @@ struct Options {
   int flood = 1000;
   int floodSenders = 4;
   int floodTimeoutS = 120;
-  std::string images;  // empty: built into a temporary directory
+  int forged = 1000;
+  std::string part = "all";  // all | devnet (parts 1, 2) | forged (part 3)
+  std::string images;        // empty: built into a temporary directory
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -356,14 +366,14 @@ class StepLog {
       if (t >= from && n == name) return t;
     return std::nullopt;
   }
-  // Count, first and last of `name` at or after `from`.
-  std::tuple<std::size_t, Clock::time_point, Clock::time_point> span(const std::string& name,
-                                                                     Clock::time_point from) {
+  // Count, first and last of `name` at or after `from` (and before `to`).
+  std::tuple<std::size_t, Clock::time_point, Clock::time_point> span(
+      const std::string& name, Clock::time_point from, Clock::time_point to = Clock::time_point::max()) {
     std::lock_guard lk(mu_);
     std::size_t n = 0;
     Clock::time_point a{}, b{};
     for (const auto& [s, t] : steps_)
-      if (t >= from && s == name) {
+      if (t >= from && t < to && s == name) {
         if (n++ == 0) a = t;
         b = t;
       }
@@ -443,15 +453,26 @@ void printRow(const char* name, const std::vector<double>& v) {
   std::printf("  %-40s %9.1f %9.1f\n", name, pct(v, 0.5), pct(v, 0.95));
 }
 
-int run(const Options& opt) {
-  std::printf(
-      "node_bench: ledger interval %d ms, node tick %d ms, %d acquires, flood of %d from %d senders\n",
-      opt.ledgerMs, opt.tickMs, opt.acquires, opt.flood, opt.floodSenders);
-  std::printf("machine: %u cores, load average %s", std::thread::hardware_concurrency(),
-              slurp("/proc/loadavg").c_str());
-  std::fflush(stdout);
+// The node's config for the benchmark: `host init`'s offer and size, `host run`'s defaults.
+node::HostConfig benchConfig(const std::string& boardUrl, const std::string& images,
+                             const std::string& dataDir) {
+  node::HostConfig c;
+  c.boardUrls = {boardUrl};
+  c.address = "127.0.0.1";
+  c.offer.instances = 4;
+  c.offer.size = lease::InstanceSize{1000, 512, 256, 2048};  // `host init` defaults
+  c.offer.pricePerMoment = 1000;
+  c.offer.momentSeconds = 3600;
+  c.offer.maxMoments = 720;
+  c.policy.allowedImages = {"instance"};
+  c.imagesDir = images;
+  c.bindAddress = "127.0.0.1";
+  c.dataDir = dataDir;
+  return c;
+}
 
-  BenchHost th(opt.images);
+// Parts 1 and 2, on the devnet.
+int runDevnet(const Options& opt, BenchHost& th) {
   const std::string genesis = board::fakes::newGenesisSeed();
   board::fakes::DevnetProcess devnet(SASHIMONO_BINARY, genesis, opt.ledgerMs);
   board::fakes::DevnetWallet wallet(devnet.url(), genesis);
@@ -480,18 +501,7 @@ int run(const Options& opt) {
 
   // The node, in-process, as `host run` builds it.
   board::fakes::TempDir dataDir;
-  node::HostConfig c;
-  c.boardUrls = {devnet.url()};
-  c.address = "127.0.0.1";
-  c.offer.instances = 4;
-  c.offer.size = lease::InstanceSize{1000, 512, 256, 2048};  // `host init` defaults
-  c.offer.pricePerMoment = 1000;
-  c.offer.momentSeconds = 3600;
-  c.offer.maxMoments = 720;
-  c.policy.allowedImages = {"instance"};
-  c.imagesDir = th.images;
-  c.bindAddress = "127.0.0.1";
-  c.dataDir = dataDir.path();
+  const node::HostConfig c = benchConfig(devnet.url(), th.images, dataDir.path());
   auto store = node::NodeStore::open(c.storePath());
   if (!store) throw std::runtime_error(store.error().message);
   node::HostProvisionerPort hostPort(*th.prov, hostKey);
@@ -780,6 +790,215 @@ int run(const Options& opt) {
   return 0;
 }
 
+// Part 3, on the hostile board: forged signatures cannot reach the devnet (it checks them), so a
+// second node, in-process as before (own store, same provisioner), listens to a
+// node::fakes::HostileBoard on 127.0.0.1 that closes a ledger every --ledger-ms on its own
+// thread and validates the node's replies. A legitimate acquire alone; then one ledger of
+// --forged transactions with forged signatures (half with a TxnSignature byte altered, half
+// signed by a key that does not own the Account; every one a well-formed acquire paying the
+// price), the legitimate acquire LAST in that ledger. Validation times are the board's own close
+// times (just before the ledger's first stream message leaves).
+int runForged(const Options& opt, BenchHost& th) {
+  const crypto::KeyPair hostKey = node::fakes::newEdKey();
+  node::fakes::HostileBoard board(hostKey, 2);
+  board::fakes::TempDir dataDir;
+  const node::HostConfig c = benchConfig(board.url(), th.images, dataDir.path());
+  auto store = node::NodeStore::open(c.storePath());
+  if (!store) throw std::runtime_error(store.error().message);
+  node::HostProvisionerPort hostPort(*th.prov, hostKey);
+  TimedPort port(hostPort);
+  StepLog steps;
+  node::NodeOptions no;
+  no.onStep = [&](std::string_view s) { steps.mark(s); };
+  no.outbox.onStep = [&](std::string_view s) { steps.mark(s); };
+  node::ServiceOptions so;
+  so.tickInterval = std::chrono::milliseconds(opt.tickMs);
+  lease::SystemClock clock;
+  board.closeEvery(std::chrono::milliseconds(opt.ledgerMs));
+  auto service = std::make_unique<node::NodeService>(c, *store, port, hostKey, clock, so, no);
+  if (auto st = service->start(); !st) throw std::runtime_error("node start: " + st.error().message);
+  auto checkNode = [&] {
+    if (service->fatal()) throw std::runtime_error("node stopped: " + service->fatalError());
+  };
+  for (auto end = Clock::now() + 30s; !service->boardStatus().connected; std::this_thread::sleep_for(50ms)) {
+    checkNode();
+    checkInterrupted();
+    if (Clock::now() > end) throw std::runtime_error("the node never connected to the hostile board");
+  }
+  // Two ledgers with nothing in them: the node's start-up (announcement, leftovers) is over.
+  for (const auto first = board.lastClosed(); board.lastClosed() < first + 2;) {
+    checkNode();
+    checkInterrupted();
+    std::this_thread::sleep_for(20ms);
+  }
+
+  const std::string hostAddr = hostKey.address();
+  const auto limit = std::chrono::seconds(std::max(30, 20 * opt.ledgerMs / 1000));
+  struct Run {
+    Clock::time_point planned, validated, replied;
+    std::uint32_t ledger = 0, replyLedger = 0;
+    std::string replyType;
+    std::optional<Clock::time_point> createStarts, provisioned, submitted;
+  };
+  // `before` and then a legitimate acquire from `a`, all into the next ledger.
+  auto acquire = [&](Account& a, std::vector<node::fakes::Planned> before) {
+    Run r;
+    node::fakes::Planned legit;
+    legit.blob =
+        node::fakes::requestPayment(a.key, hostAddr, c.offer.pricePerMoment, a.sequence++,
+                                    protocol::Message{node::fakes::acquireRequest("instance")}, hostKey);
+    legit.delivered = c.offer.pricePerMoment;
+    const crypto::Hash256 hash = ledger::transactionHash(legit.blob);
+    before.push_back(std::move(legit));
+    r.planned = Clock::now();
+    board.plan(std::move(before));
+    const auto end = Clock::now() + limit;
+    std::optional<std::uint32_t> at;
+    while (!(at = board.ledgerOf(hash))) {
+      checkInterrupted();
+      if (Clock::now() > end) throw std::runtime_error("the acquire was never validated");
+      std::this_thread::sleep_for(2ms);
+    }
+    r.ledger = *at;
+    r.validated = *board.closedAt(*at);
+    const crypto::AccountId to = a.key.accountId();
+    while (Clock::now() < end) {
+      checkNode();
+      checkInterrupted();
+      for (const auto& p : board.hostPaymentsWithLedger()) {
+        auto d = ledger::decodeTransaction(p.blob);
+        if (!d || d->destination != to) continue;
+        auto opened = node::fakes::openReply(*d, a.key);
+        r.replyLedger = p.ledger;
+        r.replied = *board.closedAt(p.ledger);
+        r.replyType = opened ? std::string(protocol::messageTypeName(opened->type)) : "unreadable";
+        break;
+      }
+      if (r.replyLedger != 0) break;
+      std::this_thread::sleep_for(5ms);
+    }
+    if (r.replyLedger == 0) return r;
+    if (port.lastStart() > r.validated) {
+      r.createStarts = port.lastStart();
+      r.provisioned = steps.first("provisioned", *r.createStarts);
+      if (r.provisioned) r.submitted = steps.first("outbox.submitted", *r.provisioned);
+    }
+    return r;
+  };
+  auto show = [&](const char* name, const Run& r) {
+    std::printf("  %-40s %9.1f ms (%s); validated → create starts %.1f ms, → reply submitted %.1f ms\n", name,
+                ms(r.replied - r.validated), r.replyType.c_str(),
+                r.createStarts ? ms(*r.createStarts - r.validated) : -1.0,
+                r.submitted ? ms(*r.submitted - r.validated) : -1.0);
+  };
+
+  Account aloneT{node::fakes::newEdKey(), 1};
+  Account floodT{node::fakes::newEdKey(), 1};
+  auto alone = acquire(aloneT, {});
+  if (alone.replyLedger == 0) throw std::runtime_error("forged part: the acquire alone got no reply");
+
+  // The forgeries, built before the ledger they go into: from --flood-senders accounts (of the
+  // board's imagination: it checks no balance), each a sealed acquire paying the price.
+  std::vector<Account> senders;
+  for (int i = 0; i < opt.floodSenders; ++i) senders.push_back({node::fakes::newEdKey(), 1});
+  const crypto::KeyPair stranger = node::fakes::newEdKey();
+  const auto buildStart = Clock::now();
+  std::vector<node::fakes::Planned> forged;
+  std::set<crypto::AccountId> forgers;
+  for (int i = 0; i < opt.forged; ++i) {
+    Account& s = senders[static_cast<std::size_t>(i) % senders.size()];
+    forgers.insert(s.key.accountId());
+    auto d = node::fakes::paymentJson(
+        s.key.address(), hostAddr, c.offer.pricePerMoment, s.sequence++,
+        {node::fakes::requestMemo(protocol::Message{node::fakes::acquireRequest("instance")}, hostKey)});
+    node::fakes::Planned p;
+    p.blob = i % 2 == 0 ? node::fakes::withBadSignature(node::fakes::signJson(d, s.key),
+                                                        10 + static_cast<std::size_t>(i) % 50)
+                        : node::fakes::signJson(d, stranger);
+    p.delivered = c.offer.pricePerMoment;
+    forged.push_back(std::move(p));
+  }
+  const double buildMs = ms(Clock::now() - buildStart);
+  // Wait for a fresh ledger so that the plan is not split by a close already under way.
+  for (const auto l = board.lastClosed(); board.lastClosed() == l;) std::this_thread::sleep_for(1ms);
+  auto flooded = acquire(floodT, std::move(forged));
+
+  // Some more ledgers: no forgery may be answered late either.
+  for (const auto l = board.lastClosed(); board.lastClosed() < l + 3;) {
+    checkNode();
+    checkInterrupted();
+    std::this_thread::sleep_for(20ms);
+  }
+  std::size_t answeredForged = 0;
+  for (const auto& p : board.hostPaymentsWithLedger())
+    if (auto d = ledger::decodeTransaction(p.blob); d && d->destination && forgers.count(*d->destination))
+      ++answeredForged;
+  // The node's work on the forgeries: what it verified between the ledger's close and the start
+  // of the legitimate acquire's create.
+  auto [nVerified, firstVerified, lastVerified] =
+      steps.span("verified", flooded.validated, flooded.createStarts.value_or(Clock::now()));
+
+  const double interval = opt.ledgerMs;
+  std::printf(
+      "\nforged: %d transactions with forged signatures (half a TxnSignature byte altered, half signed by "
+      "a key that does not own the account) in one ledger of the hostile board, the legit acquire last "
+      "in it (forgeries built in %.0f ms)\n",
+      opt.forged, buildMs);
+  show("legit acquire alone", alone);
+  double delay = -1;
+  if (flooded.replyLedger != 0) {
+    show("legit acquire last after the forgeries", flooded);
+    std::printf(
+        "  ledgers: alone: acquire %u, reply %u (+%u); flooded: acquire %u (with %d forgeries), reply %u "
+        "(+%u)\n",
+        alone.ledger, alone.replyLedger, alone.replyLedger - alone.ledger, flooded.ledger, opt.forged,
+        flooded.replyLedger, flooded.replyLedger - flooded.ledger);
+    if (nVerified > 0)
+      std::printf(
+          "  node: %zu transactions verified (the forgeries, then the legit acquire) before its create "
+          "started, the first %.1f ms and the last %.1f ms after the ledger closed\n",
+          nVerified, ms(firstVerified - flooded.validated), ms(lastVerified - flooded.validated));
+    std::printf("  replies to the forgeries: %zu (must be 0)\n", answeredForged);
+    delay = ms(flooded.replied - flooded.validated) - ms(alone.replied - alone.validated);
+    const bool pass = delay < interval && answeredForged == 0 && flooded.replyType == "sashimono.acquire.ok";
+    std::printf("  delay %.1f ms vs goal < one ledger (%.0f ms): ratio %.2f %s\n", delay, interval,
+                delay / interval, pass ? "PASS" : "FAIL");
+    if (alone.submitted && flooded.submitted)
+      std::printf(
+          "  continuous: validated → reply submitted, flooded − alone = %.1f ms (ratio %.2f of a ledger)\n",
+          ms(*flooded.submitted - flooded.validated) - ms(*alone.submitted - alone.validated),
+          (ms(*flooded.submitted - flooded.validated) - ms(*alone.submitted - alone.validated)) / interval);
+  } else {
+    std::printf("  legit acquire after the forgeries: NO REPLY within %lld s: FAIL\n",
+                static_cast<long long>(limit.count()));
+  }
+  std::fflush(stdout);
+
+  std::fprintf(stderr, "node_bench: stopping the forged part's node\n");
+  service->stop();
+  service.reset();
+  board.stopClosing();
+  return 0;
+}
+
+int run(const Options& opt) {
+  std::printf(
+      "node_bench: ledger interval %d ms, node tick %d ms, %d acquires, flood of %d from %d senders, "
+      "%d forged; part %s\n",
+      opt.ledgerMs, opt.tickMs, opt.acquires, opt.flood, opt.floodSenders, opt.forged, opt.part.c_str());
+  std::printf("machine: %u cores, load average %s", std::thread::hardware_concurrency(),
+              slurp("/proc/loadavg").c_str());
+  std::fflush(stdout);
+
+  BenchHost th(opt.images);
+  if (opt.part != "forged") runDevnet(opt, th);
+  if (opt.part != "devnet" && opt.forged > 0) {
+    checkInterrupted();
+    runForged(opt, th);
+  }
+  return 0;
+}
+
 bool parseInt(const std::string& s, int lo, int hi, int& out) {
   if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return false;
   const int v = std::stoi(s);
@@ -799,7 +1018,8 @@ int main(int argc, char** argv) {
       std::printf(
           "usage: bench_node_bench [--acquires N=10] [--ledger-ms MS=1000] [--tick-ms MS=500] [--flood "
           "N=1000]\n"
-          "                        [--flood-senders N=4] [--flood-timeout-s S=120] [--images DIR]\n");
+          "                        [--flood-senders N=4] [--flood-timeout-s S=120] [--forged N=1000]\n"
+          "                        [--part all|devnet|forged] [--images DIR]\n");
       return 0;
     }
     if (i + 1 >= args.size()) {
@@ -820,6 +1040,10 @@ int main(int argc, char** argv) {
       ok = parseInt(v, 1, 64, opt.floodSenders);
     else if (k == "--flood-timeout-s")
       ok = parseInt(v, 1, 3600, opt.floodTimeoutS);
+    else if (k == "--forged")
+      ok = parseInt(v, 0, 100000, opt.forged);
+    else if (k == "--part")
+      ok = (v == "all" || v == "devnet" || v == "forged") && (opt.part = v, true);
     else if (k == "--images")
       opt.images = v;
     else
