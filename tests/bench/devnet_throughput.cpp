@@ -19,6 +19,7 @@
 #include <rapidjson/document.h>
 #include <unistd.h>
 
+#include "fakes/board/TestTx.h"
 #include "sashimono/core/Log.h"
 #include "sashimono/crypto/Keys.h"
 #include "sashimono/devnet/Devnet.h"
@@ -40,22 +41,7 @@ crypto::KeyPair keyFor(std::uint32_t n) {
   return *crypto::KeyPair::fromSeed(crypto::Seed(crypto::KeyType::ed25519, e));
 }
 
-core::Bytes payment(const crypto::KeyPair& from, const std::string& to, std::uint64_t drops,
-                    std::uint32_t seq) {
-  rapidjson::Document d;
-  d.SetObject();
-  auto& al = d.GetAllocator();
-  d.AddMember("TransactionType", "Payment", al);
-  d.AddMember("Account", rapidjson::Value(from.address().c_str(), al), al);
-  d.AddMember("Destination", rapidjson::Value(to.c_str(), al), al);
-  d.AddMember("Amount", rapidjson::Value(std::to_string(drops).c_str(), al), al);
-  d.AddMember("Fee", "10", al);
-  d.AddMember("Flags", 0, al);
-  d.AddMember("Sequence", seq, al);
-  auto blob = ledger::sign(d, al, from);
-  if (!blob.ok()) throw std::runtime_error(blob.error().message);
-  return *blob;
-}
+using board::fakes::signedPayment;
 
 std::string submitText(const core::Bytes& blob, std::uint64_t id) {
   return R"({"id":)" + std::to_string(id) + R"(,"command":"submit","tx_blob":")" + core::toHex(blob) + "\"}";
@@ -124,8 +110,9 @@ int main(int argc, char** argv) {
   for (std::uint32_t s = 0; s < senders; ++s) from.push_back(keyFor(100 + s));
   std::vector<std::string> to = {keyFor(1).address(), keyFor(2).address()};
   std::uint32_t gseq = 1;
-  for (const auto& k : from) (void)(*node)->submit(payment(genesis, k.address(), 1'000'000'000'000, gseq++));
-  for (const auto& a : to) (void)(*node)->submit(payment(genesis, a, 1'000'000'000, gseq++));
+  for (const auto& k : from)
+    (void)(*node)->submit(signedPayment(genesis, k.address(), 1'000'000'000'000, gseq++));
+  for (const auto& a : to) (void)(*node)->submit(signedPayment(genesis, a, 1'000'000'000, gseq++));
   auto funded = (*node)->closeLedger();
   if (!funded.ok()) return 1;
   (*node)->start();
@@ -138,7 +125,7 @@ int main(int argc, char** argv) {
   blobs.reserve(txs);
   for (std::uint32_t s = 0; s < senders; ++s) {
     for (std::uint32_t i = 0; i < perSender; ++i) {
-      blobs.push_back(payment(from[s], to[i % 2], 1000 + i, funded->seq + i));
+      blobs.push_back(signedPayment(from[s], to[i % 2], 1000 + i, funded->seq + i));
       requests[s].push_back(submitText(blobs.back(), i));
     }
   }

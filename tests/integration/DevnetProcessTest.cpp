@@ -1,21 +1,17 @@
 // `sashimono devnet` as a process, with a real WebSocket client on 127.0.0.1: malformed input,
 // an oversized frame, a slow reader, and kill -9 keeping every transaction reported validated.
 #include <csignal>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <regex>
 #include <string>
 #include <thread>
+#include <vector>
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
+#include "fakes/board/DevnetProcess.h"
+#include "fakes/board/TestTx.h"
 #include "sashimono/crypto/Keys.h"
-#include "sashimono/ledger/Signing.h"
 #include "sashimono/net/WsClient.h"
 
 using namespace sashimono;
@@ -23,59 +19,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string t = (std::filesystem::temp_directory_path() / "sashi-devnet-it-XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
-
 const char* kSeed = "sEdTM1uX8pu2do5XvTnutH6HsouMaM2";  // any valid ed25519 seed
 
-class DevnetProcess {
- public:
-  DevnetProcess(const std::filesystem::path& data, const std::vector<std::string>& extra = {}) {
-    out_ = data.string() + ".stdout";
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int fd = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      ::dup2(fd, 1);
-      std::vector<std::string> args = {SASHIMONO_BINARY, "--log-level", "warn",   "devnet",
-                                       "--listen",       "127.0.0.1:0", "--data", data.string(),
-                                       "--genesis-seed", kSeed};
-      args.insert(args.end(), extra.begin(), extra.end());
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    for (int i = 0; i < 300 && url_.empty(); ++i) {
-      std::this_thread::sleep_for(50ms);
-      std::ifstream f(out_);
-      std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-      std::smatch m;
-      if (std::regex_search(text, m, std::regex("listening on (ws://[0-9.:]+)"))) url_ = m[1];
-    }
-  }
-  ~DevnetProcess() { kill(SIGTERM); }
-  const std::string& url() const { return url_; }
-  int kill(int sig) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, sig);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::string out_;
-  std::string url_;
-};
+using board::fakes::DevnetProcess;
 
 rapidjson::Document parse(const std::string& s) {
   rapidjson::Document d;
@@ -98,25 +44,16 @@ rapidjson::Document request(net::WsClient& c, const std::string& text, int id) {
   return parse("{}");
 }
 
+// A signed payment, hex.
 std::string payment(const crypto::KeyPair& from, const std::string& to, std::uint32_t seq,
                     std::uint64_t drops) {
-  rapidjson::Document d;
-  d.SetObject();
-  auto& al = d.GetAllocator();
-  d.AddMember("TransactionType", "Payment", al);
-  d.AddMember("Account", rapidjson::Value(from.address().c_str(), al), al);
-  d.AddMember("Destination", rapidjson::Value(to.c_str(), al), al);
-  d.AddMember("Amount", rapidjson::Value(std::to_string(drops).c_str(), al), al);
-  d.AddMember("Fee", "10", al);
-  d.AddMember("Sequence", seq, al);
-  return core::toHex(*ledger::sign(d, al, from));
+  return core::toHex(board::fakes::signedPayment(from, to, drops, seq));
 }
 
 }  // namespace
 
 TEST(DevnetProcessTest, BadInputGetsErrorsAndServerStaysUp) {
-  TempDir dir;
-  DevnetProcess dn(dir.path / "data", {"--ledger-interval-ms", "0"});
+  DevnetProcess dn(SASHIMONO_BINARY, kSeed, 0);
   ASSERT_FALSE(dn.url().empty());
   auto c = net::WsClient::connect(dn.url());
   ASSERT_TRUE(c.ok()) << c.error().message;
@@ -153,8 +90,7 @@ TEST(DevnetProcessTest, BadInputGetsErrorsAndServerStaysUp) {
 }
 
 TEST(DevnetProcessTest, SlowReaderIsDisconnected) {
-  TempDir dir;
-  DevnetProcess dn(dir.path / "data", {"--ledger-interval-ms", "0", "--max-queued-bytes", "2097152"});
+  DevnetProcess dn(SASHIMONO_BINARY, kSeed, 0, {"--max-queued-bytes", "2097152"});
   ASSERT_FALSE(dn.url().empty());
   // A ledger with 300 payments: each `ledger … expand` answer is ~0.5 MB for a tiny request.
   auto genesis = *crypto::KeyPair::fromSeed(kSeed);
@@ -202,13 +138,11 @@ TEST(DevnetProcessTest, SlowReaderIsDisconnected) {
 }
 
 TEST(DevnetProcessTest, KillDashNineKeepsEveryValidatedTransaction) {
-  TempDir dir;
-  auto data = dir.path / "data";
   auto genesis = *crypto::KeyPair::fromSeed(kSeed);
   std::vector<std::string> validated;
   std::string dest;
+  DevnetProcess dn(SASHIMONO_BINARY, kSeed, 50);
   {
-    DevnetProcess dn(data, {"--ledger-interval-ms", "50"});
     ASSERT_FALSE(dn.url().empty());
     auto c = net::WsClient::connect(dn.url());
     ASSERT_TRUE(c.ok());
@@ -242,9 +176,9 @@ TEST(DevnetProcessTest, KillDashNineKeepsEveryValidatedTransaction) {
     }
   }
   ASSERT_FALSE(validated.empty());
-  DevnetProcess again(data, {"--ledger-interval-ms", "50"});
-  ASSERT_FALSE(again.url().empty());
-  auto c = net::WsClient::connect(again.url());
+  dn.start();  // the same data (and port)
+  ASSERT_FALSE(dn.url().empty());
+  auto c = net::WsClient::connect(dn.url());
   ASSERT_TRUE(c.ok());
   int id = 1000;
   for (const auto& h : validated) {

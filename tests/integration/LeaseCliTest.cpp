@@ -1,13 +1,6 @@
 // The developer's commands (`sashimono hosts`, `sashimono lease acquire|extend|terminate|list`) as child
 // processes against the real devnet and a real host node (`host run --test-provisioner`), all on
 // 127.0.0.1. The developer's seed reaches the CLI only through its environment.
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
@@ -22,6 +15,8 @@
 
 #include "fakes/board/DevnetProcess.h"
 #include "fakes/board/DevnetWallet.h"
+#include "fakes/node/Child.h"
+#include "fakes/node/TestHostConfig.h"
 #include "sashimono/crypto/Hash.h"
 #include "sashimono/crypto/Keys.h"
 #include "sashimono/ledger/DecodedTx.h"
@@ -35,105 +30,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A child process that dies with the test and is killed by the destructor.
-class Child {
- public:
-  Child() = default;
-  ~Child() { stop(SIGKILL); }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  // Starts `args` with `env` added; stdout to a pipe (captured) or to `logPath`.
-  void start(std::vector<std::string> args, const std::vector<std::string>& env,
-             const std::string& logPath = {}) {
-    int fds[2] = {-1, -1};
-    if (logPath.empty() && ::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const pid_t parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid < 0) throw std::runtime_error("fork failed");
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      for (const auto& e : env) ::putenv(const_cast<char*>(e.c_str()));
-      if (logPath.empty()) {
-        ::dup2(fds[1], 1);
-        ::close(fds[0]);
-        ::close(fds[1]);
-      } else {
-        int fd = ::open(logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-          ::dup2(fd, 1);
-          ::dup2(fd, 2);
-        }
-      }
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    pid_ = pid;
-    if (logPath.empty()) {
-      ::close(fds[1]);
-      out_ = fds[0];
-    }
-  }
-
-  // Reads stdout until EOF or `limit`, then reaps: the exit code (-1 on timeout or signal).
-  int wait(std::string& output, std::chrono::seconds limit) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    char buf[4096];
-    while (out_ >= 0 && std::chrono::steady_clock::now() < end) {
-      pollfd p{out_, POLLIN, 0};
-      if (::poll(&p, 1, 200) <= 0) continue;
-      ssize_t n = ::read(out_, buf, sizeof buf);
-      if (n <= 0) break;
-      output.append(buf, static_cast<std::size_t>(n));
-    }
-    if (std::chrono::steady_clock::now() >= end) {
-      stop(SIGKILL);
-      return -1;
-    }
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    closeOut();
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
-  void stop(int sig) {
-    closeOut();
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
- private:
-  void closeOut() {
-    if (out_ >= 0) ::close(out_);
-    out_ = -1;
-  }
-  pid_t pid_ = -1;
-  int out_ = -1;
-};
-
-struct CliRun {
-  int code = -1;
-  std::string out;
-  rapidjson::Document json;
-};
-
-CliRun runCli(std::vector<std::string> args, const std::vector<std::string>& env) {
-  args.insert(args.begin(), SASHIMONO_BINARY);
-  Child c;
-  c.start(std::move(args), env);
-  CliRun r;
-  r.code = c.wait(r.out, 120s);
-  r.json.Parse(r.out.c_str());
-  return r;
-}
+using node::fakes::Child;
+using node::fakes::CliRun;
+using node::fakes::runCli;
 
 // The devnet, a registry account and a host node (`host run --test-provisioner`) offering 2
 // hotpocket instances at 1000 drops per 3600 s moment; all on 127.0.0.1.
@@ -148,26 +47,12 @@ class HostUnderTest {
         registry_(*crypto::KeyPair::fromSeed(crypto::generateSeed(crypto::KeyType::ed25519))) {
     fund(host_.address());
     fund(registry_.address());
-    node::HostConfig c;
-    c.boardUrls = {devnet_.url()};
-    c.seedFile = dir_.path() + "/host.seed";
-    c.address = "127.0.0.1";
-    c.offer.instances = 2;
-    c.offer.pricePerMoment = 1000;
-    c.offer.momentSeconds = 3600;
-    c.offer.maxMoments = 10;
-    c.policy.allowedImages = {"hotpocket"};
-    c.dataDir = dir_.path() + "/data";
-    c.quietSeconds = 5;
+    node::HostConfig c = node::fakes::testHostConfig(devnet_.url(), dir_.path() + "/data");
     c.registryAccount = registry_.address();
-    if (!node::writeSeedFile(c.seedFile, hostSeed_).ok())
-      throw std::runtime_error("cannot write the host seed");
-    const std::string configPath = dir_.path() + "/host.json";
-    std::ofstream(configPath) << node::renderHostConfig(c);
+    auto configPath = node::fakes::writeTestHostConfig(c, dir_.path(), hostSeed_);
+    if (!configPath) throw std::runtime_error("cannot write the host config: " + configPath.error().message);
     logPath_ = dir_.path() + "/node.log";
-    node_.start({SASHIMONO_BINARY, "host", "run", "--config", configPath, "--test-provisioner",
-                 dir_.path() + "/tenants", "--tick-ms", "100"},
-                {}, logPath_);
+    node_.start(node::fakes::hostRunArgs(*configPath, dir_.path() + "/tenants"), {}, logPath_);
   }
   ~HostUnderTest() {
     if (::testing::Test::HasFailure()) {
@@ -189,6 +74,13 @@ class HostUnderTest {
       std::this_thread::sleep_for(500ms);
     }
     return hosts;
+  }
+
+  // `lease extend --json` of `leaseId` by one moment, as the developer with `env`.
+  [[nodiscard]] CliRun extendByOne(const std::string& leaseId, const std::vector<std::string>& env) const {
+    return runCli({"lease", "extend", "--board", board(), "--host", host_.address(), "--lease", leaseId,
+                   "--moments", "1", "--timeout", "60", "--json"},
+                  env);
   }
 
   // A validated transaction by hash (upper hex), decoded.
@@ -287,9 +179,7 @@ TEST(LeaseCliTest, HostsAcquireTerminateListThroughTheCli) {
   EXPECT_EQ(leaseId.size(), 64u);
 
   // Extend by one moment.
-  CliRun ext = runCli({"lease", "extend", "--board", board, "--host", host.address(), "--lease", leaseId,
-                       "--moments", "1", "--timeout", "60", "--json"},
-                      env);
+  CliRun ext = net.extendByOne(leaseId, env);
   ASSERT_EQ(ext.code, 0) << ext.out;
   ASSERT_TRUE(ext.json.IsObject()) << ext.out;
   EXPECT_EQ(std::string(ext.json["type"].GetString()), "sashimono.extend.ok");
@@ -416,9 +306,7 @@ TEST(LeaseCliTest, Secp256k1WalletUsesItsDerivedReplyKey) {
   }
 
   // Extend and terminate also name the reply key.
-  CliRun ext = runCli({"lease", "extend", "--board", board, "--host", host.address(), "--lease", leaseId,
-                       "--moments", "1", "--timeout", "60", "--json"},
-                      env);
+  CliRun ext = net.extendByOne(leaseId, env);
   ASSERT_EQ(ext.code, 0) << ext.out;
   ASSERT_TRUE(ext.json.IsObject()) << ext.out;
   EXPECT_EQ(std::string(ext.json["type"].GetString()), "sashimono.extend.ok");

@@ -10,6 +10,7 @@
 #include "fakes/node/FakeProvisioner.h"
 #include "fakes/node/NodeHarness.h"
 #include "fakes/node/Tenant.h"
+#include "fakes/node/TestHostConfig.h"
 #include "sashimono/lease/Clock.h"
 #include "sashimono/node/NodeService.h"
 
@@ -27,14 +28,7 @@ struct Fixture {
         tenant(fakes::newEdKey()) {
     wallet.waitValidated(wallet.pay(host.address(), 100'000'000));
     wallet.waitValidated(wallet.pay(tenant.address(), 100'000'000));
-    config.boardUrls = {devnet.url()};
-    config.address = "127.0.0.1";
-    config.offer.instances = 2;
-    config.offer.pricePerMoment = 1000;
-    config.offer.momentSeconds = 3600;
-    config.offer.maxMoments = 10;
-    config.policy.allowedImages = {"hotpocket"};
-    config.dataDir = dir.path();
+    config = fakes::testHostConfig(devnet.url(), dir.path());
     config.quietSeconds = 10;
   }
 

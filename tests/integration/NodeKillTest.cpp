@@ -9,11 +9,8 @@
 //    expected replies and the announcements (nothing sent twice, nothing unexplained);
 //  - the instances on disk are exactly the leases live in the node's store and in the replies,
 //    by lease id (no orphan, none missing).
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
@@ -33,8 +30,10 @@
 
 #include "fakes/board/DevnetProcess.h"
 #include "fakes/board/DevnetWallet.h"
+#include "fakes/node/Child.h"
 #include "fakes/node/NodeHarness.h"
 #include "fakes/node/Tenant.h"
+#include "fakes/node/TestHostConfig.h"
 #include "sashimono/node/HostConfig.h"
 #include "sashimono/node/Node.h"
 #include "sashimono/node/NodeStore.h"
@@ -43,54 +42,6 @@ namespace sashimono::node {
 namespace {
 
 using namespace std::chrono_literals;
-
-class NodeProcess {
- public:
-  NodeProcess(std::string config, std::string tenants, std::string log)
-      : config_(std::move(config)), tenants_(std::move(tenants)), log_(std::move(log)) {}
-  ~NodeProcess() { kill(SIGKILL); }
-  NodeProcess(const NodeProcess&) = delete;
-  NodeProcess& operator=(const NodeProcess&) = delete;
-  void start() {
-    std::vector<std::string> args{SASHIMONO_BINARY,     "host",   "run",       "--config", config_,
-                                  "--test-provisioner", tenants_, "--tick-ms", "100"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const pid_t parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    pid_ = pid;
-  }
-  // Returns the wait status.
-  int kill(int sig) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, sig);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-  bool alive() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    return ::waitpid(pid_, &status, WNOHANG) == 0;
-  }
-
- private:
-  std::string config_, tenants_, log_;
-  pid_t pid_ = -1;
-};
 
 // Prints the node's log when the test failed, however it ends (ASSERT included).
 struct LogOnFailure {
@@ -181,21 +132,12 @@ TEST(NodeKillTest, KilledRepeatedlyEveryRequestGetsExactlyOneReply) {
   wallet.waitValidated(wallet.pay(registry, 100'000'000));
 
   fakes::TempDir dir;
-  HostConfig c;
-  c.boardUrls = {devnet.url()};
-  c.seedFile = dir.path() + "/host.seed";
-  c.address = "127.0.0.1";
-  c.offer.instances = kInstances;
+  HostConfig c = fakes::testHostConfig(devnet.url(), dir.path() + "/data", kInstances);
   c.offer.pricePerMoment = kPrice;
   c.offer.momentSeconds = kMoment;
-  c.offer.maxMoments = 10;
-  c.policy.allowedImages = {"hotpocket"};
-  c.dataDir = dir.path() + "/data";
-  c.quietSeconds = 5;
   c.registryAccount = registry;
-  ASSERT_TRUE(writeSeedFile(c.seedFile, hostSeed).ok());
-  const std::string configPath = dir.path() + "/host.json";
-  std::ofstream(configPath) << renderHostConfig(c);
+  const auto configPath = fakes::writeTestHostConfig(c, dir.path(), hostSeed);
+  ASSERT_TRUE(configPath.ok()) << configPath.error().message;
   const std::string logPath = dir.path() + "/node.log";
   const std::string tenantsDir = dir.path() + "/tenants";
 
@@ -217,8 +159,9 @@ TEST(NodeKillTest, KilledRepeatedlyEveryRequestGetsExactlyOneReply) {
   const std::uint64_t initialBalance = before->balance;
   const std::uint32_t initialLedger = before->ledgerIndex;
 
-  NodeProcess node(configPath, tenantsDir, logPath);
-  node.start();
+  fakes::Child node;
+  auto startNode = [&] { node.start(fakes::hostRunArgs(*configPath, tenantsDir), {}, logPath); };
+  startNode();
 
   std::mt19937 rng(std::random_device{}());
   std::uint32_t seq = wallet.client().accountInfo(tenant.address(), false)->sequence;
@@ -242,7 +185,7 @@ TEST(NodeKillTest, KilledRepeatedlyEveryRequestGetsExactlyOneReply) {
     down = round == 1 || round == 3;
     if (down) {
       std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 500));
-      node.kill(SIGKILL);
+      node.stop(SIGKILL);
     }
     send(Kind::acquire, 2500, fakes::acquireRequest());
     if (::testing::Test::HasFatalFailure()) return;
@@ -261,12 +204,12 @@ TEST(NodeKillTest, KilledRepeatedlyEveryRequestGetsExactlyOneReply) {
     if (down) {
       // Validated on the board while nobody listens; the node must catch up on them.
       wallet.waitValidated(requests.back().hash);
-      node.start();
+      startNode();
     } else {
       std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 600));
-      node.kill(SIGKILL);
+      node.stop(SIGKILL);
       std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 400));
-      node.start();
+      startNode();
     }
   }
   ASSERT_GE(requests.size(), 20u);
@@ -297,11 +240,11 @@ TEST(NodeKillTest, KilledRepeatedlyEveryRequestGetsExactlyOneReply) {
     if (replies.size() >= requested.size()) break;
     std::this_thread::sleep_for(200ms);
   }
-  EXPECT_TRUE(node.alive()) << "node died";
+  EXPECT_TRUE(node.running()) << "node died";
 
   // `host status` reads the store while the node runs.
   auto status = [&](rapidjson::Document& d) {
-    std::string cmd = std::string(SASHIMONO_BINARY) + " host status --json --config " + configPath;
+    std::string cmd = std::string(SASHIMONO_BINARY) + " host status --json --config " + *configPath;
     FILE* p = ::popen(cmd.c_str(), "r");
     if (p == nullptr) return std::string("popen failed");
     std::string out;
@@ -475,7 +418,7 @@ TEST(NodeKillTest, KilledRepeatedlyEveryRequestGetsExactlyOneReply) {
   }
 
   // SIGTERM stops it cleanly; after that the host's account no longer moves.
-  const int exitStatus = node.kill(SIGTERM);
+  const int exitStatus = node.stopStatus(SIGTERM);
   EXPECT_TRUE(WIFEXITED(exitStatus) && WEXITSTATUS(exitStatus) == 0) << "status " << exitStatus;
   std::this_thread::sleep_for(1s);
 

@@ -59,10 +59,13 @@ class TempDir {
 
 class DevnetProcess {
  public:
-  DevnetProcess(std::string binary, std::string genesisSeed, int ledgerIntervalMs)
+  // `extraArgs` go after the devnet's own (e.g. {"--max-queued-bytes", "2097152"}).
+  DevnetProcess(std::string binary, std::string genesisSeed, int ledgerIntervalMs,
+                std::vector<std::string> extraArgs = {})
       : binary_(std::move(binary)),
         seed_(std::move(genesisSeed)),
         intervalMs_(ledgerIntervalMs),
+        extraArgs_(std::move(extraArgs)),
         port_(freePort()) {
     start();
   }
@@ -84,6 +87,7 @@ class DevnetProcess {
                                   seed_,
                                   "--ledger-interval-ms",
                                   std::to_string(intervalMs_)};
+    args.insert(args.end(), extraArgs_.begin(), extraArgs_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -118,15 +122,16 @@ class DevnetProcess {
     throw std::runtime_error("devnet did not start listening");
   }
 
-  // Stops the child with `sig` (SIGKILL: a crash) and reaps it.
-  void kill(int sig) {
-    if (pid_ <= 0) return;
+  // Stops the child with `sig` (SIGKILL: a crash) and reaps it: its wait status (-1 if it was not
+  // running).
+  int kill(int sig) {
+    if (pid_ <= 0) return -1;
     ::kill(pid_, sig);
     for (int i = 0; i < 100; ++i) {
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
-        return;
+        return status;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
@@ -134,6 +139,7 @@ class DevnetProcess {
     int status = 0;
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
+    return status;
   }
 
   [[nodiscard]] std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_) + "/"; }
@@ -144,6 +150,7 @@ class DevnetProcess {
   std::string binary_;
   std::string seed_;
   int intervalMs_;
+  std::vector<std::string> extraArgs_;
   std::uint16_t port_;
   pid_t pid_ = -1;
 };

@@ -89,6 +89,29 @@ class Child {
 
   [[nodiscard]] bool alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
 
+  // Sends `sig` and reaps: the raw wait status (for WIFEXITED / WIFSIGNALED), or -1 if it was not
+  // running.
+  int stopStatus(int sig) {
+    closeOut();
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, sig);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+  // False once the child has exited, which it then reaps (alive() is still true for an exited
+  // child nobody has reaped yet).
+  [[nodiscard]] bool running() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == 0) return true;
+    pid_ = -1;
+    closeOut();
+    return false;
+  }
+
  private:
   int reap() {
     int status = 0;

@@ -17,6 +17,7 @@
 #include "fakes/board/DevnetProcess.h"
 #include "fakes/board/DevnetWallet.h"
 #include "fakes/node/Child.h"
+#include "fakes/node/TestHostConfig.h"
 #include "root/host/TenantTestSupport.h"
 #include "sashimono/crypto/Keys.h"
 #include "sashimono/node/HostConfig.h"
@@ -70,15 +71,9 @@ TEST_F(NodeTenantsTest, AcquireServesExtendTerminateAndExpiryDestroys) {
     wallet.waitValidated(wallet.pay(a, 100'000'000));
 
   board::fakes::TempDir dir;
-  HostConfig c;
-  c.boardUrls = {devnet.url()};
-  c.seedFile = dir.path() + "/host.seed";
-  c.address = "127.0.0.1";
-  c.offer.instances = 2;
+  HostConfig c = fakes::testHostConfig(devnet.url(), dir.path() + "/data");
   c.offer.size = lease::InstanceSize{500, 128, 0, 64};
-  c.offer.pricePerMoment = 1000;
   c.offer.momentSeconds = 5;
-  c.offer.maxMoments = 10;
   c.policy.allowedImages = {"instance"};
   c.imagesDir = th.images;
   const auto& pr = th.prov->config().ports;
@@ -87,14 +82,11 @@ TEST_F(NodeTenantsTest, AcquireServesExtendTerminateAndExpiryDestroys) {
   c.generalPorts = {pr.generalTcp.first, pr.generalTcp.last};
   c.generalPerInstance = 1;
   c.bindAddress = "127.0.0.1";
-  c.dataDir = dir.path() + "/data";
-  c.quietSeconds = 5;
   c.registryAccount = registry.address();
-  ASSERT_TRUE(writeSeedFile(c.seedFile, hostSeed).ok());
-  const std::string configPath = dir.path() + "/host.json";
-  std::ofstream(configPath) << renderHostConfig(c);
+  const auto configPath = fakes::writeTestHostConfig(c, dir.path(), hostSeed);
+  ASSERT_TRUE(configPath.ok()) << configPath.error().message;
   logPath_ = dir.path() + "/node.log";
-  node_.start({SASHIMONO_BINARY, "host", "run", "--config", configPath, "--tenants-dir", th.base,
+  node_.start({SASHIMONO_BINARY, "host", "run", "--config", *configPath, "--tenants-dir", th.base,
                "--tenant-prefix", th.prefix, "--cgroup-parent", th.cgroupParent, "--tick-ms", "100"},
               {}, logPath_);
 
@@ -197,7 +189,7 @@ TEST_F(NodeTenantsTest, AcquireServesExtendTerminateAndExpiryDestroys) {
   host::testing::expectNoTraces(th, {footprint2});
 
   // The node's view agrees: nothing leased, all capacity free.
-  CliRun status = runCli({"host", "status", "--json", "--config", configPath}, {});
+  CliRun status = runCli({"host", "status", "--json", "--config", *configPath}, {});
   ASSERT_EQ(status.code, 0) << status.out;
   EXPECT_EQ(status.json["leases"].GetUint(), 0u) << status.out;
   EXPECT_EQ(status.json["free"].GetUint(), 2u) << status.out;
