@@ -1,7 +1,9 @@
 #include "sashimono/node/Node.h"
 
 #include <algorithm>
+#include <atomic>
 #include <span>
+#include <thread>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -83,7 +85,8 @@ core::Result<std::optional<std::uint32_t>> Node::start() {
   if (!unfinished) return unfinished.error();
   for (auto& row : *unfinished) {
     std::vector<lease::Action> actions;
-    SASHI_TRY(process(row, false, actions));
+    auto verdict = classifyTx(row.hash, row.blob, row.result, row.meta);
+    SASHI_TRY(process(row, false, std::move(verdict), actions));
     SASHI_TRY(execute(actions));
   }
   // Cluster memberships not yet delivered.
@@ -112,7 +115,35 @@ bool changesInstances(const std::vector<lease::Action>& actions) {
 
 }  // namespace
 
+protocol::Verdict Node::classifyTx(const crypto::Hash256& hash, core::ByteView blob,
+                                   const std::string& result, core::ByteView meta) const {
+  if (ledger::transactionHash(blob) != hash) return protocol::Ignored{"blob does not match its hash"};
+  auto decoded = ledger::decodeTransaction(blob);
+  if (!decoded.ok()) return protocol::Ignored{"undecodable"};
+  return protocol::classify(*decoded, outcomeOf(result, meta), hostKey_, options_.policy);
+}
+
+std::vector<protocol::Verdict> Node::classifyAll(std::span<const board::BoardTx> txs) const {
+  // Pure work (decode, signature, unseal: ~0.2 ms each, mostly crypto): spread over the cores
+  // for a large batch (a flood, a catch-up), so a good request behind many bad ones waits less.
+  std::vector<protocol::Verdict> out(txs.size(), protocol::Verdict{protocol::Ignored{"not classified"}});
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t workers =
+      txs.size() >= 32 ? std::min<std::size_t>(std::min(cores, options_.verifyThreads), txs.size() / 16) : 1;
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t k = next++; k < txs.size(); k = next++)
+      out[k] = classifyTx(txs[k].hash, txs[k].blob, txs[k].result, txs[k].meta);
+  };
+  std::vector<std::thread> helpers;
+  for (std::size_t w = 1; w < workers; ++w) helpers.emplace_back(work);
+  work();
+  for (auto& t : helpers) t.join();
+  return out;
+}
+
 core::Status Node::onTransactions(std::span<const board::BoardTx> txs) {
+  auto verdicts = classifyAll(txs);
   std::size_t i = 0;
   while (i < txs.size()) {
     // Decide a run of requests in one store transaction (one fsync), up to and including the
@@ -122,7 +153,8 @@ core::Status Node::onTransactions(std::span<const board::BoardTx> txs) {
       auto batch = store_.beginBatch();
       if (!batch) return batch.error();
       while (i < txs.size()) {
-        SASHI_TRY(decide(txs[i++], actions));
+        SASHI_TRY(decide(txs[i], std::move(verdicts[i]), actions));
+        ++i;
         if (changesInstances(actions)) break;
       }
       SASHI_TRY(batch->commit());
@@ -133,7 +165,8 @@ core::Status Node::onTransactions(std::span<const board::BoardTx> txs) {
   return maybeAnnounce();
 }
 
-core::Status Node::decide(const board::BoardTx& tx, std::vector<lease::Action>& actions) {
+core::Status Node::decide(const board::BoardTx& tx, protocol::Verdict verdict,
+                          std::vector<lease::Action>& actions) {
   auto state = store_.requestState(tx.hash);
   if (!state) return state.error();
   if (*state && **state != RequestState::seen && **state != RequestState::verified)
@@ -144,16 +177,11 @@ core::Status Node::decide(const board::BoardTx& tx, std::vector<lease::Action>& 
   row.blob = tx.blob;
   row.meta = tx.meta;
   row.result = tx.result;
-  return process(row, !*state, actions);
+  return process(row, !*state, std::move(verdict), actions);
 }
 
-core::Status Node::process(RequestRow& row, bool fresh, std::vector<lease::Action>& actions) {
-  protocol::Verdict verdict = protocol::Ignored{"undecodable"};
-  if (ledger::transactionHash(row.blob) != row.hash) {
-    verdict = protocol::Ignored{"blob does not match its hash"};
-  } else if (auto decoded = ledger::decodeTransaction(row.blob); decoded.ok()) {
-    verdict = protocol::classify(*decoded, outcomeOf(row.result, row.meta), hostKey_, options_.policy);
-  }
+core::Status Node::process(RequestRow& row, bool fresh, protocol::Verdict verdict,
+                           std::vector<lease::Action>& actions) {
   const bool ignored = std::holds_alternative<protocol::Ignored>(verdict);
   if (fresh) {
     // What no account paid for (forged, misdirected, garbage) is remembered by hash only.

@@ -53,6 +53,8 @@ struct NodeOptions {
   std::string hostAddress;                    // announced to tenants
   std::optional<crypto::AccountId> registry;  // none: no announcements
   std::uint64_t heartbeatSeconds = 600;
+  // Threads that verify a large batch of deliveries at once (at most the machine's cores).
+  unsigned verifyThreads = 8;
   OutboxOptions outbox;
   // Test hook: called at each step boundary ("seen", "verified", "decided", "provisioned",
   // "destroyed", "cursor"); a test throws from it to simulate a crash there.
@@ -85,8 +87,13 @@ class Node {
   [[nodiscard]] std::string statusJson(const std::string& boardJson) const;
 
  private:
-  core::Status decide(const board::BoardTx& tx, std::vector<lease::Action>& actions);
-  core::Status process(RequestRow& row, bool fresh, std::vector<lease::Action>& actions);
+  [[nodiscard]] protocol::Verdict classifyTx(const crypto::Hash256& hash, core::ByteView blob,
+                                             const std::string& result, core::ByteView meta) const;
+  [[nodiscard]] std::vector<protocol::Verdict> classifyAll(std::span<const board::BoardTx> txs) const;
+  core::Status decide(const board::BoardTx& tx, protocol::Verdict verdict,
+                      std::vector<lease::Action>& actions);
+  core::Status process(RequestRow& row, bool fresh, protocol::Verdict verdict,
+                       std::vector<lease::Action>& actions);
   core::Status record(const lease::Decision& decision, std::optional<crypto::Hash256> request,
                       const std::string& verdict);
   core::Status apply(lease::Decision decision, std::optional<crypto::Hash256> request,
