@@ -1,5 +1,6 @@
 #include "sashimono/net/WsClient.h"
 
+#include <arpa/inet.h>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -190,17 +191,40 @@ struct WsClient::Impl : std::enable_shared_from_this<WsClient::Impl> {
               return;
             }
             auto& stream = self->tls->next_layer();
-            if (!SSL_set_tlsext_host_name(stream.native_handle(), self->url.host.c_str())) {
-              done->set_value(Error("TLS: cannot set SNI host name " + self->url.host));
+            SSL* ssl = stream.native_handle();
+            // An IP literal is checked against the certificate's IP addresses and sent as no SNI
+            // name (RFC 6066 allows only host names there); a name is both.
+            std::string bare = self->url.host;
+            if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']')
+              bare = bare.substr(1, bare.size() - 2);
+            in6_addr a6{};
+            in_addr a4{};
+            const bool ipLiteral =
+                ::inet_pton(AF_INET, bare.c_str(), &a4) == 1 || ::inet_pton(AF_INET6, bare.c_str(), &a6) == 1;
+            if (!ipLiteral && !SSL_set_tlsext_host_name(ssl, bare.c_str())) {
+              done->set_value(Error("TLS: cannot set SNI host name " + bare));
               return;
             }
-            if (self->options.verifyPeer)
-              stream.set_verify_callback(ssl::host_name_verification(self->url.host));
+            if (self->options.verifyPeer) {
+              // OpenSSL's own check, so a mismatch is reported as one ("hostname mismatch",
+              // "IP address mismatch") rather than as a bare verification failure.
+              X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+              const int set = ipLiteral ? X509_VERIFY_PARAM_set1_ip_asc(param, bare.c_str())
+                                        : X509_VERIFY_PARAM_set1_host(param, bare.c_str(), 0);
+              if (set != 1) {
+                done->set_value(Error("TLS: cannot set the expected peer name " + bare));
+                return;
+              }
+            }
             self->lowest().expires_after(self->options.connectTimeout);
             stream.async_handshake(ssl::stream_base::client, [self, done](beast::error_code ec3) {
               self->lowest().expires_never();
               if (ec3) {
-                done->set_value(Error("TLS handshake with " + self->url.host + ": " + ec3.message()));
+                std::string why = ec3.message();
+                const long verify = SSL_get_verify_result(self->tls->next_layer().native_handle());
+                if (verify != X509_V_OK)
+                  why += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+                done->set_value(Error("TLS handshake with " + self->url.host + ": " + why));
                 return;
               }
               self->handshake(*self->tls, done);
