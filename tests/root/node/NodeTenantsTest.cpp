@@ -146,6 +146,29 @@ TEST_F(NodeTenantsTest, AcquireServesExtendTerminateAndExpiryDestroys) {
   EXPECT_EQ(ext.json["expiry"].GetUint64(), acq.json["expiry"].GetUint64() + 10) << ext.out;
   EXPECT_TRUE(host::testing::waitServing(userPort, 2000));
 
+  // Cluster: the instance reads its peers (itself and another host's) from /run/sashimono.
+  const std::string self = std::string(acq.json["instance_key"].GetString());
+  const std::string peerKey = "ED" + std::string(64, 'A');
+  CliRun cl = lease({"cluster", "--lease", leaseId, "--member",
+                     self + "@127.0.0.1:" + std::to_string(acq.json["peer_port"].GetUint()), "--member",
+                     peerKey + "@peer.example.com:22000"});
+  ASSERT_EQ(cl.code, 0) << cl.out;
+  EXPECT_EQ(std::string(cl.json["type"].GetString()), "sashimono.cluster.ok") << cl.out;
+  EXPECT_EQ(cl.json["members"].GetUint64(), 2u) << cl.out;
+  std::string members;
+  for (int tries = 0; tries < 50 && members.find(peerKey) == std::string::npos; ++tries) {
+    auto r = th.prov->exec(name, {"/bin/cat", "/run/sashimono/cluster.json"});
+    if (r.ok()) members = r->out;
+    if (members.find(peerKey) == std::string::npos) std::this_thread::sleep_for(100ms);
+  }
+  rapidjson::Document cj;
+  cj.Parse<rapidjson::kParseIterativeFlag>(members.c_str());
+  ASSERT_TRUE(cj.IsObject()) << members;
+  EXPECT_EQ(std::string(cj["lease"].GetString()), leaseId);
+  ASSERT_EQ(cj["members"].Size(), 2u) << members;
+  EXPECT_EQ(std::string(cj["members"][0]["key"].GetString()), self);
+  EXPECT_EQ(std::string(cj["members"][1]["peer"].GetString()), "peer.example.com:22000");
+
   // Terminate: the instance is destroyed before the reply; unused whole moments come back.
   CliRun term = lease({"terminate", "--lease", leaseId});
   ASSERT_EQ(term.code, 0) << term.out;
