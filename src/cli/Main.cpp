@@ -1,6 +1,8 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <optional>
+#include <string>
 
 #include "Command.h"
 #include "sashimono/core/Log.h"
@@ -41,7 +43,7 @@ void printUsage() {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  std::string level = "info";
+  std::optional<std::string> level;
   if (const char* env = std::getenv("SASHIMONO_LOG")) level = env;
   while (!args.empty() && args[0].rfind("--", 0) == 0) {
     if (args[0] == "--log-level" && args.size() > 1) {
@@ -62,7 +64,13 @@ int main(int argc, char** argv) {
     printUsage();
     return 2;
   }
-  sashimono::core::initLogging(level);
+  // Services log what they do; a developer's one-shot commands print their answer and only
+  // warnings (--log-level or SASHIMONO_LOG overrides).
+  if (!level) {
+    const bool client = args[0] == "lease" || args[0] == "hosts" || args[0] == "pay" || args[0] == "keys";
+    level = client ? "warn" : "info";
+  }
+  sashimono::core::initLogging(*level);
   for (const auto& c : sashimono::cli::commands()) {
     if (args[0] == c.name) {
       try {

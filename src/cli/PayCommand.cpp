@@ -97,7 +97,6 @@ int runPay(const std::vector<std::string>& args) {
   auto key = crypto::KeyPair::fromSeed(*seed);
   if (!key) return failure(cmd, "the wallet's seed: " + key.error().message);
 
-  spdlog::set_level(spdlog::level::warn);
   board::BoardOptions bo;
   bo.urls = {a.board};
   bo.requestTimeout = std::chrono::seconds(10);
