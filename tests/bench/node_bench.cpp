@@ -471,6 +471,45 @@ node::HostConfig benchConfig(const std::string& boardUrl, const std::string& ima
   return c;
 }
 
+// The node under test, in-process as `host run` builds it: its own store in a temporary
+// directory, the real provisioner behind a timing port, the step hooks recorded.
+struct BenchNode {
+  BenchNode(const Options& opt, BenchHost& th, const crypto::KeyPair& hostKey, const std::string& boardUrl)
+      : config(benchConfig(boardUrl, th.images, dataDir.path())),
+        store(openStore(config)),
+        hostPort(*th.prov, hostKey),
+        port(hostPort) {
+    node::NodeOptions no;
+    no.onStep = [this](std::string_view s) { steps.mark(s); };
+    no.outbox.onStep = [this](std::string_view s) { steps.mark(s); };
+    node::ServiceOptions so;
+    so.tickInterval = std::chrono::milliseconds(opt.tickMs);
+    service = std::make_unique<node::NodeService>(config, store, port, hostKey, clock, so, no);
+    if (auto st = service->start(); !st) throw std::runtime_error("node start: " + st.error().message);
+  }
+  void check() const {
+    if (service->fatal()) throw std::runtime_error("node stopped: " + service->fatalError());
+  }
+  void stop() {
+    service->stop();
+    service.reset();
+  }
+  static node::NodeStore openStore(const node::HostConfig& c) {
+    auto s = node::NodeStore::open(c.storePath());
+    if (!s) throw std::runtime_error(s.error().message);
+    return std::move(*s);
+  }
+
+  board::fakes::TempDir dataDir;
+  node::HostConfig config;
+  node::NodeStore store;
+  node::HostProvisionerPort hostPort;
+  TimedPort port;
+  StepLog steps;
+  lease::SystemClock clock;
+  std::unique_ptr<node::NodeService> service;
+};
+
 // Parts 1 and 2, on the devnet.
 int runDevnet(const Options& opt, BenchHost& th) {
   const std::string genesis = board::fakes::newGenesisSeed();
@@ -500,24 +539,12 @@ int runDevnet(const Options& opt, BenchHost& th) {
   Observer observer(devnet.url(), hostKey.address());
 
   // The node, in-process, as `host run` builds it.
-  board::fakes::TempDir dataDir;
-  const node::HostConfig c = benchConfig(devnet.url(), th.images, dataDir.path());
-  auto store = node::NodeStore::open(c.storePath());
-  if (!store) throw std::runtime_error(store.error().message);
-  node::HostProvisionerPort hostPort(*th.prov, hostKey);
-  TimedPort port(hostPort);
-  StepLog steps;
-  node::NodeOptions no;
-  no.onStep = [&](std::string_view s) { steps.mark(s); };
-  no.outbox.onStep = [&](std::string_view s) { steps.mark(s); };
-  node::ServiceOptions so;
-  so.tickInterval = std::chrono::milliseconds(opt.tickMs);
-  lease::SystemClock clock;
-  auto service = std::make_unique<node::NodeService>(c, *store, port, hostKey, clock, so, no);
-  if (auto st = service->start(); !st) throw std::runtime_error("node start: " + st.error().message);
-  auto checkNode = [&] {
-    if (service->fatal()) throw std::runtime_error("node stopped: " + service->fatalError());
-  };
+  BenchNode bn(opt, th, hostKey, devnet.url());
+  const node::HostConfig& c = bn.config;
+  auto& port = bn.port;
+  auto& steps = bn.steps;
+  auto& service = bn.service;
+  auto checkNode = [&] { bn.check(); };
 
   const std::string hostAddr = hostKey.address();
   const auto replyLimit = std::chrono::seconds(std::max(30, 20 * opt.ledgerMs / 1000));
@@ -784,9 +811,8 @@ int runDevnet(const Options& opt, BenchHost& th) {
 
   std::fprintf(stderr, "node_bench: stopping the node\n");
   const auto stopStart = Clock::now();
-  service->stop();
+  bn.stop();
   std::fprintf(stderr, "node_bench: node stopped in %.0f ms\n", ms(Clock::now() - stopStart));
-  service.reset();
   return 0;
 }
 
@@ -801,25 +827,13 @@ int runDevnet(const Options& opt, BenchHost& th) {
 int runForged(const Options& opt, BenchHost& th) {
   const crypto::KeyPair hostKey = node::fakes::newEdKey();
   node::fakes::HostileBoard board(hostKey, 2);
-  board::fakes::TempDir dataDir;
-  const node::HostConfig c = benchConfig(board.url(), th.images, dataDir.path());
-  auto store = node::NodeStore::open(c.storePath());
-  if (!store) throw std::runtime_error(store.error().message);
-  node::HostProvisionerPort hostPort(*th.prov, hostKey);
-  TimedPort port(hostPort);
-  StepLog steps;
-  node::NodeOptions no;
-  no.onStep = [&](std::string_view s) { steps.mark(s); };
-  no.outbox.onStep = [&](std::string_view s) { steps.mark(s); };
-  node::ServiceOptions so;
-  so.tickInterval = std::chrono::milliseconds(opt.tickMs);
-  lease::SystemClock clock;
   board.closeEvery(std::chrono::milliseconds(opt.ledgerMs));
-  auto service = std::make_unique<node::NodeService>(c, *store, port, hostKey, clock, so, no);
-  if (auto st = service->start(); !st) throw std::runtime_error("node start: " + st.error().message);
-  auto checkNode = [&] {
-    if (service->fatal()) throw std::runtime_error("node stopped: " + service->fatalError());
-  };
+  BenchNode bn(opt, th, hostKey, board.url());
+  const node::HostConfig& c = bn.config;
+  auto& port = bn.port;
+  auto& steps = bn.steps;
+  auto& service = bn.service;
+  auto checkNode = [&] { bn.check(); };
   for (auto end = Clock::now() + 30s; !service->boardStatus().connected; std::this_thread::sleep_for(50ms)) {
     checkNode();
     checkInterrupted();
@@ -975,8 +989,7 @@ int runForged(const Options& opt, BenchHost& th) {
   std::fflush(stdout);
 
   std::fprintf(stderr, "node_bench: stopping the forged part's node\n");
-  service->stop();
-  service.reset();
+  bn.stop();
   board.stopClosing();
   return 0;
 }
