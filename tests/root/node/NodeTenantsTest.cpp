@@ -10,6 +10,9 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,9 +20,12 @@
 #include "fakes/board/DevnetProcess.h"
 #include "fakes/board/DevnetWallet.h"
 #include "fakes/node/Child.h"
+#include "fakes/node/Tenant.h"
 #include "fakes/node/TestHostConfig.h"
 #include "root/host/TenantTestSupport.h"
 #include "sashimono/crypto/Keys.h"
+#include "sashimono/ledger/Codec.h"
+#include "sashimono/ledger/DecodedTx.h"
 #include "sashimono/node/HostConfig.h"
 #include "sashimono/node/HostProvisionerPort.h"
 #include "sashimono/protocol/Patterns.h"
@@ -47,9 +53,58 @@ class NodeTenantsTest : public ::testing::Test {
     if (host_) host_->cleanup();
   }
 
+  // The devnet, funded host/registry/developer accounts, and a host config offering
+  // `instances` real instances (0.5 core, 128 MiB, 64 MiB disk) of moments of `momentSeconds`,
+  // its tenants confined to TestHost's names and ports.
+  void setUpNet(std::uint64_t momentSeconds, std::uint32_t instances = 2) {
+    TestHost& th = *host_;
+    genesis_ = board::fakes::newGenesisSeed();
+    devnet_ = std::make_unique<board::fakes::DevnetProcess>(SASHIMONO_BINARY, genesis_, 200);
+    wallet_ = std::make_unique<board::fakes::DevnetWallet>(devnet_->url(), genesis_);
+    hostSeed_ = crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::ed25519));
+    hostKey_ = *crypto::KeyPair::fromSeed(hostSeed_);
+    registry_ = *crypto::KeyPair::fromSeed(crypto::generateSeed(crypto::KeyType::ed25519));
+    devSeed_ = crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::ed25519));
+    dev_ = *crypto::KeyPair::fromSeed(devSeed_);
+    for (const auto& a : {hostKey_->address(), registry_->address(), dev_->address()})
+      wallet_->waitValidated(wallet_->pay(a, 100'000'000));
+    HostConfig c = fakes::testHostConfig(devnet_->url(), dir_.path() + "/data", instances);
+    c.offer.size = lease::InstanceSize{500, 128, 0, 64};
+    c.offer.momentSeconds = momentSeconds;
+    c.policy.allowedImages = {"instance"};
+    c.imagesDir = th.images;
+    const auto& pr = th.prov->config().ports;
+    c.userPorts = {pr.user.first, pr.user.last};
+    c.peerPorts = {pr.peer.first, pr.peer.last};
+    c.generalPorts = {pr.generalTcp.first, pr.generalTcp.last};
+    c.generalPerInstance = 1;
+    c.bindAddress = "127.0.0.1";
+    c.registryAccount = registry_->address();
+    auto path = fakes::writeTestHostConfig(c, dir_.path(), hostSeed_);
+    if (!path) throw std::runtime_error(path.error().message);
+    configPath_ = *path;
+    logPath_ = dir_.path() + "/node.log";
+  }
+  void startNode() {
+    TestHost& th = *host_;
+    node_.start({SASHIMONO_BINARY, "host", "run", "--config", configPath_, "--tenants-dir", th.base,
+                 "--tenant-prefix", th.prefix, "--cgroup-parent", th.cgroupParent, "--tick-ms", "100"},
+                {}, logPath_);
+  }
+
   std::unique_ptr<TestHost> host_;
   fakes::Child node_;
   std::string logPath_;
+  board::fakes::TempDir dir_;
+  std::string genesis_;
+  std::unique_ptr<board::fakes::DevnetProcess> devnet_;
+  std::unique_ptr<board::fakes::DevnetWallet> wallet_;
+  std::string hostSeed_;
+  std::optional<crypto::KeyPair> hostKey_;
+  std::optional<crypto::KeyPair> registry_;
+  std::string devSeed_;
+  std::optional<crypto::KeyPair> dev_;
+  std::string configPath_;
 };
 
 bool tenantExists(TestHost& h, const std::string& name) {
@@ -59,39 +114,16 @@ bool tenantExists(TestHost& h, const std::string& name) {
 
 TEST_F(NodeTenantsTest, AcquireServesExtendTerminateAndExpiryDestroys) {
   TestHost& th = *host_;
-  const std::string genesis = board::fakes::newGenesisSeed();
-  board::fakes::DevnetProcess devnet(SASHIMONO_BINARY, genesis, 200);
-  board::fakes::DevnetWallet wallet(devnet.url(), genesis);
-  const std::string hostSeed = crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::ed25519));
-  const auto hostKey = *crypto::KeyPair::fromSeed(hostSeed);
-  const auto registry = *crypto::KeyPair::fromSeed(crypto::generateSeed(crypto::KeyType::ed25519));
-  const std::string devSeed = crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::ed25519));
-  const auto dev = *crypto::KeyPair::fromSeed(devSeed);
-  for (const auto& a : {hostKey.address(), registry.address(), dev.address()})
-    wallet.waitValidated(wallet.pay(a, 100'000'000));
-
-  board::fakes::TempDir dir;
-  HostConfig c = fakes::testHostConfig(devnet.url(), dir.path() + "/data");
-  c.offer.size = lease::InstanceSize{500, 128, 0, 64};
-  c.offer.momentSeconds = 5;
-  c.policy.allowedImages = {"instance"};
-  c.imagesDir = th.images;
+  setUpNet(5);
+  const auto& hostKey = *hostKey_;
+  const auto& registry = *registry_;
+  const std::string& devSeed = devSeed_;
+  const std::string configPath = configPath_;
   const auto& pr = th.prov->config().ports;
-  c.userPorts = {pr.user.first, pr.user.last};
-  c.peerPorts = {pr.peer.first, pr.peer.last};
-  c.generalPorts = {pr.generalTcp.first, pr.generalTcp.last};
-  c.generalPerInstance = 1;
-  c.bindAddress = "127.0.0.1";
-  c.registryAccount = registry.address();
-  const auto configPath = fakes::writeTestHostConfig(c, dir.path(), hostSeed);
-  ASSERT_TRUE(configPath.ok()) << configPath.error().message;
-  logPath_ = dir.path() + "/node.log";
-  node_.start({SASHIMONO_BINARY, "host", "run", "--config", *configPath, "--tenants-dir", th.base,
-               "--tenant-prefix", th.prefix, "--cgroup-parent", th.cgroupParent, "--tick-ms", "100"},
-              {}, logPath_);
+  startNode();
 
   const std::vector<std::string> env{"SASHIMONO_SEED=" + devSeed};
-  const std::string board = devnet.url();
+  const std::string board = devnet_->url();
   const std::vector<std::string> common{"--board",         board,        "--host",
                                         hostKey.address(), "--registry", registry.address(),
                                         "--timeout",       "60",         "--json"};
@@ -212,11 +244,127 @@ TEST_F(NodeTenantsTest, AcquireServesExtendTerminateAndExpiryDestroys) {
   host::testing::expectNoTraces(th, {footprint2});
 
   // The node's view agrees: nothing leased, all capacity free.
-  CliRun status = runCli({"host", "status", "--json", "--config", *configPath}, {});
+  CliRun status = runCli({"host", "status", "--json", "--config", configPath}, {});
   ASSERT_EQ(status.code, 0) << status.out;
   EXPECT_EQ(status.json["leases"].GetUint(), 0u) << status.out;
   EXPECT_EQ(status.json["free"].GetUint(), 2u) << status.out;
   EXPECT_EQ(node_.stop(SIGTERM), 0) << "host run did not stop cleanly on SIGTERM";
+}
+
+}  // namespace
+}  // namespace sashimono::node
+
+namespace sashimono::node {
+namespace {
+
+// kill -9 of `host run` while it creates real tenants, again and again, then terminates: every
+// request gets exactly one reply, the tenants that exist are exactly the leases the replies
+// granted (nothing half-made survives the restarts), and after the terminates nothing of any
+// test tenant is left on the machine.
+TEST_F(NodeTenantsTest, KilledWhileProvisioningLeavesNoOrphanAndAnswersOnce) {
+  TestHost& th = *host_;
+  setUpNet(3600, 3);
+  const auto& hostKey = *hostKey_;
+  const auto tenant = fakes::newEdKey();
+  wallet_->waitValidated(wallet_->pay(tenant.address(), 100'000'000));
+  startNode();
+
+  auto& client = wallet_->client();
+  std::uint32_t seq = client.accountInfo(tenant.address(), false)->sequence;
+  std::vector<crypto::Hash256> requests;
+  auto send = [&](std::uint64_t drops, const protocol::Message& m) {
+    auto blob = fakes::requestPayment(tenant, hostKey.address(), drops, seq++, m, hostKey);
+    auto r = client.submit(blob);
+    ASSERT_TRUE(r.ok() && r->engineResult == "tesSUCCESS");
+    requests.push_back(ledger::transactionHash(blob));
+  };
+  auto replies = [&] {
+    std::map<crypto::Hash256, std::vector<fakes::OpenedReply>> out;
+    board::AccountTxQuery q;
+    q.account = tenant.address();
+    q.limit = 400;
+    auto page = client.accountTx(q);
+    if (!page) return out;
+    for (const auto& t : page->transactions) {
+      auto d = ledger::decodeTransaction(t.blob);
+      if (!d || d->account != hostKey.accountId()) continue;
+      auto r = fakes::openReply(*d, tenant);
+      if (!r) continue;
+      if (auto a = fakes::answered(r->message)) out[*a].push_back(*r);
+    }
+    return out;
+  };
+  auto waitAnswered = [&](std::size_t n) {
+    for (auto end = std::chrono::steady_clock::now() + 90s; std::chrono::steady_clock::now() < end;) {
+      if (replies().size() >= n) break;
+      std::this_thread::sleep_for(200ms);
+    }
+    std::this_thread::sleep_for(1s);  // nothing more may come
+    return replies();
+  };
+
+  // Four acquires for three slots (one must be refused: no capacity) and an underpaid one,
+  // with the node killed three times while it creates their tenants.
+  std::mt19937 rng(std::random_device{}());
+  for (int round = 0; round < 3; ++round) {
+    if (round < 2) send(1000, fakes::acquireRequest("instance"));
+    if (round == 0) send(1000, fakes::acquireRequest("instance"));
+    if (round == 1) send(10, fakes::acquireRequest("instance"));
+    if (round == 2) send(1000, fakes::acquireRequest("instance"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 500));
+    node_.stop(SIGKILL);
+    startNode();
+  }
+  auto r = waitAnswered(requests.size());
+  ASSERT_TRUE(node_.running()) << "the node died";
+  std::set<std::string> granted;
+  int ok = 0, refused = 0;
+  for (const auto& id : requests) {
+    ASSERT_EQ(r[id].size(), 1u) << "request " << core::toHex(id);
+    if (r[id][0].type == protocol::MessageType::acquireOk) {
+      ++ok;
+      granted.insert(tenantNameFor(id));
+    } else {
+      ++refused;
+    }
+  }
+  EXPECT_EQ(ok, 3);
+  EXPECT_EQ(refused, 2);
+  // The tenants on the machine are exactly the granted leases, each ready and serving.
+  auto names = th.prov->list();
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(std::set<std::string>(names->begin(), names->end()), granted);
+  std::vector<host::testing::Footprint> footprints;
+  for (const auto& n : granted) {
+    auto info = th.prov->inspect(n);
+    ASSERT_TRUE(info.ok()) << info.error().message;
+    EXPECT_EQ(info->state, "ready") << n;
+    EXPECT_TRUE(info->running) << n;
+    EXPECT_TRUE(host::testing::waitServing(host::testing::userPort(*info), 10000)) << n;
+    footprints.push_back(host::testing::footprintOf(*info));
+  }
+
+  // Terminate them all (the node killed once more in the middle): nothing of any tenant is left.
+  const std::size_t before = requests.size();
+  for (const auto& id : std::vector<crypto::Hash256>(requests.begin(), requests.end()))
+    if (r[id][0].type == protocol::MessageType::acquireOk)
+      send(1, protocol::TerminateRequest{id, std::nullopt});
+  std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 300));
+  node_.stop(SIGKILL);
+  startNode();
+  r = waitAnswered(requests.size());
+  for (std::size_t i = before; i < requests.size(); ++i) {
+    ASSERT_EQ(r[requests[i]].size(), 1u) << "terminate " << core::toHex(requests[i]);
+    EXPECT_EQ(r[requests[i]][0].type, protocol::MessageType::terminateOk);
+  }
+  EXPECT_TRUE(th.prov->list()->empty());
+  host::testing::expectNoTraces(th, footprints);
+  // What the restarts found (for the record: half-made tenants removed, drift repaired).
+  std::ifstream log(logPath_);
+  for (std::string line; std::getline(log, line);)
+    if (line.find("host run: tenants:") != std::string::npos || line.find("drift") != std::string::npos)
+      std::cerr << "  " << line.substr(line.find(' ') + 1) << "\n";
+  EXPECT_EQ(node_.stop(SIGTERM), 0);
 }
 
 }  // namespace
