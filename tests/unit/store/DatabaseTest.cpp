@@ -91,6 +91,45 @@ TEST(DatabaseTest, TransactionRollsBackUnlessCommitted) {
   EXPECT_EQ(sel->text(0), "2");
 }
 
+TEST(DatabaseTest, NestedTransactionsAreSavepointsOfTheOuterOne) {
+  TempDir dir;
+  auto db = Database::open((dir.path / "a.db").string());
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(db->exec("CREATE TABLE t(x INTEGER)").ok());
+  auto all = [&] {
+    auto sel = db->prepare("SELECT coalesce(group_concat(x), '') FROM (SELECT x FROM t ORDER BY x)");
+    EXPECT_TRUE(*sel->step());
+    return sel->text(0);
+  };
+  {
+    auto outer = Transaction::begin(*db);
+    ASSERT_TRUE(outer.ok());
+    {
+      auto inner = Transaction::begin(*db);  // committed: kept with the outer one
+      ASSERT_TRUE(inner.ok());
+      ASSERT_TRUE(db->exec("INSERT INTO t VALUES(1)").ok());
+      ASSERT_TRUE(inner->commit().ok());
+    }
+    {
+      auto inner = Transaction::begin(*db);  // not committed: only its own row goes
+      ASSERT_TRUE(inner.ok());
+      ASSERT_TRUE(db->exec("INSERT INTO t VALUES(2)").ok());
+    }
+    ASSERT_TRUE(db->exec("INSERT INTO t VALUES(3)").ok());
+    EXPECT_EQ(all(), "1,3");
+    ASSERT_TRUE(outer->commit().ok());
+  }
+  EXPECT_EQ(all(), "1,3");
+  {
+    auto outer = Transaction::begin(*db);  // rolled back: its committed savepoint goes too
+    ASSERT_TRUE(outer.ok());
+    auto inner = Transaction::begin(*db);
+    ASSERT_TRUE(db->exec("INSERT INTO t VALUES(4)").ok());
+    ASSERT_TRUE(inner->commit().ok());
+  }
+  EXPECT_EQ(all(), "1,3");
+}
+
 TEST(DatabaseTest, RefusesNewerSchema) {
   TempDir dir;
   auto db = Database::open((dir.path / "a.db").string());
