@@ -1,7 +1,9 @@
 #include "sashimono/devnet/Rpc.h"
 
 #include <array>
+#include <cmath>
 #include <cstring>
+#include <vector>
 
 #include <rapidjson/error/en.h>
 #include <spdlog/spdlog.h>
@@ -73,11 +75,34 @@ std::string renderError(const RpcError& e, const rapidjson::Value* request, int 
   return {buf.GetString(), buf.GetSize()};
 }
 
+namespace {
+
+// Any number in the document that is not finite (walked with an explicit stack: the document may
+// be deeply nested).
+bool hasNonFiniteNumber(const rapidjson::Value& root) {
+  std::vector<const rapidjson::Value*> todo{&root};
+  while (!todo.empty()) {
+    const rapidjson::Value* v = todo.back();
+    todo.pop_back();
+    if (v->IsDouble() && !std::isfinite(v->GetDouble())) return true;
+    if (v->IsArray())
+      for (const auto& e : v->GetArray()) todo.push_back(&e);
+    else if (v->IsObject())
+      for (const auto& m : v->GetObject()) todo.push_back(&m.value);
+  }
+  return false;
+}
+
+}  // namespace
+
 std::string handleRequest(Devnet& node, std::string_view text, bool admin,
                           const std::shared_ptr<net::WsSession>& session) {
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
-  if (doc.HasParseError() || !doc.IsObject()) {
+  // rapidjson reads a number beyond the double range (1e400) as infinity, which no JSON answer
+  // can carry (the request's id is echoed): such a request is not valid JSON to us.
+  const bool nonFinite = !doc.HasParseError() && hasNonFiniteNumber(doc);
+  if (doc.HasParseError() || !doc.IsObject() || nonFinite) {
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
     w.StartObject();
@@ -86,7 +111,8 @@ std::string handleRequest(Devnet& node, std::string_view text, bool admin,
     std::string why = doc.HasParseError() ? std::string("Unable to parse request: ") +
                                                 rapidjson::GetParseError_En(doc.GetParseError()) +
                                                 " at offset " + std::to_string(doc.GetErrorOffset())
-                                          : "Unable to parse request: not a JSON object.";
+                      : nonFinite ? "Unable to parse request: a number is out of range."
+                                  : "Unable to parse request: not a JSON object.";
     json::put(w, "error_message", why);
     json::put(w, "status", "error");
     json::put(w, "type", "error");

@@ -143,6 +143,17 @@ TEST_F(HandlersTest, DeeplyNestedRequestIsJsonInvalidNotACrash) {
   EXPECT_STREQ(ok["status"].GetString(), "success");
 }
 
+TEST_F(HandlersTest, NumberBeyondTheDoubleRangeIsJsonInvalid) {
+  // Found by fuzz.DevnetRequestFuzz: an id of 3e315 parsed as infinity and was echoed as
+  // broken JSON.
+  for (const char* text : {R"({"id":{"i2d":30038001000E305}})", R"({"id":1e400,"command":"server_info"})",
+                           R"({"id":1,"command":"server_info","x":[[-1e999]]})"}) {
+    auto r = call(text);  // call() also checks that the answer is JSON
+    EXPECT_STREQ(r["error"].GetString(), "jsonInvalid") << text;
+  }
+  EXPECT_STREQ(call(R"({"id":1.5e300,"command":"server_info"})")["status"].GetString(), "success");
+}
+
 TEST_F(HandlersTest, LedgerAcceptOnlyForLoopback) {
   auto r = call(R"({"command":"ledger_accept"})", false);
   EXPECT_STREQ(r["error"].GetString(), "noPermission");
