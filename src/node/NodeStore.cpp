@@ -146,8 +146,11 @@ core::Result<std::vector<RequestRow>> NodeStore::requests() {
       db_, "SELECT hash, state, ledger, blob, meta, result, verdict FROM requests ORDER BY ledger, rowid");
 }
 
-core::Result<std::vector<crypto::Hash256>> NodeStore::handledRequests() {
-  auto st = db_.prepare("SELECT hash FROM requests WHERE state IN ('decided', 'done')");
+namespace {
+
+// The 32-byte blobs of the first column of a query.
+core::Result<std::vector<crypto::Hash256>> readHashes(store::Database& db, const char* sql) {
+  auto st = db.prepare(sql);
   if (!st) return st.error();
   std::vector<crypto::Hash256> out;
   while (true) {
@@ -157,6 +160,12 @@ core::Result<std::vector<crypto::Hash256>> NodeStore::handledRequests() {
     out.push_back(toArray<32>(st->blobView(0)));
   }
   return out;
+}
+
+}  // namespace
+
+core::Result<std::vector<crypto::Hash256>> NodeStore::handledRequests() {
+  return readHashes(db_, "SELECT hash FROM requests WHERE state IN ('decided', 'done')");
 }
 
 core::Status NodeStore::insertOutbox(const OutboxEntry& e) {
@@ -239,16 +248,7 @@ core::Result<std::vector<lease::Lease>> NodeStore::leases() {
 }
 
 core::Result<std::vector<crypto::Hash256>> NodeStore::clusterPending() {
-  auto st = db_.prepare("SELECT lease_id FROM cluster_pending");
-  if (!st) return st.error();
-  std::vector<crypto::Hash256> out;
-  while (true) {
-    auto r = st->step();
-    if (!r) return r.error();
-    if (!*r) break;
-    out.push_back(toArray<32>(st->blobView(0)));
-  }
-  return out;
+  return readHashes(db_, "SELECT lease_id FROM cluster_pending");
 }
 
 core::Status NodeStore::clusterDelivered(const crypto::Hash256& leaseId) {
