@@ -54,6 +54,7 @@ using namespace std::chrono_literals;
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 constexpr std::uint32_t kLastLedgerWindow = 20;
+constexpr std::uint64_t kMaxFutureSeconds = 300;  // PROTOCOL.md §12: announcements dated later are ignored
 
 struct Options {
   std::vector<std::string> boards;
@@ -877,7 +878,9 @@ int runHosts(const std::vector<std::string>& args) {
     std::uint64_t stale =
         o.staleSeconds ? *o.staleSeconds : (a.heartbeatSeconds > 0 ? 3 * a.heartbeatSeconds : 3600);
     std::uint64_t age = now > a.time ? now - a.time : 0;
-    if (!all && age > stale) continue;
+    // `time` is the host's claim: one far in the future would keep a dead host fresh.
+    const bool future = a.time > now + kMaxFutureSeconds;
+    if (!all && (age > stale || future)) continue;
     ++shown;
     w.StartObject();
     putStr(w, "account", account);

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "sashimono/crypto/Keys.h"
 #include "sashimono/ledger/DecodedTx.h"
 #include "sashimono/node/HostConfig.h"
+#include "sashimono/node/Outbox.h"
 #include "sashimono/protocol/Envelope.h"
 #include "sashimono/protocol/Messages.h"
 #include "sashimono/protocol/Patterns.h"
@@ -64,6 +66,14 @@ class HostUnderTest {
   HostUnderTest& operator=(const HostUnderTest&) = delete;
 
   void fund(const std::string& address) { wallet_.waitValidated(wallet_.pay(address, 100'000'000)); }
+
+  // Submits a signed transaction and waits until it is validated.
+  void submitAndWait(const core::Bytes& blob) {
+    auto r = wallet_.client().submit(blob);
+    if (!r.ok() || r->engineResult != "tesSUCCESS") throw std::runtime_error("submit failed");
+    wallet_.waitValidated(core::toHex(ledger::transactionHash(blob)));
+  }
+  board::BoardClient& client() { return wallet_.client(); }
 
   // `hosts --json` once the host's announcement has reached the registry (or the last try).
   CliRun waitAnnounced() {
@@ -366,6 +376,53 @@ TEST(LeaseCliTest, Secp256k1WalletUsesItsDerivedReplyKey) {
   std::ofstream(dir.path() + "/secp.seed") << devSeed << "\n";
   CliRun badKey = runCli({"lease", "key", "--reply-seed-file", dir.path() + "/secp.seed"}, env);
   EXPECT_NE(badKey.code, 0);
+}
+
+}  // namespace
+}  // namespace sashimono::cli
+
+namespace sashimono::cli {
+namespace {
+
+// An announcement's `time` is the host's own claim: one dated far in the future would keep a
+// dead host "fresh" forever, so `hosts` hides it (PROTOCOL.md §12) unless asked for --all.
+TEST(LeaseCliTest, HostsHidesAnnouncementsDatedInTheFuture) {
+  HostUnderTest net;
+  CliRun before = net.waitAnnounced();
+  ASSERT_EQ(before.code, 0) << before.out;
+  ASSERT_EQ(before.json["hosts"].Size(), 1u) << before.out;
+
+  const auto liar = *crypto::KeyPair::fromSeed(crypto::generateSeed(crypto::KeyType::ed25519));
+  net.fund(liar.address());
+  protocol::HostAnnouncement a;
+  a.version = "0.1.0";
+  std::copy(liar.publicKey().begin() + 1, liar.publicKey().end(), a.key.begin());
+  a.host = "liar.example.com";
+  a.instances = a.free = 9;
+  a.cpuMillis = 1000;
+  a.memoryMiB = a.diskMiB = 512;
+  a.price = a.momentSeconds = a.maxMoments = 1;
+  a.images = {"hotpocket"};
+  a.heartbeatSeconds = 600;
+  a.time = static_cast<std::uint64_t>(std::time(nullptr)) + 86400;  // "sent" tomorrow
+  const auto info = net.client().accountInfo(liar.address(), false);
+  ASSERT_TRUE(info.ok());
+  const auto ledger = net.client().ledgerCurrent();
+  ASSERT_TRUE(ledger.ok());
+  auto blob = node::signEntry(node::outboxEntryFor(net.registry().accountId(), a), liar, info->sequence,
+                              *ledger + 20, 12);
+  ASSERT_TRUE(blob.ok()) << blob.error().message;
+  net.submitAndWait(*blob);
+
+  const std::string board = net.board();
+  CliRun fresh = runCli({"hosts", "--board", board, "--registry", net.registry().address(), "--json"}, {});
+  ASSERT_EQ(fresh.code, 0) << fresh.out;
+  ASSERT_EQ(fresh.json["hosts"].Size(), 1u) << fresh.out;
+  EXPECT_EQ(std::string(fresh.json["hosts"][0]["account"].GetString()), net.host().address());
+  CliRun all =
+      runCli({"hosts", "--board", board, "--registry", net.registry().address(), "--all", "--json"}, {});
+  ASSERT_EQ(all.code, 0) << all.out;
+  EXPECT_EQ(all.json["hosts"].Size(), 2u) << all.out;
 }
 
 }  // namespace
