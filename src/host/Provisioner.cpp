@@ -163,15 +163,22 @@ core::Result<TenantInfo> Provisioner::create(const TenantSpec& specIn) {
   return inspectLocked(spec.name);
 }
 
+// Journals the start of the next step (the record names it before its side effects), and logs
+// how long the previous one took.
+core::Status Provisioner::journalStep(const TenantLayout& l, TenantRecord& rec, const char* next,
+                                      std::chrono::steady_clock::time_point& since) {
+  const auto now = std::chrono::steady_clock::now();
+  spdlog::debug("tenant {}: step {} done in {:.1f} ms", l.name, rec.step,
+                std::chrono::duration<double, std::milli>(now - since).count());
+  since = now;
+  rec.step = next;
+  return writeRecord(l, rec);
+}
+
 core::Status Provisioner::createLocked(const TenantSpec& spec, TenantRecord& rec) {
   const auto l = layout(spec.name);
   auto step = [&, t = std::chrono::steady_clock::now()](const char* s) mutable {
-    auto now = std::chrono::steady_clock::now();
-    spdlog::debug("tenant {}: step {} done in {:.1f} ms", l.name, rec.step,
-                  std::chrono::duration<double, std::milli>(now - t).count());
-    t = now;
-    rec.step = s;
-    return writeRecord(l, rec);
+    return journalStep(l, rec, s, t);
   };
   SASHI_TRY(step("user"));
   auto u = ops_.users->create(l.user, l.home);
@@ -200,12 +207,7 @@ core::Status Provisioner::createLocked(const TenantSpec& spec, TenantRecord& rec
 
 core::Status Provisioner::startLocked(const TenantLayout& l, const UserInfo& u, TenantRecord& rec) {
   auto step = [&, t = std::chrono::steady_clock::now()](const char* s) mutable {
-    auto now = std::chrono::steady_clock::now();
-    spdlog::debug("tenant {}: step {} done in {:.1f} ms", l.name, rec.step,
-                  std::chrono::duration<double, std::milli>(now - t).count());
-    t = now;
-    rec.step = s;
-    return writeRecord(l, rec);
+    return journalStep(l, rec, s, t);
   };
   Credentials c{u.uid, u.gid};
   auto procs = ops_.cgroups->procsFiles(l.name);

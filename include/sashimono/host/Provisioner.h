@@ -8,6 +8,7 @@
 // processes (the node and the `sashimono tenant` command).
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -92,6 +93,8 @@ class Provisioner {
   core::Result<Lock> lock();
   core::Status createLocked(const TenantSpec& spec, TenantRecord& rec);
   core::Status startLocked(const TenantLayout& l, const UserInfo& u, TenantRecord& rec);
+  core::Status journalStep(const TenantLayout& l, TenantRecord& rec, const char* next,
+                           std::chrono::steady_clock::time_point& since);
   core::Status destroyLocked(const std::string& name);
   core::Status writeRecord(const TenantLayout& l, const TenantRecord& r, bool durable = false);
   core::Result<std::optional<TenantRecord>> readRecord(const TenantLayout& l);
