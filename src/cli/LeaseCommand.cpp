@@ -774,6 +774,41 @@ int leaseList(const std::vector<std::string>& args) {
   return 0;
 }
 
+// ---- a lease's instance, for `sashimono instance` and `sashimono deploy` ----
+
+}  // namespace
+
+core::Result<LeaseTarget> resolveLease(const std::vector<std::string>& boardArgs, const std::string& leaseId) {
+  Options o;
+  if (auto e = parseOptions(boardArgs, o); !e.empty()) return core::Error(e);
+  auto id = protocol::parseHash256(leaseId);
+  if (!id) return core::Error("--lease: '" + leaseId + "' is not a lease id (64 hex digits)");
+  auto wallet = loadWallet(o);
+  if (!wallet) return wallet.error();
+  LeaseTarget t;
+  const auto& secret = wallet->replyKeyPair().ed25519SecretKey();
+  std::copy(secret.begin(), secret.begin() + 32, t.ownerSeed.begin());
+  Session s;
+  SASHI_TRY(openSession(o, wallet->account.address(), s));
+  auto txs = history(*s.client, wallet->account.address());
+  s.client->stop();
+  if (!txs) return txs.error();
+  for (const auto& bt : *txs) {
+    auto r = openReply(bt, *wallet, {});
+    if (!r) continue;
+    if (const auto* ok = std::get_if<protocol::AcquireOk>(&r->message); ok != nullptr && ok->leaseId == *id) {
+      t.host = ok->instance.host;
+      t.userPort = ok->instance.userPort;
+      t.instanceKey[0] = 0xED;
+      std::copy(ok->instance.pubkey.begin(), ok->instance.pubkey.end(), t.instanceKey.begin() + 1);
+      return t;
+    }
+  }
+  return core::Error("no acquire reply for lease " + leaseId + " in the history of " + wallet->account.address());
+}
+
+namespace {
+
 // ---- key ----
 
 // Shows the account and its reply key (the owner key of acquired instances); no board needed.

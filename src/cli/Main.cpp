@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
   // Services log what they do; a developer's one-shot commands print their answer and only
   // warnings (--log-level or SASHIMONO_LOG overrides).
   if (!level) {
-    const bool client = args[0] == "lease" || args[0] == "hosts" || args[0] == "pay" || args[0] == "keys";
+    const bool client = args[0] == "lease" || args[0] == "hosts" || args[0] == "pay" || args[0] == "keys" ||
+                        args[0] == "instance" || args[0] == "deploy";
     level = client ? "warn" : "info";
   }
   sashimono::core::initLogging(*level);

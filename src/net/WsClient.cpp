@@ -136,7 +136,7 @@ struct WsClient::Impl : std::enable_shared_from_this<WsClient::Impl> {
   template <typename Ws>
   void doWrite(Ws& ws) {
     writing = true;
-    ws.text(true);
+    ws.text(!options.binaryFrames);
     ws.async_write(asio::buffer(outQueue.front()),
                    [self = shared_from_this(), &ws](beast::error_code ec, std::size_t) {
                      self->writing = false;

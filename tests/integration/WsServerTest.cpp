@@ -1,10 +1,26 @@
-// WsServer and WsClient over real sockets on 127.0.0.1.
+// WsServer and WsClient over real sockets on 127.0.0.1 (and 127.0.0.2 for the per-address
+// limit); wss:// with a self-signed certificate made at test time; bare Beast clients where the
+// frame type or the client's local address matters.
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
+#include "sashimono/net/TlsCert.h"
 #include "sashimono/net/WsClient.h"
 #include "sashimono/net/WsServer.h"
 
@@ -26,6 +42,11 @@ class EchoHandler : public WsHandler {
       s->close();
       return;
     }
+    if (text == "abort") {
+      s->send("never seen");
+      s->abort();
+      return;
+    }
     if (pad > text.size()) text.resize(pad, '.');
     auto shared = std::make_shared<const std::string>(std::move(text));
     for (std::size_t i = 0; i < copies; ++i) s->send(shared);
@@ -39,8 +60,9 @@ struct Fixture {
   std::unique_ptr<WsServer> server;
   std::vector<std::thread> threads;
   std::uint16_t port = 0;
+  bool tls = false;
 
-  explicit Fixture(ServerOptions o = {}) {
+  explicit Fixture(ServerOptions o = {}) : tls(o.tls.has_value()) {
     server = std::make_unique<WsServer>(ioc, o, handler);
     auto p = server->listen("127.0.0.1", 0);
     EXPECT_TRUE(p.ok()) << p.error().message;
@@ -55,7 +77,9 @@ struct Fixture {
     ioc.stop();
     for (auto& t : threads) t.join();
   }
-  std::string url() const { return "ws://127.0.0.1:" + std::to_string(port) + "/"; }
+  std::string url() const {
+    return (tls ? "wss" : "ws") + std::string("://127.0.0.1:") + std::to_string(port) + "/";
+  }
 };
 
 template <typename F>
@@ -67,6 +91,92 @@ bool waitFor(F f, std::chrono::milliseconds limit = 5000ms) {
   }
   return f();
 }
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string t = (std::filesystem::temp_directory_path() / "sashi-wss-XXXXXX").string();
+    path = ::mkdtemp(t.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+// A self-signed certificate for 127.0.0.1 in a temp dir, and server options using it.
+struct SelfSigned {
+  TempDir dir;
+  std::string key = dir.file("user.key");
+  std::string cert = dir.file("user.crt");
+  SelfSigned() {
+    auto st = makeSelfSignedCertificate(key, cert, "127.0.0.1");
+    EXPECT_TRUE(st.ok()) << st.error().message;
+  }
+  ServerOptions options() const {
+    ServerOptions o;
+    o.tls = TlsServerOptions{cert, key};
+    return o;
+  }
+};
+
+// Blocking socket operations give up after 5 s rather than hang a broken test.
+void boundedIo(tcp::socket& s) {
+  timeval tv{5, 0};
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+// A TCP connection to 127.0.0.1:port from the local address `from`.
+tcp::socket connectFrom(asio::io_context& ioc, const std::string& from, std::uint16_t port) {
+  tcp::socket s(ioc);
+  s.open(tcp::v4());
+  s.bind(tcp::endpoint(asio::ip::make_address(from), 0));
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  boundedIo(s);
+  return s;
+}
+
+struct Frame {
+  std::string data;
+  bool binary = false;
+};
+
+// Sends one text message and reads one message back, noting its frame type.
+template <typename Ws>
+Frame roundTrip(Ws& ws, const std::string& text) {
+  ws.text(true);
+  ws.write(asio::buffer(text));
+  beast::flat_buffer b;
+  ws.read(b);
+  return {beast::buffers_to_string(b.data()), ws.got_binary()};
+}
+
+// A bare Beast ws:// client from a chosen local address.
+struct RawClient {
+  asio::io_context ioc;
+  websocket::stream<tcp::socket> ws;
+  RawClient(const std::string& from, std::uint16_t port) : ws(connectFrom(ioc, from, port)) {
+    ws.handshake("127.0.0.1:" + std::to_string(port), "/");
+  }
+};
+
+// A bare Beast wss:// client that does not verify the server (like rejectUnauthorized: false).
+struct RawTlsClient {
+  asio::io_context ioc;
+  ssl::context ctx{ssl::context::tls_client};
+  std::optional<websocket::stream<ssl::stream<tcp::socket>>> ws;
+  explicit RawTlsClient(std::uint16_t port) {
+    ctx.set_verify_mode(ssl::verify_none);
+    ws.emplace(connectFrom(ioc, "127.0.0.1", port), ctx);
+    ws->next_layer().handshake(ssl::stream_base::client);
+    ws->handshake("127.0.0.1:" + std::to_string(port), "/");
+  }
+};
 
 }  // namespace
 
@@ -148,4 +258,230 @@ TEST(WsServerTest, NonWebSocketRequestIsDropped) {
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE((*c)->send("x").ok());
   EXPECT_EQ(*(*c)->receive(5000ms), "x");
+}
+
+TEST(WsServerTest, TextFramesByDefault) {
+  Fixture f;
+  RawClient c("127.0.0.1", f.port);
+  Frame r = roundTrip(c.ws, "hello");
+  EXPECT_EQ(r.data, "hello");
+  EXPECT_FALSE(r.binary);
+}
+
+TEST(WsServerTest, BinaryFramesWhenAsked) {
+  ServerOptions o;
+  o.binaryFrames = true;
+  Fixture f(o);
+  RawClient c("127.0.0.1", f.port);
+  for (int i = 0; i < 3; ++i) {
+    Frame r = roundTrip(c.ws, "m" + std::to_string(i));
+    EXPECT_EQ(r.data, "m" + std::to_string(i));
+    EXPECT_TRUE(r.binary);
+  }
+  c.ws.close(websocket::close_code::normal);
+  EXPECT_TRUE(waitFor([&] { return f.handler->closed == 1; }));
+}
+
+TEST(WsServerTest, AbortDropsWithoutClosingHandshake) {
+  Fixture f;
+  auto c = WsClient::connect(f.url());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_TRUE((*c)->send("abort").ok());
+  auto r = (*c)->receive(5000ms);
+  ASSERT_FALSE(r.ok()) << "got " << *r;
+  EXPECT_EQ(r.error().code, "closed");
+  EXPECT_EQ((*c)->closeCode(), std::nullopt);  // no close frame
+  EXPECT_TRUE(waitFor([&] { return f.handler->closed == 1 && f.server->sessionCount() == 0; }));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(f.handler->closed, 1);
+}
+
+TEST(WsServerTest, PerAddressLimit) {
+  ServerOptions o;
+  o.maxConnectionsPerAddress = 2;
+  Fixture f(o);
+  ClientOptions co;
+  co.connectTimeout = 2000ms;
+  auto a = WsClient::connect(f.url(), co);
+  auto b = WsClient::connect(f.url(), co);
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  // The third from 127.0.0.1 is closed before any handshake.
+  ClientOptions quick = co;
+  quick.connectTimeout = 1000ms;
+  auto third = WsClient::connect(f.url(), quick);
+  EXPECT_FALSE(third.ok());
+  EXPECT_EQ(f.handler->opened, 2);
+  // The first two still work.
+  ASSERT_TRUE((*a)->send("a").ok());
+  ASSERT_TRUE((*b)->send("b").ok());
+  EXPECT_EQ((*a)->receive(5000ms).valueOr("?"), "a");
+  EXPECT_EQ((*b)->receive(5000ms).valueOr("?"), "b");
+  // Another address is counted on its own.
+  RawClient other("127.0.0.2", f.port);
+  EXPECT_EQ(roundTrip(other.ws, "from .2").data, "from .2");
+  EXPECT_EQ(f.server->sessionCount(), 3u);
+  // A slot freed on 127.0.0.1 can be taken again.
+  (*a)->close();
+  a->reset();
+  ASSERT_TRUE(waitFor([&] { return f.server->sessionCount() == 2; }));
+  auto again = WsClient::connect(f.url(), co);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  ASSERT_TRUE((*again)->send("again").ok());
+  EXPECT_EQ((*again)->receive(5000ms).valueOr("?"), "again");
+}
+
+TEST(WsServerTest, WssRoundTripWithSelfSignedCertificate) {
+  SelfSigned pki;
+  Fixture f(pki.options());
+  ASSERT_EQ(f.url().rfind("wss://", 0), 0u);
+  // Our client, trusting the certificate as its CA file, with host (IP) name checking.
+  ClientOptions co;
+  co.caFile = pki.cert;
+  auto c = WsClient::connect(f.url(), co);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE((*c)->send("s" + std::to_string(i)).ok());
+  for (int i = 0; i < 50; ++i) {
+    auto m = (*c)->receive(5000ms);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    EXPECT_EQ(*m, "s" + std::to_string(i));
+  }
+  ASSERT_TRUE((*c)->send("close").ok());
+  auto end = (*c)->receive(5000ms);
+  ASSERT_FALSE(end.ok());
+  EXPECT_EQ((*c)->closeCode(), 1000);
+  EXPECT_TRUE(waitFor([&] { return f.handler->closed == 1 && f.server->sessionCount() == 0; }));
+  // Without trusting it, verification fails.
+  auto untrusted = WsClient::connect(f.url());
+  ASSERT_FALSE(untrusted.ok());
+  EXPECT_NE(untrusted.error().message.find("certificate verify failed"), std::string::npos)
+      << untrusted.error().message;
+}
+
+TEST(WsServerTest, WssBinaryFramesToANonVerifyingClient) {
+  SelfSigned pki;
+  ServerOptions o = pki.options();
+  o.binaryFrames = true;
+  Fixture f(o);
+  RawTlsClient c(f.port);
+  Frame r = roundTrip(*c.ws, "{\"type\":\"stat\"}");
+  EXPECT_EQ(r.data, "{\"type\":\"stat\"}");
+  EXPECT_TRUE(r.binary);
+  // TLS 1.2 or later was negotiated.
+  const int version = SSL_version(c.ws->next_layer().native_handle());
+  EXPECT_GE(version, TLS1_2_VERSION);
+}
+
+TEST(WsServerTest, TlsClientStallingInHandshakeIsDropped) {
+  SelfSigned pki;
+  ServerOptions o = pki.options();
+  o.handshakeTimeout = 300ms;
+  Fixture f(o);
+  asio::io_context ioc;
+  tcp::socket s = connectFrom(ioc, "127.0.0.1", f.port);
+  // The start of a TLS record header, then nothing.
+  const char partial[] = {0x16, 0x03, 0x01};
+  asio::write(s, asio::buffer(partial, sizeof partial));
+  ASSERT_TRUE(waitFor([&] { return f.server->sessionCount() == 1; }));
+  const auto t0 = std::chrono::steady_clock::now();
+  char buf[64];
+  beast::error_code ec;
+  s.read_some(asio::buffer(buf), ec);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_GE(waited, 200ms);
+  EXPECT_LT(waited, 3000ms);
+  EXPECT_TRUE(waitFor([&] { return f.server->sessionCount() == 0; }));
+  EXPECT_EQ(f.handler->opened, 0);
+  // A silent TCP connection is dropped the same way.
+  tcp::socket silent = connectFrom(ioc, "127.0.0.1", f.port);
+  silent.read_some(asio::buffer(buf), ec);
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+}
+
+TEST(WsServerTest, PlainClientAgainstTlsServerFailsCleanly) {
+  SelfSigned pki;
+  Fixture f(pki.options());
+  ClientOptions co;
+  co.connectTimeout = 1000ms;
+  const std::string plainUrl = "ws://127.0.0.1:" + std::to_string(f.port) + "/";
+  for (int i = 0; i < 2; ++i) {
+    auto c = WsClient::connect(plainUrl, co);
+    EXPECT_FALSE(c.ok());
+  }
+  EXPECT_TRUE(waitFor([&] { return f.server->sessionCount() == 0; }));
+  EXPECT_EQ(f.handler->opened, 0);
+  // The server keeps serving wss://.
+  co.connectTimeout = 5000ms;
+  co.caFile = pki.cert;
+  auto good = WsClient::connect(f.url(), co);
+  ASSERT_TRUE(good.ok()) << good.error().message;
+  ASSERT_TRUE((*good)->send("still here").ok());
+  EXPECT_EQ((*good)->receive(5000ms).valueOr("?"), "still here");
+}
+
+TEST(WsServerTest, ListenFailsOnUnusableTlsFiles) {
+  SelfSigned pki;
+  SelfSigned other;
+  boost::asio::io_context ioc;
+  auto handler = std::make_shared<EchoHandler>();
+  auto listenWith = [&](const std::string& cert, const std::string& key) {
+    ServerOptions o;
+    o.tls = TlsServerOptions{cert, key};
+    WsServer server(ioc, o, handler);
+    auto p = server.listen("127.0.0.1", 0);
+    return p.ok() ? std::string() : p.error().message;
+  };
+  EXPECT_EQ(listenWith(pki.cert, pki.key), "");
+  std::string e = listenWith(pki.dir.file("missing.crt"), pki.key);
+  EXPECT_NE(e.find("missing.crt"), std::string::npos) << e;
+  e = listenWith(pki.cert, pki.dir.file("missing.key"));
+  EXPECT_NE(e.find("missing.key"), std::string::npos) << e;
+  e = listenWith(pki.cert, other.key);
+  EXPECT_NE(e.find("does not match"), std::string::npos) << e;
+  EXPECT_NE(e.find(other.key), std::string::npos) << e;
+  e = listenWith(pki.key, pki.key);  // a key where the certificate should be
+  EXPECT_NE(e.find("certificate chain"), std::string::npos) << e;
+  e = listenWith("", "");
+  EXPECT_NE(e.find("TLS"), std::string::npos) << e;
+  std::cerr << "last listen error: " << e << "\n";
+}
+
+TEST(WsServerTest, ReloadTlsServesTheRenewedCertificate) {
+  SelfSigned pki;
+  Fixture f(pki.options());
+  const std::string oldCert = pki.dir.file("old.crt");
+  std::filesystem::copy_file(pki.cert, oldCert);
+  ClientOptions trustOld;
+  trustOld.caFile = oldCert;
+  trustOld.connectTimeout = 2000ms;
+  auto before = WsClient::connect(f.url(), trustOld);
+  ASSERT_TRUE(before.ok()) << before.error().message;
+
+  // Renewal: new key and certificate at the same paths; new connections get them.
+  ASSERT_TRUE(makeSelfSignedCertificate(pki.key, pki.cert, "127.0.0.1").ok());
+  auto st = f.server->reloadTls();
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  const std::string newCert = pki.dir.file("new.crt");
+  std::filesystem::copy_file(pki.cert, newCert);
+  ClientOptions trustNew = trustOld;
+  trustNew.caFile = newCert;
+  auto renewed = WsClient::connect(f.url(), trustNew);
+  ASSERT_TRUE(renewed.ok()) << renewed.error().message;
+  EXPECT_FALSE(WsClient::connect(f.url(), trustOld).ok());
+  // The connection made before the renewal is unaffected.
+  ASSERT_TRUE((*before)->send("old").ok());
+  EXPECT_EQ((*before)->receive(5000ms).valueOr("?"), "old");
+
+  // A broken renewal is refused and the current certificate stays.
+  { std::ofstream(pki.cert, std::ios::trunc) << "not a certificate\n"; }
+  st = f.server->reloadTls();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find(pki.cert), std::string::npos) << st.error().message;
+  auto still = WsClient::connect(f.url(), trustNew);
+  EXPECT_TRUE(still.ok());
+
+  // Without TLS there is nothing to reload.
+  Fixture plain;
+  EXPECT_FALSE(plain.server->reloadTls().ok());
 }

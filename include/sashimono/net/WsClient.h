@@ -23,6 +23,7 @@ struct ClientOptions {
   std::chrono::milliseconds connectTimeout{10000};
   std::size_t maxMessageBytes = 64 * 1024 * 1024;
   bool autoRead = true;  // false: never read (tests of slow readers)
+  bool binaryFrames = false;  // send binary frames instead of text (Hot Pocket's user protocol)
   std::function<void(std::string&&)> onMessage;
 };
 
@@ -42,7 +43,8 @@ class WsClient {
   WsClient(const WsClient&) = delete;
   WsClient& operator=(const WsClient&) = delete;
 
-  // Queues a text message; an error if the connection is closed.
+  // Queues a message (a text frame, or binary with ClientOptions::binaryFrames); an error if the
+  // connection is closed.
   core::Status send(std::string text);
   // The next message from the inbox; errors on timeout ("timeout") or when the connection is
   // closed and the inbox is empty ("closed", message with the close code/reason).

@@ -1,6 +1,7 @@
 #pragma once
-// One WebSocket connection as the business layer sees it: send text, close, who is on the other end.
-// Transport knows nothing of the business; a WsHandler receives the connection's text messages.
+// One WebSocket connection as the business layer sees it: send, close, who is on the other end.
+// Transport knows nothing of the business; a WsHandler receives the connection's messages.
+// Whether messages go out as text or binary frames is the server's choice (ServerOptions).
 //
 // Thread-safety: every member of WsSession may be called from any thread. Messages passed to
 // send() are queued on the connection's strand and written one at a time in order.
@@ -14,12 +15,17 @@ class WsSession {
  public:
   virtual ~WsSession() = default;
 
-  // Queues a text message. If the peer reads too slowly and the queue exceeds the server's
-  // limit, the connection is dropped (the message is discarded). After close, a no-op.
+  // Queues a message (a text frame, or a binary one on a server with binaryFrames). If the peer reads too
+  // slowly and the queue exceeds the server's limit, the connection is dropped (the message is discarded).
+  // After close, a no-op.
   virtual void send(std::shared_ptr<const std::string> text) = 0;
   void send(std::string text) { send(std::make_shared<const std::string>(std::move(text))); }
   // Closes gracefully once queued messages are written (close code 1000).
   virtual void close() = 0;
+  // Drops the connection now: no closing handshake, queued messages discarded. For peers that
+  // violate the protocol. onClose still follows (once). The default, for fakes, is close();
+  // the server's sessions override it.
+  virtual void abort() { close(); }
 
   // Unique per server for the process lifetime.
   [[nodiscard]] virtual std::uint64_t id() const = 0;

@@ -1,0 +1,87 @@
+#pragma once
+// How the instances of a dApp agree on each round. The round engine (Instance) is written
+// against this interface; this issue ships the solo implementation (a cluster of one), the
+// cluster issue adds one that exchanges signed proposals between UNL members.
+//
+// A round: the engine asks nextRound() for what to run (inputs in agreed order, time, users),
+// executes the contract, then asks agree() for the members' signatures over the output root it
+// computed; the ledger closes when agree() returns at least the threshold of signatures.
+//
+// Thread-safety: submit/wake/stop from any thread; nextRound/agree from the engine thread only.
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "sashimono/core/Bytes.h"
+#include "sashimono/runtime/InstanceKey.h"
+#include "sashimono/runtime/Ledger.h"
+
+namespace sashimono::runtime {
+
+struct RoundInput {
+  PubKey user{};
+  Hash hash{};  // H(sig)
+  core::Bytes sig;
+  core::Bytes container;  // the signed bytes
+  core::Bytes blob;       // the input the contract receives
+  std::uint64_t nonce = 0;
+  std::uint64_t maxLedgerSeqNo = 0;
+};
+
+struct RoundPlan {
+  std::uint64_t seqNo = 0;
+  std::uint64_t timestamp = 0;      // ms, strictly after the previous ledger's
+  std::vector<RoundInput> inputs;   // candidates (the engine re-validates and orders them)
+  std::vector<PubKey> users;        // the round's user set (sorted)
+};
+
+using Signature = std::pair<PubKey, core::Bytes>;
+
+class Consensus {
+ public:
+  virtual ~Consensus() = default;
+  // An input a local user sent (already checked against the lcl); carried to a coming round.
+  virtual void submit(RoundInput in) = 0;
+  // Blocks until a round should run — inputs wait, a periodic round is due, or wake() was
+  // called — or stop(); nullopt after stop().
+  virtual std::optional<RoundPlan> nextRound(const LedgerRecord& lcl, std::vector<PubKey> connectedUsers) = 0;
+  // Signatures of the members that computed the same output root (≥ threshold), or empty when
+  // the round failed to agree (its effects must then be rolled back; never in solo).
+  virtual std::vector<Signature> agree(const RoundPlan& plan, const Hash& outputRoot, const Hash& stateHash) = 0;
+  virtual void wake() = 0;
+  virtual void stop() = 0;
+  [[nodiscard]] virtual std::string voteStatus() const = 0;
+  [[nodiscard]] virtual std::size_t pending() const = 0;
+};
+
+// A cluster of one: a round starts as soon as inputs wait (no fixed round time), or every
+// roundtime when periodic rounds are on; the instance signs its own output root.
+class SoloConsensus final : public Consensus {
+ public:
+  SoloConsensus(InstanceKey key, std::uint64_t roundTimeMs, bool periodic);
+  void submit(RoundInput in) override;
+  std::optional<RoundPlan> nextRound(const LedgerRecord& lcl, std::vector<PubKey> connectedUsers) override;
+  std::vector<Signature> agree(const RoundPlan& plan, const Hash& outputRoot, const Hash& stateHash) override;
+  void wake() override;
+  void stop() override;
+  [[nodiscard]] std::string voteStatus() const override { return "synced"; }
+  [[nodiscard]] std::size_t pending() const override;
+  void setPeriodic(std::uint64_t roundTimeMs, bool periodic);
+
+ private:
+  InstanceKey key_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<RoundInput> pending_;
+  std::uint64_t roundTimeMs_;
+  bool periodic_;
+  bool woken_ = false;
+  bool stopped_ = false;
+};
+
+std::uint64_t nowMs();
+
+}  // namespace sashimono::runtime

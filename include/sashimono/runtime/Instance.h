@@ -1,0 +1,127 @@
+#pragma once
+// One dApp instance: the composition root of the runtime. Owns the user port (WsServer +
+// UserServer), the consensus (solo for now), the round engine thread, the read-request
+// workers, the ledger and the contract's logs.
+//
+// Directories:
+//   contractFs/            the contract's file system (in a tenant: the state filesystem mount)
+//     state/               the contract's cwd and only writable place
+//     patch.cfg            the contract's settings (Hot Pocket's format, Config.h)
+//     bundle.json          what the last deployed bundle installed (Bundle.h)
+//   dataDir/               the runtime's private files (never visible to the contract)
+//     ledger.sqlite, tls/{cert.pem,key.pem}, log/{runtime.log,contract.stdout.log,contract.stderr.log}
+//
+// A round (docs/RUNTIME.md): inputs re-validated and ordered; the contract runs (only when there
+// are inputs, or every roundtime when the contract asks for periodic rounds); bundle uploads of
+// the owner are installed; the state hash, output tree and ledger are computed; the ledger is
+// stored; only then are input statuses, outputs and ledger events sent.
+//
+// Thread-safety: start/stop/requestInstall from any thread; the UserService members are called
+// by the user port's I/O threads.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "sashimono/net/WsServer.h"
+#include "sashimono/runtime/Bundle.h"
+#include "sashimono/runtime/Config.h"
+#include "sashimono/runtime/Consensus.h"
+#include "sashimono/runtime/InstanceKey.h"
+#include "sashimono/runtime/Ledger.h"
+#include "sashimono/runtime/StateHash.h"
+#include "sashimono/runtime/UserServer.h"
+
+namespace sashimono::runtime {
+
+// A contract input whose bytes start with this is a bundle upload (docs/BUNDLE.md): the runtime
+// takes it out of the contract's inputs, and installs it when it comes from the owner.
+inline constexpr std::string_view kBundleInputPrefix = "sashimono.bundle/1\n";
+
+class Instance final : public UserService {
+ public:
+  static core::Result<std::unique_ptr<Instance>> create(InstanceConfig config, InstanceKey key,
+                                                        std::string dataDir, std::string contractFs);
+  ~Instance() override;
+
+  // Opens the user port and starts the threads. Returns the bound port.
+  core::Result<std::uint16_t> start();
+  void stop();
+  // Installs a bundle (as if the owner had uploaded it) before the next round (sashimono dev).
+  void requestInstall(Bundle bundle);
+  [[nodiscard]] std::string tlsCertificateFile() const;
+  [[nodiscard]] bool tls() const { return config_.user.tls != "off"; }
+
+  // UserService
+  [[nodiscard]] std::string contractId() const override { return config_.contractId; }
+  [[nodiscard]] std::string contractVersion() const override;
+  [[nodiscard]] PubKey publicKey() const override { return key_.publicKey(); }
+  [[nodiscard]] core::Bytes sign(core::ByteView message) const override { return key_.sign(message); }
+  [[nodiscard]] std::vector<PubKey> unl() const override;
+  std::optional<std::string> submitInput(const PubKey& user, Protocol p, const ContractInputMsg& m,
+                                         const Hash& inputHash) override;
+  void readRequest(std::uint64_t sessionId, const PubKey& user, Protocol p, ReadRequestMsg m) override;
+  [[nodiscard]] StatInfo stat() const override;
+  [[nodiscard]] std::pair<std::uint64_t, Hash> lcl() const override;
+  Value ledgerQuery(const LedgerQueryMsg& q) override;
+
+ private:
+  Instance(InstanceConfig config, InstanceKey key, std::string dataDir, std::string contractFs);
+  core::Status prepareFiles();
+  void engineLoop();
+  void runRound(RoundPlan& plan);
+  void readLoop();
+  struct ReadJob {
+    std::uint64_t sessionId;
+    PubKey user;
+    Protocol protocol;
+    ReadRequestMsg msg;
+  };
+  void serveRead(ReadJob& job);
+  [[nodiscard]] ContractConfig contractConfig() const;
+  core::Status reloadContractConfig();
+  core::Status installBundle(const Bundle& b);
+  std::vector<std::pair<std::string, std::string>> contractEnvironment(const ContractConfig& c) const;
+  void rotateLogs();
+
+  InstanceConfig config_;
+  InstanceKey key_;
+  std::string dataDir_, contractFs_, stateDir_, patchFile_;
+
+  boost::asio::io_context ioc_;
+  std::unique_ptr<net::WsServer> server_;
+  std::shared_ptr<UserServer> users_;
+  std::vector<std::thread> ioThreads_;
+  std::unique_ptr<SoloConsensus> consensus_;
+  std::thread engine_;
+  std::vector<std::thread> readers_;
+
+  std::optional<LedgerStore> ledger_;  // engine thread
+  StateHasher hasher_;                 // engine thread
+  std::optional<LedgerStore> queryLedger_;
+  std::mutex queryMu_;
+
+  mutable std::mutex mu_;  // everything below
+  LedgerRecord lcl_;
+  ContractConfig contract_;
+  std::map<PubKey, UserNonce> nonces_;
+  std::set<Hash> pendingHashes_;
+  std::map<PubKey, std::uint64_t> pendingBytes_;
+  std::deque<Bundle> installs_;
+  std::deque<ReadJob> reads_;
+  std::condition_variable readCv_;
+  bool stopping_ = false;
+  int stdoutFd_ = -1, stderrFd_ = -1;
+};
+
+}  // namespace sashimono::runtime

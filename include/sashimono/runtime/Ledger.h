@@ -1,0 +1,103 @@
+#pragma once
+// The instance's ledger: one record per closed round, hash-chained, in sqlite.
+//
+// A round's ledger holds what the round agreed on and produced: its inputs (in execution order),
+// the users it served, the state hash after the contract ran, the patch.cfg hash, and the root of
+// the round's output tree (docs/RUNTIME.md, "Ledger"). Unlike Hot Pocket, whose outputs are
+// voted and tagged one round later, a round's outputs belong to the ledger of the inputs that
+// produced them: the ledger closes after the contract ran, and outputs go out only after it is
+// stored.
+//
+//   data_hash = H(seq_no(8 BE) ‖ timestamp(8 BE) ‖ state_hash ‖ config_hash ‖ user_hash ‖ input_hash ‖ output_hash)
+//   hash      = H(prev_hash ‖ data_hash)          genesis: seq_no 0, every hash zero
+//   user_hash = H(sorted pk33 of the round's users), input_hash = H(input hashes in order);
+//   empty lists hash to 32 zero bytes; output_hash = output root, zeros when nothing was output.
+//
+// LedgerStore: thread-compatible (one thread at a time; the round engine owns it). Every append
+// is one durable sqlite transaction (the round is stored before any of its outputs is sent).
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sashimono/core/Bytes.h"
+#include "sashimono/core/Result.h"
+#include "sashimono/crypto/Hash.h"
+#include "sashimono/store/Database.h"
+
+namespace sashimono::runtime {
+
+using Hash = crypto::Hash256;
+using PubKey = std::array<std::uint8_t, 33>;  // 0xED ‖ ed25519 public key
+
+struct LedgerRecord {
+  std::uint64_t seqNo = 0;
+  std::uint64_t timestamp = 0;  // ms since the epoch (round time)
+  Hash hash{};
+  Hash prevHash{};
+  Hash stateHash{};
+  Hash configHash{};
+  Hash userHash{};
+  Hash inputHash{};
+  Hash outputHash{};
+  bool operator==(const LedgerRecord&) const = default;
+};
+
+struct LedgerInput {
+  PubKey user{};
+  Hash hash{};  // H(signature)
+  std::uint64_t nonce = 0;
+  std::uint64_t maxLedgerSeqNo = 0;
+  core::Bytes blob;  // the input bytes the contract received
+};
+
+struct LedgerOutput {
+  PubKey user{};
+  Hash hash{};  // the user's output hash (OutputProof.h)
+  std::vector<core::Bytes> blobs;
+};
+
+// Hash of a list of 32-byte hashes (zeros when empty).
+Hash hashList(const std::vector<Hash>& hashes);
+// H(sorted pk33s) (zeros when empty). `users` need not be sorted.
+Hash userSetHash(std::vector<PubKey> users);
+Hash dataHash(const LedgerRecord& r);
+// Fills hash from the other fields.
+void sealLedger(LedgerRecord& r);
+
+struct UserNonce {
+  std::uint64_t nonce = 0;
+  std::uint64_t maxLedgerSeqNo = 0;
+};
+
+class LedgerStore {
+ public:
+  // Opens (creating) the database and verifies the hash chain of every stored ledger; a broken
+  // chain is an error naming the first bad sequence number (never silently repaired).
+  static core::Result<LedgerStore> open(const std::string& path);
+  // A second, read-only connection to a ledger another LedgerStore writes (queries from other
+  // threads); last() is not maintained.
+  static core::Result<LedgerStore> openReader(const std::string& path);
+
+  [[nodiscard]] const LedgerRecord& last() const { return last_; }
+  core::Result<std::optional<LedgerRecord>> get(std::uint64_t seqNo);
+  core::Result<std::vector<LedgerInput>> inputs(std::uint64_t seqNo);
+  core::Result<std::vector<LedgerOutput>> outputs(std::uint64_t seqNo);
+  // The last accepted nonce of a user (none: never accepted).
+  core::Result<std::optional<UserNonce>> userNonce(const PubKey& user);
+  // True when an input with this hash is in some ledger.
+  core::Result<bool> hasInput(const Hash& inputHash);
+
+  // Appends the next ledger (record.seqNo == last().seqNo + 1, prevHash == last().hash, sealed),
+  // its inputs and outputs and the users' new nonces, in one durable transaction.
+  core::Status append(const LedgerRecord& record, const std::vector<LedgerInput>& inputs,
+                      const std::vector<LedgerOutput>& outputs);
+
+ private:
+  explicit LedgerStore(store::Database db) : db_(std::move(db)) {}
+  store::Database db_;
+  LedgerRecord last_;
+};
+
+}  // namespace sashimono::runtime

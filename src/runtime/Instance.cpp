@@ -1,0 +1,672 @@
+#include "sashimono/runtime/Instance.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "sashimono/crypto/Blake3.h"
+#include "sashimono/crypto/Keys.h"
+#include "sashimono/net/TlsCert.h"
+#include "sashimono/runtime/Executor.h"
+#include "sashimono/runtime/InputContainer.h"
+#include "sashimono/runtime/OutputProof.h"
+
+namespace sashimono::runtime {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kMaxQueuedReads = 1024;
+
+core::Result<std::string> readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return core::Error::fromErrno("reading " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+core::Status writeFileAtomic(const std::string& path, const std::string& content, mode_t mode) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return core::Error::fromErrno("writing " + tmp);
+  std::size_t off = 0;
+  while (off < content.size()) {
+    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      return core::Error::fromErrno("writing " + tmp, e);
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) return core::Error::fromErrno("writing " + tmp);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return core::Error::fromErrno("renaming " + tmp);
+  return {};
+}
+
+core::Bytes text(const std::string& s) { return core::Bytes(s.begin(), s.end()); }
+
+const char* kNoContract =
+    "sashimono: no contract is deployed on this instance yet; its owner deploys one with `sashimono deploy`";
+
+}  // namespace
+
+Instance::Instance(InstanceConfig config, InstanceKey key, std::string dataDir, std::string contractFs)
+    : config_(std::move(config)),
+      key_(std::move(key)),
+      dataDir_(std::move(dataDir)),
+      contractFs_(std::move(contractFs)),
+      stateDir_(contractFs_ + "/state"),
+      patchFile_(contractFs_ + "/patch.cfg") {}
+
+core::Result<std::unique_ptr<Instance>> Instance::create(InstanceConfig config, InstanceKey key,
+                                                         std::string dataDir, std::string contractFs) {
+  std::unique_ptr<Instance> inst(
+      new Instance(std::move(config), std::move(key), std::move(dataDir), std::move(contractFs)));
+  SASHI_TRY(inst->prepareFiles());
+  return inst;
+}
+
+Instance::~Instance() {
+  stop();
+  if (stdoutFd_ >= 0) ::close(stdoutFd_);
+  if (stderrFd_ >= 0) ::close(stderrFd_);
+}
+
+core::Status Instance::prepareFiles() {
+  std::error_code ec;
+  for (const auto& d : {dataDir_, dataDir_ + "/log", dataDir_ + "/tls"}) {
+    fs::create_directories(d, ec);
+    if (ec) return core::Error("creating " + d + ": " + ec.message());
+  }
+  ::chmod(dataDir_.c_str(), 0700);
+  fs::create_directories(stateDir_, ec);
+  if (ec) return core::Error("creating " + stateDir_ + ": " + ec.message());
+  if (!fs::exists(patchFile_)) {
+    ContractConfig c;
+    c.unl = config_.unl.empty() ? std::vector<PubKey>{key_.publicKey()} : config_.unl;
+    c.roundTimeMs = config_.roundTimeMs;
+    SASHI_TRY(writeFileAtomic(patchFile_, renderContractConfig(c), 0644));
+  }
+  SASHI_TRY(reloadContractConfig());
+  auto ledger = LedgerStore::open(dataDir_ + "/ledger.sqlite");
+  if (!ledger) return ledger.error();
+  ledger_.emplace(std::move(*ledger));
+  lcl_ = ledger_->last();
+  auto q = LedgerStore::openReader(dataDir_ + "/ledger.sqlite");
+  if (!q) return q.error();
+  queryLedger_.emplace(std::move(*q));
+  for (const char* name : {"contract.stdout.log", "contract.stderr.log"}) {
+    int fd = ::open((dataDir_ + "/log/" + name).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) return core::Error::fromErrno(std::string("opening the contract log ") + name);
+    (std::string(name) == "contract.stdout.log" ? stdoutFd_ : stderrFd_) = fd;
+  }
+  if (config_.user.tls == "self-signed") {
+    std::string cert = dataDir_ + "/tls/cert.pem", keyf = dataDir_ + "/tls/key.pem";
+    if (!fs::exists(cert) || !fs::exists(keyf)) {
+      SASHI_TRY(net::makeSelfSignedCertificate(keyf, cert, "sashimono-instance"));
+    }
+  }
+  return {};
+}
+
+std::string Instance::tlsCertificateFile() const {
+  if (config_.user.tls == "files") return config_.user.certFile;
+  if (config_.user.tls == "self-signed") return dataDir_ + "/tls/cert.pem";
+  return {};
+}
+
+core::Status Instance::reloadContractConfig() {
+  auto txt = readFile(patchFile_);
+  if (!txt) return txt.error();
+  auto c = parseContractConfig(*txt, patchFile_);
+  if (!c) return c.error();
+  std::lock_guard lock(mu_);
+  contract_ = std::move(*c);
+  return {};
+}
+
+ContractConfig Instance::contractConfig() const {
+  std::lock_guard lock(mu_);
+  return contract_;
+}
+
+std::string Instance::contractVersion() const {
+  std::lock_guard lock(mu_);
+  return contract_.version.empty() ? "1.0" : contract_.version;
+}
+
+std::vector<PubKey> Instance::unl() const {
+  std::lock_guard lock(mu_);
+  return contract_.unl.empty() ? std::vector<PubKey>{key_.publicKey()} : contract_.unl;
+}
+
+core::Result<std::uint16_t> Instance::start() {
+  net::ServerOptions o;
+  o.binaryFrames = true;
+  o.maxMessageBytes = config_.user.maxBytesPerMsg;
+  o.maxConnections = config_.user.maxConnections;
+  o.maxConnectionsPerAddress = config_.user.maxConnectionsPerHost;
+  if (config_.user.idleTimeoutMs != 0)
+    o.idleTimeout = std::chrono::milliseconds(config_.user.idleTimeoutMs);
+  else
+    o.idleTimeout = std::chrono::hours(24 * 365);
+  o.handshakeTimeout = std::chrono::seconds(5);
+  if (config_.user.tls == "self-signed")
+    o.tls = net::TlsServerOptions{dataDir_ + "/tls/cert.pem", dataDir_ + "/tls/key.pem"};
+  else if (config_.user.tls == "files")
+    o.tls = net::TlsServerOptions{config_.user.certFile, config_.user.keyFile};
+  users_ = std::make_shared<UserServer>(ioc_, config_.user, *this);
+  server_ = std::make_unique<net::WsServer>(ioc_, o, users_);
+  auto port = server_->listen(config_.user.listen, config_.user.port);
+  if (!port) return port.error().context("opening the user port");
+  users_->start();
+  auto c = contractConfig();
+  consensus_ = std::make_unique<SoloConsensus>(key_, c.roundTimeMs, c.periodicRounds);
+  for (int i = 0; i < 2; ++i) ioThreads_.emplace_back([this] { ioc_.run(); });
+  engine_ = std::thread([this] { engineLoop(); });
+  for (std::size_t i = 0; i < config_.user.concurrentReadRequests; ++i)
+    readers_.emplace_back([this] { readLoop(); });
+  spdlog::info("instance {} of contract {}: user port {}{} open, ledger {} ", key_.publicHex(),
+               config_.contractId, tls() ? "wss " : "ws ", *port, lcl_.seqNo);
+  return *port;
+}
+
+void Instance::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  readCv_.notify_all();
+  if (consensus_) consensus_->stop();
+  if (engine_.joinable()) engine_.join();
+  for (auto& t : readers_) t.join();
+  readers_.clear();
+  if (users_) users_->stop();
+  if (server_) server_->stop();
+  ioc_.stop();
+  for (auto& t : ioThreads_) t.join();
+  ioThreads_.clear();
+}
+
+void Instance::requestInstall(Bundle bundle) {
+  {
+    std::lock_guard lock(mu_);
+    installs_.push_back(std::move(bundle));
+  }
+  if (consensus_) consensus_->wake();
+}
+
+std::pair<std::uint64_t, Hash> Instance::lcl() const {
+  std::lock_guard lock(mu_);
+  return {lcl_.seqNo, lcl_.hash};
+}
+
+StatInfo Instance::stat() const {
+  StatInfo s;
+  std::lock_guard lock(mu_);
+  s.ledgerSeqNo = lcl_.seqNo;
+  s.ledgerHash = lcl_.hash;
+  s.voteStatus = "synced";
+  s.roundTimeMs = contract_.roundTimeMs;
+  s.contractExecutionEnabled = true;
+  s.readRequestsEnabled = config_.user.concurrentReadRequests > 0;
+  s.unl = contract_.unl.empty() ? std::vector<PubKey>{key_.publicKey()} : contract_.unl;
+  return s;
+}
+
+std::optional<std::string> Instance::submitInput(const PubKey& user, Protocol p, const ContractInputMsg& m,
+                                                 const Hash& inputHash) {
+  auto container = parseInputContainer(p, m.container);
+  if (!container) return std::string("bad_msg_format");
+  if (!crypto::verify(user, m.container, m.sig).ok()) return std::string("bad_sig");
+  std::optional<UserNonce> last;
+  {
+    std::lock_guard lock(mu_);
+    auto it = nonces_.find(user);
+    if (it != nonces_.end()) last = it->second;
+  }
+  if (!last) {
+    std::lock_guard q(queryMu_);
+    if (auto n = queryLedger_->userNonce(user); n.ok() && *n) last = **n;
+  }
+  std::lock_guard lock(mu_);
+  if (last) nonces_.emplace(user, *last);
+  const std::uint64_t offset = contract_.maxInputLedgerOffset;
+  if (container->maxLedgerSeqNo <= lcl_.seqNo) return std::string("max_ledger_expired");
+  if (offset != 0 && container->maxLedgerSeqNo > lcl_.seqNo + offset)
+    return std::string("max_ledger_offset_exceeded");
+  if (pendingHashes_.count(inputHash) != 0) return std::string("already_submitted");
+  if (last && container->nonce <= last->nonce && last->maxLedgerSeqNo > lcl_.seqNo)
+    return std::string("nonce_expired");
+  auto& bytes = pendingBytes_[user];
+  const std::uint64_t limit = capLimits(contract_.roundLimits, config_.roundLimits).userInputBytes;
+  if (limit != 0 && bytes + container->input.size() > limit) return std::string("round_inputs_overflow");
+  bytes += container->input.size();
+  pendingHashes_.insert(inputHash);
+  RoundInput in;
+  in.user = user;
+  in.hash = inputHash;
+  in.sig = m.sig;
+  in.container = m.container;
+  in.blob = std::move(container->input);
+  in.nonce = container->nonce;
+  in.maxLedgerSeqNo = container->maxLedgerSeqNo;
+  consensus_->submit(std::move(in));
+  return std::nullopt;
+}
+
+void Instance::readRequest(std::uint64_t sessionId, const PubKey& user, Protocol p, ReadRequestMsg m) {
+  std::lock_guard lock(mu_);
+  if (config_.user.concurrentReadRequests == 0 || stopping_) return;
+  if (reads_.size() >= kMaxQueuedReads) {
+    spdlog::warn("read request queue full ({}), request from {} dropped", kMaxQueuedReads, hexKey(user));
+    return;
+  }
+  reads_.push_back(ReadJob{sessionId, user, p, std::move(m)});
+  readCv_.notify_one();
+}
+
+void Instance::readLoop() {
+  while (true) {
+    ReadJob job;
+    {
+      std::unique_lock lock(mu_);
+      readCv_.wait(lock, [&] { return stopping_ || !reads_.empty(); });
+      if (stopping_) return;
+      job = std::move(reads_.front());
+      reads_.pop_front();
+    }
+    serveRead(job);
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> Instance::contractEnvironment(
+    const ContractConfig& c) const {
+  auto env = config_.environment;
+  for (const auto& [k, v] : c.environment) {
+    auto it = std::find_if(env.begin(), env.end(), [&](const auto& e) { return e.first == k; });
+    if (it != env.end())
+      it->second = v;
+    else
+      env.emplace_back(k, v);
+  }
+  return env;
+}
+
+void Instance::serveRead(ReadJob& job) {
+  auto c = contractConfig();
+  auto reply = [&](core::ByteView content) {
+    users_->sendToSession(job.sessionId, [&](Protocol p) { return readResponseMsg(p, job.msg.id, content); });
+  };
+  if (c.binPath.empty()) {
+    reply(text(kNoContract));
+    return;
+  }
+  ExecRequest r;
+  r.binPath = c.binPath;
+  r.binArgs = splitBinArgs(c.binArgs);
+  r.env = contractEnvironment(c);
+  r.cwd = stateDir_;
+  r.readOnlyDir = contractFs_;
+  if (config_.runAs) {
+    r.uid = config_.runAs->first;
+    r.gid = config_.runAs->second;
+  }
+  auto limits = capLimits(c.roundLimits, config_.roundLimits);
+  r.limits.cpuSeconds = limits.procCpuSeconds;
+  r.limits.memBytes = limits.procMemBytes;
+  r.limits.openFiles = limits.procOfdCount;
+  r.limits.processes = limits.procCount;
+  r.limits.userOutputBytes = limits.userOutputBytes;
+  r.limits.timeout = std::chrono::milliseconds(limits.execTimeoutMs);
+  r.contractId = config_.contractId;
+  r.publicKeyHex = key_.publicHex();
+  if (c.exposePrivateKey) r.privateKeyHex = key_.privateHex();
+  r.readonly = true;
+  r.users.push_back(ExecUser{hexKey(job.user), {job.msg.content}});
+  for (const auto& k : c.unl.empty() ? std::vector<PubKey>{key_.publicKey()} : c.unl)
+    r.unl.emplace_back(hexKey(k), 0);
+  r.stdoutFd = stdoutFd_;
+  r.stderrFd = stderrFd_;
+  auto result = execute(r);
+  if (!r.privateKeyHex.empty()) sodium_memzero(r.privateKeyHex.data(), r.privateKeyHex.size());
+  if (!result) {
+    spdlog::warn("read request of {}: {}", hexKey(job.user), result.error().message);
+    return;
+  }
+  for (const auto& [u, outs] : result->outputs)
+    for (const auto& o : outs) reply(o);
+}
+
+core::Status Instance::installBundle(const Bundle& b) {
+  SASHI_TRY(runtime::installBundle(b, stateDir_));
+  auto c = contractConfig();
+  c.version = b.contract.version;
+  c.binPath = b.contract.binPath;
+  c.binArgs = b.contract.binArgs;
+  c.environment = b.contract.environment;
+  SASHI_TRY(writeFileAtomic(patchFile_, renderContractConfig(c), 0644));
+  return reloadContractConfig();
+}
+
+void Instance::rotateLogs() {
+  for (auto* fdp : {&stdoutFd_, &stderrFd_}) {
+    struct stat st {};
+    if (::fstat(*fdp, &st) != 0 || static_cast<std::uint64_t>(st.st_size) < config_.logMaxBytesPerFile)
+      continue;
+    std::string base =
+        dataDir_ + "/log/" + (fdp == &stdoutFd_ ? "contract.stdout.log" : "contract.stderr.log");
+    for (auto i = config_.logMaxFiles - 1; i >= 1; --i) {
+      std::string from = i == 1 ? base : base + "." + std::to_string(i - 1);
+      ::rename(from.c_str(), (base + "." + std::to_string(i)).c_str());
+    }
+    if (config_.logMaxFiles <= 1) ::unlink(base.c_str());
+    int fd = ::open(base.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::close(*fdp);
+      *fdp = fd;
+    }
+  }
+}
+
+void Instance::engineLoop() {
+  while (true) {
+    LedgerRecord last;
+    {
+      std::lock_guard lock(mu_);
+      last = lcl_;
+    }
+    auto plan = consensus_->nextRound(last, users_->connectedUsers());
+    if (!plan) return;
+    runRound(*plan);
+  }
+}
+
+void Instance::runRound(RoundPlan& plan) {
+  const auto started = std::chrono::steady_clock::now();
+  // 1. Installs asked for locally (sashimono dev) happen first, outside any ledger's inputs.
+  std::deque<Bundle> installs;
+  {
+    std::lock_guard lock(mu_);
+    installs.swap(installs_);
+    for (const auto& in : plan.inputs) {
+      pendingHashes_.erase(in.hash);
+      auto it = pendingBytes_.find(in.user);
+      if (it != pendingBytes_.end())
+        it->second -= std::min(it->second, static_cast<std::uint64_t>(in.blob.size()));
+    }
+    pendingBytes_.clear();
+  }
+  for (const auto& b : installs) {
+    auto st = installBundle(b);
+    if (st)
+      spdlog::info("installed contract version {}", b.contract.version);
+    else
+      spdlog::error("installing a bundle: {}", st.error().message);
+  }
+  // 2. Re-validate and order the inputs (sheet 2.7): users ascending, then nonce, then hash.
+  std::sort(plan.inputs.begin(), plan.inputs.end(), [](const RoundInput& a, const RoundInput& b) {
+    return std::tie(a.user, a.nonce, a.hash) < std::tie(b.user, b.nonce, b.hash);
+  });
+  std::map<PubKey, UserNonce> nonces;
+  {
+    std::lock_guard lock(mu_);
+    nonces = nonces_;
+  }
+  std::vector<RoundInput> accepted;
+  std::vector<std::pair<RoundInput, std::string>> rejected;
+  std::set<Hash> seen;
+  for (auto& in : plan.inputs) {
+    const char* reason = nullptr;
+    auto dup = ledger_->hasInput(in.hash);
+    if (!seen.insert(in.hash).second || (dup.ok() && *dup)) {
+      reason = "already_submitted";
+    } else if (in.maxLedgerSeqNo < plan.seqNo) {
+      reason = "max_ledger_expired";
+    } else {
+      auto it = nonces.find(in.user);
+      std::optional<UserNonce> last;
+      if (it != nonces.end())
+        last = it->second;
+      else if (auto n = ledger_->userNonce(in.user); n.ok() && *n)
+        last = **n;
+      if (last && in.nonce <= last->nonce && last->maxLedgerSeqNo >= plan.seqNo) reason = "nonce_expired";
+    }
+    if (reason != nullptr) {
+      rejected.emplace_back(std::move(in), reason);
+      continue;
+    }
+    nonces[in.user] = UserNonce{in.nonce, in.maxLedgerSeqNo};
+    accepted.push_back(std::move(in));
+  }
+  // 3. The user set: connected users plus anyone with an accepted input.
+  std::vector<PubKey> users = plan.users;
+  for (const auto& in : accepted) users.push_back(in.user);
+  std::sort(users.begin(), users.end());
+  users.erase(std::unique(users.begin(), users.end()), users.end());
+  // 4. Bundle uploads are the runtime's, not the contract's.
+  std::map<PubKey, std::vector<core::Bytes>> outputs;
+  std::vector<const RoundInput*> bundles;
+  std::map<PubKey, std::vector<core::Bytes>> contractInputs;
+  for (const auto& in : accepted) {
+    if (core::asString(in.blob).substr(0, kBundleInputPrefix.size()) == kBundleInputPrefix)
+      bundles.push_back(&in);
+    else
+      contractInputs[in.user].push_back(in.blob);
+  }
+  // 5. Run the contract (or the bootstrap's answer when none is deployed).
+  auto c = contractConfig();
+  if (c.binPath.empty()) {
+    for (const auto& [u, ins] : contractInputs)
+      for (std::size_t i = 0; i < ins.size(); ++i) outputs[u].push_back(text(kNoContract));
+  } else if (!contractInputs.empty() || c.periodicRounds) {
+    rotateLogs();
+    ExecRequest r;
+    r.binPath = c.binPath;
+    r.binArgs = splitBinArgs(c.binArgs);
+    r.env = contractEnvironment(c);
+    r.cwd = stateDir_;
+    if (config_.runAs) {
+      r.uid = config_.runAs->first;
+      r.gid = config_.runAs->second;
+    }
+    auto limits = capLimits(c.roundLimits, config_.roundLimits);
+    r.limits.cpuSeconds = limits.procCpuSeconds;
+    r.limits.memBytes = limits.procMemBytes;
+    r.limits.openFiles = limits.procOfdCount;
+    r.limits.processes = limits.procCount;
+    r.limits.userOutputBytes = limits.userOutputBytes;
+    r.limits.nplOutputBytes = limits.nplOutputBytes;
+    r.limits.timeout = std::chrono::milliseconds(limits.execTimeoutMs);
+    r.contractId = config_.contractId;
+    r.publicKeyHex = key_.publicHex();
+    if (c.exposePrivateKey) r.privateKeyHex = key_.privateHex();
+    r.timestamp = plan.timestamp;
+    r.readonly = false;
+    LedgerRecord last;
+    {
+      std::lock_guard lock(mu_);
+      last = lcl_;
+    }
+    r.lclSeqNo = last.seqNo;
+    r.lclHashHex = core::toHexLower(last.hash);
+    for (const auto& u : users) {
+      ExecUser eu{hexKey(u), {}};
+      if (auto it = contractInputs.find(u); it != contractInputs.end()) eu.inputs = it->second;
+      r.users.push_back(std::move(eu));
+    }
+    for (const auto& k : c.unl.empty() ? std::vector<PubKey>{key_.publicKey()} : c.unl)
+      r.unl.emplace_back(hexKey(k), k == key_.publicKey() ? plan.timestamp : 0);
+    r.stdoutFd = stdoutFd_;
+    r.stderrFd = stderrFd_;
+    r.logHeader = "Execution lcl " + std::to_string(last.seqNo) + "-" + r.lclHashHex + "\n";
+    // NPL in a cluster of one: what the contract sends reaches itself (as in Hot Pocket).
+    Execution* running = nullptr;
+    std::mutex runMu;
+    ExecCallbacks cb;
+    const std::string self = key_.publicHex();
+    cb.onNpl = [&](core::Bytes data) {
+      std::lock_guard l(runMu);
+      if (running != nullptr) running->deliverNpl(self, std::move(data));
+    };
+    cb.onControl = [](std::string json) {
+      spdlog::info("contract control message ignored (no peers): {}", json);
+    };
+    auto exec = Execution::start(r, cb);
+    if (!r.privateKeyHex.empty()) sodium_memzero(r.privateKeyHex.data(), r.privateKeyHex.size());
+    if (!exec) {
+      spdlog::error("round {}: the contract did not start: {}", plan.seqNo, exec.error().message);
+    } else {
+      {
+        std::lock_guard l(runMu);
+        running = exec->get();
+      }
+      auto result = (*exec)->wait();
+      {
+        std::lock_guard l(runMu);
+        running = nullptr;
+      }
+      if (result.timedOut)
+        spdlog::warn("round {}: the contract ran over {} ms and was killed", plan.seqNo,
+                     limits.execTimeoutMs);
+      else if (result.signal != 0)
+        spdlog::warn("round {}: the contract ended by signal {}", plan.seqNo, result.signal);
+      for (auto& [u, outs] : result.outputs) {
+        auto k = parseHexKey(u);
+        if (!k || outs.empty()) continue;
+        auto& dst = outputs[*k];
+        for (auto& o : outs) dst.push_back(std::move(o));
+      }
+    }
+  }
+  // 6. Bundles: installed after this round's run, so the next round runs the new contract.
+  for (const auto* in : bundles) {
+    if (!config_.owner || in->user != *config_.owner) {
+      outputs[in->user].push_back(text("sashimono: refused: only the lease owner may deploy a contract"));
+      continue;
+    }
+    auto b = readBundle(core::ByteView(in->blob).subspan(kBundleInputPrefix.size()));
+    if (!b) {
+      outputs[in->user].push_back(text("sashimono: refused: " + b.error().message));
+      continue;
+    }
+    auto st = installBundle(*b);
+    if (!st) {
+      outputs[in->user].push_back(text("sashimono: refused: " + st.error().message));
+      continue;
+    }
+    spdlog::info("round {}: contract version {} deployed by the owner", plan.seqNo, b->contract.version);
+    outputs[in->user].push_back(text("sashimono: deployed version " + b->contract.version));
+  }
+  // 7. The contract may have changed patch.cfg.
+  if (auto st = reloadContractConfig(); !st) spdlog::error("patch.cfg: {}", st.error().message);
+  auto c2 = contractConfig();
+  if (c2.roundTimeMs != c.roundTimeMs || c2.periodicRounds != c.periodicRounds)
+    consensus_->setPeriodic(c2.roundTimeMs, c2.periodicRounds);
+  // 8. Hashes, output tree, agreement, ledger.
+  auto stateHash = hasher_.hash(stateDir_);
+  if (!stateHash) {
+    spdlog::error("round {}: hashing the state: {}", plan.seqNo, stateHash.error().message);
+    stateHash = Hash{};
+  }
+  auto patchText = readFile(patchFile_);
+  Hash configHash = patchText ? crypto::blake3(core::asBytes(*patchText)) : Hash{};
+  std::vector<LedgerOutput> ledgerOutputs;
+  std::vector<Hash> userHashes;
+  for (auto& [u, outs] : outputs) {
+    LedgerOutput lo;
+    lo.user = u;
+    lo.hash = userOutputHash(u, outs);
+    lo.blobs = outs;
+    userHashes.push_back(lo.hash);
+    ledgerOutputs.push_back(std::move(lo));
+  }
+  OutputTree tree(userHashes, *stateHash);
+  auto sigs = consensus_->agree(plan, tree.root(), *stateHash);
+  LedgerRecord rec;
+  {
+    std::lock_guard lock(mu_);
+    rec.prevHash = lcl_.hash;
+  }
+  rec.seqNo = plan.seqNo;
+  rec.timestamp = plan.timestamp;
+  rec.stateHash = *stateHash;
+  rec.configHash = configHash;
+  rec.userHash = userSetHash(users);
+  std::vector<Hash> inputHashes;
+  std::vector<LedgerInput> ledgerInputs;
+  for (const auto& in : accepted) {
+    inputHashes.push_back(in.hash);
+    ledgerInputs.push_back(LedgerInput{in.user, in.hash, in.nonce, in.maxLedgerSeqNo, in.blob});
+  }
+  rec.inputHash = hashList(inputHashes);
+  rec.outputHash = tree.empty() ? Hash{} : tree.root();
+  sealLedger(rec);
+  if (auto st = ledger_->append(rec, ledgerInputs, ledgerOutputs); !st) {
+    spdlog::error("round {}: storing the ledger failed, its outputs are not sent: {}", plan.seqNo,
+                  st.error().message);
+    for (const auto& in : accepted)
+      users_->sendToUser(in.user, [&](Protocol) { return inputStatusRejected(in.hash, "round_failed"); });
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    lcl_ = rec;
+    for (const auto& [u, n] : nonces) nonces_[u] = n;
+  }
+  // 9. Tell the users.
+  for (const auto& [in, reason] : rejected)
+    users_->sendToUser(in.user, [&](Protocol) { return inputStatusRejected(in.hash, reason); });
+  for (const auto& in : accepted)
+    users_->sendToUser(in.user, [&](Protocol) { return inputStatusAccepted(in.hash, rec.seqNo, rec.hash); });
+  for (const auto& lo : ledgerOutputs) {
+    Value treeFor = tree.collapsedFor(lo.hash);
+    users_->sendToUser(lo.user, [&](Protocol p) {
+      return contractOutputMsg(p, rec.seqNo, rec.hash, lo.blobs, lo.hash, treeFor, sigs);
+    });
+  }
+  users_->publish("ledger_event", ledgerCreatedEvent(rec));
+  spdlog::debug(
+      "round {}: {} inputs ({} rejected), {} users with outputs, {} us", rec.seqNo, accepted.size(),
+      rejected.size(), ledgerOutputs.size(),
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
+          .count());
+}
+
+Value Instance::ledgerQuery(const LedgerQueryMsg& q) {
+  std::lock_guard lock(queryMu_);
+  auto fail = [&] {
+    return ledgerQueryResultMsg(q.id, std::string("exec_failure"), std::nullopt, std::nullopt, std::nullopt);
+  };
+  auto rec = queryLedger_->get(q.seqNo);
+  if (!rec) return fail();
+  if (!*rec) return ledgerQueryResultMsg(q.id, std::nullopt, std::nullopt, std::nullopt, std::nullopt);
+  std::optional<std::vector<LedgerInput>> ins;
+  std::optional<std::vector<LedgerOutput>> outs;
+  if (q.inputs) {
+    auto r = queryLedger_->inputs(q.seqNo);
+    if (!r) return fail();
+    ins = std::move(*r);
+  }
+  if (q.outputs) {
+    auto r = queryLedger_->outputs(q.seqNo);
+    if (!r) return fail();
+    outs = std::move(*r);
+  }
+  return ledgerQueryResultMsg(q.id, std::nullopt, *rec, ins, outs);
+}
+
+}  // namespace sashimono::runtime

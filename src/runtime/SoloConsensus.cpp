@@ -1,0 +1,86 @@
+#include <chrono>
+
+#include "sashimono/runtime/Consensus.h"
+
+namespace sashimono::runtime {
+
+std::uint64_t nowMs() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+SoloConsensus::SoloConsensus(InstanceKey key, std::uint64_t roundTimeMs, bool periodic)
+    : key_(std::move(key)), roundTimeMs_(roundTimeMs), periodic_(periodic) {}
+
+void SoloConsensus::submit(RoundInput in) {
+  {
+    std::lock_guard lock(mu_);
+    pending_.push_back(std::move(in));
+  }
+  cv_.notify_all();
+}
+
+void SoloConsensus::wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+void SoloConsensus::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+  }
+  cv_.notify_all();
+}
+
+void SoloConsensus::setPeriodic(std::uint64_t roundTimeMs, bool periodic) {
+  {
+    std::lock_guard lock(mu_);
+    roundTimeMs_ = roundTimeMs;
+    periodic_ = periodic;
+  }
+  cv_.notify_all();
+}
+
+std::size_t SoloConsensus::pending() const {
+  std::lock_guard lock(mu_);
+  return pending_.size();
+}
+
+std::optional<RoundPlan> SoloConsensus::nextRound(const LedgerRecord& lcl,
+                                                  std::vector<PubKey> connectedUsers) {
+  std::unique_lock lock(mu_);
+  auto due = [&] { return stopped_ || woken_ || !pending_.empty(); };
+  if (periodic_) {
+    // Next window boundary after the last ledger.
+    auto wait = std::chrono::milliseconds(roundTimeMs_);
+    auto last = lcl.timestamp;
+    auto now = nowMs();
+    if (last + roundTimeMs_ > now)
+      wait = std::chrono::milliseconds(last + roundTimeMs_ - now);
+    else
+      wait = std::chrono::milliseconds(0);
+    cv_.wait_for(lock, wait, due);
+  } else {
+    cv_.wait(lock, due);
+  }
+  if (stopped_) return std::nullopt;
+  woken_ = false;
+  RoundPlan p;
+  p.seqNo = lcl.seqNo + 1;
+  p.timestamp = std::max(nowMs(), lcl.timestamp + 1);
+  p.inputs.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(pending_.end()));
+  pending_.clear();
+  p.users = std::move(connectedUsers);
+  return p;
+}
+
+std::vector<Signature> SoloConsensus::agree(const RoundPlan&, const Hash& outputRoot, const Hash&) {
+  return {Signature{key_.publicKey(), key_.sign(outputRoot)}};
+}
+
+}  // namespace sashimono::runtime

@@ -1,0 +1,118 @@
+#include "sashimono/runtime/Ledger.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include "sashimono/crypto/Blake3.h"
+
+namespace sashimono::runtime {
+namespace {
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("ledger-test-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string path() const { return (dir_ / "ledger.sqlite").string(); }
+
+  static LedgerRecord next(const LedgerRecord& prev, std::uint8_t tag) {
+    LedgerRecord r;
+    r.seqNo = prev.seqNo + 1;
+    r.timestamp = 1000 + r.seqNo;
+    r.prevHash = prev.hash;
+    r.stateHash.fill(tag);
+    sealLedger(r);
+    return r;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(LedgerTest, ChainsPersistsAndReopens) {
+  PubKey user{};
+  user[0] = 0xED;
+  user[1] = 7;
+  {
+    auto ls = LedgerStore::open(path());
+    ASSERT_TRUE(ls.ok()) << ls.error().message;
+    EXPECT_EQ(ls->last().seqNo, 0u);
+    LedgerRecord prev = ls->last();
+    for (std::uint8_t i = 1; i <= 5; ++i) {
+      auto r = next(prev, i);
+      LedgerInput in{user, crypto::blake3(core::ByteView(&i, 1)), 100u + i, 50, {i, i}};
+      LedgerOutput out{user, Hash{}, {{1, 2, 3}, {i}}};
+      ASSERT_TRUE(ls->append(r, {in}, {out}).ok());
+      prev = r;
+    }
+    EXPECT_EQ(ls->last().seqNo, 5u);
+    auto n = ls->userNonce(user);
+    ASSERT_TRUE(n.ok() && n->has_value());
+    EXPECT_EQ((*n)->nonce, 105u);
+    // Out of order is refused.
+    EXPECT_FALSE(ls->append(next(LedgerRecord{}, 9), {}, {}).ok());
+  }
+  auto ls = LedgerStore::open(path());
+  ASSERT_TRUE(ls.ok());
+  EXPECT_EQ(ls->last().seqNo, 5u);
+  auto r3 = ls->get(3);
+  ASSERT_TRUE(r3.ok() && r3->has_value());
+  EXPECT_EQ((*r3)->stateHash[0], 3);
+  auto ins = ls->inputs(3);
+  ASSERT_TRUE(ins.ok());
+  ASSERT_EQ(ins->size(), 1u);
+  EXPECT_EQ(ins->front().nonce, 103u);
+  auto outs = ls->outputs(3);
+  ASSERT_TRUE(outs.ok());
+  ASSERT_EQ(outs->size(), 1u);
+  EXPECT_EQ(outs->front().blobs.size(), 2u);
+  auto reader = LedgerStore::openReader(path());
+  ASSERT_TRUE(reader.ok());
+  auto r5 = reader->get(5);
+  ASSERT_TRUE(r5.ok() && r5->has_value());
+  EXPECT_EQ(**r5, ls->last());
+}
+
+TEST_F(LedgerTest, TamperedChainIsRefused) {
+  {
+    auto ls = LedgerStore::open(path());
+    ASSERT_TRUE(ls.ok());
+    LedgerRecord prev = ls->last();
+    for (std::uint8_t i = 1; i <= 3; ++i) {
+      auto r = next(prev, i);
+      ASSERT_TRUE(ls->append(r, {}, {}).ok());
+      prev = r;
+    }
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE ledgers SET timestamp = 5 WHERE seq_no = 2", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto ls = LedgerStore::open(path());
+  ASSERT_FALSE(ls.ok());
+  EXPECT_NE(ls.error().message.find("seq_no 2"), std::string::npos) << ls.error().message;
+}
+
+TEST(LedgerHashTest, EmptyListsAreZeroAndOrderMatters) {
+  EXPECT_EQ(hashList({}), Hash{});
+  EXPECT_EQ(userSetHash({}), Hash{});
+  Hash a{}, b{};
+  a.fill(1);
+  b.fill(2);
+  EXPECT_NE(hashList({a, b}), hashList({b, a}));
+  PubKey u1{}, u2{};
+  u1.fill(1);
+  u2.fill(2);
+  EXPECT_EQ(userSetHash({u1, u2}), userSetHash({u2, u1}));  // a set: sorted
+  LedgerRecord r;
+  r.seqNo = 1;
+  sealLedger(r);
+  EXPECT_EQ(r.hash, crypto::blake3({core::ByteView(r.prevHash), core::ByteView(dataHash(r))}));
+}
+
+}  // namespace
+}  // namespace sashimono::runtime
