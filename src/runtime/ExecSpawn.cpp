@@ -189,8 +189,14 @@ void setLimit(int resource, std::uint64_t value, int statusW) {
     mount_attr attr{};
     attr.attr_set = MOUNT_ATTR_RDONLY;
     if (::syscall(SYS_mount_setattr, AT_FDCWD, d, static_cast<unsigned long>(AT_RECURSIVE), &attr,
-                  sizeof attr) != 0)
-      initFail(a, kStageReadOnly);
+                  sizeof attr) != 0) {
+      // Old kernel, or a seccomp profile that predates mount_setattr: one remount per mount.
+      if (errno != ENOSYS && errno != EPERM) initFail(a, kStageReadOnly);
+      for (const auto& m : p.readOnlyFallback)
+        if (::mount(nullptr, m.path.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | m.keepFlags,
+                    nullptr) != 0)
+          initFail(a, kStageReadOnly);
+    }
   }
   if (::chdir("/") != 0) initFail(a, kStageInitChdir);  // hold nothing outside the new mounts
   const int oom = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
@@ -276,7 +282,7 @@ std::string stageName(int stage) {
     case kStageReadOnlyBind:
       return "bind-mounting the read-only directory";
     case kStageReadOnly:
-      return "making the directory read-only (mount_setattr)";
+      return "making the directory read-only";
     case kStageInitChdir:
       return "init chdir";
     case kStageOom:

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "ExecMounts.h"
 #include "sashimono/core/Result.h"
 #include "sashimono/runtime/Executor.h"
 #include "sashimono/statefs/UniqueFd.h"
@@ -41,6 +42,7 @@ struct SpawnPlan {
   std::vector<std::string> argvStore, envStore;
   std::vector<char*> argv, env;  // null-terminated, point into the stores
   std::string cwd, readOnlyDir;
+  std::vector<Remount> readOnlyFallback;  // used when mount_setattr is refused (ENOSYS/EPERM)
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
   ExecLimits limits;

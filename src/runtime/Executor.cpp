@@ -12,7 +12,9 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -117,7 +119,7 @@ struct Execution::State {
   std::thread thread;
 
   void run();
-  void loop();
+  void loop(std::chrono::steady_clock::time_point t0);
   void finish(std::chrono::steady_clock::time_point t0);
   void setStarted(core::Status s) {
     if (startedSet) return;
@@ -148,7 +150,7 @@ void Execution::State::run() {
   }
   init = std::move(*sp);
   pidfd.store(init.pidfd.get());
-  loop();
+  loop(t0);
   finish(t0);
 }
 
@@ -254,10 +256,10 @@ void Execution::State::flushNpl() {
   }
 }
 
-void Execution::State::loop() {
+void Execution::State::loop(std::chrono::steady_clock::time_point t0) {
   enum Tag { kPid, kWake, kReport, kNpl, kCtl, kUser };
   const bool hasDeadline = limits.timeout.count() > 0;
-  const auto deadline = std::chrono::steady_clock::now() + limits.timeout;
+  const auto deadline = t0 + limits.timeout;
   std::vector<pollfd> pfds;
   std::vector<std::pair<Tag, std::size_t>> tags;
   for (;;) {
@@ -383,6 +385,11 @@ Result<std::unique_ptr<Execution>> Execution::start(const ExecRequest& req, Exec
   finishPlan(plan);
   plan.cwd = req.cwd;
   plan.readOnlyDir = req.readOnlyDir;
+  if (!req.readOnlyDir.empty()) {
+    std::ifstream in("/proc/self/mountinfo");
+    const std::string mountinfo((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    plan.readOnlyFallback = remountPlan(mountinfo, req.readOnlyDir);
+  }
   plan.uid = req.uid;
   plan.gid = req.gid;
   plan.limits = req.limits;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -100,6 +101,17 @@ core::Status Instance::prepareFiles() {
     SASHI_TRY(writeFileAtomic(patchFile_, renderContractConfig(c), 0644));
   }
   SASHI_TRY(reloadContractConfig());
+  // The contract (run_as) must own its state and patch.cfg. In a tenant they already belong to it
+  // (the state filesystem's daemon runs as the contract's uid) and chown is refused: that is fine.
+  if (config_.runAs) {
+    for (const auto& p : {stateDir_, patchFile_}) {
+      struct stat st {};
+      if (::stat(p.c_str(), &st) == 0 && st.st_uid != config_.runAs->first &&
+          ::chown(p.c_str(), config_.runAs->first, config_.runAs->second) != 0)
+        spdlog::warn("{} is not owned by the contract's uid {} and cannot be given to it: {}", p,
+                     config_.runAs->first, std::strerror(errno));
+    }
+  }
   auto ledger = LedgerStore::open(dataDir_ + "/ledger.sqlite");
   if (!ledger) return ledger.error();
   ledger_.emplace(std::move(*ledger));
@@ -405,10 +417,12 @@ void Instance::runRound(RoundPlan& plan) {
     for (const auto& in : plan.inputs) {
       pendingHashes_.erase(in.hash);
       auto it = pendingBytes_.find(in.user);
-      if (it != pendingBytes_.end())
+      if (it != pendingBytes_.end()) {
         it->second -= std::min(it->second, static_cast<std::uint64_t>(in.blob.size()));
+        // Not clear(): inputs submitted since this plan was taken wait for the next round.
+        if (it->second == 0) pendingBytes_.erase(it);
+      }
     }
-    pendingBytes_.clear();
   }
   for (const auto& b : installs) {
     auto st = installBundle(b);

@@ -274,7 +274,8 @@ Value readResponseMsg(Protocol p, const std::string& replyFor, core::ByteView co
   Object o;
   o.emplace_back("type", Value("contract_read_response"));
   o.emplace_back("reply_for", Value(replyFor));
-  o.emplace_back("content", p == Protocol::Json ? jsonEmbedded(content) : Value::binary(clientVisibleOutput(content)));
+  o.emplace_back("content",
+                 p == Protocol::Json ? jsonEmbedded(content) : Value::binary(clientVisibleOutput(content)));
   return Value(std::move(o));
 }
 

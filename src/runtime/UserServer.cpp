@@ -152,10 +152,11 @@ void UserServer::handle(Session& s, const std::string& data) {
   auto msg = parseClientMessage(s.protocol, data);
   if (!msg) {
     const auto& code = msg.error().code;
-    if (code == "bad_msg_format" || code == "invalid_msg_type") {
-      // The input hash is known when the message had a usable signature.
+    if (code == "bad_msg_format" || code == "invalid_msg_type" || code == "bad_read") {
+      // Hot Pocket answers a malformed read request like an unparseable message (sheet 2.9);
+      // malformed subscriptions and ledger queries get no answer.
       core::Bytes hash;
-      sendTo(s, inputStatusRejected(hash, code));
+      sendTo(s, inputStatusRejected(hash, code == "bad_read" ? "bad_msg_format" : code));
     }
     spdlog::debug("user session {}: {}", s.ws->id(), msg.error().message);
     bad();

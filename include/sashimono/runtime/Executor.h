@@ -18,7 +18,9 @@
 //             frames = 4-byte big-endian length ‖ payload. They are read while the contract runs,
 //             reassembled across reads and kept in order.
 //   No other descriptor, no capabilities, PR_SET_NO_NEW_PRIVS, oom_score_adj 1000, no
-//   controlling terminal, default signal dispositions and an empty signal mask.
+//   controlling terminal, default signal dispositions and an empty signal mask. Writes to a
+//   closed user socket fail with EPIPE (and raise SIGPIPE unless the contract ignores it, as
+//   Node does).
 //
 // Isolation
 //   The executor's own thread clones an init process (our code, never exec'ed) into a new PID
@@ -40,7 +42,17 @@
 //   kUserAndPidNamespace (fallback, e.g. an unprivileged developer running `sashimono dev`):
 //   when CLONE_NEWPID is refused (EPERM), the init also gets a new user namespace mapping only
 //   the caller's own uid/gid (setgroups denied); uid/gid requests are then an error.
-//   If both are refused, start() fails with an error saying so; there is no weaker mode.
+//   If both are refused, start() fails with an error saying so; there is no weaker mode. The
+//   private /proc is not optional either: where a new procfs may not be mounted (a container
+//   whose /proc has locked, masked submounts), start() fails ("mounting a private /proc").
+//   The contract's cgroup is the caller's: CPU/memory/pids of the whole tenant are the host's
+//   cgroup limits; the rlimits above are per execution.
+//
+// Failures: start() returns an error for a bad request, for any setup step between clone and
+// execve (the message names the step, errnum is its errno, e.g. execve → ENOENT), and when the
+// run ended (timeout, kill) before the contract was exec'ed. A contract that starts and then
+// fails is a result (exitCode/signal), not an error. HP's forceTerminate ends the Node
+// library's process with SIGINT: signal == SIGINT is a normal end for such contracts.
 //
 // Threads: one thread per Execution reads outputs, runs the callbacks and writes NPL messages
 // (callbacks may call deliverNpl() and kill(), not wait(); they may run before start() returns).
@@ -154,11 +166,11 @@ class Execution {
   // gathered so far).
   void kill();
 
+  // Which isolation this execution got (kUserAndPidNamespace only without CAP_SYS_ADMIN).
   [[nodiscard]] Isolation isolation() const;
 
-  struct State;  // private
-
  private:
+  struct State;
   explicit Execution(std::unique_ptr<State> s);
   std::unique_ptr<State> s_;
 };

@@ -18,6 +18,10 @@
 //   exit <code>          exits with <code>;  signal <sig>: kills itself with <sig>
 //   killall              kill(-1, SIGKILL) — everything it may signal — then writes "survived"
 //   rofs <dir>           "inside=<errno> outside=<errno>": creating a file in cwd, then in <dir>
+//   alloc                allocates and touches 1 MiB blocks until that fails, then "alloc-failed <MiB>"
+//   fill                 writes a file "fill" in cwd until a write fails, then "fill=<errno> <MiB>"
+//   read <path>          "read=<errno>" (0: it could open and read <path>)
+//   privkey              "privkey=<the stdin's private_key>"
 //   probe <hostpid>      "key=value" frames: uid, gid, groups, capeff, nnp, oom, pid, ppid, pids
 //                        (visible in /proc), kill1, killhost, ptrace1, umount (errno, 0 = success)
 // Every mode ignores marker arguments: they only tag the processes for the tests' /proc scans.
@@ -311,6 +315,59 @@ int modeRofs(char** argv) {
   return 0;
 }
 
+int modeAlloc() {
+  auto users = usersOf(readArgs());
+  std::vector<char*> blocks;
+  for (;;) {
+    char* b = static_cast<char*>(std::malloc(1 << 20));
+    if (b == nullptr) break;
+    std::memset(b, 1, 1 << 20);
+    blocks.push_back(b);
+  }
+  send(users.at(0).out, "alloc-failed " + std::to_string(blocks.size()));
+  return 0;
+}
+
+int modeFill() {
+  auto users = usersOf(readArgs());
+  int fd = ::open("fill", O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+  int err = fd < 0 ? errno : 0;
+  std::size_t mib = 0;
+  std::string block(1 << 20, 'x');
+  std::size_t written = 0;
+  while (fd >= 0) {
+    const ssize_t n = ::write(fd, block.data(), block.size());
+    if (n < 0) {
+      err = errno;
+      break;
+    }
+    written += static_cast<std::size_t>(n);  // a short write near the end: the next one fails
+    mib = written >> 20;
+  }
+  if (fd >= 0) ::close(fd);
+  send(users.at(0).out, "fill=" + std::to_string(err) + " " + std::to_string(mib));
+  return 0;
+}
+
+int modeRead(char** argv) {
+  auto users = usersOf(readArgs());
+  int err = 0;
+  int fd = ::open(argv[2], O_RDONLY | O_CLOEXEC);
+  char c = 0;
+  if (fd < 0 || ::read(fd, &c, 1) < 0) err = errno;
+  if (fd >= 0) ::close(fd);
+  send(users.at(0).out, "read=" + std::to_string(err));
+  return 0;
+}
+
+int modePrivkey() {
+  auto d = readArgs();
+  auto users = usersOf(d);
+  send(users.at(0).out,
+       std::string("privkey=") + (d.HasMember("private_key") ? d["private_key"].GetString() : "absent"));
+  return 0;
+}
+
 int modeProbe(char** argv) {
   auto users = usersOf(readArgs());
   const int out = users.at(0).out;
@@ -352,7 +409,7 @@ int main(int argc, char** argv) {
   const std::string mode = argv[1];
   const int need = mode == "flood" ? 4
                    : (mode == "bigout" || mode == "npl" || mode == "exit" || mode == "signal" ||
-                      mode == "rofs" || mode == "probe")
+                      mode == "rofs" || mode == "probe" || mode == "read")
                        ? 3
                        : 2;
   if (argc < need) die("missing argument");
@@ -384,5 +441,9 @@ int main(int argc, char** argv) {
   }
   if (mode == "rofs") return modeRofs(argv);
   if (mode == "probe") return modeProbe(argv);
+  if (mode == "alloc") return modeAlloc();
+  if (mode == "fill") return modeFill();
+  if (mode == "read") return modeRead(argv);
+  if (mode == "privkey") return modePrivkey();
   die("unknown mode");
 }

@@ -1,21 +1,29 @@
 // The contract executor, end to end with tests/fakes/runtime/TestContract.cpp. Runs as any user:
 // root takes the PID-namespace path, other users the user-namespace fallback (NonRootFallback
-// covers the fallback when run as root too, in a re-executed copy of this binary running as nobody). Every
+// covers the fallback when run as root too, in a re-executed copy of this binary running as
+// nobody; ReadOnlyDirHoldsWithoutMountSetattr runs one under a seccomp filter). Every
 // process a contract starts carries a marker in its command line; TearDown kills any that survived.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -437,6 +445,35 @@ TEST_F(ExecutorTest, BadRequestsAndExecFailuresAreErrors) {
   EXPECT_EQ(r.error().errnum, ENOENT);
 }
 
+std::size_t openFds() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+TEST_F(ExecutorTest, ConcurrentExecutionsStayApartAndLeakNoDescriptor) {
+  const std::size_t before = openFds();
+  std::vector<std::thread> threads;
+  std::vector<ExecResult> results(4);
+  for (std::size_t t = 0; t < results.size(); ++t) {
+    threads.emplace_back([&, t] {
+      auto req = request({"echo"}, 2);
+      req.users[0].inputs = {bytes("run " + std::to_string(t))};
+      req.users[1].inputs = {bytes("other " + std::to_string(t))};
+      results[t] = run(req);
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (std::size_t t = 0; t < results.size(); ++t) {
+    ASSERT_EQ(results[t].outputs.size(), 2u);
+    EXPECT_EQ(strs(results[t].outputs[0].second),
+              (std::vector<std::string>{"Echo: run " + std::to_string(t)}));
+    EXPECT_EQ(strs(results[t].outputs[1].second),
+              (std::vector<std::string>{"Echo: other " + std::to_string(t)}));
+  }
+  EXPECT_EQ(openFds(), before);
+}
+
 TEST_F(ExecutorTest, LogHeaderPrecedesTheContractsOutput) {
   int fds[2];
   ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
@@ -505,36 +542,42 @@ std::string fallbackScenario(const std::string& marker) {
   return problems;
 }
 
-constexpr const char* kFallbackEnv = "SASHI_EXEC_FALLBACK_MARKER";
+// ---- scenarios run in a re-executed copy of this binary (a fresh process: no thread of this
+// one comes along), as nobody or under a seccomp filter ----
 
-// The child half of NonRootFallbackUsesAUserNamespace: this test binary re-executed as nobody.
-TEST(ExecutorFallbackChild, Run) {
-  const char* marker = ::getenv(kFallbackEnv);
-  if (!marker) GTEST_SKIP() << "only run by NonRootFallbackUsesAUserNamespace";
-  const std::string problems = fallbackScenario(marker);
-  std::printf("FALLBACK:%s\n", problems.empty() ? "OK" : problems.c_str());
-  std::fflush(stdout);
-}
+constexpr const char* kChildEnv = "SASHI_EXEC_CHILD_MARKER";
+constexpr const char* kChildDeniedEnv = "SASHI_EXEC_CHILD_DENIED";
 
-TEST_F(ExecutorTest, NonRootFallbackUsesAUserNamespace) {
-  if (::geteuid() != 0) {
-    EXPECT_EQ(fallbackScenario(marker_), "");
-    return;
-  }
-  // As root: re-execute this binary as nobody (a fresh process: no thread of this one comes
-  // along) to run the scenario, and read its verdict from its stdout.
+// Runs `test` of this binary in a child and returns the verdict it printed ("CHILD:<verdict>").
+std::string runChildTest(const std::string& test, const std::string& marker, bool asNobody,
+                         bool denyMountSetattr) {
   int fds[2];
-  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  const std::string env = std::string(kFallbackEnv) + "=" + marker_;
+  if (::pipe2(fds, O_CLOEXEC) != 0) return "pipe failed";
+  const std::string env = std::string(kChildEnv) + "=" + marker;
+  const std::string denied = std::string(kChildDeniedEnv) + "=1";
+  const std::string filter = "--gtest_filter=" + test;
   const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
+  if (child < 0) return "fork failed";
   if (child == 0) {
-    if (::dup2(fds[1], 1) < 0 || ::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 ||
-        ::setresuid(65534, 65534, 65534) != 0)
+    if (::dup2(fds[1], 1) < 0) ::_exit(126);
+    if (asNobody && (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 ||
+                     ::setresuid(65534, 65534, 65534) != 0))
       ::_exit(126);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // after setresuid, which clears it
-    const char* argv[] = {"/proc/self/exe", "--gtest_filter=ExecutorFallbackChild.Run", nullptr};
-    const char* envp[] = {env.c_str(), nullptr};
+    if (denyMountSetattr) {
+      sock_filter code[] = {
+          BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+          BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mount_setattr, 0, 1),
+          BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+          BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      };
+      sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
+      if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+          ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+        ::_exit(125);
+    }
+    const char* argv[] = {"/proc/self/exe", filter.c_str(), nullptr};
+    const char* envp[] = {env.c_str(), denyMountSetattr ? denied.c_str() : nullptr, nullptr};
     ::execve(argv[0], const_cast<char**>(argv), const_cast<char**>(envp));
     ::_exit(127);
   }
@@ -553,12 +596,74 @@ TEST_F(ExecutorTest, NonRootFallbackUsesAUserNamespace) {
   ::kill(child, SIGKILL);  // no-op when it finished
   int st = 0;
   ::waitpid(child, &st, 0);
-  const auto at = got.find("FALLBACK:");
-  ASSERT_NE(at, std::string::npos) << got;
-  const std::string verdict = got.substr(at + 9, got.find('\n', at) - at - 9);
+  const auto at = got.find("CHILD:");
+  if (at == std::string::npos) return "no verdict; output: " + got;
+  return got.substr(at + 6, got.find('\n', at) - at - 6);
+}
+
+void printVerdict(const std::string& problems) {
+  std::printf("CHILD:%s\n", problems.empty() ? "OK" : problems.c_str());
+  std::fflush(stdout);
+}
+
+TEST(ExecutorChild, Fallback) {
+  const char* marker = ::getenv(kChildEnv);
+  if (!marker) GTEST_SKIP() << "only run by ExecutorTest.NonRootFallbackUsesAUserNamespace";
+  printVerdict(fallbackScenario(marker));
+}
+
+// readOnlyDir over a state directory that is a mount of its own (as root; like the state
+// filesystem), with or without mount_setattr.
+TEST(ExecutorChild, ReadOnly) {
+  const char* marker = ::getenv(kChildEnv);
+  if (!marker) GTEST_SKIP() << "only run by ExecutorTest.ReadOnlyDir…";
+  std::string problems;
+  if (::getenv(kChildDeniedEnv) &&
+      (::syscall(SYS_mount_setattr, -1, "", 0, nullptr, 0) == 0 || errno != EPERM))
+    problems += "mount_setattr is not denied; ";
+  const std::string dir = makeTempDir(), outside = makeTempDir();
+  const std::string state = dir + "/state";
+  fs::create_directory(state);
+  if (::geteuid() == 0) {  // in a mount namespace of this process's own: nothing leaks
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        ::mount("tmpfs", state.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0777") != 0)
+      problems += std::string("cannot mount the state tmpfs: ") + std::strerror(errno) + "; ";
+  }
+  auto req = baseRequest(state, {"rofs", outside, marker}, 1);
+  req.readOnlyDir = dir;
+  auto r = execute(req);
+  if (!r.ok())
+    problems += "start: " + r.error().message;
+  else if (r->outputs.empty() ||
+           strs(r->outputs[0].second) !=
+               std::vector<std::string>{"inside=" + std::to_string(EROFS) + " outside=0"})
+    problems += "readOnlyDir did not hold";
+  std::error_code ec;
+  fs::remove_all(outside, ec);
+  if (::geteuid() == 0) ::umount2(state.c_str(), MNT_DETACH);
+  fs::remove_all(dir, ec);
+  printVerdict(problems);
+}
+
+TEST_F(ExecutorTest, NonRootFallbackUsesAUserNamespace) {
+  if (::geteuid() != 0) {
+    EXPECT_EQ(fallbackScenario(marker_), "");
+    return;
+  }
+  const std::string verdict = runChildTest("ExecutorChild.Fallback", marker_, true, false);
   if (verdict.rfind("start: contract: cannot isolate", 0) == 0)
     GTEST_SKIP() << "no user namespaces: " << verdict;
   EXPECT_EQ(verdict, "OK");
+}
+
+TEST_F(ExecutorTest, ReadOnlyDirCoversSubmounts) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting the state tmpfs needs root";
+  EXPECT_EQ(runChildTest("ExecutorChild.ReadOnly", marker_, false, false), "OK");
+}
+
+TEST_F(ExecutorTest, ReadOnlyDirHoldsWithoutMountSetattr) {
+  // Container seccomp profiles older than mount_setattr(2) refuse it with EPERM.
+  EXPECT_EQ(runChildTest("ExecutorChild.ReadOnly", marker_, false, true), "OK");
 }
 
 }  // namespace
