@@ -4,13 +4,17 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
-#include <functional>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -38,6 +42,8 @@ const char* kRuntimeUsage =
     "  --config FILE       instance.json written by the host node (docs/RUNTIME.md)\n"
     "  --data DIR          the runtime's private directory (ledger, TLS key, logs)\n"
     "  --contract-fs DIR   the contract's file system (state/ and patch.cfg)\n"
+    "  --no-supervisor     run the instance in this process (by default a supervisor process\n"
+    "                      runs it as a child and restarts it if it dies)\n"
     "Stops on SIGTERM or SIGINT.\n";
 
 const char* kDevUsage =
@@ -100,27 +106,8 @@ void waitForSignals(const std::function<void()>& reload) {
   }
 }
 
-int runRuntime(const std::vector<std::string>& args) {
-  std::string config, data, contractFs;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const auto& a = args[i];
-    auto next = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : std::string(); };
-    if (a == "--help" || a == "-h") {
-      std::cout << kRuntimeUsage;
-      return 0;
-    } else if (a == "--config") {
-      config = next();
-    } else if (a == "--data") {
-      data = next();
-    } else if (a == "--contract-fs") {
-      contractFs = next();
-    } else {
-      return usageError("runtime", "unknown argument '" + a + "'\n" + kRuntimeUsage);
-    }
-  }
-  if (config.empty() || data.empty() || contractFs.empty())
-    return usageError("runtime", std::string("--config, --data and --contract-fs are required\n") + kRuntimeUsage);
-  blockStopSignals();
+// The instance itself (the supervisor's worker).
+int runWorker(const std::string& config, const std::string& data, const std::string& contractFs) {
   auto cfg = runtime::loadInstanceConfig(config);
   if (!cfg) return failure("runtime", cfg.error().message);
   auto key = runtime::InstanceKey::load(cfg->keyFile);
@@ -137,6 +124,75 @@ int runRuntime(const std::vector<std::string>& args) {
   spdlog::info("runtime stopping");
   (*inst)->stop();
   return 0;
+}
+
+// Runs `worker` in a child process and starts it again when it dies (backoff 1 s doubling to
+// 30 s, reset after a minute of running); SIGTERM/SIGINT are passed on and end both. In a
+// container the supervisor is process 1, so a crashed runtime comes back without the host.
+int supervise(const std::function<int()>& worker) {
+  std::chrono::seconds backoff(1);
+  while (true) {
+    const auto started = std::chrono::steady_clock::now();
+    const pid_t self = ::getpid();
+    pid_t pid = ::fork();
+    if (pid < 0) return failure("runtime", std::string("fork: ") + std::strerror(errno));
+    if (pid == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != self) _exit(1);  // the supervisor died before prctl
+      std::exit(worker());
+    }
+    sigset_t set = stopSignals();
+    int status = 0;
+    while (true) {
+      timespec ts{0, 200 * 1000 * 1000};
+      int sig = sigtimedwait(&set, nullptr, &ts);
+      if (sig == SIGINT || sig == SIGTERM) {
+        ::kill(pid, sig);
+        ::waitpid(pid, &status, 0);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+      }
+      if (::waitpid(pid, &status, WNOHANG) == pid) break;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+    if (std::chrono::steady_clock::now() - started > std::chrono::minutes(1))
+      backoff = std::chrono::seconds(1);
+    spdlog::error("runtime worker {} ended ({} {}); starting it again in {} s", pid,
+                  WIFSIGNALED(status) ? "signal" : "exit code",
+                  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), backoff.count());
+    timespec wait{static_cast<time_t>(backoff.count()), 0};
+    int sig = sigtimedwait(&set, nullptr, &wait);
+    if (sig == SIGINT || sig == SIGTERM) return 0;
+    backoff = std::min(backoff * 2, std::chrono::seconds(30));
+  }
+}
+
+int runRuntime(const std::vector<std::string>& args) {
+  std::string config, data, contractFs;
+  bool noSupervisor = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& a = args[i];
+    auto next = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : std::string(); };
+    if (a == "--help" || a == "-h") {
+      std::cout << kRuntimeUsage;
+      return 0;
+    } else if (a == "--config") {
+      config = next();
+    } else if (a == "--data") {
+      data = next();
+    } else if (a == "--contract-fs") {
+      contractFs = next();
+    } else if (a == "--no-supervisor") {
+      noSupervisor = true;
+    } else {
+      return usageError("runtime", "unknown argument '" + a + "'\n" + kRuntimeUsage);
+    }
+  }
+  if (config.empty() || data.empty() || contractFs.empty())
+    return usageError("runtime",
+                      std::string("--config, --data and --contract-fs are required\n") + kRuntimeUsage);
+  blockStopSignals();
+  if (noSupervisor) return runWorker(config, data, contractFs);
+  return supervise([&] { return runWorker(config, data, contractFs); });
 }
 
 core::Status writeSecretFile(const std::string& path, const std::string& text) {
@@ -225,18 +281,21 @@ int runDev(const std::vector<std::string>& args) {
   if (!bound) return failure("dev", bound.error().message);
   std::string host = listen == "0.0.0.0" ? "127.0.0.1" : listen;
   std::string url = std::string(plain ? "ws://" : "wss://") + host + ":" + std::to_string(*bound);
-  std::cout << "sashimono dev: contract " << absDir.string() << " (version " << bundle->contract.version << ")\n"
+  std::cout << "sashimono dev: contract " << absDir.string() << " (version " << bundle->contract.version
+            << ")\n"
             << "  user endpoint   " << url << "\n"
             << "  instance key    " << key->publicHex() << "\n"
             << "  contract id     " << cfg.contractId << "\n"
             << "  your user key   " << workspace << "/user.key (public " << user->publicHex() << ")\n"
             << "  workspace       " << workspace << " (state in fs/state, logs in data/log)\n\n"
             << "Talk to it:\n"
-            << "  sashimono instance input --url " << url << " --key-file " << workspace << "/user.key \"hello\"\n"
-            << "  sashimono instance read  --url " << url << " --key-file " << workspace << "/user.key \"get\"\n"
+            << "  sashimono instance input --url " << url << " --key-file " << workspace
+            << "/user.key \"hello\"\n"
+            << "  sashimono instance read  --url " << url << " --key-file " << workspace
+            << "/user.key \"get\"\n"
             << "  sashimono instance stat  --url " << url << "\n\n"
-            << "Press Enter (or kill -HUP " << ::getpid() << ") to reload the contract from " << absDir.string()
-            << "; Ctrl-C stops.\n"
+            << "Press Enter (or kill -HUP " << ::getpid() << ") to reload the contract from "
+            << absDir.string() << "; Ctrl-C stops.\n"
             << std::flush;
   waitForSignals([&] {
     auto b = runtime::packDirectory(absDir.string());
