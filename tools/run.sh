@@ -12,6 +12,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/tools/setup.sh"
 "$here/tools/build.sh" release sashimono
+[ "$(id -u)" -ne 0 ] || "$here/tools/build-image.sh" --name hotpocket --sashimono "$here/build/release/src/sashimono" --if-changed
 bin="$here/build/release/src/sashimono"
 listen=${SASHIMONO_LISTEN:-127.0.0.1:6006}
 board="ws://$listen"

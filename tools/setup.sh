@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libboost-all-dev libssl-dev libsodium-dev libfuse3-dev fuse3 rapidjson-dev libsqlite3-dev libspdlog-dev
+  libboost-all-dev libssl-dev libsodium-dev libfuse3-dev fuse3 rapidjson-dev libsqlite3-dev libspdlog-dev zlib1g-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev clang libclang-rt-14-dev
   containerd runc rootlesskit slirp4netns uidmap busybox-static iproute2 procps psmisc
   e2fsprogs util-linux passwd file
@@ -56,13 +56,19 @@ if [ "$(id -u)" -eq 0 ]; then
     echo "setup: loading the loop module (tenant disk limits are loop-mounted images)"
     modprobe loop || echo "setup: WARNING: no /dev/loop-control; tenants cannot be created" >&2
   fi
-  # The instance image every tenant container runs from (one shared read-only copy), rebuilt
-  # when its definition (docker/instance, the build script) changed since it was built.
-  want=$(cd "$here" && cat tools/build-image.sh $(find docker/instance -type f | sort) | sha256sum | cut -c1-16)
-  have=$(cat /var/lib/sashimono/images/instance/definition 2>/dev/null || true)
-  if [ ! -d /var/lib/sashimono/images/instance/rootfs ] || [ "$want" != "$have" ]; then
-    echo "setup: building the instance image into /var/lib/sashimono/images/instance"
-    "$here/tools/build-image.sh" --out /var/lib/sashimono/images
+  # The images tenant containers run from (one shared read-only copy each), rebuilt when their
+  # definition (docker/<image>, the build script, the binaries copied in) changed since they were
+  # built. hotpocket holds the runtime binary, so it needs a build: tools/test.sh and tools/run.sh
+  # build it right after building (tools/build-image.sh --name hotpocket --sashimono
+  # build/<flavour>/src/sashimono); here it is only made when missing and a release build exists.
+  "$here/tools/build-image.sh" --out /var/lib/sashimono/images --name instance --if-changed
+  if [ ! -d /var/lib/sashimono/images/hotpocket/rootfs ]; then
+    if [ -x "$here/build/release/src/sashimono" ]; then
+      "$here/tools/build-image.sh" --out /var/lib/sashimono/images --name hotpocket \
+        --sashimono "$here/build/release/src/sashimono"
+    else
+      echo "setup: the hotpocket image needs a built sashimono; tools/test.sh and tools/run.sh build it"
+    fi
   fi
 fi
 

@@ -7,6 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/tools/setup.sh"
 "$here/tools/build.sh" asan
+[ "$(id -u)" -ne 0 ] || "$here/tools/build-image.sh" --name hotpocket --sashimono "$here/build/asan/src/sashimono" --if-changed
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 status=0

@@ -113,7 +113,7 @@ int init(const Args& a) {
   c.offer.pricePerMoment = 1000;
   c.offer.momentSeconds = 3600;
   c.offer.maxMoments = 720;
-  c.policy.allowedImages = {"instance"};
+  c.policy.allowedImages = node::kDefaultImages;
   c.registryAccount = a.registry;
   c.dataDir = a.data.empty() ? (dir / "host-data").string() : std::filesystem::absolute(a.data).string();
   // Check by parsing what will be written.
@@ -270,7 +270,7 @@ int run(const Args& a) {
     spdlog::info("host run: tenants: {} kept, {} restarted, {} removed, {} failed", rec->kept.size(),
                  rec->resumed.size(), rec->removed.size(), rec->failed.size());
     for (const auto& f : rec->failed) spdlog::warn("host run: tenant reconcile: {}", f);
-    port = std::make_unique<node::HostProvisionerPort>(*prov, *key);
+    port = std::make_unique<node::HostProvisionerPort>(*prov, *key, c->runtime);
   }
 
   // Signals are taken synchronously by this thread; every other thread inherits the block.

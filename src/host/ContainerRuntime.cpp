@@ -1,6 +1,7 @@
 #include "sashimono/host/ContainerRuntime.h"
 
 #include <atomic>
+#include <string_view>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -38,23 +39,33 @@ std::string renderOciSpec(const ContainerSpec& s) {
   w.StartObject();
   w.Key("terminal");
   w.Bool(false);
+  const bool runtime = s.profile == ImageProfile::kRuntime;
+  // The runtime runs as container root (= the tenant user on the host); a plain workload as the
+  // unprivileged contract uid.
+  const unsigned id = runtime ? 0 : kContractUid;
   w.Key("user");
   w.StartObject();
   w.Key("uid");
-  w.Uint(s.uid);
+  w.Uint(id);
   w.Key("gid");
-  w.Uint(s.gid);
+  w.Uint(id);
   w.EndObject();
   strs("args", s.args);
   std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "STATE_DIR=/state"};
   env.insert(env.end(), s.env.begin(), s.env.end());
   strs("env", env);
   str("cwd", "/");
-  w.Key("capabilities");  // none at all: the contract is an ordinary unprivileged process
+  // instance: none at all (an ordinary unprivileged process). runtime: exactly what it needs to
+  // start and confine the contract (ImageProfile.h), never inheritable or ambient, so nothing
+  // it executes inherits them.
+  w.Key("capabilities");
   w.StartObject();
   for (const char* k : {"bounding", "effective", "inheritable", "permitted", "ambient"}) {
+    const bool held = runtime && std::string_view(k) != "inheritable" && std::string_view(k) != "ambient";
     w.Key(k);
     w.StartArray();
+    if (held)
+      for (const char* cap : kRuntimeCapabilities) w.String(cap);
     w.EndArray();
   }
   w.EndObject();
@@ -91,6 +102,10 @@ std::string renderOciSpec(const ContainerSpec& s) {
   mount("/state", "bind", s.stateMount, {"rbind", "rw", "nosuid", "nodev"});
   if (!s.infoDir.empty())
     mount("/run/sashimono", "bind", s.infoDir, {"bind", "ro", "nosuid", "nodev", "noexec"});
+  // The runtime's private directory (ledger, TLS key, logs) on the tenant's disk; the home is
+  // mounted nosuid,nodev,noatime, flags a bind in a user namespace must keep.
+  if (runtime && !s.dataDir.empty())
+    mount("/data", "bind", s.dataDir, {"bind", "rw", "nosuid", "nodev", "noexec", "noatime"});
   w.EndArray();
   w.Key("linux");
   w.StartObject();

@@ -41,6 +41,20 @@ core::Status mkdirMode(const std::string& d, mode_t mode) {
 // The host uid of the in-container contract user (uid kContractUid), in the tenant's range.
 uid_t contractUidOf(const UserInfo& u) { return static_cast<uid_t>(u.subuid.start + kContractUid - 1); }
 
+// Who reads the info files inside the container: the runtime (container root = the tenant user)
+// or, for a plain workload, the contract.
+Credentials infoOwner(ImageProfile p, const UserInfo& u) {
+  if (p == ImageProfile::kRuntime) return {u.uid, u.gid};
+  return {contractUidOf(u), u.gid};
+}
+
+core::Status validateInfoFileName(const std::string& file) {
+  const bool ok = !file.empty() && file.size() <= 64 && file[0] != '.' &&
+                  file.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") == std::string::npos;
+  if (!ok) return core::Error("info file name '" + file + "' is not [a-z0-9._-]{1,64}");
+  return {};
+}
+
 std::vector<std::string> listNames(const std::string& dir, const std::string& suffix) {
   std::vector<std::string> out;
   DIR* d = ::opendir(dir.c_str());
@@ -103,8 +117,9 @@ core::Result<std::optional<TenantRecord>> Provisioner::readRecord(const TenantLa
   return std::optional<TenantRecord>(std::move(*r));
 }
 
-core::Result<TenantInfo> Provisioner::create(const TenantSpec& specIn) {
+core::Result<TenantInfo> Provisioner::create(const TenantSpec& specIn, const InfoFiles& infoFiles) {
   SASHI_TRY(validateSpec(specIn));
+  for (const auto& f : infoFiles) SASHI_TRY(validateInfoFileName(f.first));
   auto lk = lock();
   if (!lk) return lk.error();
   TenantSpec spec = specIn;
@@ -120,6 +135,8 @@ core::Result<TenantInfo> Provisioner::create(const TenantSpec& specIn) {
   if (!detail::exists(imageDir + "/rootfs/bin"))
     return core::Error("image '" + spec.image + "' not found in " + config_.imagesDir +
                        " (build it with tools/build-image.sh)");
+  auto profile = readImageProfile(config_.imagesDir, spec.image);
+  if (!profile) return profile.error().context("image '" + spec.image + "'");
   if (spec.args.empty()) {
     auto cmd = detail::readFile(imageDir + "/cmd");
     if (!cmd) return cmd.error().context("image '" + spec.image + "' has no default command");
@@ -148,9 +165,10 @@ core::Result<TenantInfo> Provisioner::create(const TenantSpec& specIn) {
   TenantRecord rec;
   rec.spec = spec;
   rec.ports = std::move(*ports);
+  rec.profile = *profile;
   rec.step = "record";
   SASHI_TRY(writeRecord(l, rec));
-  auto st = createLocked(spec, rec);
+  auto st = createLocked(spec, rec, infoFiles);
   if (!st) {
     auto rb = destroyLocked(spec.name);
     auto err = st.error().context("creating tenant " + spec.name);
@@ -175,7 +193,8 @@ core::Status Provisioner::journalStep(const TenantLayout& l, TenantRecord& rec, 
   return writeRecord(l, rec);
 }
 
-core::Status Provisioner::createLocked(const TenantSpec& spec, TenantRecord& rec) {
+core::Status Provisioner::createLocked(const TenantSpec& spec, TenantRecord& rec,
+                                       const InfoFiles& infoFiles) {
   const auto l = layout(spec.name);
   auto step = [&, t = std::chrono::steady_clock::now()](const char* s) mutable {
     return journalStep(l, rec, s, t);
@@ -199,9 +218,16 @@ core::Status Provisioner::createLocked(const TenantSpec& spec, TenantRecord& rec
   // owned by the contract inside the container.
   SASHI_TRY(ops_.disks->ensureDir(l.stateData, 0700, contractUidOf(*u), u->gid));
   SASHI_TRY(ops_.disks->ensureDir(l.stateMount, 0700, contractUidOf(*u), u->gid));
+  // The runtime's private data (ledger, TLS key, logs): the tenant's (container root's) only,
+  // made here once, so it survives every restart of the daemons.
+  if (rec.profile == ImageProfile::kRuntime)
+    SASHI_TRY(ops_.disks->ensureDir(l.runtimeData, 0700, u->uid, u->gid));
   SASHI_TRY(step("info"));
   SASHI_TRY(ops_.disks->ensureDir(config_.baseDir + "/info", 0711, 0, 0));
   SASHI_TRY(ops_.disks->ensureDir(l.info, 0711, 0, 0));
+  const auto owner = infoOwner(rec.profile, *u);
+  for (const auto& [file, content] : infoFiles)
+    SASHI_TRY(ops_.disks->writeFile(l.info + "/" + file, content, 0400, owner.uid, owner.gid));
   return startLocked(l, *u, rec);
 }
 
@@ -230,6 +256,8 @@ core::Status Provisioner::startLocked(const TenantLayout& l, const UserInfo& u, 
   cs.env = rec.spec.env;
   cs.stateMount = l.stateMount;
   cs.infoDir = l.info;
+  cs.profile = rec.profile;
+  if (rec.profile == ImageProfile::kRuntime) cs.dataDir = l.runtimeData;
   SASHI_TRY(ops_.containers->run(l, c, procs, *child, cs));
   SASHI_TRY(step("ports"));
   SASHI_TRY(ops_.forwarder->add(l.apiSocket, rec.ports, config_.publicIp));
@@ -330,6 +358,7 @@ core::Result<TenantInfo> Provisioner::inspectLocked(const std::string& name) {
     info.state = stateName((*rec)->state);
     info.spec = (*rec)->spec;
     info.ports = (*rec)->ports;
+    info.profile = (*rec)->profile;
   } else {
     auto all = discoverLocked();
     if (!all) return all.error();
@@ -410,9 +439,7 @@ core::Result<ReconcileReport> Provisioner::reconcile() {
 core::Status Provisioner::writeInfo(const std::string& name, const std::string& file,
                                     const std::string& content) {
   SASHI_TRY(validateTenantName(name));
-  const bool fileOk = !file.empty() && file.size() <= 64 && file[0] != '.' &&
-                      file.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") == std::string::npos;
-  if (!fileOk) return core::Error("info file name '" + file + "' is not [a-z0-9._-]{1,64}");
+  SASHI_TRY(validateInfoFileName(file));
   auto lk = lock();
   if (!lk) return lk.error();
   const auto l = layout(name);
@@ -423,7 +450,8 @@ core::Status Provisioner::writeInfo(const std::string& name, const std::string& 
   if (!user) return user.error();
   if (!*user) return core::Error("no tenant named " + name);
   SASHI_TRY(ops_.disks->ensureDir(l.info, 0711, 0, 0));
-  return ops_.disks->writeFile(l.info + "/" + file, content, 0400, contractUidOf(**user), (*user)->gid);
+  const auto owner = infoOwner((*rec)->profile, **user);
+  return ops_.disks->writeFile(l.info + "/" + file, content, 0400, owner.uid, owner.gid);
 }
 
 core::Result<ExecResult> Provisioner::exec(const std::string& name, const std::vector<std::string>& argv,

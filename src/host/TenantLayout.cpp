@@ -13,6 +13,7 @@ TenantLayout tenantLayout(const std::string& baseDir, const std::string& userPre
   l.home = baseDir + "/homes/" + name;
   l.stateData = l.home + "/state-data";
   l.stateMount = l.home + "/state";
+  l.runtimeData = l.home + "/runtime";
   l.runDir = l.home + "/run";
   l.rootlesskitDir = l.runDir + "/rk";
   l.apiSocket = l.rootlesskitDir + "/api.sock";

@@ -42,6 +42,7 @@ std::string renderRecord(const TenantRecord& r) {
   str("state", stateName(r.state));
   str("step", r.step);
   str("image", r.spec.image);
+  str("profile", profileName(r.profile));
   u64("cpuQuotaUs", r.spec.limits.cpuQuotaUs);
   u64("cpuPeriodUs", r.spec.limits.cpuPeriodUs);
   u64("memoryBytes", r.spec.limits.memoryBytes);
@@ -96,6 +97,13 @@ core::Result<TenantRecord> parseRecord(std::string_view json) {
   SASHI_TRY(str("state", state));
   SASHI_TRY(str("step", r.step));
   SASHI_TRY(str("image", r.spec.image));
+  if (d.HasMember("profile")) {
+    std::string profile;
+    SASHI_TRY(str("profile", profile));
+    auto p = parseProfile(profile);
+    if (!p) return p.error().context("tenant record");
+    r.profile = *p;
+  }
   SASHI_TRY(u64("cpuQuotaUs", r.spec.limits.cpuQuotaUs));
   SASHI_TRY(u64("cpuPeriodUs", r.spec.limits.cpuPeriodUs));
   SASHI_TRY(u64("memoryBytes", r.spec.limits.memoryBytes));

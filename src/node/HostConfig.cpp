@@ -115,7 +115,11 @@ core::Result<HostConfig> parseHostConfig(const std::string& text, const std::str
   }
   {
     CFG_TRY(tenants, root.object("tenants"));
-    CFG_TRY(images, tenants.strings("images"));
+    std::vector<std::string> images = kDefaultImages;
+    if (tenants.has("images")) {
+      CFG_TRY(listed, tenants.strings("images"));
+      images = std::move(listed);
+    }
     if (images.empty() || images.size() > protocol::kMaxAnnouncedImages)
       return tenants.fieldError("images", "1 to 8 image names");
     for (const auto& i : images)
@@ -133,6 +137,17 @@ core::Result<HostConfig> parseHostConfig(const std::string& text, const std::str
     CFG_TRY(imagesDir, tenants.string("imagesDir", "/var/lib/sashimono/images"));
     if (imagesDir.empty()) return tenants.fieldError("imagesDir", "must not be empty");
     c.imagesDir = resolve(source, imagesDir);
+  }
+  if (root.has("runtime")) {
+    CFG_TRY(rt, root.object("runtime"));
+    constexpr std::uint64_t kMax = 1ull << 50;
+    const RuntimeCeilings d;
+    CFG_TRY(exec, rt.uint("execTimeoutMs", d.execTimeoutMs, 0, 86'400'000));
+    CFG_TRY(procs, rt.uint("procCount", d.procCount, 0, 1u << 22));
+    CFG_TRY(userOut, rt.uint("userOutputBytes", d.userOutputBytes, 0, kMax));
+    CFG_TRY(nplOut, rt.uint("nplOutputBytes", d.nplOutputBytes, 0, kMax));
+    CFG_TRY(mem, rt.uint("procMemBytes", d.procMemBytes, 0, kMax));
+    c.runtime = RuntimeCeilings{exec, procs, userOut, nplOut, mem};
   }
   if (root.has("registry")) {
     CFG_TRY(reg, root.object("registry"));
@@ -229,6 +244,14 @@ std::string renderHostConfig(const HostConfig& c) {
   num("maxRoundtimeMs", c.policy.maxRoundtimeMs);
   num("maxEnvVars", c.policy.maxEnvVars);
   str("imagesDir", c.imagesDir);
+  w.EndObject();
+  w.Key("runtime");
+  w.StartObject();
+  num("execTimeoutMs", c.runtime.execTimeoutMs);
+  num("procCount", c.runtime.procCount);
+  num("userOutputBytes", c.runtime.userOutputBytes);
+  num("nplOutputBytes", c.runtime.nplOutputBytes);
+  num("procMemBytes", c.runtime.procMemBytes);
   w.EndObject();
   w.Key("registry");
   w.StartObject();

@@ -2,6 +2,7 @@
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <sodium.h>
 
 #include "sashimono/core/Bytes.h"
 #include "sashimono/crypto/Hash.h"
@@ -13,17 +14,12 @@ namespace {
 
 constexpr std::string_view kLeaseEnv = "SASHIMONO_LEASE_ID=";
 
-// The instance's ed25519 seed: SHA512Half(host secret ‖ "instance" ‖ lease id), first 16 bytes.
-crypto::KeyPair instanceKey(const crypto::KeyPair& host, const crypto::Hash256& leaseId) {
-  core::Bytes material(host.ed25519SecretKey().begin(), host.ed25519SecretKey().begin() + 32);
-  const std::string_view tag = "instance";
-  material.insert(material.end(), tag.begin(), tag.end());
-  material.insert(material.end(), leaseId.begin(), leaseId.end());
-  auto h = crypto::sha512Half(material);
-  std::array<std::uint8_t, 16> entropy{};
-  std::copy(h.begin(), h.begin() + 16, entropy.begin());
-  return *crypto::KeyPair::fromSeed(crypto::Seed(crypto::KeyType::ed25519, entropy));
-}
+// Wipes a secret's temporary copy when it goes out of scope.
+struct Wipe {
+  void* p;
+  std::size_t n;
+  ~Wipe() { sodium_memzero(p, n); }
+};
 
 protocol::InstanceInfo infoOf(const host::TenantInfo& t, const crypto::KeyPair& key) {
   protocol::InstanceInfo i;
@@ -45,11 +41,68 @@ std::string tenantNameFor(const crypto::Hash256& leaseId) {
   return "l" + core::toHexLower(leaseId).substr(0, 16);
 }
 
+// The instance's ed25519 seed: SHA512Half(host secret ‖ "instance" ‖ lease id), first 16 bytes.
+crypto::KeyPair instanceKeyFor(const crypto::KeyPair& host, const crypto::Hash256& leaseId) {
+  const std::string_view tag = "instance";
+  core::Bytes material;
+  material.reserve(32 + tag.size() + leaseId.size());  // one buffer, wiped below
+  material.insert(material.end(), host.ed25519SecretKey().begin(), host.ed25519SecretKey().begin() + 32);
+  material.insert(material.end(), tag.begin(), tag.end());
+  material.insert(material.end(), leaseId.begin(), leaseId.end());
+  Wipe wipeMaterial{material.data(), material.size()};
+  auto h = crypto::sha512Half(material);
+  Wipe wipeHash{h.data(), h.size()};
+  std::array<std::uint8_t, 16> entropy{};
+  Wipe wipeEntropy{entropy.data(), entropy.size()};
+  std::copy(h.begin(), h.begin() + 16, entropy.begin());
+  return *crypto::KeyPair::fromSeed(crypto::Seed(crypto::KeyType::ed25519, entropy));
+}
+
+runtime::InstanceConfig instanceConfigFor(const protocol::AcquireRequest& request,
+                                          const RuntimeCeilings& ceilings) {
+  runtime::InstanceConfig c;
+  c.contractId = request.contractId;
+  runtime::PubKey owner{};
+  owner[0] = 0xED;
+  std::copy(request.owner.begin(), request.owner.end(), owner.begin() + 1);
+  c.owner = owner;
+  c.keyFile = "instance.key";
+  c.user.port = host::kContainerUserPort;
+  c.user.tls = "self-signed";
+  c.roundTimeMs = request.config.roundtimeMs;
+  for (const auto& e : request.config.env) c.environment.emplace_back(e.key, e.value);
+  c.logLevel = std::string(protocol::logLevelName(request.config.logLevel));
+  c.roundLimits = runtime::RoundLimits{};
+  c.roundLimits.userInputBytes = 0;
+  c.roundLimits.userOutputBytes = ceilings.userOutputBytes;
+  c.roundLimits.nplOutputBytes = ceilings.nplOutputBytes;
+  c.roundLimits.procCpuSeconds = 0;
+  c.roundLimits.procMemBytes = ceilings.procMemBytes;
+  c.roundLimits.procOfdCount = 0;
+  c.roundLimits.procCount = ceilings.procCount;
+  c.roundLimits.execTimeoutMs = ceilings.execTimeoutMs;
+  c.runAs = std::make_pair(static_cast<uid_t>(host::kContractUid), static_cast<gid_t>(host::kContractUid));
+  return c;
+}
+
+std::string instanceKeyText(const crypto::KeyPair& key) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto& secret = key.ed25519SecretKey();
+  std::string text(2 + 2 * secret.size() + 1, '\n');  // sized once: no reallocated copies
+  text[0] = 'e';
+  text[1] = 'd';
+  for (std::size_t i = 0; i < secret.size(); ++i) {
+    text[2 + 2 * i] = kHex[secret[i] >> 4];
+    text[3 + 2 * i] = kHex[secret[i] & 0xf];
+  }
+  return text;
+}
+
 core::Result<protocol::InstanceInfo> HostProvisionerPort::provision(const crypto::Hash256& leaseId,
                                                                     const protocol::AcquireRequest& request,
                                                                     const lease::InstanceSize& size) {
   const std::string name = tenantNameFor(leaseId);
-  auto key = instanceKey(hostKey_, leaseId);
+  auto key = instanceKeyFor(hostKey_, leaseId);
   if (auto existing = provisioner_.inspect(name);
       existing.ok() && existing->state == "ready" && existing->running)
     return infoOf(*existing, key);
@@ -69,7 +122,15 @@ core::Result<protocol::InstanceInfo> HostProvisionerPort::provision(const crypto
   spec.env.push_back("SASHIMONO_INSTANCE_KEY=ED" + core::toHex(core::ByteView(key.publicKey()).subspan(1)));
   spec.env.push_back("SASHIMONO_ROUNDTIME_MS=" + std::to_string(request.config.roundtimeMs));
   for (const auto& e : request.config.env) spec.env.push_back(e.key + "=" + e.value);
-  auto t = provisioner_.create(spec);
+  auto profile = host::readImageProfile(provisioner_.config().imagesDir, request.image);
+  if (!profile) return profile.error();
+  host::InfoFiles files;
+  if (*profile == host::ImageProfile::kRuntime) {
+    files.emplace_back("instance.json", runtime::renderInstanceConfig(instanceConfigFor(request, ceilings_)));
+    files.emplace_back("instance.key", instanceKeyText(key));
+  }
+  auto t = provisioner_.create(spec, files);
+  for (auto& [file, content] : files) sodium_memzero(content.data(), content.size());
   if (!t) return t.error();
   return infoOf(*t, key);
 }

@@ -1,9 +1,11 @@
 #pragma once
 // The instance container inside a tenant's containerd. The root filesystem is ONE shared,
 // read-only directory per image (not a per-tenant copy): the OCI spec points at it with
-// root.readonly, /tmp is a small tmpfs, /state is the state filesystem (bind), the process runs
-// as a non-root uid with no capabilities, no new privileges, and the network namespace is
-// rootlesskit's (slirp4netns). runc gets an empty cgroups path: limits come from the tenant cgroup.
+// root.readonly, /tmp is a small tmpfs, /state is the state filesystem (bind), no new privileges,
+// and the network namespace is rootlesskit's (slirp4netns). The process runs by the image's
+// profile (ImageProfile.h): instance = uid 1000 with no capabilities; runtime = container root
+// (the tenant user) with kRuntimeCapabilities and its private data directory at /data. runc gets
+// an empty cgroups path: limits come from the tenant cgroup.
 #include <sys/types.h>
 
 #include <memory>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "sashimono/core/Result.h"
+#include "sashimono/host/ImageProfile.h"
 #include "sashimono/host/ProcessRunner.h"
 #include "sashimono/host/TenantLayout.h"
 
@@ -25,8 +28,8 @@ struct ContainerSpec {
   std::vector<std::string> env;   // KEY=VALUE (validated)
   std::string stateMount;         // host path bound at /state
   std::string infoDir;            // host path bound read-only at /run/sashimono (empty: none)
-  uid_t uid = kContractUid;
-  gid_t gid = kContractUid;
+  ImageProfile profile = ImageProfile::kInstance;
+  std::string dataDir;  // runtime profile: host path bound read-write at /data (empty: none)
   std::uint64_t tmpBytes = 16ull << 20;
 };
 
@@ -46,7 +49,8 @@ class ContainerRuntime {
   virtual core::Status run(const TenantLayout& l, const Credentials& as,
                            const std::vector<std::string>& cgroupProcs, pid_t childPid,
                            const ContainerSpec& s) = 0;
-  // Runs argv inside the running container (as the contract uid).
+  // Runs argv inside the running container, as its process's user (instance: the contract uid;
+  // runtime: container root with the runtime's capabilities).
   virtual core::Result<ExecResult> exec(const TenantLayout& l, const Credentials& as,
                                         const std::vector<std::string>& cgroupProcs, pid_t childPid,
                                         const std::vector<std::string>& argv,

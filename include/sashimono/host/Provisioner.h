@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sashimono/core/Result.h"
@@ -55,6 +56,7 @@ struct TenantInfo {
   uid_t contractHostUid = 0;  // host uid of the in-container contract user
   std::vector<PortForward> ports;
   TenantSpec spec;
+  ImageProfile profile = ImageProfile::kInstance;
   std::vector<pid_t> pids;
   bool running = false;  // rootlesskit alive
 };
@@ -66,10 +68,18 @@ struct ReconcileReport {
   std::vector<std::string> failed;  // "name: error"
 };
 
+// Files for the instance's /run/sashimono: {file name, content}. Names: [a-z0-9._-]{1,64}, no
+// leading dot. Owned by the user that reads them, mode 0400: the contract alias for instance
+// images, the tenant user (container root: the runtime) for runtime images, so the contract
+// (uid 1000) cannot read what its runtime reads (e.g. the instance's private key).
+using InfoFiles = std::vector<std::pair<std::string, std::string>>;
+
 class Provisioner {
  public:
   Provisioner(ProvisionerConfig config, HostOps ops);
-  core::Result<TenantInfo> create(const TenantSpec& spec);
+  // infoFiles are in the info directory before the container starts (they are not kept in the
+  // record: a restart finds them where they were; the caller wipes secrets among them).
+  core::Result<TenantInfo> create(const TenantSpec& spec, const InfoFiles& infoFiles = {});
   // Removes every piece of the tenant that exists; ok when nothing does.
   core::Status destroy(const std::string& name);
   core::Result<std::vector<std::string>> list();
@@ -78,8 +88,8 @@ class Provisioner {
   // that is not a ready, running tenant (half-made, being destroyed, or pieces without a
   // record) is removed.
   core::Result<ReconcileReport> reconcile();
-  // Puts a file the instance reads at /run/sashimono/<file> (atomically replaced; readable by
-  // the contract user only). file: [a-z0-9._-]{1,64}, no leading dot. The tenant must exist.
+  // Puts a file the instance reads at /run/sashimono/<file> (atomically replaced; owned and
+  // readable as for InfoFiles). The tenant must exist and be ready.
   core::Status writeInfo(const std::string& name, const std::string& file, const std::string& content);
   // Runs argv in the tenant's container (tests, diagnostics).
   core::Result<ExecResult> exec(const std::string& name, const std::vector<std::string>& argv,
@@ -91,7 +101,7 @@ class Provisioner {
  private:
   class Lock;
   core::Result<Lock> lock();
-  core::Status createLocked(const TenantSpec& spec, TenantRecord& rec);
+  core::Status createLocked(const TenantSpec& spec, TenantRecord& rec, const InfoFiles& infoFiles);
   core::Status startLocked(const TenantLayout& l, const UserInfo& u, TenantRecord& rec);
   core::Status journalStep(const TenantLayout& l, TenantRecord& rec, const char* next,
                            std::chrono::steady_clock::time_point& since);

@@ -6,6 +6,7 @@
 //   <base>/homes/<name>/         the mounted disk = the tenant's home (tenant, 0700):
 //        state-data/  backing directory of the state filesystem
 //        state/       state filesystem mount point, bind-mounted into the container at /state
+//        runtime/     the instance runtime's private data (runtime profile; tenant, 0700), at /data
 //        run/         runtime dir: rootlesskit state (api.sock, child_pid), containerd socket
 //        containerd/  containerd root
 //        containerd.toml, spec.json, log/
@@ -23,6 +24,7 @@ struct TenantLayout {
   std::string home;
   std::string stateData;
   std::string stateMount;
+  std::string runtimeData;
   std::string runDir;
   std::string rootlesskitDir;
   std::string apiSocket;

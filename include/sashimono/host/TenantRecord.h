@@ -8,6 +8,7 @@
 
 #include "sashimono/core/Result.h"
 #include "sashimono/host/Cgroups.h"
+#include "sashimono/host/ImageProfile.h"
 #include "sashimono/host/Ports.h"
 
 namespace sashimono::host {
@@ -29,6 +30,9 @@ struct TenantRecord {
   TenantState state = TenantState::kCreating;
   std::string step;  // last step started (for diagnostics)
   std::vector<PortForward> ports;
+  // Decided from the image at create (ImageProfile.h) and used by every later start, so a
+  // restart runs the container as it was created. Records without it (older) are instance.
+  ImageProfile profile = ImageProfile::kInstance;
 };
 
 std::string renderRecord(const TenantRecord& r);

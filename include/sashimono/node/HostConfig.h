@@ -18,6 +18,21 @@ struct PortRange {
   bool operator==(const PortRange&) const = default;
 };
 
+// The images a host offers unless its configuration says otherwise: `hotpocket` (the instance
+// runtime, docker/hotpocket) first, the default; `instance` (busybox httpd) for tests.
+inline const std::vector<std::string> kDefaultImages = {"hotpocket", "instance"};
+
+// The host's ceilings for the round limits of every runtime instance (instance.json's
+// round_limits; a contract's patch.cfg may ask for less, never more). 0 = no ceiling.
+struct RuntimeCeilings {
+  std::uint64_t execTimeoutMs = 60000;
+  std::uint64_t procCount = 256;
+  std::uint64_t userOutputBytes = 64ull << 20;
+  std::uint64_t nplOutputBytes = 16ull << 20;
+  std::uint64_t procMemBytes = 0;
+  bool operator==(const RuntimeCeilings&) const = default;
+};
+
 struct HostConfig {
   std::vector<std::string> boardUrls;
   std::string caFile;
@@ -30,10 +45,11 @@ struct HostConfig {
   PortRange generalPorts{36000, 36399};
   std::uint32_t generalPerInstance = 2;
   std::string bindAddress = "0.0.0.0";  // where instances' forwarded ports listen on the host
-  protocol::HostPolicy policy;
+  protocol::HostPolicy policy{kDefaultImages};
   // Where each allowed image's root filesystem is: <imagesDir>/<image>/rootfs (an image's name in
-  // a request is the name of its directory here; tools/build-image.sh builds "instance").
+  // a request is the name of its directory here; tools/build-image.sh builds them).
   std::string imagesDir = "/var/lib/sashimono/images";
+  RuntimeCeilings runtime;      // the "runtime" section
   std::string registryAccount;  // r-address; empty: no announcements
   std::uint64_t heartbeatSeconds = 600;
   std::string dataDir;

@@ -26,6 +26,12 @@ struct World {
   std::set<std::string> running;                             // tenant homes with a live daemon
   std::set<std::string> containers;                          // tenant homes with a container
   std::map<std::string, std::vector<PortForward>> forwards;  // api socket -> forwards
+  struct Attrs {
+    mode_t mode;
+    uid_t uid;
+    gid_t gid;
+  };
+  std::map<std::string, Attrs> attrs;  // owner and mode set by ensureDir / writeFile, by path
   uid_t nextUid = 2000;
   std::uint64_t nextSub = 200000;
 
@@ -151,13 +157,16 @@ class FakeDisks : public Disks {
     ::mkdir(mp.c_str(), 0700);  // the provisioner creates directories in the home
     return {};
   }
-  core::Status ensureDir(const std::string& dir, mode_t, uid_t, gid_t) override {
+  core::Status ensureDir(const std::string& dir, mode_t mode, uid_t uid, gid_t gid) override {
     ::mkdir(dir.c_str(), 0700);
+    w_.attrs[dir] = {mode, uid, gid};
     return {};
   }
-  core::Status writeFile(const std::string& path, const std::string& content, mode_t, uid_t, gid_t) override {
+  core::Status writeFile(const std::string& path, const std::string& content, mode_t mode, uid_t uid,
+                         gid_t gid) override {
     SASHI_TRY(w_.op("disks.writeFile", path));
     std::ofstream(path) << content;
+    w_.attrs[path] = {mode, uid, gid};
     return {};
   }
   core::Status removeTree(const std::string& dir) override {

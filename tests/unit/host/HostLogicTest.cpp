@@ -1,11 +1,17 @@
 // Pure logic of the host module: parsers, validators, renderers, allocators.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
 
 #include <rapidjson/document.h>
 
 #include "sashimono/host/Cgroups.h"
 #include "sashimono/host/ContainerRuntime.h"
 #include "sashimono/host/Disks.h"
+#include "sashimono/host/ImageProfile.h"
 #include "sashimono/host/Ports.h"
 #include "sashimono/host/TenantDaemon.h"
 #include "sashimono/host/TenantRecord.h"
@@ -242,6 +248,118 @@ TEST(ContainerLogic, OciSpecIsUnprivilegedReadOnlyAndCgroupless) {
     }
   EXPECT_TRUE(state);
   EXPECT_EQ(std::string(d["process"]["env"][3].GetString()), "X=1");
+}
+
+std::set<std::string> strings(const rapidjson::Value& a) {
+  std::set<std::string> out;
+  for (auto& v : a.GetArray()) out.insert(v.GetString());
+  return out;
+}
+
+const rapidjson::Value* mountAt(const rapidjson::Document& d, const std::string& dst) {
+  for (auto& m : d["mounts"].GetArray())
+    if (dst == m["destination"].GetString()) return &m;
+  return nullptr;
+}
+
+TEST(ContainerLogic, InstanceProfileIsUid1000WithNoCapabilitiesAndNoDataDir) {
+  ContainerSpec c;
+  c.rootfs = "/img/instance/rootfs";
+  c.args = {"/bin/httpd"};
+  c.stateMount = "/h/a/state";
+  c.infoDir = "/b/info/a";
+  c.dataDir = "/h/a/runtime";  // ignored: only the runtime profile has a data dir
+  rapidjson::Document d;
+  d.Parse(renderOciSpec(c).c_str());
+  ASSERT_FALSE(d.HasParseError());
+  EXPECT_EQ(d["process"]["user"]["uid"].GetUint(), 1000u);
+  EXPECT_EQ(d["process"]["user"]["gid"].GetUint(), 1000u);
+  for (const char* set : {"bounding", "effective", "inheritable", "permitted", "ambient"})
+    EXPECT_EQ(d["process"]["capabilities"][set].Size(), 0u) << set;
+  EXPECT_TRUE(d["process"]["noNewPrivileges"].GetBool());
+  EXPECT_EQ(mountAt(d, "/data"), nullptr);
+  auto* info = mountAt(d, "/run/sashimono");
+  ASSERT_NE(info, nullptr);
+  EXPECT_EQ(strings((*info)["options"]).count("ro"), 1u);
+}
+
+TEST(ContainerLogic, RuntimeProfileIsContainerRootWithExactlyItsCapabilitiesAndItsDataDir) {
+  ContainerSpec c;
+  c.rootfs = "/img/hotpocket/rootfs";
+  c.args = {"/usr/bin/sashimono", "runtime", "--config", "/run/sashimono/instance.json"};
+  c.stateMount = "/h/a/state";
+  c.infoDir = "/b/info/a";
+  c.profile = ImageProfile::kRuntime;
+  c.dataDir = "/h/a/runtime";
+  rapidjson::Document d;
+  d.Parse(renderOciSpec(c).c_str());
+  ASSERT_FALSE(d.HasParseError());
+  EXPECT_EQ(d["process"]["user"]["uid"].GetUint(), 0u);
+  EXPECT_EQ(d["process"]["user"]["gid"].GetUint(), 0u);
+  const std::set<std::string> want = {"CAP_SETUID", "CAP_SETGID",       "CAP_KILL",  "CAP_SYS_ADMIN",
+                                      "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FOWNER"};
+  for (const char* set : {"bounding", "effective", "permitted"}) {
+    EXPECT_EQ(strings(d["process"]["capabilities"][set]), want) << set;
+    EXPECT_EQ(d["process"]["capabilities"][set].Size(), want.size()) << set;
+  }
+  EXPECT_EQ(d["process"]["capabilities"]["inheritable"].Size(), 0u);
+  EXPECT_EQ(d["process"]["capabilities"]["ambient"].Size(), 0u);
+  EXPECT_TRUE(d["process"]["noNewPrivileges"].GetBool());
+  EXPECT_TRUE(d["root"]["readonly"].GetBool());
+  EXPECT_FALSE(d["linux"].HasMember("cgroupsPath"));
+  auto* data = mountAt(d, "/data");
+  ASSERT_NE(data, nullptr);
+  EXPECT_STREQ((*data)["source"].GetString(), "/h/a/runtime");
+  auto opts = strings((*data)["options"]);
+  EXPECT_TRUE(opts.count("rw") && opts.count("nosuid") && opts.count("nodev") && opts.count("noexec"));
+  auto* info = mountAt(d, "/run/sashimono");
+  ASSERT_NE(info, nullptr);
+  EXPECT_EQ(strings((*info)["options"]).count("ro"), 1u);
+  auto* state = mountAt(d, "/state");
+  ASSERT_NE(state, nullptr);
+  EXPECT_STREQ((*state)["source"].GetString(), "/h/a/state");
+  std::vector<std::string> args;
+  for (auto& a : d["process"]["args"].GetArray()) args.emplace_back(a.GetString());
+  EXPECT_EQ(args, c.args);
+}
+
+TEST(ImageProfileLogic, ParsesNamesAndReadsTheImagesProfileFile) {
+  EXPECT_EQ(*parseProfile(""), ImageProfile::kInstance);
+  EXPECT_EQ(*parseProfile("instance"), ImageProfile::kInstance);
+  EXPECT_EQ(*parseProfile("runtime\n"), ImageProfile::kRuntime);
+  EXPECT_EQ(*parseProfile("  runtime "), ImageProfile::kRuntime);
+  EXPECT_FALSE(parseProfile("root").ok());
+  EXPECT_FALSE(parseProfile("runtime extra").ok());
+  EXPECT_STREQ(profileName(ImageProfile::kRuntime), "runtime");
+  EXPECT_STREQ(profileName(ImageProfile::kInstance), "instance");
+  auto dir = std::filesystem::temp_directory_path() / ("profile-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "plain");
+  std::filesystem::create_directories(dir / "rt");
+  std::ofstream(dir / "rt/profile") << "runtime\n";
+  EXPECT_EQ(*readImageProfile(dir.string(), "plain"), ImageProfile::kInstance);
+  EXPECT_EQ(*readImageProfile(dir.string(), "rt"), ImageProfile::kRuntime);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TenantRecordLogic, KeepsTheProfileAndReadsOlderRecordsAsInstance) {
+  TenantRecord r;
+  r.spec.name = "rt";
+  r.profile = ImageProfile::kRuntime;
+  auto back = parseRecord(renderRecord(r));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->profile, ImageProfile::kRuntime);
+  auto text = renderRecord(r);
+  const std::string field = "\"profile\": \"runtime\",";
+  auto at = text.find(field);
+  ASSERT_NE(at, std::string::npos) << text;
+  auto older = text;
+  older.erase(at, field.size());
+  auto old = parseRecord(older);
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  EXPECT_EQ(old->profile, ImageProfile::kInstance);
+  auto bad = text;
+  bad.replace(at, field.size(), "\"profile\": \"root\",");
+  EXPECT_FALSE(parseRecord(bad).ok());
 }
 
 TEST(DaemonLogic, ConfigAndArgvStayInTheTenantHome) {

@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <gtest/gtest.h>
 
@@ -196,6 +198,107 @@ TEST_F(ProvisionerTest, OtherTenantsMountsAreHiddenFromANewDaemon) {
   EXPECT_TRUE(host_.daemon.hidden[0].empty());
   auto first = prov_->layout("first");
   EXPECT_EQ(host_.daemon.hidden[1], (std::vector<std::string>{first.home, first.stateMount}));
+}
+
+class ProvisionerProfileTest : public ProvisionerTest {
+ protected:
+  void SetUp() override {
+    ProvisionerTest::SetUp();
+    std::filesystem::create_directories(dir_ / "images/hotpocket/rootfs/bin");
+    std::ofstream(dir_ / "images/hotpocket/cmd") << "/usr/bin/sashimono\nruntime\n";
+    std::ofstream(dir_ / "images/hotpocket/profile") << "runtime\n";
+  }
+  std::optional<fakes::World::Attrs> attrs(const std::string& path) {
+    auto it = host_.world.attrs.find(path);
+    if (it == host_.world.attrs.end()) return std::nullopt;
+    return it->second;
+  }
+  static std::size_t indexOf(const std::vector<std::string>& log, const std::string& entry) {
+    return static_cast<std::size_t>(std::find(log.begin(), log.end(), entry) - log.begin());
+  }
+};
+
+TEST_F(ProvisionerProfileTest, RuntimeImageGetsItsDataDirAndInfoFilesOwnedByContainerRootBeforeItStarts) {
+  auto s = spec("rt");
+  s.image = "hotpocket";
+  auto info = prov_->create(s, {{"instance.json", "{}"}, {"instance.key", "edsecret"}});
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  const auto l = prov_->layout("rt");
+  EXPECT_EQ(info->profile, ImageProfile::kRuntime);
+  // The runtime's private data dir: the tenant's (container root's) only.
+  auto data = attrs(l.runtimeData);
+  ASSERT_TRUE(data.has_value());
+  EXPECT_EQ(data->mode, 0700u);
+  EXPECT_EQ(data->uid, info->uid);
+  // The files the runtime reads: container root's, 0400, so the contract (uid 1000) cannot.
+  for (const char* f : {"instance.json", "instance.key"}) {
+    auto a = attrs(l.info + "/" + f);
+    ASSERT_TRUE(a.has_value()) << f;
+    EXPECT_EQ(a->mode, 0400u) << f;
+    EXPECT_EQ(a->uid, info->uid) << f;
+    EXPECT_NE(a->uid, info->contractHostUid) << f;
+  }
+  std::ifstream key(l.info + "/instance.key");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(key), {}), "edsecret");
+  // Written before anything of the tenant runs.
+  const auto& log = host_.world.log;
+  EXPECT_LT(indexOf(log, "disks.writeFile " + l.info + "/instance.key"),
+            indexOf(log, "statefs.mount " + l.stateMount));
+  EXPECT_LT(indexOf(log, "disks.writeFile " + l.info + "/instance.json"), indexOf(log, "containers.run rt"));
+  ASSERT_EQ(host_.containers.specs.size(), 1u);
+  EXPECT_EQ(host_.containers.specs[0].profile, ImageProfile::kRuntime);
+  EXPECT_EQ(host_.containers.specs[0].dataDir, l.runtimeData);
+  EXPECT_EQ(host_.containers.specs[0].args, (std::vector<std::string>{"/usr/bin/sashimono", "runtime"}));
+  // Not journaled: the key never lands in the record.
+  std::ifstream rec(l.record);
+  std::string recText(std::istreambuf_iterator<char>(rec), {});
+  EXPECT_EQ(recText.find("edsecret"), std::string::npos);
+  EXPECT_NE(recText.find("\"profile\": \"runtime\""), std::string::npos) << recText;
+  // Later files (cluster membership) go to the same reader.
+  ASSERT_TRUE(prov_->writeInfo("rt", "cluster.json", "{}").ok());
+  EXPECT_EQ(attrs(l.info + "/cluster.json")->uid, info->uid);
+}
+
+TEST_F(ProvisionerProfileTest, InstanceImageKeepsContractOwnedInfoFilesAndNoDataDir) {
+  auto info = prov_->create(spec("plain"), {{"hello.txt", "hi"}});
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  const auto l = prov_->layout("plain");
+  EXPECT_EQ(info->profile, ImageProfile::kInstance);
+  EXPECT_FALSE(attrs(l.runtimeData).has_value());
+  auto a = attrs(l.info + "/hello.txt");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->uid, info->contractHostUid);
+  EXPECT_EQ(a->mode, 0400u);
+  ASSERT_EQ(host_.containers.specs.size(), 1u);
+  EXPECT_EQ(host_.containers.specs[0].profile, ImageProfile::kInstance);
+  EXPECT_TRUE(host_.containers.specs[0].dataDir.empty());
+}
+
+TEST_F(ProvisionerProfileTest, RestartUsesTheRecordedProfileEvenIfTheImageChanged) {
+  auto s = spec("keep");
+  s.image = "hotpocket";
+  ASSERT_TRUE(prov_->create(s).ok());
+  // The image is rebuilt without a profile, and the tenant's daemons died (a reboot).
+  std::filesystem::remove(dir_ / "images/hotpocket/profile");
+  host_.world.running.erase(prov_->layout("keep").home);
+  auto rep = prov_->reconcile();
+  ASSERT_TRUE(rep.ok()) << rep.error().message;
+  EXPECT_EQ(rep->resumed, std::vector<std::string>{"keep"});
+  ASSERT_EQ(host_.containers.specs.size(), 2u);
+  EXPECT_EQ(host_.containers.specs[1].profile, ImageProfile::kRuntime);
+  EXPECT_EQ(host_.containers.specs[1].dataDir, prov_->layout("keep").runtimeData);
+}
+
+TEST_F(ProvisionerProfileTest, BadInfoFileNamesOrProfilesFailBeforeAnySideEffect) {
+  auto s = spec("bad");
+  s.image = "hotpocket";
+  for (const char* f : {"", ".hidden", "../x", "a/b", "UPPER"})
+    EXPECT_FALSE(prov_->create(s, {{f, "x"}}).ok()) << f;
+  std::ofstream(dir_ / "images/hotpocket/profile") << "superuser\n";
+  auto r = prov_->create(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("unknown image profile"), std::string::npos) << r.error().message;
+  EXPECT_TRUE(host_.world.log.empty());
 }
 
 }  // namespace

@@ -87,7 +87,8 @@ TEST(HostConfigTest, ReadsTheExampleAndRoundTrips) {
   EXPECT_EQ(c->boardUrls.size(), 1u);
   EXPECT_EQ(c->offer.instances, 4u);
   EXPECT_EQ(c->offer.pricePerMoment, 1000u);
-  EXPECT_EQ(c->policy.allowedImages, std::vector<std::string>{"instance"});
+  EXPECT_EQ(c->policy.allowedImages, (std::vector<std::string>{"hotpocket", "instance"}));
+  EXPECT_EQ(c->runtime, RuntimeCeilings{});
   EXPECT_EQ(c->imagesDir, "/var/lib/sashimono/images");
   EXPECT_EQ(c->bindAddress, "0.0.0.0");
   EXPECT_EQ(c->userPorts.first, 26000);
@@ -98,6 +99,7 @@ TEST(HostConfigTest, ReadsTheExampleAndRoundTrips) {
   EXPECT_EQ(again->seedFile, c->seedFile);
   EXPECT_EQ(again->imagesDir, c->imagesDir);
   EXPECT_EQ(again->bindAddress, c->bindAddress);
+  EXPECT_EQ(again->runtime, c->runtime);
 }
 
 TEST(HostConfigTest, RefusesABindAddressThatIsNotIPv4) {
