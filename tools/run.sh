@@ -11,9 +11,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/tools/setup.sh"
-"$here/tools/build.sh" release sashimono
+"$here/tools/build.sh" release sashimono sample_counter
 [ "$(id -u)" -ne 0 ] || "$here/tools/build-image.sh" --name hotpocket --sashimono "$here/build/release/src/sashimono" --if-changed
 bin="$here/build/release/src/sashimono"
+counter="$here/build/release/contracts-samples/counter/bundle"
 listen=${SASHIMONO_LISTEN:-127.0.0.1:6006}
 board="ws://$listen"
 data=${SASHIMONO_DATA:-$here/.devnet}
@@ -78,18 +79,46 @@ node=$!
 sleep 1
 kill -0 "$node" 2>/dev/null || { echo "run: the host node stopped; see $data/host/node.log" >&2; tail -5 "$data/host/node.log" >&2; exit 1; }
 
+# A dApp to talk to: the counter sample, on a leased instance (root: a real tenant) or, when the
+# node only simulates its instances, on a local instance of the same runtime (`sashimono dev`).
+dev=""
+if [ "$(id -u)" = 0 ]; then
+  echo "run: leasing an instance and deploying contracts-samples/counter on it ..."
+  reply=$("$bin" lease acquire --board "$board" --registry "$registry" --host "$hostaddr" \
+    --wallet "$data/developer.seed" --image hotpocket --moments 2 --json) || { echo "run: lease acquire failed: $reply" >&2; exit 1; }
+  lease=$(printf '%s' "$reply" | grep -o '"lease_id":"[0-9A-Fa-f]*"' | head -1 | cut -d'"' -f4)
+  [ -n "$lease" ] || { echo "run: no lease in the reply: $reply" >&2; exit 1; }
+  "$bin" deploy --lease "$lease" --board "$board" --wallet "$data/developer.seed" --dir "$counter"
+  target=(--lease "$lease" --board "$board" --wallet "$data/developer.seed")
+else
+  "$bin" dev "$counter" --workspace "$data/dev" --port 0 >"$data/dev.log" 2>&1 &
+  dev=$!
+  for _ in $(seq 1 100); do grep -q "Ctrl-C stops" "$data/dev.log" 2>/dev/null && break; sleep 0.1; done
+  url=$(awk '/user endpoint/ {print $3}' "$data/dev.log")
+  [ -n "$url" ] || { echo "run: the local instance did not start; see $data/dev.log" >&2; exit 1; }
+  echo "run: the counter sample runs on a local instance ($url; log $data/dev.log)"
+  target=(--url "$url" --key-file "$data/dev/user.key")
+fi
+trap 'cleanup; [ -n "$dev" ] && kill -TERM "$dev" 2>/dev/null; true' EXIT
+
 cat <<EOF
 
-run: devnet on $board, host node $hostaddr running (logs: $data/devnet.log, $data/host/node.log).
-In a second terminal, as the developer (wallet $developer, funded):
+run: devnet on $board, host node $hostaddr running (logs: $data/devnet.log, $data/host/node.log),
+and the counter sample (contracts-samples/counter) running on an instance. Talk to it:
+
+  $bin instance input ${target[*]} inc
+  $bin instance read  ${target[*]} get
+  $bin instance stat  ${target[*]}
+
+As the developer (wallet $developer, funded), lease more instances and deploy your own contract:
 
   $bin hosts --board $board --registry $registry
-  $bin lease acquire --board $board --registry $registry --host $hostaddr --wallet $data/developer.seed --image instance --moments 2
-  curl http://127.0.0.1:<user_port from the reply>/
+  $bin lease acquire --board $board --registry $registry --host $hostaddr --wallet $data/developer.seed --image hotpocket --moments 2
+  $bin deploy --lease <lease id> --board $board --wallet $data/developer.seed --dir <bundle directory>
   $bin lease list --board $board --wallet $data/developer.seed
   $bin lease terminate --board $board --registry $registry --host $hostaddr --wallet $data/developer.seed --lease <lease id>
   $bin host status --config $data/host/host.json
 
-Ctrl-C stops the node and the devnet.
+Ctrl-C stops everything.
 EOF
 wait "$node"

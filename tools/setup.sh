@@ -11,7 +11,7 @@ packages=(
   libboost-all-dev libssl-dev libsodium-dev libfuse3-dev fuse3 rapidjson-dev libsqlite3-dev libspdlog-dev zlib1g-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev clang libclang-rt-14-dev
   containerd runc rootlesskit slirp4netns uidmap busybox-static iproute2 procps psmisc
-  e2fsprogs util-linux passwd file
+  e2fsprogs util-linux passwd file b3sum
   nodejs npm
 )
 
@@ -77,5 +77,11 @@ if [ "${SASHIMONO_SKIP_NPM:-0}" != 1 ]; then
   if [ ! -d "$here/tests/interop/node_modules/xrpl" ] || [ "$here/tests/interop/package.json" -nt "$here/tests/interop/node_modules/.stamp" ]; then
     echo "setup: installing npm test packages into tests/interop/node_modules"
     (cd "$here/tests/interop" && npm install --no-audit --no-fund --loglevel=error && touch node_modules/.stamp)
+  fi
+  # The JavaScript sample's own dependency (hotpocket-nodejs-contract), as a developer would install it.
+  js="$here/contracts-samples/js-counter"
+  if [ ! -d "$js/node_modules/hotpocket-nodejs-contract" ] || [ "$js/package-lock.json" -nt "$js/node_modules/.stamp" ]; then
+    echo "setup: installing contracts-samples/js-counter's npm packages"
+    (cd "$js" && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.stamp)
   fi
 fi

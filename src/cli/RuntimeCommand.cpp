@@ -86,22 +86,27 @@ void blockStopSignals() {
   std::signal(SIGPIPE, SIG_IGN);
 }
 
-// Blocks until SIGINT/SIGTERM; SIGHUP and a line on stdin call `reload` (when given).
+// Blocks until SIGINT/SIGTERM; SIGHUP and a line on stdin call `reload` (when given). Without
+// `reload` it sleeps in sigwait (an idle instance wakes for nothing).
 void waitForSignals(const std::function<void()>& reload) {
   sigset_t set = stopSignals();
+  if (!reload) {
+    int sig = 0;
+    while (sigwait(&set, &sig) == 0 && sig != SIGINT && sig != SIGTERM) {
+    }
+    return;
+  }
   while (true) {
     timespec ts{0, 200 * 1000 * 1000};
     siginfo_t info{};
     int sig = sigtimedwait(&set, &info, &ts);
     if (sig == SIGINT || sig == SIGTERM) return;
-    if (sig == SIGHUP && reload) reload();
-    if (reload) {
-      pollfd p{0, POLLIN, 0};
-      if (::poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0) {
-        char buf[256];
-        ssize_t n = ::read(0, buf, sizeof buf);
-        if (n > 0) reload();
-      }
+    if (sig == SIGHUP) reload();
+    pollfd p{0, POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0) {
+      char buf[256];
+      ssize_t n = ::read(0, buf, sizeof buf);
+      if (n > 0) reload();
     }
   }
 }
@@ -131,27 +136,38 @@ int runWorker(const std::string& config, const std::string& data, const std::str
 // container the supervisor is process 1, so a crashed runtime comes back without the host.
 int supervise(const std::function<int()>& worker) {
   std::chrono::seconds backoff(1);
+  {
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, &chld, nullptr);  // taken by sigwait below
+  }
   while (true) {
     const auto started = std::chrono::steady_clock::now();
     const pid_t self = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) return failure("runtime", std::string("fork: ") + std::strerror(errno));
     if (pid == 0) {
+      sigset_t chld;
+      sigemptyset(&chld);
+      sigaddset(&chld, SIGCHLD);
+      pthread_sigmask(SIG_UNBLOCK, &chld, nullptr);
       ::prctl(PR_SET_PDEATHSIG, SIGTERM);
       if (::getppid() != self) _exit(1);  // the supervisor died before prctl
       std::exit(worker());
     }
     sigset_t set = stopSignals();
+    sigaddset(&set, SIGCHLD);
     int status = 0;
     while (true) {
-      timespec ts{0, 200 * 1000 * 1000};
-      int sig = sigtimedwait(&set, nullptr, &ts);
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0) continue;
       if (sig == SIGINT || sig == SIGTERM) {
         ::kill(pid, sig);
         ::waitpid(pid, &status, 0);
         return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
       }
-      if (::waitpid(pid, &status, WNOHANG) == pid) break;
+      if (sig == SIGCHLD && ::waitpid(pid, &status, WNOHANG) == pid) break;
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
     if (std::chrono::steady_clock::now() - started > std::chrono::minutes(1))

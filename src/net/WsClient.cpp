@@ -186,6 +186,8 @@ struct WsClient::Impl : std::enable_shared_from_this<WsClient::Impl> {
               return;
             }
             self->lowest().expires_never();
+            beast::error_code nd;
+            self->lowest().socket().set_option(tcp::no_delay(true), nd);
             if (!self->tls) {
               self->handshake(*self->plain, done);
               return;

@@ -395,6 +395,10 @@ void WsServer::State::accept() {
                             if (ec == asio::error::operation_aborted || self->stopped.load()) return;
                             spdlog::warn("ws server: accept: {}", ec.message());
                           } else {
+                            // Small replies leave at once (no Nagle delay behind the client's
+                            // delayed ACK: ~40 ms per message otherwise).
+                            beast::error_code nd;
+                            socket.set_option(tcp::no_delay(true), nd);
                             self->onAccepted(std::move(socket));
                           }
                           if (!self->stopped.load()) self->accept();

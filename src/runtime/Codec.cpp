@@ -688,9 +688,8 @@ Result<Value> parseJson(std::string_view text, const ParseLimits& limits) {
   // A plain memory stream: no byte-order mark is skipped (JSON.parse rejects one too).
   rapidjson::MemoryStream in(text.data(), text.size());
   rapidjson::Reader reader;
-  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag |
-                              rapidjson::kParseNumbersAsStringsFlag;
-  rapidjson::ParseResult r = reader.Parse<kFlags>(in, builder);
+  constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseNumbersAsStringsFlag;
+  rapidjson::ParseResult r = reader.Parse<kFlags | rapidjson::kParseIterativeFlag>(in, builder);
   if (r.IsError()) {
     std::string what = r.Code() == rapidjson::kParseErrorTermination && !builder.error().empty()
                            ? builder.error()

@@ -170,6 +170,9 @@ core::Result<std::uint16_t> Instance::start() {
   o.maxMessageBytes = config_.user.maxBytesPerMsg;
   o.maxConnections = config_.user.maxConnections;
   o.maxConnectionsPerAddress = config_.user.maxConnectionsPerHost;
+  // A session that stops reading is dropped after a few thousand small replies (and, as for every
+  // WsServer, 32 MiB of unsent data).
+  o.maxQueuedMessages = 4096;
   if (config_.user.idleTimeoutMs != 0)
     o.idleTimeout = std::chrono::milliseconds(config_.user.idleTimeoutMs);
   else
@@ -309,7 +312,8 @@ std::vector<std::pair<std::string, std::string>> Instance::contractEnvironment(
     const ContractConfig& c) const {
   auto env = config_.environment;
   for (const auto& [k, v] : c.environment) {
-    auto it = std::find_if(env.begin(), env.end(), [&](const auto& e) { return e.first == k; });
+    // clang < 16 cannot capture a structured binding implicitly (the fuzz build uses clang).
+    auto it = std::find_if(env.begin(), env.end(), [&key = k](const auto& e) { return e.first == key; });
     if (it != env.end())
       it->second = v;
     else
@@ -643,7 +647,7 @@ void Instance::runRound(RoundPlan& plan) {
   }
   // 9. Tell the users.
   for (const auto& [in, reason] : rejected)
-    users_->sendToUser(in.user, [&](Protocol) { return inputStatusRejected(in.hash, reason); });
+    users_->sendToUser(in.user, [&h = in.hash, &r = reason](Protocol) { return inputStatusRejected(h, r); });
   for (const auto& in : accepted)
     users_->sendToUser(in.user, [&](Protocol) { return inputStatusAccepted(in.hash, rec.seqNo, rec.hash); });
   for (const auto& lo : ledgerOutputs) {

@@ -9,7 +9,7 @@ namespace sashimono::runtime {
 
 core::Bytes clientVisibleOutput(core::ByteView raw) {
   if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') {
-    auto v = parseJson(core::asString(raw));
+    auto v = parseJson(core::asString(raw), ParseLimits{1, raw.size() + 1});
     if (v.ok() && v->isString()) {
       const auto& s = v->asString();
       return core::Bytes(s.begin(), s.end());

@@ -28,36 +28,19 @@ UserServer::UserServer(boost::asio::io_context& ioc, UserPortConfig config, User
 
 UserServer::~UserServer() = default;
 
-void UserServer::start() {
-  timer_ = std::make_unique<boost::asio::steady_timer>(ioc_);
-  timer_->expires_after(std::chrono::seconds(1));
-  timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-    if (auto self = weak.lock(); self && !ec) self->sweep();
-  });
-}
+void UserServer::start() {}
 
 void UserServer::stop() {
   std::lock_guard lock(mu_);
   stopped_ = true;
-  if (timer_) timer_->cancel();
 }
 
-void UserServer::sweep() {
-  {
-    std::lock_guard lock(mu_);
-    if (stopped_) return;
-    auto now = std::chrono::steady_clock::now();
-    for (auto& [id, s] : sessions_) {
-      if (!s.authed && now - s.opened > kHandshakeTimeout) {
-        spdlog::debug("user session {} ({}): no handshake within 5 s, dropped", id, s.ws->remoteAddress());
-        s.ws->abort();
-      }
-    }
-  }
-  timer_->expires_after(std::chrono::seconds(1));
-  timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-    if (auto self = weak.lock(); self && !ec) self->sweep();
-  });
+void UserServer::expireHandshake(std::uint64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end() || it->second.authed || stopped_) return;
+  spdlog::debug("user session {} ({}): no handshake within 5 s, dropped", id, it->second.ws->remoteAddress());
+  it->second.ws->abort();
 }
 
 void UserServer::sendTo(const Session& s, const Value& msg) { s.ws->send(render(s.protocol, msg)); }
@@ -69,6 +52,11 @@ void UserServer::onOpen(const std::shared_ptr<net::WsSession>& ws) {
   s.opened = std::chrono::steady_clock::now();
   s.windowStart = s.opened;
   ws->send(renderUserChallenge(service_.contractId(), service_.contractVersion(), s.challenge));
+  // One timer per session for the handshake (no periodic sweep: an idle instance sleeps).
+  auto timer = std::make_shared<boost::asio::steady_timer>(ioc_, kHandshakeTimeout);
+  timer->async_wait([weak = weak_from_this(), id = ws->id(), timer](const boost::system::error_code& ec) {
+    if (auto self = weak.lock(); self && !ec) self->expireHandshake(id);
+  });
   std::lock_guard lock(mu_);
   sessions_.emplace(ws->id(), std::move(s));
 }

@@ -22,7 +22,7 @@ struct ClientOptions {
   bool verifyPeer = true;  // wss:// only; false only for tests against self-signed servers
   std::chrono::milliseconds connectTimeout{10000};
   std::size_t maxMessageBytes = 64 * 1024 * 1024;
-  bool autoRead = true;  // false: never read (tests of slow readers)
+  bool autoRead = true;       // false: never read (tests of slow readers)
   bool binaryFrames = false;  // send binary frames instead of text (Hot Pocket's user protocol)
   std::function<void(std::string&&)> onMessage;
 };

@@ -33,9 +33,9 @@ struct RoundInput {
 
 struct RoundPlan {
   std::uint64_t seqNo = 0;
-  std::uint64_t timestamp = 0;      // ms, strictly after the previous ledger's
-  std::vector<RoundInput> inputs;   // candidates (the engine re-validates and orders them)
-  std::vector<PubKey> users;        // the round's user set (sorted)
+  std::uint64_t timestamp = 0;     // ms, strictly after the previous ledger's
+  std::vector<RoundInput> inputs;  // candidates (the engine re-validates and orders them)
+  std::vector<PubKey> users;       // the round's user set (sorted)
 };
 
 using Signature = std::pair<PubKey, core::Bytes>;
@@ -50,7 +50,8 @@ class Consensus {
   virtual std::optional<RoundPlan> nextRound(const LedgerRecord& lcl, std::vector<PubKey> connectedUsers) = 0;
   // Signatures of the members that computed the same output root (≥ threshold), or empty when
   // the round failed to agree (its effects must then be rolled back; never in solo).
-  virtual std::vector<Signature> agree(const RoundPlan& plan, const Hash& outputRoot, const Hash& stateHash) = 0;
+  virtual std::vector<Signature> agree(const RoundPlan& plan, const Hash& outputRoot,
+                                       const Hash& stateHash) = 0;
   virtual void wake() = 0;
   virtual void stop() = 0;
   [[nodiscard]] virtual std::string voteStatus() const = 0;

@@ -55,7 +55,7 @@ class UserServer : public net::WsHandler, public std::enable_shared_from_this<Us
   UserServer(boost::asio::io_context& ioc, UserPortConfig config, UserService& service);
   ~UserServer() override;
 
-  void start();  // the handshake-timeout sweeper
+  void start();
   void stop();
 
   // Sends a message (rendered per session protocol) to every authenticated session of a user.
@@ -88,7 +88,7 @@ class UserServer : public net::WsHandler, public std::enable_shared_from_this<Us
   void handshake(Session& s, const std::string& data);
   void handle(Session& s, const std::string& data);
   bool countBad(Session& s);  // true: over the limit, session dropped
-  void sweep();
+  void expireHandshake(std::uint64_t id);
   static void sendTo(const Session& s, const Value& msg);
 
   boost::asio::io_context& ioc_;
@@ -96,7 +96,6 @@ class UserServer : public net::WsHandler, public std::enable_shared_from_this<Us
   UserService& service_;
   mutable std::mutex mu_;
   std::unordered_map<std::uint64_t, Session> sessions_;
-  std::unique_ptr<boost::asio::steady_timer> timer_;
   bool stopped_ = false;
 };
 
