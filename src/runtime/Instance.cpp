@@ -322,6 +322,30 @@ std::vector<std::pair<std::string, std::string>> Instance::contractEnvironment(
   return env;
 }
 
+ExecRequest Instance::execRequest(const ContractConfig& c) const {
+  ExecRequest r;
+  r.binPath = c.binPath;
+  r.binArgs = splitBinArgs(c.binArgs);
+  r.env = contractEnvironment(c);
+  r.cwd = stateDir_;
+  if (config_.runAs) {
+    r.uid = config_.runAs->first;
+    r.gid = config_.runAs->second;
+  }
+  const auto limits = capLimits(c.roundLimits, config_.roundLimits);
+  r.limits.cpuSeconds = limits.procCpuSeconds;
+  r.limits.memBytes = limits.procMemBytes;
+  r.limits.openFiles = limits.procOfdCount;
+  r.limits.processes = limits.procCount;
+  r.limits.userOutputBytes = limits.userOutputBytes;
+  r.limits.nplOutputBytes = limits.nplOutputBytes;
+  r.limits.timeout = std::chrono::milliseconds(limits.execTimeoutMs);
+  r.contractId = config_.contractId;
+  r.publicKeyHex = key_.publicHex();
+  if (c.exposePrivateKey) r.privateKeyHex = key_.privateHex();
+  return r;
+}
+
 void Instance::serveRead(ReadJob& job) {
   auto c = contractConfig();
   auto reply = [&](core::ByteView content) {
@@ -331,26 +355,8 @@ void Instance::serveRead(ReadJob& job) {
     reply(text(kNoContract));
     return;
   }
-  ExecRequest r;
-  r.binPath = c.binPath;
-  r.binArgs = splitBinArgs(c.binArgs);
-  r.env = contractEnvironment(c);
-  r.cwd = stateDir_;
+  ExecRequest r = execRequest(c);
   r.readOnlyDir = contractFs_;
-  if (config_.runAs) {
-    r.uid = config_.runAs->first;
-    r.gid = config_.runAs->second;
-  }
-  auto limits = capLimits(c.roundLimits, config_.roundLimits);
-  r.limits.cpuSeconds = limits.procCpuSeconds;
-  r.limits.memBytes = limits.procMemBytes;
-  r.limits.openFiles = limits.procOfdCount;
-  r.limits.processes = limits.procCount;
-  r.limits.userOutputBytes = limits.userOutputBytes;
-  r.limits.timeout = std::chrono::milliseconds(limits.execTimeoutMs);
-  r.contractId = config_.contractId;
-  r.publicKeyHex = key_.publicHex();
-  if (c.exposePrivateKey) r.privateKeyHex = key_.privateHex();
   r.readonly = true;
   r.users.push_back(ExecUser{hexKey(job.user), {job.msg.content}});
   for (const auto& k : c.unl.empty() ? std::vector<PubKey>{key_.publicKey()} : c.unl)
@@ -492,26 +498,8 @@ void Instance::runRound(RoundPlan& plan) {
       for (std::size_t i = 0; i < ins.size(); ++i) outputs[u].push_back(text(kNoContract));
   } else if (!contractInputs.empty() || c.periodicRounds) {
     rotateLogs();
-    ExecRequest r;
-    r.binPath = c.binPath;
-    r.binArgs = splitBinArgs(c.binArgs);
-    r.env = contractEnvironment(c);
-    r.cwd = stateDir_;
-    if (config_.runAs) {
-      r.uid = config_.runAs->first;
-      r.gid = config_.runAs->second;
-    }
-    auto limits = capLimits(c.roundLimits, config_.roundLimits);
-    r.limits.cpuSeconds = limits.procCpuSeconds;
-    r.limits.memBytes = limits.procMemBytes;
-    r.limits.openFiles = limits.procOfdCount;
-    r.limits.processes = limits.procCount;
-    r.limits.userOutputBytes = limits.userOutputBytes;
-    r.limits.nplOutputBytes = limits.nplOutputBytes;
-    r.limits.timeout = std::chrono::milliseconds(limits.execTimeoutMs);
-    r.contractId = config_.contractId;
-    r.publicKeyHex = key_.publicHex();
-    if (c.exposePrivateKey) r.privateKeyHex = key_.privateHex();
+    ExecRequest r = execRequest(c);
+    const auto limits = capLimits(c.roundLimits, config_.roundLimits);
     r.timestamp = plan.timestamp;
     r.readonly = false;
     LedgerRecord last;

@@ -37,6 +37,7 @@
 #include "sashimono/runtime/Bundle.h"
 #include "sashimono/runtime/Config.h"
 #include "sashimono/runtime/Consensus.h"
+#include "sashimono/runtime/Executor.h"
 #include "sashimono/runtime/InstanceKey.h"
 #include "sashimono/runtime/Ledger.h"
 #include "sashimono/runtime/StateHash.h"
@@ -89,6 +90,8 @@ class Instance final : public UserService {
   };
   void serveRead(ReadJob& job);
   [[nodiscard]] ContractConfig contractConfig() const;
+  // What every run of the contract shares (binary, environment, uid, limits, identity).
+  [[nodiscard]] ExecRequest execRequest(const ContractConfig& c) const;
   core::Status reloadContractConfig();
   core::Status installBundle(const Bundle& b);
   std::vector<std::pair<std::string, std::string>> contractEnvironment(const ContractConfig& c) const;

@@ -49,7 +49,8 @@ std::vector<std::string> hpSession(const std::string& url, const std::string& se
                                    const std::vector<std::string>& ops, std::string& err) {
   fakes::Child c;
   std::vector<std::string> args{
-      "node", (kSource / "tests/interop/lib/hp-session.js").string(), url, serverKey, keyHex, protocol};
+      "/usr/bin/env", "node",  (kSource / "tests/interop/lib/hp-session.js").string(), url, serverKey,
+      keyHex,         protocol};
   args.insert(args.end(), ops.begin(), ops.end());
   c.start(args, {});
   std::string out;
@@ -107,8 +108,8 @@ class NodeHotpocketTest : public ::testing::Test {
       GTEST_SKIP() << "the counter sample is not built (ninja sample_counter)";
     host_ = std::make_unique<TestHost>();
     fakes::Child b;
-    b.start({"bash", (kSource / "tools/build-image.sh").string(), "--out", host_->images, "--name",
-             "hotpocket", "--sashimono", SASHIMONO_BINARY},
+    b.start({"/usr/bin/env", "bash", (kSource / "tools/build-image.sh").string(), "--out", host_->images,
+             "--name", "hotpocket", "--sashimono", SASHIMONO_BINARY},
             {});
     std::string out;
     ASSERT_EQ(b.wait(out, 300s), 0) << out;
