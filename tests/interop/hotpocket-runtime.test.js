@@ -65,10 +65,11 @@ function counterOf(outputs) {
 
 async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sashimono-hp-'));
+  let dev = null;
   try {
     const dir = prepareJsSample('js-counter', path.join(tmp, 'contract'));
     const workspace = path.join(tmp, 'ws');
-    let dev = await startDev(binary, dir, workspace);
+    dev = await startDev(binary, dir, workspace);
     const owner = await HotPocket.generateKeys(dev.userKeyHex);
     const second = await HotPocket.generateKeys();
     let expected = 0;
@@ -153,6 +154,8 @@ async function main() {
     check(code === 0, `sashimono dev exits 0 on SIGTERM (${code})`);
     console.log('hotpocket-runtime: all checks passed');
   } finally {
+    // Even when a check failed: the instance must not outlive the test.
+    if (dev && dev.proc.exitCode === null && dev.proc.signalCode === null) dev.proc.kill('SIGKILL');
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
