@@ -23,7 +23,8 @@ const char* kInstanceUsage =
     "       sashimono instance stat   TARGET [OPTIONS]        the instance's status\n"
     "       sashimono instance lcl    TARGET [OPTIONS]        its last closed ledger\n"
     "       sashimono instance ledger TARGET [OPTIONS] SEQ    one ledger, with its inputs and outputs\n"
-    "TARGET: --url wss://HOST:PORT [--server-key ED…]   or   --lease LEASE_ID [--wallet SEEDFILE] [--board URL]\n"
+    "TARGET: --url wss://HOST:PORT [--server-key ED…]   or   --lease LEASE_ID [--wallet SEEDFILE] [--board "
+    "URL]\n"
     "        (--lease finds the instance and its key in your lease replies, and talks as the lease owner)\n"
     "OPTIONS: --key-file FILE   your user key (\"ed\" + 128 hex; default: the lease owner's, or a new one)\n"
     "         --protocol bson|json (default bson)  --json  --timeout-ms N (default 15000)\n";
@@ -32,7 +33,8 @@ const char* kDeployUsage =
     "usage: sashimono deploy TARGET --dir DIR [--key-file FILE] [--json] [--timeout-ms N]\n"
     "Packs DIR (a bundle directory with contract.json, docs/BUNDLE.md) and uploads it to the instance\n"
     "as its owner; waits until the instance has installed it (the next round runs it).\n"
-    "TARGET: --lease LEASE_ID [--wallet SEEDFILE] [--board URL]  or  --url wss://HOST:PORT [--server-key ED…]\n"
+    "TARGET: --lease LEASE_ID [--wallet SEEDFILE] [--board URL]  or  --url wss://HOST:PORT [--server-key "
+    "ED…]\n"
     "        (with --url, --key-file must be the owner's key)\n";
 
 struct Options {
@@ -161,8 +163,8 @@ void printOutcome(const runtime::UserClient::InputOutcome& r, bool json) {
     std::cout << "rejected: " << r.reason << "\n";
     return;
   }
-  std::cout << "accepted in ledger " << r.ledgerSeqNo << " (outputs " << (r.verified ? "verified" : "NOT verified")
-            << ")\n";
+  std::cout << "accepted in ledger " << r.ledgerSeqNo << " (outputs "
+            << (r.verified ? "verified" : "NOT verified") << ")\n";
   for (const auto& out : r.outputs) std::cout << printable(out) << "\n";
 }
 
@@ -202,7 +204,8 @@ int runInstance(const std::vector<std::string>& args) {
   }
   if (verb == "stat" || verb == "lcl") {
     if (!o.positional.empty()) return usageError(cmd, "takes no arguments");
-    core::Result<runtime::Value> v = verb == "stat" ? client.stat() : core::Result<runtime::Value>(runtime::Value());
+    core::Result<runtime::Value> v =
+        verb == "stat" ? client.stat() : core::Result<runtime::Value>(runtime::Value());
     if (verb == "lcl") {
       auto l = client.lcl();
       if (!l) return failure(cmd, l.error().message);
@@ -281,7 +284,8 @@ int runDeploy(const std::vector<std::string>& args) {
   return 0;
 }
 
-const CommandRegistrar kInstanceReg{{"instance", "talk to a dApp instance (inputs, reads, status)", &runInstance}};
+const CommandRegistrar kInstanceReg{
+    {"instance", "talk to a dApp instance (inputs, reads, status)", &runInstance}};
 const CommandRegistrar kDeployReg{{"deploy", "upload a contract bundle to a leased instance", &runDeploy}};
 
 }  // namespace

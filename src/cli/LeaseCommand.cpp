@@ -778,7 +778,8 @@ int leaseList(const std::vector<std::string>& args) {
 
 }  // namespace
 
-core::Result<LeaseTarget> resolveLease(const std::vector<std::string>& boardArgs, const std::string& leaseId) {
+core::Result<LeaseTarget> resolveLease(const std::vector<std::string>& boardArgs,
+                                       const std::string& leaseId) {
   Options o;
   if (auto e = parseOptions(boardArgs, o); !e.empty()) return core::Error(e);
   auto id = protocol::parseHash256(leaseId);
@@ -804,7 +805,8 @@ core::Result<LeaseTarget> resolveLease(const std::vector<std::string>& boardArgs
       return t;
     }
   }
-  return core::Error("no acquire reply for lease " + leaseId + " in the history of " + wallet->account.address());
+  return core::Error("no acquire reply for lease " + leaseId + " in the history of " +
+                     wallet->account.address());
 }
 
 namespace {

@@ -8,10 +8,12 @@
 // produced them: the ledger closes after the contract ran, and outputs go out only after it is
 // stored.
 //
-//   data_hash = H(seq_no(8 BE) ‖ timestamp(8 BE) ‖ state_hash ‖ config_hash ‖ user_hash ‖ input_hash ‖ output_hash)
-//   hash      = H(prev_hash ‖ data_hash)          genesis: seq_no 0, every hash zero
-//   user_hash = H(sorted pk33 of the round's users), input_hash = H(input hashes in order);
-//   empty lists hash to 32 zero bytes; output_hash = output root, zeros when nothing was output.
+//   data_hash = H(seq_no(8 BE) ‖ timestamp(8 BE) ‖ state_hash ‖ config_hash ‖
+//                 user_hash ‖ input_hash ‖ output_hash)
+//   hash      = H(prev_hash ‖ data_hash)       (genesis: seq_no 0, every hash zero)
+//   user_hash = H(sorted pk33 of the round's users)
+//   input_hash = H(input hashes in order)
+//   Empty lists hash to 32 zero bytes; output_hash = output root, zeros when nothing was output.
 //
 // LedgerStore: thread-compatible (one thread at a time; the round engine owns it). Every append
 // is one durable sqlite transaction (the round is stored before any of its outputs is sent).

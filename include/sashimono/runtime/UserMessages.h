@@ -35,7 +35,8 @@ struct ChallengeResponse {
 };
 // Checks shape and types (not the signature). Errors name the field.
 core::Result<ChallengeResponse> parseChallengeResponse(std::string_view json);
-std::string renderServerChallengeResponse(core::ByteView sig, const PubKey& server, const std::vector<PubKey>& unl);
+std::string renderServerChallengeResponse(core::ByteView sig, const PubKey& server,
+                                          const std::vector<PubKey>& unl);
 
 // ---- client → server ----
 struct ContractInputMsg {
@@ -58,7 +59,8 @@ struct LedgerQueryMsg {
   bool inputs = false;
   bool outputs = false;
 };
-using ClientMsg = std::variant<ContractInputMsg, ReadRequestMsg, StatMsg, LclMsg, SubscriptionMsg, LedgerQueryMsg>;
+using ClientMsg =
+    std::variant<ContractInputMsg, ReadRequestMsg, StatMsg, LclMsg, SubscriptionMsg, LedgerQueryMsg>;
 
 // Error codes: "bad_msg_format" (unparseable or wrong shape), "invalid_msg_type" (unknown type),
 // "bad_read" / "bad_subscription" / "bad_query" (a known type with bad fields; no reply).

@@ -14,7 +14,8 @@ class LedgerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
-           ("ledger-test-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("ledger-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }
@@ -90,7 +91,8 @@ TEST_F(LedgerTest, TamperedChainIsRefused) {
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE ledgers SET timestamp = 5 WHERE seq_no = 2", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE ledgers SET timestamp = 5 WHERE seq_no = 2", nullptr, nullptr, nullptr),
+            SQLITE_OK);
   sqlite3_close(db);
   auto ls = LedgerStore::open(path());
   ASSERT_FALSE(ls.ok());

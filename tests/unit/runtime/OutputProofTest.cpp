@@ -18,7 +18,6 @@ InstanceKey seedKey(std::uint8_t b) {
 
 core::Bytes text(const std::string& s) { return core::Bytes(s.begin(), s.end()); }
 
-
 // Fact sheet 2.6 test vectors (seed 32×01 user, 32×02 server).
 TEST(OutputProofTest, SheetVectors) {
   auto user = seedKey(1);
@@ -30,10 +29,12 @@ TEST(OutputProofTest, SheetVectors) {
   Hash state{};
   state.fill(0x09);
   OutputTree tree({h}, state);
-  EXPECT_EQ(core::toHexLower(tree.root()), "e65adcbe742440caf406b293b1b5b2675f573abf76fc37a690fbb5b690cf2af1");
+  EXPECT_EQ(core::toHexLower(tree.root()),
+            "e65adcbe742440caf406b293b1b5b2675f573abf76fc37a690fbb5b690cf2af1");
   auto sig = server.sign(tree.root());
   EXPECT_EQ(core::toHexLower(sig),
-            "6b5d3b573c3eddec0802107b58dd4a1aad0be6b2902efd16bad9d458c3d4e6e0135c57ee3df9cef39b1d2d8f241b96a8ab0fa49f"
+            "6b5d3b573c3eddec0802107b58dd4a1aad0be6b2902efd16bad9d458c3d4e6e0135c57ee3df9cef39b1d2d8f241b96a8"
+            "ab0fa49f"
             "1723fa086058167e0ff5c90b");
   // The collapsed tree for the only user: [null, state].
   auto t = tree.collapsedFor(h);
@@ -46,17 +47,19 @@ TEST(OutputProofTest, SheetVectors) {
 TEST(OutputProofTest, ChallengeVectors) {
   auto user = seedKey(1);
   auto server = seedKey(2);
-  EXPECT_EQ(core::toHexLower(user.sign(core::asBytes("00112233445566778899aabbccddeeff"))),
-            "c5149ff022dc2b4ccecbd62481c0fd83b96077c1222b7bebbddbb7cee0fd2006abb210662a56ab9e997193f611b1b88e1c732d"
-            "8878d8492e9336675bfe502000");
-  EXPECT_EQ(core::toHexLower(server.sign(
-                core::asBytes("ffeeddccbbaa99887766554433221100"
-                              "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
-                              "1.0"))),
-            "622a71fb15dc2e9a35891bddfa0d11509666b5733a72582cd22fad768d778f8a17469aee0774c5287e9c163dcfc297d36c020c6f"
+  EXPECT_EQ(
+      core::toHexLower(user.sign(core::asBytes("00112233445566778899aabbccddeeff"))),
+      "c5149ff022dc2b4ccecbd62481c0fd83b96077c1222b7bebbddbb7cee0fd2006abb210662a56ab9e997193f611b1b88e1c732d"
+      "8878d8492e9336675bfe502000");
+  EXPECT_EQ(core::toHexLower(server.sign(core::asBytes("ffeeddccbbaa99887766554433221100"
+                                                       "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+                                                       "1.0"))),
+            "622a71fb15dc2e9a35891bddfa0d11509666b5733a72582cd22fad768d778f8a17469aee0774c5287e9c163dcfc297d3"
+            "6c020c6f"
             "c26a66e35d6bdc9b1fc7070d");
   auto sig = user.sign(core::asBytes(R"({"input":"hello","nonce":1,"max_ledger_seq_no":20})"));
-  EXPECT_EQ(core::toHexLower(crypto::blake3(sig)), "cf1ef87c65b335daba5dbecc3f557ef6158d58f7db734939f44a2231d0486dc7");
+  EXPECT_EQ(core::toHexLower(crypto::blake3(sig)),
+            "cf1ef87c65b335daba5dbecc3f557ef6158d58f7db734939f44a2231d0486dc7");
 }
 
 // A JSON-mode Node contract writes "text" with quotes; the client hashes the decoded string.
@@ -88,8 +91,10 @@ TEST(OutputProofTest, ManyUsersEachVerify) {
                                  {{server.publicKey(), sig}});
     EXPECT_TRUE(verifyOutputProof(users[i].publicKey(), outs[i], msg, {server.publicKey()})) << i;
     // Another user's outputs, a wrong key, or a missing signer fail.
-    EXPECT_FALSE(verifyOutputProof(users[(i + 1) % users.size()].publicKey(), outs[i], msg, {server.publicKey()}));
-    EXPECT_FALSE(verifyOutputProof(users[i].publicKey(), outs[i], msg, {InstanceKey::generate().publicKey()}));
+    EXPECT_FALSE(
+        verifyOutputProof(users[(i + 1) % users.size()].publicKey(), outs[i], msg, {server.publicKey()}));
+    EXPECT_FALSE(
+        verifyOutputProof(users[i].publicKey(), outs[i], msg, {InstanceKey::generate().publicKey()}));
     EXPECT_FALSE(verifyOutputProof(users[i].publicKey(), outs[i], msg,
                                    {server.publicKey(), InstanceKey::generate().publicKey()}));
   }

@@ -10,8 +10,8 @@ namespace {
 
 TEST(UserMessagesTest, ChallengeResponseParses) {
   auto k = InstanceKey::generate();
-  std::string json = R"({"type":"user_challenge_response","sig":")" + std::string(128, 'a') + R"(","pubkey":")" +
-                     k.publicHex() + R"(","server_challenge":"abcd","protocol":"bson"})";
+  std::string json = R"({"type":"user_challenge_response","sig":")" + std::string(128, 'a') +
+                     R"(","pubkey":")" + k.publicHex() + R"(","server_challenge":"abcd","protocol":"bson"})";
   auto r = parseChallengeResponse(json);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->pubkey, k.publicKey());
@@ -21,9 +21,10 @@ TEST(UserMessagesTest, ChallengeResponseParses) {
 
 TEST(UserMessagesTest, ChallengeResponseRejects) {
   auto k = InstanceKey::generate();
-  auto with = [&](const std::string& sig, const std::string& pk, const std::string& proto, const std::string& extra) {
-    return R"({"type":"user_challenge_response","sig":")" + sig + R"(","pubkey":")" + pk + R"(","protocol":")" +
-           proto + "\"" + extra + "}";
+  auto with = [&](const std::string& sig, const std::string& pk, const std::string& proto,
+                  const std::string& extra) {
+    return R"({"type":"user_challenge_response","sig":")" + sig + R"(","pubkey":")" + pk +
+           R"(","protocol":")" + proto + "\"" + extra + "}";
   };
   const std::string sig(128, 'a');
   EXPECT_TRUE(parseChallengeResponse(with(sig, k.publicHex(), "json", "")).ok());
@@ -31,8 +32,8 @@ TEST(UserMessagesTest, ChallengeResponseRejects) {
   EXPECT_FALSE(parseChallengeResponse(with(sig, "ab" + k.publicHex().substr(2), "json", "")).ok());
   EXPECT_FALSE(parseChallengeResponse(with(sig, k.publicHex(), "xml", "")).ok());
   EXPECT_FALSE(parseChallengeResponse(with(sig, k.publicHex(), "json", R"(,"server_challenge":"")")).ok());
-  EXPECT_FALSE(parseChallengeResponse(with(sig, k.publicHex(), "json", R"(,"server_challenge":")" +
-                                                                            std::string(33, 'a') + "\""))
+  EXPECT_FALSE(parseChallengeResponse(
+                   with(sig, k.publicHex(), "json", R"(,"server_challenge":")" + std::string(33, 'a') + "\""))
                    .ok());
   EXPECT_FALSE(parseChallengeResponse(R"({"type":"stat"})").ok());
   EXPECT_FALSE(parseChallengeResponse("not json").ok());
@@ -85,7 +86,8 @@ TEST(UserMessagesTest, BadMessagesGetTheirCodes) {
   EXPECT_EQ(code(R"({"type":"contract_input","input_container":"{}","sig":"zz"})"), "bad_msg_format");
   EXPECT_EQ(code(R"({"type":"contract_read_request","content":"x"})"), "bad_read");
   EXPECT_EQ(code(R"({"type":"subscription","channel":"x","enabled":true})"), "bad_subscription");
-  EXPECT_EQ(code(R"({"type":"ledger_query","id":"a","filter_by":"time","params":{"seq_no":1}})"), "bad_query");
+  EXPECT_EQ(code(R"({"type":"ledger_query","id":"a","filter_by":"time","params":{"seq_no":1}})"),
+            "bad_query");
   EXPECT_EQ(code(R"({"type":"stat"})"), "ok");
   EXPECT_EQ(code(std::string(200000, '[') + std::string(200000, ']')), "bad_msg_format");
 }
