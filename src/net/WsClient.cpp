@@ -1,11 +1,14 @@
 #include "sashimono/net/WsClient.h"
 
 #include <arpa/inet.h>
+
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <future>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -63,11 +66,33 @@ Result<Url> parseUrl(const std::string& url) {
   return u;
 }
 
+struct ClientContext::Impl {
+  asio::io_context ioc;
+  asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
+  std::vector<std::thread> threads;
+};
+
+ClientContext::ClientContext(int threads) : impl_(std::make_unique<Impl>()) {
+  for (int i = 0; i < std::max(threads, 1); ++i)
+    impl_->threads.emplace_back([i = impl_.get()] { i->ioc.run(); });
+}
+
+ClientContext::~ClientContext() {
+  impl_->work.reset();
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+}
+
 struct WsClient::Impl : std::enable_shared_from_this<WsClient::Impl> {
   using PlainWs = websocket::stream<beast::tcp_stream>;
   using TlsWs = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
 
-  asio::io_context ioc;
+  explicit Impl(ClientContext* shared)
+      : own(shared == nullptr ? std::make_unique<asio::io_context>() : nullptr),
+        ioc(shared == nullptr ? *own : shared->impl().ioc) {}
+
+  std::unique_ptr<asio::io_context> own;  // null on a shared context
+  asio::io_context& ioc;
   ssl::context sslCtx{ssl::context::tls_client};
   ClientOptions options;
   Url url;
@@ -80,6 +105,9 @@ struct WsClient::Impl : std::enable_shared_from_this<WsClient::Impl> {
   std::thread thread;
   // Keeps run() going while the client lives, even with no operation pending (autoRead off).
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  // Shared context: onMessage runs under this lock, and not at all once the owner let go.
+  std::mutex callbackMu;
+  bool detached = false;
 
   mutable std::mutex mu;
   std::condition_variable cv;
@@ -123,6 +151,8 @@ struct WsClient::Impl : std::enable_shared_from_this<WsClient::Impl> {
       std::string text = beast::buffers_to_string(self->buffer.data());
       self->buffer.consume(self->buffer.size());
       if (self->options.onMessage) {
+        std::lock_guard cb(self->callbackMu);
+        if (self->detached) return;
         self->options.onMessage(std::move(text));
       } else {
         std::lock_guard lock(self->mu);
@@ -241,7 +271,7 @@ WsClient::WsClient(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Result<std::unique_ptr<WsClient>> WsClient::connect(const std::string& urlText, ClientOptions options) {
   auto url = parseUrl(urlText);
   if (!url.ok()) return url.error();
-  auto impl = std::make_shared<Impl>();
+  auto impl = std::make_shared<Impl>(options.context);
   impl->options = std::move(options);
   impl->url = *url;
   if (url->tls) {
@@ -263,8 +293,10 @@ Result<std::unique_ptr<WsClient>> WsClient::connect(const std::string& urlText, 
   }
   auto done = std::make_shared<std::promise<Status>>();
   auto fut = done->get_future();
-  impl->work.emplace(impl->ioc.get_executor());
-  impl->thread = std::thread([i = impl.get()] { i->ioc.run(); });
+  if (impl->own) {
+    impl->work.emplace(impl->ioc.get_executor());
+    impl->thread = std::thread([i = impl.get()] { i->ioc.run(); });
+  }
   asio::post(impl->lowest().get_executor(), [i = impl, done] { i->connect(done); });
   auto wait = impl->options.connectTimeout * 2 + std::chrono::seconds(1);
   Status st =
@@ -289,6 +321,13 @@ WsClient::~WsClient() {
     i->resolver.cancel();
     i->work.reset();
   });
+  if (!impl_->own) {
+    // Shared context: the handlers still pending hold the Impl and end on the context's threads;
+    // the owner's callback is never called again.
+    std::lock_guard cb(impl_->callbackMu);
+    impl_->detached = true;
+    return;
+  }
   if (impl_->thread.joinable()) impl_->thread.join();
   impl_->ioc.restart();
   impl_->ioc.poll();  // runs handlers posted after the thread ran out of work

@@ -368,6 +368,9 @@ core::Result<ContractConfig> parseContractConfig(const std::string& json, const 
     auto e = k->boolean("expose_private_key", false);
     if (!e) return e.error();
     c.exposePrivateKey = *e;
+    auto b = k->uint("busy_round_ms", c.busyRoundMs, 0, 60000);
+    if (!b) return b.error();
+    c.busyRoundMs = *b;
   }
   return c;
 }
@@ -413,6 +416,8 @@ std::string renderContractConfig(const ContractConfig& c) {
   w.Bool(c.periodicRounds);
   w.Key("expose_private_key");
   w.Bool(c.exposePrivateKey);
+  w.Key("busy_round_ms");
+  w.Uint64(c.busyRoundMs);
   w.EndObject();
   w.EndObject();
   return std::string(sb.GetString()) + "\n";

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +28,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t kMaxQueuedReads = 1024;
+constexpr std::size_t kMaxQueuedQueries = 1024;
 
 core::Result<std::string> readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -188,11 +190,12 @@ core::Result<std::uint16_t> Instance::start() {
   if (!port) return port.error().context("opening the user port");
   users_->start();
   auto c = contractConfig();
-  consensus_ = std::make_unique<SoloConsensus>(key_, c.roundTimeMs, c.periodicRounds);
+  consensus_ = std::make_unique<SoloConsensus>(key_, c.roundTimeMs, c.periodicRounds, c.busyRoundMs);
   for (int i = 0; i < 2; ++i) ioThreads_.emplace_back([this] { ioc_.run(); });
   engine_ = std::thread([this] { engineLoop(); });
   for (std::size_t i = 0; i < config_.user.concurrentReadRequests; ++i)
     readers_.emplace_back([this] { readLoop(); });
+  querier_ = std::thread([this] { queryLoop(); });
   spdlog::info("instance {} of contract {}: user port {}{} open, ledger {} ", key_.publicHex(),
                config_.contractId, tls() ? "wss " : "ws ", *port, lcl_.seqNo);
   return *port;
@@ -205,12 +208,14 @@ void Instance::stop() {
     stopping_ = true;
   }
   readCv_.notify_all();
+  queryCv_.notify_all();
   if (consensus_) consensus_->stop();
   if (engine_.joinable()) engine_.join();
   for (auto& t : readers_) t.join();
   readers_.clear();
+  if (querier_.joinable()) querier_.join();
+  if (server_) server_->stop();  // no new sessions
   if (users_) users_->stop();
-  if (server_) server_->stop();
   ioc_.stop();
   for (auto& t : ioThreads_) t.join();
   ioThreads_.clear();
@@ -419,6 +424,14 @@ void Instance::engineLoop() {
 
 void Instance::runRound(RoundPlan& plan) {
   const auto started = std::chrono::steady_clock::now();
+  // Phase times for the debug line (µs): validate, run, hash, store, send.
+  std::array<std::int64_t, 5> phase{};
+  auto mark = started;
+  auto lap = [&](std::size_t i) {
+    const auto now = std::chrono::steady_clock::now();
+    phase[i] = std::chrono::duration_cast<std::chrono::microseconds>(now - mark).count();
+    mark = now;
+  };
   // 1. Installs asked for locally (sashimono dev) happen first, outside any ledger's inputs.
   std::deque<Bundle> installs;
   {
@@ -491,6 +504,7 @@ void Instance::runRound(RoundPlan& plan) {
     else
       contractInputs[in.user].push_back(in.blob);
   }
+  lap(0);
   // 5. Run the contract (or the bootstrap's answer when none is deployed).
   auto c = contractConfig();
   if (c.binPath.empty()) {
@@ -577,11 +591,13 @@ void Instance::runRound(RoundPlan& plan) {
     spdlog::info("round {}: contract version {} deployed by the owner", plan.seqNo, b->contract.version);
     outputs[in->user].push_back(text("sashimono: deployed version " + b->contract.version));
   }
+  lap(1);
   // 7. The contract may have changed patch.cfg.
   if (auto st = reloadContractConfig(); !st) spdlog::error("patch.cfg: {}", st.error().message);
   auto c2 = contractConfig();
-  if (c2.roundTimeMs != c.roundTimeMs || c2.periodicRounds != c.periodicRounds)
-    consensus_->setPeriodic(c2.roundTimeMs, c2.periodicRounds);
+  if (c2.roundTimeMs != c.roundTimeMs || c2.periodicRounds != c.periodicRounds ||
+      c2.busyRoundMs != c.busyRoundMs)
+    consensus_->setPacing(c2.roundTimeMs, c2.periodicRounds, c2.busyRoundMs);
   // 8. Hashes, output tree, agreement, ledger.
   auto stateHash = hasher_.hash(stateDir_);
   if (!stateHash) {
@@ -601,6 +617,7 @@ void Instance::runRound(RoundPlan& plan) {
     ledgerOutputs.push_back(std::move(lo));
   }
   OutputTree tree(userHashes, *stateHash);
+  lap(2);
   auto sigs = consensus_->agree(plan, tree.root(), *stateHash);
   LedgerRecord rec;
   {
@@ -633,6 +650,7 @@ void Instance::runRound(RoundPlan& plan) {
     lcl_ = rec;
     for (const auto& [u, n] : nonces) nonces_[u] = n;
   }
+  lap(3);
   // 9. Tell the users.
   for (const auto& [in, reason] : rejected)
     users_->sendToUser(in.user, [&h = in.hash, &r = reason](Protocol) { return inputStatusRejected(h, r); });
@@ -645,14 +663,47 @@ void Instance::runRound(RoundPlan& plan) {
     });
   }
   users_->publish("ledger_event", ledgerCreatedEvent(rec));
+  lap(4);
   spdlog::debug(
-      "round {}: {} inputs ({} rejected), {} users with outputs, {} us", rec.seqNo, accepted.size(),
-      rejected.size(), ledgerOutputs.size(),
+      "round {}: {} inputs ({} rejected), {} users with outputs, phases validate {} run {} hash {} store {} "
+      "send {} us, {} us",
+      rec.seqNo, accepted.size(), rejected.size(), ledgerOutputs.size(), phase[0], phase[1], phase[2],
+      phase[3], phase[4],
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
           .count());
 }
 
-Value Instance::ledgerQuery(const LedgerQueryMsg& q) {
+void Instance::ledgerQuery(std::uint64_t sessionId, LedgerQueryMsg q) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    if (queries_.size() < kMaxQueuedQueries) {
+      queries_.push_back(QueryJob{sessionId, std::move(q)});
+      queryCv_.notify_one();
+      return;
+    }
+  }
+  users_->sendToSession(sessionId, [&](Protocol) {
+    return ledgerQueryResultMsg(q.id, std::string("busy"), std::nullopt, std::nullopt, std::nullopt);
+  });
+}
+
+void Instance::queryLoop() {
+  while (true) {
+    QueryJob job;
+    {
+      std::unique_lock lock(mu_);
+      queryCv_.wait(lock, [&] { return stopping_ || !queries_.empty(); });
+      if (stopping_) return;
+      job = std::move(queries_.front());
+      queries_.pop_front();
+    }
+    Value answer = answerQuery(job.msg);
+    users_->sendToSession(job.sessionId, [&](Protocol) { return answer; });
+  }
+}
+
+Value Instance::answerQuery(const LedgerQueryMsg& q) {
   std::lock_guard lock(queryMu_);
   auto fail = [&] {
     return ledgerQueryResultMsg(q.id, std::string("exec_failure"), std::nullopt, std::nullopt, std::nullopt);

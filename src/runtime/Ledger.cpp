@@ -176,22 +176,39 @@ core::Result<std::vector<LedgerOutput>> LedgerStore::outputs(std::uint64_t seqNo
   return out;
 }
 
+core::Result<store::Statement*> LedgerStore::cached(std::optional<store::Statement>& slot,
+                                                    std::string_view sql) {
+  if (!slot) {
+    auto st = db_.prepare(sql);
+    if (!st) return st.error();
+    slot.emplace(std::move(*st));
+  } else {
+    slot->reset();
+  }
+  return &*slot;
+}
+
 core::Result<std::optional<UserNonce>> LedgerStore::userNonce(const PubKey& user) {
-  auto st = db_.prepare("SELECT nonce, max_ledger FROM user_nonces WHERE user = ?");
-  if (!st) return st.error();
+  auto cachedSt = cached(userNonceSt_, "SELECT nonce, max_ledger FROM user_nonces WHERE user = ?");
+  if (!cachedSt) return cachedSt.error();
+  store::Statement* st = *cachedSt;
   st->bind(1, core::ByteView(user));
   auto row = st->step();
   if (!row) return row.error();
-  if (!*row) return std::optional<UserNonce>();
-  return std::optional<UserNonce>(
-      UserNonce{static_cast<std::uint64_t>(st->int64(0)), static_cast<std::uint64_t>(st->int64(1))});
+  std::optional<UserNonce> out;
+  if (*row)
+    out = UserNonce{static_cast<std::uint64_t>(st->int64(0)), static_cast<std::uint64_t>(st->int64(1))};
+  st->reset();
+  return out;
 }
 
 core::Result<bool> LedgerStore::hasInput(const Hash& inputHash) {
-  auto st = db_.prepare("SELECT 1 FROM inputs WHERE hash = ?");
+  auto st = cached(hasInputSt_, "SELECT 1 FROM inputs WHERE hash = ?");
   if (!st) return st.error();
-  st->bind(1, core::ByteView(inputHash));
-  return st->step();
+  (*st)->bind(1, core::ByteView(inputHash));
+  auto row = (*st)->step();
+  (*st)->reset();  // no statement stays active between calls
+  return row;
 }
 
 core::Status LedgerStore::append(const LedgerRecord& record, const std::vector<LedgerInput>& inputs,
@@ -225,7 +242,8 @@ core::Status LedgerStore::append(const LedgerRecord& record, const std::vector<L
         "ON CONFLICT(user) DO UPDATE SET nonce = excluded.nonce, max_ledger = excluded.max_ledger");
     if (!nonce) return nonce.error();
     std::int64_t idx = 0;
-    for (const auto& in : inputs) {
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      const auto& in = inputs[i];
       st->reset();
       st->bind(1, static_cast<std::int64_t>(record.seqNo))
           .bind(2, idx++)
@@ -235,7 +253,9 @@ core::Status LedgerStore::append(const LedgerRecord& record, const std::vector<L
           .bind(6, static_cast<std::int64_t>(in.maxLedgerSeqNo))
           .bind(7, core::ByteView(in.blob));
       SASHI_TRY(st->run());
-      // Inputs are in nonce order per user, so the last write per user is its highest nonce.
+      // Inputs are in nonce order per user: writing at each change of user leaves every user's
+      // last (highest) nonce, with one write per user and run of inputs instead of one per input.
+      if (i + 1 < inputs.size() && inputs[i + 1].user == in.user) continue;
       nonce->reset();
       nonce->bind(1, core::ByteView(in.user))
           .bind(2, static_cast<std::int64_t>(in.nonce))

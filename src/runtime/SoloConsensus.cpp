@@ -10,8 +10,9 @@ std::uint64_t nowMs() {
                                         .count());
 }
 
-SoloConsensus::SoloConsensus(InstanceKey key, std::uint64_t roundTimeMs, bool periodic)
-    : key_(std::move(key)), roundTimeMs_(roundTimeMs), periodic_(periodic) {}
+SoloConsensus::SoloConsensus(InstanceKey key, std::uint64_t roundTimeMs, bool periodic,
+                             std::uint64_t busyRoundMs)
+    : key_(std::move(key)), roundTimeMs_(roundTimeMs), periodic_(periodic), busyRoundMs_(busyRoundMs) {}
 
 void SoloConsensus::submit(RoundInput in) {
   {
@@ -37,11 +38,12 @@ void SoloConsensus::stop() {
   cv_.notify_all();
 }
 
-void SoloConsensus::setPeriodic(std::uint64_t roundTimeMs, bool periodic) {
+void SoloConsensus::setPacing(std::uint64_t roundTimeMs, bool periodic, std::uint64_t busyRoundMs) {
   {
     std::lock_guard lock(mu_);
     roundTimeMs_ = roundTimeMs;
     periodic_ = periodic;
+    busyRoundMs_ = busyRoundMs;
   }
   cv_.notify_all();
 }
@@ -54,6 +56,11 @@ std::size_t SoloConsensus::pending() const {
 std::optional<RoundPlan> SoloConsensus::nextRound(const LedgerRecord& lcl,
                                                   std::vector<PubKey> connectedUsers) {
   std::unique_lock lock(mu_);
+  // Busy: inputs arrived while the previous round ran. They wait until busyRoundMs after its start.
+  if (!pending_.empty() && busyRoundMs_ != 0 && lastStart_) {
+    const auto notBefore = *lastStart_ + std::chrono::milliseconds(busyRoundMs_);
+    cv_.wait_until(lock, notBefore, [&] { return stopped_; });
+  }
   auto due = [&] { return stopped_ || woken_ || !pending_.empty(); };
   if (periodic_) {
     // Next window boundary after the last ledger.
@@ -70,6 +77,7 @@ std::optional<RoundPlan> SoloConsensus::nextRound(const LedgerRecord& lcl,
   }
   if (stopped_) return std::nullopt;
   woken_ = false;
+  lastStart_ = std::chrono::steady_clock::now();
   RoundPlan p;
   p.seqNo = lcl.seqNo + 1;
   p.timestamp = std::max(nowMs(), lcl.timestamp + 1);

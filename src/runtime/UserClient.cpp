@@ -272,9 +272,9 @@ core::Result<UserClient::InputOutcome> UserClient::await(const Hash& inputHash) 
   if (seq == nullptr || !seq->isInt()) return core::Error("malformed contract_input_status");
   out.ledgerSeqNo = static_cast<std::uint64_t>(seq->asInt());
   out.ledgerHash = hashOf(status->find("ledger_hash")).value_or(Hash{});
-  out.verified = true;
   // Outputs of the ledger come before its ledger_created event.
-  while (true) {
+  auto& entry = ledgers_[out.ledgerSeqNo];
+  while (!entry.closed) {
     auto v = waitFor([&](const Value& m) {
       const Value* s = m.find("ledger_seq_no");
       if (typeIs("contract_output")(m))
@@ -287,14 +287,20 @@ core::Result<UserClient::InputOutcome> UserClient::await(const Hash& inputHash) 
       return false;
     });
     if (!v) return v.error();
-    if (typeIs("ledger_event")(*v)) break;
+    if (typeIs("ledger_event")(*v)) {
+      entry.closed = true;
+      break;
+    }
     std::vector<core::Bytes> outs;
     if (const Value* o = v->find("outputs"); o != nullptr && o->isArray())
       for (const auto& e : o->asArray()) outs.push_back(outputBytes(e));
     auto trusted = unl_.empty() ? std::vector<PubKey>{server_} : unl_;
-    if (!verifyOutputProof(user_.publicKey(), outs, *v, trusted)) out.verified = false;
-    for (auto& b : outs) out.outputs.push_back(std::move(b));
+    if (!verifyOutputProof(user_.publicKey(), outs, *v, trusted)) entry.verified = false;
+    for (auto& b : outs) entry.outputs.push_back(std::move(b));
   }
+  out.outputs = entry.outputs;
+  out.verified = entry.verified;
+  while (ledgers_.size() > 64) ledgers_.erase(ledgers_.begin());
   return out;
 }
 

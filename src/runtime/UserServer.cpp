@@ -31,8 +31,15 @@ UserServer::~UserServer() = default;
 void UserServer::start() {}
 
 void UserServer::stop() {
-  std::lock_guard lock(mu_);
-  stopped_ = true;
+  // Sessions hold the server's state, which holds this handler: drop them here, or a session
+  // whose close never ran (the I/O threads stop next) would keep both alive.
+  std::unordered_map<std::uint64_t, Session> dropped;
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    dropped.swap(sessions_);
+  }
+  for (auto& [id, s] : dropped) s.ws->abort();
 }
 
 void UserServer::expireHandshake(std::uint64_t id) {
@@ -58,6 +65,10 @@ void UserServer::onOpen(const std::shared_ptr<net::WsSession>& ws) {
     if (auto self = weak.lock(); self && !ec) self->expireHandshake(id);
   });
   std::lock_guard lock(mu_);
+  if (stopped_) {
+    ws->abort();
+    return;
+  }
   sessions_.emplace(ws->id(), std::move(s));
 }
 
@@ -175,7 +186,7 @@ void UserServer::handle(Session& s, const std::string& data) {
           if (m.channel == "ledger_event") it->second.subLedger = m.enabled;
           if (m.channel == "health_event") it->second.subHealth = m.enabled;
         } else if constexpr (std::is_same_v<T, LedgerQueryMsg>) {
-          sendTo(s, service_.ledgerQuery(m));
+          service_.ledgerQuery(s.ws->id(), std::move(m));
         }
       },
       *msg);

@@ -8,10 +8,10 @@
 //      stdin with no users, waited for) and the executor alone (runtime::execute with one user
 //      and one input, as a round runs it).
 //   2. throughput: 64 users sending inputs to the C++ echo at once, (a) with UserClient, each
-//      user on its own thread (send, then await: one input in flight per user — await() cannot
-//      serve a second input in flight, see PipeUser), and (b) pipelined: each user keeps
-//      --window inputs in flight on its connection. Beside each, the rate of `stat` round trips
-//      over the same 64 connections with the same number in flight.
+//      user on its own thread (send, then await: one input in flight per user), and (b)
+//      pipelined: each user keeps --window inputs in flight on its connection, all users driven
+//      by --client-threads shared I/O threads (default 1). Beside each, the rate of `stat` round
+//      trips over the same 64 connections with the same number in flight.
 //   3. idle: 50 `sashimono runtime` instances (no contract deployed, plain ws, port 0; each a
 //      supervisor process and its worker, both counted) beside 50 `sleep` processes, alive at the
 //      same time: CPU over a window (utime+stime from /proc/PID/stat, and the threads' schedstat
@@ -20,6 +20,7 @@
 //   bench_runtime_bench [--part all|latency|throughput|idle] [--samples 300] [--warmup 30]
 //                       [--users 64] [--window 8] [--seconds 10] [--instances 50] [--idle-seconds 10]
 //                       [--settle-seconds 5] [--echo-bundle DIR] [--no-js] [--runtime-process]
+//                       [--client-threads 1]
 //   --runtime-process: part 2 talks to a separate `sashimono runtime` process (the bundle deployed
 //   by its owner over the user protocol), so that the runtime's CPU is measured apart from the
 //   clients'.
@@ -256,6 +257,7 @@ class RoundSink final : public spdlog::sinks::base_sink<std::mutex> {
 };
 
 std::shared_ptr<RoundSink> gRounds;
+int gClientThreads = 1;  // I/O threads of the pipelined users (--client-threads)
 
 void setUpLogging() {
   const char* env = std::getenv("SASHIMONO_LOG");
@@ -467,18 +469,19 @@ CpuTimes cpuNow() {
 }
 
 // One user of the Hot Pocket user protocol (BSON), driven entirely from its WebSocket client's
-// I/O thread, that keeps `window` requests in flight: contract inputs (each output proof is
-// checked, as UserClient does) or stat requests. UserClient cannot do this: await() of a second
-// input that landed in the same ledger as the first waits for a contract_output the first
-// await() already consumed.
+// I/O callbacks, that keeps `window` requests in flight: contract inputs (each output proof is
+// checked, as UserClient does) or stat requests. UserClient needs a thread per user to block in
+// await(); this needs none.
 class PipeUser {
  public:
-  static std::unique_ptr<PipeUser> connect(const std::string& url, std::uint64_t lcl) {
+  static std::unique_ptr<PipeUser> connect(const std::string& url, std::uint64_t lcl,
+                                           net::ClientContext* context) {
     std::unique_ptr<PipeUser> u(new PipeUser());
     u->seq_ = lcl;
     u->nonce_ = nowMs();
     net::ClientOptions o;
     o.binaryFrames = true;
+    o.context = context;
     PipeUser* raw = u.get();
     o.onMessage = [raw](std::string&& m) { raw->onMessage(std::move(m)); };
     auto ws = must(net::WsClient::connect(url, o), "connecting a pipelined user");
@@ -928,10 +931,14 @@ Throughput measureThroughput(Target& target, int users, int window, double secon
 
   // (b) pipelined users: `window` requests in flight each.
   {
+    // All pipelined users share `gClientThreads` I/O threads, as a load generator on another
+    // machine would: 64 threads of their own would spend the cores the runtime is measured on.
+    net::ClientContext context(gClientThreads);
     std::vector<std::unique_ptr<PipeUser>> pipes;
-    for (int i = 0; i < users; ++i) pipes.push_back(PipeUser::connect(b->url, b->lcl()));
-    std::printf("  pipelined: %d users connected, %d requests in flight each, load %s\n", users, window,
-                loadAvg().c_str());
+    for (int i = 0; i < users; ++i) pipes.push_back(PipeUser::connect(b->url, b->lcl(), &context));
+    std::printf(
+        "  pipelined: %d users connected, %d requests in flight each, %d client I/O thread(s), load %s\n",
+        users, window, gClientThreads, loadAvg().c_str());
     std::fflush(stdout);
     for (bool inputs : {true, false}) {
       std::atomic<bool> counting{false};
@@ -1213,6 +1220,8 @@ int main(int argc, char** argv) {
       settleSeconds = std::stod(next());
     else if (a == "--echo-bundle")
       echoBundle = next();
+    else if (a == "--client-threads")
+      gClientThreads = std::stoi(next());
     else if (a == "--runtime-process")
       runtimeProcess = true;
     else if (a == "--no-js")

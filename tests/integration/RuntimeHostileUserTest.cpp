@@ -20,8 +20,10 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -972,6 +974,93 @@ TEST_F(RuntimeHostileUserTest, MalformedBundleFromTheOwnerIsRefusedAndTheOldCont
   EXPECT_EQ(core::asString(r->outputs[0]), "sashimono: deployed version 1.1");
   EXPECT_EQ(contractVersion(), "1.1");
   ASSERT_NO_FATAL_FAILURE(expectGoodUserWorks("after a valid deploy"));
+}
+
+// ---- many requests in flight ----
+
+// One user with many inputs in flight (send all, then await each): every input is accepted, and
+// each gets its ledger's outputs with a checked proof, its own echo among them, also when
+// several inputs landed in the same ledger.
+TEST_F(RuntimeHostileUserTest, PipelinedInputsOfOneUserEachGetTheirLedgersOutputs) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  auto lcl = good_->lcl();
+  ASSERT_TRUE(lcl.ok()) << lcl.error().message;
+  constexpr int kInputs = 24;
+  std::vector<std::pair<std::string, Hash>> sent;
+  for (int i = 0; i < kInputs; ++i) {
+    std::string text = "pipelined " + std::to_string(i);
+    auto h = good_->send(core::asBytes(text), good_->nextNonce(), lcl->first + 10);
+    ASSERT_TRUE(h.ok()) << h.error().message;
+    sent.emplace_back(text, *h);
+  }
+  std::map<std::uint64_t, std::vector<core::Bytes>> byLedger;
+  // Awaited in reverse: the order of awaits does not matter.
+  for (auto it = sent.rbegin(); it != sent.rend(); ++it) {
+    auto r = good_->await(it->second);
+    ASSERT_TRUE(r.ok()) << it->first << ": " << r.error().message;
+    ASSERT_EQ(r->status, "accepted") << it->first << ": " << r->reason;
+    EXPECT_TRUE(r->verified) << it->first;
+    const std::string want = "Echo: " + it->first;
+    EXPECT_TRUE(std::any_of(r->outputs.begin(), r->outputs.end(),
+                            [&](const core::Bytes& b) { return core::asString(b) == want; }))
+        << it->first << " is not among the outputs of ledger " << r->ledgerSeqNo;
+    auto [pos, fresh] = byLedger.emplace(r->ledgerSeqNo, r->outputs);
+    if (!fresh) {
+      EXPECT_EQ(pos->second, r->outputs) << "two inputs of ledger " << r->ledgerSeqNo;
+    }
+  }
+  std::size_t outputs = 0;
+  for (const auto& [seq, outs] : byLedger) outputs += outs.size();
+  EXPECT_EQ(outputs, static_cast<std::size_t>(kInputs)) << "one echo per input, each once";
+  EXPECT_LT(byLedger.size(), static_cast<std::size_t>(kInputs))
+      << "no ledger held two inputs: nothing was shown";
+}
+
+// ledger_query is answered off the I/O threads: a burst of queries gets one answer each (the
+// ledger, or "busy" beyond the queue), and other users are served meanwhile.
+TEST_F(RuntimeHostileUserTest, LedgerQueryBurstIsAnsweredWithoutStallingOthers) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  auto a = authedAttacker(Protocol::Bson);
+  ASSERT_NE(a, nullptr);
+  const std::uint64_t lcl = a->lcl();
+  ASSERT_GE(lcl, 1u);
+  constexpr int kQueries = 300;
+  for (int i = 0; i < kQueries; ++i) {
+    Value q;
+    q.set("type", "ledger_query");
+    q.set("id", "q" + std::to_string(i));
+    q.set("filter_by", "seq_no");
+    Value params;
+    params.set("seq_no", Value::uint(1 + static_cast<std::uint64_t>(i) % lcl));
+    q.set("params", std::move(params));
+    Array include;
+    include.emplace_back("inputs");
+    include.emplace_back("outputs");
+    q.set("include", Value(std::move(include)));
+    a->sendMsg(q);
+  }
+  ASSERT_NO_FATAL_FAILURE(expectGoodUserWorks("during a ledger_query burst"));
+  std::set<std::string> answered;
+  int found = 0;
+  for (int i = 0; i < kQueries; ++i) {
+    auto r = a->waitType("ledger_query_result");
+    ASSERT_TRUE(r.ok()) << "answer " << i << ": " << r.error().message;
+    answered.insert(str(*r, "reply_for"));
+    const Value* results = r->find("results");
+    ASSERT_TRUE(results != nullptr && results->isArray());
+    const Value* err = r->find("error");
+    if (err != nullptr && err->isString()) {
+      EXPECT_EQ(err->asString(), "busy");
+      continue;
+    }
+    ASSERT_EQ(results->asArray().size(), 1u);
+    const Value* seq = results->asArray()[0].find("seq_no");
+    ASSERT_TRUE(seq != nullptr && seq->isInt());
+    EXPECT_GE(seq->asInt(), 1);
+    ++found;
+  }
+  EXPECT_EQ(answered.size(), static_cast<std::size_t>(kQueries)) << "one answer per query id";
+  EXPECT_GT(found, 0);
 }
 
 }  // namespace

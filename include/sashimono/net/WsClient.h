@@ -1,12 +1,15 @@
 #pragma once
-// WebSocket client for ws:// and wss:// URLs, with its own I/O thread.
+// WebSocket client for ws:// and wss:// URLs, with its own I/O thread — or, for programs that
+// hold many connections (load generators, a runtime's peers), on a shared ClientContext.
 //
 // wss:// verifies the server certificate chain against the system trust store (plus caFile if
 // given) and the host name (SNI is sent). Incoming messages go either to the onMessage callback
 // (called on the client's I/O thread, in order) or, without one, into an inbox read by receive().
 //
 // Thread-safety: send/receive/close may be called from any thread. Destruction closes the
-// connection and joins the I/O thread; do not destroy the client from within onMessage.
+// connection and joins the I/O thread (own thread) or waits until no onMessage call is running
+// and none will follow (shared context); do not destroy the client from within onMessage, and
+// do not connect() from a thread of the client's own context.
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -17,6 +20,22 @@
 
 namespace sashimono::net {
 
+// One io_context run by `threads` threads, shared by the clients created with it. It must
+// outlive them; its destructor stops the threads.
+class ClientContext {
+ public:
+  explicit ClientContext(int threads = 1);
+  ~ClientContext();
+  ClientContext(const ClientContext&) = delete;
+  ClientContext& operator=(const ClientContext&) = delete;
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
 struct ClientOptions {
   std::string caFile;      // PEM file of additional trusted CAs
   bool verifyPeer = true;  // wss:// only; false only for tests against self-signed servers
@@ -25,6 +44,7 @@ struct ClientOptions {
   bool autoRead = true;       // false: never read (tests of slow readers)
   bool binaryFrames = false;  // send binary frames instead of text (Hot Pocket's user protocol)
   std::function<void(std::string&&)> onMessage;
+  ClientContext* context = nullptr;  // null: the client runs its own I/O thread
 };
 
 struct Url {

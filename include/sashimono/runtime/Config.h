@@ -18,7 +18,8 @@
 //
 // patch.cfg — the contract's own settings, Hot Pocket's format (fact sheet 3.7), a sibling of
 // the state directory; the contract may rewrite it (hotpocket-nodejs-contract's updateConfig).
-// Our two additions live in "sashimono": {"periodic_rounds": false, "expose_private_key": false}.
+// Our additions live in "sashimono":
+//   {"periodic_rounds": false, "expose_private_key": false, "busy_round_ms": 50}.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -96,6 +97,9 @@ struct ContractConfig {
   RoundLimits roundLimits;
   bool periodicRounds = false;
   bool exposePrivateKey = false;
+  // While inputs keep waiting, rounds start at most this often (docs/RUNTIME.md, Rounds): a
+  // client's max_ledger_seq_no window (lcl + 10) then spans at least 10 × this under load.
+  std::uint64_t busyRoundMs = 50;
 };
 
 // Parses patch.cfg text; errors name the field. Unknown fields are kept out of the struct

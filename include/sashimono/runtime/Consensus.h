@@ -8,6 +8,7 @@
 // computed; the ledger closes when agree() returns at least the threshold of signatures.
 //
 // Thread-safety: submit/wake/stop from any thread; nextRound/agree from the engine thread only.
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -59,10 +60,14 @@ class Consensus {
 };
 
 // A cluster of one: a round starts as soon as inputs wait (no fixed round time), or every
-// roundtime when periodic rounds are on; the instance signs its own output root.
+// roundtime when periodic rounds are on; the instance signs its own output root. Under load —
+// inputs already waiting when the engine asks for the next round — a round starts no sooner
+// than busyRoundMs after the previous one started: ledgers then cannot outrun the clients'
+// max_ledger_seq_no windows, and the waiting inputs share one round. A lone user's input (nothing
+// waiting) starts its round at once.
 class SoloConsensus final : public Consensus {
  public:
-  SoloConsensus(InstanceKey key, std::uint64_t roundTimeMs, bool periodic);
+  SoloConsensus(InstanceKey key, std::uint64_t roundTimeMs, bool periodic, std::uint64_t busyRoundMs = 0);
   void submit(RoundInput in) override;
   std::optional<RoundPlan> nextRound(const LedgerRecord& lcl, std::vector<PubKey> connectedUsers) override;
   std::vector<Signature> agree(const RoundPlan& plan, const Hash& outputRoot, const Hash& stateHash) override;
@@ -70,7 +75,7 @@ class SoloConsensus final : public Consensus {
   void stop() override;
   [[nodiscard]] std::string voteStatus() const override { return "synced"; }
   [[nodiscard]] std::size_t pending() const override;
-  void setPeriodic(std::uint64_t roundTimeMs, bool periodic);
+  void setPacing(std::uint64_t roundTimeMs, bool periodic, std::uint64_t busyRoundMs);
 
  private:
   InstanceKey key_;
@@ -79,6 +84,8 @@ class SoloConsensus final : public Consensus {
   std::deque<RoundInput> pending_;
   std::uint64_t roundTimeMs_;
   bool periodic_;
+  std::uint64_t busyRoundMs_;
+  std::optional<std::chrono::steady_clock::time_point> lastStart_;
   bool woken_ = false;
   bool stopped_ = false;
 };

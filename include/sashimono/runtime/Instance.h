@@ -74,7 +74,7 @@ class Instance final : public UserService {
   void readRequest(std::uint64_t sessionId, const PubKey& user, Protocol p, ReadRequestMsg m) override;
   [[nodiscard]] StatInfo stat() const override;
   [[nodiscard]] std::pair<std::uint64_t, Hash> lcl() const override;
-  Value ledgerQuery(const LedgerQueryMsg& q) override;
+  void ledgerQuery(std::uint64_t sessionId, LedgerQueryMsg q) override;
 
  private:
   Instance(InstanceConfig config, InstanceKey key, std::string dataDir, std::string contractFs);
@@ -89,6 +89,12 @@ class Instance final : public UserService {
     ReadRequestMsg msg;
   };
   void serveRead(ReadJob& job);
+  void queryLoop();
+  [[nodiscard]] Value answerQuery(const LedgerQueryMsg& q);
+  struct QueryJob {
+    std::uint64_t sessionId;
+    LedgerQueryMsg msg;
+  };
   [[nodiscard]] ContractConfig contractConfig() const;
   // What every run of the contract shares (binary, environment, uid, limits, identity).
   [[nodiscard]] ExecRequest execRequest(const ContractConfig& c) const;
@@ -108,10 +114,11 @@ class Instance final : public UserService {
   std::unique_ptr<SoloConsensus> consensus_;
   std::thread engine_;
   std::vector<std::thread> readers_;
+  std::thread querier_;  // ledger_query: sqlite reads off the I/O threads
 
-  std::optional<LedgerStore> ledger_;  // engine thread
-  StateHasher hasher_;                 // engine thread
-  std::optional<LedgerStore> queryLedger_;
+  std::optional<LedgerStore> ledger_;       // engine thread
+  StateHasher hasher_;                      // engine thread
+  std::optional<LedgerStore> queryLedger_;  // under queryMu_ (the querier, first nonce lookups)
   std::mutex queryMu_;
 
   mutable std::mutex mu_;  // everything below
@@ -123,6 +130,8 @@ class Instance final : public UserService {
   std::deque<Bundle> installs_;
   std::deque<ReadJob> reads_;
   std::condition_variable readCv_;
+  std::deque<QueryJob> queries_;
+  std::condition_variable queryCv_;
   bool stopping_ = false;
   int stdoutFd_ = -1, stderrFd_ = -1;
 };

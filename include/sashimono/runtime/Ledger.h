@@ -98,7 +98,11 @@ class LedgerStore {
 
  private:
   explicit LedgerStore(store::Database db) : db_(std::move(db)) {}
+  // A statement prepared once and reset for each use (a round asks hasInput for every input).
+  core::Result<store::Statement*> cached(std::optional<store::Statement>& slot, std::string_view sql);
   store::Database db_;
+  // Declared after db_: finalized before the connection closes.
+  std::optional<store::Statement> hasInputSt_, userNonceSt_;
   LedgerRecord last_;
 };
 

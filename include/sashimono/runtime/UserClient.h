@@ -4,10 +4,13 @@
 // hotpocket-js-client; BSON by default (outputs then arrive as their exact bytes, so every output
 // proof can be checked).
 //
-// Thread-compatible: one thread at a time drives a client (request, wait for the answer).
+// Thread-compatible: one thread at a time drives a client (request, wait for the answer). Several
+// inputs may be in flight (send, send, …, then await each): outputs are per user and ledger, so
+// every input of a ledger gets that ledger's outputs.
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,8 +61,9 @@ class UserClient {
   // Signs and sends one input, then waits for its status and, when accepted, for this user's
   // outputs of its ledger. maxLedgerSeqNo: lcl + offset (the lcl is asked first).
   core::Result<InputOutcome> submit(core::ByteView input, std::uint64_t maxLedgerOffset = 10);
-  // Sends without waiting; returns the input hash (for pipelined senders: use awaitStatus).
+  // Sends without waiting; returns the input hash (then await it, in any order).
   core::Result<Hash> send(core::ByteView input, std::uint64_t nonce, std::uint64_t maxLedgerSeqNo);
+  // The status of an input sent earlier and, when accepted, this user's outputs of its ledger.
   core::Result<InputOutcome> await(const Hash& inputHash);
   // The first read response, or an error on timeout.
   core::Result<core::Bytes> read(core::ByteView content);
@@ -81,6 +85,13 @@ class UserClient {
   std::vector<PubKey> unl_;
   std::string contractId_, contractVersion_;
   std::deque<Value> stash_;
+  // This user's outputs per ledger, kept for the other inputs of the same ledger (the newest 64).
+  struct LedgerOutputs {
+    std::vector<core::Bytes> outputs;
+    bool verified = true;
+    bool closed = false;  // its ledger_event arrived: no more outputs
+  };
+  std::map<std::uint64_t, LedgerOutputs> ledgers_;
   std::uint64_t lastNonce_ = 0;
   std::uint64_t reqId_ = 0;
 };

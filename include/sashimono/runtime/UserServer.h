@@ -46,8 +46,9 @@ class UserService {
   virtual void readRequest(std::uint64_t sessionId, const PubKey& user, Protocol p, ReadRequestMsg m) = 0;
   [[nodiscard]] virtual StatInfo stat() const = 0;
   [[nodiscard]] virtual std::pair<std::uint64_t, Hash> lcl() const = 0;
-  // Renders the ledger_query_result (may read sqlite; called off the I/O threads).
-  virtual Value ledgerQuery(const LedgerQueryMsg& q) = 0;
+  // Answers with one ledger_query_result through UserServer::sendToSession, read from sqlite
+  // off the I/O threads; an overloaded service answers at once with an error.
+  virtual void ledgerQuery(std::uint64_t sessionId, LedgerQueryMsg q) = 0;
 };
 
 class UserServer : public net::WsHandler, public std::enable_shared_from_this<UserServer> {

@@ -134,6 +134,7 @@ TEST(ConfigTest, PatchCfgRoundTripAndCaps) {
   c.unl = {InstanceKey::generate().publicKey()};
   c.roundLimits.userInputBytes = 100;
   c.exposePrivateKey = true;
+  c.busyRoundMs = 120;
   auto text = renderContractConfig(c);
   EXPECT_NE(text.find("\n    \"bin_path\""), std::string::npos);  // Hot Pocket's 4-space layout
   auto back = parseContractConfig(text, "patch.cfg");
@@ -141,6 +142,13 @@ TEST(ConfigTest, PatchCfgRoundTripAndCaps) {
   EXPECT_EQ(back->binPath, c.binPath);
   EXPECT_EQ(back->unl, c.unl);
   EXPECT_TRUE(back->exposePrivateKey);
+  EXPECT_EQ(back->busyRoundMs, 120u);
+  // Out of range: refused with the field named, never silently clamped.
+  std::string bad = text;
+  bad.replace(bad.find("\"busy_round_ms\": 120"), 20, "\"busy_round_ms\": 600000");
+  auto refused = parseContractConfig(bad, "patch.cfg");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("busy_round_ms"), std::string::npos) << refused.error().message;
   RoundLimits host;
   host.userInputBytes = 50;
   host.execTimeoutMs = 1000;
