@@ -198,6 +198,65 @@ TEST(WsServerTest, EchoesInOrderAndClosesGracefully) {
   EXPECT_TRUE(waitFor([&] { return f.handler->closed == 1 && f.server->sessionCount() == 0; }));
 }
 
+// Many clients on one shared ClientContext thread: each gets its own messages in order through
+// onMessage (inbox-less) or receive(); destroying a client while the server still sends stops
+// its callbacks at once, and the other clients go on; the context outlives them all.
+TEST(WsServerTest, ClientsShareOneContextThread) {
+  Fixture f;
+  f.handler->copies = 3;
+  ClientContext context(1);
+  constexpr int kClients = 16;
+  struct Counted {
+    std::atomic<int> got{0};
+    std::atomic<bool> inOrder{true};
+    std::atomic<bool> gone{false};
+    std::atomic<bool> calledAfterGone{false};
+  };
+  std::vector<std::unique_ptr<Counted>> counts;
+  std::vector<std::unique_ptr<WsClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    counts.push_back(std::make_unique<Counted>());
+    ClientOptions o;
+    o.context = &context;
+    Counted* c = counts.back().get();
+    o.onMessage = [c](std::string&& m) {
+      if (c->gone) c->calledAfterGone = true;
+      const int n = c->got++;
+      if (m != "m" + std::to_string(n / 3)) c->inOrder = false;
+    };
+    auto client = WsClient::connect(f.url(), o);
+    ASSERT_TRUE(client.ok()) << client.error().message;
+    clients.push_back(std::move(*client));
+  }
+  for (int k = 0; k < 100; ++k)
+    for (auto& c : clients) ASSERT_TRUE(c->send("m" + std::to_string(k)).ok());
+  // Half the clients leave while their echoes are still coming.
+  for (int i = 0; i < kClients; i += 2) {
+    clients[static_cast<std::size_t>(i)].reset();
+    counts[static_cast<std::size_t>(i)]->gone = true;
+  }
+  for (int i = 1; i < kClients; i += 2)
+    EXPECT_TRUE(waitFor([&] { return counts[static_cast<std::size_t>(i)]->got == 300; }))
+        << "client " << i << " got " << counts[static_cast<std::size_t>(i)]->got;
+  for (int i = 0; i < kClients; ++i) {
+    EXPECT_TRUE(counts[static_cast<std::size_t>(i)]->inOrder) << "client " << i;
+    EXPECT_FALSE(counts[static_cast<std::size_t>(i)]->calledAfterGone) << "client " << i;
+  }
+  // receive() works on a shared context too.
+  ClientOptions o;
+  o.context = &context;
+  auto polled = WsClient::connect(f.url(), o);
+  ASSERT_TRUE(polled.ok()) << polled.error().message;
+  ASSERT_TRUE((*polled)->send("x").ok());
+  auto m = (*polled)->receive(5000ms);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(*m, "x");
+  clients.clear();
+  polled->reset();
+  EXPECT_TRUE(waitFor([&] { return f.server->sessionCount() == 0; }))
+      << "a shared-context client stayed open";
+}
+
 TEST(WsServerTest, OversizedMessageClosesWith1009) {
   ServerOptions o;
   o.maxMessageBytes = 64 * 1024;
