@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: installs what is missing, builds (Release), starts the
-# devnet board on 127.0.0.1:6006 and a host node registered on it, and prints what to type in a
-# second terminal to lease an instance. Two processes; Ctrl-C stops both. State is kept in
+# devnet board on 127.0.0.1:6006 and a host node registered on it, leases an instance and deploys
+# the counter sample on it, and prints what to type in a second terminal to talk to it (and to
+# lease more). Ctrl-C stops everything. State is kept in
 # ./.devnet across runs (ledger, host config and seed, a registry and a developer wallet).
 #   SASHIMONO_LISTEN=HOST:PORT   where the devnet listens (default 127.0.0.1:6006)
 #   SASHIMONO_DATA=DIR           data directory (default .devnet in the checkout)
