@@ -21,7 +21,13 @@
 #include "sashimono/runtime/InputContainer.h"
 #include "sashimono/runtime/OutputProof.h"
 
+#include "InstanceUtil.h"
+
 namespace sashimono::runtime {
+
+using detail::kNoContractAnswer;
+using detail::readFile;
+using detail::text;
 
 namespace fs = std::filesystem;
 
@@ -29,14 +35,6 @@ namespace {
 
 constexpr std::size_t kMaxQueuedReads = 1024;
 constexpr std::size_t kMaxQueuedQueries = 1024;
-
-core::Result<std::string> readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return core::Error::fromErrno("reading " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 core::Status writeFileAtomic(const std::string& path, const std::string& content, mode_t mode) {
   std::string tmp = path + ".tmp";
@@ -57,11 +55,6 @@ core::Status writeFileAtomic(const std::string& path, const std::string& content
   if (::rename(tmp.c_str(), path.c_str()) != 0) return core::Error::fromErrno("renaming " + tmp);
   return {};
 }
-
-core::Bytes text(const std::string& s) { return core::Bytes(s.begin(), s.end()); }
-
-const char* kNoContract =
-    "sashimono: no contract is deployed on this instance yet; its owner deploys one with `sashimono deploy`";
 
 }  // namespace
 
@@ -357,7 +350,7 @@ void Instance::serveRead(ReadJob& job) {
     users_->sendToSession(job.sessionId, [&](Protocol p) { return readResponseMsg(p, job.msg.id, content); });
   };
   if (c.binPath.empty()) {
-    reply(text(kNoContract));
+    reply(text(kNoContractAnswer));
     return;
   }
   ExecRequest r = execRequest(c);
@@ -407,270 +400,6 @@ void Instance::rotateLogs() {
       *fdp = fd;
     }
   }
-}
-
-void Instance::engineLoop() {
-  while (true) {
-    LedgerRecord last;
-    {
-      std::lock_guard lock(mu_);
-      last = lcl_;
-    }
-    auto plan = consensus_->nextRound(last, users_->connectedUsers());
-    if (!plan) return;
-    runRound(*plan);
-  }
-}
-
-void Instance::runRound(RoundPlan& plan) {
-  const auto started = std::chrono::steady_clock::now();
-  // Phase times for the debug line (µs): validate, run, hash, store, send.
-  std::array<std::int64_t, 5> phase{};
-  auto mark = started;
-  auto lap = [&](std::size_t i) {
-    const auto now = std::chrono::steady_clock::now();
-    phase[i] = std::chrono::duration_cast<std::chrono::microseconds>(now - mark).count();
-    mark = now;
-  };
-  // 1. Installs asked for locally (sashimono dev) happen first, outside any ledger's inputs.
-  std::deque<Bundle> installs;
-  {
-    std::lock_guard lock(mu_);
-    installs.swap(installs_);
-    for (const auto& in : plan.inputs) {
-      pendingHashes_.erase(in.hash);
-      auto it = pendingBytes_.find(in.user);
-      if (it != pendingBytes_.end()) {
-        it->second -= std::min(it->second, static_cast<std::uint64_t>(in.blob.size()));
-        // Not clear(): inputs submitted since this plan was taken wait for the next round.
-        if (it->second == 0) pendingBytes_.erase(it);
-      }
-    }
-  }
-  for (const auto& b : installs) {
-    auto st = installBundle(b);
-    if (st)
-      spdlog::info("installed contract version {}", b.contract.version);
-    else
-      spdlog::error("installing a bundle: {}", st.error().message);
-  }
-  // 2. Re-validate and order the inputs (sheet 2.7): users ascending, then nonce, then hash.
-  std::sort(plan.inputs.begin(), plan.inputs.end(), [](const RoundInput& a, const RoundInput& b) {
-    return std::tie(a.user, a.nonce, a.hash) < std::tie(b.user, b.nonce, b.hash);
-  });
-  std::map<PubKey, UserNonce> nonces;
-  {
-    std::lock_guard lock(mu_);
-    nonces = nonces_;
-  }
-  std::vector<RoundInput> accepted;
-  std::vector<std::pair<RoundInput, std::string>> rejected;
-  std::set<Hash> seen;
-  for (auto& in : plan.inputs) {
-    const char* reason = nullptr;
-    auto dup = ledger_->hasInput(in.hash);
-    if (!seen.insert(in.hash).second || (dup.ok() && *dup)) {
-      reason = "already_submitted";
-    } else if (in.maxLedgerSeqNo < plan.seqNo) {
-      reason = "max_ledger_expired";
-    } else {
-      auto it = nonces.find(in.user);
-      std::optional<UserNonce> last;
-      if (it != nonces.end())
-        last = it->second;
-      else if (auto n = ledger_->userNonce(in.user); n.ok() && *n)
-        last = **n;
-      if (last && in.nonce <= last->nonce && last->maxLedgerSeqNo >= plan.seqNo) reason = "nonce_expired";
-    }
-    if (reason != nullptr) {
-      rejected.emplace_back(std::move(in), reason);
-      continue;
-    }
-    nonces[in.user] = UserNonce{in.nonce, in.maxLedgerSeqNo};
-    accepted.push_back(std::move(in));
-  }
-  // 3. The user set: connected users plus anyone with an accepted input.
-  std::vector<PubKey> users = plan.users;
-  for (const auto& in : accepted) users.push_back(in.user);
-  std::sort(users.begin(), users.end());
-  users.erase(std::unique(users.begin(), users.end()), users.end());
-  // 4. Bundle uploads are the runtime's, not the contract's.
-  std::map<PubKey, std::vector<core::Bytes>> outputs;
-  std::vector<const RoundInput*> bundles;
-  std::map<PubKey, std::vector<core::Bytes>> contractInputs;
-  for (const auto& in : accepted) {
-    if (core::asString(in.blob).substr(0, kBundleInputPrefix.size()) == kBundleInputPrefix)
-      bundles.push_back(&in);
-    else
-      contractInputs[in.user].push_back(in.blob);
-  }
-  lap(0);
-  // 5. Run the contract (or the bootstrap's answer when none is deployed).
-  auto c = contractConfig();
-  if (c.binPath.empty()) {
-    for (const auto& [u, ins] : contractInputs)
-      for (std::size_t i = 0; i < ins.size(); ++i) outputs[u].push_back(text(kNoContract));
-  } else if (!contractInputs.empty() || c.periodicRounds) {
-    rotateLogs();
-    ExecRequest r = execRequest(c);
-    const auto limits = capLimits(c.roundLimits, config_.roundLimits);
-    r.timestamp = plan.timestamp;
-    r.readonly = false;
-    LedgerRecord last;
-    {
-      std::lock_guard lock(mu_);
-      last = lcl_;
-    }
-    r.lclSeqNo = last.seqNo;
-    r.lclHashHex = core::toHexLower(last.hash);
-    for (const auto& u : users) {
-      ExecUser eu{hexKey(u), {}};
-      if (auto it = contractInputs.find(u); it != contractInputs.end()) eu.inputs = it->second;
-      r.users.push_back(std::move(eu));
-    }
-    for (const auto& k : c.unl.empty() ? std::vector<PubKey>{key_.publicKey()} : c.unl)
-      r.unl.emplace_back(hexKey(k), k == key_.publicKey() ? plan.timestamp : 0);
-    r.stdoutFd = stdoutFd_;
-    r.stderrFd = stderrFd_;
-    r.logHeader = "Execution lcl " + std::to_string(last.seqNo) + "-" + r.lclHashHex + "\n";
-    // NPL in a cluster of one: what the contract sends reaches itself (as in Hot Pocket).
-    Execution* running = nullptr;
-    std::mutex runMu;
-    ExecCallbacks cb;
-    const std::string self = key_.publicHex();
-    cb.onNpl = [&](core::Bytes data) {
-      std::lock_guard l(runMu);
-      if (running != nullptr) running->deliverNpl(self, std::move(data));
-    };
-    cb.onControl = [](std::string json) {
-      spdlog::info("contract control message ignored (no peers): {}", json);
-    };
-    auto exec = Execution::start(r, cb);
-    if (!r.privateKeyHex.empty()) sodium_memzero(r.privateKeyHex.data(), r.privateKeyHex.size());
-    if (!exec) {
-      spdlog::error("round {}: the contract did not start: {}", plan.seqNo, exec.error().message);
-    } else {
-      {
-        std::lock_guard l(runMu);
-        running = exec->get();
-      }
-      auto result = (*exec)->wait();
-      {
-        std::lock_guard l(runMu);
-        running = nullptr;
-      }
-      if (result.timedOut)
-        spdlog::warn("round {}: the contract ran over {} ms and was killed", plan.seqNo,
-                     limits.execTimeoutMs);
-      else if (result.signal != 0)
-        spdlog::warn("round {}: the contract ended by signal {}", plan.seqNo, result.signal);
-      for (auto& [u, outs] : result.outputs) {
-        auto k = parseHexKey(u);
-        if (!k || outs.empty()) continue;
-        auto& dst = outputs[*k];
-        for (auto& o : outs) dst.push_back(std::move(o));
-      }
-    }
-  }
-  // 6. Bundles: installed after this round's run, so the next round runs the new contract.
-  for (const auto* in : bundles) {
-    if (!config_.owner || in->user != *config_.owner) {
-      outputs[in->user].push_back(text("sashimono: refused: only the lease owner may deploy a contract"));
-      continue;
-    }
-    auto b = readBundle(core::ByteView(in->blob).subspan(kBundleInputPrefix.size()));
-    if (!b) {
-      outputs[in->user].push_back(text("sashimono: refused: " + b.error().message));
-      continue;
-    }
-    auto st = installBundle(*b);
-    if (!st) {
-      outputs[in->user].push_back(text("sashimono: refused: " + st.error().message));
-      continue;
-    }
-    spdlog::info("round {}: contract version {} deployed by the owner", plan.seqNo, b->contract.version);
-    outputs[in->user].push_back(text("sashimono: deployed version " + b->contract.version));
-  }
-  lap(1);
-  // 7. The contract may have changed patch.cfg.
-  if (auto st = reloadContractConfig(); !st) spdlog::error("patch.cfg: {}", st.error().message);
-  auto c2 = contractConfig();
-  if (c2.roundTimeMs != c.roundTimeMs || c2.periodicRounds != c.periodicRounds ||
-      c2.busyRoundMs != c.busyRoundMs)
-    consensus_->setPacing(c2.roundTimeMs, c2.periodicRounds, c2.busyRoundMs);
-  // 8. Hashes, output tree, agreement, ledger.
-  auto stateHash = hasher_.hash(stateDir_);
-  if (!stateHash) {
-    spdlog::error("round {}: hashing the state: {}", plan.seqNo, stateHash.error().message);
-    stateHash = Hash{};
-  }
-  auto patchText = readFile(patchFile_);
-  Hash configHash = patchText ? crypto::blake3(core::asBytes(*patchText)) : Hash{};
-  std::vector<LedgerOutput> ledgerOutputs;
-  std::vector<Hash> userHashes;
-  for (auto& [u, outs] : outputs) {
-    LedgerOutput lo;
-    lo.user = u;
-    lo.hash = userOutputHash(u, outs);
-    lo.blobs = outs;
-    userHashes.push_back(lo.hash);
-    ledgerOutputs.push_back(std::move(lo));
-  }
-  OutputTree tree(userHashes, *stateHash);
-  lap(2);
-  auto sigs = consensus_->agree(plan, tree.root(), *stateHash);
-  LedgerRecord rec;
-  {
-    std::lock_guard lock(mu_);
-    rec.prevHash = lcl_.hash;
-  }
-  rec.seqNo = plan.seqNo;
-  rec.timestamp = plan.timestamp;
-  rec.stateHash = *stateHash;
-  rec.configHash = configHash;
-  rec.userHash = userSetHash(users);
-  std::vector<Hash> inputHashes;
-  std::vector<LedgerInput> ledgerInputs;
-  for (const auto& in : accepted) {
-    inputHashes.push_back(in.hash);
-    ledgerInputs.push_back(LedgerInput{in.user, in.hash, in.nonce, in.maxLedgerSeqNo, in.blob});
-  }
-  rec.inputHash = hashList(inputHashes);
-  rec.outputHash = tree.empty() ? Hash{} : tree.root();
-  sealLedger(rec);
-  if (auto st = ledger_->append(rec, ledgerInputs, ledgerOutputs); !st) {
-    spdlog::error("round {}: storing the ledger failed, its outputs are not sent: {}", plan.seqNo,
-                  st.error().message);
-    for (const auto& in : accepted)
-      users_->sendToUser(in.user, [&](Protocol) { return inputStatusRejected(in.hash, "round_failed"); });
-    return;
-  }
-  {
-    std::lock_guard lock(mu_);
-    lcl_ = rec;
-    for (const auto& [u, n] : nonces) nonces_[u] = n;
-  }
-  lap(3);
-  // 9. Tell the users.
-  for (const auto& [in, reason] : rejected)
-    users_->sendToUser(in.user, [&h = in.hash, &r = reason](Protocol) { return inputStatusRejected(h, r); });
-  for (const auto& in : accepted)
-    users_->sendToUser(in.user, [&](Protocol) { return inputStatusAccepted(in.hash, rec.seqNo, rec.hash); });
-  for (const auto& lo : ledgerOutputs) {
-    Value treeFor = tree.collapsedFor(lo.hash);
-    users_->sendToUser(lo.user, [&](Protocol p) {
-      return contractOutputMsg(p, rec.seqNo, rec.hash, lo.blobs, lo.hash, treeFor, sigs);
-    });
-  }
-  users_->publish("ledger_event", ledgerCreatedEvent(rec));
-  lap(4);
-  spdlog::debug(
-      "round {}: {} inputs ({} rejected), {} users with outputs, phases validate {} run {} hash {} store {} "
-      "send {} us, {} us",
-      rec.seqNo, accepted.size(), rejected.size(), ledgerOutputs.size(), phase[0], phase[1], phase[2],
-      phase[3], phase[4],
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)
-          .count());
 }
 
 void Instance::ledgerQuery(std::uint64_t sessionId, LedgerQueryMsg q) {
