@@ -375,6 +375,19 @@ Value stat() {
   return m;
 }
 
+// A ledger_query for one ledger with its inputs and outputs.
+Value ledgerQuery(const std::string& id, std::uint64_t seqNo) {
+  Value q;
+  q.set("type", "ledger_query");
+  q.set("id", id);
+  q.set("filter_by", "seq_no");
+  Value params;
+  params.set("seq_no", Value::uint(seqNo));
+  q.set("params", std::move(params));
+  q.set("include", Value(Array{Value("inputs"), Value("outputs")}));
+  return q;
+}
+
 // ---- the handshake ----
 
 TEST_F(RuntimeHostileUserTest, HandshakeViolationsAreDroppedWithoutAnAnswer) {
@@ -841,15 +854,7 @@ TEST_F(RuntimeHostileUserTest, SlowReaderIsDroppedAndOthersKeepWorking) {
   }
   constexpr int kQueries = 4;
   for (int i = 0; i < kQueries; ++i) {
-    Value q;
-    q.set("type", "ledger_query");
-    q.set("id", "q" + std::to_string(i));
-    q.set("filter_by", "seq_no");
-    Value params;
-    params.set("seq_no", Value::uint(ledger));
-    q.set("params", std::move(params));
-    q.set("include", Value(Array{Value("inputs"), Value("outputs")}));
-    if (!slow.write(renderBson(q))) break;  // already dropped
+    if (!slow.write(renderBson(ledgerQuery("q" + std::to_string(i), ledger)))) break;  // already dropped
   }
   // While its answers are stuck, the others are served, reads included.
   ASSERT_NO_FATAL_FAILURE(expectGoodUserWorks("beside a slow reader"));
@@ -1026,18 +1031,7 @@ TEST_F(RuntimeHostileUserTest, LedgerQueryBurstIsAnsweredWithoutStallingOthers) 
   ASSERT_GE(lcl, 1u);
   constexpr int kQueries = 300;
   for (int i = 0; i < kQueries; ++i) {
-    Value q;
-    q.set("type", "ledger_query");
-    q.set("id", "q" + std::to_string(i));
-    q.set("filter_by", "seq_no");
-    Value params;
-    params.set("seq_no", Value::uint(1 + static_cast<std::uint64_t>(i) % lcl));
-    q.set("params", std::move(params));
-    Array include;
-    include.emplace_back("inputs");
-    include.emplace_back("outputs");
-    q.set("include", Value(std::move(include)));
-    a->sendMsg(q);
+    a->sendMsg(ledgerQuery("q" + std::to_string(i), 1 + static_cast<std::uint64_t>(i) % lcl));
   }
   ASSERT_NO_FATAL_FAILURE(expectGoodUserWorks("during a ledger_query burst"));
   std::set<std::string> answered;
