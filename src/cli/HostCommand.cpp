@@ -16,6 +16,7 @@
 #include "sashimono/core/Bytes.h"
 #include "sashimono/core/Log.h"
 #include "sashimono/crypto/Keys.h"
+#include "sashimono/host/LinuxHost.h"
 #include "sashimono/host/Provisioner.h"
 #include "sashimono/lease/Clock.h"
 #include "sashimono/node/HostConfig.h"

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "Command.h"
+#include "sashimono/host/LinuxHost.h"
 #include "sashimono/host/Provisioner.h"
 
 namespace sashimono::cli {
@@ -30,7 +31,8 @@ bool parseU64(const std::string& s, std::uint64_t& v) {
 
 void printInfo(const host::TenantInfo& i) {
   std::cout << "name:          " << i.name << "\n"
-            << "state:         " << i.state << (i.running ? " (running)" : " (not running)") << "\n"
+            << "state:         " << host::stateName(i.state) << (i.running ? " (running)" : " (not running)")
+            << "\n"
             << "user:          " << i.user << " (uid " << i.uid << ")\n"
             << "subuid range:  " << i.subuid.start << "+" << i.subuid.count << "\n"
             << "contract uid:  1000 in the container = host uid " << i.contractHostUid << "\n"
@@ -147,9 +149,13 @@ int runTenant(const std::vector<std::string>& argsIn) {
     if (!r) return failure(cmd, r.error().message);
     for (auto& name : *r) {
       auto i = prov.inspect(name);
-      std::cout << name << "\t"
-                << (i ? i->state + (i->running ? " running" : " stopped") : "error: " + i.error().message)
-                << "\n";
+      std::cout << name << "\t";
+      if (i) {
+        std::cout << host::stateName(i->state) << (i->running ? " running" : " stopped");
+      } else {
+        std::cout << "error: " << i.error().message;
+      }
+      std::cout << "\n";
     }
     return 0;
   }

@@ -2,8 +2,6 @@
 
 #include <cerrno>
 
-#include "FileUtil.h"
-
 namespace sashimono::host {
 
 const char* profileName(ImageProfile p) { return p == ImageProfile::kRuntime ? "runtime" : "instance"; }
@@ -18,9 +16,10 @@ core::Result<ImageProfile> parseProfile(std::string_view text) {
                      "' (expected 'runtime' or 'instance')");
 }
 
-core::Result<ImageProfile> readImageProfile(const std::string& imagesDir, const std::string& image) {
+core::Result<ImageProfile> readImageProfile(FileSystem& fs, const std::string& imagesDir,
+                                            const std::string& image) {
   const std::string path = imagesDir + "/" + image + "/profile";
-  auto text = detail::readFile(path);
+  auto text = fs.readFile(path);
   if (!text) {
     if (text.error().errnum == ENOENT) return ImageProfile::kInstance;
     return text.error();
@@ -28,6 +27,10 @@ core::Result<ImageProfile> readImageProfile(const std::string& imagesDir, const 
   auto p = parseProfile(*text);
   if (!p) return p.error().context(path);
   return p;
+}
+
+core::Result<ImageProfile> readImageProfile(const std::string& imagesDir, const std::string& image) {
+  return readImageProfile(*makeLinuxFileSystem(), imagesDir, image);
 }
 
 }  // namespace sashimono::host

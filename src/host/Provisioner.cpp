@@ -1,42 +1,16 @@
 #include "sashimono/host/Provisioner.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
+#include <cerrno>
 #include <set>
 
-#include "FileUtil.h"
 #include "sashimono/core/Log.h"
+#include "sashimono/host/ImageCommand.h"
 #include "sashimono/host/Validate.h"
 
 namespace sashimono::host {
 
-class Provisioner::Lock {
- public:
-  explicit Lock(int fd) : fd_(fd) {}
-  Lock(Lock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Lock(const Lock&) = delete;
-  Lock& operator=(const Lock&) = delete;
-  Lock& operator=(Lock&&) = delete;
-  ~Lock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
- private:
-  int fd_;
-};
-
 namespace {
-
-core::Status mkdirMode(const std::string& d, mode_t mode) {
-  if (::mkdir(d.c_str(), mode) != 0 && errno != EEXIST) return core::Error::fromErrno("cannot create " + d);
-  if (::chmod(d.c_str(), mode) != 0) return core::Error::fromErrno("cannot chmod " + d);
-  return {};
-}
 
 // The host uid of the in-container contract user (uid kContractUid), in the tenant's range.
 uid_t contractUidOf(const UserInfo& u) { return static_cast<uid_t>(u.subuid.start + kContractUid - 1); }
@@ -55,13 +29,12 @@ core::Status validateInfoFileName(const std::string& file) {
   return {};
 }
 
-std::vector<std::string> listNames(const std::string& dir, const std::string& suffix) {
+// The names in dir that end with suffix, without it; none when dir cannot be listed.
+std::vector<std::string> listNames(FileSystem& fs, const std::string& dir, const std::string& suffix) {
   std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
-  while (auto* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n == "." || n == "..") continue;
+  auto entries = fs.listDir(dir);
+  if (!entries) return out;
+  for (auto& n : *entries) {
     if (!suffix.empty()) {
       if (n.size() <= suffix.size() || n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0)
         continue;
@@ -69,7 +42,6 @@ std::vector<std::string> listNames(const std::string& dir, const std::string& su
     }
     out.push_back(n);
   }
-  ::closedir(d);
   return out;
 }
 
@@ -81,33 +53,25 @@ TenantLayout Provisioner::layout(const std::string& name) const {
   return tenantLayout(config_.baseDir, config_.userPrefix, name);
 }
 
-core::Result<Provisioner::Lock> Provisioner::lock() {
+core::Result<std::unique_ptr<FileSystem::Lock>> Provisioner::lock() {
   SASHI_TRY(validateUserPrefix(config_.userPrefix));
-  SASHI_TRY(mkdirMode(config_.baseDir, 0711));
-  SASHI_TRY(mkdirMode(config_.baseDir + "/records", 0700));
-  SASHI_TRY(mkdirMode(config_.baseDir + "/disks", 0700));
-  SASHI_TRY(mkdirMode(config_.baseDir + "/homes", 0711));
-  std::string path = config_.baseDir + "/lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return core::Error::fromErrno("cannot open " + path);
-  while (::flock(fd, LOCK_EX) != 0) {
-    if (errno == EINTR) continue;
-    int e = errno;
-    ::close(fd);
-    return core::Error::fromErrno("cannot lock " + path, e);
-  }
-  return Lock(fd);
+  auto& fs = *ops_.fs;
+  SASHI_TRY(fs.makeDir(config_.baseDir, 0711));
+  SASHI_TRY(fs.makeDir(config_.baseDir + "/records", 0700));
+  SASHI_TRY(fs.makeDir(config_.baseDir + "/disks", 0700));
+  SASHI_TRY(fs.makeDir(config_.baseDir + "/homes", 0711));
+  return fs.lockExclusive(config_.baseDir + "/lock");
 }
 
 // Step updates only need to survive a killed provisioner (the page cache does): after a power
 // loss nothing of a half-made tenant runs, and discovery by name finds its pieces anyway. The
 // transition to ready is what must not be lost, so that one is fsynced.
 core::Status Provisioner::writeRecord(const TenantLayout& l, const TenantRecord& r, bool durable) {
-  return detail::writeFileAtomic(l.record, renderRecord(r), 0600, durable);
+  return ops_.fs->writeFileAtomic(l.record, renderRecord(r), 0600, durable);
 }
 
 core::Result<std::optional<TenantRecord>> Provisioner::readRecord(const TenantLayout& l) {
-  auto t = detail::readFile(l.record);
+  auto t = ops_.fs->readFile(l.record);
   if (!t) {
     if (t.error().errnum == ENOENT) return std::optional<TenantRecord>();
     return t.error();
@@ -128,33 +92,27 @@ core::Result<TenantInfo> Provisioner::create(const TenantSpec& specIn, const Inf
   if (existing && *existing) return core::Error("tenant " + spec.name + " already exists");
   auto user = ops_.users->lookup(l.user);
   if (!user) return user.error();
-  if (*user || ops_.cgroups->exists(spec.name) || detail::exists(l.home) || detail::exists(l.image))
+  auto& fs = *ops_.fs;
+  if (*user || ops_.cgroups->exists(spec.name) || fs.exists(l.home) || fs.exists(l.image))
     return core::Error("pieces of an earlier tenant " + spec.name +
                        " remain; run 'sashimono tenant reconcile'");
   std::string imageDir = config_.imagesDir + "/" + spec.image;
-  if (!detail::exists(imageDir + "/rootfs/bin"))
+  if (!fs.exists(imageDir + "/rootfs/bin"))
     return core::Error("image '" + spec.image + "' not found in " + config_.imagesDir +
                        " (build it with tools/build-image.sh)");
-  auto profile = readImageProfile(config_.imagesDir, spec.image);
+  auto profile = readImageProfile(fs, config_.imagesDir, spec.image);
   if (!profile) return profile.error().context("image '" + spec.image + "'");
   if (spec.args.empty()) {
-    auto cmd = detail::readFile(imageDir + "/cmd");
+    auto cmd = fs.readFile(imageDir + "/cmd");
     if (!cmd) return cmd.error().context("image '" + spec.image + "' has no default command");
-    std::string line;
-    for (char c : *cmd) {
-      if (c == '\n') {
-        if (!line.empty()) spec.args.push_back(line);
-        line.clear();
-      } else {
-        line += c;
-      }
-    }
-    if (!line.empty()) spec.args.push_back(line);
+    auto args = parseImageCommand(*cmd);
+    if (!args) return args.error().context("image '" + spec.image + "': " + imageDir + "/cmd");
+    spec.args = std::move(*args);
     SASHI_TRY(validateSpec(spec));
   }
   // Ports held by every other tenant (records are the persisted allocation).
   std::set<std::uint16_t> taken;
-  for (auto& n : listNames(config_.baseDir + "/records", ".json")) {
+  for (auto& n : listNames(fs, config_.baseDir + "/records", ".json")) {
     if (!validateTenantName(n)) continue;
     auto r = readRecord(layout(n));
     if (r && *r)
@@ -302,18 +260,18 @@ core::Status Provisioner::destroyLocked(const std::string& name) {
   note(ops_.users->remove(l.contractUser), "alias");
   note(ops_.users->remove(l.user), "user");
   // 4. The record last: while it exists, reconcile knows something may be left.
-  if (first.ok() && ::unlink(l.record.c_str()) != 0 && errno != ENOENT)
-    note(core::Error::fromErrno("cannot remove " + l.record));
+  if (first.ok()) note(ops_.fs->removeFile(l.record));
   if (!first.ok()) return first.error().context("destroying tenant " + name);
   return {};
 }
 
 core::Result<std::vector<std::string>> Provisioner::discoverLocked() {
   std::set<std::string> names;
-  for (auto& n : listNames(config_.baseDir + "/records", ".json")) names.insert(n);
-  for (auto& n : listNames(config_.baseDir + "/disks", ".img")) names.insert(n);
-  for (auto& n : listNames(config_.baseDir + "/homes", "")) names.insert(n);
-  for (auto& n : listNames(config_.baseDir + "/info", "")) names.insert(n);
+  auto& fs = *ops_.fs;
+  for (auto& n : listNames(fs, config_.baseDir + "/records", ".json")) names.insert(n);
+  for (auto& n : listNames(fs, config_.baseDir + "/disks", ".img")) names.insert(n);
+  for (auto& n : listNames(fs, config_.baseDir + "/homes", "")) names.insert(n);
+  for (auto& n : listNames(fs, config_.baseDir + "/info", "")) names.insert(n);
   auto users = ops_.users->list(config_.userPrefix);
   if (!users) return users.error();
   for (auto& u : *users) {
@@ -355,7 +313,7 @@ core::Result<TenantInfo> Provisioner::inspectLocked(const std::string& name) {
   auto user = ops_.users->lookup(l.user);
   if (!user) return user.error();
   if (*rec) {
-    info.state = stateName((*rec)->state);
+    info.state = (*rec)->state;
     info.spec = (*rec)->spec;
     info.ports = (*rec)->ports;
     info.profile = (*rec)->profile;
@@ -364,7 +322,7 @@ core::Result<TenantInfo> Provisioner::inspectLocked(const std::string& name) {
     if (!all) return all.error();
     if (std::find(all->begin(), all->end(), name) == all->end())
       return core::Error("no tenant named " + name);
-    info.state = "orphaned";
+    info.state = TenantState::kOrphaned;
   }
   if (*user) {
     info.uid = (*user)->uid;
@@ -394,7 +352,7 @@ core::Result<ReconcileReport> Provisioner::reconcile() {
       // Ready but its daemons are gone (crash, reboot): start it again on its own disk.
       auto user = ops_.users->lookup(l.user);
       core::Status st;
-      if ((user && !*user) || !detail::exists(l.image)) {
+      if ((user && !*user) || !ops_.fs->exists(l.image)) {
         // Without its user or its disk the tenant cannot run again (a destroy was cut short):
         // finish removing it.
         auto d = destroyLocked(n);
@@ -465,27 +423,6 @@ core::Result<ExecResult> Provisioner::exec(const std::string& name, const std::v
   if (!child) return child.error();
   return ops_.containers->exec(l, {(*user)->uid, (*user)->gid}, ops_.cgroups->procsFiles(name), *child, argv,
                                timeout);
-}
-
-HostOps LinuxHost::ops() const {
-  return {runner.get(),  users.get(),  cgroups.get(),    disks.get(),
-          stateFs.get(), daemon.get(), containers.get(), forwarder.get()};
-}
-
-core::Result<LinuxHost> makeLinuxHost(const std::string& cgroupParent,
-                                      std::vector<std::string> statefsCommand) {
-  LinuxHost h;
-  h.runner = makeLinuxProcessRunner();
-  h.users = makeLinuxUserManager(*h.runner);
-  auto cg = makeLinuxCgroups(cgroupParent);
-  if (!cg) return cg.error();
-  h.cgroups = std::move(*cg);
-  h.disks = makeLinuxDisks(*h.runner);
-  h.stateFs = makeStateFsLauncher(*h.runner, std::move(statefsCommand));
-  h.daemon = makeRootlessKitDaemon(*h.runner);
-  h.containers = makeCtrRuntime(*h.runner);
-  h.forwarder = makeRootlessKitPortForwarder();
-  return h;
 }
 
 }  // namespace sashimono::host

@@ -16,8 +16,17 @@ const char* stateName(TenantState s) {
       return "ready";
     case TenantState::kDestroying:
       return "destroying";
+    case TenantState::kOrphaned:
+      return "orphaned";
   }
   return "unknown";
+}
+
+core::Result<TenantState> parseTenantState(std::string_view text) {
+  for (auto s :
+       {TenantState::kCreating, TenantState::kReady, TenantState::kDestroying, TenantState::kOrphaned})
+    if (text == stateName(s)) return s;
+  return core::Error("unknown tenant state '" + std::string(text.substr(0, 32)) + "'");
 }
 
 std::string renderRecord(const TenantRecord& r) {
@@ -112,14 +121,10 @@ core::Result<TenantRecord> parseRecord(std::string_view json) {
   SASHI_TRY(u64("diskBytes", r.spec.diskBytes));
   SASHI_TRY(strs("args", r.spec.args));
   SASHI_TRY(strs("env", r.spec.env));
-  if (state == "creating")
-    r.state = TenantState::kCreating;
-  else if (state == "ready")
-    r.state = TenantState::kReady;
-  else if (state == "destroying")
-    r.state = TenantState::kDestroying;
-  else
+  auto parsed = parseTenantState(state);
+  if (!parsed || *parsed == TenantState::kOrphaned)  // orphaned is never in a record
     return core::Error("tenant record: unknown state '" + state + "'");
+  r.state = *parsed;
   if (!d.HasMember("ports") || !d["ports"].IsArray())
     return core::Error("tenant record: field 'ports' missing");
   for (auto& p : d["ports"].GetArray()) {

@@ -104,7 +104,7 @@ core::Result<protocol::InstanceInfo> HostProvisionerPort::provision(const crypto
   const std::string name = tenantNameFor(leaseId);
   auto key = instanceKeyFor(hostKey_, leaseId);
   if (auto existing = provisioner_.inspect(name);
-      existing.ok() && existing->state == "ready" && existing->running)
+      existing.ok() && existing->state == host::TenantState::kReady && existing->running)
     return infoOf(*existing, key);
   (void)provisioner_.destroy(name);  // half-made: start over
   host::TenantSpec spec;

@@ -66,6 +66,7 @@
 #include "fakes/node/Tenant.h"
 #include "sashimono/core/Bytes.h"
 #include "sashimono/host/Disks.h"
+#include "sashimono/host/LinuxHost.h"
 #include "sashimono/host/ProcessRunner.h"
 #include "sashimono/host/Provisioner.h"
 #include "sashimono/host/UserManager.h"

@@ -21,6 +21,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sashimono/host/LinuxHost.h"
 #include "sashimono/host/Provisioner.h"
 
 using namespace sashimono::host;

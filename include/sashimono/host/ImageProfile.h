@@ -1,7 +1,7 @@
 #pragma once
 // What kind of process an image's container runs, from the image's `profile` file (next to its
 // rootfs, written by tools/build-image.sh from docker/<image>/profile). Pure apart from
-// readImageProfile.
+// readImageProfile, which reads through a FileSystem.
 //   instance (no profile file): a plain workload, run as the unprivileged contract uid 1000 with
 //            no capabilities at all (the `instance` test image: busybox httpd).
 //   runtime  ("runtime"): the instance runtime (`sashimono runtime`), run as container root (the
@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "sashimono/core/Result.h"
+#include "sashimono/host/FileSystem.h"
 
 namespace sashimono::host {
 
@@ -25,6 +26,9 @@ const char* profileName(ImageProfile p);  // "instance" | "runtime"
 // instance). Anything else is an error.
 core::Result<ImageProfile> parseProfile(std::string_view text);
 // <imagesDir>/<image>/profile; instance when the file does not exist.
+core::Result<ImageProfile> readImageProfile(FileSystem& fs, const std::string& imagesDir,
+                                            const std::string& image);
+// The same on the Linux file system.
 core::Result<ImageProfile> readImageProfile(const std::string& imagesDir, const std::string& image);
 
 // The capabilities the runtime's container process holds (bounding, effective, permitted; none

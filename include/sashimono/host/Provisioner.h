@@ -1,11 +1,14 @@
 #pragma once
-// Tenants: create, destroy, list, inspect, reconcile. Composes the host interfaces; holds no
-// OS logic itself, so it is unit-tested with fakes. Every piece of a tenant is named after the
-// tenant (TenantLayout), and a journal record is written before each side effect, so destroy
-// works from the name alone and reconcile finds whatever a crash left behind.
+// Tenants: create, destroy, list, inspect, reconcile. Composes the host interfaces in HostOps and
+// makes no system call itself (files go through FileSystem), so it is unit-tested with fakes and
+// an in-memory FileSystem. Every piece of a tenant is named after the tenant (TenantLayout), and a
+// journal record is written before each side effect, so destroy works from the name alone and
+// reconcile finds whatever a crash left behind. The Linux wiring is in LinuxHost.h.
 //
-// Thread-safety: operations serialize on an exclusive flock of <baseDir>/lock, also across
-// processes (the node and the `sashimono tenant` command).
+// Ownership: a Provisioner borrows the interfaces in HostOps (all set); they must outlive it.
+// Thread-safety: every operation but exec() runs under an exclusive lock of <baseDir>/lock
+// (FileSystem::lockExclusive; on Linux a flock, so also across processes: the node and the
+// `sashimono tenant` command). exec() reads no record and may run alongside them.
 #include <sys/types.h>
 
 #include <chrono>
@@ -19,6 +22,7 @@
 #include "sashimono/host/Cgroups.h"
 #include "sashimono/host/ContainerRuntime.h"
 #include "sashimono/host/Disks.h"
+#include "sashimono/host/FileSystem.h"
 #include "sashimono/host/Ports.h"
 #include "sashimono/host/ProcessRunner.h"
 #include "sashimono/host/StateFs.h"
@@ -45,11 +49,12 @@ struct HostOps {
   TenantDaemon* daemon = nullptr;
   ContainerRuntime* containers = nullptr;
   PortForwarder* forwarder = nullptr;
+  FileSystem* fs = nullptr;  // the base and images directories
 };
 
 struct TenantInfo {
   std::string name;
-  std::string state;  // creating | ready | destroying | orphaned
+  TenantState state = TenantState::kOrphaned;  // kOrphaned: pieces without a record
   std::string user;
   uid_t uid = 0;
   SubIdRange subuid;
@@ -99,8 +104,7 @@ class Provisioner {
   [[nodiscard]] const ProvisionerConfig& config() const { return config_; }
 
  private:
-  class Lock;
-  core::Result<Lock> lock();
+  core::Result<std::unique_ptr<FileSystem::Lock>> lock();
   core::Status createLocked(const TenantSpec& spec, TenantRecord& rec, const InfoFiles& infoFiles);
   core::Status startLocked(const TenantLayout& l, const UserInfo& u, TenantRecord& rec);
   core::Status journalStep(const TenantLayout& l, TenantRecord& rec, const char* next,
@@ -115,21 +119,5 @@ class Provisioner {
   ProvisionerConfig config_;
   HostOps ops_;
 };
-
-// The Linux implementations, owned together (for the CLI, the node and root tests).
-struct LinuxHost {
-  std::unique_ptr<ProcessRunner> runner;
-  std::unique_ptr<UserManager> users;
-  std::unique_ptr<Cgroups> cgroups;
-  std::unique_ptr<Disks> disks;
-  std::unique_ptr<StateFs> stateFs;
-  std::unique_ptr<TenantDaemon> daemon;
-  std::unique_ptr<ContainerRuntime> containers;
-  std::unique_ptr<PortForwarder> forwarder;
-  [[nodiscard]] HostOps ops() const;
-};
-// cgroupParent: directory under each hierarchy; statefsCommand: see makeStateFsLauncher.
-core::Result<LinuxHost> makeLinuxHost(const std::string& cgroupParent,
-                                      std::vector<std::string> statefsCommand);
 
 }  // namespace sashimono::host

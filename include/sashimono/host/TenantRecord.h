@@ -22,8 +22,13 @@ struct TenantSpec {
   std::vector<std::string> env;
 };
 
-enum class TenantState { kCreating, kReady, kDestroying };
-const char* stateName(TenantState s);
+// A record holds creating, ready or destroying; orphaned is what inspect reports for pieces that
+// have no record, and is never written. On disk a state is its name (stateName), and records keep
+// that text: "creating", "ready", "destroying".
+enum class TenantState { kCreating, kReady, kDestroying, kOrphaned };
+const char* stateName(TenantState s);  // "creating" | "ready" | "destroying" | "orphaned"
+// The state of that name; anything else is an error that quotes the text.
+core::Result<TenantState> parseTenantState(std::string_view text);
 
 struct TenantRecord {
   TenantSpec spec;

@@ -1,22 +1,20 @@
 #pragma once
 // In-memory fakes of the host interfaces for Provisioner unit tests. Each fake records what it
 // was asked to do in a shared, ordered log ("users.create smt-a") and can be told to fail at a
-// given operation, so tests check ordering, rollback and reconcile without root.
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
+// given operation, so tests check ordering, rollback and reconcile without root. Files (records,
+// images, what the fake disks hold) live in the world's MemFileSystem: nothing touches the disk.
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "sashimono/host/MemFileSystem.h"
 #include "sashimono/host/Provisioner.h"
 
 namespace sashimono::host::fakes {
 
 struct World {
+  MemFileSystem fs;
   std::vector<std::string> log;
   std::string failAt;  // an operation name ("daemon.start"); it fails when reached
   std::map<std::string, UserInfo> users;
@@ -152,26 +150,25 @@ class FakeDisks : public Disks {
   core::Status create(const std::string& image, const std::string& mp, std::uint64_t, uid_t, gid_t) override {
     SASHI_TRY(w_.op("disks.create", image));
     w_.disks.insert(image);
-    std::ofstream(image) << "";  // reconcile checks that the image exists
+    SASHI_TRY(w_.fs.writeFileAtomic(image, "", 0600, false));  // reconcile checks that the image exists
     w_.mounts.insert(mp);
-    ::mkdir(mp.c_str(), 0700);  // the provisioner creates directories in the home
+    (void)w_.fs.makeDir(mp, 0700);  // the provisioner creates directories in the home
     return {};
   }
   core::Status ensureDir(const std::string& dir, mode_t mode, uid_t uid, gid_t gid) override {
-    ::mkdir(dir.c_str(), 0700);
+    (void)w_.fs.makeDir(dir, mode);
     w_.attrs[dir] = {mode, uid, gid};
     return {};
   }
   core::Status writeFile(const std::string& path, const std::string& content, mode_t mode, uid_t uid,
                          gid_t gid) override {
     SASHI_TRY(w_.op("disks.writeFile", path));
-    std::ofstream(path) << content;
+    SASHI_TRY(w_.fs.writeFileAtomic(path, content, mode, false));
     w_.attrs[path] = {mode, uid, gid};
     return {};
   }
   core::Status removeTree(const std::string& dir) override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
+    w_.fs.removeTree(dir);
     return {};
   }
   core::Status attach(const std::string& image, const std::string& mp) override {
@@ -182,11 +179,10 @@ class FakeDisks : public Disks {
   core::Status remove(const std::string& image, const std::string& mp) override {
     SASHI_TRY(w_.op("disks.remove", image));
     w_.disks.erase(image);
-    ::unlink(image.c_str());
+    (void)w_.fs.removeFile(image);
     for (auto it = w_.mounts.begin(); it != w_.mounts.end();)
       it = it->rfind(mp, 0) == 0 ? w_.mounts.erase(it) : std::next(it);
-    std::error_code ec;
-    std::filesystem::remove_all(mp, ec);
+    w_.fs.removeTree(mp);
     return {};
   }
   core::Result<std::vector<std::string>> mountsUnder(const std::string& dir) override {
@@ -290,7 +286,9 @@ struct FakeHost {
   FakeDaemon daemon{world};
   FakeContainers containers{world};
   FakeForwarder forwarder{world};
-  HostOps ops() { return {&runner, &users, &cgroups, &disks, &stateFs, &daemon, &containers, &forwarder}; }
+  HostOps ops() {
+    return {&runner, &users, &cgroups, &disks, &stateFs, &daemon, &containers, &forwarder, &world.fs};
+  }
 };
 
 }  // namespace sashimono::host::fakes

@@ -25,6 +25,7 @@
 #include <gtest/gtest.h>
 
 #include "sashimono/host/Disks.h"
+#include "sashimono/host/LinuxHost.h"
 #include "sashimono/host/Provisioner.h"
 #include "sashimono/host/UserManager.h"
 

@@ -163,7 +163,7 @@ TEST_F(NodeTenantsTest, AcquireServesExtendTerminateAndExpiryDestroys) {
   auto info = th.prov->inspect(name);
   ASSERT_TRUE(info.ok()) << info.error().message;
   EXPECT_TRUE(info->running);
-  EXPECT_EQ(info->state, "ready");
+  EXPECT_EQ(info->state, host::TenantState::kReady);
   const auto footprint = host::testing::footprintOf(*info);
   // The instance knows its lease and key (its environment, from the node).
   bool sawLease = false;
@@ -338,7 +338,7 @@ TEST_F(NodeTenantsTest, KilledWhileProvisioningLeavesNoOrphanAndAnswersOnce) {
   for (const auto& n : granted) {
     auto info = th.prov->inspect(n);
     ASSERT_TRUE(info.ok()) << info.error().message;
-    EXPECT_EQ(info->state, "ready") << n;
+    EXPECT_EQ(info->state, host::TenantState::kReady) << n;
     EXPECT_TRUE(info->running) << n;
     EXPECT_TRUE(host::testing::waitServing(host::testing::userPort(*info), 10000)) << n;
     footprints.push_back(host::testing::footprintOf(*info));

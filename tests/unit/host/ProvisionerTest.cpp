@@ -1,11 +1,11 @@
+// Provisioner logic on fakes of every host interface and an in-memory file system.
 #include "sashimono/host/Provisioner.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
+#include <atomic>
+#include <chrono>
 #include <optional>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -19,17 +19,18 @@ using fakes::FakeHost;
 class ProvisionerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("prov-unit-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_ / "images/instance/rootfs/bin");
-    std::ofstream(dir_ / "images/instance/cmd") << "/bin/httpd\n-f\n";
-    cfg_.baseDir = (dir_ / "base").string();
-    cfg_.imagesDir = (dir_ / "images").string();
+    fs().makeDirs(dir_ + "/images/instance/rootfs/bin");
+    put(dir_ + "/images/instance/cmd", "/bin/httpd\n-f\n");
+    cfg_.baseDir = dir_ + "/base";
+    cfg_.imagesDir = dir_ + "/images";
     cfg_.userPrefix = "u-";
     prov_ = std::make_unique<Provisioner>(cfg_, host_.ops());
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  MemFileSystem& fs() { return host_.world.fs; }
+  void put(const std::string& path, const std::string& content) {
+    ASSERT_TRUE(fs().writeFileAtomic(path, content, 0644, false).ok()) << path;
+  }
+  std::string read(const std::string& path) { return fs().readFile(path).valueOr(""); }
   static TenantSpec spec(const std::string& n) {
     TenantSpec s;
     s.name = n;
@@ -40,9 +41,9 @@ class ProvisionerTest : public ::testing::Test {
     for (auto& l : host_.world.log) out.push_back(l.substr(0, l.find(' ')));
     return out;
   }
-  bool recordExists(const std::string& n) { return std::filesystem::exists(prov_->layout(n).record); }
+  bool recordExists(const std::string& n) { return fs().exists(prov_->layout(n).record); }
 
-  std::filesystem::path dir_;
+  const std::string dir_ = "/t";
   ProvisionerConfig cfg_;
   FakeHost host_;
   std::unique_ptr<Provisioner> prov_;
@@ -54,7 +55,7 @@ TEST_F(ProvisionerTest, CreatesInOrderStateFsBeforeDaemonAndReportsPorts) {
   std::vector<std::string> want = {"users.create",  "users.alias",  "cgroups.create", "disks.create",
                                    "statefs.mount", "daemon.start", "containers.run", "ports.add"};
   EXPECT_EQ(ops(), want);
-  EXPECT_EQ(info->state, "ready");
+  EXPECT_EQ(info->state, TenantState::kReady);
   EXPECT_TRUE(info->running);
   ASSERT_EQ(info->ports.size(), 6u);
   EXPECT_EQ(info->ports[0].role, "user");
@@ -79,7 +80,7 @@ TEST_F(ProvisionerTest, FailureAtEveryStepRollsBackEverything) {
         << info.error().message;
     EXPECT_TRUE(host_.world.empty()) << "leak after failing at " << at;
     EXPECT_FALSE(recordExists("beta")) << at;
-    EXPECT_FALSE(std::filesystem::exists(prov_->layout("beta").home)) << at;
+    EXPECT_FALSE(fs().exists(prov_->layout("beta").home)) << at;
   }
 }
 
@@ -142,7 +143,7 @@ TEST_F(ProvisionerTest, ReconcileRemovesHalfMadeAndOrphanedKeepsRunningRestartsS
     rec.spec = half;
     rec.spec.args = {"/bin/x"};
     rec.step = "daemon";
-    std::ofstream(prov_->layout("half").record) << renderRecord(rec);
+    put(prov_->layout("half").record, renderRecord(rec));
     host_.world.users["u-half"] = UserInfo{"u-half", 3000, 3000, "", "", {900000, 65536}, {900000, 65536}};
     host_.world.cgroups.insert("half");
     host_.world.disks.insert(prov_->layout("half").image);
@@ -170,13 +171,13 @@ TEST_F(ProvisionerTest, ReconcileRemovesHalfMadeAndOrphanedKeepsRunningRestartsS
 TEST_F(ProvisionerTest, JournalRecordIsWrittenBeforeEachSideEffect) {
   // When each side effect runs, the record on disk already names that step.
   struct Spy : fakes::FakeDaemon {
-    Spy(fakes::World& w, Provisioner*& p) : FakeDaemon(w), prov(p) {}
+    Spy(fakes::World& w, Provisioner*& p) : FakeDaemon(w), world(w), prov(p) {}
+    fakes::World& world;
     Provisioner*& prov;
     std::string seen;
     core::Result<pid_t> start(const TenantLayout& l, const Credentials& c, const std::vector<std::string>& p,
                               const std::vector<std::string>& h) override {
-      std::ifstream in(l.record);
-      seen.assign(std::istreambuf_iterator<char>(in), {});
+      seen = world.fs.readFile(l.record).valueOr("");
       return FakeDaemon::start(l, c, p, h);
     }
   };
@@ -200,13 +201,69 @@ TEST_F(ProvisionerTest, OtherTenantsMountsAreHiddenFromANewDaemon) {
   EXPECT_EQ(host_.daemon.hidden[1], (std::vector<std::string>{first.home, first.stateMount}));
 }
 
+TEST_F(ProvisionerTest, ABadImageCommandFileFailsBeforeAnySideEffect) {
+  put(dir_ + "/images/instance/cmd", "/bin/httpd\r\n-f\r\n");
+  auto r = prov_->create(spec("crlf"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message,
+            "image 'instance': " + cfg_.imagesDir +
+                "/instance/cmd: line 1: invalid argument '/bin/httpd?': must be printable ASCII");
+  put(dir_ + "/images/instance/cmd", "\n");
+  r = prov_->create(spec("empty"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("no command"), std::string::npos) << r.error().message;
+  EXPECT_TRUE(host_.world.log.empty());
+  auto s = spec("given");
+  s.args = {"/bin/own"};  // the image's command is not read when the spec has one
+  ASSERT_TRUE(prov_->create(s).ok());
+}
+
+TEST_F(ProvisionerTest, InspectReportsStatesAndAnUnknownStateOnDiskClearly) {
+  ASSERT_TRUE(prov_->create(spec("known")).ok());
+  host_.world.cgroups.insert("stray");  // a piece without a record
+  auto stray = prov_->inspect("stray");
+  ASSERT_TRUE(stray.ok()) << stray.error().message;
+  EXPECT_EQ(stray->state, TenantState::kOrphaned);
+  const auto rec = prov_->layout("known").record;
+  auto text = read(rec);
+  const std::string field = "\"state\": \"ready\"";
+  ASSERT_NE(text.find(field), std::string::npos) << text;
+  text.replace(text.find(field), field.size(), "\"state\": \"paused\"");
+  put(rec, text);
+  auto bad = prov_->inspect("known");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, rec + ": tenant record: unknown state 'paused'");
+}
+
+TEST_F(ProvisionerTest, KeepsItsDirectoriesAndLockInTheBaseDir) {
+  ASSERT_TRUE(prov_->list().ok());
+  EXPECT_EQ(fs().mode(cfg_.baseDir), 0711u);
+  EXPECT_EQ(fs().mode(cfg_.baseDir + "/records"), 0700u);
+  EXPECT_EQ(fs().mode(cfg_.baseDir + "/disks"), 0700u);
+  EXPECT_EQ(fs().mode(cfg_.baseDir + "/homes"), 0711u);
+  EXPECT_TRUE(fs().exists(cfg_.baseDir + "/lock"));
+  // Held for the whole operation: while another holder has it, list waits.
+  auto held = fs().lockExclusive(cfg_.baseDir + "/lock");
+  ASSERT_TRUE(held.ok());
+  std::atomic<bool> done{false};
+  std::thread t([&] {
+    EXPECT_TRUE(prov_->list().ok());
+    done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(done.load());
+  held->reset();
+  t.join();
+  EXPECT_TRUE(done.load());
+}
+
 class ProvisionerProfileTest : public ProvisionerTest {
  protected:
   void SetUp() override {
     ProvisionerTest::SetUp();
-    std::filesystem::create_directories(dir_ / "images/hotpocket/rootfs/bin");
-    std::ofstream(dir_ / "images/hotpocket/cmd") << "/usr/bin/sashimono\nruntime\n";
-    std::ofstream(dir_ / "images/hotpocket/profile") << "runtime\n";
+    fs().makeDirs(dir_ + "/images/hotpocket/rootfs/bin");
+    put(dir_ + "/images/hotpocket/cmd", "/usr/bin/sashimono\nruntime\n");
+    put(dir_ + "/images/hotpocket/profile", "runtime\n");
   }
   std::optional<fakes::World::Attrs> attrs(const std::string& path) {
     auto it = host_.world.attrs.find(path);
@@ -238,8 +295,7 @@ TEST_F(ProvisionerProfileTest, RuntimeImageGetsItsDataDirAndInfoFilesOwnedByCont
     EXPECT_EQ(a->uid, info->uid) << f;
     EXPECT_NE(a->uid, info->contractHostUid) << f;
   }
-  std::ifstream key(l.info + "/instance.key");
-  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(key), {}), "edsecret");
+  EXPECT_EQ(read(l.info + "/instance.key"), "edsecret");
   // Written before anything of the tenant runs.
   const auto& log = host_.world.log;
   EXPECT_LT(indexOf(log, "disks.writeFile " + l.info + "/instance.key"),
@@ -250,8 +306,7 @@ TEST_F(ProvisionerProfileTest, RuntimeImageGetsItsDataDirAndInfoFilesOwnedByCont
   EXPECT_EQ(host_.containers.specs[0].dataDir, l.runtimeData);
   EXPECT_EQ(host_.containers.specs[0].args, (std::vector<std::string>{"/usr/bin/sashimono", "runtime"}));
   // Not journaled: the key never lands in the record.
-  std::ifstream rec(l.record);
-  std::string recText(std::istreambuf_iterator<char>(rec), {});
+  std::string recText = read(l.record);
   EXPECT_EQ(recText.find("edsecret"), std::string::npos);
   EXPECT_NE(recText.find("\"profile\": \"runtime\""), std::string::npos) << recText;
   // Later files (cluster membership) go to the same reader.
@@ -279,7 +334,7 @@ TEST_F(ProvisionerProfileTest, RestartUsesTheRecordedProfileEvenIfTheImageChange
   s.image = "hotpocket";
   ASSERT_TRUE(prov_->create(s).ok());
   // The image is rebuilt without a profile, and the tenant's daemons died (a reboot).
-  std::filesystem::remove(dir_ / "images/hotpocket/profile");
+  ASSERT_TRUE(fs().removeFile(dir_ + "/images/hotpocket/profile").ok());
   host_.world.running.erase(prov_->layout("keep").home);
   auto rep = prov_->reconcile();
   ASSERT_TRUE(rep.ok()) << rep.error().message;
@@ -294,7 +349,7 @@ TEST_F(ProvisionerProfileTest, BadInfoFileNamesOrProfilesFailBeforeAnySideEffect
   s.image = "hotpocket";
   for (const char* f : {"", ".hidden", "../x", "a/b", "UPPER"})
     EXPECT_FALSE(prov_->create(s, {{f, "x"}}).ok()) << f;
-  std::ofstream(dir_ / "images/hotpocket/profile") << "superuser\n";
+  put(dir_ + "/images/hotpocket/profile", "superuser\n");
   auto r = prov_->create(s);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("unknown image profile"), std::string::npos) << r.error().message;
