@@ -148,7 +148,8 @@ void BoardClient::run() {
     }
     if (stopping_) break;
     const std::string why = result.ok() ? "session ended" : result.error().message;
-    spdlog::warn("board: {}: {}; trying the next server", s.url, why);
+    spdlog::log(options_.warnOnRetry ? spdlog::level::warn : spdlog::level::debug,
+                "board: {}: {}; trying the next server", s.url, why);
     {
       std::lock_guard lock(mu_);
       status_.lastError = s.url + ": " + why;

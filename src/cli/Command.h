@@ -2,11 +2,10 @@
 // The `sashimono` command table. Each subcommand lives in its own file and registers itself:
 //   static const CommandRegistrar reg{{"devnet", "run the embedded devnet ledger", &runDevnet}};
 // run() receives the arguments after the subcommand name and returns the process exit code.
-#include <array>
-#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "sashimono/client/LeaseClient.h"
 #include "sashimono/core/Result.h"
 
 namespace sashimono::cli {
@@ -29,14 +28,10 @@ struct CommandRegistrar {
 int usageError(const std::string& cmd, const std::string& message);
 int failure(const std::string& cmd, const std::string& message);
 
-// Where a lease's instance listens and the owner key to talk to it as (LeaseCommand.cpp):
-// boardArgs are the lease command's options (--board, --wallet, --reply-seed-file, --ca-file…).
-struct LeaseTarget {
-  std::string host;
-  std::uint16_t userPort = 0;
-  std::array<std::uint8_t, 33> instanceKey{};  // 0xED ‖ key
-  std::array<std::uint8_t, 32> ownerSeed{};    // the lease owner's ed25519 seed (wipe after use)
-};
+// Where a lease's instance listens and the owner key to talk to it as (client::LeaseClient):
+// boardArgs are the lease command's options (--board, --wallet, --reply-seed-file, --ca-file,
+// --timeout).
+using LeaseTarget = client::LeaseTarget;
 core::Result<LeaseTarget> resolveLease(const std::vector<std::string>& boardArgs, const std::string& leaseId);
 
 }  // namespace sashimono::cli

@@ -8,6 +8,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "Command.h"
+#include "sashimono/crypto/SeedFile.h"
 #include "sashimono/devnet/Devnet.h"
 #include "sashimono/devnet/DevnetServer.h"
 #include "sashimono/net/WsServer.h"
@@ -58,15 +59,9 @@ int runDevnet(const std::vector<std::string>& args) {
     } else if (a == "--genesis-seed") {
       options.genesisSeed = v;
     } else if (a == "--genesis-seed-file") {
-      std::ifstream f(v);
-      if (!f) return failure("devnet", "--genesis-seed-file: cannot read " + v);
-      std::stringstream text;
-      text << f.rdbuf();
-      std::string seed = text.str();
-      auto first = seed.find_first_not_of(" \t\r\n");
-      auto last = seed.find_last_not_of(" \t\r\n");
-      if (first == std::string::npos) return failure("devnet", "--genesis-seed-file: " + v + " is empty");
-      options.genesisSeed = seed.substr(first, last - first + 1);
+      auto seed = crypto::readSeedFile(v);
+      if (!seed) return failure("devnet", "--genesis-seed-file: " + seed.error().message);
+      options.genesisSeed = crypto::encodeSeed(*seed);
     } else if (a == "--ledger-interval-ms") {
       if (!parseUint(v, 3600000, n))
         return usageError("devnet", "--ledger-interval-ms: expected 0..3600000, got '" + v + "'");

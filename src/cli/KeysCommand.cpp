@@ -12,6 +12,7 @@
 
 #include "Command.h"
 #include "sashimono/crypto/Keys.h"
+#include "sashimono/crypto/SeedFile.h"
 #include "sashimono/ledger/Codec.h"
 #include "sashimono/ledger/DecodedTx.h"
 #include "sashimono/ledger/Signing.h"
@@ -70,13 +71,9 @@ int keysShow(const std::vector<std::string>& args) {
   std::string seedText;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--seed-file" && i + 1 < args.size()) {
-      std::ifstream in(args[++i]);
-      if (!in) return failure("keys show", "cannot read seed file " + args[i]);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      std::string raw = ss.str();
-      seedText = trim(raw);
-      wipe(raw);
+      auto seed = crypto::readSeedFile(args[++i]);
+      if (!seed) return failure("keys show", seed.error().message);
+      seedText = crypto::encodeSeed(*seed);
     } else {
       return usageError("keys show",
                         "unknown option " + args[i] +

@@ -14,19 +14,15 @@
 
 #include "sashimono/core/Config.h"
 #include "sashimono/crypto/Keys.h"
+#include "sashimono/crypto/SeedFile.h"
 #include "sashimono/protocol/Patterns.h"
 
 namespace sashimono::node {
 
 namespace {
 
-#define CFG_TRY(var, expr)              \
-  auto var##_r = (expr);                \
-  if (!var##_r) return var##_r.error(); \
-  auto var = std::move(*var##_r)
-
 core::Result<PortRange> portRange(const core::ConfigNode& n, const char* field) {
-  CFG_TRY(arr, n.array(field));
+  SASHI_TRY_ASSIGN(arr, n.array(field));
   if (arr.size() != 2) return n.fieldError(field, "expected [first, last]");
   std::uint64_t v[2];
   for (int i = 0; i < 2; ++i) {
@@ -48,65 +44,65 @@ std::string resolve(const std::string& base, const std::string& p) {
 }  // namespace
 
 core::Result<HostConfig> parseHostConfig(const std::string& text, const std::string& source) {
-  CFG_TRY(root, core::ConfigNode::parse(text, source));
+  SASHI_TRY_ASSIGN(root, core::ConfigNode::parse(text, source));
   HostConfig c;
   c.sourcePath = source;
   {
-    CFG_TRY(board, root.object("board"));
-    CFG_TRY(urls, board.strings("urls"));
+    SASHI_TRY_ASSIGN(board, root.object("board"));
+    SASHI_TRY_ASSIGN(urls, board.strings("urls"));
     if (urls.empty()) return board.fieldError("urls", "at least one ws:// or wss:// URL is needed");
     for (const auto& u : urls)
       if (u.rfind("ws://", 0) != 0 && u.rfind("wss://", 0) != 0)
         return board.fieldError("urls", "'" + u + "' is not a ws:// or wss:// URL");
     c.boardUrls = urls;
-    CFG_TRY(ca, board.string("caFile", ""));
+    SASHI_TRY_ASSIGN(ca, board.string("caFile", ""));
     c.caFile = ca.empty() ? ca : resolve(source, ca);
-    CFG_TRY(quiet, board.uint("quietSeconds", 30, 1, 3600));
+    SASHI_TRY_ASSIGN(quiet, board.uint("quietSeconds", 30, 1, 3600));
     c.quietSeconds = quiet;
   }
   {
-    CFG_TRY(account, root.object("account"));
-    CFG_TRY(seedFile, account.string("seedFile"));
+    SASHI_TRY_ASSIGN(account, root.object("account"));
+    SASHI_TRY_ASSIGN(seedFile, account.string("seedFile"));
     if (seedFile.empty()) return account.fieldError("seedFile", "must not be empty");
     c.seedFile = resolve(source, seedFile);
   }
   {
-    CFG_TRY(host, root.object("host"));
-    CFG_TRY(address, host.string("address"));
+    SASHI_TRY_ASSIGN(host, root.object("host"));
+    SASHI_TRY_ASSIGN(address, host.string("address"));
     if (auto v = protocol::validateHost(address); !v) return host.fieldError("address", v.error().message);
     c.address = address;
   }
   {
-    CFG_TRY(cap, root.object("capacity"));
-    CFG_TRY(instances, cap.uint("instances", 0, 10000));
-    CFG_TRY(cpu, cap.uint("cpuMillis", 1, 1'000'000));
-    CFG_TRY(mem, cap.uint("memoryMiB", 16, 1ull << 30));
-    CFG_TRY(swap, cap.uint("swapMiB", 0, 0, 1ull << 30));
-    CFG_TRY(disk, cap.uint("diskMiB", 16, 1ull << 30));
+    SASHI_TRY_ASSIGN(cap, root.object("capacity"));
+    SASHI_TRY_ASSIGN(instances, cap.uint("instances", 0, 10000));
+    SASHI_TRY_ASSIGN(cpu, cap.uint("cpuMillis", 1, 1'000'000));
+    SASHI_TRY_ASSIGN(mem, cap.uint("memoryMiB", 16, 1ull << 30));
+    SASHI_TRY_ASSIGN(swap, cap.uint("swapMiB", 0, 0, 1ull << 30));
+    SASHI_TRY_ASSIGN(disk, cap.uint("diskMiB", 16, 1ull << 30));
     c.offer.instances = static_cast<std::uint32_t>(instances);
     c.offer.size = lease::InstanceSize{cpu, mem, swap, disk};
   }
   {
-    CFG_TRY(ports, root.object("ports"));
-    CFG_TRY(user, portRange(ports, "user"));
-    CFG_TRY(peer, portRange(ports, "peer"));
-    CFG_TRY(general, portRange(ports, "general"));
-    CFG_TRY(per, ports.uint("generalPerInstance", 0, 0, 4));
+    SASHI_TRY_ASSIGN(ports, root.object("ports"));
+    SASHI_TRY_ASSIGN(user, portRange(ports, "user"));
+    SASHI_TRY_ASSIGN(peer, portRange(ports, "peer"));
+    SASHI_TRY_ASSIGN(general, portRange(ports, "general"));
+    SASHI_TRY_ASSIGN(per, ports.uint("generalPerInstance", 0, 0, 4));
     c.userPorts = user;
     c.peerPorts = peer;
     c.generalPorts = general;
     c.generalPerInstance = static_cast<std::uint32_t>(per);
-    CFG_TRY(bind, ports.string("bindAddress", "0.0.0.0"));
+    SASHI_TRY_ASSIGN(bind, ports.string("bindAddress", "0.0.0.0"));
     in_addr a4{};
     if (::inet_pton(AF_INET, bind.c_str(), &a4) != 1)
       return ports.fieldError("bindAddress", "'" + bind + "' is not a dotted IPv4 address");
     c.bindAddress = bind;
   }
   {
-    CFG_TRY(pricing, root.object("pricing"));
-    CFG_TRY(price, pricing.uint("pricePerMoment", 1, protocol::kMaxDrops));
-    CFG_TRY(moment, pricing.uint("momentSeconds", 1, UINT32_MAX));
-    CFG_TRY(maxMoments, pricing.uint("maxMoments", 1, UINT32_MAX));
+    SASHI_TRY_ASSIGN(pricing, root.object("pricing"));
+    SASHI_TRY_ASSIGN(price, pricing.uint("pricePerMoment", 1, protocol::kMaxDrops));
+    SASHI_TRY_ASSIGN(moment, pricing.uint("momentSeconds", 1, UINT32_MAX));
+    SASHI_TRY_ASSIGN(maxMoments, pricing.uint("maxMoments", 1, UINT32_MAX));
     c.offer.pricePerMoment = price;
     c.offer.momentSeconds = moment;
     c.offer.maxMoments = maxMoments;
@@ -114,10 +110,10 @@ core::Result<HostConfig> parseHostConfig(const std::string& text, const std::str
       return pricing.fieldError("maxMoments", v.error().message);
   }
   {
-    CFG_TRY(tenants, root.object("tenants"));
+    SASHI_TRY_ASSIGN(tenants, root.object("tenants"));
     std::vector<std::string> images = kDefaultImages;
     if (tenants.has("images")) {
-      CFG_TRY(listed, tenants.strings("images"));
+      SASHI_TRY_ASSIGN(listed, tenants.strings("images"));
       images = std::move(listed);
     }
     if (images.empty() || images.size() > protocol::kMaxAnnouncedImages)
@@ -126,42 +122,43 @@ core::Result<HostConfig> parseHostConfig(const std::string& text, const std::str
       if (auto v = protocol::validateImageName(i); !v)
         return tenants.fieldError("images", "'" + i + "': " + v.error().message);
     c.policy.allowedImages = images;
-    CFG_TRY(minR, tenants.uint("minRoundtimeMs", 100, protocol::kMinRoundtimeMs, protocol::kMaxRoundtimeMs));
-    CFG_TRY(maxR,
-            tenants.uint("maxRoundtimeMs", 60000, protocol::kMinRoundtimeMs, protocol::kMaxRoundtimeMs));
+    SASHI_TRY_ASSIGN(
+        minR, tenants.uint("minRoundtimeMs", 100, protocol::kMinRoundtimeMs, protocol::kMaxRoundtimeMs));
+    SASHI_TRY_ASSIGN(
+        maxR, tenants.uint("maxRoundtimeMs", 60000, protocol::kMinRoundtimeMs, protocol::kMaxRoundtimeMs));
     if (minR > maxR) return tenants.fieldError("minRoundtimeMs", "is above maxRoundtimeMs");
-    CFG_TRY(env, tenants.uint("maxEnvVars", protocol::kMaxEnvVars, 0, protocol::kMaxEnvVars));
+    SASHI_TRY_ASSIGN(env, tenants.uint("maxEnvVars", protocol::kMaxEnvVars, 0, protocol::kMaxEnvVars));
     c.policy.minRoundtimeMs = static_cast<std::uint32_t>(minR);
     c.policy.maxRoundtimeMs = static_cast<std::uint32_t>(maxR);
     c.policy.maxEnvVars = env;
-    CFG_TRY(imagesDir, tenants.string("imagesDir", "/var/lib/sashimono/images"));
+    SASHI_TRY_ASSIGN(imagesDir, tenants.string("imagesDir", "/var/lib/sashimono/images"));
     if (imagesDir.empty()) return tenants.fieldError("imagesDir", "must not be empty");
     c.imagesDir = resolve(source, imagesDir);
   }
   if (root.has("runtime")) {
-    CFG_TRY(rt, root.object("runtime"));
+    SASHI_TRY_ASSIGN(rt, root.object("runtime"));
     constexpr std::uint64_t kMax = 1ull << 50;
     const RuntimeCeilings d;
-    CFG_TRY(exec, rt.uint("execTimeoutMs", d.execTimeoutMs, 0, 86'400'000));
-    CFG_TRY(procs, rt.uint("procCount", d.procCount, 0, 1u << 22));
-    CFG_TRY(userOut, rt.uint("userOutputBytes", d.userOutputBytes, 0, kMax));
-    CFG_TRY(nplOut, rt.uint("nplOutputBytes", d.nplOutputBytes, 0, kMax));
-    CFG_TRY(mem, rt.uint("procMemBytes", d.procMemBytes, 0, kMax));
+    SASHI_TRY_ASSIGN(exec, rt.uint("execTimeoutMs", d.execTimeoutMs, 0, 86'400'000));
+    SASHI_TRY_ASSIGN(procs, rt.uint("procCount", d.procCount, 0, 1u << 22));
+    SASHI_TRY_ASSIGN(userOut, rt.uint("userOutputBytes", d.userOutputBytes, 0, kMax));
+    SASHI_TRY_ASSIGN(nplOut, rt.uint("nplOutputBytes", d.nplOutputBytes, 0, kMax));
+    SASHI_TRY_ASSIGN(mem, rt.uint("procMemBytes", d.procMemBytes, 0, kMax));
     c.runtime = RuntimeCeilings{exec, procs, userOut, nplOut, mem};
   }
   if (root.has("registry")) {
-    CFG_TRY(reg, root.object("registry"));
-    CFG_TRY(account, reg.string("account", ""));
+    SASHI_TRY_ASSIGN(reg, root.object("registry"));
+    SASHI_TRY_ASSIGN(account, reg.string("account", ""));
     if (!account.empty() && !crypto::decodeAddress(account).ok())
       return reg.fieldError("account", "'" + account + "' is not an r-address");
     c.registryAccount = account;
-    CFG_TRY(hb, reg.uint("heartbeatSeconds", 600, 1, 86400 * 7));
+    SASHI_TRY_ASSIGN(hb, reg.uint("heartbeatSeconds", 600, 1, 86400 * 7));
     c.heartbeatSeconds = hb;
   }
-  CFG_TRY(dataDir, root.string("dataDir"));
+  SASHI_TRY_ASSIGN(dataDir, root.string("dataDir"));
   if (dataDir.empty()) return root.fieldError("dataDir", "must not be empty");
   c.dataDir = resolve(source, dataDir);
-  CFG_TRY(level, root.string("logLevel", "info"));
+  SASHI_TRY_ASSIGN(level, root.string("logLevel", "info"));
   c.logLevel = level;
   return c;
 }
@@ -265,41 +262,14 @@ std::string renderHostConfig(const HostConfig& c) {
 }
 
 core::Result<std::string> readSeedFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return core::Error::fromErrno("cannot open seed file " + path);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    int e = errno;
-    ::close(fd);
-    return core::Error::fromErrno("stat " + path, e);
-  }
-  if ((st.st_mode & 077) != 0) {
-    ::close(fd);
-    return core::Error("seed file " + path + " is readable by group or others (chmod 600 it)");
-  }
-  std::string text(256, '\0');
-  ssize_t n = ::read(fd, text.data(), text.size());
-  ::close(fd);
-  if (n < 0) return core::Error::fromErrno("read " + path);
-  text.resize(static_cast<std::size_t>(n));
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
-  auto seed = crypto::decodeSeed(text);
-  if (!seed) return core::Error("seed file " + path + ": " + seed.error().message);
-  if (seed->type() != crypto::KeyType::ed25519)
+  SASHI_TRY_ASSIGN(seed, crypto::readSeedFile(path));
+  if (seed.type() != crypto::KeyType::ed25519)
     return core::Error("seed file " + path + ": the host needs an ed25519 seed (sEd...)");
-  return text;
+  return crypto::encodeSeed(seed);
 }
 
 core::Status writeSeedFile(const std::string& path, const std::string& seed) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return core::Error::fromErrno("cannot create seed file " + path);
-  std::string line = seed + "\n";
-  ssize_t n = ::write(fd, line.data(), line.size());
-  int e = errno;
-  bool ok = n == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return core::Error::fromErrno("write " + path, e);
-  return {};
+  return crypto::writeSeedFile(path, seed);
 }
 
 }  // namespace sashimono::node

@@ -2,31 +2,15 @@
 
 #include <algorithm>
 
-#include <rapidjson/document.h>
-
 #include "sashimono/ledger/Codec.h"
 #include "sashimono/ledger/Definitions.h"
-#include "sashimono/ledger/Signing.h"
+#include "sashimono/ledger/Payment.h"
 #include "sashimono/protocol/Envelope.h"
 #include "sashimono/protocol/Payload.h"
 
 namespace sashimono::node {
 
 namespace {
-
-// The JSON form of an issued amount, via the codec: a blob holding only the Amount field
-// (STAmount type 6, field 1 → header 0x61) decodes to {"Amount": {value, currency, issuer}}.
-core::Result<rapidjson::Value> issuedJson(const ledger::Amount& a,
-                                          rapidjson::Document::AllocatorType& alloc) {
-  core::Bytes b{0x61};
-  b.insert(b.end(), a.issued.begin(), a.issued.end());
-  auto d = ledger::decode(b);
-  if (!d) return d.error().context("issued amount");
-  if (!d->HasMember("Amount")) return core::Error("issued amount did not decode");
-  rapidjson::Value v;
-  v.CopyFrom((*d)["Amount"], alloc);
-  return v;
-}
 
 int signingClass(protocol::MessageType t) {
   switch (t) {
@@ -72,28 +56,14 @@ core::Result<core::Bytes> signEntry(const OutboxEntry& e, const crypto::KeyPair&
   if (!message) return message.error().context("outbox entry " + std::to_string(e.id) + " payload");
   auto memo = protocol::buildMemo(e.type, *message, e.sealTo);
   if (!memo) return memo.error().context("outbox entry " + std::to_string(e.id) + " memo");
-  rapidjson::Document d(rapidjson::kObjectType);
-  auto& a = d.GetAllocator();
-  const std::string from = key.address();
-  const std::string to = crypto::encodeAddress(e.to);
-  d.AddMember("TransactionType", "Payment", a);
-  d.AddMember("Account", rapidjson::Value(from.c_str(), a), a);
-  d.AddMember("Destination", rapidjson::Value(to.c_str(), a), a);
-  if (e.amount.native) {
-    d.AddMember("Amount", rapidjson::Value(std::to_string(e.amount.drops).c_str(), a), a);
-  } else {
-    auto v = issuedJson(e.amount, a);
-    if (!v) return v.error();
-    d.AddMember("Amount", std::move(*v), a);
-  }
-  d.AddMember("Fee", rapidjson::Value(std::to_string(fee).c_str(), a), a);
-  d.AddMember("Sequence", sequence, a);
-  d.AddMember("LastLedgerSequence", lastLedger, a);
-  d.AddMember("Flags", 0u, a);
-  rapidjson::Value memos(rapidjson::kArrayType);
-  memos.PushBack(protocol::memoToJson(*memo, a), a);
-  d.AddMember("Memos", memos, a);
-  return ledger::sign(d, a, key);
+  ledger::Payment p;
+  p.destination = e.to;
+  p.amount = e.amount;
+  p.fee = fee;
+  p.sequence = sequence;
+  p.lastLedgerSequence = lastLedger;
+  p.memos.push_back(protocol::memoToLedger(*memo));
+  return ledger::signPayment(p, key);
 }
 
 Outbox::Outbox(NodeStore& store, BoardPort& board, const crypto::KeyPair& key, OutboxOptions options)

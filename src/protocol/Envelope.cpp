@@ -42,6 +42,14 @@ Memo memoFromLedger(const ledger::Memo& memo) {
   return m;
 }
 
+ledger::Memo memoToLedger(const Memo& memo) {
+  ledger::Memo m;
+  m.type = core::Bytes(memo.type.begin(), memo.type.end());
+  m.format = core::Bytes(memo.format.begin(), memo.format.end());
+  m.data = memo.data;
+  return m;
+}
+
 MessageType defaultTypeOf(const Message& m) {
   struct V {
     MessageType operator()(const AcquireRequest&) const { return MessageType::acquire; }

@@ -16,11 +16,6 @@ using core::Result;
 using core::Status;
 using rapidjson::Value;
 
-#define PROTO_TRY_ASSIGN(var, expr)               \
-  auto var##Result_ = (expr);                     \
-  if (!var##Result_) return var##Result_.error(); \
-  auto var = std::move(*var##Result_)
-
 Error bad(const std::string& path, const std::string& what) {
   return reasonError(Reason::badPayload, "field '" + path + "': " + what);
 }
@@ -88,7 +83,7 @@ Result<std::string> asString(const Value& v, const std::string& path, std::size_
 }
 
 Result<std::string> getString(Obj& o, std::string_view name, std::size_t maxLen) {
-  PROTO_TRY_ASSIGN(v, o.need(name));
+  SASHI_TRY_ASSIGN(v, o.need(name));
   return asString(*v, o.at(name), maxLen);
 }
 
@@ -112,38 +107,38 @@ Result<std::uint64_t> asUint(const Value& v, const std::string& path, std::uint6
 }
 
 Result<std::uint64_t> getUint(Obj& o, std::string_view name, std::uint64_t min, std::uint64_t max) {
-  PROTO_TRY_ASSIGN(v, o.need(name));
+  SASHI_TRY_ASSIGN(v, o.need(name));
   return asUint(*v, o.at(name), min, max);
 }
 
 Result<crypto::Hash256> getHash(Obj& o, std::string_view name) {
-  PROTO_TRY_ASSIGN(s, getString(o, name, 64));
+  SASHI_TRY_ASSIGN(s, getString(o, name, 64));
   auto h = parseHash256(s);
   if (!h) return bad(o.at(name), h.error().message);
   return *h;
 }
 
 Result<Ed25519Key> asKey(const Value& v, const std::string& path) {
-  PROTO_TRY_ASSIGN(s, asString(v, path, 66));
+  SASHI_TRY_ASSIGN(s, asString(v, path, 66));
   auto k = parseEd25519Key(s);
   if (!k) return bad(path, k.error().message);
   return *k;
 }
 
 Result<Ed25519Key> getKey(Obj& o, std::string_view name) {
-  PROTO_TRY_ASSIGN(v, o.need(name));
+  SASHI_TRY_ASSIGN(v, o.need(name));
   return asKey(*v, o.at(name));
 }
 
 Result<std::optional<Ed25519Key>> getOptionalKey(Obj& o, std::string_view name) {
   const Value* v = o.take(name);
   if (v == nullptr) return std::optional<Ed25519Key>{};
-  PROTO_TRY_ASSIGN(k, asKey(*v, o.at(name)));
+  SASHI_TRY_ASSIGN(k, asKey(*v, o.at(name)));
   return std::optional<Ed25519Key>(k);
 }
 
 Result<Drops> getDrops(Obj& o, std::string_view name, Drops min = 0) {
-  PROTO_TRY_ASSIGN(s, getString(o, name, 18));
+  SASHI_TRY_ASSIGN(s, getString(o, name, 18));
   auto d = parseDrops(s);
   if (!d) return bad(o.at(name), d.error().message);
   if (*d < min) return bad(o.at(name), "must be at least " + std::to_string(min));
@@ -161,8 +156,8 @@ Result<Obj> openPayload(rapidjson::Document& doc, std::string_view json, std::si
     return reasonError(Reason::badPayload,
                        "payload: invalid JSON at offset " + std::to_string(doc.GetErrorOffset()));
   }
-  PROTO_TRY_ASSIGN(o, Obj::open(doc, ""));
-  PROTO_TRY_ASSIGN(v, o.need("v"));
+  SASHI_TRY_ASSIGN(o, Obj::open(doc, ""));
+  SASHI_TRY_ASSIGN(v, o.need("v"));
   if (!v->IsUint64())
     return bad("v", std::string("expected a non-negative integer, got ") + jsonTypeName(*v));
   if (v->GetUint64() != kPayloadVersion) {
@@ -176,15 +171,15 @@ Result<Obj> openPayload(rapidjson::Document& doc, std::string_view json, std::si
 // ---- parsers per type (after "v") ----
 
 Result<TenantConfig> parseConfig(const Value& v, const std::string& path) {
-  PROTO_TRY_ASSIGN(o, Obj::open(v, path));
+  SASHI_TRY_ASSIGN(o, Obj::open(v, path));
   TenantConfig c;
   if (const Value* rt = o.take("roundtimeMs")) {
-    PROTO_TRY_ASSIGN(
+    SASHI_TRY_ASSIGN(
         x, asUint(*rt, o.at("roundtimeMs"), kMinRoundtimeMs, kMaxRoundtimeMs, Reason::configOutOfBounds));
     c.roundtimeMs = static_cast<std::uint32_t>(x);
   }
   if (const Value* ll = o.take("logLevel")) {
-    PROTO_TRY_ASSIGN(s, asString(*ll, o.at("logLevel"), 8));
+    SASHI_TRY_ASSIGN(s, asString(*ll, o.at("logLevel"), 8));
     if (s == "debug")
       c.logLevel = LogLevel::debug;
     else if (s == "info")
@@ -197,7 +192,7 @@ Result<TenantConfig> parseConfig(const Value& v, const std::string& path) {
       return bad(o.at("logLevel"), "expected one of debug, info, warn, error");
   }
   if (const Value* env = o.take("env")) {
-    PROTO_TRY_ASSIGN(eo, Obj::open(*env, o.at("env")));
+    SASHI_TRY_ASSIGN(eo, Obj::open(*env, o.at("env")));
     if (env->MemberCount() > kMaxEnvVars) {
       return reasonError(Reason::configOutOfBounds, "field '" + o.at("env") + "': more than " +
                                                         std::to_string(kMaxEnvVars) + " entries");
@@ -207,7 +202,7 @@ Result<TenantConfig> parseConfig(const Value& v, const std::string& path) {
       std::string path2 = eo.at(key);
       if (auto st = validateEnvKey(key); !st)
         return bad(o.at("env") + "." + sanitizeDetail(key), st.error().message);
-      PROTO_TRY_ASSIGN(val, asString(m->value, path2, 256));
+      SASHI_TRY_ASSIGN(val, asString(m->value, path2, 256));
       SASHI_TRY(checkPattern(path2, val, validateEnvValue));
       eo.take(key);
       c.env.push_back({std::move(key), std::move(val)});
@@ -219,18 +214,18 @@ Result<TenantConfig> parseConfig(const Value& v, const std::string& path) {
 
 Result<AcquireRequest> acquireFrom(Obj& o) {
   AcquireRequest r;
-  PROTO_TRY_ASSIGN(contract, getString(o, "contractId", 36));
+  SASHI_TRY_ASSIGN(contract, getString(o, "contractId", 36));
   SASHI_TRY(checkPattern(o.at("contractId"), contract, validateContractId));
   r.contractId = std::move(contract);
-  PROTO_TRY_ASSIGN(image, getString(o, "image", 64));
+  SASHI_TRY_ASSIGN(image, getString(o, "image", 64));
   SASHI_TRY(checkPattern(o.at("image"), image, validateImageName));
   r.image = std::move(image);
-  PROTO_TRY_ASSIGN(owner, getKey(o, "owner"));
+  SASHI_TRY_ASSIGN(owner, getKey(o, "owner"));
   r.owner = owner;
-  PROTO_TRY_ASSIGN(reply, getOptionalKey(o, "replyKey"));
+  SASHI_TRY_ASSIGN(reply, getOptionalKey(o, "replyKey"));
   r.replyKey = reply;
   if (const Value* c = o.take("config")) {
-    PROTO_TRY_ASSIGN(cfg, parseConfig(*c, o.at("config")));
+    SASHI_TRY_ASSIGN(cfg, parseConfig(*c, o.at("config")));
     r.config = std::move(cfg);
   }
   SASHI_TRY(o.finish());
@@ -240,9 +235,9 @@ Result<AcquireRequest> acquireFrom(Obj& o) {
 template <typename T>
 Result<T> leaseRequestFrom(Obj& o) {
   T r;
-  PROTO_TRY_ASSIGN(id, getHash(o, "leaseId"));
+  SASHI_TRY_ASSIGN(id, getHash(o, "leaseId"));
   r.leaseId = id;
-  PROTO_TRY_ASSIGN(reply, getOptionalKey(o, "replyKey"));
+  SASHI_TRY_ASSIGN(reply, getOptionalKey(o, "replyKey"));
   r.replyKey = reply;
   SASHI_TRY(o.finish());
   return r;
@@ -250,16 +245,16 @@ Result<T> leaseRequestFrom(Obj& o) {
 
 Result<ClusterRequest> clusterFrom(Obj& o) {
   ClusterRequest r;
-  PROTO_TRY_ASSIGN(id, getHash(o, "leaseId"));
+  SASHI_TRY_ASSIGN(id, getHash(o, "leaseId"));
   r.leaseId = id;
-  PROTO_TRY_ASSIGN(mode, getString(o, "mode", 8));
+  SASHI_TRY_ASSIGN(mode, getString(o, "mode", 8));
   if (mode == "replace")
     r.mode = ClusterMode::replace;
   else if (mode == "add")
     r.mode = ClusterMode::add;
   else
     return bad(o.at("mode"), "expected one of replace, add");
-  PROTO_TRY_ASSIGN(members, o.need("members"));
+  SASHI_TRY_ASSIGN(members, o.need("members"));
   if (!members->IsArray())
     return bad(o.at("members"), std::string("expected an array, got ") + jsonTypeName(*members));
   if (members->Empty() || members->Size() > kMaxClusterMembers) {
@@ -267,11 +262,11 @@ Result<ClusterRequest> clusterFrom(Obj& o) {
   }
   for (rapidjson::SizeType i = 0; i < members->Size(); ++i) {
     std::string path = o.at("members") + "[" + std::to_string(i) + "]";
-    PROTO_TRY_ASSIGN(mo, Obj::open((*members)[i], path));
+    SASHI_TRY_ASSIGN(mo, Obj::open((*members)[i], path));
     ClusterMember m;
-    PROTO_TRY_ASSIGN(pk, getKey(mo, "pubkey"));
+    SASHI_TRY_ASSIGN(pk, getKey(mo, "pubkey"));
     m.pubkey = pk;
-    PROTO_TRY_ASSIGN(peer, getString(mo, "peer", 260));
+    SASHI_TRY_ASSIGN(peer, getString(mo, "peer", 260));
     SASHI_TRY(checkPattern(mo.at("peer"), peer, validateEndpoint));
     m.peer = std::move(peer);
     SASHI_TRY(mo.finish());
@@ -280,38 +275,38 @@ Result<ClusterRequest> clusterFrom(Obj& o) {
     }
     r.members.push_back(std::move(m));
   }
-  PROTO_TRY_ASSIGN(reply, getOptionalKey(o, "replyKey"));
+  SASHI_TRY_ASSIGN(reply, getOptionalKey(o, "replyKey"));
   r.replyKey = reply;
   SASHI_TRY(o.finish());
   return r;
 }
 
 Result<std::uint16_t> asPort(const Value& v, const std::string& path) {
-  PROTO_TRY_ASSIGN(p, asUint(v, path, 1, 65535));
+  SASHI_TRY_ASSIGN(p, asUint(v, path, 1, 65535));
   return static_cast<std::uint16_t>(p);
 }
 
 Result<InstanceInfo> instanceFrom(const Value& v, const std::string& path) {
-  PROTO_TRY_ASSIGN(o, Obj::open(v, path));
+  SASHI_TRY_ASSIGN(o, Obj::open(v, path));
   InstanceInfo i;
-  PROTO_TRY_ASSIGN(pk, getKey(o, "pubkey"));
+  SASHI_TRY_ASSIGN(pk, getKey(o, "pubkey"));
   i.pubkey = pk;
-  PROTO_TRY_ASSIGN(host, getString(o, "host", 253));
+  SASHI_TRY_ASSIGN(host, getString(o, "host", 253));
   SASHI_TRY(checkPattern(o.at("host"), host, validateHost));
   i.host = std::move(host);
-  PROTO_TRY_ASSIGN(up, o.need("userPort"));
-  PROTO_TRY_ASSIGN(upv, asPort(*up, o.at("userPort")));
+  SASHI_TRY_ASSIGN(up, o.need("userPort"));
+  SASHI_TRY_ASSIGN(upv, asPort(*up, o.at("userPort")));
   i.userPort = upv;
-  PROTO_TRY_ASSIGN(pp, o.need("peerPort"));
-  PROTO_TRY_ASSIGN(ppv, asPort(*pp, o.at("peerPort")));
+  SASHI_TRY_ASSIGN(pp, o.need("peerPort"));
+  SASHI_TRY_ASSIGN(ppv, asPort(*pp, o.at("peerPort")));
   i.peerPort = ppv;
-  PROTO_TRY_ASSIGN(ports, o.need("ports"));
+  SASHI_TRY_ASSIGN(ports, o.need("ports"));
   if (!ports->IsArray())
     return bad(o.at("ports"), std::string("expected an array, got ") + jsonTypeName(*ports));
   if (ports->Size() > kMaxGeneralPorts)
     return bad(o.at("ports"), "more than " + std::to_string(kMaxGeneralPorts) + " ports");
   for (rapidjson::SizeType k = 0; k < ports->Size(); ++k) {
-    PROTO_TRY_ASSIGN(p, asPort((*ports)[k], o.at("ports") + "[" + std::to_string(k) + "]"));
+    SASHI_TRY_ASSIGN(p, asPort((*ports)[k], o.at("ports") + "[" + std::to_string(k) + "]"));
     i.ports.push_back(p);
   }
   SASHI_TRY(o.finish());
@@ -320,24 +315,24 @@ Result<InstanceInfo> instanceFrom(const Value& v, const std::string& path) {
 
 Result<AcquireOk> acquireOkFrom(Obj& o) {
   AcquireOk r;
-  PROTO_TRY_ASSIGN(req, getHash(o, "request"));
+  SASHI_TRY_ASSIGN(req, getHash(o, "request"));
   r.request = req;
-  PROTO_TRY_ASSIGN(id, getHash(o, "leaseId"));
+  SASHI_TRY_ASSIGN(id, getHash(o, "leaseId"));
   r.leaseId = id;
   if (r.leaseId != r.request)
     return bad(o.at("leaseId"), "must equal 'request' (the lease id is the acquire's hash)");
-  PROTO_TRY_ASSIGN(inst, o.need("instance"));
-  PROTO_TRY_ASSIGN(info, instanceFrom(*inst, o.at("instance")));
+  SASHI_TRY_ASSIGN(inst, o.need("instance"));
+  SASHI_TRY_ASSIGN(info, instanceFrom(*inst, o.at("instance")));
   r.instance = std::move(info);
-  PROTO_TRY_ASSIGN(moments, getUint(o, "moments", 1, kMaxJsonInteger));
+  SASHI_TRY_ASSIGN(moments, getUint(o, "moments", 1, kMaxJsonInteger));
   r.moments = moments;
-  PROTO_TRY_ASSIGN(ms, getUint(o, "momentSeconds", 1, kMaxJsonInteger));
+  SASHI_TRY_ASSIGN(ms, getUint(o, "momentSeconds", 1, kMaxJsonInteger));
   r.momentSeconds = ms;
-  PROTO_TRY_ASSIGN(exp, getUint(o, "expiry", 0, kMaxJsonInteger));
+  SASHI_TRY_ASSIGN(exp, getUint(o, "expiry", 0, kMaxJsonInteger));
   r.expiry = exp;
-  PROTO_TRY_ASSIGN(price, getDrops(o, "price", 1));
+  SASHI_TRY_ASSIGN(price, getDrops(o, "price", 1));
   r.price = price;
-  PROTO_TRY_ASSIGN(refund, getDrops(o, "refund"));
+  SASHI_TRY_ASSIGN(refund, getDrops(o, "refund"));
   r.refund = refund;
   SASHI_TRY(o.finish());
   return r;
@@ -345,15 +340,15 @@ Result<AcquireOk> acquireOkFrom(Obj& o) {
 
 Result<ExtendOk> extendOkFrom(Obj& o) {
   ExtendOk r;
-  PROTO_TRY_ASSIGN(req, getHash(o, "request"));
+  SASHI_TRY_ASSIGN(req, getHash(o, "request"));
   r.request = req;
-  PROTO_TRY_ASSIGN(id, getHash(o, "leaseId"));
+  SASHI_TRY_ASSIGN(id, getHash(o, "leaseId"));
   r.leaseId = id;
-  PROTO_TRY_ASSIGN(moments, getUint(o, "moments", 1, kMaxJsonInteger));
+  SASHI_TRY_ASSIGN(moments, getUint(o, "moments", 1, kMaxJsonInteger));
   r.moments = moments;
-  PROTO_TRY_ASSIGN(exp, getUint(o, "expiry", 0, kMaxJsonInteger));
+  SASHI_TRY_ASSIGN(exp, getUint(o, "expiry", 0, kMaxJsonInteger));
   r.expiry = exp;
-  PROTO_TRY_ASSIGN(refund, getDrops(o, "refund"));
+  SASHI_TRY_ASSIGN(refund, getDrops(o, "refund"));
   r.refund = refund;
   SASHI_TRY(o.finish());
   return r;
@@ -361,13 +356,13 @@ Result<ExtendOk> extendOkFrom(Obj& o) {
 
 Result<TerminateOk> terminateOkFrom(Obj& o) {
   TerminateOk r;
-  PROTO_TRY_ASSIGN(req, getHash(o, "request"));
+  SASHI_TRY_ASSIGN(req, getHash(o, "request"));
   r.request = req;
-  PROTO_TRY_ASSIGN(id, getHash(o, "leaseId"));
+  SASHI_TRY_ASSIGN(id, getHash(o, "leaseId"));
   r.leaseId = id;
-  PROTO_TRY_ASSIGN(moments, getUint(o, "moments", 0, kMaxJsonInteger));
+  SASHI_TRY_ASSIGN(moments, getUint(o, "moments", 0, kMaxJsonInteger));
   r.moments = moments;
-  PROTO_TRY_ASSIGN(refund, getDrops(o, "refund"));
+  SASHI_TRY_ASSIGN(refund, getDrops(o, "refund"));
   r.refund = refund;
   SASHI_TRY(o.finish());
   return r;
@@ -375,11 +370,11 @@ Result<TerminateOk> terminateOkFrom(Obj& o) {
 
 Result<ClusterOk> clusterOkFrom(Obj& o) {
   ClusterOk r;
-  PROTO_TRY_ASSIGN(req, getHash(o, "request"));
+  SASHI_TRY_ASSIGN(req, getHash(o, "request"));
   r.request = req;
-  PROTO_TRY_ASSIGN(id, getHash(o, "leaseId"));
+  SASHI_TRY_ASSIGN(id, getHash(o, "leaseId"));
   r.leaseId = id;
-  PROTO_TRY_ASSIGN(members, getUint(o, "members", 0, kMaxJsonInteger));
+  SASHI_TRY_ASSIGN(members, getUint(o, "members", 0, kMaxJsonInteger));
   r.members = members;
   SASHI_TRY(o.finish());
   return r;
@@ -387,20 +382,20 @@ Result<ClusterOk> clusterOkFrom(Obj& o) {
 
 Result<ErrorReply> errorFrom(Obj& o) {
   ErrorReply r;
-  PROTO_TRY_ASSIGN(req, getHash(o, "request"));
+  SASHI_TRY_ASSIGN(req, getHash(o, "request"));
   r.request = req;
   if (o.value().HasMember("leaseId")) {
-    PROTO_TRY_ASSIGN(id, getHash(o, "leaseId"));
+    SASHI_TRY_ASSIGN(id, getHash(o, "leaseId"));
     r.leaseId = id;
   }
-  PROTO_TRY_ASSIGN(reason, getString(o, "reason", 32));
+  SASHI_TRY_ASSIGN(reason, getString(o, "reason", 32));
   auto parsed = parseReason(reason);
   if (!parsed) return bad(o.at("reason"), "unknown reason '" + sanitizeDetail(reason) + "'");
   r.reason = *parsed;
-  PROTO_TRY_ASSIGN(detail, getString(o, "detail", kMaxDetailBytes));
+  SASHI_TRY_ASSIGN(detail, getString(o, "detail", kMaxDetailBytes));
   SASHI_TRY(checkPattern(o.at("detail"), detail, validateDetail));
   r.detail = std::move(detail);
-  PROTO_TRY_ASSIGN(refund, getDrops(o, "refund"));
+  SASHI_TRY_ASSIGN(refund, getDrops(o, "refund"));
   r.refund = refund;
   SASHI_TRY(o.finish());
   return r;
@@ -408,9 +403,9 @@ Result<ErrorReply> errorFrom(Obj& o) {
 
 Result<ExpiredNotice> expiredFrom(Obj& o) {
   ExpiredNotice r;
-  PROTO_TRY_ASSIGN(id, getHash(o, "leaseId"));
+  SASHI_TRY_ASSIGN(id, getHash(o, "leaseId"));
   r.leaseId = id;
-  PROTO_TRY_ASSIGN(at, getUint(o, "expiredAt", 0, kMaxJsonInteger));
+  SASHI_TRY_ASSIGN(at, getUint(o, "expiredAt", 0, kMaxJsonInteger));
   r.expiredAt = at;
   SASHI_TRY(o.finish());
   return r;
@@ -418,33 +413,33 @@ Result<ExpiredNotice> expiredFrom(Obj& o) {
 
 Result<HostAnnouncement> hostFrom(Obj& o) {
   HostAnnouncement r;
-  PROTO_TRY_ASSIGN(version, getString(o, "version", 32));
+  SASHI_TRY_ASSIGN(version, getString(o, "version", 32));
   SASHI_TRY(checkPattern(o.at("version"), version, validateVersionString));
   r.version = std::move(version);
-  PROTO_TRY_ASSIGN(key, getKey(o, "key"));
+  SASHI_TRY_ASSIGN(key, getKey(o, "key"));
   r.key = key;
-  PROTO_TRY_ASSIGN(host, getString(o, "host", 253));
+  SASHI_TRY_ASSIGN(host, getString(o, "host", 253));
   SASHI_TRY(checkPattern(o.at("host"), host, validateHost));
   r.host = std::move(host);
-  PROTO_TRY_ASSIGN(instances, getUint(o, "instances", 0, kMaxJsonInteger));
+  SASHI_TRY_ASSIGN(instances, getUint(o, "instances", 0, kMaxJsonInteger));
   r.instances = instances;
-  PROTO_TRY_ASSIGN(free, getUint(o, "free", 0, r.instances));
+  SASHI_TRY_ASSIGN(free, getUint(o, "free", 0, r.instances));
   r.free = free;
-  PROTO_TRY_ASSIGN(cpu, getUint(o, "cpuMillis", 0, kMaxJsonInteger));
+  SASHI_TRY_ASSIGN(cpu, getUint(o, "cpuMillis", 0, kMaxJsonInteger));
   r.cpuMillis = cpu;
-  PROTO_TRY_ASSIGN(mem, getUint(o, "memoryMiB", 0, kMaxJsonInteger));
+  SASHI_TRY_ASSIGN(mem, getUint(o, "memoryMiB", 0, kMaxJsonInteger));
   r.memoryMiB = mem;
-  PROTO_TRY_ASSIGN(swap, getUint(o, "swapMiB", 0, kMaxJsonInteger));
+  SASHI_TRY_ASSIGN(swap, getUint(o, "swapMiB", 0, kMaxJsonInteger));
   r.swapMiB = swap;
-  PROTO_TRY_ASSIGN(disk, getUint(o, "diskMiB", 0, kMaxJsonInteger));
+  SASHI_TRY_ASSIGN(disk, getUint(o, "diskMiB", 0, kMaxJsonInteger));
   r.diskMiB = disk;
-  PROTO_TRY_ASSIGN(price, getDrops(o, "price", 1));
+  SASHI_TRY_ASSIGN(price, getDrops(o, "price", 1));
   r.price = price;
-  PROTO_TRY_ASSIGN(ms, getUint(o, "momentSeconds", 1, kMaxJsonInteger));
+  SASHI_TRY_ASSIGN(ms, getUint(o, "momentSeconds", 1, kMaxJsonInteger));
   r.momentSeconds = ms;
-  PROTO_TRY_ASSIGN(mm, getUint(o, "maxMoments", 1, kMaxJsonInteger));
+  SASHI_TRY_ASSIGN(mm, getUint(o, "maxMoments", 1, kMaxJsonInteger));
   r.maxMoments = mm;
-  PROTO_TRY_ASSIGN(images, o.need("images"));
+  SASHI_TRY_ASSIGN(images, o.need("images"));
   if (!images->IsArray())
     return bad(o.at("images"), std::string("expected an array, got ") + jsonTypeName(*images));
   if (images->Empty() || images->Size() > kMaxAnnouncedImages) {
@@ -452,15 +447,15 @@ Result<HostAnnouncement> hostFrom(Obj& o) {
   }
   for (rapidjson::SizeType i = 0; i < images->Size(); ++i) {
     std::string path = o.at("images") + "[" + std::to_string(i) + "]";
-    PROTO_TRY_ASSIGN(img, asString((*images)[i], path, 64));
+    SASHI_TRY_ASSIGN(img, asString((*images)[i], path, 64));
     SASHI_TRY(checkPattern(path, img, validateImageName));
     if (std::find(r.images.begin(), r.images.end(), img) != r.images.end())
       return bad(path, "duplicate image");
     r.images.push_back(std::move(img));
   }
-  PROTO_TRY_ASSIGN(hb, getUint(o, "heartbeatSeconds", 1, kMaxJsonInteger));
+  SASHI_TRY_ASSIGN(hb, getUint(o, "heartbeatSeconds", 1, kMaxJsonInteger));
   r.heartbeatSeconds = hb;
-  PROTO_TRY_ASSIGN(time, getUint(o, "time", 0, kMaxJsonInteger));
+  SASHI_TRY_ASSIGN(time, getUint(o, "time", 0, kMaxJsonInteger));
   r.time = time;
   SASHI_TRY(o.finish());
   return r;
@@ -628,7 +623,7 @@ std::size_t payloadLimit(MessageType type) {
 
 Result<Message> parsePayload(MessageType type, std::string_view json) {
   rapidjson::Document doc;
-  PROTO_TRY_ASSIGN(o, openPayload(doc, json, payloadLimit(type)));
+  SASHI_TRY_ASSIGN(o, openPayload(doc, json, payloadLimit(type)));
   auto wrap = [](auto r) -> Result<Message> {
     if (!r) return r.error();
     return Message(std::move(r).value());

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -362,6 +363,8 @@ TEST(LeaseCliTest, Secp256k1WalletUsesItsDerivedReplyKey) {
   const std::string overrideSeed = crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::ed25519));
   const auto overrideKey = *crypto::KeyPair::fromSeed(overrideSeed);
   std::ofstream(dir.path() + "/reply.seed") << overrideSeed << "\n";
+  std::filesystem::permissions(dir.path() + "/reply.seed",
+                               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   CliRun key2 = runCli({"lease", "key", "--reply-seed-file", dir.path() + "/reply.seed", "--json"}, env);
   ASSERT_EQ(key2.code, 0) << key2.out;
   ASSERT_TRUE(key2.json.IsObject()) << key2.out;
@@ -374,6 +377,8 @@ TEST(LeaseCliTest, Secp256k1WalletUsesItsDerivedReplyKey) {
   ASSERT_EQ(list2.json["requests"].Size(), 3u) << list2.out;
   for (const auto& r : list2.json["requests"].GetArray()) EXPECT_EQ(r["replies"].Size(), 1u) << list2.out;
   std::ofstream(dir.path() + "/secp.seed") << devSeed << "\n";
+  std::filesystem::permissions(dir.path() + "/secp.seed",
+                               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   CliRun badKey = runCli({"lease", "key", "--reply-seed-file", dir.path() + "/secp.seed"}, env);
   EXPECT_NE(badKey.code, 0);
 }

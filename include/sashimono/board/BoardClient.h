@@ -66,7 +66,10 @@ struct BoardOptions {
   std::uint32_t maxPages = 100000;  // a catch-up longer than this is treated as a server fault
   std::size_t dedupeWindow = DeliveryTracker::kDefaultMaxEntries;
   std::size_t maxQueuedEvents = 100000;  // stream messages waiting for the worker; beyond: drop the server
-  TransportFactory transport;            // empty: WebSocket (tests inject fakes)
+  // Each failed connection or ended session is logged as a warning (a long-running node); false
+  // logs them at debug level (one-shot commands report one error of their own).
+  bool warnOnRetry = true;
+  TransportFactory transport;  // empty: WebSocket (tests inject fakes)
 };
 
 struct BoardEvents {

@@ -81,3 +81,14 @@ using Status = Result<void>;
     auto sashi_try_r_ = (expr);                          \
     if (!sashi_try_r_.ok()) return sashi_try_r_.error(); \
   } while (0)
+
+// Declares `var` from the value of an expression returning Result<T>, or propagates its error:
+//   SASHI_TRY_ASSIGN(root, ConfigNode::parse(text, source));  // root is the ConfigNode
+// Expands to several statements: use it in a block, not as the body of an unbraced if.
+#define SASHI_TRY_CONCAT_(a, b) a##b
+#define SASHI_TRY_NAME_(a, b) SASHI_TRY_CONCAT_(a, b)
+#define SASHI_TRY_ASSIGN(var, expr) SASHI_TRY_ASSIGN_IMPL_(var, expr, SASHI_TRY_NAME_(sashi_try_a_, __LINE__))
+#define SASHI_TRY_ASSIGN_IMPL_(var, expr, tmp) \
+  auto tmp = (expr);                           \
+  if (!tmp.ok()) return tmp.error();           \
+  auto var = std::move(tmp).value()

@@ -66,7 +66,8 @@ struct HostConfig {
 // Canonical JSON text of a config (what `host init` writes), readable by parseHostConfig.
 [[nodiscard]] std::string renderHostConfig(const HostConfig& config);
 
-// Reads an ed25519 family seed (sEd…) from a file that must not be readable by group/others.
+// The host's seed file (crypto/SeedFile.h: mode 0600, wiped), which must hold an ed25519 seed
+// (sEd…); returns its text.
 [[nodiscard]] core::Result<std::string> readSeedFile(const std::string& path);
 // Creates the file with mode 0600 (fails if it exists) and writes the seed and a newline.
 [[nodiscard]] core::Status writeSeedFile(const std::string& path, const std::string& seed);

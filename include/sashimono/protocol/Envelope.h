@@ -37,9 +37,11 @@ MessageType defaultTypeOf(const Message& m);
 
 // The ledger's forms of a memo. memoToJson gives the Memos array entry of a transaction JSON,
 // {"Memo": {"MemoType": hex, "MemoFormat": hex, "MemoData": hex}} (upper-case hex), allocated
-// with `alloc`. memoFromLedger copies a decoded memo (absent fields become empty).
+// with `alloc`. memoFromLedger copies a decoded memo (absent fields become empty); memoToLedger
+// is the memo for ledger::Payment (all three fields present, as memoToJson writes them).
 rapidjson::Value memoToJson(const Memo& memo, rapidjson::Document::AllocatorType& alloc);
 Memo memoFromLedger(const ledger::Memo& memo);
+ledger::Memo memoToLedger(const Memo& memo);
 
 // Renders `message` as `type` and wraps it: sealed to `sealTo` if the type is sealed (sealTo
 // required), plain otherwise. Errors: the message does not belong to the type, a sealed type

@@ -205,13 +205,16 @@ class FakeBoard : public std::enable_shared_from_this<FakeBoard> {
       result = R"({"ledger_index":)" + std::to_string(validated_) + R"(,"validated_ledgers":"1-)" +
                std::to_string(validated_) + "\"}";
     } else if (cmd == "account_tx") {
-      std::uint32_t lo = static_cast<std::uint32_t>(req["ledger_index_min"].GetInt64());
+      // -1 (as rippled): the earliest ledger held / the latest validated.
+      const std::int64_t loReq = req["ledger_index_min"].GetInt64();
+      const std::int64_t hiReq = req["ledger_index_max"].GetInt64();
+      std::uint32_t lo = loReq < 0 ? 1 : static_cast<std::uint32_t>(loReq);
       accountTxMins_.push_back(lo);
       if (++accountTxCalls == dropOnAccountTxCall) {
         c.shut();
         return;
       }
-      std::uint32_t hi = static_cast<std::uint32_t>(req["ledger_index_max"].GetInt64());
+      std::uint32_t hi = hiReq < 0 ? validated_ : static_cast<std::uint32_t>(hiReq);
       std::size_t skip = 0;
       if (req.HasMember("marker") && req["marker"].IsObject()) skip = req["marker"]["skip"].GetUint();
       std::vector<std::pair<std::uint32_t, const FakeTx*>> all;
