@@ -1,14 +1,10 @@
 // sashimono host init|run|status — the host node (docs/NODE.md).
-#include <limits.h>
 #include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <set>
 
 #include <rapidjson/document.h>
 
@@ -16,14 +12,10 @@
 #include "sashimono/core/Bytes.h"
 #include "sashimono/core/Log.h"
 #include "sashimono/crypto/Keys.h"
-#include "sashimono/host/LinuxHost.h"
-#include "sashimono/host/Provisioner.h"
 #include "sashimono/lease/Clock.h"
 #include "sashimono/node/HostConfig.h"
-#include "sashimono/node/HostProvisionerPort.h"
-#include "sashimono/node/NodeService.h"
+#include "sashimono/node/HostRun.h"
 #include "sashimono/node/NodeStore.h"
-#include "sashimono/protocol/Patterns.h"
 
 namespace sashimono::cli {
 
@@ -147,132 +139,24 @@ int init(const Args& a) {
   return 0;
 }
 
-// Tenants as files under a directory: the node's provisioner for tests without root.
-class FileProvisionerPort final : public node::ProvisionerPort {
- public:
-  FileProvisionerPort(std::string dir, std::uint16_t firstPort) : dir_(std::move(dir)), first_(firstPort) {
-    std::filesystem::create_directories(dir_);
-  }
-  core::Result<protocol::InstanceInfo> provision(const crypto::Hash256& id, const protocol::AcquireRequest&,
-                                                 const lease::InstanceSize&) override {
-    const auto path = dir_ + "/" + core::toHex(id);
-    std::set<std::uint16_t> used;
-    for (const auto& e : std::filesystem::directory_iterator(dir_)) {
-      std::ifstream in(e.path());
-      unsigned p = 0;
-      if (in >> p) {
-        if (e.path().filename() == core::toHex(id)) return info(id, static_cast<std::uint16_t>(p));
-        used.insert(static_cast<std::uint16_t>(p));
-      }
-    }
-    std::uint16_t port = first_;
-    while (used.count(port)) ++port;
-    const auto tmp = path + ".tmp";
-    {
-      std::ofstream out(tmp);
-      out << port << "\n";
-    }
-    std::filesystem::rename(tmp, path);
-    return info(id, port);
-  }
-  core::Status destroy(const crypto::Hash256& id) override {
-    std::error_code ec;
-    std::filesystem::remove(dir_ + "/" + core::toHex(id), ec);
-    return {};
-  }
-  core::Result<std::vector<crypto::Hash256>> list() override {
-    std::vector<crypto::Hash256> out;
-    for (const auto& e : std::filesystem::directory_iterator(dir_)) {
-      auto h = protocol::parseHash256(e.path().filename().string());
-      if (h.ok()) out.push_back(*h);
-    }
-    return out;
-  }
-  core::Status deliverCluster(const crypto::Hash256&, const std::vector<protocol::ClusterMember>&) override {
-    return {};
-  }
-
- private:
-  static protocol::InstanceInfo info(const crypto::Hash256& id, std::uint16_t port) {
-    protocol::InstanceInfo i;
-    std::copy(id.begin(), id.end(), i.pubkey.begin());
-    i.userPort = port;
-    i.peerPort = static_cast<std::uint16_t>(port + 1);
-    return i;
-  }
-  std::string dir_;
-  std::uint16_t first_;
-};
-
 int run(const Args& a) {
   const std::string cmd = "host run";
   auto c = node::loadHostConfig(a.config);
   if (!c) return failure(cmd, c.error().message);
   spdlog::set_level(spdlog::level::from_str(c->logLevel));
-  auto seed = node::readSeedFile(c->seedFile);
-  if (!seed) return failure(cmd, seed.error().message);
-  auto key = crypto::KeyPair::fromSeed(*seed);
-  if (!key) return failure(cmd, key.error().message);
-  std::error_code ec;
-  std::filesystem::create_directories(c->dataDir, ec);
-  if (ec) return failure(cmd, "cannot create " + c->dataDir + ": " + ec.message());
-  auto store = node::NodeStore::open(c->storePath());
-  if (!store) return failure(cmd, store.error().message);
-
-  std::unique_ptr<node::ProvisionerPort> port;
-  std::optional<host::LinuxHost> os;
-  std::unique_ptr<host::Provisioner> prov;
-  if (!a.testProvisioner.empty()) {
-    port = std::make_unique<FileProvisionerPort>(a.testProvisioner, c->userPorts.first);
-  } else {
-    if (::geteuid() != 0) return failure(cmd, "must run as root to create tenants (users, cgroups, mounts)");
-    char self[PATH_MAX];
-    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return failure(cmd, "cannot find the sashimono binary (/proc/self/exe)");
-    self[n] = 0;
-    auto linuxHost = host::makeLinuxHost(a.cgroupParent.empty() ? "sashimono" : a.cgroupParent,
-                                         {self, "statefs", "mount"});
-    if (!linuxHost) return failure(cmd, linuxHost.error().message);
-    os = std::move(*linuxHost);
-    host::ProvisionerConfig pc;
-    pc.baseDir = a.tenantsDir.empty() ? c->dataDir + "/tenants" : a.tenantsDir;
-    if (!a.tenantPrefix.empty()) pc.userPrefix = a.tenantPrefix;
-    pc.imagesDir = c->imagesDir;
-    pc.publicIp = c->bindAddress;
-    pc.ports.user = {c->userPorts.first, c->userPorts.last};
-    pc.ports.peer = {c->peerPorts.first, c->peerPorts.last};
-    pc.ports.generalTcp = {c->generalPorts.first, c->generalPorts.last};
-    pc.ports.generalTcpCount = c->generalPerInstance;
-    pc.ports.generalUdpCount = 0;
-    for (const auto& img : c->policy.allowedImages)
-      if (!std::filesystem::is_directory(c->imagesDir + "/" + img + "/rootfs"))
-        spdlog::warn(
-            "host run: image '{}' is offered but {}/{}/rootfs does not exist (tools/build-image.sh "
-            "--name {}); its acquires will be refunded as provisioning failures",
-            img, c->imagesDir, img, img);
-    // Each tenant's own user runs its statefs and containerd under baseDir: every directory
-    // above it must let others through, or every acquire would fail and be refunded.
-    std::filesystem::create_directories(pc.baseDir, ec);
-    if (ec) return failure(cmd, "cannot create " + pc.baseDir + ": " + ec.message());
-    for (auto p = std::filesystem::absolute(pc.baseDir).parent_path(); !p.empty(); p = p.parent_path()) {
-      struct stat st {};
-      if (::stat(p.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0)
-        return failure(cmd, "tenant users cannot reach " + pc.baseDir + ": " + p.string() + " is mode " +
-                                std::to_string((st.st_mode >> 6) & 7) +
-                                std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) +
-                                " (others need the x bit: chmod o+x it, or choose another dataDir)");
-      if (p == p.root_path()) break;
-    }
-    prov = std::make_unique<host::Provisioner>(pc, os->ops());
-    // What a crash left behind: half-made tenants removed, ready tenants whose daemons died
-    // (a reboot) restarted. The node then compares the tenants with its leases.
-    auto rec = prov->reconcile();
-    if (!rec) return failure(cmd, rec.error().context("tenant reconcile").message);
-    spdlog::info("host run: tenants: {} kept, {} restarted, {} removed, {} failed", rec->kept.size(),
-                 rec->resumed.size(), rec->removed.size(), rec->failed.size());
-    for (const auto& f : rec->failed) spdlog::warn("host run: tenant reconcile: {}", f);
-    port = std::make_unique<node::HostProvisionerPort>(*prov, *key, c->runtime);
+  node::HostRunOptions o;
+  o.simulatedTenantsDir = a.testProvisioner;
+  o.tenantsDir = a.tenantsDir;
+  o.tenantPrefix = a.tenantPrefix;
+  if (!a.cgroupParent.empty()) o.cgroupParent = a.cgroupParent;
+  if (!a.tickMs.empty()) {
+    if (a.tickMs.size() > 6 || a.tickMs.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(a.tickMs) == 0)
+      return usageError("host", "--tick-ms: expected 1..999999, got '" + a.tickMs + "'");
+    o.tickInterval = std::chrono::milliseconds(std::stoul(a.tickMs));
   }
+  auto node = node::HostRun::open(std::move(*c), o);
+  if (!node) return failure(cmd, node.error().message);
 
   // Signals are taken synchronously by this thread; every other thread inherits the block.
   sigset_t set;
@@ -280,19 +164,9 @@ int run(const Args& a) {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-
-  lease::SystemClock clock;
-  node::ServiceOptions so;
-  if (!a.tickMs.empty()) {
-    if (a.tickMs.size() > 6 || a.tickMs.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoul(a.tickMs) == 0)
-      return usageError("host", "--tick-ms: expected 1..999999, got '" + a.tickMs + "'");
-    so.tickInterval = std::chrono::milliseconds(std::stoul(a.tickMs));
-  }
-  node::NodeService service(*c, *store, *port, *key, clock, so);
-  if (auto st = service.start(); !st) return failure(cmd, st.error().message);
-  spdlog::info("host node {} running ({} board URL(s)); SIGINT/SIGTERM to stop", key->address(),
-               c->boardUrls.size());
+  if (auto st = (*node)->start(); !st) return failure(cmd, st.error().message);
+  spdlog::info("host node {} running ({} board URL(s)); SIGINT/SIGTERM to stop", (*node)->key().address(),
+               (*node)->config().boardUrls.size());
   int code = 0;
   while (true) {
     timespec ts{0, 200'000'000};
@@ -301,13 +175,13 @@ int run(const Args& a) {
       spdlog::info("node: signal {}, stopping", sig);
       break;
     }
-    if (service.fatal()) {
+    if ((*node)->fatal()) {
       code = 1;
       break;
     }
   }
-  service.stop();
-  if (code != 0) return failure(cmd, service.fatalError());
+  (*node)->stop();
+  if (code != 0) return failure(cmd, (*node)->fatalError());
   return 0;
 }
 

@@ -31,7 +31,8 @@ TEST(WalletTest, AnEd25519WalletRepliesToItsOwnKey) {
   EXPECT_FALSE(w->requestReplyKey());
   EXPECT_FALSE(w->replySeed);
   EXPECT_EQ(w->replyKeyPair().publicKey(), w->account.publicKey());
-  EXPECT_TRUE(std::equal(w->replyKey().begin(), w->replyKey().end(), w->account.publicKey().begin() + 1));
+  const auto reply = w->replyKey();  // by value: one copy, not two temporaries' iterators
+  EXPECT_TRUE(std::equal(reply.begin(), reply.end(), w->account.publicKey().begin() + 1));
 }
 
 TEST(WalletTest, ASecpWalletDerivesItsReplyKey) {

@@ -1,0 +1,70 @@
+#pragma once
+// The host node's composition root (`sashimono host run`, docs/NODE.md): from a host
+// configuration it opens the node's store, reads the host key, builds the tenants' provisioner —
+// real Linux tenants (root), or simulated ones (SimulatedProvisionerPort.h) for demos and tests
+// without root — reconciles what a crash or reboot left, and wires the NodeService. The command
+// itself only parses options, waits for signals and prints.
+//
+// Ownership: a HostRun owns everything it built; the NodeService refers to the other members,
+// which are declared before it and so outlive it. Thread-safety: start/stop/fatal from one thread.
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "sashimono/core/Result.h"
+#include "sashimono/crypto/Keys.h"
+#include "sashimono/host/LinuxHost.h"
+#include "sashimono/host/Provisioner.h"
+#include "sashimono/lease/Clock.h"
+#include "sashimono/node/HostConfig.h"
+#include "sashimono/node/NodeService.h"
+#include "sashimono/node/NodeStore.h"
+#include "sashimono/node/ProvisionerPort.h"
+
+namespace sashimono::node {
+
+struct HostRunOptions {
+  // Non-empty: tenants are simulated as files in this directory (no root needed; say so).
+  std::string simulatedTenantsDir;
+  // Real tenants: where they live (default <dataDir>/tenants), their user-name prefix (default
+  // the provisioner's), the parent cgroup, and the binary that serves `statefs mount`
+  // (default /proc/self/exe). Root tests confine their tenants with the first three.
+  std::string tenantsDir;
+  std::string tenantPrefix;
+  std::string cgroupParent = "sashimono";
+  std::string sashimonoBinary;
+  std::optional<std::chrono::milliseconds> tickInterval;
+};
+
+class HostRun {
+ public:
+  // Everything up to a node ready to start: errors name what is wrong (root, seed, store,
+  // a tenants directory tenant users cannot reach, reconcile).
+  static core::Result<std::unique_ptr<HostRun>> open(HostConfig config, const HostRunOptions& options);
+  ~HostRun();
+  HostRun(const HostRun&) = delete;
+  HostRun& operator=(const HostRun&) = delete;
+
+  [[nodiscard]] core::Status start();
+  void stop();
+  [[nodiscard]] bool fatal() const { return service_->fatal(); }
+  [[nodiscard]] std::string fatalError() const { return service_->fatalError(); }
+  [[nodiscard]] const crypto::KeyPair& key() const { return *key_; }
+  [[nodiscard]] const HostConfig& config() const { return config_; }
+
+ private:
+  HostRun() = default;
+  core::Status openRealTenants(const HostRunOptions& o);
+
+  HostConfig config_;
+  std::optional<crypto::KeyPair> key_;
+  std::optional<NodeStore> store_;
+  std::optional<host::LinuxHost> os_;
+  std::unique_ptr<host::Provisioner> provisioner_;
+  std::unique_ptr<ProvisionerPort> port_;
+  lease::SystemClock clock_;
+  std::unique_ptr<NodeService> service_;
+};
+
+}  // namespace sashimono::node
