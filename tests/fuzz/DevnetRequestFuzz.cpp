@@ -15,12 +15,28 @@
 
 namespace {
 
+// The devnet's data directory, removed at exit (after the devnet, which was made after it).
+struct DataDir {
+  std::string path;
+  ~DataDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+const std::string& dataDir() {
+  static const DataDir d = [] {
+    std::string t = (std::filesystem::temp_directory_path() / "sashi-fuzz-XXXXXX").string();
+    if (::mkdtemp(t.data()) == nullptr) std::abort();
+    return DataDir{t};
+  }();
+  return d.path;
+}
+
 sashimono::devnet::Devnet& node() {
   static std::unique_ptr<sashimono::devnet::Devnet> n = [] {
-    std::string t = (std::filesystem::temp_directory_path() / "sashi-fuzz-XXXXXX").string();
-    std::string dir = ::mkdtemp(t.data());
     sashimono::devnet::DevnetOptions o;
-    o.dataDir = dir;
+    o.dataDir = dataDir();
     o.genesisSeed = "sEdTM1uX8pu2do5XvTnutH6HsouMaM2";
     o.ledgerInterval = std::chrono::milliseconds(0);
     auto r = sashimono::devnet::Devnet::open(o);

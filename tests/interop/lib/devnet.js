@@ -6,8 +6,19 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
+// Data directories this helper made, removed when the test process exits (a test may stop a
+// devnet and start another on the same directory, so not at stop()).
+const madeDirs = [];
+process.on('exit', () => {
+  for (const d of madeDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 function startDevnet(binary, opts = {}) {
-  const dataDir = opts.dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'sashi-devnet-'));
+  let dataDir = opts.dataDir;
+  if (!dataDir) {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sashi-devnet-'));
+    madeDirs.push(dataDir);
+  }
   const args = ['devnet', '--listen', '127.0.0.1:' + (opts.port || 0), '--data', dataDir,
     '--ledger-interval-ms', String(opts.intervalMs ?? 100)];
   if (opts.seed) args.push('--genesis-seed', opts.seed);
