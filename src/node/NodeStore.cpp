@@ -47,9 +47,15 @@ CREATE TABLE cluster_pending (lease_id BLOB PRIMARY KEY);
 CREATE TABLE status (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL, updated_at INTEGER NOT NULL);
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations{kSchemaV1};
+// Version 2: request states named after the request path's stages (docs/NODE.md).
+constexpr std::string_view kSchemaV2 = R"sql(
+UPDATE requests SET state = 'replied' WHERE state = 'done';
+UPDATE requests SET state = 'admitted' WHERE state IN ('seen', 'verified');
+)sql";
 
-constexpr std::array<const char*, 4> kRequestStates{"seen", "verified", "decided", "done"};
+constexpr std::array<std::string_view, 2> kMigrations{kSchemaV1, kSchemaV2};
+
+constexpr std::array<const char*, 3> kRequestStates{"admitted", "decided", "replied"};
 constexpr std::array<const char*, 3> kOutboxStates{"pending", "signed", "done"};
 
 template <std::size_t N>
@@ -62,7 +68,7 @@ std::array<std::uint8_t, N> toArray(core::ByteView b) {
 RequestState parseRequestState(const std::string& s) {
   for (std::size_t i = 0; i < kRequestStates.size(); ++i)
     if (s == kRequestStates[i]) return static_cast<RequestState>(i);
-  return RequestState::seen;
+  return RequestState::admitted;
 }
 
 core::Result<std::vector<RequestRow>> readRequests(store::Database& db, std::string_view sql) {
@@ -114,31 +120,10 @@ core::Result<std::optional<RequestState>> NodeStore::requestState(const crypto::
   return std::optional<RequestState>{parseRequestState(st->text(0))};
 }
 
-core::Status NodeStore::recordSeen(const RequestRow& row) {
-  auto st = db_.prepare(
-      "INSERT OR IGNORE INTO requests (hash, state, ledger, blob, meta, result) VALUES (?, 'seen', ?, ?, ?, "
-      "?)");
-  if (!st) return st.error();
-  st->bind(1, core::ByteView(row.hash))
-      .bind(2, static_cast<std::int64_t>(row.ledger))
-      .bind(3, core::ByteView(row.blob))
-      .bind(4, core::ByteView(row.meta))
-      .bind(5, row.result);
-  return st->run();
-}
-
-core::Status NodeStore::markVerified(const crypto::Hash256& hash, const std::string& verdict) {
-  auto st =
-      db_.prepare("UPDATE requests SET state = 'verified', verdict = ? WHERE hash = ? AND state = 'seen'");
-  if (!st) return st.error();
-  st->bind(1, verdict).bind(2, core::ByteView(hash));
-  return st->run();
-}
-
 core::Result<std::vector<RequestRow>> NodeStore::unfinishedRequests() {
   return readRequests(db_,
                       "SELECT hash, state, ledger, blob, meta, result, verdict FROM requests "
-                      "WHERE state IN ('seen', 'verified') ORDER BY ledger, rowid");
+                      "WHERE state = 'admitted' ORDER BY ledger, rowid");
 }
 
 core::Result<std::vector<RequestRow>> NodeStore::requests() {
@@ -165,7 +150,7 @@ core::Result<std::vector<crypto::Hash256>> readHashes(store::Database& db, const
 }  // namespace
 
 core::Result<std::vector<crypto::Hash256>> NodeStore::handledRequests() {
-  return readHashes(db_, "SELECT hash FROM requests WHERE state IN ('decided', 'done')");
+  return readHashes(db_, "SELECT hash FROM requests WHERE state IN ('decided', 'replied')");
 }
 
 core::Status NodeStore::insertOutbox(const OutboxEntry& e) {
@@ -201,10 +186,18 @@ core::Status NodeStore::addOutbox(const OutboxEntry& entry) {
 core::Status NodeStore::commitDecision(const DecisionRecord& rec) {
   auto tx = store::Transaction::begin(db_);
   if (!tx) return tx.error();
-  if (rec.request) {
-    auto st = db_.prepare("UPDATE requests SET state = 'decided', verdict = ? WHERE hash = ?");
+  if (const auto& r = rec.request) {
+    auto st = db_.prepare(
+        "INSERT INTO requests (hash, state, ledger, blob, meta, result, verdict) "
+        "VALUES (?, 'decided', ?, ?, ?, ?, ?) "
+        "ON CONFLICT (hash) DO UPDATE SET state = 'decided', verdict = excluded.verdict");
     if (!st) return st.error();
-    st->bind(1, rec.verdict).bind(2, core::ByteView(*rec.request));
+    st->bind(1, core::ByteView(r->hash))
+        .bind(2, static_cast<std::int64_t>(r->ledger))
+        .bind(3, core::ByteView(r->blob))
+        .bind(4, core::ByteView(r->meta))
+        .bind(5, r->result)
+        .bind(6, r->verdict);
     SASHI_TRY(st->run());
   }
   for (const auto& l : rec.upserts) {
@@ -367,7 +360,7 @@ core::Status NodeStore::markSent(std::int64_t id, const std::string& result, std
   st->bind(1, result).bind(2, static_cast<std::int64_t>(ledger)).bind(3, id);
   SASHI_TRY(st->run());
   auto up = db_.prepare(
-      "UPDATE requests SET state = 'done' WHERE state = 'decided' AND hash = (SELECT answers FROM outbox "
+      "UPDATE requests SET state = 'replied' WHERE state = 'decided' AND hash = (SELECT answers FROM outbox "
       "WHERE id = ?) "
       "AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.answers = requests.hash AND o.state != 'done')");
   if (!up) return up.error();

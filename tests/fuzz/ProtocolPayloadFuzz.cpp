@@ -89,7 +89,7 @@ void verdictAndBook(MessageType type, std::uint8_t selector, std::string_view te
 
   lease::fakes::ManualClock clock;
   lease::Book book(lease::Offer{1, {}, 1000, 60, 10}, clock);
-  lease::Decision d = book.handle(v);
+  lease::Decision d = book.decide(v);
   if (d.duplicate || d.actions.size() != 1) fail("expected exactly one action", std::string(text), "");
   if (const auto* p = std::get_if<lease::Provision>(&d.actions[0])) {
     protocol::InstanceInfo info;
@@ -105,7 +105,7 @@ void verdictAndBook(MessageType type, std::uint8_t selector, std::string_view te
   // Every reply must be buildable as a memo (sealed replies need their key).
   auto built = buildMemo(reply->type, reply->message, reply->sealTo);
   if (!built) fail("reply cannot be built", std::string(text), built.error().message);
-  if (book.handle(v).actions.size() != 0) fail("a duplicate produced actions", std::string(text), "");
+  if (book.decide(v).actions.size() != 0) fail("a duplicate produced actions", std::string(text), "");
 }
 }  // namespace
 

@@ -527,7 +527,7 @@ TEST_F(NodeHostileTest, ForgedStreamIsRefusedOrIgnoredAndTheLegitimateAcquireIsS
       ASSERT_EQ(it->second.size(), 1u) << k.name;
       const RequestRow& r = it->second.front();
       EXPECT_TRUE(r.verdict.starts_with(k.verdict)) << k.name << ": verdict '" << r.verdict << "'";
-      EXPECT_TRUE(r.state == RequestState::decided || r.state == RequestState::done)
+      EXPECT_TRUE(r.state == RequestState::decided || r.state == RequestState::replied)
           << k.name << ": state " << requestStateName(r.state);
     }
     // The node's own replies came back on its account's stream: recorded, and ignored.

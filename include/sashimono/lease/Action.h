@@ -1,10 +1,11 @@
 #pragma once
 // Decisions as data: what the node must do after the book decided, in order. The node
-// records a Decision (with the lease changes) before executing any of its actions, executes
-// them in order, and reports completion back (Book::provisioned / provisionFailed /
-// destroyed). Every action is safe to execute again after a crash (idempotent by lease id or
-// by request id).
+// commits a Decision (with the lease changes) before it acts on any of its actions, acts on
+// them in order, and reports each completion back (Book::provisioned / provisionFailed /
+// reprovisioned / destroyed), whose Decision is committed and acted on in turn. Every action
+// is safe to act on again after a crash (idempotent by lease id or by request id).
 #include <optional>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -16,11 +17,13 @@
 
 namespace sashimono::lease {
 
-// Create the instance for a lease; report with provisioned() or provisionFailed().
+// Create the instance for a lease; report with provisioned() or provisionFailed(), or, when
+// `again` (an active lease whose instance went missing: reconcile), with reprovisioned().
 struct Provision {
   crypto::Hash256 leaseId{};
   crypto::AccountId owner{};
   protocol::AcquireRequest request;
+  bool again = false;
   bool operator==(const Provision&) const = default;
 };
 
@@ -61,6 +64,7 @@ struct Decision {
   std::vector<Lease> upserts;              // leases created or changed: persist
   std::vector<crypto::Hash256> removed;    // leases gone: delete
   std::vector<Action> actions;
+  std::vector<std::string> warnings;  // for the owner's log (the book itself does not log)
 };
 
 }  // namespace sashimono::lease

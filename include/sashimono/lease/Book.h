@@ -1,11 +1,14 @@
 #pragma once
-// The lease book: capacity accounting and the lease state machine, as pure logic.
+// The lease book: capacity accounting, the lease state machine and the lease policy (what to
+// redo after a restart or a failure), as pure logic. It is the "decide" stage of the node's
+// request path (docs/NODE.md): admit → classify → decide → commit → act → reply.
 //
 // Feed it verdicts (protocol::classify) and completions; it answers with Decisions (Action.h).
+// Requests are decided in BookRequests.cpp, completions and the policy in Book.cpp.
 // A slot is taken from the moment an acquire is accepted until destroyed() confirms its
 // instance is gone, so capacity never exceeds what may actually be provisioned.
 //
-// Idempotence: a request id seen before (handle) and a completion that does not match the
+// Idempotence: a request id decided before (decide) and a completion that does not match the
 // lease's state (provisioned twice, destroyed twice) yield a Decision with duplicate = true and
 // no actions. Restore the handled request ids at start-up for this to hold across restarts.
 //
@@ -34,8 +37,17 @@ struct DriftReport {
   std::vector<crypto::Hash256> orphans;  // provisioned, but no live lease: destroy
   std::vector<crypto::Hash256> missing;  // active lease without an instance: provision again
   std::uint64_t overcommitted = 0;       // live leases beyond the offer's slots (offer shrank)
-  std::vector<Action> actions;           // Destroy(orphan) for orphans, Provision for missing
+  std::vector<Action> actions;           // Destroy(orphan) for orphans, Provision{again} for missing
   [[nodiscard]] bool clean() const { return orphans.empty() && missing.empty() && overcommitted == 0; }
+};
+
+// What is still owed, at start-up and on every tick: the one retry rule of the node.
+struct Unfinished {
+  // Provision for provisioning leases (interrupted), Destroy for ending ones (interrupted or
+  // failed), DeliverCluster for every pending delivery to an active lease.
+  std::vector<Action> actions;
+  // Pending deliveries that are owed to no one any more (the lease is gone): drop them.
+  std::vector<crypto::Hash256> settled;
 };
 
 class Book {
@@ -49,14 +61,22 @@ class Book {
   [[nodiscard]] core::Status restore(std::vector<Lease> leases, const std::vector<crypto::Hash256>& handled);
   // Actions interrupted by a restart: Provision for provisioning leases, Destroy for ending ones.
   [[nodiscard]] std::vector<Action> resume() const;
+  // resume() plus the cluster deliveries still pending (ids the node recorded): see Unfinished.
+  // A delivery to a lease that is provisioning or ending waits (provisioned: the instance gets
+  // its membership then; ending: it will not need it).
+  [[nodiscard]] Unfinished unfinished(const std::vector<crypto::Hash256>& clusterPending) const;
   // Compares with the lease ids the provisioner reports as existing instances.
   [[nodiscard]] DriftReport reconcile(const std::vector<crypto::Hash256>& provisioned) const;
 
   // A verdict for one transaction: Ignored → an empty decision; Refused → an error reply with
   // the full refund; Accepted → per request type (docs/PROTOCOL.md §9).
-  Decision handle(const protocol::Verdict& verdict);
+  Decision decide(const protocol::Verdict& verdict);
   Decision provisioned(const crypto::Hash256& leaseId, const protocol::InstanceInfo& instance);
   Decision provisionFailed(const crypto::Hash256& leaseId, const std::string& detail);
+  // An active lease's instance was created again (Provision{again}): the reply already sent
+  // stays as it was (a warning when the new user port differs); the instance gets its cluster
+  // membership back (a DeliverCluster, recorded as pending until it succeeds).
+  Decision reprovisioned(const crypto::Hash256& leaseId, const protocol::InstanceInfo& instance);
   Decision destroyed(const crypto::Hash256& leaseId);
   // Ends every active lease whose expiry has come (Destroy, then the notice on destroyed()).
   Decision tick();

@@ -1,20 +1,29 @@
 #pragma once
-// The host node's logic: board → verify → record → lease → provision → reply, exactly once.
+// The host node's logic: every request from the board to its reply, exactly once. One request
+// passes six stages, named the same in the code, the logs and docs/NODE.md:
 //
-//   onTransactions(txs)    per request: decode, verify, classify (protocol::classify, trusting
-//                          no board) → record it (blob kept unless ignored) → Book::handle →
-//                          record the decision (request decided + lease changes + replies into
-//                          the outbox); a run of such decisions is committed as one sqlite
-//                          transaction, then its actions execute in order (provision/destroy
-//                          through the ProvisionerPort; completions are decisions of their own,
-//                          committed before their actions run)
+//   admit     once by hash: a transaction already decided is dropped        (Node.cpp)
+//   classify  decode, verify, unseal, check: a Verdict, trusting no board   (NodeClassify.cpp,
+//             protocol::classify)
+//   decide    the lease book answers with a Decision: lease changes and     (lease::Book)
+//             actions (provision, destroy, deliver cluster, reply)
+//   commit    the request, its verdict, the lease changes, its replies      (Node.cpp,
+//             (outbox rows) and pending deliveries: one sqlite transaction   NodeStore)
+//             for a run of requests, before anything is acted on
+//   act       actions in order through the ProvisionerPort; a completion    (NodeAct.cpp)
+//             (provisioned, failed, destroyed) is decided by the book and
+//             committed before its own actions run: one loop drains them
+//   reply     the outbox signs, submits and confirms the replies            (Outbox)
+//
+//   onTransactions(txs)    admit → classify → decide → commit → act, for a batch
 //   onLedgerFinished(L)    every transaction of ledgers ≤ L is decided: persist L as the cursor
-//   tick()                 expiry (Book::tick), retries of failed destroys and cluster
-//                          deliveries, announcements (capacity change, heartbeat)
-//   pumpOutbox()           Outbox::pump: sign/submit/confirm replies
-//   start()                restore the book from the store, resume interrupted actions,
-//                          reconcile with the provisioner (orphans destroyed, drift reported),
-//                          handle requests recorded but not decided; returns the cursor
+//   tick()                 expiry (Book::tick), then what is still owed (Book::unfinished:
+//                          failed destroys, pending cluster deliveries), announcements
+//   pumpOutbox()           reply: Outbox::pump
+//   start()                restore the book from the store, act on what is still owed,
+//                          reconcile with the provisioner (orphans destroyed, missing
+//                          instances provisioned again), requests an older version admitted
+//                          but did not decide; returns the cursor
 //
 // Crash safety: every side effect follows the commit of the decision that asked for it, and
 // every action is idempotent (ProvisionerPort contract), so a restart at any point redoes at
@@ -32,6 +41,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sashimono/board/Responses.h"
 #include "sashimono/core/Result.h"
@@ -56,8 +66,9 @@ struct NodeOptions {
   // Threads that verify a large batch of deliveries at once (at most the machine's cores).
   unsigned verifyThreads = 8;
   OutboxOptions outbox;
-  // Test hook: called at each step boundary ("seen", "verified", "decided", "provisioned",
-  // "destroyed", "cursor"); a test throws from it to simulate a crash there.
+  // Test hook: called at each step boundary ("admitted", "classified", "decided" (one decision
+  // written), "committed" (a run's transaction), "provisioned", "destroyed", "cursor"); a test
+  // throws from it to simulate a crash there.
   std::function<void(std::string_view step)> onStep;
 };
 
@@ -70,7 +81,7 @@ class Node {
   // Start-up (see above). Returns the ledger cursor to start the board from.
   [[nodiscard]] core::Result<std::optional<std::uint32_t>> start();
   [[nodiscard]] core::Status onTransaction(const board::BoardTx& tx);
-  // Transactions in delivery order. Runs of decisions are recorded in one store transaction
+  // Transactions in delivery order. Runs of decisions are committed in one store transaction
   // (one fsync) before any of them is acted on; a run ends after a request that provisions or
   // destroys, so each request still sees the book as if the requests came one at a time.
   [[nodiscard]] core::Status onTransactions(std::span<const board::BoardTx> txs);
@@ -87,18 +98,20 @@ class Node {
   [[nodiscard]] std::string statusJson(const std::string& boardJson) const;
 
  private:
-  [[nodiscard]] protocol::Verdict classifyTx(const crypto::Hash256& hash, core::ByteView blob,
-                                             const std::string& result, core::ByteView meta) const;
-  [[nodiscard]] std::vector<protocol::Verdict> classifyAll(std::span<const board::BoardTx> txs) const;
-  core::Status decide(const board::BoardTx& tx, protocol::Verdict verdict,
-                      std::vector<lease::Action>& actions);
-  core::Status process(RequestRow& row, bool fresh, protocol::Verdict verdict,
-                       std::vector<lease::Action>& actions);
-  core::Status record(const lease::Decision& decision, std::optional<crypto::Hash256> request,
-                      const std::string& verdict);
-  core::Status apply(lease::Decision decision, std::optional<crypto::Hash256> request,
-                     const std::string& verdict);
-  core::Status execute(const std::vector<lease::Action>& actions);
+  // The stages, in order (see above).
+  [[nodiscard]] core::Result<std::vector<const board::BoardTx*>> admit(std::span<const board::BoardTx> txs);
+  [[nodiscard]] std::vector<protocol::Verdict> classify(std::span<const board::BoardTx* const> txs) const;
+  [[nodiscard]] protocol::Verdict classifyOne(const board::BoardTx& tx) const;
+  [[nodiscard]] lease::Decision decide(const protocol::Verdict& verdict);
+  // Writes the decision (with the request it answers, if any) into the store; inside a run's
+  // transaction when one is open.
+  core::Status commit(const lease::Decision& decision, std::optional<RequestRow> request);
+  // Acts on the actions in order; each completion is decided, committed and its actions acted
+  // on before the next action (depth first, as if the provisioner answered at once).
+  core::Status act(std::vector<lease::Action> actions);
+  // One action; a completion's decision, if the action has one.
+  [[nodiscard]] core::Result<std::optional<lease::Decision>> actOne(const lease::Action& action);
+  core::Status actOnUnfinished();
   core::Status announce();
   core::Status maybeAnnounce();
   void step(std::string_view name) const;
@@ -121,5 +134,8 @@ class Node {
 protocol::TxOutcome outcomeOf(const std::string& result, core::ByteView meta);
 // One-line summary of a verdict for the store and logs.
 std::string verdictSummary(const protocol::Verdict& v);
+// The row a classified request is committed as: its verdict; its blob and metadata unless it
+// was ignored (what no account paid for — forged, misdirected, garbage — is kept by hash only).
+RequestRow requestRow(const board::BoardTx& tx, const protocol::Verdict& v);
 
 }  // namespace sashimono::node

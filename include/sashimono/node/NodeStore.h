@@ -1,8 +1,10 @@
 #pragma once
 // The node's persistent state in one sqlite file (WAL, synchronous=FULL, migrations):
 //
-//   requests  by transaction hash: seen → verified → decided → done (the blob and metadata are
-//             kept, so a request seen before a crash is handled from the store after it)
+//   requests  by transaction hash: decided → replied (the request path's stages, docs/NODE.md);
+//             with its verdict, blob and metadata (not for an ignored one: its hash only).
+//             `admitted` is a request an older version recorded before deciding it (handled
+//             from the store at start-up)
 //   leases    the lease book's leases (LeaseCodec)
 //   outbox    every payment the host owes (replies, refunds, notices, announcements), with its
 //             deterministic content; then its Sequence, LastLedgerSequence, signed blob and hash
@@ -10,9 +12,9 @@
 //   cluster   leases whose cluster membership still has to reach the instance
 //   status    one row the running node refreshes, for `sashimono host status`
 //
-// Record before acting: commitDecision() writes a request's state, the lease changes and the
-// replies of one lease::Decision in ONE sqlite transaction; the node executes nothing of a
-// decision before it returns ok.
+// Commit before acting: commitDecision() writes a request, the lease changes and the replies
+// of one lease::Decision in ONE sqlite transaction; the node acts on nothing of a decision
+// before it returns ok.
 //
 // Thread-safety: one owner thread per NodeStore (open another one for readers).
 #include <cstdint>
@@ -31,17 +33,17 @@
 
 namespace sashimono::node {
 
-enum class RequestState { seen, verified, decided, done };
-const char* requestStateName(RequestState s);
+enum class RequestState { admitted, decided, replied };
+const char* requestStateName(RequestState s);  // "admitted" | "decided" | "replied"
 
 struct RequestRow {
   crypto::Hash256 hash{};
-  RequestState state = RequestState::seen;
+  RequestState state = RequestState::decided;
   std::uint32_t ledger = 0;
   core::Bytes blob;
   core::Bytes meta;
   std::string result;   // engine result as delivered
-  std::string verdict;  // "ignored: …" | "refused: reason" | "accepted: type" once verified
+  std::string verdict;  // "ignored: …" | "refused: reason" | "accepted: type" once classified
 };
 
 enum class OutboxState { pending, signed_, done };
@@ -69,8 +71,7 @@ struct OutboxEntry {
 
 // Everything one decision changes, committed together.
 struct DecisionRecord {
-  std::optional<crypto::Hash256> request;  // marked decided (with `verdict`)
-  std::string verdict;
+  std::optional<RequestRow> request;  // written as decided (state ignored), with its verdict
   std::vector<lease::Lease> upserts;
   std::vector<crypto::Hash256> removed;
   std::vector<OutboxEntry> outbox;  // new entries (id, state ignored)
@@ -88,12 +89,9 @@ class NodeStore {
 
   // ---- requests ----
   [[nodiscard]] core::Result<std::optional<RequestState>> requestState(const crypto::Hash256& hash);
-  // Inserts the request as seen (no-op if known).
-  [[nodiscard]] core::Status recordSeen(const RequestRow& row);
-  [[nodiscard]] core::Status markVerified(const crypto::Hash256& hash, const std::string& verdict);
-  // Requests seen or verified but not decided, in ledger order.
+  // Requests admitted but not decided (by an older version), in ledger order.
   [[nodiscard]] core::Result<std::vector<RequestRow>> unfinishedRequests();
-  // Requests decided or done (the book's handled set).
+  // Requests decided or replied (the book's handled set).
   [[nodiscard]] core::Result<std::vector<crypto::Hash256>> handledRequests();
   [[nodiscard]] core::Result<std::vector<RequestRow>> requests();
 
@@ -113,7 +111,7 @@ class NodeStore {
   [[nodiscard]] core::Result<std::vector<OutboxEntry>> outbox(bool includeDone = false);
   // Stores the signature of an entry and the account's next sequence in one transaction.
   [[nodiscard]] core::Status storeSigned(const OutboxEntry& entry, std::uint32_t nextSequence);
-  // Final: validated in `ledger` with `result`; the request it answers becomes done when it
+  // Final: validated in `ledger` with `result`; the request it answers becomes replied when it
   // has no other open entry.
   [[nodiscard]] core::Status markSent(std::int64_t id, const std::string& result, std::uint32_t ledger);
   [[nodiscard]] core::Status addOutbox(const OutboxEntry& entry);

@@ -1,6 +1,6 @@
 #pragma once
 // Instances in memory behind node::ProvisionerPort: the "OS" that survives a simulated crash of
-// the node. Idempotent like the real one. Knobs: fail the next creates/destroys.
+// the node. Idempotent like the real one. Knobs: fail the next creates/destroys/deliveries.
 #include <map>
 #include <vector>
 
@@ -42,6 +42,10 @@ class FakeProvisioner final : public ProvisionerPort {
   }
   core::Status deliverCluster(const crypto::Hash256& id,
                               const std::vector<protocol::ClusterMember>& m) override {
+    if (failDeliveries > 0) {
+      --failDeliveries;
+      return core::Error("fake: delivery failed");
+    }
     clusters[id] = m;
     return {};
   }
@@ -50,6 +54,7 @@ class FakeProvisioner final : public ProvisionerPort {
   std::map<crypto::Hash256, std::vector<protocol::ClusterMember>> clusters;
   int failCreates = 0;
   int failDestroys = 0;
+  int failDeliveries = 0;
   int creates = 0;
   int destroys = 0;
   int provisionCalls = 0;

@@ -66,7 +66,7 @@ class NodeHarness {
   }
 
   // Step boundaries after which something new is durable (or done outside the store): a crash
-  // at one of them lets the next boot start further on. Others ("seen", "verified", "decided"
+  // at one of them lets the next boot start further on. Others ("admitted", "classified", "decided"
   // inside a batch, "outbox.signed") are rolled back with their batch.
   static bool durableStep(std::string_view name) {
     for (const char* d :

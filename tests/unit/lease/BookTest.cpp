@@ -109,7 +109,7 @@ class BookTest : public ::testing::Test {
 
   // Acquire and provision a lease; returns its id. The clock is not moved.
   crypto::Hash256 active(std::uint8_t id, protocol::Drops amount, crypto::AccountId from = kAlice) {
-    auto d = book_.handle(acquire(id, amount, from));
+    auto d = book_.decide(acquire(id, amount, from));
     EXPECT_EQ(d.actions.size(), 1u);
     EXPECT_TRUE(std::holds_alternative<Provision>(d.actions.at(0)));
     auto p = book_.provisioned(hashOf(id), instance());
@@ -119,7 +119,7 @@ class BookTest : public ::testing::Test {
 };
 
 TEST_F(BookTest, AcquireProvisionsThenRepliesWithTheRemainder) {
-  auto d = book_.handle(acquire(1, 2500));
+  auto d = book_.decide(acquire(1, 2500));
   EXPECT_FALSE(d.duplicate);
   EXPECT_EQ(d.handled, hashOf(1));
   ASSERT_EQ(d.actions.size(), 1u);
@@ -156,7 +156,7 @@ TEST_F(BookTest, AcquireProvisionsThenRepliesWithTheRemainder) {
 }
 
 TEST_F(BookTest, ExactPaymentRepliesWithOneDrop) {
-  book_.handle(acquire(1, 2 * kPrice));
+  book_.decide(acquire(1, 2 * kPrice));
   const Reply& r = onlyReply(book_.provisioned(hashOf(1), instance()));
   EXPECT_EQ(r.refund, 0u);
   EXPECT_TRUE(r.amount.native);
@@ -164,7 +164,7 @@ TEST_F(BookTest, ExactPaymentRepliesWithOneDrop) {
 }
 
 TEST_F(BookTest, UnderpaidAcquireIsRefundedInFull) {
-  auto d = book_.handle(acquire(1, kPrice - 1));
+  auto d = book_.decide(acquire(1, kPrice - 1));
   expectError(d, MessageType::acquireError, Reason::underpaid, kPrice - 1);
   EXPECT_EQ(d.handled, hashOf(1));
   EXPECT_TRUE(d.upserts.empty());
@@ -176,17 +176,17 @@ TEST_F(BookTest, NoCapacityUntilAnInstanceIsReallyDestroyed) {
   auto a = active(1, kPrice);
   active(2, kPrice);
   EXPECT_EQ(book_.freeSlots(), 0u);
-  expectError(book_.handle(acquire(3, 5000)), MessageType::acquireError, Reason::noCapacity, 5000);
-  book_.handle(terminate(4, a));
+  expectError(book_.decide(acquire(3, 5000)), MessageType::acquireError, Reason::noCapacity, 5000);
+  book_.decide(terminate(4, a));
   EXPECT_EQ(book_.freeSlots(), 0u);  // still being destroyed
-  expectError(book_.handle(acquire(5, 5000)), MessageType::acquireError, Reason::noCapacity, 5000);
+  expectError(book_.decide(acquire(5, 5000)), MessageType::acquireError, Reason::noCapacity, 5000);
   book_.destroyed(a);
   EXPECT_EQ(book_.freeSlots(), 1u);
-  EXPECT_TRUE(std::holds_alternative<Provision>(book_.handle(acquire(6, 5000)).actions.at(0)));
+  EXPECT_TRUE(std::holds_alternative<Provision>(book_.decide(acquire(6, 5000)).actions.at(0)));
 }
 
 TEST_F(BookTest, MomentsBeyondTheMaximumAreRefunded) {
-  book_.handle(acquire(1, 15'500));  // 15 moments paid, 10 allowed
+  book_.decide(acquire(1, 15'500));  // 15 moments paid, 10 allowed
   const Reply& r = onlyReply(book_.provisioned(hashOf(1), instance()));
   EXPECT_EQ(std::get<protocol::AcquireOk>(r.message).moments, 10u);
   EXPECT_EQ(r.refund, 5'500u);
@@ -196,7 +196,7 @@ TEST_F(BookTest, HugeAmountsStayExact) {
   Offer o{1, {}, 1, 1, 1'000'000};
   fakes::ManualClock clock(kStart);
   Book book(o, clock);
-  book.handle(acquire(1, protocol::kMaxDrops));
+  book.decide(acquire(1, protocol::kMaxDrops));
   const Reply& r = onlyReply(book.provisioned(hashOf(1), instance()));
   EXPECT_EQ(std::get<protocol::AcquireOk>(r.message).moments, 1'000'000u);
   EXPECT_EQ(r.refund, protocol::kMaxDrops - 1'000'000);
@@ -205,8 +205,8 @@ TEST_F(BookTest, HugeAmountsStayExact) {
 
 TEST_F(BookTest, DuplicatesYieldNothing) {
   auto v = protocol::Verdict(acquire(1, 2500));
-  EXPECT_EQ(book_.handle(v).actions.size(), 1u);
-  auto again = book_.handle(v);
+  EXPECT_EQ(book_.decide(v).actions.size(), 1u);
+  auto again = book_.decide(v);
   EXPECT_TRUE(again.duplicate);
   EXPECT_TRUE(again.actions.empty());
   EXPECT_TRUE(again.upserts.empty());
@@ -219,8 +219,8 @@ TEST_F(BookTest, DuplicatesYieldNothing) {
 
   // A refused request is answered once, too.
   auto refused = protocol::Verdict(acquire(2, 1));
-  expectError(book_.handle(refused), MessageType::acquireError, Reason::underpaid, 1);
-  EXPECT_TRUE(book_.handle(refused).duplicate);
+  expectError(book_.decide(refused), MessageType::acquireError, Reason::underpaid, 1);
+  EXPECT_TRUE(book_.decide(refused).duplicate);
 
   protocol::Refused bad;
   bad.id = hashOf(3);
@@ -228,8 +228,8 @@ TEST_F(BookTest, DuplicatesYieldNothing) {
   bad.replyType = MessageType::error;
   bad.reason = Reason::unknownType;
   bad.refund.drops = 77;
-  expectError(book_.handle(bad), MessageType::error, Reason::unknownType, 77);
-  EXPECT_TRUE(book_.handle(bad).duplicate);
+  expectError(book_.decide(bad), MessageType::error, Reason::unknownType, 77);
+  EXPECT_TRUE(book_.decide(bad).duplicate);
 
   // Completions for leases the book does not know are no-ops.
   EXPECT_TRUE(book_.provisioned(hashOf(99), instance()).duplicate);
@@ -237,7 +237,7 @@ TEST_F(BookTest, DuplicatesYieldNothing) {
 }
 
 TEST_F(BookTest, IgnoredVerdictsAreNotRecorded) {
-  auto d = book_.handle(protocol::Ignored{"not for us"});
+  auto d = book_.decide(protocol::Ignored{"not for us"});
   EXPECT_FALSE(d.duplicate);
   EXPECT_FALSE(d.handled);
   EXPECT_TRUE(d.actions.empty());
@@ -252,7 +252,7 @@ TEST_F(BookTest, RefusedVerdictsRefundTheirOwnCurrency) {
   r.detail = "Amount: only XRP\n";
   r.refund.native = false;
   r.refund.issued[3] = 9;
-  auto d = book_.handle(r);
+  auto d = book_.decide(r);
   const Reply& reply = onlyReply(d);
   EXPECT_EQ(reply.to, kBob);
   EXPECT_FALSE(reply.amount.native);
@@ -264,7 +264,7 @@ TEST_F(BookTest, RefusedVerdictsRefundTheirOwnCurrency) {
 }
 
 TEST_F(BookTest, ProvisioningFailureDestroysThenRefundsInFull) {
-  book_.handle(acquire(1, 2500));
+  book_.decide(acquire(1, 2500));
   auto f = book_.provisionFailed(hashOf(1), "containerd:\tno space");
   ASSERT_EQ(f.actions.size(), 1u);
   EXPECT_EQ(std::get<Destroy>(f.actions[0]), (Destroy{hashOf(1), EndCause::provisioningFailed}));
@@ -283,7 +283,7 @@ TEST_F(BookTest, ExtendAddsWholeMomentsAndRefundsTheRemainder) {
   auto id = active(1, kPrice);
   const UnixSeconds exp = book_.find(id)->expiresAt;
   clock_.advance(100);
-  auto d = book_.handle(extend(2, id, 2 * kPrice + 999));
+  auto d = book_.decide(extend(2, id, 2 * kPrice + 999));
   const Reply& r = onlyReply(d);
   EXPECT_EQ(r.type, MessageType::extendOk);
   EXPECT_EQ(r.sealTo, key(1));  // the lease's key
@@ -298,29 +298,29 @@ TEST_F(BookTest, ExtendAddsWholeMomentsAndRefundsTheRemainder) {
 
   auto withKey = extend(3, id, kPrice);
   withKey.replyKey = key(9);
-  EXPECT_EQ(onlyReply(book_.handle(withKey)).sealTo, key(9));
-  EXPECT_TRUE(book_.handle(withKey).duplicate);
+  EXPECT_EQ(onlyReply(book_.decide(withKey)).sealTo, key(9));
+  EXPECT_TRUE(book_.decide(withKey).duplicate);
 }
 
 TEST_F(BookTest, ExtendRefusals) {
   auto id = active(1, kPrice);
-  auto e = expectError(book_.handle(extend(2, hashOf(50), 5000)), MessageType::extendError,
+  auto e = expectError(book_.decide(extend(2, hashOf(50), 5000)), MessageType::extendError,
                        Reason::unknownLease, 5000);
   EXPECT_EQ(e.leaseId, hashOf(50));
-  expectError(book_.handle(extend(3, id, 5000, kBob)), MessageType::extendError, Reason::notOwner, 5000);
-  expectError(book_.handle(extend(4, id, kPrice - 1)), MessageType::extendError, Reason::underpaid,
+  expectError(book_.decide(extend(3, id, 5000, kBob)), MessageType::extendError, Reason::notOwner, 5000);
+  expectError(book_.decide(extend(4, id, kPrice - 1)), MessageType::extendError, Reason::underpaid,
               kPrice - 1);
   // Holding 1 moment of at most 10: 9 more fit, the 10th is refunded.
-  auto d = book_.handle(extend(5, id, 10 * kPrice));
+  auto d = book_.decide(extend(5, id, 10 * kPrice));
   EXPECT_EQ(std::get<protocol::ExtendOk>(onlyReply(d).message).moments, 9u);
   EXPECT_EQ(onlyReply(d).refund, kPrice);
-  expectError(book_.handle(extend(6, id, kPrice)), MessageType::extendError, Reason::momentsLimit, kPrice);
+  expectError(book_.decide(extend(6, id, kPrice)), MessageType::extendError, Reason::momentsLimit, kPrice);
   // Once a moment has passed there is room for one more.
   clock_.advance(kMoment);
-  EXPECT_EQ(onlyReply(book_.handle(extend(7, id, 5 * kPrice))).type, MessageType::extendOk);
+  EXPECT_EQ(onlyReply(book_.decide(extend(7, id, 5 * kPrice))).type, MessageType::extendOk);
 
-  book_.handle(acquire(8, kPrice));
-  expectError(book_.handle(extend(9, hashOf(8), kPrice)), MessageType::extendError, Reason::unknownLease,
+  book_.decide(acquire(8, kPrice));
+  expectError(book_.decide(extend(9, hashOf(8), kPrice)), MessageType::extendError, Reason::unknownLease,
               kPrice);
 }
 
@@ -328,9 +328,9 @@ TEST_F(BookTest, ExtendAtTheExpiryBoundary) {
   auto id = active(1, kPrice);
   const UnixSeconds exp = book_.find(id)->expiresAt;
   clock_.set(exp - 1);
-  EXPECT_EQ(onlyReply(book_.handle(extend(2, id, kPrice))).type, MessageType::extendOk);
+  EXPECT_EQ(onlyReply(book_.decide(extend(2, id, kPrice))).type, MessageType::extendOk);
   clock_.set(exp + kMoment);  // exactly the new expiry: ended
-  expectError(book_.handle(extend(3, id, kPrice)), MessageType::extendError, Reason::unknownLease, kPrice);
+  expectError(book_.decide(extend(3, id, kPrice)), MessageType::extendError, Reason::unknownLease, kPrice);
 }
 
 TEST_F(BookTest, ALeaseKeepsItsPrice) {
@@ -338,9 +338,9 @@ TEST_F(BookTest, ALeaseKeepsItsPrice) {
   Offer dearer = offer_;
   dearer.pricePerMoment = 5 * kPrice;
   ASSERT_TRUE(book_.setOffer(dearer).ok());
-  auto d = book_.handle(extend(2, id, 2 * kPrice));
+  auto d = book_.decide(extend(2, id, 2 * kPrice));
   EXPECT_EQ(std::get<protocol::ExtendOk>(onlyReply(d).message).moments, 2u);
-  expectError(book_.handle(acquire(3, 2 * kPrice)), MessageType::acquireError, Reason::underpaid, 2 * kPrice);
+  expectError(book_.decide(acquire(3, 2 * kPrice)), MessageType::acquireError, Reason::underpaid, 2 * kPrice);
   Offer bad = offer_;
   bad.momentSeconds = 0;
   EXPECT_FALSE(book_.setOffer(bad).ok());
@@ -350,13 +350,13 @@ TEST_F(BookTest, TerminateRefundsUnusedWholeMomentsAfterTheDestroy) {
   auto id = active(1, 5 * kPrice);
   const UnixSeconds start = clock_.now();
   clock_.set(start + kMoment + 1);  // inside the second moment: moments 3..5 unused
-  auto d = book_.handle(terminate(2, id, 7));
+  auto d = book_.decide(terminate(2, id, 7));
   ASSERT_EQ(d.actions.size(), 1u);
   EXPECT_EQ(std::get<Destroy>(d.actions[0]), (Destroy{id, EndCause::terminated}));
   EXPECT_EQ(book_.find(id)->state, LeaseState::ending);
   // Nothing more may happen to an ending lease.
-  expectError(book_.handle(extend(3, id, kPrice)), MessageType::extendError, Reason::unknownLease, kPrice);
-  expectError(book_.handle(terminate(4, id)), MessageType::terminateError, Reason::unknownLease, 1);
+  expectError(book_.decide(extend(3, id, kPrice)), MessageType::extendError, Reason::unknownLease, kPrice);
+  expectError(book_.decide(terminate(4, id)), MessageType::terminateError, Reason::unknownLease, 1);
   EXPECT_TRUE(book_.tick().actions.empty());
 
   clock_.advance(5000);  // the destroy's duration does not change the refund
@@ -371,28 +371,28 @@ TEST_F(BookTest, TerminateRefundsUnusedWholeMomentsAfterTheDestroy) {
   EXPECT_EQ(r.refund, 7 + 3 * kPrice);
   EXPECT_EQ(done.removed, std::vector<crypto::Hash256>{id});
   EXPECT_EQ(book_.find(id), nullptr);
-  expectError(book_.handle(terminate(5, id)), MessageType::terminateError, Reason::unknownLease, 1);
+  expectError(book_.decide(terminate(5, id)), MessageType::terminateError, Reason::unknownLease, 1);
 }
 
 TEST_F(BookTest, TerminateAtMomentBoundaries) {
   auto id = active(1, 3 * kPrice);
   const UnixSeconds start = clock_.now();
   clock_.set(start + kMoment);  // exactly two whole moments left
-  book_.handle(terminate(2, id));
+  book_.decide(terminate(2, id));
   EXPECT_EQ(std::get<protocol::TerminateOk>(onlyReply(book_.destroyed(id)).message).moments, 2u);
 
   auto id2 = active(3, 3 * kPrice);
   clock_.advance(3 * kMoment - 1);  // the last second: nothing whole left
-  book_.handle(terminate(4, id2, 1));
+  book_.decide(terminate(4, id2, 1));
   const Reply& r = onlyReply(book_.destroyed(id2));
   EXPECT_EQ(std::get<protocol::TerminateOk>(r.message).moments, 0u);
   EXPECT_EQ(r.refund, 1u);
   EXPECT_EQ(r.amount.drops, 1u);
 
   auto id3 = active(5, kPrice);
-  expectError(book_.handle(terminate(6, id3, 1, kBob)), MessageType::terminateError, Reason::notOwner, 1);
+  expectError(book_.decide(terminate(6, id3, 1, kBob)), MessageType::terminateError, Reason::notOwner, 1);
   clock_.advance(kMoment);  // exactly at expiry: already over
-  expectError(book_.handle(terminate(7, id3, 3)), MessageType::terminateError, Reason::unknownLease, 3);
+  expectError(book_.decide(terminate(7, id3, 3)), MessageType::terminateError, Reason::unknownLease, 3);
 }
 
 TEST_F(BookTest, ExpiryExactlyAtTheBoundary) {
@@ -430,7 +430,7 @@ TEST_F(BookTest, ClusterMembership) {
                                {{key(1), "a.example.com:1"}, {key(2), "b.example.com:1"}},
                                std::nullopt};
   c.request = req;
-  auto d = book_.handle(c);
+  auto d = book_.decide(c);
   ASSERT_EQ(d.actions.size(), 2u);
   EXPECT_EQ(std::get<DeliverCluster>(d.actions[0]).members.size(), 2u);
   const Reply& r = std::get<Reply>(d.actions[1]);
@@ -441,7 +441,7 @@ TEST_F(BookTest, ClusterMembership) {
   c.id = hashOf(3);
   req.members = {{key(2), "c.example.com:2"}, {key(3), "d.example.com:3"}};
   c.request = req;
-  d = book_.handle(c);
+  d = book_.decide(c);
   const auto& members = std::get<DeliverCluster>(d.actions[0]).members;
   ASSERT_EQ(members.size(), 3u);
   EXPECT_EQ(members[1].peer, "c.example.com:2");  // updated in place
@@ -450,7 +450,7 @@ TEST_F(BookTest, ClusterMembership) {
   req.mode = protocol::ClusterMode::replace;
   req.members = {{key(4), "e.example.com:4"}};
   c.request = req;
-  EXPECT_EQ(std::get<DeliverCluster>(book_.handle(c).actions[0]).members.size(), 1u);
+  EXPECT_EQ(std::get<DeliverCluster>(book_.decide(c).actions[0]).members.size(), 1u);
 
   std::uint8_t next = 10;
   req.mode = protocol::ClusterMode::add;
@@ -459,7 +459,7 @@ TEST_F(BookTest, ClusterMembership) {
     for (int i = 0; i < 16; ++i) req.members.push_back({key(next++), "x.example.com:1"});
     c.id = hashOf(static_cast<std::uint8_t>(100 + round));
     c.request = req;
-    d = book_.handle(c);
+    d = book_.decide(c);
   }
   expectError(d, MessageType::clusterError, Reason::configOutOfBounds, 10);  // 65 > 64
   EXPECT_EQ(book_.find(id)->cluster.size(), 49u);
@@ -469,9 +469,9 @@ TEST_F(BookTest, RestoreResumeAndReconcile) {
   offer_.instances = 3;
   ASSERT_TRUE(book_.setOffer(offer_).ok());
   auto a = active(1, 2 * kPrice);
-  book_.handle(acquire(2, kPrice, kBob));  // still provisioning
+  book_.decide(acquire(2, kPrice, kBob));  // still provisioning
   auto b = active(3, kPrice);
-  book_.handle(terminate(4, b));  // ending
+  book_.decide(terminate(4, b));  // ending
   std::vector<crypto::Hash256> handled = {hashOf(1), hashOf(2), hashOf(3), hashOf(4)};
 
   Offer smaller = offer_;
@@ -481,8 +481,8 @@ TEST_F(BookTest, RestoreResumeAndReconcile) {
   EXPECT_EQ(restored.leases(), book_.leases());
   EXPECT_EQ(restored.freeSlots(), 0u);
   // Requests handled before the restart stay handled.
-  EXPECT_TRUE(restored.handle(acquire(2, kPrice, kBob)).duplicate);
-  EXPECT_TRUE(restored.handle(terminate(4, b)).duplicate);
+  EXPECT_TRUE(restored.decide(acquire(2, kPrice, kBob)).duplicate);
+  EXPECT_TRUE(restored.decide(terminate(4, b)).duplicate);
 
   auto resume = restored.resume();
   ASSERT_EQ(resume.size(), 2u);
@@ -530,7 +530,7 @@ TEST_F(BookTest, RestoreRejectsContradictions) {
   EXPECT_EQ(other.liveLeases(), 0u);
   ASSERT_TRUE(other.restore(leases, {}).ok());
   EXPECT_TRUE(other.handled(a));  // a lease's own acquire counts as handled
-  EXPECT_TRUE(other.handle(acquire(1, kPrice)).duplicate);
+  EXPECT_TRUE(other.decide(acquire(1, kPrice)).duplicate);
 }
 
 TEST_F(BookTest, InvalidOfferIsAStartUpBug) {
@@ -549,17 +549,17 @@ namespace {
 TEST(BookDocTest, WorkedExampleHolds) {
   fakes::ManualClock clock(1'700'000'000);
   Book book(Offer{4, {}, 1000, 3600, 720}, clock);
-  book.handle(acquire(1, 2500));
+  book.decide(acquire(1, 2500));
   clock.set(1'700'000'030);
   auto ok = std::get<Reply>(book.provisioned(hashOf(1), instance()).actions.at(0));
   EXPECT_EQ(ok.refund, 500u);
   EXPECT_EQ(std::get<protocol::AcquireOk>(ok.message).moments, 2u);
   EXPECT_EQ(std::get<protocol::AcquireOk>(ok.message).expiry, 1'700'007'230u);
-  auto ext = std::get<Reply>(book.handle(extend(2, hashOf(1), 1999)).actions.at(0));
+  auto ext = std::get<Reply>(book.decide(extend(2, hashOf(1), 1999)).actions.at(0));
   EXPECT_EQ(std::get<protocol::ExtendOk>(ext.message).expiry, 1'700'010'830u);
   EXPECT_EQ(ext.refund, 999u);
   clock.set(1'700'003'631);
-  book.handle(terminate(3, hashOf(1), 1));
+  book.decide(terminate(3, hashOf(1), 1));
   auto term = std::get<Reply>(book.destroyed(hashOf(1)).actions.at(0));
   EXPECT_EQ(std::get<protocol::TerminateOk>(term.message).moments, 1u);
   EXPECT_EQ(term.refund, 1001u);

@@ -52,7 +52,7 @@ TEST(NodeTest, AcquireProvisionsAndRepliesOnceWithSealedInstance) {
   EXPECT_EQ(r.to, h.tenant.accountId());
   EXPECT_EQ(ok.expiry, h.clock.now() + 2 * 3600);
   auto state = h.store->requestState(req.hash);
-  EXPECT_EQ(**state, RequestState::done);
+  EXPECT_EQ(**state, RequestState::replied);
 }
 
 TEST(NodeTest, DuplicateDeliveryIsHandledOnce) {
@@ -183,6 +183,64 @@ TEST(NodeTest, StartupReprovisionsAMissingInstanceWithItsCluster) {
   EXPECT_EQ(h.provisioner.clusters[acq.hash][0], m);
   h.settle();
   EXPECT_EQ(h.replies()[acq.hash].size(), 1u) << "no second reply for the re-provisioned lease";
+}
+
+// One retry rule for cluster deliveries: a delivery that fails (here, to a re-provisioned
+// instance) stays pending and is retried on every tick until it succeeds.
+TEST(NodeTest, AFailedClusterDeliveryIsRetriedOnTheNextTick) {
+  NodeHarness h;
+  h.boot();
+  auto acq = h.send(1000, acquire());
+  h.catchUp();
+  h.settle();
+  protocol::ClusterRequest c;
+  c.leaseId = acq.hash;
+  protocol::ClusterMember m{};
+  m.pubkey[0] = 7;
+  m.peer = "10.0.0.2:22000";
+  c.members = {m};
+  h.send(1, c);
+  h.catchUp();
+  h.settle();
+  h.node.reset();
+  h.provisioner.instances.erase(acq.hash);
+  h.provisioner.clusters.erase(acq.hash);
+  h.provisioner.failDeliveries = 2;  // after re-provisioning at start-up, then on the first tick
+  h.boot();
+  EXPECT_EQ(h.provisioner.instances.count(acq.hash), 1u);
+  EXPECT_EQ(h.provisioner.clusters.count(acq.hash), 0u);
+  ASSERT_TRUE(h.node->tick().ok());
+  EXPECT_EQ(h.provisioner.clusters.count(acq.hash), 0u);
+  EXPECT_EQ(h.store->clusterPending()->size(), 1u);
+  ASSERT_TRUE(h.node->tick().ok());
+  ASSERT_EQ(h.provisioner.clusters[acq.hash].size(), 1u);
+  EXPECT_EQ(h.provisioner.clusters[acq.hash][0], m);
+  EXPECT_TRUE(h.store->clusterPending()->empty());
+}
+
+// A request an older version recorded (admitted) but did not decide before it stopped is
+// decided and answered when the node starts, without the board delivering it again.
+TEST(NodeTest, ARequestAdmittedButNotDecidedIsDecidedAtStart) {
+  NodeHarness h;
+  h.boot();
+  auto acq = h.send(1000, acquire());
+  h.node.reset();
+  {
+    auto st = h.store->database().prepare(
+        "INSERT INTO requests (hash, state, ledger, blob, meta, result) VALUES (?, 'admitted', ?, ?, x'', "
+        "?)");
+    ASSERT_TRUE(st.ok());
+    st->bind(1, core::ByteView(acq.hash))
+        .bind(2, static_cast<std::int64_t>(acq.ledgerIndex))
+        .bind(3, core::ByteView(acq.blob))
+        .bind(4, acq.result);
+    ASSERT_TRUE(st->run().ok());
+  }
+  h.boot();
+  EXPECT_EQ(**h.store->requestState(acq.hash), RequestState::decided);
+  EXPECT_EQ(h.provisioner.instances.count(acq.hash), 1u);
+  h.settle();
+  EXPECT_EQ(only(h.replies(), acq.hash).type, protocol::MessageType::acquireOk);
 }
 
 TEST(NodeTest, StartupDestroysOrphansAndReportsDrift) {

@@ -50,19 +50,16 @@ TEST(NodeStoreTest, RequestStatesCursorAndReopen) {
   {
     auto s = NodeStore::open(path);
     ASSERT_TRUE(s.ok()) << s.error().message;
-    RequestRow r;
-    r.hash = crypto::Hash256{1};
-    r.ledger = 5;
-    r.blob = {1, 2, 3};
-    r.result = "tesSUCCESS";
-    ASSERT_TRUE(s->recordSeen(r).ok());
-    ASSERT_TRUE(s->recordSeen(r).ok());  // idempotent
-    EXPECT_EQ(**s->requestState(r.hash), RequestState::seen);
-    EXPECT_EQ(s->unfinishedRequests()->size(), 1u);
     DecisionRecord d;
-    d.request = r.hash;
-    d.verdict = "ignored: x";
+    d.request = RequestRow{};
+    d.request->hash = crypto::Hash256{1};
+    d.request->ledger = 5;
+    d.request->blob = {1, 2, 3};
+    d.request->result = "tesSUCCESS";
+    d.request->verdict = "ignored: x";
     ASSERT_TRUE(s->commitDecision(d).ok());
+    ASSERT_TRUE(s->commitDecision(d).ok());  // idempotent
+    EXPECT_EQ(**s->requestState(crypto::Hash256{1}), RequestState::decided);
     EXPECT_TRUE(s->unfinishedRequests()->empty());
     EXPECT_EQ(s->handledRequests()->size(), 1u);
     ASSERT_TRUE(s->setCursor(5).ok());
@@ -71,7 +68,49 @@ TEST(NodeStoreTest, RequestStatesCursorAndReopen) {
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(**s->cursor(), 5u);
   EXPECT_EQ(**s->requestState(crypto::Hash256{1}), RequestState::decided);
+  ASSERT_EQ(s->requests()->size(), 1u);
+  EXPECT_EQ(s->requests()->front().blob, (core::Bytes{1, 2, 3}));
   EXPECT_FALSE(s->requestState(crypto::Hash256{2})->has_value());
+}
+
+// A store of schema version 1 (request states seen → verified → decided → done) opens with the
+// states named after the request path's stages; what it admitted but did not decide is still
+// handed back for the node to decide.
+TEST(NodeStoreTest, MigratesRequestStatesOfVersion1) {
+  fakes::TempDir dir;
+  const std::string path = dir.path() + "/s.sqlite";
+  const std::string zeros(62, '0');
+  {
+    auto s = NodeStore::open(path);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    ASSERT_TRUE(s->database()
+                    .exec("INSERT INTO requests (hash, state, ledger, blob, meta, result) VALUES "
+                          "(x'01" +
+                          zeros +
+                          "', 'seen', 3, x'0102', x'', 'tesSUCCESS'), "
+                          "(x'02" +
+                          zeros +
+                          "', 'verified', 4, x'03', x'', 'tesSUCCESS'), "
+                          "(x'03" +
+                          zeros +
+                          "', 'decided', 4, x'', x'', 'tesSUCCESS'), "
+                          "(x'04" +
+                          zeros +
+                          "', 'done', 2, x'', x'', 'tesSUCCESS'); "
+                          "PRAGMA user_version=1")
+                    .ok());
+  }
+  auto s = NodeStore::open(path);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(**s->requestState(crypto::Hash256{1}), RequestState::admitted);
+  EXPECT_EQ(**s->requestState(crypto::Hash256{2}), RequestState::admitted);
+  EXPECT_EQ(**s->requestState(crypto::Hash256{3}), RequestState::decided);
+  EXPECT_EQ(**s->requestState(crypto::Hash256{4}), RequestState::replied);
+  auto unfinished = s->unfinishedRequests();
+  ASSERT_TRUE(unfinished.ok());
+  ASSERT_EQ(unfinished->size(), 2u);
+  EXPECT_EQ(unfinished->front().blob, (core::Bytes{1, 2}));
+  EXPECT_EQ(s->handledRequests()->size(), 2u);
 }
 
 std::string exampleConfig() {
