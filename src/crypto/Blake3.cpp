@@ -350,7 +350,7 @@ Blake3& Blake3::update(core::ByteView data) {
   return *this;
 }
 
-Blake3::Output Blake3::rootOutput() const {
+Blake3::Output Blake3::lastOutput(bool root) const {
   // The current chunk (possibly empty, possibly full) is the rightmost leaf.
   Output out{chunkCv_, {}, chunkCounter_, blockLen_, (blocksCompressed_ == 0 ? kChunkStart : 0) | kChunkEnd};
   std::array<std::uint8_t, kBlockLen> padded{};
@@ -367,12 +367,12 @@ Blake3::Output Blake3::rootOutput() const {
     out.blockLen = kBlockLen;
     out.flags = kParent;
   }
-  out.flags |= kRoot;
+  if (root) out.flags |= kRoot;
   return out;
 }
 
 Hash256 Blake3::finalize() const {
-  const Output root = rootOutput();
+  const Output root = lastOutput(true);
   const Cv cv = root.chainingValue();
   Hash256 h;
   for (std::size_t i = 0; i < cv.size(); ++i) storeLe32(h.data() + 4 * i, cv[i]);
@@ -380,7 +380,7 @@ Hash256 Blake3::finalize() const {
 }
 
 void Blake3::finalizeXof(std::span<std::uint8_t> out) const {
-  const Output root = rootOutput();
+  const Output root = lastOutput(true);
   // Output block t is the root compression with counter t.
   for (std::uint64_t t = 0; !out.empty(); ++t) {
     const Words v = compressXof(root.inputCv, root.block, t, root.blockLen, root.flags);
@@ -390,6 +390,51 @@ void Blake3::finalizeXof(std::span<std::uint8_t> out) const {
     std::copy_n(bytes.begin(), n, out.begin());
     out = out.subspan(n);
   }
+}
+
+namespace {
+
+Hash256 cvBytes(const Cv& cv) {
+  Hash256 h;
+  for (std::size_t i = 0; i < cv.size(); ++i) storeLe32(h.data() + 4 * i, cv[i]);
+  return h;
+}
+
+Cv cvWords(const Hash256& h) {
+  Cv cv;
+  for (std::size_t i = 0; i < cv.size(); ++i) cv[i] = loadLe32(h.data() + 4 * i);
+  return cv;
+}
+
+}  // namespace
+
+Hash256 Blake3::subtreeCv(core::ByteView data, std::uint64_t firstChunk) {
+  // The chunk counter is absolute (it enters every chunk compression); the lazy merging in
+  // pushChunkCv counts from it too, which is right for an aligned subtree: fewer chunks than
+  // its alignment are ever pushed, so no merge reaches below the subtree's own stack.
+  Blake3 h;
+  h.chunkCounter_ = firstChunk;
+  h.update(data);
+  return cvBytes(h.lastOutput(false).chainingValue());
+}
+
+Hash256 blake3SubtreeCv(core::ByteView data, std::uint64_t firstChunk) {
+  return Blake3::subtreeCv(data, firstChunk);
+}
+
+Hash256 blake3ParentCv(const Hash256& left, const Hash256& right) {
+  return cvBytes(parentCv(cvWords(left), cvWords(right)));
+}
+
+Hash256 blake3ParentRoot(const Hash256& left, const Hash256& right) {
+  Words m;
+  const Cv l = cvWords(left);
+  const Cv r = cvWords(right);
+  std::copy(l.begin(), l.end(), m.begin());
+  std::copy(r.begin(), r.end(), m.begin() + 8);
+  Cv cv = kIv;
+  compressInPlace(cv, m, 0, Blake3::kBlockLen, kParent | kRoot);
+  return cvBytes(cv);
 }
 
 Hash256 blake3(core::ByteView data) { return Blake3().update(data).finalize(); }

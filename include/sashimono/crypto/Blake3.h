@@ -36,6 +36,10 @@ class Blake3 {
   // 2^54 chunks of 1 KiB cover 2^64 bytes: the deepest possible tree.
   static constexpr std::size_t kMaxDepth = 54;
 
+  // The chaining value of the subtree of BLAKE3's tree that covers `data`, which starts at chunk
+  // `firstChunk` (1 KiB units) of the whole input: see blake3SubtreeCv.
+  [[nodiscard]] static Hash256 subtreeCv(core::ByteView data, std::uint64_t firstChunk);
+
  private:
   using Cv = std::array<std::uint32_t, 8>;
   struct Output;
@@ -46,7 +50,8 @@ class Blake3 {
   void finishChunk();
   // Adds the chaining value of chunk number chunkCounter_ to the stack and starts the next chunk.
   void pushChunkCv(const Cv& chunkCv);
-  [[nodiscard]] Output rootOutput() const;
+  // The last node: with `root`, the root of the input; without, a subtree's chaining value.
+  [[nodiscard]] Output lastOutput(bool root) const;
 
   // Current chunk.
   Cv chunkCv_;
@@ -62,5 +67,18 @@ class Blake3 {
 Hash256 blake3(core::ByteView data);
 // BLAKE3-256 of the concatenation of the parts, without copying them together.
 Hash256 blake3(std::initializer_list<core::ByteView> parts);
+
+// BLAKE3's tree, for hashing a large input incrementally (the state filesystem keeps one
+// chaining value per 64 KiB block of a file and recombines them after a write).
+//
+// A subtree of the tree covers 2^k whole chunks starting at a multiple of 2^k, or, at the
+// right edge of the input, the remaining chunks after such a start. blake3SubtreeCv gives its
+// chaining value (32 bytes, little-endian words); `data` must be non-empty and be exactly that
+// subtree's bytes, starting at chunk `firstChunk`, and must not be the whole input (whose
+// root is blake3(data)). Two adjacent subtrees combine with blake3ParentCv, and the two
+// children of the root with blake3ParentRoot, which gives blake3() of the whole input.
+Hash256 blake3SubtreeCv(core::ByteView data, std::uint64_t firstChunk);
+Hash256 blake3ParentCv(const Hash256& left, const Hash256& right);
+Hash256 blake3ParentRoot(const Hash256& left, const Hash256& right);
 
 }  // namespace sashimono::crypto

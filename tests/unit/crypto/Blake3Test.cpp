@@ -255,6 +255,35 @@ TEST(Blake3Test, FinalizeLeavesStateAndCopiesAreIndependent) {
   EXPECT_EQ(copy.finalize(), crypto::blake3(in));
 }
 
+// The tree as the specification defines it, from subtree chaining values: the left subtree
+// holds the largest power-of-two number of chunks (here: of `unit`-chunk leaves) that is
+// strictly less than the total. `unit` chunks per leaf, all leaves full but the last.
+crypto::Hash256 treeCv(core::ByteView data, std::uint64_t firstChunk, std::size_t unitBytes, bool root) {
+  const std::size_t leaves = (data.size() + unitBytes - 1) / unitBytes;
+  if (leaves <= 1) return root ? crypto::blake3(data) : crypto::blake3SubtreeCv(data, firstChunk);
+  std::size_t left = 1;
+  while (left * 2 < leaves) left *= 2;
+  const std::size_t split = left * unitBytes;
+  auto l = treeCv(data.subspan(0, split), firstChunk, unitBytes, false);
+  auto r = treeCv(data.subspan(split), firstChunk + split / Blake3::kChunkLen, unitBytes, false);
+  return root ? crypto::blake3ParentRoot(l, r) : crypto::blake3ParentCv(l, r);
+}
+
+TEST(Blake3Test, SubtreesRecombineIntoTheHash) {
+  std::mt19937_64 rng(7);
+  const std::size_t kBlock = 64 * 1024;
+  for (std::size_t len : {std::size_t{1}, std::size_t{1023}, std::size_t{1024}, std::size_t{1025},
+                          2 * std::size_t{1024}, kBlock - 1, kBlock, kBlock + 1, 2 * kBlock, 3 * kBlock + 5,
+                          4 * kBlock, 7 * kBlock + 1024, 9 * kBlock + 999}) {
+    auto data = randomBytes(rng, len);
+    const auto expected = crypto::blake3(data);
+    // Leaves of one chunk (the specification's own tree) and of 64 KiB blocks (the state
+    // filesystem's): both give blake3() of the whole input.
+    EXPECT_EQ(hex(treeCv(data, 0, Blake3::kChunkLen, true)), hex(expected)) << len;
+    EXPECT_EQ(hex(treeCv(data, 0, kBlock, true)), hex(expected)) << len;
+  }
+}
+
 TEST(Blake3Test, PartsEqualConcatenation) {
   const core::Bytes in = patternInput(7000);
   const core::ByteView all(in);
