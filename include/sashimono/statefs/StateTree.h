@@ -1,0 +1,105 @@
+#pragma once
+// StateTree: the hash tree of a state directory, and its root, the state hash.
+//
+//   file       BLAKE3 of its content (FileHash: kept per 64 KiB block)
+//   symlink    BLAKE3 of its target text (never followed)
+//   fifo       BLAKE3 of nothing
+//   directory  BLAKE3 of its entries sorted by name (bytewise), each encoded as
+//                name ‖ 0x00 ‖ kind (1 file, 2 directory, 3 symlink, 4 fifo)
+//                     ‖ permission bits (mode & 07777, 2 bytes big-endian) ‖ child hash (32)
+//   root       the hash of the state directory itself (its own mode is not part of it)
+//
+// Owners, times and inode numbers are not part of the hash (they differ between hosts that
+// agree on a state); permission bits are (a contract may depend on them). Sockets and
+// devices cannot be created through the state filesystem; found in a directory they are
+// refused (an error names the path). Hard links are ordinary: each name hashes the content.
+//
+// Incremental use: the state filesystem marks what each operation may have changed (mark*),
+// and refresh() rereads only that from the source directory: the listings of marked
+// directories, the marked byte ranges of files (by inode number, so a write through a handle
+// whose file was renamed or linked elsewhere still lands), and rehashes the directories
+// above. refresh() trusts nothing but what it reads: a mark that was not needed costs a
+// reread, a listing is compared entry by entry (inode, kind, size) with what the tree holds.
+// Renames move subtrees in the tree so that a moved directory is not rehashed.
+//
+// Thread-safety: mark* may be called from any thread at any time (they only record); build,
+// refresh and the readers need one thread at a time and no writes to the source meanwhile
+// (the round is closed when the runtime asks for the root).
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "sashimono/core/Result.h"
+#include "sashimono/crypto/Hash.h"
+#include "sashimono/statefs/FileHash.h"
+
+namespace sashimono::statefs {
+
+enum class EntryKind : std::uint8_t { file = 1, directory = 2, symlink = 3, fifo = 4 };
+const char* entryKindName(EntryKind k);  // "file" | "directory" | "symlink" | "fifo"
+
+struct TreeEntry {
+  std::string name;
+  EntryKind kind = EntryKind::file;
+  std::uint16_t perm = 0;  // mode & 07777
+  std::uint64_t size = 0;  // files: bytes; others 0
+  crypto::Hash256 hash{};
+  bool operator==(const TreeEntry&) const = default;
+};
+
+// The hash of a directory whose entries are `entries` (sorted by name, as listing() gives).
+crypto::Hash256 directoryHash(std::span<const TreeEntry> entries);
+
+// Called during long work with the bytes of file content hashed so far.
+using Progress = std::function<void(std::uint64_t bytesHashed)>;
+
+class StateTree {
+ public:
+  // Hashes the directory at `path` from scratch, never following a symlink inside it.
+  [[nodiscard]] static core::Result<StateTree> build(const std::string& path, const Progress& progress = {});
+  StateTree(StateTree&&) noexcept;
+  StateTree& operator=(StateTree&&) noexcept;
+  ~StateTree();
+
+  [[nodiscard]] const crypto::Hash256& root() const;
+
+  // ---- marks (any thread) ----
+  // The entry at `path` (a state path: "/a/b") was created, removed or changed its mode,
+  // or its kind: its directory is listed again.
+  void markEntry(std::string_view path);
+  // `from` was renamed to `to` (replacing what was there).
+  void markRename(std::string_view from, std::string_view to);
+  // Bytes [offset, offset + length) of the file with inode `ino` were written.
+  void markData(ino_t ino, std::uint64_t offset, std::uint64_t length);
+  // The size of the file with inode `ino` may have changed (truncate, fallocate).
+  void markSize(ino_t ino);
+  [[nodiscard]] bool dirty() const;
+
+  // Applies the marks: rereads what they name and recomputes the root. On error the tree is
+  // unusable for incremental work (build a new one).
+  [[nodiscard]] core::Result<crypto::Hash256> refresh();
+
+  // ---- readers (sync, `statefs hash --json`) ----
+  // The entries of the directory at `path`, sorted by name.
+  [[nodiscard]] core::Result<std::vector<TreeEntry>> listing(std::string_view path) const;
+  // The block chaining values of the file at `path` (empty for a file of at most one block).
+  [[nodiscard]] core::Result<std::vector<crypto::Hash256>> blocks(std::string_view path) const;
+
+ private:
+  struct Impl;
+  explicit StateTree(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sashimono::statefs

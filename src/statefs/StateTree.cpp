@@ -1,0 +1,516 @@
+#include "sashimono/statefs/StateTree.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "sashimono/crypto/Blake3.h"
+#include "sashimono/statefs/SourceDir.h"
+#include "sashimono/statefs/UniqueFd.h"
+
+namespace sashimono::statefs {
+
+namespace {
+
+struct Node {
+  EntryKind kind = EntryKind::file;
+  std::uint16_t perm = 0;
+  ino_t ino = 0;
+  Node* parent = nullptr;
+  std::string name;
+  crypto::Hash256 hash{};
+  FileHash file;                                          // files
+  std::map<std::string, std::unique_ptr<Node>> children;  // directories
+};
+
+core::Error sysError(const std::string& what, const std::string& path, int err) {
+  return core::Error(what + " " + (path.empty() ? "/" : path) + ": " + std::strerror(err));
+}
+
+std::string childPath(const std::string& dir, const std::string& name) {
+  return dir == "/" ? "/" + name : dir + "/" + name;
+}
+
+std::string parentPath(std::string_view path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string_view::npos || slash == 0) return "/";
+  return std::string(path.substr(0, slash));
+}
+
+std::size_t depthOf(const Node* n) {
+  std::size_t d = 0;
+  for (; n->parent != nullptr; n = n->parent) ++d;
+  return d;
+}
+
+std::string pathOf(const Node* n) {
+  std::vector<const std::string*> names;
+  for (; n->parent != nullptr; n = n->parent) names.push_back(&n->name);
+  if (names.empty()) return "/";
+  std::string out;
+  for (auto it = names.rbegin(); it != names.rend(); ++it) out += "/" + **it;
+  return out;
+}
+
+TreeEntry entryOf(const Node& n) {
+  TreeEntry e;
+  e.name = n.name;
+  e.kind = n.kind;
+  e.perm = n.perm;
+  e.size = n.kind == EntryKind::file ? n.file.size() : 0;
+  e.hash = n.hash;
+  return e;
+}
+
+std::optional<EntryKind> kindOf(mode_t mode) {
+  if (S_ISREG(mode)) return EntryKind::file;
+  if (S_ISDIR(mode)) return EntryKind::directory;
+  if (S_ISLNK(mode)) return EntryKind::symlink;
+  if (S_ISFIFO(mode)) return EntryKind::fifo;
+  return std::nullopt;
+}
+
+BlockReader preadReader(int fd) {
+  return [fd](std::uint64_t offset, std::span<std::uint8_t> buf) -> int {
+    std::size_t done = 0;
+    while (done < buf.size()) {
+      ssize_t n = ::pread(fd, buf.data() + done, buf.size() - done, static_cast<off_t>(offset + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return -errno;
+      }
+      if (n == 0) return -EIO;  // shorter than its size: changed under us
+      done += static_cast<std::size_t>(n);
+    }
+    return 0;
+  };
+}
+
+// Names in a directory, sorted, without "." and "..".
+core::Result<std::vector<std::string>> readNames(int dirfd, const std::string& path) {
+  int dup = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dup < 0) return sysError("opening", path, errno);
+  DIR* d = ::fdopendir(dup);
+  if (d == nullptr) {
+    int e = errno;
+    ::close(dup);
+    return sysError("listing", path, e);
+  }
+  std::vector<std::string> names;
+  errno = 0;
+  while (const dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.emplace_back(e->d_name);
+    errno = 0;
+  }
+  int err = errno;
+  ::closedir(d);
+  if (err != 0) return sysError("listing", path, err);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+const char* entryKindName(EntryKind k) {
+  switch (k) {
+    case EntryKind::file:
+      return "file";
+    case EntryKind::directory:
+      return "directory";
+    case EntryKind::symlink:
+      return "symlink";
+    case EntryKind::fifo:
+      return "fifo";
+  }
+  return "?";
+}
+
+crypto::Hash256 directoryHash(std::span<const TreeEntry> entries) {
+  crypto::Blake3 h;
+  for (const auto& e : entries) {
+    const std::uint8_t meta[4] = {0, static_cast<std::uint8_t>(e.kind), static_cast<std::uint8_t>(e.perm >> 8),
+                                  static_cast<std::uint8_t>(e.perm & 0xff)};
+    h.update(core::ByteView(reinterpret_cast<const std::uint8_t*>(e.name.data()), e.name.size()));
+    h.update(core::ByteView(meta, sizeof meta));
+    h.update(e.hash);
+  }
+  return h.finalize();
+}
+
+struct StateTree::Impl {
+  std::string path;
+  SourceDir source;
+  dev_t dev = 0;
+  std::unique_ptr<Node> root;
+  std::unordered_multimap<ino_t, Node*> files;
+  Progress progress;
+  std::uint64_t hashed = 0;
+
+  mutable std::mutex mu;  // guards the marks
+  std::set<std::string> marked;
+  std::vector<std::pair<std::string, std::string>> renames;
+  std::map<ino_t, ByteRanges> data;
+
+  explicit Impl(SourceDir s) : source(std::move(s)) {}
+
+  void index(Node& n) {
+    if (n.kind == EntryKind::file) files.emplace(n.ino, &n);
+    for (auto& [_, c] : n.children) index(*c);
+  }
+  void unindex(Node& n) {
+    if (n.kind == EntryKind::file) {
+      auto [b, e] = files.equal_range(n.ino);
+      for (auto it = b; it != e; ++it)
+        if (it->second == &n) {
+          files.erase(it);
+          break;
+        }
+    }
+    for (auto& [_, c] : n.children) unindex(*c);
+  }
+
+  Node* find(std::string_view p) const {
+    Node* n = root.get();
+    std::size_t i = 1;
+    while (n != nullptr && i < p.size()) {
+      auto slash = p.find('/', i);
+      std::string name(p.substr(i, slash == std::string_view::npos ? std::string_view::npos : slash - i));
+      auto it = n->children.find(name);
+      n = it == n->children.end() ? nullptr : it->second.get();
+      i = slash == std::string_view::npos ? p.size() : slash + 1;
+    }
+    return n;
+  }
+
+  // Opens the entry at state path `p` (never following it) with `flags`.
+  core::Result<UniqueFd> openPath(const std::string& p, int flags) const {
+    if (p == "/") {
+      int fd = ::openat(source.rootFd(), ".", flags | O_CLOEXEC);
+      if (fd < 0) return sysError("opening", p, errno);
+      return UniqueFd(fd);
+    }
+    ParentRef parent;
+    if (int rc = source.parentOf(p, parent); rc < 0) return sysError("resolving", p, -rc);
+    int fd = source.openLeaf(parent, flags);
+    if (fd < 0) return sysError("opening", p, -fd);
+    return UniqueFd(fd);
+  }
+
+  // Builds the node for entry `name` of the directory open at `dirfd` (path `p`).
+  core::Result<std::unique_ptr<Node>> buildEntry(int dirfd, const std::string& name, const std::string& p,
+                                                 const struct stat& st) {
+    auto kind = kindOf(st.st_mode);
+    if (!kind) return core::Error(p + ": a socket or device cannot be part of the state");
+    if (st.st_dev != dev) return core::Error(p + ": another filesystem is mounted inside the state");
+    auto n = std::make_unique<Node>();
+    n->kind = *kind;
+    n->perm = static_cast<std::uint16_t>(st.st_mode & 07777);
+    n->ino = st.st_ino;
+    n->name = name;
+    switch (*kind) {
+      case EntryKind::file: {
+        int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0) return sysError("opening", p, errno);
+        UniqueFd f(fd);
+        struct stat now {};
+        if (::fstat(f.get(), &now) != 0) return sysError("stat of", p, errno);
+        auto h = FileHash::compute(static_cast<std::uint64_t>(now.st_size), preadReader(f.get()));
+        if (!h) return h.error().context(p);
+        n->file = std::move(*h);
+        n->hash = n->file.hash();
+        noteHashed(n->file.size());
+        break;
+      }
+      case EntryKind::directory: {
+        int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) return sysError("opening", p, errno);
+        UniqueFd d(fd);
+        SASHI_TRY(buildDir(d.get(), *n, p));
+        break;
+      }
+      case EntryKind::symlink: {
+        std::string target(PATH_MAX, '\0');
+        ssize_t len = ::readlinkat(dirfd, name.c_str(), target.data(), target.size());
+        if (len < 0) return sysError("reading the link", p, errno);
+        target.resize(static_cast<std::size_t>(len));
+        n->hash = crypto::blake3(core::ByteView(reinterpret_cast<const std::uint8_t*>(target.data()), target.size()));
+        break;
+      }
+      case EntryKind::fifo:
+        n->hash = crypto::blake3(core::ByteView{});
+        break;
+    }
+    return n;
+  }
+
+  core::Status buildDir(int dirfd, Node& dir, const std::string& p) {
+    auto names = readNames(dirfd, p);
+    if (!names) return names.error();
+    for (const auto& name : *names) {
+      const std::string cp = childPath(p, name);
+      struct stat st {};
+      if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return sysError("stat of", cp, errno);
+      auto child = buildEntry(dirfd, name, cp, st);
+      if (!child) return child.error();
+      (*child)->parent = &dir;
+      dir.children.emplace(name, std::move(*child));
+    }
+    rehashDir(dir);
+    return {};
+  }
+
+  static void rehashDir(Node& dir) {
+    std::vector<TreeEntry> entries;
+    entries.reserve(dir.children.size());
+    for (const auto& [_, c] : dir.children) entries.push_back(entryOf(*c));
+    dir.hash = directoryHash(entries);
+  }
+
+  void noteHashed(std::uint64_t bytes) {
+    hashed += bytes;
+    if (progress) progress(hashed);
+  }
+
+  // Moves the node at `from` to `to` in the tree, as rename(2) did on the source.
+  void moveNode(const std::string& from, const std::string& to) {
+    if (from == to || to.starts_with(from + "/")) return;
+    Node* n = find(from);
+    Node* newParent = find(parentPath(to));
+    if (n == nullptr || n == root.get() || newParent == nullptr || newParent->kind != EntryKind::directory) return;
+    Node* oldParent = n->parent;
+    auto it = oldParent->children.find(n->name);
+    std::unique_ptr<Node> moved = std::move(it->second);
+    oldParent->children.erase(it);
+    const std::string name = to.substr(to.rfind('/') + 1);
+    if (auto old = newParent->children.find(name); old != newParent->children.end()) {
+      unindex(*old->second);
+      newParent->children.erase(old);
+    }
+    moved->name = name;
+    moved->parent = newParent;
+    newParent->children.emplace(name, std::move(moved));
+  }
+
+  // Lists the directory node `dir` (path `p`) again; new entries are built from scratch.
+  core::Status relist(Node& dir, const std::string& p, std::set<Node*>& fresh, std::set<ino_t>& resized,
+                      std::map<ino_t, std::uint16_t>& perms) {
+    auto fd = openPath(p, O_RDONLY | O_DIRECTORY);
+    if (!fd) return fd.error();
+    auto names = readNames(fd->get(), p);
+    if (!names) return names.error();
+    std::map<std::string, std::unique_ptr<Node>> next;
+    for (const auto& name : *names) {
+      const std::string cp = childPath(p, name);
+      struct stat st {};
+      if (::fstatat(fd->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return sysError("stat of", cp, errno);
+      auto kind = kindOf(st.st_mode);
+      auto old = dir.children.find(name);
+      if (old != dir.children.end() && kind && old->second->ino == st.st_ino && old->second->kind == *kind &&
+          *kind != EntryKind::symlink) {
+        Node& keep = *old->second;
+        const auto perm = static_cast<std::uint16_t>(st.st_mode & 07777);
+        if (*kind == EntryKind::file && perm != keep.perm) perms[keep.ino] = perm;  // every hard link
+        keep.perm = perm;
+        if (*kind == EntryKind::file && keep.file.size() != static_cast<std::uint64_t>(st.st_size))
+          resized.insert(keep.ino);
+        next.emplace(name, std::move(old->second));
+        continue;
+      }
+      auto child = buildEntry(fd->get(), name, cp, st);
+      if (!child) return child.error();
+      (*child)->parent = &dir;
+      index(**child);
+      fresh.insert(child->get());
+      next.emplace(name, std::move(*child));
+    }
+    for (auto& [name, c] : dir.children)
+      if (c) unindex(*c);
+    dir.children = std::move(next);
+    return {};
+  }
+
+  core::Status updateFile(Node& n, const ByteRanges& ranges) {
+    const std::string p = pathOf(&n);
+    auto fd = openPath(p, O_RDONLY | O_NONBLOCK);
+    if (!fd) return fd.error();
+    struct stat st {};
+    if (::fstat(fd->get(), &st) != 0) return sysError("stat of", p, errno);
+    if (!S_ISREG(st.st_mode)) return core::Error(p + ": no longer a regular file");
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (st.st_ino != n.ino) {
+      // The name now holds another file than the tree thought: hash it whole.
+      unindex(n);
+      n.ino = st.st_ino;
+      index(n);
+      auto h = FileHash::compute(size, preadReader(fd->get()));
+      if (!h) return h.error().context(p);
+      n.file = std::move(*h);
+    } else {
+      if (auto st = n.file.update(size, ranges, preadReader(fd->get())); !st) return st.error().context(p);
+    }
+    n.hash = n.file.hash();
+    return {};
+  }
+};
+
+StateTree::StateTree(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StateTree::StateTree(StateTree&&) noexcept = default;
+StateTree& StateTree::operator=(StateTree&&) noexcept = default;
+StateTree::~StateTree() = default;
+
+core::Result<StateTree> StateTree::build(const std::string& path, const Progress& progress) {
+  auto source = SourceDir::open(path);
+  if (!source) return source.error();
+  auto impl = std::make_unique<Impl>(std::move(*source));
+  impl->path = path;
+  impl->progress = progress;
+  struct stat st {};
+  if (::fstat(impl->source.rootFd(), &st) != 0) return sysError("stat of", path, errno);
+  impl->dev = st.st_dev;
+  auto fd = impl->openPath("/", O_RDONLY | O_DIRECTORY);
+  if (!fd) return fd.error();
+  impl->root = std::make_unique<Node>();
+  impl->root->kind = EntryKind::directory;
+  impl->root->ino = st.st_ino;
+  if (auto st = impl->buildDir(fd->get(), *impl->root, "/"); !st) return st.error().context(path);
+  impl->index(*impl->root);
+  impl->progress = nullptr;
+  return StateTree(std::move(impl));
+}
+
+const crypto::Hash256& StateTree::root() const { return impl_->root->hash; }
+
+void StateTree::markEntry(std::string_view path) {
+  std::lock_guard lock(impl_->mu);
+  impl_->marked.emplace(path);
+}
+
+void StateTree::markRename(std::string_view from, std::string_view to) {
+  std::lock_guard lock(impl_->mu);
+  // Marks made before the rename name the old paths: move them along.
+  const std::string f(from);
+  std::vector<std::string> moved;
+  for (auto it = impl_->marked.lower_bound(f); it != impl_->marked.end() && it->starts_with(f);) {
+    if (it->size() == f.size() || (*it)[f.size()] == '/') {
+      moved.push_back(std::string(to) + it->substr(f.size()));
+      it = impl_->marked.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  impl_->marked.insert(moved.begin(), moved.end());
+  impl_->renames.emplace_back(f, std::string(to));
+  impl_->marked.emplace(from);
+  impl_->marked.emplace(to);
+}
+
+void StateTree::markData(ino_t ino, std::uint64_t offset, std::uint64_t length) {
+  std::lock_guard lock(impl_->mu);
+  auto& r = impl_->data[ino];
+  if (!r.empty() && r.back().second == offset)
+    r.back().second = offset + length;  // sequential writes: one range
+  else
+    r.emplace_back(offset, offset + length);
+}
+
+void StateTree::markSize(ino_t ino) {
+  std::lock_guard lock(impl_->mu);
+  impl_->data[ino];
+}
+
+bool StateTree::dirty() const {
+  std::lock_guard lock(impl_->mu);
+  return !impl_->marked.empty() || !impl_->data.empty();
+}
+
+core::Result<crypto::Hash256> StateTree::refresh() {
+  Impl& t = *impl_;
+  std::set<std::string> marked;
+  std::vector<std::pair<std::string, std::string>> renames;
+  std::map<ino_t, ByteRanges> data;
+  {
+    std::lock_guard lock(t.mu);
+    marked.swap(t.marked);
+    renames.swap(t.renames);
+    data.swap(t.data);
+  }
+  for (const auto& [from, to] : renames) t.moveNode(from, to);
+
+  // Directories to list again: the parents of marked entries, shallowest first.
+  std::set<std::string> dirs;
+  for (const auto& p : marked) dirs.insert(p == "/" ? "/" : parentPath(p));
+  std::vector<std::string> order(dirs.begin(), dirs.end());
+  std::stable_sort(order.begin(), order.end(), [](const std::string& a, const std::string& b) {
+    return std::count(a.begin(), a.end(), '/') < std::count(b.begin(), b.end(), '/');
+  });
+  std::set<Node*> fresh;
+  std::set<Node*> changed;
+  std::set<ino_t> resized;
+  std::map<ino_t, std::uint16_t> perms;
+  for (const auto& d : order) {
+    Node* n = t.find(d);
+    if (n == nullptr || n->kind != EntryKind::directory) continue;  // gone: its parent was listed
+    bool inFresh = false;
+    for (Node* a = n; a != nullptr; a = a->parent) inFresh = inFresh || fresh.count(a) != 0;
+    if (inFresh) continue;  // built from scratch in this refresh
+    auto st = t.relist(*n, d, fresh, resized, perms);
+    if (!st) return st.error().context(t.path);
+    changed.insert(n);
+  }
+  // A mode belongs to the inode: the other names of a hard-linked file change with it.
+  for (const auto& [ino, perm] : perms) {
+    auto [b, e] = t.files.equal_range(ino);
+    for (auto it = b; it != e; ++it) {
+      if (it->second->perm == perm) continue;
+      it->second->perm = perm;
+      changed.insert(it->second->parent);
+    }
+  }
+  for (ino_t ino : resized) data[ino];
+  for (auto& [ino, ranges] : data) {
+    std::vector<Node*> nodes;
+    auto [b, e] = t.files.equal_range(ino);
+    for (auto it = b; it != e; ++it) nodes.push_back(it->second);
+    for (Node* n : nodes) {
+      if (fresh.count(n) != 0) continue;
+      auto st = t.updateFile(*n, ranges);
+      if (!st) return st.error().context(t.path);
+      changed.insert(n->parent);
+    }
+  }
+  // Every directory above a change, deepest first.
+  std::set<Node*> above;
+  for (Node* n : changed)
+    for (Node* a = n; a != nullptr && above.insert(a).second; a = a->parent) {
+    }
+  std::vector<Node*> dirsByDepth(above.begin(), above.end());
+  std::sort(dirsByDepth.begin(), dirsByDepth.end(),
+            [](const Node* a, const Node* b) { return depthOf(a) > depthOf(b); });
+  for (Node* d : dirsByDepth) Impl::rehashDir(*d);
+  return t.root->hash;
+}
+
+core::Result<std::vector<TreeEntry>> StateTree::listing(std::string_view path) const {
+  const Node* n = impl_->find(path);
+  if (n == nullptr) return core::Error(std::string(path) + ": not in the state");
+  if (n->kind != EntryKind::directory) return core::Error(std::string(path) + ": not a directory");
+  std::vector<TreeEntry> out;
+  out.reserve(n->children.size());
+  for (const auto& [_, c] : n->children) out.push_back(entryOf(*c));
+  return out;
+}
+
+core::Result<std::vector<crypto::Hash256>> StateTree::blocks(std::string_view path) const {
+  const Node* n = impl_->find(path);
+  if (n == nullptr) return core::Error(std::string(path) + ": not in the state");
+  if (n->kind != EntryKind::file) return core::Error(std::string(path) + ": not a file");
+  auto cvs = n->file.blockCvs();
+  return std::vector<crypto::Hash256>(cvs.begin(), cvs.end());
+}
+
+}  // namespace sashimono::statefs

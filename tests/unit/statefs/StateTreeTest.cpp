@@ -1,0 +1,205 @@
+#include "sashimono/statefs/StateTree.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+#include "TempTree.h"
+#include "sashimono/core/Bytes.h"
+#include "sashimono/crypto/Blake3.h"
+
+namespace sashimono::statefs {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempTree;
+
+std::string hex(const crypto::Hash256& h) { return core::toHexLower(h); }
+
+crypto::Hash256 rootOf(const fs::path& dir) {
+  auto t = StateTree::build(dir.string());
+  if (!t) throw std::runtime_error(t.error().message);
+  return t->root();
+}
+
+ino_t inoOf(const fs::path& p) {
+  struct stat st {};
+  if (::lstat(p.c_str(), &st) != 0) throw std::runtime_error("lstat " + p.string());
+  return st.st_ino;
+}
+
+// The encoding, written out by hand for a directory holding one file and one symlink.
+TEST(StateTreeTest, RootOfASmallTreeMatchesTheSpecification) {
+  TempTree t;
+  t.write("a", "x");
+  ::chmod(t.path("a").c_str(), 0640);
+  fs::create_symlink("target", t.path("l"));
+  core::Bytes expected;
+  auto add = [&](std::string_view name, std::uint8_t kind, std::uint16_t perm, const crypto::Hash256& h) {
+    expected.insert(expected.end(), name.begin(), name.end());
+    expected.push_back(0);
+    expected.push_back(kind);
+    expected.push_back(static_cast<std::uint8_t>(perm >> 8));
+    expected.push_back(static_cast<std::uint8_t>(perm & 0xff));
+    expected.insert(expected.end(), h.begin(), h.end());
+  };
+  add("a", 1, 0640, crypto::blake3(core::ByteView(reinterpret_cast<const std::uint8_t*>("x"), 1)));
+  add("l", 3, 0777, crypto::blake3(core::ByteView(reinterpret_cast<const std::uint8_t*>("target"), 6)));
+  EXPECT_EQ(hex(rootOf(t.path())), hex(crypto::blake3(expected)));
+}
+
+TEST(StateTreeTest, EmptyDirectoryAndEdgeCases) {
+  TempTree t;
+  const auto empty = rootOf(t.path());
+  EXPECT_EQ(hex(empty), hex(crypto::blake3(core::ByteView{})));
+  // Empty files, a sparse file, a fifo, a deep tree: all hash, and differ from each other.
+  t.write("empty", "");
+  fs::resize_file(t.path("empty"), 0);
+  std::ofstream(t.path("sparse")).close();
+  fs::resize_file(t.path("sparse"), 5 * kBlockSize + 3);
+  ASSERT_EQ(::mkfifo(t.path("fifo").c_str(), 0600), 0);
+  fs::path deep = t.path();
+  for (int i = 0; i < 200; ++i) deep /= "d";
+  fs::create_directories(deep);
+  t.write((deep / "leaf").string().substr(t.path().string().size() + 1), "leaf");
+  auto tree = StateTree::build(t.path().string());
+  ASSERT_TRUE(tree.ok()) << tree.error().message;
+  auto top = tree->listing("/");
+  ASSERT_TRUE(top.ok());
+  ASSERT_EQ(top->size(), 4u);
+  EXPECT_EQ((*top)[0].name, "d");
+  EXPECT_EQ((*top)[2].name, "fifo");
+  EXPECT_EQ((*top)[2].kind, EntryKind::fifo);
+  EXPECT_EQ((*top)[3].size, 5 * kBlockSize + 3);
+  EXPECT_EQ(tree->blocks("/sparse")->size(), 6u);
+  std::vector<std::uint8_t> zeros(5 * kBlockSize + 3, 0);
+  EXPECT_EQ(hex((*top)[3].hash), hex(crypto::blake3(zeros)));
+  EXPECT_FALSE(tree->listing("/missing").ok());
+  EXPECT_FALSE(tree->blocks("/d").ok());
+}
+
+TEST(StateTreeTest, SocketsAreRefusedWithThePath) {
+  TempTree t;
+  fs::create_directory(t.path("run"));
+  ASSERT_EQ(::mknod(t.path("run/sock").c_str(), S_IFSOCK | 0600, 0), 0);
+  auto tree = StateTree::build(t.path().string());
+  ASSERT_FALSE(tree.ok());
+  EXPECT_NE(tree.error().message.find("/run/sock"), std::string::npos) << tree.error().message;
+}
+
+// A random sequence of operations applied to a plain directory, each with the marks the state
+// filesystem would give for it: after every few operations the incremental root equals a
+// from-scratch build of the directory.
+TEST(StateTreeTest, IncrementalRefreshEqualsAFullBuildUnderRandomOperations) {
+  TempTree t;
+  // STATEFS_TEST_SEED=N runs another sequence (for a longer search by hand).
+  const char* seed = std::getenv("STATEFS_TEST_SEED");
+  std::mt19937_64 rng(seed != nullptr ? std::strtoull(seed, nullptr, 10) : 11);
+  auto tree = StateTree::build(t.path().string());
+  ASSERT_TRUE(tree.ok());
+  std::vector<std::string> files, dirs{"/"};
+  auto pick = [&](std::vector<std::string>& v) -> std::string { return v[rng() % v.size()]; };
+  auto host = [&](const std::string& p) { return t.path().string() + p; };
+  auto newName = [&](const std::string& dir) {
+    return (dir == "/" ? "" : dir) + "/n" + std::to_string(rng() % 1000);
+  };
+  auto writeAt = [&](const std::string& p, std::uint64_t at, std::uint64_t len) {
+    int fd = ::open(host(p).c_str(), O_WRONLY | O_CREAT, 0644);
+    ASSERT_GE(fd, 0);
+    std::vector<std::uint8_t> buf(len);
+    for (auto& b : buf) b = static_cast<std::uint8_t>(rng());
+    ASSERT_EQ(::pwrite(fd, buf.data(), len, static_cast<off_t>(at)), static_cast<ssize_t>(len));
+    ::close(fd);
+    tree->markData(inoOf(host(p)), at, len);
+  };
+  for (int step = 0; step < 300; ++step) {
+    const int op = static_cast<int>(rng() % 10);
+    if (op <= 1) {  // create a file
+      auto p = newName(pick(dirs));
+      if (fs::exists(host(p))) continue;
+      writeAt(p, 0, rng() % (kBlockSize + kBlockSize / 2));
+      tree->markEntry(p);
+      files.push_back(p);
+    } else if (op <= 3 && !files.empty()) {  // write into a file
+      auto p = pick(files);
+      writeAt(p, rng() % (3 * kBlockSize), 1 + rng() % 8192);
+    } else if (op == 4 && !files.empty()) {  // truncate
+      auto p = pick(files);
+      fs::resize_file(host(p), rng() % (4 * kBlockSize));
+      tree->markSize(inoOf(host(p)));
+    } else if (op == 5) {  // mkdir
+      auto p = newName(pick(dirs));
+      if (fs::exists(host(p))) continue;
+      fs::create_directory(host(p));
+      tree->markEntry(p);
+      dirs.push_back(p);
+    } else if (op == 6 && !files.empty()) {  // rename a file, maybe across directories
+      auto from = pick(files);
+      auto to = newName(pick(dirs));
+      if (fs::exists(host(to))) continue;
+      fs::rename(host(from), host(to));
+      tree->markRename(from, to);
+      std::replace(files.begin(), files.end(), from, to);
+    } else if (op == 7 && dirs.size() > 1) {  // rename a directory with what it holds
+      auto from = dirs[1 + rng() % (dirs.size() - 1)];
+      auto to = newName(pick(dirs));
+      if (fs::exists(host(to)) || to.starts_with(from + "/")) continue;
+      fs::rename(host(from), host(to));
+      tree->markRename(from, to);
+      for (auto* v : {&files, &dirs})
+        for (auto& p : *v)
+          if (p == from || p.starts_with(from + "/")) p = to + p.substr(from.size());
+    } else if (op == 8 && !files.empty()) {  // unlink, or chmod, or hard link
+      auto p = pick(files);
+      if (rng() % 3 == 0) {
+        fs::remove(host(p));
+        tree->markEntry(p);
+        files.erase(std::find(files.begin(), files.end(), p));
+      } else if (rng() % 2 == 0) {
+        ::chmod(host(p).c_str(), rng() % 2 ? 0755 : 0600);
+        tree->markEntry(p);
+      } else {
+        auto to = newName(pick(dirs));
+        if (fs::exists(host(to))) continue;
+        fs::create_hard_link(host(p), host(to));
+        tree->markEntry(to);
+        files.push_back(to);
+      }
+    } else if (op == 9) {  // a symlink
+      auto p = newName(pick(dirs));
+      if (fs::exists(fs::symlink_status(host(p)))) continue;
+      fs::create_symlink("../t" + std::to_string(rng() % 5), host(p));
+      tree->markEntry(p);
+    }
+    if (step % 10 == 9) {
+      auto root = tree->refresh();
+      ASSERT_TRUE(root.ok()) << root.error().message;
+      ASSERT_EQ(hex(*root), hex(rootOf(t.path()))) << "after step " << step;
+    }
+  }
+}
+
+TEST(StateTreeTest, RmdirOfATreeAndAnUnneededMarkAreHarmless) {
+  TempTree t;
+  fs::create_directories(t.path("a/b/c"));
+  t.write("a/b/c/f", "content");
+  auto tree = StateTree::build(t.path().string());
+  ASSERT_TRUE(tree.ok());
+  const auto before = tree->root();
+  tree->markEntry("/a/b");  // nothing changed
+  tree->markData(inoOf(t.path("a/b/c/f")), 0, 3);
+  EXPECT_EQ(hex(*tree->refresh()), hex(before));
+  fs::remove_all(t.path("a/b"));
+  tree->markEntry("/a/b");
+  EXPECT_EQ(hex(*tree->refresh()), hex(rootOf(t.path())));
+  EXPECT_FALSE(tree->dirty());
+}
+
+}  // namespace
+}  // namespace sashimono::statefs
