@@ -1,11 +1,11 @@
 #include "sashimono/board/BoardClient.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include <spdlog/spdlog.h>
 
 #include "sashimono/board/Stream.h"
+#include "sashimono/ledger/LedgerRanges.h"
 
 namespace sashimono::board {
 
@@ -16,14 +16,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 constexpr std::chrono::milliseconds kWakeSlice{100};
-
-// The lowest ledger in a "a-b,c-d" range list, if it parses.
-std::optional<std::uint32_t> lowestLedger(const std::string& ranges) {
-  std::uint32_t v = 0;
-  auto [p, ec] = std::from_chars(ranges.data(), ranges.data() + ranges.size(), v);
-  if (ec != std::errc() || p == ranges.data()) return std::nullopt;
-  return v;
-}
 }  // namespace
 
 struct BoardClient::Session {
@@ -185,7 +177,8 @@ Status BoardClient::runSession(Connection& conn, Session& s) {
     if (events_.onLedgerFinished) events_.onLedgerFinished(v);
   }
   if (!options_.account.empty() && tracker_->finished() < v) {
-    auto low = lowestLedger(sub->validatedLedgers);
+    auto held = ledger::parseLedgerRanges(sub->validatedLedgers);
+    auto low = held ? ledger::lowestLedger(*held) : std::nullopt;
     if (low && *low > tracker_->finished() + 1)
       spdlog::warn("board: {} holds ledgers {} only; transactions before {} cannot be caught up from it",
                    s.url, sub->validatedLedgers, *low);

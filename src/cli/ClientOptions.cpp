@@ -1,70 +1,62 @@
 #include "ClientOptions.h"
 
+#include <limits>
+
 #include "sashimono/protocol/Patterns.h"
 
 namespace sashimono::cli {
 
-std::vector<OptionSpec> clientOptionTable(ClientOptions& o) {
-  auto positive = [](std::uint64_t& out, const char* what) {
-    return [&out, what](const std::string& v) {
-      auto n = parseUnsigned(v, 1, UINT64_MAX);
-      if (!n) return std::string(what);
-      out = *n;
-      return std::string();
-    };
-  };
+std::vector<OptionSpec> boardOptionTable(ClientOptions& o) {
   return {
-      {"--json", false, setFlag(o.json)},
-      {"--board", true,
-       [&o](const std::string& v) {
-         o.boards.push_back(v);
-         return std::string();
-       }},
-      {"--host", true, setString(o.host)},
-      {"--registry", true, setString(o.registry)},
-      {"--image", true, setString(o.image)},
-      {"--contract-id", true, setString(o.contractId)},
-      {"--lease", true, setString(o.lease)},
-      {"--member", true,
-       [&o](const std::string& v) -> std::string {
-         const auto at = v.find('@');
-         if (at == std::string::npos) return "--member: expected KEY@HOST:PORT, got '" + v + "'";
-         auto key = protocol::parseEd25519Key(std::string_view(v).substr(0, at));
-         if (!key) return "--member '" + v + "': " + key.error().message;
-         const std::string peer = v.substr(at + 1);
-         if (auto st = protocol::validateEndpoint(peer); !st.ok())
-           return "--member '" + v + "': " + st.error().message;
-         o.members.push_back(protocol::ClusterMember{*key, peer});
-         return {};
-       }},
-      {"--add", false, setFlag(o.addMembers)},
-      {"--all", false, setFlag(o.all)},
+      {"--board", true, appendString(o.boards)},
       {"--wallet", true, setString(o.wallet)},
       {"--reply-seed-file", true, setString(o.replySeedFile)},
-      {"--export-seed", false, setFlag(o.exportSeed)},
       {"--ca-file", true, setString(o.caFile)},
-      {"--moments", true, positive(o.moments, "--moments needs a positive integer")},
-      {"--amount", true,
-       [&o](const std::string& v) -> std::string {
-         auto n = parseUnsigned(v, 1, UINT64_MAX);
-         if (!n) return "--amount needs a positive number of drops";
-         o.amount = *n;
-         return {};
-       }},
-      {"--timeout", true, setSeconds(o.timeoutSeconds, "--timeout")},
-      {"--stale", true,
-       [&o](const std::string& v) -> std::string {
-         auto n = parseUnsigned(v, 0, UINT64_MAX);
-         if (!n) return "--stale needs a number of seconds";
-         o.staleSeconds = *n;
-         return {};
-       }},
   };
 }
 
-std::string parseClientOptions(const std::vector<std::string>& args, ClientOptions& o) {
-  return parseOptionTable(args, clientOptionTable(o),
-                          " (the seed comes from --wallet FILE or SASHIMONO_SEED, never the command line)");
+std::vector<OptionSpec> clientOptionTable(ClientOptions& o) {
+  constexpr auto kMax = std::numeric_limits<std::uint64_t>::max();
+  std::vector<OptionSpec> table = boardOptionTable(o);
+  table.insert(table.end(),
+               {
+                   {"--json", false, setFlag(o.json)},
+                   {"--host", true, setString(o.host)},
+                   {"--registry", true, setString(o.registry)},
+                   {"--image", true, setString(o.request.image)},
+                   {"--contract-id", true, setString(o.request.contractId)},
+                   {"--lease", true, setString(o.lease)},
+                   {"--member", true,
+                    [&o](const std::string& v) -> std::string {
+                      const auto at = v.find('@');
+                      if (at == std::string::npos) return "expected KEY@HOST:PORT, got '" + v + "'";
+                      auto key = protocol::parseEd25519Key(std::string_view(v).substr(0, at));
+                      if (!key) return "'" + v + "': " + key.error().message;
+                      const std::string peer = v.substr(at + 1);
+                      if (auto st = protocol::validateEndpoint(peer); !st.ok())
+                        return "'" + v + "': " + st.error().message;
+                      o.request.members.push_back(protocol::ClusterMember{*key, peer});
+                      return {};
+                    }},
+                   {"--add", false, setFlag(o.request.addMembers)},
+                   {"--all", false, setFlag(o.all)},
+                   {"--export-seed", false, setFlag(o.exportSeed)},
+                   {"--moments", true, setNumber(o.request.moments, 1, kMax, "a positive integer")},
+                   {"--amount", true, setNumber(o.request.amount, 1, kMax, "a positive number of drops")},
+                   {"--timeout", true, setSeconds(o.timeoutSeconds)},
+                   {"--stale", true, setNumber(o.staleSeconds, 0, kMax, "a number of seconds")},
+               });
+  return table;
+}
+
+CommandSpec clientCommand(const char* name, ClientOptions& o, std::vector<Verb> verbs, std::string notes) {
+  return CommandSpec{
+      .name = name,
+      .verbs = std::move(verbs),
+      .options = clientOptionTable(o),
+      .notes = std::move(notes),
+      .unknownHint = kSeedHint,
+  };
 }
 
 core::Result<client::Wallet> loadWallet(const ClientOptions& o) {
@@ -86,6 +78,16 @@ core::Result<std::unique_ptr<client::BoardSession>> connectBoard(const ClientOpt
 
 std::chrono::seconds waitFor(const ClientOptions& o, std::chrono::seconds fallback) {
   return o.timeoutSeconds ? std::chrono::seconds(*o.timeoutSeconds) : fallback;
+}
+
+core::Result<client::LeaseTarget> resolveLease(const ClientOptions& o, const std::string& leaseId) {
+  auto id = protocol::parseHash256(leaseId);
+  if (!id) return core::Error("--lease: '" + leaseId + "' is not a lease id (64 hex digits)");
+  SASHI_TRY_ASSIGN(wallet, loadWallet(o));
+  SASHI_TRY_ASSIGN(session, connectBoard(o, wallet.account.address()));
+  auto target = client::LeaseClient(*session, wallet).resolveLease(*id);
+  session->stop();
+  return target;
 }
 
 }  // namespace sashimono::cli

@@ -10,6 +10,8 @@
 
 #include "Options.h"
 #include "sashimono/client/BoardSession.h"
+#include "sashimono/client/LeaseClient.h"
+#include "sashimono/client/Requests.h"
 #include "sashimono/client/Wallet.h"
 #include "sashimono/protocol/Messages.h"
 
@@ -25,13 +27,8 @@ struct ClientOptions {
   // lease and hosts
   std::string host;
   std::string registry;
-  std::uint64_t moments = 1;
-  std::string image;
-  std::string contractId;
   std::string lease;
-  std::vector<protocol::ClusterMember> members;  // lease cluster --member KEY@HOST:PORT
-  bool addMembers = false;                       // lease cluster --add
-  std::optional<std::uint64_t> amount;
+  client::RequestParams request;  // lease acquire|extend|terminate|cluster: --image, --moments, …
   bool exportSeed = false;
   std::optional<std::uint64_t> staleSeconds;
   bool all = false;  // hosts --all
@@ -39,8 +36,15 @@ struct ClientOptions {
 
 // The whole table (each command reads the options it needs).
 [[nodiscard]] std::vector<OptionSpec> clientOptionTable(ClientOptions& o);
-// Parses `args` with the table; returns an error message or empty.
-[[nodiscard]] std::string parseClientOptions(const std::vector<std::string>& args, ClientOptions& o);
+// The options that reach a board as the wallet's account: --board, --wallet, --reply-seed-file,
+// --ca-file (`instance` and `deploy` with --lease).
+[[nodiscard]] std::vector<OptionSpec> boardOptionTable(ClientOptions& o);
+// A command over the whole table (filling `o`), unknown options answered with kSeedHint.
+[[nodiscard]] CommandSpec clientCommand(const char* name, ClientOptions& o, std::vector<Verb> verbs,
+                                        std::string notes);
+// Appended to "unknown option --x": where the seed comes from instead.
+inline constexpr const char* kSeedHint =
+    " (the seed comes from --wallet FILE or SASHIMONO_SEED, never the command line)";
 
 // The wallet from --wallet / SASHIMONO_SEED and --reply-seed-file.
 [[nodiscard]] core::Result<client::Wallet> loadWallet(const ClientOptions& o);
@@ -52,5 +56,10 @@ struct ClientOptions {
 
 // --timeout, or `fallback`.
 [[nodiscard]] std::chrono::seconds waitFor(const ClientOptions& o, std::chrono::seconds fallback);
+
+// Where a lease's instance listens and the owner key to talk to it as (client::LeaseClient), found
+// in the wallet's lease replies on the board `o` names; for `sashimono instance` and `deploy`.
+[[nodiscard]] core::Result<client::LeaseTarget> resolveLease(const ClientOptions& o,
+                                                             const std::string& leaseId);
 
 }  // namespace sashimono::cli

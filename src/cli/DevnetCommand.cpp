@@ -17,11 +17,7 @@ namespace sashimono::cli {
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: sashimono devnet [--listen HOST:PORT] [--data DIR] [--genesis-seed SEED | --genesis-seed-file "
-    "FILE]\n"
-    "                        [--ledger-interval-ms N] [--io-threads N] [--work-threads N]\n"
-    "                        [--max-message-bytes N] [--max-queued-bytes N]\n"
+constexpr const char* kNotes =
     "  --listen              address to serve the WebSocket API on (default 127.0.0.1:6006)\n"
     "  --data                directory for the ledger database (default ./devnet-data)\n"
     "  --genesis-seed        seed (sEd...) of the genesis account holding 100,000,000,000 XRP;\n"
@@ -32,59 +28,44 @@ constexpr const char* kUsage =
     "  --max-queued-bytes    outgoing bytes queued for a slow client before it is dropped (default "
     "33554432)\n";
 
-bool parseUint(const std::string& s, std::uint64_t max, std::uint64_t& out) {
-  if (s.empty() || s.size() > 12 || s.find_first_not_of("0123456789") != std::string::npos) return false;
-  out = std::stoull(s);
-  return out <= max;
+struct DevnetArgs {
+  std::string listen = "127.0.0.1:6006";
+  std::string genesisSeedFile;
+  devnet::DevnetOptions options;
+  devnet::DevnetServerOptions server;
+};
+
+std::vector<OptionSpec> optionTable(DevnetArgs& a) {
+  auto& ws = a.server.ws;
+  return {
+      {"--listen", true, setString(a.listen)},
+      {"--data", true, setString(a.options.dataDir)},
+      {"--genesis-seed", true, setString(a.options.genesisSeed)},
+      {"--genesis-seed-file", true, setString(a.genesisSeedFile)},
+      {"--ledger-interval-ms", true,
+       onNumber(0, 3'600'000, {},
+                [&a](std::uint64_t n) { a.options.ledgerInterval = std::chrono::milliseconds(n); })},
+      {"--io-threads", true,
+       onNumber(1, 64, {}, [&a](std::uint64_t n) { a.server.ioThreads = static_cast<unsigned>(n); })},
+      {"--work-threads", true,
+       onNumber(0, 256, {}, [&a](std::uint64_t n) { a.server.workThreads = static_cast<unsigned>(n); })},
+      {"--max-message-bytes", true,
+       onNumber(1024, 64ull << 20, {}, [&ws](std::uint64_t n) { ws.maxMessageBytes = n; })},
+      {"--max-queued-bytes", true,
+       onNumber(65536, 1ull << 32, {}, [&ws](std::uint64_t n) { ws.maxQueuedBytes = n; })},
+  };
 }
 
-int runDevnet(const std::vector<std::string>& args) {
-  std::string listen = "127.0.0.1:6006";
-  devnet::DevnetOptions options;
-  options.dataDir = "devnet-data";
-  devnet::DevnetServerOptions serverOptions;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      std::cout << kUsage;
-      return 0;
-    }
-    if (i + 1 >= args.size()) return usageError("devnet", "option " + a + " needs a value\n" + kUsage);
-    const std::string& v = args[++i];
-    std::uint64_t n = 0;
-    if (a == "--listen") {
-      listen = v;
-    } else if (a == "--data") {
-      options.dataDir = v;
-    } else if (a == "--genesis-seed") {
-      options.genesisSeed = v;
-    } else if (a == "--genesis-seed-file") {
-      auto seed = crypto::readSeedFile(v);
-      if (!seed) return failure("devnet", "--genesis-seed-file: " + seed.error().message);
-      options.genesisSeed = crypto::encodeSeed(*seed);
-    } else if (a == "--ledger-interval-ms") {
-      if (!parseUint(v, 3600000, n))
-        return usageError("devnet", "--ledger-interval-ms: expected 0..3600000, got '" + v + "'");
-      options.ledgerInterval = std::chrono::milliseconds(n);
-    } else if (a == "--io-threads") {
-      if (!parseUint(v, 64, n) || n == 0)
-        return usageError("devnet", "--io-threads: expected 1..64, got '" + v + "'");
-      serverOptions.ioThreads = static_cast<unsigned>(n);
-    } else if (a == "--work-threads") {
-      if (!parseUint(v, 256, n))
-        return usageError("devnet", "--work-threads: expected 0..256, got '" + v + "'");
-      serverOptions.workThreads = static_cast<unsigned>(n);
-    } else if (a == "--max-message-bytes") {
-      if (!parseUint(v, 64ull << 20, n) || n < 1024)
-        return usageError("devnet", "--max-message-bytes: expected 1024..67108864, got '" + v + "'");
-      serverOptions.ws.maxMessageBytes = n;
-    } else if (a == "--max-queued-bytes") {
-      if (!parseUint(v, 1ull << 32, n) || n < 65536)
-        return usageError("devnet", "--max-queued-bytes: expected 65536..4294967296, got '" + v + "'");
-      serverOptions.ws.maxQueuedBytes = n;
-    } else {
-      return usageError("devnet", "unknown option " + a + "\n" + kUsage);
-    }
+int serve(DevnetArgs a) {
+  const std::string& listen = a.listen;
+  auto& options = a.options;
+  auto& serverOptions = a.server;
+  if (!a.genesisSeedFile.empty()) {
+    if (!options.genesisSeed.empty())
+      return usageError("devnet", "give --genesis-seed or --genesis-seed-file, not both");
+    auto seed = crypto::readSeedFile(a.genesisSeedFile);
+    if (!seed) return failure("devnet", "--genesis-seed-file: " + seed.error().message);
+    options.genesisSeed = crypto::encodeSeed(*seed);
   }
   auto hp = net::parseHostPort(listen);
   if (!hp.ok()) return usageError("devnet", "--listen: " + hp.error().message);
@@ -111,6 +92,23 @@ int runDevnet(const std::vector<std::string>& args) {
   (*node)->stop();
   server.stop();
   return 0;
+}
+
+int runDevnet(const std::vector<std::string>& args) {
+  DevnetArgs a;
+  a.options.dataDir = "devnet-data";
+  const CommandSpec spec{
+      .name = "devnet",
+      .verbs = {{.name = "",
+                 .synopsis =
+                     "[--listen HOST:PORT] [--data DIR] [--genesis-seed SEED | --genesis-seed-file FILE]\n"
+                     "                        [--ledger-interval-ms N] [--io-threads N] [--work-threads N]\n"
+                     "                        [--max-message-bytes N] [--max-queued-bytes N]",
+                 .run = calling(&serve, a)}},
+      .options = optionTable(a),
+      .notes = kNotes,
+  };
+  return dispatchVerb(spec, args);
 }
 
 const CommandRegistrar kRegistrar{

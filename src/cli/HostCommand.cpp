@@ -21,16 +21,9 @@ namespace sashimono::cli {
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: sashimono host init --config FILE [--board URL]... [--address HOST] [--data DIR]\n"
-    "                           [--seed-file FILE] [--registry ADDRESS] [--print-seed]\n"
-    "       sashimono host run --config FILE\n"
-    "       sashimono host status --config FILE [--json]\n"
-    "  init    writes a host configuration (refuses to overwrite) and a new ed25519 host seed\n"
-    "          into a 0600 seed file (default: host.seed next to the config); prints the\n"
-    "          host's address and key, and the seed only with --print-seed\n"
-    "  run     runs the node until SIGINT/SIGTERM (needs root for real tenants)\n"
-    "  status  leases, instances, free capacity and board connection, from the node's store\n";
+constexpr const char* kNotes =
+    "init writes the configuration (refusing to overwrite one) and the seed into a 0600 seed file\n"
+    "(default: host.seed next to the config); it prints the seed only with --print-seed.\n";
 
 struct Args {
   std::string config;
@@ -40,7 +33,7 @@ struct Args {
   std::string seedFile;
   std::string registry;
   std::string testProvisioner;  // hidden: file-backed stand-in for tenants (tests without root)
-  std::string tickMs;
+  std::optional<std::uint64_t> tickMs;
   // hidden, for root tests that must confine their tenants to names of their own
   std::string tenantsDir;
   std::string tenantPrefix;
@@ -49,47 +42,22 @@ struct Args {
   bool json = false;
 };
 
-core::Result<Args> parseArgs(const std::vector<std::string>& a) {
-  Args r;
-  for (std::size_t i = 1; i < a.size(); ++i) {
-    const std::string& k = a[i];
-    if (k == "--print-seed") {
-      r.printSeed = true;
-      continue;
-    }
-    if (k == "--json") {
-      r.json = true;
-      continue;
-    }
-    if (i + 1 >= a.size()) return core::Error("option " + k + " needs a value");
-    const std::string& v = a[++i];
-    if (k == "--config")
-      r.config = v;
-    else if (k == "--board")
-      r.boards.push_back(v);
-    else if (k == "--address")
-      r.address = v;
-    else if (k == "--data")
-      r.data = v;
-    else if (k == "--seed-file")
-      r.seedFile = v;
-    else if (k == "--registry")
-      r.registry = v;
-    else if (k == "--test-provisioner")
-      r.testProvisioner = v;
-    else if (k == "--tick-ms")
-      r.tickMs = v;
-    else if (k == "--tenants-dir")
-      r.tenantsDir = v;
-    else if (k == "--tenant-prefix")
-      r.tenantPrefix = v;
-    else if (k == "--cgroup-parent")
-      r.cgroupParent = v;
-    else
-      return core::Error("unknown option " + k);
-  }
-  if (r.config.empty()) return core::Error("--config FILE is required");
-  return r;
+std::vector<OptionSpec> optionTable(Args& r) {
+  return {
+      {"--config", true, setString(r.config)},
+      {"--board", true, appendString(r.boards)},
+      {"--address", true, setString(r.address)},
+      {"--data", true, setString(r.data)},
+      {"--seed-file", true, setString(r.seedFile)},
+      {"--registry", true, setString(r.registry)},
+      {"--print-seed", false, setFlag(r.printSeed)},
+      {"--json", false, setFlag(r.json)},
+      {"--test-provisioner", true, setString(r.testProvisioner)},
+      {"--tick-ms", true, setNumber(r.tickMs, 1, 999'999)},
+      {"--tenants-dir", true, setString(r.tenantsDir)},
+      {"--tenant-prefix", true, setString(r.tenantPrefix)},
+      {"--cgroup-parent", true, setString(r.cgroupParent)},
+  };
 }
 
 int init(const Args& a) {
@@ -149,12 +117,7 @@ int run(const Args& a) {
   o.tenantsDir = a.tenantsDir;
   o.tenantPrefix = a.tenantPrefix;
   if (!a.cgroupParent.empty()) o.cgroupParent = a.cgroupParent;
-  if (!a.tickMs.empty()) {
-    if (a.tickMs.size() > 6 || a.tickMs.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoul(a.tickMs) == 0)
-      return usageError("host", "--tick-ms: expected 1..999999, got '" + a.tickMs + "'");
-    o.tickInterval = std::chrono::milliseconds(std::stoul(a.tickMs));
-  }
+  if (a.tickMs) o.tickInterval = std::chrono::milliseconds(*a.tickMs);
   auto node = node::HostRun::open(std::move(*c), o);
   if (!node) return failure(cmd, node.error().message);
 
@@ -248,16 +211,37 @@ int status(const Args& a) {
 }
 
 int runHost(const std::vector<std::string>& args) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << kUsage;
-    return args.empty() ? 2 : 0;
-  }
-  auto a = parseArgs(args);
-  if (!a) return usageError("host", a.error().message + "\n" + kUsage);
-  if (args[0] == "init") return init(*a);
-  if (args[0] == "run") return run(*a);
-  if (args[0] == "status") return status(*a);
-  return usageError("host", "unknown subcommand '" + args[0] + "'\n" + kUsage);
+  Args a;
+  // Every verb reads its node's configuration.
+  auto withConfig = [&a](const char* verb, int (*f)(const Args&)) {
+    return [&a, verb, f](const std::vector<std::string>&) {
+      if (a.config.empty()) return usageError(std::string("host ") + verb, "--config FILE is required");
+      return f(a);
+    };
+  };
+  const CommandSpec spec{
+      .name = "host",
+      .verbs =
+          {
+              {.name = "init",
+               .synopsis =
+                   "--config FILE [--board URL]... [--address HOST] [--data DIR]\n"
+                   "                           [--seed-file FILE] [--registry ADDRESS] [--print-seed]",
+               .help = "writes a host configuration and a new ed25519 host seed; prints its address and key",
+               .run = withConfig("init", &init)},
+              {.name = "run",
+               .synopsis = "--config FILE",
+               .help = "runs the node until SIGINT/SIGTERM (needs root for real tenants)",
+               .run = withConfig("run", &run)},
+              {.name = "status",
+               .synopsis = "--config FILE [--json]",
+               .help = "leases, instances, free capacity and board connection, from the node's store",
+               .run = withConfig("status", &status)},
+          },
+      .options = optionTable(a),
+      .notes = kNotes,
+  };
+  return dispatchVerb(spec, args);
 }
 
 const CommandRegistrar reg{{"host", "run a host node: init, run, status", &runHost}};

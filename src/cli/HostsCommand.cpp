@@ -12,16 +12,8 @@
 namespace sashimono::cli {
 namespace {
 
-int runHosts(const std::vector<std::string>& args) {
+int listHosts(const ClientOptions& o) {
   const std::string cmd = "hosts";
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::cout << "usage: sashimono hosts --registry rADDR [--board URL]... [--stale SECONDS] [--all] "
-                 "[--timeout SECONDS] [--ca-file PEM] [--json]\n"
-                 "  without --timeout, gives up after 5 s if it cannot reach any board\n";
-    return 0;
-  }
-  ClientOptions o;
-  if (auto e = parseClientOptions(args, o); !e.empty()) return usageError(cmd, e);
   if (o.registry.empty()) return usageError(cmd, "--registry rADDRESS is required");
   auto session = connectBoard(o, {});
   if (!session) return failure(cmd, session.error().message);
@@ -86,7 +78,20 @@ int runHosts(const std::vector<std::string>& args) {
   return 0;
 }
 
-const CommandRegistrar hostsReg{{"hosts", "list hosts announced on a registry account", &runHosts}};
+int runHosts(const std::vector<std::string>& args) {
+  ClientOptions o;
+  const CommandSpec spec = clientCommand(
+      "hosts", o,
+      {{.name = "",
+        .synopsis = "--registry rADDR [--board URL]... [--stale SECONDS] [--all] [--timeout SECONDS] "
+                    "[--ca-file PEM] [--json]",
+        .run = calling(&listHosts, o)}},
+      "  without --timeout, gives up after 5 s if it cannot reach any board\n");
+  return dispatchVerb(spec, args);
+}
+
+const CommandRegistrar hostsReg{
+    {"hosts", "list hosts announced on a registry account", &runHosts, false, true}};
 
 }  // namespace
 }  // namespace sashimono::cli

@@ -38,20 +38,15 @@ void printKey(const crypto::KeyPair& kp) {
             << "address:    " << kp.address() << "\n";
 }
 
-int keysGenerate(const std::vector<std::string>& args) {
-  auto type = crypto::KeyType::ed25519;
+struct KeysArgs {
+  bool secp256k1 = false;
   bool seedOnly = false;
-  for (const auto& a : args) {
-    if (a == "--seed-only") {
-      seedOnly = true;
-    } else if (a == "--secp256k1") {
-      type = crypto::KeyType::secp256k1;
-    } else if (a == "--ed25519") {
-      type = crypto::KeyType::ed25519;
-    } else {
-      return usageError("keys generate", "unknown option " + a);
-    }
-  }
+  std::string seedFile;
+};
+
+int keysGenerate(const KeysArgs& a) {
+  const auto type = a.secp256k1 ? crypto::KeyType::secp256k1 : crypto::KeyType::ed25519;
+  const bool seedOnly = a.seedOnly;
   auto seed = crypto::generateSeed(type);
   auto kp = crypto::KeyPair::fromSeed(seed);
   if (!kp) return failure("keys generate", kp.error().message);
@@ -67,18 +62,12 @@ int keysGenerate(const std::vector<std::string>& args) {
   return 0;
 }
 
-int keysShow(const std::vector<std::string>& args) {
+int keysShow(const KeysArgs& a) {
   std::string seedText;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--seed-file" && i + 1 < args.size()) {
-      auto seed = crypto::readSeedFile(args[++i]);
-      if (!seed) return failure("keys show", seed.error().message);
-      seedText = crypto::encodeSeed(*seed);
-    } else {
-      return usageError("keys show",
-                        "unknown option " + args[i] +
-                            " (the seed comes from SASHIMONO_SEED or --seed-file, never the command line)");
-    }
+  if (!a.seedFile.empty()) {
+    auto seed = crypto::readSeedFile(a.seedFile);
+    if (!seed) return failure("keys show", seed.error().message);
+    seedText = crypto::encodeSeed(*seed);
   }
   if (seedText.empty()) {
     const char* env = std::getenv("SASHIMONO_SEED");
@@ -95,16 +84,35 @@ int keysShow(const std::vector<std::string>& args) {
 }
 
 int runKeys(const std::vector<std::string>& args) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout
-        << "usage: sashimono keys generate [--secp256k1] [--seed-only]\n"
-           "       sashimono keys show [--seed-file PATH]   (else the seed is read from SASHIMONO_SEED)\n";
-    return args.empty() ? 2 : 0;
-  }
-  std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (args[0] == "generate") return keysGenerate(rest);
-  if (args[0] == "show") return keysShow(rest);
-  return usageError("keys", "unknown subcommand " + args[0]);
+  KeysArgs a;
+  const std::vector<OptionSpec> generateOptions{
+      {"--secp256k1", false, setFlag(a.secp256k1)},
+      {"--ed25519", false,
+       [&a](const std::string&) {
+         a.secp256k1 = false;
+         return std::string();
+       }},
+      {"--seed-only", false, setFlag(a.seedOnly)},
+  };
+  const std::vector<OptionSpec> showOptions{{"--seed-file", true, setString(a.seedFile)}};
+  const CommandSpec spec{
+      .name = "keys",
+      .verbs =
+          {
+              {.name = "generate",
+               .synopsis = "[--secp256k1] [--seed-only]",
+               .help = "a new seed (ed25519 unless --secp256k1), its public key and address",
+               .run = calling(&keysGenerate, a),
+               .options = &generateOptions},
+              {.name = "show",
+               .synopsis = "[--seed-file PATH]",
+               .help = "the public key and address of the seed in PATH or SASHIMONO_SEED",
+               .run = calling(&keysShow, a),
+               .options = &showOptions},
+          },
+      .unknownHint = " (the seed comes from SASHIMONO_SEED or --seed-file, never the command line)",
+  };
+  return dispatchVerb(spec, args);
 }
 
 // ---- codec service ----
@@ -202,15 +210,8 @@ core::Result<std::string> handle(const rapidjson::Document& req) {
   return std::string(sb.GetString());
 }
 
-int runCodec(const std::vector<std::string>& args) {
-  if (!args.empty()) {
-    std::cout
-        << "usage: sashimono codec   (reads JSON requests, one per line, on stdin; for tests)\n"
-           "  {\"op\":\"encode\"|\"encode_signing\",\"json\":{...}}  "
-           "{\"op\":\"decode\"|\"hash\"|\"verify\",\"hex\":\"..\"}\n"
-           "  {\"op\":\"sign\",\"json\":{...},\"seed\":\"s..\"}  {\"op\":\"derive\",\"seed\":\"s..\"}\n";
-    return args[0] == "--help" ? 0 : 2;
-  }
+// Answers one JSON request a line on stdin until its end.
+int serveCodec() {
   std::string line;
   while (std::getline(std::cin, line)) {
     if (trim(line).empty()) continue;
@@ -228,8 +229,23 @@ int runCodec(const std::vector<std::string>& args) {
   return 0;
 }
 
+int runCodec(const std::vector<std::string>& args) {
+  const CommandSpec spec{
+      .name = "codec",
+      .verbs =
+          {{.name = "",
+            .help =
+                "  reads JSON requests, one per line, on stdin (for tests):\n"
+                "  {\"op\":\"encode\"|\"encode_signing\",\"json\":{...}}  "
+                "{\"op\":\"decode\"|\"hash\"|\"verify\",\"hex\":\"..\"}\n"
+                "  {\"op\":\"sign\",\"json\":{...},\"seed\":\"s..\"}  {\"op\":\"derive\",\"seed\":\"s..\"}",
+            .run = [](const std::vector<std::string>&) { return serveCodec(); }}},
+  };
+  return dispatchVerb(spec, args);
+}
+
 const CommandRegistrar kKeys{
-    {"keys", "generate a key pair, or show the public key and address of a seed", &runKeys}};
+    {"keys", "generate a key pair, or show the public key and address of a seed", &runKeys, false, true}};
 const CommandRegistrar kCodec{{"codec", "(testing) XRPL codec over JSON lines on stdin", &runCodec, true}};
 
 }  // namespace

@@ -24,14 +24,7 @@ using namespace std::chrono_literals;
 
 constexpr std::chrono::seconds kDefaultReplyWait = 120s;
 
-constexpr const char* kUsage =
-    "usage: sashimono lease acquire --host rADDR --image NAME [--contract-id UUID] [--moments N] [--amount "
-    "DROPS]\n"
-    "       sashimono lease extend --host rADDR --lease LEASEID [--moments N] [--amount DROPS]\n"
-    "       sashimono lease terminate --host rADDR --lease LEASEID [--amount DROPS]\n"
-    "       sashimono lease cluster --host rADDR --lease LEASEID --member EDKEY@HOST:PORT... [--add]\n"
-    "       sashimono lease list\n"
-    "       sashimono lease key [--export-seed]\n"
+constexpr const char* kNotes =
     "common: [--board URL]... [--registry rADDR] [--wallet SEEDFILE] [--reply-seed-file SEEDFILE] "
     "[--timeout SECONDS] [--ca-file PEM] [--json]\n"
     "the seed comes from --wallet FILE or SASHIMONO_SEED, never the command line (a seed file must be\n"
@@ -40,20 +33,12 @@ constexpr const char* kUsage =
     "the board defaults to SASHIMONO_BOARD or ws://127.0.0.1:6006; without --timeout a command gives\n"
     "up after 5 s if it cannot reach any board and waits 120 s for a reply\n";
 
-int sendRequest(client::RequestKind kind, const std::string& sub, const std::vector<std::string>& args) {
-  const std::string cmd = "lease " + sub;
-  ClientOptions o;
-  if (auto e = parseClientOptions(args, o); !e.empty()) return usageError(cmd, e);
+int sendRequest(client::RequestKind kind, const char* verb, const ClientOptions& o) {
+  const std::string cmd = std::string("lease ") + verb;
   if (o.host.empty()) return usageError(cmd, "--host rADDRESS is required");
   if (!crypto::decodeAddress(o.host)) return usageError(cmd, "--host is not an r-address: " + o.host);
-  client::RequestParams p;
+  client::RequestParams p = o.request;
   p.kind = kind;
-  p.image = o.image;
-  p.contractId = o.contractId;
-  p.moments = o.moments;
-  p.members = o.members;
-  p.addMembers = o.addMembers;
-  p.amount = o.amount;
   if (kind != client::RequestKind::acquire) {
     auto id = protocol::parseHash256(o.lease);
     if (!id) return usageError(cmd, "--lease LEASEID (64 hex) is required");
@@ -81,10 +66,8 @@ int sendRequest(client::RequestKind kind, const std::string& sub, const std::vec
   return std::holds_alternative<protocol::ErrorReply>(reply->message) ? 1 : 0;
 }
 
-int leaseList(const std::vector<std::string>& args) {
+int leaseList(const ClientOptions& o) {
   const std::string cmd = "lease list";
-  ClientOptions o;
-  if (auto e = parseClientOptions(args, o); !e.empty()) return usageError(cmd, e);
   auto wallet = loadWallet(o);
   if (!wallet) return failure(cmd, wallet.error().message);
   const std::string account = wallet->account.address();
@@ -147,10 +130,8 @@ int leaseList(const std::vector<std::string>& args) {
 }
 
 // Shows the account and its reply key (the owner key of acquired instances); no board needed.
-int leaseKey(const std::vector<std::string>& args) {
+int leaseKey(const ClientOptions& o) {
   const std::string cmd = "lease key";
-  ClientOptions o;
-  if (auto e = parseClientOptions(args, o); !e.empty()) return usageError(cmd, e);
   auto wallet = loadWallet(o);
   if (!wallet) return failure(cmd, wallet.error().message);
   std::string seed;
@@ -178,38 +159,43 @@ int leaseKey(const std::vector<std::string>& args) {
 
 int runLease(const std::vector<std::string>& args) {
   using client::RequestKind;
-  auto request = [](RequestKind k, const char* name) {
-    return [k, name](const std::vector<std::string>& rest) { return sendRequest(k, name, rest); };
+  ClientOptions o;
+  auto request = [&o](RequestKind k, const char* verb) {
+    return [&o, k, verb](const std::vector<std::string>&) { return sendRequest(k, verb, o); };
   };
-  static const std::vector<Verb> verbs{
-      {"acquire", request(RequestKind::acquire, "acquire")},
-      {"extend", request(RequestKind::extend, "extend")},
-      {"terminate", request(RequestKind::terminate, "terminate")},
-      {"cluster", request(RequestKind::cluster, "cluster")},
-      {"list", &leaseList},
-      {"key", &leaseKey},
-  };
-  return dispatchVerb("lease", verbs, args, kUsage);
+  const CommandSpec spec = clientCommand(
+      "lease", o,
+      {
+          {.name = "acquire",
+           .synopsis = "--host rADDR --image NAME [--contract-id UUID] [--moments N] [--amount DROPS]",
+           .help = "leases an instance: pays moments x the host's price, prints the host's reply",
+           .run = request(RequestKind::acquire, "acquire")},
+          {.name = "extend",
+           .synopsis = "--host rADDR --lease LEASEID [--moments N] [--amount DROPS]",
+           .help = "buys more moments for a lease",
+           .run = request(RequestKind::extend, "extend")},
+          {.name = "terminate",
+           .synopsis = "--host rADDR --lease LEASEID [--amount DROPS]",
+           .help = "ends a lease early (the unused moments are refunded)",
+           .run = request(RequestKind::terminate, "terminate")},
+          {.name = "cluster",
+           .synopsis = "--host rADDR --lease LEASEID --member EDKEY@HOST:PORT... [--add]",
+           .help = "tells a lease's instance its cluster peers",
+           .run = request(RequestKind::cluster, "cluster")},
+          {.name = "list",
+           .help = "the wallet's requests and the hosts' replies",
+           .run = calling(&leaseList, o)},
+          {.name = "key",
+           .synopsis = "[--export-seed]",
+           .help = "the account and its reply key (the owner key of its instances)",
+           .run = calling(&leaseKey, o)},
+      },
+      kNotes);
+  return dispatchVerb(spec, args);
 }
 
 const CommandRegistrar leaseReg{
-    {"lease", "acquire, extend, terminate and list leases (developer)", &runLease}};
+    {"lease", "acquire, extend, terminate and list leases (developer)", &runLease, false, true}};
 
 }  // namespace
-
-// ---- a lease's instance, for `sashimono instance` and `sashimono deploy` ----
-
-core::Result<LeaseTarget> resolveLease(const std::vector<std::string>& boardArgs,
-                                       const std::string& leaseId) {
-  ClientOptions o;
-  if (auto e = parseClientOptions(boardArgs, o); !e.empty()) return core::Error(e);
-  auto id = protocol::parseHash256(leaseId);
-  if (!id) return core::Error("--lease: '" + leaseId + "' is not a lease id (64 hex digits)");
-  SASHI_TRY_ASSIGN(wallet, loadWallet(o));
-  SASHI_TRY_ASSIGN(session, connectBoard(o, wallet.account.address()));
-  auto target = client::LeaseClient(*session, wallet).resolveLease(*id);
-  session->stop();
-  return target;
-}
-
 }  // namespace sashimono::cli

@@ -35,6 +35,13 @@ void writeInstance(JsonWriter& w, const protocol::InstanceInfo& in) {
   w.EndArray();
 }
 
+// The members every "ok" reply starts with.
+void writeOk(JsonWriter& w, const crypto::Hash256& request, const crypto::Hash256& leaseId) {
+  putStr(w, "result", "ok");
+  putStr(w, "request", hashHex(request));
+  putStr(w, "lease_id", hashHex(leaseId));
+}
+
 }  // namespace
 
 std::string replyJson(const client::Reply& r) {
@@ -49,9 +56,7 @@ std::string replyJson(const client::Reply& r) {
       [&](const auto& v) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, protocol::AcquireOk>) {
-          putStr(w, "result", "ok");
-          putStr(w, "request", hashHex(v.request));
-          putStr(w, "lease_id", hashHex(v.leaseId));
+          writeOk(w, v.request, v.leaseId);
           writeInstance(w, v.instance);
           putU64(w, "moments", v.moments);
           putU64(w, "moment_seconds", v.momentSeconds);
@@ -59,22 +64,16 @@ std::string replyJson(const client::Reply& r) {
           putU64(w, "price", v.price);
           putU64(w, "refund", v.refund);
         } else if constexpr (std::is_same_v<T, protocol::ExtendOk>) {
-          putStr(w, "result", "ok");
-          putStr(w, "request", hashHex(v.request));
-          putStr(w, "lease_id", hashHex(v.leaseId));
+          writeOk(w, v.request, v.leaseId);
           putU64(w, "moments", v.moments);
           putU64(w, "expiry", v.expiry);
           putU64(w, "refund", v.refund);
         } else if constexpr (std::is_same_v<T, protocol::TerminateOk>) {
-          putStr(w, "result", "ok");
-          putStr(w, "request", hashHex(v.request));
-          putStr(w, "lease_id", hashHex(v.leaseId));
+          writeOk(w, v.request, v.leaseId);
           putU64(w, "moments", v.moments);
           putU64(w, "refund", v.refund);
         } else if constexpr (std::is_same_v<T, protocol::ClusterOk>) {
-          putStr(w, "result", "ok");
-          putStr(w, "request", hashHex(v.request));
-          putStr(w, "lease_id", hashHex(v.leaseId));
+          writeOk(w, v.request, v.leaseId);
           putU64(w, "members", v.members);
         } else if constexpr (std::is_same_v<T, protocol::ErrorReply>) {
           putStr(w, "result", "error");

@@ -19,15 +19,6 @@ std::vector<Command>& table() {
 void registerCommand(const Command& c) { table().push_back(c); }
 const std::vector<Command>& commands() { return table(); }
 
-int usageError(const std::string& cmd, const std::string& message) {
-  std::cerr << "sashimono " << cmd << ": " << message << "\n";
-  return 2;
-}
-int failure(const std::string& cmd, const std::string& message) {
-  std::cerr << "sashimono " << cmd << ": " << message << "\n";
-  return 1;
-}
-
 }  // namespace sashimono::cli
 
 namespace {
@@ -52,6 +43,9 @@ int main(int argc, char** argv) {
     } else if (args[0] == "--help" || args[0] == "-h") {
       printUsage();
       return 0;
+    } else if (args[0] == "--log-level") {
+      std::cerr << "sashimono: option --log-level needs a value\n";
+      return 2;
     } else if (args[0] == "--version") {
       std::cout << "sashimono 0.1.0\n";
       return 0;
@@ -64,25 +58,22 @@ int main(int argc, char** argv) {
     printUsage();
     return 2;
   }
+  const sashimono::cli::Command* command = nullptr;
+  for (const auto& c : sashimono::cli::commands())
+    if (args[0] == c.name) command = &c;
+  if (command == nullptr) {
+    std::cerr << "sashimono: unknown command '" << args[0] << "'\n";
+    printUsage();
+    return 2;
+  }
   // Services log what they do; a developer's one-shot commands print their answer and only
   // warnings (--log-level or SASHIMONO_LOG overrides).
-  if (!level) {
-    const bool client = args[0] == "lease" || args[0] == "hosts" || args[0] == "pay" || args[0] == "keys" ||
-                        args[0] == "instance" || args[0] == "deploy";
-    level = client ? "warn" : "info";
-  }
+  if (!level) level = command->quiet ? "warn" : "info";
   sashimono::core::initLogging(*level);
-  for (const auto& c : sashimono::cli::commands()) {
-    if (args[0] == c.name) {
-      try {
-        return c.run(std::vector<std::string>(args.begin() + 1, args.end()));
-      } catch (const std::exception& e) {
-        std::cerr << "sashimono " << c.name << ": fatal: " << e.what() << "\n";
-        return 1;
-      }
-    }
+  try {
+    return command->run(std::vector<std::string>(args.begin() + 1, args.end()));
+  } catch (const std::exception& e) {
+    std::cerr << "sashimono " << command->name << ": fatal: " << e.what() << "\n";
+    return 1;
   }
-  std::cerr << "sashimono: unknown command '" << args[0] << "'\n";
-  printUsage();
-  return 2;
 }

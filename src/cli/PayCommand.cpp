@@ -21,8 +21,7 @@ using namespace std::chrono_literals;
 
 constexpr auto kDefaultValidationWait = 60s;
 
-constexpr const char* kUsage =
-    "usage: sashimono pay --to rADDRESS --drops N [--wallet SEEDFILE] [--board URL] [--timeout SECONDS]\n"
+constexpr const char* kNotes =
     "  Sends N drops (1 XRP = 1,000,000 drops) from the wallet's account and waits until the\n"
     "  payment is in a validated ledger. The seed comes from --wallet FILE (mode 0600) or\n"
     "  SASHIMONO_SEED, never the command line. --board defaults to SASHIMONO_BOARD or\n"
@@ -30,24 +29,15 @@ constexpr const char* kUsage =
     "  and waits 60 s for validation; --timeout bounds both.\n"
     "  Prints the transaction hash and its result; exit 0 only for tesSUCCESS.\n";
 
-int runPay(const std::vector<std::string>& args) {
-  const std::string cmd = "pay";
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::cout << kUsage;
-    return 0;
-  }
+struct PayOptions {
   std::string to, dropsText, wallet, board;
   std::optional<std::uint64_t> timeout;
-  const std::vector<OptionSpec> table{
-      {"--to", true, setString(to)},
-      {"--drops", true, setString(dropsText)},
-      {"--wallet", true, setString(wallet)},
-      {"--board", true, setString(board)},
-      {"--timeout", true, setSeconds(timeout, "--timeout")},
-  };
-  if (auto e = parseOptionTable(args, table); !e.empty()) return usageError(cmd, e + "\n" + kUsage);
-  if (to.empty() || dropsText.empty())
-    return usageError(cmd, std::string("--to and --drops are required\n") + kUsage);
+};
+
+int pay(const PayOptions& o) {
+  const std::string cmd = "pay";
+  const auto& [to, dropsText, wallet, board, timeout] = o;
+  if (to.empty() || dropsText.empty()) return usageError(cmd, "--to and --drops are required");
   auto dest = crypto::decodeAddress(to);
   if (!dest.ok()) return usageError(cmd, "--to: '" + to + "' is not an r-address");
   auto drops = protocol::parseDrops(dropsText);
@@ -91,7 +81,28 @@ int runPay(const std::vector<std::string>& args) {
   return failure(cmd, core::toHex(hash) + " not validated within " + std::to_string(wait.count()) + " s");
 }
 
-const CommandRegistrar reg{{"pay", "send XRP from a wallet and wait until validated", &runPay}};
+int runPay(const std::vector<std::string>& args) {
+  PayOptions o;
+  const CommandSpec spec{
+      .name = "pay",
+      .verbs = {{.name = "",
+                 .synopsis = "--to rADDRESS --drops N [--wallet SEEDFILE] [--board URL] [--timeout SECONDS]",
+                 .run = calling(&pay, o)}},
+      .options =
+          {
+              {"--to", true, setString(o.to)},
+              {"--drops", true, setString(o.dropsText)},
+              {"--wallet", true, setString(o.wallet)},
+              {"--board", true, setString(o.board)},
+              {"--timeout", true, setSeconds(o.timeout)},
+          },
+      .notes = kNotes,
+      .unknownHint = " (the seed comes from --wallet FILE or SASHIMONO_SEED, never the command line)",
+  };
+  return dispatchVerb(spec, args);
+}
+
+const CommandRegistrar reg{{"pay", "send XRP from a wallet and wait until validated", &runPay, false, true}};
 
 }  // namespace
 

@@ -35,8 +35,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* kRuntimeUsage =
-    "usage: sashimono runtime --config FILE --data DIR --contract-fs DIR\n"
+constexpr const char* kRuntimeNotes =
     "\n"
     "Runs one dApp instance: the Hot Pocket user port, rounds, the ledger and the contract.\n"
     "  --config FILE       instance.json written by the host node (docs/RUNTIME.md)\n"
@@ -46,8 +45,7 @@ const char* kRuntimeUsage =
     "                      runs it as a child and restarts it if it dies)\n"
     "Stops on SIGTERM or SIGINT.\n";
 
-const char* kDevUsage =
-    "usage: sashimono dev DIR [--workspace DIR] [--port N] [--listen ADDR] [--plain]\n"
+constexpr const char* kDevNotes =
     "\n"
     "Runs the contract in DIR (a bundle directory with contract.json, docs/BUNDLE.md) as one\n"
     "instance on this machine, with the same runtime a leased instance runs. Prints the user\n"
@@ -185,30 +183,28 @@ int supervise(const std::function<int()>& worker) {
 int runRuntime(const std::vector<std::string>& args) {
   std::string config, data, contractFs;
   bool noSupervisor = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const auto& a = args[i];
-    auto next = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : std::string(); };
-    if (a == "--help" || a == "-h") {
-      std::cout << kRuntimeUsage;
-      return 0;
-    } else if (a == "--config") {
-      config = next();
-    } else if (a == "--data") {
-      data = next();
-    } else if (a == "--contract-fs") {
-      contractFs = next();
-    } else if (a == "--no-supervisor") {
-      noSupervisor = true;
-    } else {
-      return usageError("runtime", "unknown argument '" + a + "'\n" + kRuntimeUsage);
-    }
-  }
-  if (config.empty() || data.empty() || contractFs.empty())
-    return usageError("runtime",
-                      std::string("--config, --data and --contract-fs are required\n") + kRuntimeUsage);
-  blockStopSignals();
-  if (noSupervisor) return runWorker(config, data, contractFs);
-  return supervise([&] { return runWorker(config, data, contractFs); });
+  auto start = [&](const std::vector<std::string>&) {
+    if (config.empty() || data.empty() || contractFs.empty())
+      return usageError("runtime", "--config, --data and --contract-fs are required");
+    blockStopSignals();
+    if (noSupervisor) return runWorker(config, data, contractFs);
+    return supervise([&] { return runWorker(config, data, contractFs); });
+  };
+  const CommandSpec spec{
+      .name = "runtime",
+      .verbs = {{.name = "",
+                 .synopsis = "--config FILE --data DIR --contract-fs DIR [--no-supervisor]",
+                 .run = start}},
+      .options =
+          {
+              {"--config", true, setString(config)},
+              {"--data", true, setString(data)},
+              {"--contract-fs", true, setString(contractFs)},
+              {"--no-supervisor", false, setFlag(noSupervisor)},
+          },
+      .notes = kRuntimeNotes,
+  };
+  return dispatchVerb(spec, args);
 }
 
 core::Status writeSecretFile(const std::string& path, const std::string& text) {
@@ -233,35 +229,20 @@ core::Result<runtime::InstanceKey> keyIn(const std::string& path) {
   return runtime::InstanceKey::load(path);
 }
 
-int runDev(const std::vector<std::string>& args) {
-  std::string dir, workspace, listen = "127.0.0.1";
-  std::uint16_t port = 8081;
+struct DevArgs {
+  std::string dir;
+  std::string workspace;
+  std::string listen = "127.0.0.1";
+  std::uint64_t port = 8081;
   bool plain = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const auto& a = args[i];
-    auto next = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : std::string(); };
-    if (a == "--help" || a == "-h") {
-      std::cout << kDevUsage;
-      return 0;
-    } else if (a == "--workspace") {
-      workspace = next();
-    } else if (a == "--port") {
-      auto v = next();
-      char* end = nullptr;
-      auto n = std::strtoul(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n > 65535) return usageError("dev", "--port takes a number 0-65535");
-      port = static_cast<std::uint16_t>(n);
-    } else if (a == "--listen") {
-      listen = next();
-    } else if (a == "--plain") {
-      plain = true;
-    } else if (!a.empty() && a[0] != '-' && dir.empty()) {
-      dir = a;
-    } else {
-      return usageError("dev", "unknown argument '" + a + "'\n" + kDevUsage);
-    }
-  }
-  if (dir.empty()) return usageError("dev", std::string("the contract directory is required\n") + kDevUsage);
+};
+
+int dev(DevArgs a) {
+  const std::string& dir = a.dir;
+  std::string& workspace = a.workspace;
+  const std::string& listen = a.listen;
+  const auto port = static_cast<std::uint16_t>(a.port);
+  const bool plain = a.plain;
   blockStopSignals();
   std::error_code ec;
   auto absDir = fs::canonical(dir, ec);
@@ -324,6 +305,30 @@ int runDev(const std::vector<std::string>& args) {
   });
   (*inst)->stop();
   return 0;
+}
+
+int runDev(const std::vector<std::string>& args) {
+  DevArgs a;
+  const CommandSpec spec{
+      .name = "dev",
+      .verbs = {{.name = "",
+                 .args = exactlyOne("DIR (the contract directory)"),
+                 .synopsis = "DIR [--workspace DIR] [--port N] [--listen ADDR] [--plain]",
+                 .run =
+                     [&a](const std::vector<std::string>& pos) {
+                       a.dir = pos[0];
+                       return dev(a);
+                     }}},
+      .options =
+          {
+              {"--workspace", true, setString(a.workspace)},
+              {"--port", true, setNumber(a.port, 0, 65535)},
+              {"--listen", true, setString(a.listen)},
+              {"--plain", false, setFlag(a.plain)},
+          },
+      .notes = kDevNotes,
+  };
+  return dispatchVerb(spec, args);
 }
 
 const CommandRegistrar kRuntimeReg{{"runtime", "run a dApp instance (inside its container)", &runRuntime}};

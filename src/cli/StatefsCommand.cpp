@@ -26,9 +26,7 @@ namespace {
 constexpr const char* kCmd = "statefs";
 constexpr int kReadyTimeoutMs = 30000;
 
-const char* kUsage =
-    "usage: sashimono statefs mount --source DIR --mountpoint DIR [--allow-other] [--foreground]\n"
-    "       sashimono statefs unmount --mountpoint DIR\n"
+constexpr const char* kNotes =
     "\n"
     "mount     serves DIR (--source) at --mountpoint as a passthrough FUSE filesystem.\n"
     "          Without --foreground it returns once the mount is usable, printing the\n"
@@ -36,6 +34,13 @@ const char* kUsage =
     "          SIGTERM/SIGINT or `fusermount3 -u` unmount it and end the daemon.\n"
     "          --allow-other lets other users in (the kernel enforces file modes).\n"
     "unmount   unmounts a FUSE mount (lazily if busy); succeeds when nothing is mounted.\n";
+
+struct StatefsArgs {
+  std::string source;
+  std::string mountpoint;
+  bool allowOther = false;
+  bool foreground = false;
+};
 
 // Library errors start with "statefs: "; the command prefixes "sashimono statefs: " already.
 std::string bare(std::string msg) { return msg.rfind("statefs: ", 0) == 0 ? msg.substr(9) : msg; }
@@ -144,29 +149,14 @@ int daemonize(const statefs::MountOptions& opts, statefs::StateBackend& backend)
   return failure(kCmd, msg.empty() ? "daemon exited before the mount became usable" : bare(msg));
 }
 
-int runMount(const std::vector<std::string>& args) {
-  std::string source, mountpoint;
-  bool allowOther = false, foreground = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if ((a == "--source" || a == "--mountpoint") && i + 1 < args.size()) {
-      (a == "--source" ? source : mountpoint) = args[++i];
-    } else if (a == "--allow-other") {
-      allowOther = true;
-    } else if (a == "--foreground") {
-      foreground = true;
-    } else if (a == "--help" || a == "-h") {
-      std::cout << kUsage;
-      return 0;
-    } else {
-      return usageError(kCmd, "mount: unexpected argument '" + a + "'\n" + kUsage);
-    }
-  }
-  if (source.empty() || mountpoint.empty())
-    return usageError(kCmd, std::string("mount: --source and --mountpoint are required\n") + kUsage);
+int runMount(StatefsArgs a) {
+  if (a.source.empty() || a.mountpoint.empty())
+    return usageError(kCmd, "mount: --source and --mountpoint are required");
+  auto& source = a.source;
+  auto& mountpoint = a.mountpoint;
   std::string err;
   statefs::MountOptions opts;
-  opts.allowOther = allowOther;
+  opts.allowOther = a.allowOther;
   if (!canonicalDir(source, source, err)) return failure(kCmd, "source " + err);
   if (!canonicalDir(mountpoint, opts.mountpoint, err)) return failure(kCmd, "mountpoint " + err);
   if (within(opts.mountpoint, source) || within(source, opts.mountpoint)) {
@@ -176,7 +166,7 @@ int runMount(const std::vector<std::string>& args) {
   if (!dir.ok()) return failure(kCmd, bare(dir.error().message));
   statefs::PassthroughBackend backend(std::move(dir).value());
 
-  if (!foreground) return daemonize(opts, backend);
+  if (!a.foreground) return daemonize(opts, backend);
   auto st = statefs::serve(opts, backend, [&](const core::Status& s) {
     if (s.ok())
       spdlog::info("statefs: serving {} at {}", source, opts.mountpoint);
@@ -186,20 +176,9 @@ int runMount(const std::vector<std::string>& args) {
   return st.ok() ? 0 : failure(kCmd, bare(st.error().message));
 }
 
-int runUnmount(const std::vector<std::string>& args) {
-  std::string mountpoint;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--mountpoint" && i + 1 < args.size()) {
-      mountpoint = args[++i];
-    } else if (args[i] == "--help" || args[i] == "-h") {
-      std::cout << kUsage;
-      return 0;
-    } else {
-      return usageError(kCmd, "unmount: unexpected argument '" + args[i] + "'\n" + kUsage);
-    }
-  }
-  if (mountpoint.empty())
-    return usageError(kCmd, std::string("unmount: --mountpoint is required\n") + kUsage);
+int runUnmount(const StatefsArgs& a) {
+  const std::string& mountpoint = a.mountpoint;
+  if (mountpoint.empty()) return usageError(kCmd, "unmount: --mountpoint is required");
   auto r = statefs::unmount(mountpoint);
   if (!r.ok()) return failure(kCmd, bare(r.error().message));
   if (!*r) std::cerr << "sashimono statefs: nothing mounted at " << mountpoint << "\n";
@@ -207,14 +186,30 @@ int runUnmount(const std::vector<std::string>& args) {
 }
 
 int runStatefs(const std::vector<std::string>& args) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << kUsage;
-    return args.empty() ? 2 : 0;
-  }
-  std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (args[0] == "mount") return runMount(rest);
-  if (args[0] == "unmount") return runUnmount(rest);
-  return usageError(kCmd, "unknown subcommand '" + args[0] + "'\n" + kUsage);
+  StatefsArgs a;
+  const std::vector<OptionSpec> mountOptions{
+      {"--source", true, setString(a.source)},
+      {"--mountpoint", true, setString(a.mountpoint)},
+      {"--allow-other", false, setFlag(a.allowOther)},
+      {"--foreground", false, setFlag(a.foreground)},
+  };
+  const std::vector<OptionSpec> unmountOptions{{"--mountpoint", true, setString(a.mountpoint)}};
+  const CommandSpec spec{
+      .name = kCmd,
+      .verbs =
+          {
+              {.name = "mount",
+               .synopsis = "--source DIR --mountpoint DIR [--allow-other] [--foreground]",
+               .run = calling(&runMount, a),
+               .options = &mountOptions},
+              {.name = "unmount",
+               .synopsis = "--mountpoint DIR",
+               .run = calling(&runUnmount, a),
+               .options = &unmountOptions},
+          },
+      .notes = kNotes,
+  };
+  return dispatchVerb(spec, args);
 }
 
 const CommandRegistrar reg{{"statefs", "tenant state filesystem (FUSE): mount, unmount", &runStatefs}};

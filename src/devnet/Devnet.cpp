@@ -1,8 +1,11 @@
 #include "sashimono/devnet/Devnet.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <spdlog/spdlog.h>
+
+#include "sashimono/ledger/LedgerRanges.h"
 
 namespace sashimono::devnet {
 
@@ -189,7 +192,7 @@ std::size_t Devnet::openTxCount() const {
 
 std::string Devnet::completeLedgers() const {
   std::lock_guard lock(stateMu_);
-  return validated_.seq <= 1 ? "1" : "1-" + std::to_string(validated_.seq);
+  return ledger::formatLedgerRanges({ledger::LedgerRange{1, std::max<std::uint32_t>(validated_.seq, 1)}});
 }
 
 std::optional<AccountRoot> Devnet::account(const crypto::AccountId& id, bool validated) const {
