@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sashimono/board/RpcErrorCode.h"
 #include "sashimono/board/Stream.h"
 #include "sashimono/ledger/LedgerRanges.h"
 
@@ -313,7 +314,7 @@ Status BoardClient::catchUp(Connection& conn, std::uint32_t from, std::uint32_t 
   q.limit = options_.pageLimit;
   for (std::uint32_t pages = 0;; ++pages) {
     if (stopping_) return Error::withCode("stopping", "stopping");
-    if (pages >= options_.maxPages) return Error::withCode("badResponse", "account_tx: too many pages");
+    if (pages >= options_.maxPages) return rpcError(RpcErrorCode::badResponse, "account_tx: too many pages");
     auto resp = conn.call(renderAccountTx(q), options_.requestTimeout);
     if (!resp.ok())
       return resp.error().context("account_tx " + std::to_string(from) + ".." + std::to_string(to));
@@ -337,7 +338,7 @@ Status BoardClient::catchUp(Connection& conn, std::uint32_t from, std::uint32_t 
     }
     if (!page->marker) return {};
     if (q.marker && *q.marker == *page->marker)
-      return Error::withCode("badResponse", "account_tx: marker did not advance");
+      return rpcError(RpcErrorCode::badResponse, "account_tx: marker did not advance");
     // Forward paging: every ledger before the page's last one is complete, so a long catch-up
     // that fails half-way keeps its progress.
     if (lastInRange > from) finish(lastInRange - 1);

@@ -6,6 +6,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "sashimono/board/RpcErrorCode.h"
 #include "sashimono/ledger/Codec.h"
 
 namespace sashimono::board {
@@ -14,9 +15,9 @@ using core::Error;
 using core::Result;
 
 namespace {
-constexpr const char* kBad = "badResponse";
-
-Error bad(const std::string& what) { return Error::withCode(kBad, "malformed board response: " + what); }
+Error bad(const std::string& what) {
+  return rpcError(RpcErrorCode::badResponse, "malformed board response: " + what);
+}
 
 const rapidjson::Value* member(const rapidjson::Value& o, const char* name) {
   if (!o.IsObject()) return nullptr;
@@ -121,7 +122,8 @@ Result<const rapidjson::Value*> resultOf(const rapidjson::Value& response) {
 }
 
 bool isSearchedAllNotFound(const Error& e) {
-  return e.code == "txnNotFound" && e.message.find("(searched_all)") != std::string::npos;
+  return rpcErrorCode(e) == RpcErrorCode::txnNotFound &&
+         e.message.find("(searched_all)") != std::string::npos;
 }
 
 Result<ServerInfo> parseServerInfo(const rapidjson::Value& response) {

@@ -2,15 +2,50 @@
 #include <ctime>
 #include <iostream>
 #include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "ClientOptions.h"
 #include "Command.h"
 #include "LeaseOutput.h"
 #include "sashimono/client/Discovery.h"
-#include "sashimono/protocol/Patterns.h"
+#include "sashimono/protocol/Payload.h"
 
 namespace sashimono::cli {
 namespace {
+
+// An announcement's fields as the listing shows them: snake_case keys (momentSeconds →
+// moment_seconds, memoryMiB → memory_mib: a capital followed by a lower-case letter starts a
+// word), drops as numbers.
+class ListingFields final : public protocol::AnnouncementFields {
+ public:
+  explicit ListingFields(JsonWriter& w) : w_(w) {}
+  void text(std::string_view name, std::string_view value) override {
+    putStr(w_, key(name).c_str(), std::string(value));
+  }
+  void integer(std::string_view name, std::uint64_t value) override { putU64(w_, key(name).c_str(), value); }
+  void drops(std::string_view name, protocol::Drops value) override { putU64(w_, key(name).c_str(), value); }
+  void list(std::string_view name, const std::vector<std::string>& values) override {
+    w_.Key(key(name).c_str());
+    w_.StartArray();
+    for (const auto& v : values) w_.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+    w_.EndArray();
+  }
+
+ private:
+  static std::string key(std::string_view name) {
+    std::string out;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+      const char c = name[i];
+      const bool upper = c >= 'A' && c <= 'Z';
+      if (upper && i > 0 && i + 1 < name.size() && name[i + 1] >= 'a' && name[i + 1] <= 'z') out += '_';
+      out += upper ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    return out;
+  }
+  JsonWriter& w_;
+};
 
 int listHosts(const ClientOptions& o) {
   const std::string cmd = "hosts";
@@ -38,24 +73,8 @@ int listHosts(const ClientOptions& o) {
     ++shown;
     w.StartObject();
     putStr(w, "account", account);
-    putStr(w, "key", protocol::formatEd25519Key(a.key));
-    putStr(w, "host", a.host);
-    putStr(w, "version", a.version);
-    putU64(w, "instances", a.instances);
-    putU64(w, "free", a.free);
-    putU64(w, "price", a.price);
-    putU64(w, "moment_seconds", a.momentSeconds);
-    putU64(w, "max_moments", a.maxMoments);
-    putU64(w, "cpu_millis", a.cpuMillis);
-    putU64(w, "memory_mib", a.memoryMiB);
-    putU64(w, "swap_mib", a.swapMiB);
-    putU64(w, "disk_mib", a.diskMiB);
-    w.Key("images");
-    w.StartArray();
-    for (const auto& i : a.images) w.String(i.c_str(), static_cast<rapidjson::SizeType>(i.size()));
-    w.EndArray();
-    putU64(w, "heartbeat_seconds", a.heartbeatSeconds);
-    putU64(w, "time", a.time);
+    ListingFields fields(w);
+    protocol::visitAnnouncement(a, fields);
     putU64(w, "age_seconds", l.ageSeconds);
     putU64(w, "ledger", h.ledger);
     w.EndObject();

@@ -30,7 +30,7 @@ std::optional<Reply> openReply(const board::BoardTx& bt, const Wallet& me, const
   std::vector<const crypto::KeyPair*> keys{&me.replyKeyPair()};
   for (const auto& k : me.alsoOpen) keys.push_back(&k);
   for (auto& [type, memo] : sashimonoMemos(*tx)) {
-    if (protocol::isRequest(type) || type == protocol::MessageType::host) continue;
+    if (protocol::messageTypeInfo(type).direction != protocol::Direction::reply) continue;
     for (const auto* key : keys) {
       auto msg = protocol::openMemo(memo, key);
       if (!msg) continue;

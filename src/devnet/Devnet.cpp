@@ -97,9 +97,11 @@ Result<SubmitResult> Devnet::submit(core::ByteView blob) {
   if (!tx.ok()) return Error::withCode("invalidTransaction", tx.error().message);
   SubmitResult r;
   if (auto st = ledger::verifySignature(*tx); !st.ok()) {
-    if (st.error().code == "tefBAD_AUTH") {
+    // The ledger's signature check fails with one of these results, named as the engine does.
+    const auto failed = [&](Ter t) { return st.error().code == terName(t); };
+    if (failed(Ter::tefBAD_AUTH)) {
       r.result = Ter::tefBAD_AUTH;
-    } else if (st.error().code == "temMALFORMED") {
+    } else if (failed(Ter::temMALFORMED)) {
       r.result = Ter::temMALFORMED;
     } else {
       return Error::withCode("invalidTransaction", "fails local checks: Invalid signature.");

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "sashimono/board/RpcErrorCode.h"
+
 namespace sashimono::node {
 
 bool ledgersCover(const std::string& complete, std::uint32_t first, std::uint32_t last) {
@@ -66,7 +68,7 @@ core::Result<TxLookup> BoardClientPort::lookup(const crypto::Hash256& hash, std:
   auto r = client_.tx(q);
   if (!r) {
     if (board::isSearchedAllNotFound(r.error())) return TxLookup{};
-    if (r.error().code != "txnNotFound") return r.error();
+    if (board::rpcErrorCode(r.error()) != board::RpcErrorCode::txnNotFound) return r.error();
     // No searched_all from this server: not found counts only if it holds the whole range.
     auto info = client_.serverInfo();
     if (!info) return info.error();

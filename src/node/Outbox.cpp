@@ -10,25 +10,6 @@
 
 namespace sashimono::node {
 
-namespace {
-
-int signingClass(protocol::MessageType t) {
-  switch (t) {
-    case protocol::MessageType::acquireOk:
-    case protocol::MessageType::extendOk:
-    case protocol::MessageType::terminateOk:
-    case protocol::MessageType::clusterOk:
-    case protocol::MessageType::expired:
-      return 0;
-    case protocol::MessageType::host:
-      return 2;
-    default:
-      return 1;
-  }
-}
-
-}  // namespace
-
 OutboxEntry outboxEntryFor(const lease::Reply& reply) {
   OutboxEntry e;
   e.answers = reply.answers;
@@ -137,10 +118,12 @@ core::Result<PumpReport> Outbox::pump() {
     }
     for (auto& e : pending) toSign.push_back(std::move(e));
   }
-  // Replies that serve a lease go first, then refunds of refused requests, then announcements:
-  // a flood of bad requests cannot queue the refunds it earns ahead of a good request's reply.
+  // Replies that serve a lease go first, then refunds of refused requests, then announcements
+  // (protocol::SendPriority, in the message type table): a flood of bad requests cannot queue
+  // the refunds it earns ahead of a good request's reply.
   std::sort(toSign.begin(), toSign.end(), [](const auto& a, const auto& b) {
-    return std::pair(signingClass(a.type), a.id) < std::pair(signingClass(b.type), b.id);
+    const auto priority = [](const auto& e) { return protocol::messageTypeInfo(e.type).priority; };
+    return std::pair(priority(a), a.id) < std::pair(priority(b), b.id);
   });
 
   // In flight: submit again once per validated ledger (same blob, same hash: harmless).

@@ -8,16 +8,9 @@ namespace {
 using core::Error;
 using core::Result;
 
-bool isSealedType(MessageType t) { return isRequest(t) || isSealedReply(t); }
-
-bool belongsTo(MessageType type, const Message& m) {
-  if (std::holds_alternative<ErrorReply>(m)) {
-    return type == MessageType::acquireError || type == MessageType::extendError ||
-           type == MessageType::terminateError || type == MessageType::clusterError ||
-           type == MessageType::error;
-  }
-  return defaultTypeOf(m) == type;
-}
+// ErrorReply is the payload of every *.error type and of sashimono.error; each other payload
+// belongs to one type.
+bool belongsTo(MessageType type, const Message& m) { return messageTypeInfo(type).payload == m.index(); }
 }  // namespace
 
 rapidjson::Value memoToJson(const Memo& memo, rapidjson::Document::AllocatorType& alloc) {
@@ -51,20 +44,7 @@ ledger::Memo memoToLedger(const Memo& memo) {
 }
 
 MessageType defaultTypeOf(const Message& m) {
-  struct V {
-    MessageType operator()(const AcquireRequest&) const { return MessageType::acquire; }
-    MessageType operator()(const ExtendRequest&) const { return MessageType::extend; }
-    MessageType operator()(const TerminateRequest&) const { return MessageType::terminate; }
-    MessageType operator()(const ClusterRequest&) const { return MessageType::cluster; }
-    MessageType operator()(const AcquireOk&) const { return MessageType::acquireOk; }
-    MessageType operator()(const ExtendOk&) const { return MessageType::extendOk; }
-    MessageType operator()(const TerminateOk&) const { return MessageType::terminateOk; }
-    MessageType operator()(const ClusterOk&) const { return MessageType::clusterOk; }
-    MessageType operator()(const ErrorReply&) const { return MessageType::error; }
-    MessageType operator()(const ExpiredNotice&) const { return MessageType::expired; }
-    MessageType operator()(const HostAnnouncement&) const { return MessageType::host; }
-  };
-  return std::visit(V{}, m);
+  return std::visit([](const auto& v) { return messageTypeOf<std::decay_t<decltype(v)>>(); }, m);
 }
 
 Result<Memo> buildMemo(MessageType type, const Message& message, const std::optional<Ed25519Key>& sealTo) {
@@ -78,7 +58,7 @@ Result<Memo> buildMemo(MessageType type, const Message& message, const std::opti
   }
   Memo memo;
   memo.type = std::string(messageTypeName(type));
-  if (isSealedType(type)) {
+  if (messageTypeInfo(type).sealed) {
     if (!sealTo) return Error(std::string(messageTypeName(type)) + " must be sealed, but no key was given");
     auto box = crypto::seal(*sealTo, core::asBytes(json));
     if (!box) return box.error().context("sealing " + memo.type);
@@ -104,7 +84,7 @@ Result<std::string> openMemoText(MessageType type, const Memo& memo, const crypt
     return reasonError(Reason::badPayload, "MemoData: " + std::to_string(memo.data.size()) +
                                                " bytes, more than " + std::to_string(kMaxMemoDataBytes));
   }
-  if (!isSealedType(type)) {
+  if (!messageTypeInfo(type).sealed) {
     if (memo.format != kFormatJson) {
       return reasonError(Reason::badPayload, "MemoFormat: expected '" + std::string(kFormatJson) + "'");
     }

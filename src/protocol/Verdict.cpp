@@ -40,13 +40,7 @@ std::optional<Ed25519Key> payloadReplyKey(const RequestPayload& p) {
 }  // namespace
 
 MessageType Accepted::type() const {
-  struct V {
-    MessageType operator()(const AcquireRequest&) const { return MessageType::acquire; }
-    MessageType operator()(const ExtendRequest&) const { return MessageType::extend; }
-    MessageType operator()(const TerminateRequest&) const { return MessageType::terminate; }
-    MessageType operator()(const ClusterRequest&) const { return MessageType::cluster; }
-  };
-  return std::visit(V{}, request);
+  return std::visit([](const auto& r) { return messageTypeOf<std::decay_t<decltype(r)>>(); }, request);
 }
 
 IncomingTransaction incomingFrom(const ledger::DecodedTx& tx, const TxOutcome& outcome) {

@@ -5,6 +5,7 @@
 // Pure functions: no I/O, thread-safe. Every parser checks types and ranges and never trusts the
 // server: a missing or ill-typed field is an Error with code "badResponse"; a server error is an
 // Error whose code is rippled's token ("txnNotFound", "actNotFound", "invalidTransaction", …).
+// Callers compare those codes through RpcErrorCode (RpcErrorCode.h).
 //
 // Transactions are handed over as the raw blob: BoardTx::hash is always computed here from the
 // blob (transactionHash), never copied from the server, so a hash names exactly those bytes.

@@ -13,8 +13,10 @@
 // parsePayload returned, parsePayload(type, renderPayload(v)) == v.
 // Pure functions, thread-safe.
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sashimono/core/Result.h"
 #include "sashimono/protocol/MessageType.h"
@@ -22,8 +24,8 @@
 
 namespace sashimono::protocol {
 
-// Largest JSON text accepted for a type: kMaxSealedPlaintextBytes for sealed types,
-// kMaxMemoDataBytes for plain ones.
+// Largest JSON text accepted for a type (its row in kMessageTypes): kMaxSealedPlaintextBytes
+// for sealed types, kMaxMemoDataBytes for plain ones.
 std::size_t payloadLimit(MessageType type);
 
 // Error replies (acquire.error, …, sashimono.error) all parse to ErrorReply.
@@ -36,5 +38,18 @@ core::Result<ExtendRequest> parseExtend(std::string_view json);
 core::Result<TerminateRequest> parseTerminate(std::string_view json);
 core::Result<ClusterRequest> parseCluster(std::string_view json);
 core::Result<HostAnnouncement> parseHostAnnouncement(std::string_view json);
+
+// The fields of a host announcement after "v", in canonical order under their wire names
+// (docs/PROTOCOL.md §12). renderPayload writes an announcement through this; whoever shows one
+// in another form (the CLI's `hosts` listing) does too, so the list of fields is written once.
+class AnnouncementFields {
+ public:
+  virtual ~AnnouncementFields() = default;
+  virtual void text(std::string_view name, std::string_view value) = 0;  // version, key ("ED…"), host
+  virtual void integer(std::string_view name, std::uint64_t value) = 0;
+  virtual void drops(std::string_view name, Drops value) = 0;                            // price
+  virtual void list(std::string_view name, const std::vector<std::string>& values) = 0;  // images
+};
+void visitAnnouncement(const HostAnnouncement& a, AnnouncementFields& to);
 
 }  // namespace sashimono::protocol
