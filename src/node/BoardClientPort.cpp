@@ -4,33 +4,14 @@
 #include <stdexcept>
 
 #include "sashimono/board/RpcErrorCode.h"
+#include "sashimono/ledger/LedgerRanges.h"
 
 namespace sashimono::node {
 
 bool ledgersCover(const std::string& complete, std::uint32_t first, std::uint32_t last) {
-  // "a-b,c-d,e" (rippled's complete_ledgers); "empty" or anything malformed covers nothing.
-  std::size_t pos = 0;
-  while (pos < complete.size()) {
-    std::size_t end = complete.find(',', pos);
-    if (end == std::string::npos) end = complete.size();
-    const std::string part = complete.substr(pos, end - pos);
-    pos = end + 1;
-    std::size_t dash = part.find('-');
-    try {
-      std::size_t used = 0;
-      const unsigned long a = std::stoul(part.substr(0, dash), &used);
-      if (used != (dash == std::string::npos ? part.size() : dash)) continue;
-      unsigned long b = a;
-      if (dash != std::string::npos) {
-        b = std::stoul(part.substr(dash + 1), &used);
-        if (used != part.size() - dash - 1) continue;
-      }
-      if (a <= first && last <= b) return true;
-    } catch (const std::exception&) {
-      continue;
-    }
-  }
-  return false;
+  // "empty" or anything malformed covers nothing.
+  auto ranges = ledger::parseLedgerRanges(complete);
+  return ranges && ledger::coversLedgers(*ranges, first, last);
 }
 
 core::Result<std::uint32_t> BoardClientPort::validatedLedger() {

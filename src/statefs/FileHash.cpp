@@ -52,8 +52,8 @@ core::Result<FileHash> FileHash::restore(std::uint64_t size, std::vector<crypto:
     return f;
   }
   if (blockCvs.size() != n)
-    return core::Error("a file of " + std::to_string(size) + " bytes has " + std::to_string(n) + " blocks, not " +
-                       std::to_string(blockCvs.size()));
+    return core::Error("a file of " + std::to_string(size) + " bytes has " + std::to_string(n) +
+                       " blocks, not " + std::to_string(blockCvs.size()));
   f.levels_.push_back(std::move(blockCvs));
   std::vector<std::uint64_t> all(n);
   for (std::uint64_t i = 0; i < n; ++i) all[i] = i;

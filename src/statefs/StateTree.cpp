@@ -133,7 +133,8 @@ const char* entryKindName(EntryKind k) {
 crypto::Hash256 directoryHash(std::span<const TreeEntry> entries) {
   crypto::Blake3 h;
   for (const auto& e : entries) {
-    const std::uint8_t meta[4] = {0, static_cast<std::uint8_t>(e.kind), static_cast<std::uint8_t>(e.perm >> 8),
+    const std::uint8_t meta[4] = {0, static_cast<std::uint8_t>(e.kind),
+                                  static_cast<std::uint8_t>(e.perm >> 8),
                                   static_cast<std::uint8_t>(e.perm & 0xff)};
     h.update(core::ByteView(reinterpret_cast<const std::uint8_t*>(e.name.data()), e.name.size()));
     h.update(core::ByteView(meta, sizeof meta));
@@ -151,8 +152,8 @@ struct StateTree::Impl {
   Progress progress;
   std::uint64_t hashed = 0;
 
-  mutable std::mutex mu;  // guards the marks
-  std::set<std::string> marked;
+  mutable std::mutex mu;               // guards the marks
+  std::map<std::string, bool> marked;  // path → the name may hold a new object
   std::vector<std::pair<std::string, std::string>> renames;
   std::map<ino_t, ByteRanges> data;
 
@@ -238,7 +239,8 @@ struct StateTree::Impl {
         ssize_t len = ::readlinkat(dirfd, name.c_str(), target.data(), target.size());
         if (len < 0) return sysError("reading the link", p, errno);
         target.resize(static_cast<std::size_t>(len));
-        n->hash = crypto::blake3(core::ByteView(reinterpret_cast<const std::uint8_t*>(target.data()), target.size()));
+        n->hash = crypto::blake3(
+            core::ByteView(reinterpret_cast<const std::uint8_t*>(target.data()), target.size()));
         break;
       }
       case EntryKind::fifo:
@@ -254,7 +256,8 @@ struct StateTree::Impl {
     for (const auto& name : *names) {
       const std::string cp = childPath(p, name);
       struct stat st {};
-      if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return sysError("stat of", cp, errno);
+      if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return sysError("stat of", cp, errno);
       auto child = buildEntry(dirfd, name, cp, st);
       if (!child) return child.error();
       (*child)->parent = &dir;
@@ -281,7 +284,8 @@ struct StateTree::Impl {
     if (from == to || to.starts_with(from + "/")) return;
     Node* n = find(from);
     Node* newParent = find(parentPath(to));
-    if (n == nullptr || n == root.get() || newParent == nullptr || newParent->kind != EntryKind::directory) return;
+    if (n == nullptr || n == root.get() || newParent == nullptr || newParent->kind != EntryKind::directory)
+      return;
     Node* oldParent = n->parent;
     auto it = oldParent->children.find(n->name);
     std::unique_ptr<Node> moved = std::move(it->second);
@@ -297,7 +301,8 @@ struct StateTree::Impl {
   }
 
   // Lists the directory node `dir` (path `p`) again; new entries are built from scratch.
-  core::Status relist(Node& dir, const std::string& p, std::set<Node*>& fresh, std::set<ino_t>& resized,
+  core::Status relist(Node& dir, const std::string& p, const std::set<std::string>& replaced,
+                      std::set<Node*>& fresh, std::set<ino_t>& resized,
                       std::map<ino_t, std::uint16_t>& perms) {
     auto fd = openPath(p, O_RDONLY | O_DIRECTORY);
     if (!fd) return fd.error();
@@ -307,11 +312,12 @@ struct StateTree::Impl {
     for (const auto& name : *names) {
       const std::string cp = childPath(p, name);
       struct stat st {};
-      if (::fstatat(fd->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return sysError("stat of", cp, errno);
+      if (::fstatat(fd->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return sysError("stat of", cp, errno);
       auto kind = kindOf(st.st_mode);
       auto old = dir.children.find(name);
       if (old != dir.children.end() && kind && old->second->ino == st.st_ino && old->second->kind == *kind &&
-          *kind != EntryKind::symlink) {
+          *kind != EntryKind::symlink && replaced.count(name) == 0) {
         Node& keep = *old->second;
         const auto perm = static_cast<std::uint16_t>(st.st_mode & 07777);
         if (*kind == EntryKind::file && perm != keep.perm) perms[keep.ino] = perm;  // every hard link
@@ -387,26 +393,31 @@ const crypto::Hash256& StateTree::root() const { return impl_->root->hash; }
 
 void StateTree::markEntry(std::string_view path) {
   std::lock_guard lock(impl_->mu);
-  impl_->marked.emplace(path);
+  impl_->marked[std::string(path)] = true;
+}
+
+void StateTree::markMode(std::string_view path) {
+  std::lock_guard lock(impl_->mu);
+  impl_->marked.emplace(std::string(path), false);
 }
 
 void StateTree::markRename(std::string_view from, std::string_view to) {
   std::lock_guard lock(impl_->mu);
   // Marks made before the rename name the old paths: move them along.
   const std::string f(from);
-  std::vector<std::string> moved;
-  for (auto it = impl_->marked.lower_bound(f); it != impl_->marked.end() && it->starts_with(f);) {
-    if (it->size() == f.size() || (*it)[f.size()] == '/') {
-      moved.push_back(std::string(to) + it->substr(f.size()));
+  std::vector<std::pair<std::string, bool>> moved;
+  for (auto it = impl_->marked.lower_bound(f); it != impl_->marked.end() && it->first.starts_with(f);) {
+    if (it->first.size() == f.size() || it->first[f.size()] == '/') {
+      moved.emplace_back(std::string(to) + it->first.substr(f.size()), it->second);
       it = impl_->marked.erase(it);
     } else {
       ++it;
     }
   }
-  impl_->marked.insert(moved.begin(), moved.end());
+  for (auto& [p, replaced] : moved) impl_->marked[p] = impl_->marked[p] || replaced;
   impl_->renames.emplace_back(f, std::string(to));
-  impl_->marked.emplace(from);
-  impl_->marked.emplace(to);
+  impl_->marked.emplace(f, false);
+  impl_->marked.emplace(std::string(to), false);
 }
 
 void StateTree::markData(ino_t ino, std::uint64_t offset, std::uint64_t length) {
@@ -418,9 +429,9 @@ void StateTree::markData(ino_t ino, std::uint64_t offset, std::uint64_t length) 
     r.emplace_back(offset, offset + length);
 }
 
-void StateTree::markSize(ino_t ino) {
+void StateTree::markTruncate(ino_t ino, std::uint64_t size) {
   std::lock_guard lock(impl_->mu);
-  impl_->data[ino];
+  impl_->data[ino].emplace_back(size, UINT64_MAX);
 }
 
 bool StateTree::dirty() const {
@@ -430,7 +441,7 @@ bool StateTree::dirty() const {
 
 core::Result<crypto::Hash256> StateTree::refresh() {
   Impl& t = *impl_;
-  std::set<std::string> marked;
+  std::map<std::string, bool> marked;  // path → the name may hold a new object
   std::vector<std::pair<std::string, std::string>> renames;
   std::map<ino_t, ByteRanges> data;
   {
@@ -443,7 +454,16 @@ core::Result<crypto::Hash256> StateTree::refresh() {
 
   // Directories to list again: the parents of marked entries, shallowest first.
   std::set<std::string> dirs;
-  for (const auto& p : marked) dirs.insert(p == "/" ? "/" : parentPath(p));
+  std::map<std::string, std::set<std::string>> replaced;  // directory → names that may hold new objects
+  for (const auto& [p, isNew] : marked) {
+    if (p == "/") {
+      dirs.insert("/");
+      continue;
+    }
+    const std::string d = parentPath(p);
+    dirs.insert(d);
+    if (isNew) replaced[d].insert(p.substr(p.rfind('/') + 1));
+  }
   std::vector<std::string> order(dirs.begin(), dirs.end());
   std::stable_sort(order.begin(), order.end(), [](const std::string& a, const std::string& b) {
     return std::count(a.begin(), a.end(), '/') < std::count(b.begin(), b.end(), '/');
@@ -458,7 +478,9 @@ core::Result<crypto::Hash256> StateTree::refresh() {
     bool inFresh = false;
     for (Node* a = n; a != nullptr; a = a->parent) inFresh = inFresh || fresh.count(a) != 0;
     if (inFresh) continue;  // built from scratch in this refresh
-    auto st = t.relist(*n, d, fresh, resized, perms);
+    static const std::set<std::string> kNone;
+    auto r = replaced.find(d);
+    auto st = t.relist(*n, d, r == replaced.end() ? kNone : r->second, fresh, resized, perms);
     if (!st) return st.error().context(t.path);
     changed.insert(n);
   }

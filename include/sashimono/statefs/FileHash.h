@@ -43,7 +43,8 @@ class FileHash {
   // Restores a file's hash from its block chaining values (as blockCvs() gave them) without
   // reading it; for a file of at most one block, from its hash. Errors when the count does
   // not fit the size.
-  [[nodiscard]] static core::Result<FileHash> restore(std::uint64_t size, std::vector<crypto::Hash256> blockCvs,
+  [[nodiscard]] static core::Result<FileHash> restore(std::uint64_t size,
+                                                      std::vector<crypto::Hash256> blockCvs,
                                                       const crypto::Hash256& smallFileHash);
 
   // The file now has `size` bytes, and bytes in `changed` (plus, if the size changed, the

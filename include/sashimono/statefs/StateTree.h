@@ -75,15 +75,20 @@ class StateTree {
   [[nodiscard]] const crypto::Hash256& root() const;
 
   // ---- marks (any thread) ----
-  // The entry at `path` (a state path: "/a/b") was created, removed or changed its mode,
-  // or its kind: its directory is listed again.
+  // The name `path` (a state path: "/a/b") was created or removed (create, mknod, mkdir,
+  // symlink, link, unlink, rmdir): its directory is listed again, and what the name holds is
+  // hashed anew even if its inode number is the one the tree knew (inodes are reused).
   void markEntry(std::string_view path);
+  // The mode of what `path` names changed (chmod): its directory is listed again.
+  void markMode(std::string_view path);
   // `from` was renamed to `to` (replacing what was there).
   void markRename(std::string_view from, std::string_view to);
-  // Bytes [offset, offset + length) of the file with inode `ino` were written.
+  // Bytes [offset, offset + length) of the file with inode `ino` were written (write,
+  // fallocate of any mode).
   void markData(ino_t ino, std::uint64_t offset, std::uint64_t length);
-  // The size of the file with inode `ino` may have changed (truncate, fallocate).
-  void markSize(ino_t ino);
+  // The file with inode `ino` was truncated or extended to `size` bytes: everything from
+  // there on may have changed.
+  void markTruncate(ino_t ino, std::uint64_t size);
   [[nodiscard]] bool dirty() const;
 
   // Applies the marks: rereads what they name and recomputes the root. On error the tree is

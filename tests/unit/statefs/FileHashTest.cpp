@@ -33,8 +33,8 @@ TEST(FileHashTest, EqualsBlake3OfTheContentAtEverySize) {
     ASSERT_TRUE(f.ok()) << f.error().message;
     EXPECT_EQ(hex(f->hash()), hex(crypto::blake3(data))) << size;
     EXPECT_EQ(f->blockCvs().size(), f->blockCount() <= 1 ? 0u : f->blockCount()) << size;
-    auto back = FileHash::restore(size, std::vector<crypto::Hash256>(f->blockCvs().begin(), f->blockCvs().end()),
-                                  f->hash());
+    auto back = FileHash::restore(
+        size, std::vector<crypto::Hash256>(f->blockCvs().begin(), f->blockCvs().end()), f->hash());
     ASSERT_TRUE(back.ok()) << back.error().message;
     EXPECT_EQ(hex(back->hash()), hex(f->hash())) << size;
   }

@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "TempTree.h"
@@ -131,8 +132,9 @@ TEST(StateTreeTest, IncrementalRefreshEqualsAFullBuildUnderRandomOperations) {
       writeAt(p, rng() % (3 * kBlockSize), 1 + rng() % 8192);
     } else if (op == 4 && !files.empty()) {  // truncate
       auto p = pick(files);
-      fs::resize_file(host(p), rng() % (4 * kBlockSize));
-      tree->markSize(inoOf(host(p)));
+      const std::uint64_t size = rng() % (4 * kBlockSize);
+      fs::resize_file(host(p), size);
+      tree->markTruncate(inoOf(host(p)), size);
     } else if (op == 5) {  // mkdir
       auto p = newName(pick(dirs));
       if (fs::exists(host(p))) continue;
@@ -163,7 +165,7 @@ TEST(StateTreeTest, IncrementalRefreshEqualsAFullBuildUnderRandomOperations) {
         files.erase(std::find(files.begin(), files.end(), p));
       } else if (rng() % 2 == 0) {
         ::chmod(host(p).c_str(), rng() % 2 ? 0755 : 0600);
-        tree->markEntry(p);
+        tree->markMode(p);
       } else {
         auto to = newName(pick(dirs));
         if (fs::exists(host(to))) continue;
@@ -199,6 +201,40 @@ TEST(StateTreeTest, RmdirOfATreeAndAnUnneededMarkAreHarmless) {
   tree->markEntry("/a/b");
   EXPECT_EQ(hex(*tree->refresh()), hex(rootOf(t.path())));
   EXPECT_FALSE(tree->dirty());
+}
+
+// A name removed and created again usually gets the same inode number back: the new file is
+// hashed anew, not taken for the old one. And a truncation followed by a write past it is
+// zeros in between, not the old bytes.
+TEST(StateTreeTest, AReusedInodeAndATruncateThenWriteAreHashedAnew) {
+  TempTree t;
+  std::vector<std::uint8_t> noise(3 * kBlockSize);
+  std::mt19937_64 rng(5);
+  for (auto& b : noise) b = static_cast<std::uint8_t>(rng());
+  auto put = [&](const std::string& rel, std::size_t len) {
+    std::ofstream(t.path(rel), std::ios::binary).write(reinterpret_cast<const char*>(noise.data()), len);
+  };
+  put("f", noise.size());
+  put("g", noise.size());
+  auto tree = StateTree::build(t.path().string());
+  ASSERT_TRUE(tree.ok());
+  // f: removed, created again with the same size of zeros.
+  fs::remove(t.path("f"));
+  tree->markEntry("/f");
+  std::ofstream(t.path("f")).close();
+  fs::resize_file(t.path("f"), noise.size());
+  tree->markEntry("/f");
+  tree->markTruncate(inoOf(t.path("f")), noise.size());
+  // g: cut to 10 bytes, then one byte written near its old end.
+  fs::resize_file(t.path("g"), 10);
+  tree->markTruncate(inoOf(t.path("g")), 10);
+  {
+    std::fstream g(t.path("g"), std::ios::in | std::ios::out | std::ios::binary);
+    g.seekp(static_cast<std::streamoff>(noise.size() - 1));
+    g.put('x');
+  }
+  tree->markData(inoOf(t.path("g")), noise.size() - 1, 1);
+  EXPECT_EQ(hex(*tree->refresh()), hex(rootOf(t.path())));
 }
 
 }  // namespace
