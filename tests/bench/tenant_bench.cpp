@@ -21,6 +21,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "BenchUtil.h"
 #include "sashimono/host/LinuxHost.h"
 #include "sashimono/host/Provisioner.h"
 
@@ -29,12 +30,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string slurp(const std::string& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using sashimono::bench::ms;
+using sashimono::bench::pct;
+using sashimono::bench::slurp;
 
 bool serves(std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -64,15 +62,6 @@ bool waitServing(std::uint16_t port) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return false;
-}
-
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-double pct(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  if (v.empty()) return 0;
-  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
 }
 
 // PSS (KiB) of the tenant's own daemons, and of everything in its cgroup, from smaps_rollup.

@@ -10,18 +10,12 @@
 #include <limits>
 #include <string>
 
+#include "FuzzFail.h"
 #include "sashimono/runtime/InputContainer.h"
 
 using namespace sashimono;
 using namespace sashimono::runtime;
-
-namespace {
-[[noreturn]] void fail(const char* what, core::ByteView in, const std::string& detail) {
-  std::fprintf(stderr, "%s\n  input:  %s\n  detail: %s\n", what, core::toHexLower(in).c_str(),
-               detail.c_str());
-  std::abort();
-}
-}  // namespace
+using sashimono::fuzz::fail;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;

@@ -24,6 +24,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "FuzzFail.h"
 #include "sashimono/crypto/Blake3.h"
 #include "sashimono/runtime/InstanceKey.h"
 #include "sashimono/runtime/OutputProof.h"
@@ -32,14 +33,9 @@
 
 using namespace sashimono;
 using namespace sashimono::runtime;
+using sashimono::fuzz::fail;
 
 namespace {
-
-[[noreturn]] void fail(const char* what, core::ByteView in, const std::string& detail) {
-  std::fprintf(stderr, "%s\n  input:  %s\n  detail: %s\n", what, core::toHexLower(in).c_str(),
-               detail.c_str());
-  std::abort();
-}
 
 const InstanceKey& serverKey() {
   static const InstanceKey k = InstanceKey::fromSeed(std::array<std::uint8_t, 32>{2});

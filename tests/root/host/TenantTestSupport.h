@@ -24,6 +24,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/host/PortSlice.h"
 #include "sashimono/host/Disks.h"
 #include "sashimono/host/LinuxHost.h"
 #include "sashimono/host/Provisioner.h"
@@ -80,14 +81,7 @@ struct TestHost {
     cfg.imagesDir = images;
     cfg.userPrefix = prefix;
     cfg.publicIp = "127.0.0.1";
-    cfg.ports.user = {portBase, static_cast<std::uint16_t>(portBase + 99)};
-    cfg.ports.peer = {static_cast<std::uint16_t>(portBase + 100), static_cast<std::uint16_t>(portBase + 199)};
-    cfg.ports.generalTcp = {static_cast<std::uint16_t>(portBase + 200),
-                            static_cast<std::uint16_t>(portBase + 299)};
-    cfg.ports.generalUdp = {static_cast<std::uint16_t>(portBase + 300),
-                            static_cast<std::uint16_t>(portBase + 399)};
-    cfg.ports.generalTcpCount = 1;
-    cfg.ports.generalUdpCount = 1;
+    cfg.ports = fakes::portSlice(portBase, 1, 1);
     prov = std::make_unique<Provisioner>(cfg, os.ops());
     if (!std::filesystem::exists(images + "/instance/rootfs/bin/busybox")) {
       ProcessSpec p;

@@ -20,8 +20,10 @@
 #include <thread>
 #include <vector>
 
+#include "HostRunFixture.h"
 #include "fakes/board/DevnetProcess.h"
 #include "fakes/board/DevnetWallet.h"
+#include "fakes/host/Processes.h"
 #include "fakes/node/Child.h"
 #include "fakes/node/TestHostConfig.h"
 #include "root/host/TenantTestSupport.h"
@@ -38,6 +40,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using fakes::CliRun;
 using fakes::runCli;
+using host::fakes::processesWith;
 using host::testing::TestHost;
 
 const fs::path kSource = SASHIMONO_SOURCE_DIR;
@@ -80,25 +83,7 @@ std::string outputsOf(const std::string& line) {
   return s;
 }
 
-// Processes of a uid (host view) whose command line contains `needle`.
-std::vector<pid_t> processesOf(uid_t uid, const std::string& needle) {
-  std::vector<pid_t> out;
-  std::error_code ec;
-  for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    struct stat st {};
-    if (::stat(it->path().c_str(), &st) != 0 || st.st_uid != uid) continue;
-    std::ifstream in(it->path() / "cmdline", std::ios::binary);
-    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::replace(cmd.begin(), cmd.end(), '\0', ' ');
-    if (cmd.find(needle) != std::string::npos) out.push_back(std::stoi(name));
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-class NodeHotpocketTest : public ::testing::Test {
+class NodeHotpocketTest : public testing::HostRunTest {
  protected:
   void SetUp() override {
     if (auto why = host::testing::missingPrerequisite(); !why.empty()) GTEST_SKIP() << why;
@@ -114,25 +99,6 @@ class NodeHotpocketTest : public ::testing::Test {
     std::string out;
     ASSERT_EQ(b.wait(out, 300s), 0) << out;
   }
-  void TearDown() override {
-    node_.stop(SIGKILL);
-    if (HasFailure() && !logPath_.empty()) {
-      std::ifstream in(logPath_);
-      std::cerr << "---- node log ----\n" << in.rdbuf() << "\n";
-    }
-    if (host_) host_->cleanup();
-  }
-  void startNode() {
-    TestHost& th = *host_;
-    node_.start({SASHIMONO_BINARY, "host", "run", "--config", configPath_, "--tenants-dir", th.base,
-                 "--tenant-prefix", th.prefix, "--cgroup-parent", th.cgroupParent, "--tick-ms", "100"},
-                {}, logPath_);
-  }
-
-  std::unique_ptr<TestHost> host_;
-  fakes::Child node_;
-  std::string logPath_, configPath_;
-  board::fakes::TempDir dir_;
 };
 
 TEST_F(NodeHotpocketTest, LeaseDeployTalkRestartReprovisionAndUpgrade) {
@@ -151,13 +117,7 @@ TEST_F(NodeHotpocketTest, LeaseDeployTalkRestartReprovisionAndUpgrade) {
   c.offer.size = lease::InstanceSize{1000, 512, 0, 256};
   c.offer.momentSeconds = 600;
   c.policy.allowedImages = {"hotpocket"};
-  c.imagesDir = th.images;
-  const auto& pr = th.prov->config().ports;
-  c.userPorts = {pr.user.first, pr.user.last};
-  c.peerPorts = {pr.peer.first, pr.peer.last};
-  c.generalPorts = {pr.generalTcp.first, pr.generalTcp.last};
-  c.generalPerInstance = 1;
-  c.bindAddress = "127.0.0.1";
+  confine(c);
   c.registryAccount = registry.address();
   auto path = fakes::writeTestHostConfig(c, dir_.path(), hostSeed);
   ASSERT_TRUE(path.ok()) << path.error().message;
@@ -168,14 +128,7 @@ TEST_F(NodeHotpocketTest, LeaseDeployTalkRestartReprovisionAndUpgrade) {
   const std::string board = devnet.url();
   const std::vector<std::string> env{"SASHIMONO_SEED=" + devSeed};
   auto cli = [&](std::vector<std::string> args) { return runCli(std::move(args), env, 180s); };
-  bool announced = false;
-  for (auto end = std::chrono::steady_clock::now() + 30s;
-       !announced && std::chrono::steady_clock::now() < end;) {
-    CliRun hosts = runCli({"hosts", "--board", board, "--registry", registry.address(), "--json"}, {});
-    announced = hosts.code == 0 && hosts.json.IsObject() && hosts.json["hosts"].Size() == 1;
-    if (!announced) std::this_thread::sleep_for(300ms);
-  }
-  ASSERT_TRUE(announced);
+  ASSERT_TRUE(announced(board, registry.address()));
 
   // The owner key (the developer's ed25519 wallet key) in Hot Pocket's form, and a second user.
   std::array<std::uint8_t, 32> ownerSeed{};
@@ -244,7 +197,7 @@ TEST_F(NodeHotpocketTest, LeaseDeployTalkRestartReprovisionAndUpgrade) {
   ASSERT_TRUE(info1.ok());
 
   // The runtime dies: its supervisor starts it again; the counter and the chain continue.
-  auto runtimes = processesOf(info1->uid, "runtime --config /run/sashimono/instance.json");
+  auto runtimes = processesWith("runtime --config /run/sashimono/instance.json", info1->uid);
   ASSERT_EQ(runtimes.size(), 2u) << "supervisor and worker";
   ::kill(runtimes.back(), SIGKILL);
   std::vector<std::string> after;
@@ -262,8 +215,8 @@ TEST_F(NodeHotpocketTest, LeaseDeployTalkRestartReprovisionAndUpgrade) {
 
   // The whole tenant dies with the node; the node's reconcile provisions it again.
   node_.stop(SIGKILL);
-  for (auto pid : processesOf(info1->uid, "")) ::kill(pid, SIGKILL);
-  for (auto pid : processesOf(info1->contractHostUid, "")) ::kill(pid, SIGKILL);
+  for (auto pid : processesWith("", info1->uid)) ::kill(pid, SIGKILL);
+  for (auto pid : processesWith("", info1->contractHostUid)) ::kill(pid, SIGKILL);
   startNode();
   after.clear();
   for (int i = 0; i < 60 && after.empty(); ++i) {

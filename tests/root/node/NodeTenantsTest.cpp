@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "HostRunFixture.h"
 #include "fakes/board/DevnetProcess.h"
 #include "fakes/board/DevnetWallet.h"
 #include "fakes/node/Child.h"
@@ -38,26 +39,17 @@ using fakes::CliRun;
 using fakes::runCli;
 using host::testing::TestHost;
 
-class NodeTenantsTest : public ::testing::Test {
+class NodeTenantsTest : public testing::HostRunTest {
  protected:
   void SetUp() override {
     if (auto why = host::testing::missingPrerequisite(); !why.empty()) GTEST_SKIP() << why;
     host_ = std::make_unique<TestHost>();
-  }
-  void TearDown() override {
-    node_.stop(SIGKILL);
-    if (HasFailure() && !logPath_.empty()) {
-      std::ifstream in(logPath_);
-      std::cerr << "---- node log ----\n" << in.rdbuf() << "\n";
-    }
-    if (host_) host_->cleanup();
   }
 
   // The devnet, funded host/registry/developer accounts, and a host config offering
   // `instances` real instances (0.5 core, 128 MiB, 64 MiB disk) of moments of `momentSeconds`,
   // its tenants confined to TestHost's names and ports.
   void setUpNet(std::uint64_t momentSeconds, std::uint32_t instances = 2) {
-    TestHost& th = *host_;
     genesis_ = board::fakes::newGenesisSeed();
     devnet_ = std::make_unique<board::fakes::DevnetProcess>(SASHIMONO_BINARY, genesis_, 200);
     wallet_ = std::make_unique<board::fakes::DevnetWallet>(devnet_->url(), genesis_);
@@ -72,30 +64,14 @@ class NodeTenantsTest : public ::testing::Test {
     c.offer.size = lease::InstanceSize{500, 128, 0, 64};
     c.offer.momentSeconds = momentSeconds;
     c.policy.allowedImages = {"instance"};
-    c.imagesDir = th.images;
-    const auto& pr = th.prov->config().ports;
-    c.userPorts = {pr.user.first, pr.user.last};
-    c.peerPorts = {pr.peer.first, pr.peer.last};
-    c.generalPorts = {pr.generalTcp.first, pr.generalTcp.last};
-    c.generalPerInstance = 1;
-    c.bindAddress = "127.0.0.1";
+    confine(c);
     c.registryAccount = registry_->address();
     auto path = fakes::writeTestHostConfig(c, dir_.path(), hostSeed_);
     if (!path) throw std::runtime_error(path.error().message);
     configPath_ = *path;
     logPath_ = dir_.path() + "/node.log";
   }
-  void startNode() {
-    TestHost& th = *host_;
-    node_.start({SASHIMONO_BINARY, "host", "run", "--config", configPath_, "--tenants-dir", th.base,
-                 "--tenant-prefix", th.prefix, "--cgroup-parent", th.cgroupParent, "--tick-ms", "100"},
-                {}, logPath_);
-  }
 
-  std::unique_ptr<TestHost> host_;
-  fakes::Child node_;
-  std::string logPath_;
-  board::fakes::TempDir dir_;
   std::string genesis_;
   std::unique_ptr<board::fakes::DevnetProcess> devnet_;
   std::unique_ptr<board::fakes::DevnetWallet> wallet_;
@@ -104,7 +80,6 @@ class NodeTenantsTest : public ::testing::Test {
   std::optional<crypto::KeyPair> registry_;
   std::string devSeed_;
   std::optional<crypto::KeyPair> dev_;
-  std::string configPath_;
 };
 
 bool tenantExists(TestHost& h, const std::string& name) {
@@ -134,14 +109,7 @@ TEST_F(NodeTenantsTest, AcquireServesExtendTerminateAndExpiryDestroys) {
   };
 
   // The node has started once its announcement is on the registry.
-  bool announced = false;
-  for (auto end = std::chrono::steady_clock::now() + 30s;
-       !announced && std::chrono::steady_clock::now() < end;) {
-    CliRun hosts = runCli({"hosts", "--board", board, "--registry", registry.address(), "--json"}, {});
-    announced = hosts.code == 0 && hosts.json.IsObject() && hosts.json["hosts"].Size() == 1;
-    if (!announced) std::this_thread::sleep_for(300ms);
-  }
-  ASSERT_TRUE(announced) << "the host never announced itself";
+  ASSERT_TRUE(announced(board, registry.address())) << "the host never announced itself";
 
   // Acquire 4 moments (20 s): the reply names a port where the instance serves.
   const auto t0 = std::chrono::steady_clock::now();

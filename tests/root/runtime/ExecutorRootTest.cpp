@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "fakes/host/Processes.h"
 #include "sashimono/runtime/Executor.h"
 
 #ifndef SASHIMONO_TEST_CONTRACT
@@ -26,21 +27,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using host::fakes::processesWith;
 
 constexpr const char* kNoCaps = "0000000000000000";
-
-std::vector<pid_t> processesWith(const std::string& marker) {
-  std::vector<pid_t> out;
-  std::error_code ec;
-  for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(it->path() / "cmdline", std::ios::binary);
-    const std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (cmd.find(marker) != std::string::npos) out.push_back(std::stoi(name));
-  }
-  return out;
-}
 
 class ExecutorRootTest : public ::testing::Test {
  protected:

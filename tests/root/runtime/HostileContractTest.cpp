@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "fakes/host/Processes.h"
 #include "sashimono/runtime/Bundle.h"
 #include "sashimono/runtime/Instance.h"
 #include "sashimono/runtime/UserClient.h"
@@ -31,17 +32,7 @@ namespace fs = std::filesystem;
 
 constexpr uid_t kNobody = 65534;
 
-bool processWith(const std::string& marker) {
-  std::error_code ec;
-  for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(it->path() / "cmdline", std::ios::binary);
-    const std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (cmd.find(marker) != std::string::npos) return true;
-  }
-  return false;
-}
+bool processWith(const std::string& marker) { return !host::fakes::processesWith(marker).empty(); }
 
 class HostileContractTest : public ::testing::Test {
  protected:

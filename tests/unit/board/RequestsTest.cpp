@@ -3,16 +3,11 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include "ParseJson.h"
+
 using namespace sashimono::board;
 
-namespace {
-rapidjson::Document parse(const std::string& s) {
-  rapidjson::Document d;
-  d.Parse(s.c_str());
-  EXPECT_FALSE(d.HasParseError()) << s;
-  return d;
-}
-}  // namespace
+using sashimono::board::testing::parse;
 
 TEST(RequestsTest, WithIdPrependsTheId) {
   EXPECT_EQ(withId(7, R"({"command":"ping"})"), R"({"id":7,"command":"ping"})");

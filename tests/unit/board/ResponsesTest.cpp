@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ParseJson.h"
 #include "fakes/board/TestTx.h"
 #include "sashimono/ledger/Codec.h"
 
@@ -9,12 +10,7 @@ using namespace sashimono;
 using namespace sashimono::board;
 
 namespace {
-rapidjson::Document parse(const std::string& s) {
-  rapidjson::Document d;
-  d.Parse(s.c_str());
-  EXPECT_FALSE(d.HasParseError()) << s;
-  return d;
-}
+using sashimono::board::testing::parse;
 std::string ok(const std::string& result) {
   return R"({"id":1,"status":"success","type":"response","result":)" + result + "}";
 }
