@@ -155,15 +155,16 @@ int runDevnet(const Options& opt, BenchHost& th) {
     if (r.replyType != "sashimono.acquire.ok")
       throw std::runtime_error("acquire " + std::to_string(i) + " answered " + r.replyType +
                                " (SASHIMONO_LOG=info shows why)");
-    auto seen = steps.first("seen", r.submitted);
-    auto verified = seen ? steps.first("verified", *seen) : std::nullopt;
-    auto provisioned = verified ? steps.first("provisioned", *verified) : std::nullopt;
+    auto admitted = steps.first("admitted", r.submitted);
+    auto classified = admitted ? steps.first("classified", *admitted) : std::nullopt;
+    auto provisioned = classified ? steps.first("provisioned", *classified) : std::nullopt;
     auto signedAt = provisioned ? steps.first("outbox.signed", *provisioned) : std::nullopt;
     auto submitted = signedAt ? steps.first("outbox.submitted", *signedAt) : std::nullopt;
-    if (!seen || !verified || !provisioned || !submitted) throw std::runtime_error("missing node steps");
-    sSeen.push_back(ms(*seen - r.validated));
-    sVerified.push_back(ms(*verified - *seen));
-    sProvisioned.push_back(ms(*provisioned - *verified));
+    if (!admitted || !classified || !provisioned || !submitted)
+      throw std::runtime_error("missing node steps");
+    sSeen.push_back(ms(*admitted - r.validated));
+    sVerified.push_back(ms(*classified - *admitted));
+    sProvisioned.push_back(ms(*provisioned - *classified));
     sCreateInNode.push_back(port.last());
     sReply.push_back(ms(r.replied - *provisioned));
     sReplySubmit.push_back(ms(*submitted - *provisioned));
@@ -181,9 +182,9 @@ int runDevnet(const Options& opt, BenchHost& th) {
   const double interval = opt.ledgerMs;
   if (opt.acquires > 0) {
     std::printf("\nacquire validated → reply validated, %d acquires (ms)      p50       p95\n", opt.acquires);
-    printRow("validated → seen (board → node, recorded)", sSeen);
-    printRow("seen → verified", sVerified);
-    printRow("verified → provisioned (create inside)", sProvisioned);
+    printRow("validated → admitted (board → node)", sSeen);
+    printRow("admitted → classified", sVerified);
+    printRow("classified → provisioned (committed, create inside)", sProvisioned);
     printRow("  of which Provisioner::create in node", sCreateInNode);
     printRow("provisioned → reply validated", sReply);
     printRow("  provisioned → reply submitted", sReplySubmit);
@@ -270,7 +271,7 @@ int runDevnet(const Options& opt, BenchHost& th) {
     const auto refundLimit = std::max(5000ms, std::chrono::duration_cast<std::chrono::milliseconds>(
                                                   floodStart + floodLimit - Clock::now()));
     auto lastRefund = observer.waitCount(isRefund, static_cast<size_t>(opt.flood), refundLimit, &refunds);
-    auto [nVerified, firstVerified, lastVerified] = steps.span("verified", floodStart);
+    auto [nVerified, firstVerified, lastVerified] = steps.span("classified", floodStart);
     auto [firstFloodLedger, lastFloodLedger] = observer.ledgerRange(isFloodTx);
     auto [nSigned, firstSigned, lastSigned] = steps.span("outbox.signed", floodStart);
 

@@ -149,7 +149,7 @@ int runForged(const Options& opt, BenchHost& th) {
   // The node's work on the forgeries: what it verified between the ledger's close and the start
   // of the legitimate acquire's create.
   auto [nVerified, firstVerified, lastVerified] =
-      steps.span("verified", flooded.validated, flooded.createStarts.value_or(Clock::now()));
+      steps.span("classified", flooded.validated, flooded.createStarts.value_or(Clock::now()));
 
   const double interval = opt.ledgerMs;
   std::printf(
