@@ -320,7 +320,7 @@ struct StateTree::Impl {
           *kind != EntryKind::symlink && replaced.count(name) == 0) {
         Node& keep = *old->second;
         const auto perm = static_cast<std::uint16_t>(st.st_mode & 07777);
-        if (*kind == EntryKind::file && perm != keep.perm) perms[keep.ino] = perm;  // every hard link
+        if (*kind == EntryKind::file) perms[keep.ino] = perm;  // for its other names (hard links)
         keep.perm = perm;
         if (*kind == EntryKind::file && keep.file.size() != static_cast<std::uint64_t>(st.st_size))
           resized.insert(keep.ino);
@@ -329,6 +329,7 @@ struct StateTree::Impl {
       }
       auto child = buildEntry(fd->get(), name, cp, st);
       if (!child) return child.error();
+      if ((*child)->kind == EntryKind::file) perms[(*child)->ino] = (*child)->perm;
       (*child)->parent = &dir;
       index(**child);
       fresh.insert(child->get());
