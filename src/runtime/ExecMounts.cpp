@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "sashimono/statefs/Mountinfo.h"
+
 namespace sashimono::runtime::detail {
 namespace {
 
@@ -15,21 +17,6 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
     const std::size_t end = std::min(s.find(sep, start), s.size());
     out.push_back(s.substr(start, end - start));
     start = end + 1;
-  }
-  return out;
-}
-
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescape(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
-        s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
-      out.push_back(static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
-      i += 3;
-    } else {
-      out.push_back(s[i]);
-    }
   }
   return out;
 }
@@ -63,7 +50,7 @@ std::vector<Remount> remountPlan(std::string_view mountinfo, std::string_view di
   for (auto line : split(mountinfo, '\n')) {
     const auto f = split(line, ' ');
     if (f.size() < 6) continue;
-    const std::string mp = unescape(f[4]);
+    const std::string mp = statefs::unescapeMountinfo(f[4]);
     const unsigned long flags = flagsOf(f[5]);
     if (under(dir, mp) && mp.size() >= holderLen) {  // the deepest mount holding dir (last wins)
       holderLen = mp.size();

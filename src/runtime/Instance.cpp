@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sashimono/core/File.h"
 #include "sashimono/crypto/Blake3.h"
 #include "sashimono/crypto/Keys.h"
 #include "sashimono/net/TlsCert.h"
@@ -35,26 +36,6 @@ namespace {
 
 constexpr std::size_t kMaxQueuedReads = 1024;
 constexpr std::size_t kMaxQueuedQueries = 1024;
-
-core::Status writeFileAtomic(const std::string& path, const std::string& content, mode_t mode) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return core::Error::fromErrno("writing " + tmp);
-  std::size_t off = 0;
-  while (off < content.size()) {
-    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return core::Error::fromErrno("writing " + tmp, e);
-    }
-    off += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) return core::Error::fromErrno("writing " + tmp);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return core::Error::fromErrno("renaming " + tmp);
-  return {};
-}
 
 }  // namespace
 
@@ -93,7 +74,7 @@ core::Status Instance::prepareFiles() {
     ContractConfig c;
     c.unl = config_.unl.empty() ? std::vector<PubKey>{key_.publicKey()} : config_.unl;
     c.roundTimeMs = config_.roundTimeMs;
-    SASHI_TRY(writeFileAtomic(patchFile_, renderContractConfig(c), 0644));
+    SASHI_TRY(core::writeFileAtomic(patchFile_, renderContractConfig(c), 0644, true));
   }
   SASHI_TRY(reloadContractConfig());
   // The contract (run_as) must own its state and patch.cfg. In a tenant they already belong to it
@@ -378,7 +359,7 @@ core::Status Instance::installBundle(const Bundle& b) {
   c.binPath = b.contract.binPath;
   c.binArgs = b.contract.binArgs;
   c.environment = b.contract.environment;
-  SASHI_TRY(writeFileAtomic(patchFile_, renderContractConfig(c), 0644));
+  SASHI_TRY(core::writeFileAtomic(patchFile_, renderContractConfig(c), 0644, true));
   return reloadContractConfig();
 }
 

@@ -5,10 +5,7 @@
 
 namespace sashimono::statefs {
 
-namespace {
-
-// mountinfo escapes space, tab, newline and backslash as \ooo (octal).
-std::string unescape(std::string_view s) {
+std::string unescapeMountinfo(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -22,6 +19,8 @@ std::string unescape(std::string_view s) {
   }
   return out;
 }
+
+namespace {
 
 std::vector<std::string_view> fields(std::string_view line) {
   std::vector<std::string_view> f;
@@ -66,10 +65,10 @@ core::Result<std::vector<MountEntry>> parseMountinfo(std::string_view text) {
     if (f.size() < 6 || sep + 2 >= f.size() || !toInt(f[0], e.mountId) || !toInt(f[1], e.parentId)) {
       return core::Error("mountinfo: malformed line " + std::to_string(lineNo) + ": " + std::string(line));
     }
-    e.root = unescape(f[3]);
-    e.mountPoint = unescape(f[4]);
-    e.fsType = unescape(f[sep + 1]);
-    e.source = unescape(f[sep + 2]);
+    e.root = unescapeMountinfo(f[3]);
+    e.mountPoint = unescapeMountinfo(f[4]);
+    e.fsType = unescapeMountinfo(f[sep + 1]);
+    e.source = unescapeMountinfo(f[sep + 2]);
     out.push_back(std::move(e));
   }
   return out;

@@ -17,6 +17,9 @@ struct MountEntry {
   std::string source;
 };
 
+// A mountinfo field with its escapes (\ooo octal: space, tab, newline, backslash) undone.
+[[nodiscard]] std::string unescapeMountinfo(std::string_view field);
+
 // Fails on a malformed line, saying which.
 [[nodiscard]] core::Result<std::vector<MountEntry>> parseMountinfo(std::string_view text);
 
