@@ -73,6 +73,23 @@ Status writeMetaJson(JsonWriter& out, core::ByteView meta) {
   return {};
 }
 
+namespace {
+
+// API v2's "tx_json": the transaction's fields with its close time and ledger.
+Status writeTxJsonV2(JsonWriter& out, const StoredTx& tx, int apiVersion) {
+  key(out, "tx_json");
+  out.StartObject();
+  SASHI_TRY(writeTxFields(out, tx.blob, apiVersion));
+  key(out, "date");
+  out.Uint(tx.closeTime);
+  key(out, "ledger_index");
+  out.Uint(tx.ledgerSeq);
+  out.EndObject();
+  return {};
+}
+
+}  // namespace
+
 Status writeTxResult(JsonWriter& out, const StoredTx& tx, int apiVersion, bool binary) {
   const std::string hash = core::toHex(tx.hash);
   if (apiVersion >= 2) {
@@ -80,14 +97,7 @@ Status writeTxResult(JsonWriter& out, const StoredTx& tx, int apiVersion, bool b
       str(out, "tx_blob", core::toHex(tx.blob));
       str(out, "meta_blob", core::toHex(tx.meta));
     } else {
-      key(out, "tx_json");
-      out.StartObject();
-      SASHI_TRY(writeTxFields(out, tx.blob, apiVersion));
-      key(out, "date");
-      out.Uint(tx.closeTime);
-      key(out, "ledger_index");
-      out.Uint(tx.ledgerSeq);
-      out.EndObject();
+      SASHI_TRY(writeTxJsonV2(out, tx, apiVersion));
       key(out, "meta");
       SASHI_TRY(writeMetaJson(out, tx.meta));
     }
@@ -137,14 +147,7 @@ Status writeAccountTxEntry(JsonWriter& out, const StoredTx& tx, int apiVersion, 
     out.Uint(tx.ledgerSeq);
     key(out, "meta");
     SASHI_TRY(writeMetaJson(out, tx.meta));
-    key(out, "tx_json");
-    out.StartObject();
-    SASHI_TRY(writeTxFields(out, tx.blob, apiVersion));
-    key(out, "date");
-    out.Uint(tx.closeTime);
-    key(out, "ledger_index");
-    out.Uint(tx.ledgerSeq);
-    out.EndObject();
+    SASHI_TRY(writeTxJsonV2(out, tx, apiVersion));
   } else {
     key(out, "meta");
     SASHI_TRY(writeMetaJson(out, tx.meta));
