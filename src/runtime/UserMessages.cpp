@@ -7,8 +7,23 @@
 namespace sashimono::runtime {
 
 namespace {
+constexpr const char* kClientErrorNames[] = {"bad_msg_format", "invalid_msg_type", "bad_read",
+                                             "bad_subscription", "bad_query"};
+}  // namespace
 
-core::Error badFormat(const std::string& what) { return core::Error::withCode("bad_msg_format", what); }
+const char* clientErrorName(ClientError e) { return kClientErrorNames[static_cast<int>(e)]; }
+
+std::optional<ClientError> clientErrorOf(const core::Error& e) {
+  for (int i = 0; i < 5; ++i)
+    if (e.code == kClientErrorNames[i]) return static_cast<ClientError>(i);
+  return std::nullopt;
+}
+
+namespace {
+
+core::Error badFormat(const std::string& what) {
+  return core::Error::withCode(clientErrorName(ClientError::badMsgFormat), what);
+}
 
 const Value* member(const Value& obj, std::string_view key) {
   return obj.isObject() ? obj.find(key) : nullptr;
@@ -96,16 +111,16 @@ core::Result<ChallengeResponse> parseChallengeResponse(std::string_view json) {
   auto v = parseJson(json, ParseLimits{4, 64 * 1024});
   if (!v) return badFormat("handshake: " + v.error().message);
   if (!v->isObject()) return badFormat("handshake: not an object");
-  auto type = stringField(*v, "type", "bad_msg_format");
+  auto type = stringField(*v, "type", clientErrorName(ClientError::badMsgFormat));
   if (!type || *type != "user_challenge_response")
     return badFormat("handshake: expected type user_challenge_response");
   ChallengeResponse r;
-  auto sig = stringField(*v, "sig", "bad_msg_format");
+  auto sig = stringField(*v, "sig", clientErrorName(ClientError::badMsgFormat));
   if (!sig) return sig.error();
   auto sigBytes = core::fromHex(*sig);
   if (!sigBytes || sigBytes->size() != 64) return badFormat("handshake: 'sig' must be 128 hex digits");
   r.sig = std::move(*sigBytes);
-  auto pk = stringField(*v, "pubkey", "bad_msg_format");
+  auto pk = stringField(*v, "pubkey", clientErrorName(ClientError::badMsgFormat));
   if (!pk) return pk.error();
   auto key = parseHexKey(*pk);
   if (!key) return key.error().context("handshake: 'pubkey'");
@@ -115,7 +130,7 @@ core::Result<ChallengeResponse> parseChallengeResponse(std::string_view json) {
       return badFormat("handshake: 'server_challenge' must be a non-empty string of at most 32 characters");
     r.serverChallenge = sc->asString();
   }
-  auto proto = stringField(*v, "protocol", "bad_msg_format");
+  auto proto = stringField(*v, "protocol", clientErrorName(ClientError::badMsgFormat));
   if (!proto) return proto.error();
   auto p = parseProtocol(*proto);
   if (!p) return badFormat("handshake: 'protocol' must be json or bson");
@@ -137,7 +152,7 @@ core::Result<ClientMsg> parseClientMessage(Protocol p, std::string_view bytes) {
   auto v = parse(p, bytes, ParseLimits{8, bytes.size() + 1});
   if (!v) return badFormat(v.error().message);
   if (!v->isObject()) return badFormat("a message must be an object");
-  auto type = stringField(*v, "type", "bad_msg_format");
+  auto type = stringField(*v, "type", clientErrorName(ClientError::badMsgFormat));
   if (!type) return type.error();
   const std::string& t = *type;
   if (t == "contract_input") {
@@ -150,7 +165,7 @@ core::Result<ClientMsg> parseClientMessage(Protocol p, std::string_view bytes) {
       m.container = c->asBinary();
     else
       return badFormat("field 'input_container' has the wrong type");
-    auto sig = bytesField(p, *v, "sig", "bad_msg_format");
+    auto sig = bytesField(p, *v, "sig", clientErrorName(ClientError::badMsgFormat));
     if (!sig) return sig.error();
     if (sig->size() != 64) return badFormat("field 'sig' must be 64 bytes");
     m.sig = std::move(*sig);
@@ -158,12 +173,13 @@ core::Result<ClientMsg> parseClientMessage(Protocol p, std::string_view bytes) {
   }
   if (t == "contract_read_request") {
     ReadRequestMsg m;
-    auto id = stringField(*v, "id", "bad_read");
+    auto id = stringField(*v, "id", clientErrorName(ClientError::badRead));
     if (!id) return id.error();
     if (id->empty() || id->size() > 256)
-      return core::Error::withCode("bad_read", "field 'id' must be 1-256 characters");
+      return core::Error::withCode(clientErrorName(ClientError::badRead),
+                                   "field 'id' must be 1-256 characters");
     m.id = std::move(*id);
-    auto content = dataField(*v, "content", "bad_read");
+    auto content = dataField(*v, "content", clientErrorName(ClientError::badRead));
     if (!content) return content.error();
     m.content = std::move(*content);
     return ClientMsg(std::move(m));
@@ -172,47 +188,55 @@ core::Result<ClientMsg> parseClientMessage(Protocol p, std::string_view bytes) {
   if (t == "lcl") return ClientMsg(LclMsg{});
   if (t == "subscription") {
     SubscriptionMsg m;
-    auto ch = stringField(*v, "channel", "bad_subscription");
+    auto ch = stringField(*v, "channel", clientErrorName(ClientError::badSubscription));
     if (!ch) return ch.error();
     if (*ch != "unl_change" && *ch != "ledger_event" && *ch != "health_event")
-      return core::Error::withCode("bad_subscription", "unknown channel '" + *ch + "'");
+      return core::Error::withCode(clientErrorName(ClientError::badSubscription),
+                                   "unknown channel '" + *ch + "'");
     m.channel = *ch;
     const Value* en = v->find("enabled");
     if (en == nullptr || !en->isBool())
-      return core::Error::withCode("bad_subscription", "field 'enabled' must be a boolean");
+      return core::Error::withCode(clientErrorName(ClientError::badSubscription),
+                                   "field 'enabled' must be a boolean");
     m.enabled = en->asBool();
     return ClientMsg(std::move(m));
   }
   if (t == "ledger_query") {
     LedgerQueryMsg m;
-    auto id = stringField(*v, "id", "bad_query");
+    auto id = stringField(*v, "id", clientErrorName(ClientError::badQuery));
     if (!id) return id.error();
     if (id->empty() || id->size() > 256)
-      return core::Error::withCode("bad_query", "field 'id' must be 1-256 characters");
+      return core::Error::withCode(clientErrorName(ClientError::badQuery),
+                                   "field 'id' must be 1-256 characters");
     m.id = std::move(*id);
-    auto filter = stringField(*v, "filter_by", "bad_query");
+    auto filter = stringField(*v, "filter_by", clientErrorName(ClientError::badQuery));
     if (!filter || *filter != "seq_no")
-      return core::Error::withCode("bad_query", "field 'filter_by' must be seq_no");
+      return core::Error::withCode(clientErrorName(ClientError::badQuery),
+                                   "field 'filter_by' must be seq_no");
     const Value* params = v->find("params");
     const Value* seq = params != nullptr ? member(*params, "seq_no") : nullptr;
     if (seq == nullptr || !seq->isInt() || seq->asInt() < 0)
-      return core::Error::withCode("bad_query", "field 'params.seq_no' must be a non-negative integer");
+      return core::Error::withCode(clientErrorName(ClientError::badQuery),
+                                   "field 'params.seq_no' must be a non-negative integer");
     m.seqNo = static_cast<std::uint64_t>(seq->asInt());
     if (const Value* inc = v->find("include"); inc != nullptr) {
-      if (!inc->isArray()) return core::Error::withCode("bad_query", "field 'include' must be an array");
+      if (!inc->isArray())
+        return core::Error::withCode(clientErrorName(ClientError::badQuery),
+                                     "field 'include' must be an array");
       for (const auto& e : inc->asArray()) {
         if (e.isString() && e.asString() == "inputs")
           m.inputs = true;
         else if (e.isString() && e.asString() == "outputs")
           m.outputs = true;
         else
-          return core::Error::withCode("bad_query",
+          return core::Error::withCode(clientErrorName(ClientError::badQuery),
                                        "field 'include' may hold only \"inputs\" and \"outputs\"");
       }
     }
     return ClientMsg(std::move(m));
   }
-  return core::Error::withCode("invalid_msg_type", "unknown message type '" + t.substr(0, 64) + "'");
+  return core::Error::withCode(clientErrorName(ClientError::invalidMsgType),
+                               "unknown message type '" + t.substr(0, 64) + "'");
 }
 
 Value inputStatusRejected(core::ByteView inputHash, const std::string& reason) {

@@ -150,12 +150,14 @@ void UserServer::handle(Session& s, const std::string& data) {
   };
   auto msg = parseClientMessage(s.protocol, data);
   if (!msg) {
-    const auto& code = msg.error().code;
-    if (code == "bad_msg_format" || code == "invalid_msg_type" || code == "bad_read") {
+    const auto why = clientErrorOf(msg.error());
+    if (why == ClientError::badMsgFormat || why == ClientError::invalidMsgType ||
+        why == ClientError::badRead) {
       // Hot Pocket answers a malformed read request like an unparseable message (sheet 2.9);
       // malformed subscriptions and ledger queries get no answer.
       core::Bytes hash;
-      sendTo(s, inputStatusRejected(hash, code == "bad_read" ? "bad_msg_format" : code));
+      sendTo(s, inputStatusRejected(
+                    hash, clientErrorName(why == ClientError::badRead ? ClientError::badMsgFormat : *why)));
     }
     spdlog::debug("user session {}: {}", s.ws->id(), msg.error().message);
     bad();

@@ -62,8 +62,14 @@ struct LedgerQueryMsg {
 using ClientMsg =
     std::variant<ContractInputMsg, ReadRequestMsg, StatMsg, LclMsg, SubscriptionMsg, LedgerQueryMsg>;
 
-// Error codes: "bad_msg_format" (unparseable or wrong shape), "invalid_msg_type" (unknown type),
-// "bad_read" / "bad_subscription" / "bad_query" (a known type with bad fields; no reply).
+// Why a client message was refused. Error::code carries clientErrorName(): Hot Pocket's text,
+// "bad_msg_format" (unparseable or wrong shape), "invalid_msg_type" (unknown type), "bad_read" /
+// "bad_subscription" / "bad_query" (a known type with bad fields; no reply).
+enum class ClientError { badMsgFormat, invalidMsgType, badRead, badSubscription, badQuery };
+const char* clientErrorName(ClientError e);
+// The ClientError an error of parseClientMessage carries (none for any other error).
+std::optional<ClientError> clientErrorOf(const core::Error& e);
+
 core::Result<ClientMsg> parseClientMessage(Protocol p, std::string_view bytes);
 
 // ---- server → client (Values; render with runtime::render) ----
