@@ -97,7 +97,7 @@ TEST(StateTreeTest, SocketsAreRefusedWithThePath) {
 // Random operations on a directory, each marked as the state filesystem would (`marks`), or
 // none of them marked and the tree told by rescan() (the runtime without a filesystem); every
 // ten operations the refreshed root must equal a build from scratch.
-void randomOperations(bool marks) {
+void randomOperations(bool marks, int steps) {
   TempTree t;
   // STATEFS_TEST_SEED=N runs another sequence (for a longer search by hand).
   const char* seed = std::getenv("STATEFS_TEST_SEED");
@@ -121,7 +121,7 @@ void randomOperations(bool marks) {
     ::close(fd);
     if (marks) tree->markData(inoOf(host(p)), at, len);
   };
-  for (int step = 0; step < 300; ++step) {
+  for (int step = 0; step < steps; ++step) {
     const int op = static_cast<int>(rng() % 10);
     if (op <= 1) {  // create a file
       auto p = newName(pick(dirs));
@@ -192,9 +192,9 @@ void randomOperations(bool marks) {
   }
 }
 
-TEST(StateTreeTest, IncrementalRefreshEqualsAFullBuildUnderRandomOperations) { randomOperations(true); }
+TEST(StateTreeTest, IncrementalRefreshEqualsAFullBuildUnderRandomOperations) { randomOperations(true, 300); }
 
-TEST(StateTreeTest, RescanFindsRandomOperationsWithoutMarks) { randomOperations(false); }
+TEST(StateTreeTest, RescanFindsRandomOperationsWithoutMarks) { randomOperations(false, 150); }
 
 TEST(StateTreeTest, RmdirOfATreeAndAnUnneededMarkAreHarmless) {
   TempTree t;
