@@ -1,4 +1,4 @@
-// `sashimono statefs mount|unmount`: the tenant state filesystem (see docs/STATEFS.md).
+// `sashimono statefs mount|unmount|hash`: the tenant state filesystem (see docs/STATEFS.md).
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "Command.h"
+#include "StatefsHash.h"
 #include "sashimono/core/Log.h"
 #include "sashimono/statefs/PassthroughBackend.h"
 #include "sashimono/statefs/SourceDir.h"
@@ -33,7 +34,11 @@ constexpr const char* kNotes =
     "          daemon's pid on stdout (exit 0), or fails with a message (exit 1).\n"
     "          SIGTERM/SIGINT or `fusermount3 -u` unmount it and end the daemon.\n"
     "          --allow-other lets other users in (the kernel enforces file modes).\n"
-    "unmount   unmounts a FUSE mount (lazily if busy); succeeds when nothing is mounted.\n";
+    "unmount   unmounts a FUSE mount (lazily if busy); succeeds when nothing is mounted.\n"
+    "hash      prints the state hash of DIR (64 hex), computed from scratch; --json prints\n"
+    "          {\"root\", \"entries\": [{name, kind, mode, size, hash}]} for its top level.\n"
+    "          --tree FILE loads the persisted tree at FILE instead (verifying it after an\n"
+    "          unclean stop) and saves it back.\n";
 
 struct StatefsArgs {
   std::string source;
@@ -194,6 +199,9 @@ int runStatefs(const std::vector<std::string>& args) {
       {"--foreground", false, setFlag(a.foreground)},
   };
   const std::vector<OptionSpec> unmountOptions{{"--mountpoint", true, setString(a.mountpoint)}};
+  StatefsHashArgs h;
+  const std::vector<OptionSpec> hashOptions{{"--json", false, setFlag(h.json)},
+                                            {"--tree", true, setString(h.tree)}};
   const CommandSpec spec{
       .name = kCmd,
       .verbs =
@@ -206,13 +214,18 @@ int runStatefs(const std::vector<std::string>& args) {
                .synopsis = "--mountpoint DIR",
                .run = calling(&runUnmount, a),
                .options = &unmountOptions},
+              {.name = "hash",
+               .args = exactlyOne("DIR"),
+               .synopsis = "DIR [--json] [--tree FILE]",
+               .run = [&h](const std::vector<std::string>& args) { return runStatefsHash(args[0], h); },
+               .options = &hashOptions},
           },
       .notes = kNotes,
   };
   return dispatchVerb(spec, args);
 }
 
-const CommandRegistrar reg{{"statefs", "tenant state filesystem (FUSE): mount, unmount", &runStatefs}};
+const CommandRegistrar reg{{"statefs", "tenant state filesystem (FUSE): mount, unmount, hash", &runStatefs}};
 
 }  // namespace
 

@@ -9,112 +9,14 @@
 #include <cerrno>
 #include <cstring>
 
+#include "TreeNode.h"
 #include "sashimono/crypto/Blake3.h"
 #include "sashimono/statefs/SourceDir.h"
 #include "sashimono/statefs/UniqueFd.h"
 
 namespace sashimono::statefs {
 
-namespace {
-
-struct Node {
-  EntryKind kind = EntryKind::file;
-  std::uint16_t perm = 0;
-  ino_t ino = 0;
-  Node* parent = nullptr;
-  std::string name;
-  crypto::Hash256 hash{};
-  FileHash file;                                          // files
-  std::map<std::string, std::unique_ptr<Node>> children;  // directories
-};
-
-core::Error sysError(const std::string& what, const std::string& path, int err) {
-  return core::Error(what + " " + (path.empty() ? "/" : path) + ": " + std::strerror(err));
-}
-
-std::string childPath(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
-}
-
-std::string parentPath(std::string_view path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string_view::npos || slash == 0) return "/";
-  return std::string(path.substr(0, slash));
-}
-
-std::size_t depthOf(const Node* n) {
-  std::size_t d = 0;
-  for (; n->parent != nullptr; n = n->parent) ++d;
-  return d;
-}
-
-std::string pathOf(const Node* n) {
-  std::vector<const std::string*> names;
-  for (; n->parent != nullptr; n = n->parent) names.push_back(&n->name);
-  if (names.empty()) return "/";
-  std::string out;
-  for (auto it = names.rbegin(); it != names.rend(); ++it) out += "/" + **it;
-  return out;
-}
-
-TreeEntry entryOf(const Node& n) {
-  TreeEntry e;
-  e.name = n.name;
-  e.kind = n.kind;
-  e.perm = n.perm;
-  e.size = n.kind == EntryKind::file ? n.file.size() : 0;
-  e.hash = n.hash;
-  return e;
-}
-
-std::optional<EntryKind> kindOf(mode_t mode) {
-  if (S_ISREG(mode)) return EntryKind::file;
-  if (S_ISDIR(mode)) return EntryKind::directory;
-  if (S_ISLNK(mode)) return EntryKind::symlink;
-  if (S_ISFIFO(mode)) return EntryKind::fifo;
-  return std::nullopt;
-}
-
-BlockReader preadReader(int fd) {
-  return [fd](std::uint64_t offset, std::span<std::uint8_t> buf) -> int {
-    std::size_t done = 0;
-    while (done < buf.size()) {
-      ssize_t n = ::pread(fd, buf.data() + done, buf.size() - done, static_cast<off_t>(offset + done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return -errno;
-      }
-      if (n == 0) return -EIO;  // shorter than its size: changed under us
-      done += static_cast<std::size_t>(n);
-    }
-    return 0;
-  };
-}
-
-// Names in a directory, sorted, without "." and "..".
-core::Result<std::vector<std::string>> readNames(int dirfd, const std::string& path) {
-  int dup = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dup < 0) return sysError("opening", path, errno);
-  DIR* d = ::fdopendir(dup);
-  if (d == nullptr) {
-    int e = errno;
-    ::close(dup);
-    return sysError("listing", path, e);
-  }
-  std::vector<std::string> names;
-  errno = 0;
-  while (const dirent* e = ::readdir(d)) {
-    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.emplace_back(e->d_name);
-    errno = 0;
-  }
-  int err = errno;
-  ::closedir(d);
-  if (err != 0) return sysError("listing", path, err);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-}  // namespace
+using namespace detail;
 
 const char* entryKindName(EntryKind k) {
   switch (k) {
@@ -150,6 +52,8 @@ struct StateTree::Impl {
   std::unique_ptr<Node> root;
   std::unordered_multimap<ino_t, Node*> files;
   Progress progress;
+  KnownFiles known;
+  TreeChanges changes;  // since the last save (TreeStore)
   std::uint64_t hashed = 0;
 
   mutable std::mutex mu;               // guards the marks
@@ -163,8 +67,10 @@ struct StateTree::Impl {
     if (n.kind == EntryKind::file) files.emplace(n.ino, &n);
     for (auto& [_, c] : n.children) index(*c);
   }
+  void changedWhole(ino_t ino) { changes.files[ino] = {{0, UINT64_MAX}}; }
   void unindex(Node& n) {
     if (n.kind == EntryKind::file) {
+      changedWhole(n.ino);
       auto [b, e] = files.equal_range(n.ino);
       for (auto it = b; it != e; ++it)
         if (it->second == &n) {
@@ -213,8 +119,19 @@ struct StateTree::Impl {
     n->perm = static_cast<std::uint16_t>(st.st_mode & 07777);
     n->ino = st.st_ino;
     n->name = name;
+    n->mtimeNs = nsOf(st.st_mtim);
+    n->ctimeNs = nsOf(st.st_ctim);
     switch (*kind) {
       case EntryKind::file: {
+        if (known) {
+          if (auto k = known(st)) {
+            n->file = std::move(k->hash);
+            n->hash = n->file.hash();
+            n->hashedAtNs = k->hashedAtNs;
+            break;
+          }
+        }
+        n->hashedAtNs = nowNs();
         int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0) return sysError("opening", p, errno);
         UniqueFd f(fd);
@@ -224,6 +141,9 @@ struct StateTree::Impl {
         if (!h) return h.error().context(p);
         n->file = std::move(*h);
         n->hash = n->file.hash();
+        n->mtimeNs = nsOf(now.st_mtim);
+        n->ctimeNs = nsOf(now.st_ctim);
+        changedWhole(n->ino);
         noteHashed(n->file.size());
         break;
       }
@@ -345,6 +265,7 @@ struct StateTree::Impl {
     const std::string p = pathOf(&n);
     auto fd = openPath(p, O_RDONLY | O_NONBLOCK);
     if (!fd) return fd.error();
+    const std::int64_t hashedAt = nowNs();
     struct stat st {};
     if (::fstat(fd->get(), &st) != 0) return sysError("stat of", p, errno);
     if (!S_ISREG(st.st_mode)) return core::Error(p + ": no longer a regular file");
@@ -357,10 +278,20 @@ struct StateTree::Impl {
       auto h = FileHash::compute(size, preadReader(fd->get()));
       if (!h) return h.error().context(p);
       n.file = std::move(*h);
+      changedWhole(n.ino);
     } else {
+      const std::uint64_t oldSize = n.file.size();
       if (auto st = n.file.update(size, ranges, preadReader(fd->get())); !st) return st.error().context(p);
+      auto& c = changes.files[n.ino];
+      c.insert(c.end(), ranges.begin(), ranges.end());
+      if (const auto keep = std::min(oldSize, size);
+          oldSize != size)  // as FileHash::update: from the old last block
+        c.emplace_back(keep == 0 ? 0 : (keep - 1) / kBlockSize * kBlockSize, UINT64_MAX);
     }
     n.hash = n.file.hash();
+    n.mtimeNs = nsOf(st.st_mtim);
+    n.ctimeNs = nsOf(st.st_ctim);
+    n.hashedAtNs = hashedAt;
     return {};
   }
 };
@@ -370,12 +301,14 @@ StateTree::StateTree(StateTree&&) noexcept = default;
 StateTree& StateTree::operator=(StateTree&&) noexcept = default;
 StateTree::~StateTree() = default;
 
-core::Result<StateTree> StateTree::build(const std::string& path, const Progress& progress) {
+core::Result<StateTree> StateTree::build(const std::string& path, const Progress& progress,
+                                         const KnownFiles& known) {
   auto source = SourceDir::open(path);
   if (!source) return source.error();
   auto impl = std::make_unique<Impl>(std::move(*source));
   impl->path = path;
   impl->progress = progress;
+  impl->known = known;
   struct stat st {};
   if (::fstat(impl->source.rootFd(), &st) != 0) return sysError("stat of", path, errno);
   impl->dev = st.st_dev;
@@ -387,6 +320,11 @@ core::Result<StateTree> StateTree::build(const std::string& path, const Progress
   if (auto st = impl->buildDir(fd->get(), *impl->root, "/"); !st) return st.error().context(path);
   impl->index(*impl->root);
   impl->progress = nullptr;
+  impl->known = nullptr;
+  if (!known) {
+    impl->changes.files.clear();
+    impl->changes.all = true;
+  }
   return StateTree(std::move(impl));
 }
 
@@ -434,6 +372,8 @@ void StateTree::markTruncate(ino_t ino, std::uint64_t size) {
   std::lock_guard lock(impl_->mu);
   impl_->data[ino].emplace_back(size, UINT64_MAX);
 }
+
+core::Status StateTree::rescan() { return rescanTree(*impl_->root, impl_->source.rootFd(), *this); }
 
 bool StateTree::dirty() const {
   std::lock_guard lock(impl_->mu);
@@ -534,6 +474,29 @@ core::Result<std::vector<crypto::Hash256>> StateTree::blocks(std::string_view pa
   if (n->kind != EntryKind::file) return core::Error(std::string(path) + ": not a file");
   auto cvs = n->file.blockCvs();
   return std::vector<crypto::Hash256>(cvs.begin(), cvs.end());
+}
+
+const TreeChanges& StateTree::changes() const { return impl_->changes; }
+
+void StateTree::clearChanges() { impl_->changes = {}; }
+
+namespace {
+FileRecord recordOf(const Node& n) {
+  return FileRecord{
+      .ino = n.ino, .mtimeNs = n.mtimeNs, .ctimeNs = n.ctimeNs, .hashedAtNs = n.hashedAtNs, .hash = &n.file};
+}
+}  // namespace
+
+void StateTree::forEachFile(const std::function<void(const FileRecord&)>& f) const {
+  const auto& files = impl_->files;
+  for (auto it = files.begin(); it != files.end(); it = files.equal_range(it->first).second)
+    f(recordOf(*it->second));
+}
+
+std::optional<FileRecord> StateTree::file(ino_t ino) const {
+  auto it = impl_->files.find(ino);
+  if (it == impl_->files.end()) return std::nullopt;
+  return recordOf(*it->second);
 }
 
 }  // namespace sashimono::statefs

@@ -22,9 +22,13 @@
 // reread, a listing is compared entry by entry (inode, kind, size) with what the tree holds.
 // Renames move subtrees in the tree so that a moved directory is not rehashed.
 //
+// Persistence (the tree saved beside the state, so that a restart does not rehash it) is
+// TreeStore's: see TreeStore.h.
+//
 // Thread-safety: mark* may be called from any thread at any time (they only record); build,
 // refresh and the readers need one thread at a time and no writes to the source meanwhile
 // (the round is closed when the runtime asks for the root).
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -64,10 +68,46 @@ crypto::Hash256 directoryHash(std::span<const TreeEntry> entries);
 // Called during long work with the bytes of file content hashed so far.
 using Progress = std::function<void(std::uint64_t bytesHashed)>;
 
+// A timestamp is trusted to tell that a file changed only if the file was read at least this
+// long after its last change (mtime, ctime): file times advance by clock ticks (≤ 10 ms), so a
+// change made within the same tick as the read could leave them as they were ("racy" in git).
+inline constexpr std::int64_t kRacyNs = 20'000'000;
+
+// What the tree knows of one file (each inode once, whatever its names): its hash and the
+// lstat it was read at. For the persisted tree (TreeStore).
+struct FileRecord {
+  ino_t ino = 0;
+  std::int64_t mtimeNs = 0, ctimeNs = 0;
+  std::int64_t hashedAtNs = 0;  // CLOCK_REALTIME just before it was read
+  const FileHash* hash = nullptr;
+};
+
+// A file's hash known from elsewhere (the persisted tree), for build() to use instead of reading
+// the file: given the file's lstat, the hash and when it was read, or nothing.
+struct KnownHash {
+  FileHash hash;
+  std::int64_t hashedAtNs = 0;
+};
+using KnownFiles = std::function<std::optional<KnownHash>(const struct stat& st)>;
+
+// The files whose hash may differ from what the persisted tree holds since clearChanges(): by
+// inode, the byte ranges that may differ ({0, UINT64_MAX} for a file read whole, or one no name
+// holds any more). `all`: everything (a tree built from scratch).
+struct TreeChanges {
+  bool all = false;
+  std::map<ino_t, ByteRanges> files;
+};
+
+// The bytes of all regular files under `path` (symlinks not followed): the total of a build's
+// progress. An estimate: the directory may change meanwhile.
+[[nodiscard]] core::Result<std::uint64_t> stateBytes(const std::string& path);
+
 class StateTree {
  public:
-  // Hashes the directory at `path` from scratch, never following a symlink inside it.
-  [[nodiscard]] static core::Result<StateTree> build(const std::string& path, const Progress& progress = {});
+  // Hashes the directory at `path` from scratch, never following a symlink inside it. With
+  // `known`, a file whose hash it gives is not read (TreeStore::load).
+  [[nodiscard]] static core::Result<StateTree> build(const std::string& path, const Progress& progress = {},
+                                                     const KnownFiles& known = {});
   StateTree(StateTree&&) noexcept;
   StateTree& operator=(StateTree&&) noexcept;
   ~StateTree();
@@ -90,6 +130,11 @@ class StateTree {
   // there on may have changed.
   void markTruncate(ino_t ino, std::uint64_t size);
   [[nodiscard]] bool dirty() const;
+  // Without marks (no filesystem in front of the directory: `sashimono dev`, tests): walks the
+  // directory, lstat's every entry and marks what differs from the tree — a name added or gone,
+  // another inode or kind, a mode, a file's size, mtime or ctime (the whole file; and a file read
+  // within kRacyNs of its last change). A refresh() then applies the marks.
+  [[nodiscard]] core::Status rescan();
 
   // Applies the marks: rereads what they name and recomputes the root. On error the tree is
   // unusable for incremental work (build a new one).
@@ -100,6 +145,16 @@ class StateTree {
   [[nodiscard]] core::Result<std::vector<TreeEntry>> listing(std::string_view path) const;
   // The block chaining values of the file at `path` (empty for a file of at most one block).
   [[nodiscard]] core::Result<std::vector<crypto::Hash256>> blocks(std::string_view path) const;
+
+  // ---- the persisted tree (TreeStore) ----
+  // What changed since the last clearChanges() (refresh() records it; build() sets `all`, or
+  // with `known`, lists the files it read).
+  [[nodiscard]] const TreeChanges& changes() const;
+  void clearChanges();
+  // Each file once (hard links: one inode), in no particular order.
+  void forEachFile(const std::function<void(const FileRecord&)>& f) const;
+  // The file with inode `ino`, if a name in the tree holds it.
+  [[nodiscard]] std::optional<FileRecord> file(ino_t ino) const;
 
  private:
   struct Impl;

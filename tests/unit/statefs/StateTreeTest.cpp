@@ -94,10 +94,10 @@ TEST(StateTreeTest, SocketsAreRefusedWithThePath) {
   EXPECT_NE(tree.error().message.find("/run/sock"), std::string::npos) << tree.error().message;
 }
 
-// A random sequence of operations applied to a plain directory, each with the marks the state
-// filesystem would give for it: after every few operations the incremental root equals a
-// from-scratch build of the directory.
-TEST(StateTreeTest, IncrementalRefreshEqualsAFullBuildUnderRandomOperations) {
+// Random operations on a directory, each marked as the state filesystem would (`marks`), or
+// none of them marked and the tree told by rescan() (the runtime without a filesystem); every
+// ten operations the refreshed root must equal a build from scratch.
+void randomOperations(bool marks, int steps) {
   TempTree t;
   // STATEFS_TEST_SEED=N runs another sequence (for a longer search by hand).
   const char* seed = std::getenv("STATEFS_TEST_SEED");
@@ -119,15 +119,15 @@ TEST(StateTreeTest, IncrementalRefreshEqualsAFullBuildUnderRandomOperations) {
     for (auto& b : buf) b = static_cast<std::uint8_t>(rng());
     ASSERT_EQ(::pwrite(fd, buf.data(), len, static_cast<off_t>(at)), static_cast<ssize_t>(len));
     ::close(fd);
-    tree->markData(inoOf(host(p)), at, len);
+    if (marks) tree->markData(inoOf(host(p)), at, len);
   };
-  for (int step = 0; step < 300; ++step) {
+  for (int step = 0; step < steps; ++step) {
     const int op = static_cast<int>(rng() % 10);
     if (op <= 1) {  // create a file
       auto p = newName(pick(dirs));
       if (taken(p)) continue;
       writeAt(p, 0, rng() % (kBlockSize + kBlockSize / 2));
-      tree->markEntry(p);
+      if (marks) tree->markEntry(p);
       files.push_back(p);
     } else if (op <= 3 && !files.empty()) {  // write into a file
       auto p = pick(files);
@@ -136,26 +136,26 @@ TEST(StateTreeTest, IncrementalRefreshEqualsAFullBuildUnderRandomOperations) {
       auto p = pick(files);
       const std::uint64_t size = rng() % (4 * kBlockSize);
       fs::resize_file(host(p), size);
-      tree->markTruncate(inoOf(host(p)), size);
+      if (marks) tree->markTruncate(inoOf(host(p)), size);
     } else if (op == 5) {  // mkdir
       auto p = newName(pick(dirs));
       if (taken(p)) continue;
       fs::create_directory(host(p));
-      tree->markEntry(p);
+      if (marks) tree->markEntry(p);
       dirs.push_back(p);
     } else if (op == 6 && !files.empty()) {  // rename a file, maybe across directories
       auto from = pick(files);
       auto to = newName(pick(dirs));
       if (taken(to)) continue;
       fs::rename(host(from), host(to));
-      tree->markRename(from, to);
+      if (marks) tree->markRename(from, to);
       std::replace(files.begin(), files.end(), from, to);
     } else if (op == 7 && dirs.size() > 1) {  // rename a directory with what it holds
       auto from = dirs[1 + rng() % (dirs.size() - 1)];
       auto to = newName(pick(dirs));
       if (taken(to) || to.starts_with(from + "/")) continue;
       fs::rename(host(from), host(to));
-      tree->markRename(from, to);
+      if (marks) tree->markRename(from, to);
       for (auto* v : {&files, &dirs})
         for (auto& p : *v)
           if (p == from || p.starts_with(from + "/")) p = to + p.substr(from.size());
@@ -163,31 +163,38 @@ TEST(StateTreeTest, IncrementalRefreshEqualsAFullBuildUnderRandomOperations) {
       auto p = pick(files);
       if (rng() % 3 == 0) {
         fs::remove(host(p));
-        tree->markEntry(p);
+        if (marks) tree->markEntry(p);
         files.erase(std::find(files.begin(), files.end(), p));
       } else if (rng() % 2 == 0) {
         ::chmod(host(p).c_str(), rng() % 2 ? 0755 : 0600);
-        tree->markMode(p);
+        if (marks) tree->markMode(p);
       } else {
         auto to = newName(pick(dirs));
         if (taken(to)) continue;
         fs::create_hard_link(host(p), host(to));
-        tree->markEntry(to);
+        if (marks) tree->markEntry(to);
         files.push_back(to);
       }
     } else if (op == 9) {  // a symlink
       auto p = newName(pick(dirs));
       if (taken(p)) continue;
       fs::create_symlink("../t" + std::to_string(rng() % 5), host(p));
-      tree->markEntry(p);
+      if (marks) tree->markEntry(p);
     }
     if (step % 10 == 9) {
+      if (!marks) {
+        ASSERT_TRUE(tree->rescan().ok());
+      }
       auto root = tree->refresh();
       ASSERT_TRUE(root.ok()) << root.error().message;
       ASSERT_EQ(hex(*root), hex(rootOf(t.path()))) << "after step " << step;
     }
   }
 }
+
+TEST(StateTreeTest, IncrementalRefreshEqualsAFullBuildUnderRandomOperations) { randomOperations(true, 300); }
+
+TEST(StateTreeTest, RescanFindsRandomOperationsWithoutMarks) { randomOperations(false, 150); }
 
 TEST(StateTreeTest, RmdirOfATreeAndAnUnneededMarkAreHarmless) {
   TempTree t;
@@ -237,6 +244,48 @@ TEST(StateTreeTest, AReusedInodeAndATruncateThenWriteAreHashedAnew) {
   }
   tree->markData(inoOf(t.path("g")), noise.size() - 1, 1);
   EXPECT_EQ(hex(*tree->refresh()), hex(rootOf(t.path())));
+}
+
+// A rewrite that keeps the size and puts the mtime back still moves the ctime: rescan sees it.
+TEST(StateTreeTest, RescanSeesContentChangedUnderTheSameSizeAndMtime) {
+  TempTree t;
+  t.write("f", std::string(3 * kBlockSize, 'a'));
+  fs::create_directories(t.path("d/e"));
+  t.write("d/e/g", "g");
+  auto tree = StateTree::build(t.path().string());
+  ASSERT_TRUE(tree.ok());
+  struct stat before {};
+  ASSERT_EQ(::lstat(t.path("f").c_str(), &before), 0);
+  {
+    std::fstream f(t.path("f"), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(kBlockSize + 5));
+    f << 'b';
+  }
+  const struct timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, t.path("f").c_str(), times, AT_SYMLINK_NOFOLLOW), 0);
+  ::chmod(t.path("d/e").c_str(), 0700);
+  ASSERT_TRUE(tree->rescan().ok());
+  EXPECT_TRUE(tree->dirty());
+  auto root = tree->refresh();
+  ASSERT_TRUE(root.ok()) << root.error().message;
+  EXPECT_EQ(hex(*root), hex(rootOf(t.path())));
+  // Nothing changed since: rescan marks nothing once the files are older than a clock tick.
+  ::usleep(static_cast<useconds_t>(kRacyNs / 1000 * 2));
+  ASSERT_TRUE(tree->rescan().ok());
+  ASSERT_TRUE(tree->refresh().ok());
+  ASSERT_TRUE(tree->rescan().ok());
+  EXPECT_FALSE(tree->dirty());
+}
+
+TEST(StateTreeTest, RescanReportsASocketAtRefresh) {
+  TempTree t;
+  auto tree = StateTree::build(t.path().string());
+  ASSERT_TRUE(tree.ok());
+  ASSERT_EQ(::mknod(t.path("sock").c_str(), S_IFSOCK | 0600, 0), 0);
+  ASSERT_TRUE(tree->rescan().ok());
+  auto root = tree->refresh();
+  ASSERT_FALSE(root.ok());
+  EXPECT_NE(root.error().message.find("/sock"), std::string::npos) << root.error().message;
 }
 
 }  // namespace
