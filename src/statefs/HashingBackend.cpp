@@ -29,8 +29,14 @@ HashingBackend::File& HashingBackend::fileOf(Handle h) {
 HashingBackend::HashingBackend(StateBackend& inner, StateTree tree, TreeFactory rebuild)
     : inner_(inner), tree_(std::move(tree)), rebuild_(std::move(rebuild)) {}
 
+std::shared_lock<std::shared_mutex> HashingBackend::changeLock() {
+  { std::lock_guard gate(gate_); }  // waits while a refresh is waiting or running
+  return std::shared_lock(changes_);
+}
+
 core::Result<crypto::Hash256> HashingBackend::refresh() {
-  std::unique_lock lock(changes_);
+  std::lock_guard gate(gate_);      // no new change starts ...
+  std::unique_lock lock(changes_);  // ... and those running finish
   if (!lost_.load()) {
     auto root = tree_.refresh();
     if (root.ok()) return root;
@@ -80,12 +86,12 @@ int HashingBackend::statfs(struct statvfs& st) { return inner_.statfs(st); }
 
 int HashingBackend::open(std::string_view path, int flags, Handle& out) {
   flags &= ~O_APPEND;
-  if ((flags & O_TRUNC) == 0 || (flags & O_ACCMODE) == O_RDONLY) {
+  if ((flags & O_TRUNC) == 0) {  // (Linux truncates even with O_RDONLY)
     Handle h = 0;
     if (int rc = inner_.open(path, flags, h); rc != 0) return rc;
     return wrap(h, out);
   }
-  std::shared_lock lock(changes_);  // O_TRUNC: opening changes the file
+  auto lock = changeLock();  // O_TRUNC: opening changes the file
   Handle h = 0;
   if (int rc = inner_.open(path, flags, h); rc != 0) return rc;
   File probe{h};
@@ -116,7 +122,7 @@ int HashingBackend::releasedir(Handle h) { return inner_.releasedir(h); }
 // --- changes: forwarded, then marked --------------------------------------------------
 
 int HashingBackend::create(std::string_view path, int flags, mode_t mode, Handle& out) {
-  std::shared_lock lock(changes_);
+  auto lock = changeLock();
   Handle h = 0;
   if (int rc = inner_.create(path, flags & ~O_APPEND, mode, h); rc != 0) return rc;
   tree_.markEntry(path);
@@ -125,7 +131,7 @@ int HashingBackend::create(std::string_view path, int flags, mode_t mode, Handle
 
 int HashingBackend::write(Handle h, const char* buf, std::size_t size, off_t offset) {
   File& f = fileOf(h);
-  std::shared_lock lock(changes_);
+  auto lock = changeLock();
   int n = inner_.write(f.inner, buf, size, offset);
   if (n > 0) {
     if (ino_t ino = inodeOf(f); ino != 0)
@@ -135,7 +141,7 @@ int HashingBackend::write(Handle h, const char* buf, std::size_t size, off_t off
 }
 
 int HashingBackend::truncate(std::string_view path, off_t size) {
-  std::shared_lock lock(changes_);
+  auto lock = changeLock();
   Handle h = 0;
   if (int rc = inner_.open(path, O_WRONLY, h); rc != 0) return rc;
   File f{h};
@@ -149,7 +155,7 @@ int HashingBackend::truncate(std::string_view path, off_t size) {
 
 int HashingBackend::ftruncate(Handle h, off_t size) {
   File& f = fileOf(h);
-  std::shared_lock lock(changes_);
+  auto lock = changeLock();
   int rc = inner_.ftruncate(f.inner, size);
   if (rc == 0) {
     if (ino_t ino = inodeOf(f); ino != 0) tree_.markTruncate(ino, static_cast<std::uint64_t>(size));
@@ -159,7 +165,7 @@ int HashingBackend::ftruncate(Handle h, off_t size) {
 
 int HashingBackend::fallocate(Handle h, int mode, off_t offset, off_t length) {
   File& f = fileOf(h);
-  std::shared_lock lock(changes_);
+  auto lock = changeLock();
   int rc = inner_.fallocate(f.inner, mode, offset, length);
   if (rc == 0) {
     if (ino_t ino = inodeOf(f); ino != 0) {
@@ -176,42 +182,42 @@ int HashingBackend::fsync(Handle h, bool dataOnly) { return inner_.fsync(fileOf(
 int HashingBackend::fsyncdir(Handle h, bool dataOnly) { return inner_.fsyncdir(h, dataOnly); }
 
 int HashingBackend::mknod(std::string_view path, mode_t mode, dev_t dev) {
-  std::shared_lock lock(changes_);
+  auto lock = changeLock();
   int rc = inner_.mknod(path, mode, dev);
   if (rc == 0) tree_.markEntry(path);
   return rc;
 }
 
 int HashingBackend::mkdir(std::string_view path, mode_t mode) {
-  std::shared_lock lock(changes_);
+  auto lock = changeLock();
   int rc = inner_.mkdir(path, mode);
   if (rc == 0) tree_.markEntry(path);
   return rc;
 }
 
 int HashingBackend::unlink(std::string_view path) {
-  std::shared_lock lock(changes_);
+  auto lock = changeLock();
   int rc = inner_.unlink(path);
   if (rc == 0) tree_.markEntry(path);
   return rc;
 }
 
 int HashingBackend::rmdir(std::string_view path) {
-  std::shared_lock lock(changes_);
+  auto lock = changeLock();
   int rc = inner_.rmdir(path);
   if (rc == 0) tree_.markEntry(path);
   return rc;
 }
 
 int HashingBackend::symlink(std::string_view target, std::string_view linkPath) {
-  std::shared_lock lock(changes_);
+  auto lock = changeLock();
   int rc = inner_.symlink(target, linkPath);
   if (rc == 0) tree_.markEntry(linkPath);
   return rc;
 }
 
 int HashingBackend::rename(std::string_view from, std::string_view to, unsigned int flags) {
-  std::shared_lock lock(changes_);
+  auto lock = changeLock();
   int rc = inner_.rename(from, to, flags);
   if (rc != 0) return rc;
   if ((flags & RENAME_EXCHANGE) != 0) {
@@ -224,14 +230,14 @@ int HashingBackend::rename(std::string_view from, std::string_view to, unsigned 
 }
 
 int HashingBackend::link(std::string_view from, std::string_view to) {
-  std::shared_lock lock(changes_);
+  auto lock = changeLock();
   int rc = inner_.link(from, to);
   if (rc == 0) tree_.markEntry(to);
   return rc;
 }
 
 int HashingBackend::chmod(std::string_view path, mode_t mode) {
-  std::shared_lock lock(changes_);
+  auto lock = changeLock();
   int rc = inner_.chmod(path, mode);
   if (rc == 0) tree_.markMode(path);
   return rc;
@@ -239,7 +245,7 @@ int HashingBackend::chmod(std::string_view path, mode_t mode) {
 
 int HashingBackend::fchmod(Handle h, mode_t mode) {
   File& f = fileOf(h);
-  std::shared_lock lock(changes_);
+  auto lock = changeLock();
   int rc = inner_.fchmod(f.inner, mode);
   if (rc == 0) {
     if (ino_t ino = inodeOf(f); ino != 0) tree_.markInodeMode(ino);

@@ -28,9 +28,10 @@
 //
 // Thread-safety: as StateBackend. Changes (the inner call and its mark) hold a shared lock;
 // refresh() holds it exclusively, so the root it answers is the state at one instant: changes
-// wait while it is computed, reads do not.
+// wait while it is computed, reads do not; a stream of changes cannot starve it.
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <shared_mutex>
 
 #include "sashimono/core/Result.h"
@@ -93,11 +94,15 @@ class HashingBackend final : public StateBackend {
   // The inode of the file behind `f` (0 when it cannot be read: the tree is then rebuilt).
   ino_t inodeOf(File& f);
   int wrap(Handle inner, Handle& out);
+  std::shared_lock<std::shared_mutex> changeLock();
 
   StateBackend& inner_;
   StateTree tree_;
   TreeFactory rebuild_;
-  std::shared_mutex changes_;      // shared: a change and its mark; exclusive: refresh
+  // Shared by a change and its mark, exclusive for refresh. The gate keeps a stream of changes
+  // from starving refresh (a reader-preferring lock alone would let them).
+  std::mutex gate_;
+  std::shared_mutex changes_;
   std::atomic<bool> lost_{false};  // a change could not be marked: rebuild at the next refresh
 };
 
