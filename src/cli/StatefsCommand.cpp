@@ -16,6 +16,8 @@
 #include "Command.h"
 #include "StatefsHash.h"
 #include "sashimono/core/Log.h"
+#include "sashimono/statefs/ControlServer.h"
+#include "sashimono/statefs/HashingBackend.h"
 #include "sashimono/statefs/PassthroughBackend.h"
 #include "sashimono/statefs/SourceDir.h"
 #include "sashimono/statefs/StateFs.h"
@@ -29,20 +31,25 @@ constexpr int kReadyTimeoutMs = 30000;
 
 constexpr const char* kNotes =
     "\n"
-    "mount     serves DIR (--source) at --mountpoint as a passthrough FUSE filesystem.\n"
+    "mount     serves DIR (--source) at --mountpoint as a passthrough FUSE filesystem that\n"
+    "          keeps the hash tree of the state (built at mount time).\n"
     "          Without --foreground it returns once the mount is usable, printing the\n"
     "          daemon's pid on stdout (exit 0), or fails with a message (exit 1).\n"
     "          SIGTERM/SIGINT or `fusermount3 -u` unmount it and end the daemon.\n"
     "          --allow-other lets other users in (the kernel enforces file modes).\n"
+    "          --control SOCKET answers `ping`, `root` (the state hash) and `commit` on a\n"
+    "          unix socket only the daemon's user may use (docs/STATEFS.md).\n"
     "unmount   unmounts a FUSE mount (lazily if busy); succeeds when nothing is mounted.\n"
     "hash      prints the state hash of DIR (64 hex), computed from scratch; --json prints\n"
     "          {\"root\", \"entries\": [{name, kind, mode, size, hash}]} for its top level.\n"
     "          --tree FILE loads the persisted tree at FILE instead (verifying it after an\n"
-    "          unclean stop) and saves it back.\n";
+    "          unclean stop) and saves it back.
+    ";
 
-struct StatefsArgs {
+    struct StatefsArgs {
   std::string source;
   std::string mountpoint;
+  std::string control;  // the control socket, empty for none
   bool allowOther = false;
   bool foreground = false;
 };
@@ -79,8 +86,32 @@ void writeAll(int fd, const std::string& s) {
   }
 }
 
+// The one place a mount's hash tree comes from. (Persisting the tree beside the state, and
+// verifying it after an unclean stop, replaces the build here.)
+core::Result<statefs::StateTree> openStateTree(const std::string& source) {
+  return statefs::StateTree::build(source);
+}
+
+// Starts answering control requests at `path` (nothing when it is empty).
+core::Status startControl(const std::string& path, statefs::HashingBackend& state,
+                          std::unique_ptr<statefs::ControlServer>& out) {
+  if (path.empty()) return {};
+  auto server = statefs::ControlServer::listen(path);
+  if (!server.ok()) return server.error();
+  SASHI_TRY((*server)->start(statefs::stateControl(state)));
+  out = std::move(server).value();
+  return {};
+}
+
 // The daemon side: serve, report readiness (or the error) on `reportFd`, detach stdio.
-int runDaemon(const statefs::MountOptions& opts, statefs::StateBackend& backend, int reportFd) {
+int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backend, const std::string& control,
+              int reportFd) {
+  std::unique_ptr<statefs::ControlServer> server;  // listening before the mount is reported ready
+  if (auto st = startControl(control, backend, server); !st.ok()) {
+    writeAll(reportFd, "error: " + st.error().message + "\n");
+    ::close(reportFd);
+    return 1;
+  }
   bool reported = false;
   auto st = statefs::serve(opts, backend, [&](const core::Status& s) {
     if (s.ok()) {
@@ -109,7 +140,8 @@ int runDaemon(const statefs::MountOptions& opts, statefs::StateBackend& backend,
 }
 
 // Forks; the child mounts and serves; the parent returns once the child reports.
-int daemonize(const statefs::MountOptions& opts, statefs::StateBackend& backend) {
+int daemonize(const statefs::MountOptions& opts, statefs::HashingBackend& backend,
+              const std::string& control) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return failure(kCmd, std::string("pipe: ") + std::strerror(errno));
   std::cout.flush();
@@ -121,7 +153,7 @@ int daemonize(const statefs::MountOptions& opts, statefs::StateBackend& backend)
     ::setsid();
     if (::chdir("/") != 0) { /* paths are absolute; nothing depends on the cwd */
     }
-    std::exit(runDaemon(opts, backend, p[1]));
+    std::exit(runDaemon(opts, backend, control, p[1]));
   }
   ::close(p[1]);
   std::string msg;
@@ -167,11 +199,29 @@ int runMount(StatefsArgs a) {
   if (within(opts.mountpoint, source) || within(source, opts.mountpoint)) {
     return usageError(kCmd, "mount: source and mountpoint must not contain each other");
   }
+  std::string control;
+  if (!a.control.empty()) {
+    // Absolute (the daemon works from /), in an existing directory, outside the state.
+    const auto slash = a.control.rfind('/');
+    std::string dirOf = slash == std::string::npos ? "." : slash == 0 ? "/" : a.control.substr(0, slash);
+    if (slash == a.control.size() - 1) return usageError(kCmd, "mount: --control must name a socket file");
+    if (!canonicalDir(dirOf, dirOf, err)) return failure(kCmd, "control socket directory " + err);
+    control = (dirOf == "/" ? "" : dirOf) + "/" + a.control.substr(slash + 1);
+    if (within(control, source) || within(control, opts.mountpoint))
+      return usageError(kCmd, "mount: the control socket must be outside the source and the mountpoint");
+  }
   auto dir = statefs::SourceDir::open(source);
   if (!dir.ok()) return failure(kCmd, bare(dir.error().message));
-  statefs::PassthroughBackend backend(std::move(dir).value());
+  statefs::PassthroughBackend passthrough(std::move(dir).value());
+  auto tree = openStateTree(source);
+  if (!tree.ok()) return failure(kCmd, "hash tree of " + source + ": " + tree.error().message);
+  statefs::HashingBackend backend(passthrough, std::move(tree).value(),
+                                  [source] { return statefs::StateTree::build(source); });
 
-  if (!a.foreground) return daemonize(opts, backend);
+  if (!a.foreground) return daemonize(opts, backend, control);
+  std::unique_ptr<statefs::ControlServer> server;
+  if (auto st = startControl(control, backend, server); !st.ok())
+    return failure(kCmd, bare(st.error().message));
   auto st = statefs::serve(opts, backend, [&](const core::Status& s) {
     if (s.ok())
       spdlog::info("statefs: serving {} at {}", source, opts.mountpoint);
@@ -193,10 +243,9 @@ int runUnmount(const StatefsArgs& a) {
 int runStatefs(const std::vector<std::string>& args) {
   StatefsArgs a;
   const std::vector<OptionSpec> mountOptions{
-      {"--source", true, setString(a.source)},
-      {"--mountpoint", true, setString(a.mountpoint)},
-      {"--allow-other", false, setFlag(a.allowOther)},
-      {"--foreground", false, setFlag(a.foreground)},
+      {"--source", true, setString(a.source)},         {"--mountpoint", true, setString(a.mountpoint)},
+      {"--allow-other", false, setFlag(a.allowOther)}, {"--foreground", false, setFlag(a.foreground)},
+      {"--control", true, setString(a.control)},
   };
   const std::vector<OptionSpec> unmountOptions{{"--mountpoint", true, setString(a.mountpoint)}};
   StatefsHashArgs h;
@@ -207,7 +256,7 @@ int runStatefs(const std::vector<std::string>& args) {
       .verbs =
           {
               {.name = "mount",
-               .synopsis = "--source DIR --mountpoint DIR [--allow-other] [--foreground]",
+               .synopsis = "--source DIR --mountpoint DIR [--allow-other] [--foreground] [--control SOCKET]",
                .run = calling(&runMount, a),
                .options = &mountOptions},
               {.name = "unmount",

@@ -270,6 +270,7 @@ struct StateTree::Impl {
     if (::fstat(fd->get(), &st) != 0) return sysError("stat of", p, errno);
     if (!S_ISREG(st.st_mode)) return core::Error(p + ": no longer a regular file");
     const auto size = static_cast<std::uint64_t>(st.st_size);
+    n.perm = static_cast<std::uint16_t>(st.st_mode & 07777);  // an fchmod marks the inode only
     if (st.st_ino != n.ino) {
       // The name now holds another file than the tree thought: hash it whole.
       unindex(n);
@@ -374,6 +375,11 @@ void StateTree::markTruncate(ino_t ino, std::uint64_t size) {
 }
 
 core::Status StateTree::rescan() { return rescanTree(*impl_->root, impl_->source.rootFd(), *this); }
+
+void StateTree::markInodeMode(ino_t ino) {
+  std::lock_guard lock(impl_->mu);
+  impl_->data[ino];  // no bytes: updateFile rereads the mode of each of its names
+}
 
 bool StateTree::dirty() const {
   std::lock_guard lock(impl_->mu);

@@ -129,6 +129,9 @@ class StateTree {
   // The file with inode `ino` was truncated or extended to `size` bytes: everything from
   // there on may have changed.
   void markTruncate(ino_t ino, std::uint64_t size);
+  // The mode of the file with inode `ino` changed (fchmod: a handle, no name): every name the
+  // tree has for it takes the mode the file has at refresh.
+  void markInodeMode(ino_t ino);
   [[nodiscard]] bool dirty() const;
   // Without marks (no filesystem in front of the directory: `sashimono dev`, tests): walks the
   // directory, lstat's every entry and marks what differs from the tree — a name added or gone,

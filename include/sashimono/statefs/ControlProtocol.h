@@ -1,0 +1,47 @@
+#pragma once
+// ControlProtocol: the requests of a state filesystem's control channel and their answers
+// (docs/STATEFS.md, "Control channel"), without any transport: ControlServer carries the
+// lines, this answers them (parse → process → render, verbs registered in a table).
+//
+//   request  VERB [" " ARGS] "\n"             printable ASCII, at most kControlMaxLine bytes
+//   answer   "ok" [" " DATA] "\n" | "error " MESSAGE "\n"      exactly one per request, in order
+//
+// Thread-safety: answer() is const and calls the verbs; a verb decides its own locking.
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "sashimono/core/Result.h"
+
+namespace sashimono::statefs {
+
+class HashingBackend;
+
+inline constexpr std::size_t kControlMaxLine = 256;  // bytes of a request, its '\n' included
+
+// Runs a verb: the DATA of an "ok" answer (may be empty), or the error to answer.
+using ControlVerb = std::function<core::Result<std::string>(std::string_view args)>;
+
+class ControlProtocol {
+ public:
+  void add(std::string verb, ControlVerb run);
+  // The answer line (with its '\n') to one request line (without it).
+  [[nodiscard]] std::string answer(std::string_view line) const;
+
+ private:
+  std::map<std::string, ControlVerb, std::less<>> verbs_;
+};
+
+// A request line is acceptable: printable ASCII only (no control bytes, no NUL).
+[[nodiscard]] bool isControlText(std::string_view line);
+
+// The verbs of a mounted state (`state` must outlive the protocol):
+//   ping     → ok
+//   root     → ok <64 hex>: applies the marks and answers the state hash
+//   commit   → ok <64 hex>: for now the same as root (a round's checkpoint comes later)
+//   begin, rollback → error: rounds with rollback are not supported yet
+ControlProtocol stateControl(HashingBackend& state);
+
+}  // namespace sashimono::statefs
