@@ -222,6 +222,13 @@ core::Status Planner::stage(const std::string& path, const TreeEntry& e, const T
   SASHI_TRY(stageEntry(staging_, name, path, e, local));
   if (local != nullptr) changes_.push_back({Change::Kind::remove, path, {}, 0});
   changes_.push_back({Change::Kind::install, path, name, 0});
+  // Moving a directory to another parent needs write permission on it: a read-only one gets its
+  // mode once it is in place.
+  if (e.kind == EntryKind::directory && (e.perm & S_IWUSR) == 0) {
+    if (int rc = sync::chmodAt(staging_, name.c_str(), e.perm | S_IRWXU); rc < 0)
+      return syncError(path, "staging", -rc);
+    changes_.push_back({Change::Kind::mode, path, {}, e.perm});
+  }
   return {};
 }
 
@@ -387,7 +394,7 @@ class Committer {
  private:
   core::Status rename(const std::string& path, const std::string& staged, bool intoState);
   core::Status setMode(const std::string& path, mode_t mode, bool record);
-  core::Result<mode_t> modeOf(const std::string& path) const;
+  core::Result<mode_t> modeOf(const std::string& path) const;  // st_mode, type bits included
   core::Status injected(const std::string& path) {
     if (static_cast<int>(done_.size()) == failAt_)
       return syncError(path, "commit step failed (injected)", EIO);
@@ -404,7 +411,7 @@ core::Result<mode_t> Committer::modeOf(const std::string& path) const {
   struct stat st {};
   if (path == "/") {
     if (::fstat(state_.rootFd(), &st) != 0) return syncError(path, "stat", errno);
-    return st.st_mode & 07777;
+    return st.st_mode;
   }
   ParentRef parent;
   if (int rc = state_.parentOf(path, parent); rc < 0) return syncError(path, "resolving", -rc);
@@ -437,7 +444,7 @@ core::Status Committer::setMode(const std::string& path, mode_t mode, bool recor
     rc = sync::chmodAt(parent.dirfd, parent.leaf, mode);
   }
   if (rc < 0) return syncError(path, "changing the mode", -rc);
-  if (record) done_.push_back({false, path, {}, false, old});
+  if (record) done_.push_back({false, path, {}, false, static_cast<mode_t>(old & 07777)});
   return {};
 }
 
@@ -450,12 +457,18 @@ core::Status Committer::apply(const std::vector<Change>& changes) {
   for (const auto& p : parents) {
     SASHI_TRY_ASSIGN(mode, modeOf(p));
     if ((mode & S_IWUSR) != 0 && (mode & S_IXUSR) != 0) continue;
-    SASHI_TRY(setMode(p, mode | S_IWUSR | S_IXUSR, true));
-    narrow.emplace_back(p, mode);
+    SASHI_TRY(setMode(p, (mode & 07777) | S_IWUSR | S_IXUSR, true));
+    narrow.emplace_back(p, mode & 07777);
   }
   std::size_t trash = 0;
   for (const auto& c : changes) {
-    if (c.kind == Change::Kind::remove) SASHI_TRY(rename(c.path, "t" + std::to_string(trash++), false));
+    if (c.kind == Change::Kind::remove) {
+      // Likewise a read-only directory moving out (undone in reverse: moved back, then its mode).
+      SASHI_TRY_ASSIGN(mode, modeOf(c.path));
+      if ((mode & S_IFMT) == S_IFDIR && (mode & S_IWUSR) == 0)
+        SASHI_TRY(setMode(c.path, (mode & 07777) | S_IWUSR, true));
+      SASHI_TRY(rename(c.path, "t" + std::to_string(trash++), false));
+    }
     if (c.kind == Change::Kind::install) SASHI_TRY(rename(c.path, c.staged, true));
   }
   for (const auto& [p, mode] : narrow) SASHI_TRY(setMode(p, mode, true));

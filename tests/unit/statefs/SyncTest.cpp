@@ -274,6 +274,21 @@ TEST(SyncTest, ReadOnlyDirectoriesAndNewTrees) {
   std::ofstream(b.path("fresh/deep/er/leaf")) << std::string(3 * kBlockSize + 17, 'x');
   ASSERT_EQ(::mkfifo(b.path("fresh/pipe").c_str(), 0640), 0);
   ::chmod(b.path("fresh/deep").c_str(), 0555);
+  // A read-only directory that only the local side has, and a new one only the peer has.
+  fs::create_directories(a.path("oldro"));
+  std::ofstream(a.path("oldro/x")) << "x";
+  ::chmod(a.path("oldro").c_str(), 0500);
+  fs::create_directories(b.path("newro"));
+  std::ofstream(b.path("newro/y")) << "y";
+  ::chmod(b.path("newro").c_str(), 0555);
+  // Hard links: the peer gives one of the names another mode (a copy of its own, not a chmod).
+  std::ofstream(a.path("h1")) << "linked";
+  fs::create_hard_link(a.path("h1"), a.path("h2"));
+  std::ofstream(b.path("h1")) << "linked";
+  std::ofstream(b.path("h2")) << "linked";
+  ::chmod(a.path("h1").c_str(), 0644);
+  ::chmod(b.path("h1").c_str(), 0600);
+  ::chmod(b.path("h2").c_str(), 0644);
   ::chmod(a.path("ro").c_str(), 0555);
   ::chmod(b.path("ro").c_str(), 0555);
   auto ta = buildTree(a.path());
@@ -283,11 +298,11 @@ TEST(SyncTest, ReadOnlyDirectoriesAndNewTrees) {
   auto r = syncTo(a.path().string(), ta, tb.root(), *src);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(hex(buildTree(a.path()).root()), hex(tb.root()));
-  EXPECT_EQ(r->blocks, 2u + 4u);
-  for (const auto* t : {&a, &b}) {
-    ::chmod(t->path("ro").c_str(), 0755);
-    ::chmod(t->path("fresh/deep").c_str(), 0755);
-  }
+  EXPECT_EQ(r->blocks, 2u + 4u + 1u);  // ro/f, ro/g, fresh/deep/er/leaf, newro/y
+  EXPECT_EQ(fs::status(a.path("h2")).permissions() & fs::perms::all, static_cast<fs::perms>(0644));
+  EXPECT_EQ(fs::hard_link_count(a.path("h2")), 1u);
+  for (const auto* t : {&a, &b})
+    for (const char* d : {"ro", "fresh/deep", "newro"}) ::chmod(t->path(d).c_str(), 0755);
 }
 
 }  // namespace
