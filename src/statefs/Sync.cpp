@@ -417,7 +417,7 @@ core::Result<mode_t> Committer::modeOf(const std::string& path) const {
   if (int rc = state_.parentOf(path, parent); rc < 0) return syncError(path, "resolving", -rc);
   if (::fstatat(parent.dirfd, parent.leaf, &st, AT_SYMLINK_NOFOLLOW) != 0)
     return syncError(path, "stat", errno);
-  return st.st_mode & 07777;
+  return st.st_mode;
 }
 
 core::Status Committer::rename(const std::string& path, const std::string& staged, bool intoState) {
