@@ -102,6 +102,7 @@ class Reader {
     return s;
   }
   void raw(void* p, std::size_t n) {
+    if (n == 0) return;  // p may be null (an empty block)
     std::memcpy(p, in_.data() + pos_, n);
     pos_ += n;
   }

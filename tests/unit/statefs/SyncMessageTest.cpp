@@ -39,7 +39,7 @@ TreeEntry entry(std::string name, EntryKind kind, std::uint16_t perm, std::uint6
 }
 
 std::vector<SyncResponse> sampleResponses() {
-  std::vector<SyncResponse> out(6);
+  std::vector<SyncResponse> out(7);
   out[0].op = SyncOp::listing;
   out[0].entries = {entry("a", EntryKind::file, 0644, 70000), entry("b", EntryKind::directory, 0755, 0),
                     entry("l", EntryKind::symlink, 0777, 0), entry("p", EntryKind::fifo, 0600, 0)};
@@ -52,6 +52,7 @@ std::vector<SyncResponse> sampleResponses() {
   out[4].op = SyncOp::block;
   out[4].error = "no such block";
   out[5].op = SyncOp::listing;  // an empty directory
+  out[6].op = SyncOp::block;    // an empty file's content (found by the fuzz target: memcpy to null)
   return out;
 }
 
