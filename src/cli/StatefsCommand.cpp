@@ -43,10 +43,9 @@ constexpr const char* kNotes =
     "hash      prints the state hash of DIR (64 hex), computed from scratch; --json prints\n"
     "          {\"root\", \"entries\": [{name, kind, mode, size, hash}]} for its top level.\n"
     "          --tree FILE loads the persisted tree at FILE instead (verifying it after an\n"
-    "          unclean stop) and saves it back.
-    ";
+    "          unclean stop) and saves it back.\n";
 
-    struct StatefsArgs {
+struct StatefsArgs {
   std::string source;
   std::string mountpoint;
   std::string control;  // the control socket, empty for none
