@@ -45,7 +45,9 @@ Instance::Instance(InstanceConfig config, InstanceKey key, std::string dataDir, 
       dataDir_(std::move(dataDir)),
       contractFs_(std::move(contractFs)),
       stateDir_(contractFs_ + "/state"),
-      patchFile_(contractFs_ + "/patch.cfg") {}
+      patchFile_(contractFs_ + "/patch.cfg"),
+      stateHash_(config_.statefsControl.empty() ? makeLocalStateHash(contractFs_)
+                                                : makeStatefsStateHash(config_.statefsControl)) {}
 
 core::Result<std::unique_ptr<Instance>> Instance::create(InstanceConfig config, InstanceKey key,
                                                          std::string dataDir, std::string contractFs) {
