@@ -219,7 +219,13 @@ core::Status Provisioner::startLocked(const TenantLayout& l, const UserInfo& u, 
   cs.profile = rec.profile;
   if (rec.profile == ImageProfile::kRuntime) {
     cs.dataDir = l.runtimeData;
-    cs.controlDir = l.controlDir;
+    // Images built before the control socket existed have no /run/statefs to mount on (their
+    // runtime hashes the state itself).
+    if (ops_.fs->exists(cs.rootfs + kContainerControlDir))
+      cs.controlDir = l.controlDir;
+    else
+      spdlog::warn("tenant {}: image {} has no {}: its runtime gets no statefs control socket", l.name,
+                   rec.spec.image, kContainerControlDir);
   }
   SASHI_TRY(ops_.containers->run(l, c, procs, *child, cs));
   SASHI_TRY(step("ports"));

@@ -80,7 +80,8 @@ core::Status Instance::prepareFiles() {
   }
   SASHI_TRY(reloadContractConfig());
   // The contract (run_as) must own its state and patch.cfg. In a tenant they already belong to it
-  // (the state filesystem's daemon runs as the contract's uid) and chown is refused: that is fine.
+  // (the state filesystem shows the tenant user's files as the contract's: --owner); elsewhere
+  // a chown it refuses is only logged.
   if (config_.runAs) {
     for (const auto& p : {stateDir_, patchFile_}) {
       struct stat st {};

@@ -288,6 +288,7 @@ class ProvisionerProfileTest : public ProvisionerTest {
   void SetUp() override {
     ProvisionerTest::SetUp();
     fs().makeDirs(dir_ + "/images/hotpocket/rootfs/bin");
+    fs().makeDirs(dir_ + "/images/hotpocket/rootfs/run/statefs");
     put(dir_ + "/images/hotpocket/cmd", "/usr/bin/sashimono\nruntime\n");
     put(dir_ + "/images/hotpocket/profile", "runtime\n");
   }
