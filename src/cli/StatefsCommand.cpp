@@ -5,11 +5,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <climits>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,7 @@
 #include "sashimono/statefs/PassthroughBackend.h"
 #include "sashimono/statefs/SourceDir.h"
 #include "sashimono/statefs/StateFs.h"
+#include "sashimono/statefs/TreeStore.h"
 
 namespace sashimono::cli {
 
@@ -39,6 +42,10 @@ constexpr const char* kNotes =
     "          --allow-other lets other users in (the kernel enforces file modes).\n"
     "          --control SOCKET answers `ping`, `root` (the state hash) and `commit` on a\n"
     "          unix socket only the daemon's user may use (docs/STATEFS.md).\n"
+    "          --tree FILE loads the persisted tree (TreeStore) instead of hashing everything\n"
+    "          (verifying it after an unclean stop) and saves it at a clean unmount.\n"
+    "          --owner UID:GID shows the daemon's files as owned by UID:GID; a chown through\n"
+    "          the mount to any other owner is refused (EPERM).\n"
     "unmount   unmounts a FUSE mount (lazily if busy); succeeds when nothing is mounted.\n"
     "hash      prints the state hash of DIR (64 hex), computed from scratch; --json prints\n"
     "          {\"root\", \"entries\": [{name, kind, mode, size, hash}]} for its top level.\n"
@@ -49,6 +56,8 @@ struct StatefsArgs {
   std::string source;
   std::string mountpoint;
   std::string control;  // the control socket, empty for none
+  std::string tree;     // the persisted tree (TreeStore), empty for none
+  std::string owner;    // UID:GID presented for the daemon's files, empty for none
   bool allowOther = false;
   bool foreground = false;
 };
@@ -85,10 +94,38 @@ void writeAll(int fd, const std::string& s) {
   }
 }
 
-// The one place a mount's hash tree comes from. (Persisting the tree beside the state, and
-// verifying it after an unclean stop, replaces the build here.)
-core::Result<statefs::StateTree> openStateTree(const std::string& source) {
-  return statefs::StateTree::build(source);
+struct OpenedTree {
+  statefs::StateTree tree;
+  std::optional<statefs::TreeStore> store;  // with --tree: saved at a clean unmount
+};
+
+// The one place a mount's hash tree comes from: built from scratch, or loaded from the store
+// at `treeFile` (verified after an unclean stop; progress logged every few seconds).
+core::Result<OpenedTree> openStateTree(const std::string& source, const std::string& treeFile) {
+  if (treeFile.empty()) {
+    auto built = statefs::StateTree::build(source);
+    if (!built.ok()) return built.error();
+    return OpenedTree{std::move(built).value(), std::nullopt};
+  }
+  auto last = std::chrono::steady_clock::now();
+  auto progress = [&last](std::uint64_t done, std::uint64_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last < std::chrono::seconds(5)) return;
+    last = now;
+    spdlog::info("statefs: loading the tree: {} of {} MiB read", done >> 20, total >> 20);
+  };
+  auto loaded = statefs::TreeStore::load(source, treeFile, progress);
+  if (!loaded.ok()) return loaded.error();
+  spdlog::info("statefs: tree {}: {}", treeFile, statefs::describe(loaded->report));
+  return OpenedTree{std::move(loaded->tree), std::move(loaded->store)};
+}
+
+// At a clean unmount: the tree, complete, into its store (marked clean).
+core::Status saveTree(statefs::HashingBackend& backend, std::optional<statefs::TreeStore>& store) {
+  if (!store) return {};
+  auto st = backend.withTree([&](statefs::StateTree& t) { return store->save(t, true); });
+  if (!st.ok()) return st.error().context("statefs: saving the tree");
+  return {};
 }
 
 // Starts answering control requests at `path` (nothing when it is empty).
@@ -104,7 +141,7 @@ core::Status startControl(const std::string& path, statefs::HashingBackend& stat
 
 // The daemon side: serve, report readiness (or the error) on `reportFd`, detach stdio.
 int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backend, const std::string& control,
-              int reportFd) {
+              std::optional<statefs::TreeStore>& store, int reportFd) {
   std::unique_ptr<statefs::ControlServer> server;  // listening before the mount is reported ready
   if (auto st = startControl(control, backend, server); !st.ok()) {
     writeAll(reportFd, "error: " + st.error().message + "\n");
@@ -135,12 +172,14 @@ int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backen
                  "\n");
     ::close(reportFd);
   }
+  if (st.ok() && reported)
+    if (auto saved = saveTree(backend, store); !saved.ok()) spdlog::error("{}", saved.error().message);
   return st.ok() && reported ? 0 : 1;
 }
 
 // Forks; the child mounts and serves; the parent returns once the child reports.
-int daemonize(const statefs::MountOptions& opts, statefs::HashingBackend& backend,
-              const std::string& control) {
+int daemonize(const statefs::MountOptions& opts, statefs::HashingBackend& backend, const std::string& control,
+              std::optional<statefs::TreeStore>& store) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return failure(kCmd, std::string("pipe: ") + std::strerror(errno));
   std::cout.flush();
@@ -152,7 +191,7 @@ int daemonize(const statefs::MountOptions& opts, statefs::HashingBackend& backen
     ::setsid();
     if (::chdir("/") != 0) { /* paths are absolute; nothing depends on the cwd */
     }
-    std::exit(runDaemon(opts, backend, control, p[1]));
+    std::exit(runDaemon(opts, backend, control, store, p[1]));
   }
   ::close(p[1]);
   std::string msg;
@@ -175,8 +214,10 @@ int daemonize(const statefs::MountOptions& opts, statefs::HashingBackend& backen
   }
   ::close(p[0]);
   if (msg == "ok\n") {
-    std::cout << pid << "\n";
-    return 0;
+    std::cout << pid << "\n" << std::flush;
+    // The tree store's sqlite connection now belongs to the daemon: closing it here too (the
+    // destructors of a normal return) could checkpoint or remove its files under the daemon.
+    ::_exit(0);
   }
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -212,12 +253,28 @@ int runMount(StatefsArgs a) {
   auto dir = statefs::SourceDir::open(source);
   if (!dir.ok()) return failure(kCmd, bare(dir.error().message));
   statefs::PassthroughBackend passthrough(std::move(dir).value());
-  auto tree = openStateTree(source);
+  if (!a.owner.empty()) {
+    auto o = statefs::parseOwner(a.owner);
+    if (!o) return usageError(kCmd, "mount: --owner must be UID:GID");
+    opts.owner = statefs::OwnerMap{::geteuid(), ::getegid(), o->first, o->second};
+  }
+  std::string treeFile;
+  if (!a.tree.empty()) {
+    const auto slash = a.tree.rfind('/');
+    std::string dirOf = slash == std::string::npos ? "." : slash == 0 ? "/" : a.tree.substr(0, slash);
+    if (slash == a.tree.size() - 1) return usageError(kCmd, "mount: --tree must name a file");
+    if (!canonicalDir(dirOf, dirOf, err)) return failure(kCmd, "tree directory " + err);
+    treeFile = (dirOf == "/" ? "" : dirOf) + "/" + a.tree.substr(slash + 1);
+    if (within(treeFile, source) || within(treeFile, opts.mountpoint))
+      return usageError(kCmd, "mount: the tree file must be outside the source and the mountpoint");
+  }
+  auto tree = openStateTree(source, treeFile);
   if (!tree.ok()) return failure(kCmd, "hash tree of " + source + ": " + tree.error().message);
-  statefs::HashingBackend backend(passthrough, std::move(tree).value(),
+  statefs::HashingBackend backend(passthrough, std::move(tree->tree),
                                   [source] { return statefs::StateTree::build(source); });
+  auto& store = tree->store;
 
-  if (!a.foreground) return daemonize(opts, backend, control);
+  if (!a.foreground) return daemonize(opts, backend, control, store);
   std::unique_ptr<statefs::ControlServer> server;
   if (auto st = startControl(control, backend, server); !st.ok())
     return failure(kCmd, bare(st.error().message));
@@ -227,7 +284,9 @@ int runMount(StatefsArgs a) {
     else
       spdlog::error("{}", s.error().message);
   });
-  return st.ok() ? 0 : failure(kCmd, bare(st.error().message));
+  if (!st.ok()) return failure(kCmd, bare(st.error().message));
+  if (auto saved = saveTree(backend, store); !saved.ok()) return failure(kCmd, bare(saved.error().message));
+  return 0;
 }
 
 int runUnmount(const StatefsArgs& a) {
@@ -244,7 +303,8 @@ int runStatefs(const std::vector<std::string>& args) {
   const std::vector<OptionSpec> mountOptions{
       {"--source", true, setString(a.source)},         {"--mountpoint", true, setString(a.mountpoint)},
       {"--allow-other", false, setFlag(a.allowOther)}, {"--foreground", false, setFlag(a.foreground)},
-      {"--control", true, setString(a.control)},
+      {"--control", true, setString(a.control)},       {"--tree", true, setString(a.tree)},
+      {"--owner", true, setString(a.owner)},
   };
   const std::vector<OptionSpec> unmountOptions{{"--mountpoint", true, setString(a.mountpoint)}};
   StatefsHashArgs h;
@@ -255,7 +315,8 @@ int runStatefs(const std::vector<std::string>& args) {
       .verbs =
           {
               {.name = "mount",
-               .synopsis = "--source DIR --mountpoint DIR [--allow-other] [--foreground] [--control SOCKET]",
+               .synopsis = "--source DIR --mountpoint DIR [--allow-other] [--foreground] [--control SOCKET]"
+                           " [--tree FILE] [--owner UID:GID]",
                .run = calling(&runMount, a),
                .options = &mountOptions},
               {.name = "unmount",

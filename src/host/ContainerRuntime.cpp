@@ -106,6 +106,10 @@ std::string renderOciSpec(const ContainerSpec& s) {
   // mounted nosuid,nodev,noatime, flags a bind in a user namespace must keep.
   if (runtime && !s.dataDir.empty())
     mount("/data", "bind", s.dataDir, {"bind", "rw", "nosuid", "nodev", "noexec", "noatime"});
+  // The statefs control socket's directory (the tenant's, 0700: the contract cannot enter it).
+  // Read-only is enough: connecting to a socket is not a write to its filesystem.
+  if (runtime && !s.controlDir.empty())
+    mount(kContainerControlDir, "bind", s.controlDir, {"bind", "ro", "nosuid", "nodev", "noexec", "noatime"});
   w.EndArray();
   w.Key("linux");
   w.StartObject();

@@ -96,6 +96,10 @@ class LinuxDisks final : public Disks {
     return attach(image, mp);
   }
 
+  core::Result<std::uint64_t> reown(const std::string& dir, const Reown& what) override {
+    return reownTree(dir, what);
+  }
+
   core::Status ensureDir(const std::string& dir, mode_t mode, uid_t owner, gid_t group) override {
     if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST)
       return core::Error::fromErrno("cannot create " + dir);

@@ -14,6 +14,8 @@ namespace {
 
 // The host uid of the in-container contract user (uid kContractUid), in the tenant's range.
 uid_t contractUidOf(const UserInfo& u) { return static_cast<uid_t>(u.subuid.start + kContractUid - 1); }
+// The host gid of the in-container contract group (gid kContractUid, run_as), in the tenant's range.
+gid_t contractGidOf(const UserInfo& u) { return static_cast<gid_t>(u.subgid.start + kContractUid - 1); }
 
 // Who reads the info files inside the container: the runtime (container root = the tenant user)
 // or, for a plain workload, the contract.
@@ -169,13 +171,8 @@ core::Status Provisioner::createLocked(const TenantSpec& spec, TenantRecord& rec
   SASHI_TRY(step("disk"));
   SASHI_TRY(ops_.disks->create(l.image, l.home, spec.diskBytes, u->uid, u->gid));
 
-  // Home: the tenant's, and traversable (not readable) by its group, which the state
-  // filesystem daemon runs with. No one else may enter.
-  SASHI_TRY(ops_.disks->ensureDir(l.home, 0710, u->uid, u->gid));
-  // The state filesystem runs as the contract's host uid, so that what the contract writes is
-  // owned by the contract inside the container.
-  SASHI_TRY(ops_.disks->ensureDir(l.stateData, 0700, contractUidOf(*u), u->gid));
-  SASHI_TRY(ops_.disks->ensureDir(l.stateMount, 0700, contractUidOf(*u), u->gid));
+  // Home, state and the state filesystem's files: the tenant's only (startLocked).
+  SASHI_TRY(ops_.disks->ensureDir(l.home, 0700, u->uid, u->gid));
   // The runtime's private data (ledger, TLS key, logs): the tenant's (container root's) only,
   // made here once, so it survives every restart of the daemons.
   if (rec.profile == ImageProfile::kRuntime)
@@ -195,8 +192,13 @@ core::Status Provisioner::startLocked(const TenantLayout& l, const UserInfo& u, 
   };
   Credentials c{u.uid, u.gid};
   auto procs = ops_.cgroups->procsFiles(l.name);
+  SASHI_TRY(step("state-owner"));
+  SASHI_TRY(prepareState(l, u));
   SASHI_TRY(step("statefs"));
-  SASHI_TRY(ops_.stateFs->mount({l.stateData, l.stateMount, Credentials{contractUidOf(u), u.gid}, procs}));
+  StateFsMount sm{l.stateData, l.stateMount,    c,
+                  l.stateTree, l.controlSocket, Credentials{contractUidOf(u), contractGidOf(u)},
+                  procs};
+  SASHI_TRY(ops_.stateFs->mount(sm));
   SASHI_TRY(step("daemon"));
   std::vector<std::string> hide;
   auto others = ops_.disks->mountsUnder(config_.baseDir + "/homes");
@@ -215,10 +217,40 @@ core::Status Provisioner::startLocked(const TenantLayout& l, const UserInfo& u, 
   cs.stateMount = l.stateMount;
   cs.infoDir = l.info;
   cs.profile = rec.profile;
-  if (rec.profile == ImageProfile::kRuntime) cs.dataDir = l.runtimeData;
+  if (rec.profile == ImageProfile::kRuntime) {
+    cs.dataDir = l.runtimeData;
+    // Images built before the control socket existed have no /run/statefs to mount on (their
+    // runtime hashes the state itself).
+    if (ops_.fs->exists(cs.rootfs + kContainerControlDir))
+      cs.controlDir = l.controlDir;
+    else
+      spdlog::warn("tenant {}: image {} has no {}: its runtime gets no statefs control socket", l.name,
+                   rec.spec.image, kContainerControlDir);
+  }
   SASHI_TRY(ops_.containers->run(l, c, procs, *child, cs));
   SASHI_TRY(step("ports"));
   SASHI_TRY(ops_.forwarder->add(l.apiSocket, rec.ports, config_.publicIp));
+  return {};
+}
+
+// The state filesystem runs as the tenant user and its data are the tenant's, in directories
+// only the tenant may enter: a contract that escaped its container (as its host uid) can
+// neither write the state behind the hash tree's back nor signal the daemon. The mount shows
+// the files as the contract's (--owner), so the contract uses them as before. Tenants made by
+// an earlier version ran the daemon as the contract's uid: their state is given to the tenant
+// user here, once (no tenant process runs yet, and the next start finds nothing to change).
+core::Status Provisioner::prepareState(const TenantLayout& l, const UserInfo& u) {
+  auto& d = *ops_.disks;
+  SASHI_TRY(d.ensureDir(l.home, 0700, u.uid, u.gid));
+  for (const auto* dir : {&l.stateData, &l.stateMount, &l.statefsDir, &l.controlDir})
+    SASHI_TRY(d.ensureDir(*dir, 0700, u.uid, u.gid));
+  auto n = d.reown(l.stateData, Reown{contractUidOf(u), u.uid, contractGidOf(u), u.gid});
+  if (!n) return n.error().context("giving the state of " + l.name + " to " + l.user);
+  if (*n > 0)
+    spdlog::warn(
+        "tenant {}: {} entries of its state belonged to the contract's uid {} (an earlier "
+        "version); given to the tenant user {}",
+        l.name, *n, contractUidOf(u), l.user);
   return {};
 }
 

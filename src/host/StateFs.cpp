@@ -21,6 +21,11 @@ class StateFsLauncher final : public StateFs {
     for (const char* a :
          {"--source", m.source.c_str(), "--mountpoint", m.mountPoint.c_str(), "--allow-other"})
       p.argv.emplace_back(a);
+    if (!m.tree.empty()) p.argv.insert(p.argv.end(), {"--tree", m.tree});
+    if (!m.control.empty()) p.argv.insert(p.argv.end(), {"--control", m.control});
+    if (m.present)
+      p.argv.insert(p.argv.end(),
+                    {"--owner", std::to_string(m.present->uid) + ":" + std::to_string(m.present->gid)});
     p.env = {std::string("PATH=") + kSafePath};
     p.as = m.as;
     p.cgroupProcs = m.cgroupProcs;

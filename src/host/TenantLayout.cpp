@@ -13,6 +13,10 @@ TenantLayout tenantLayout(const std::string& baseDir, const std::string& userPre
   l.home = baseDir + "/homes/" + name;
   l.stateData = l.home + "/state-data";
   l.stateMount = l.home + "/state";
+  l.statefsDir = l.home + "/statefs";
+  l.stateTree = l.statefsDir + "/tree.sqlite";
+  l.controlDir = l.home + "/control";
+  l.controlSocket = l.controlDir + "/statefs.sock";
   l.runtimeData = l.home + "/runtime";
   l.runDir = l.home + "/run";
   l.rootlesskitDir = l.runDir + "/rk";

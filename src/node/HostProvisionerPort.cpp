@@ -82,6 +82,7 @@ runtime::InstanceConfig instanceConfigFor(const protocol::AcquireRequest& reques
   c.roundLimits.procCount = ceilings.procCount;
   c.roundLimits.execTimeoutMs = ceilings.execTimeoutMs;
   c.runAs = std::make_pair(static_cast<uid_t>(host::kContractUid), static_cast<gid_t>(host::kContractUid));
+  c.statefsControl = host::kContainerStatefsControl;  // the state hash comes from statefs
   return c;
 }
 

@@ -218,6 +218,11 @@ core::Result<InstanceConfig> parseInstanceConfig(const std::string& json, const 
     if (!gid) return gid.error();
     c.runAs = std::make_pair(static_cast<uid_t>(*uid), static_cast<gid_t>(*gid));
   }
+  auto sc = root->string("statefs_control", "");
+  if (!sc) return sc.error();
+  if (!sc->empty() && ((*sc)[0] != '/' || sc->size() > 107))
+    return root->fieldError("statefs_control", "not an absolute socket path of at most 107 bytes");
+  c.statefsControl = *sc;
   if (root->has("log")) {
     auto lg = root->object("log");
     if (!lg) return lg.error();
@@ -303,6 +308,10 @@ std::string renderInstanceConfig(const InstanceConfig& c) {
     w.Key("gid");
     w.Uint(c.runAs->second);
     w.EndObject();
+  }
+  if (!c.statefsControl.empty()) {
+    w.Key("statefs_control");
+    w.String(c.statefsControl.c_str());
   }
   w.Key("log");
   w.StartObject();

@@ -45,7 +45,9 @@ Instance::Instance(InstanceConfig config, InstanceKey key, std::string dataDir, 
       dataDir_(std::move(dataDir)),
       contractFs_(std::move(contractFs)),
       stateDir_(contractFs_ + "/state"),
-      patchFile_(contractFs_ + "/patch.cfg") {}
+      patchFile_(contractFs_ + "/patch.cfg"),
+      stateHash_(config_.statefsControl.empty() ? makeLocalStateHash(contractFs_)
+                                                : makeStatefsStateHash(config_.statefsControl)) {}
 
 core::Result<std::unique_ptr<Instance>> Instance::create(InstanceConfig config, InstanceKey key,
                                                          std::string dataDir, std::string contractFs) {
@@ -78,7 +80,8 @@ core::Status Instance::prepareFiles() {
   }
   SASHI_TRY(reloadContractConfig());
   // The contract (run_as) must own its state and patch.cfg. In a tenant they already belong to it
-  // (the state filesystem's daemon runs as the contract's uid) and chown is refused: that is fine.
+  // (the state filesystem shows the tenant user's files as the contract's: --owner); elsewhere
+  // a chown it refuses is only logged.
   if (config_.runAs) {
     for (const auto& p : {stateDir_, patchFile_}) {
       struct stat st {};

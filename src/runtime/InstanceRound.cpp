@@ -214,7 +214,7 @@ void Instance::runRound(RoundPlan& plan) {
       c2.busyRoundMs != c.busyRoundMs)
     consensus_->setPacing(c2.roundTimeMs, c2.periodicRounds, c2.busyRoundMs);
   // 8. Hashes, output tree, agreement, ledger.
-  auto stateHash = hasher_.hash(stateDir_);
+  auto stateHash = stateHash_->commit();
   if (!stateHash) {
     spdlog::error("round {}: hashing the state: {}", plan.seqNo, stateHash.error().message);
     stateHash = Hash{};

@@ -37,6 +37,18 @@ std::shared_lock<std::shared_mutex> HashingBackend::changeLock() {
 core::Result<crypto::Hash256> HashingBackend::refresh() {
   std::lock_guard gate(gate_);      // no new change starts ...
   std::unique_lock lock(changes_);  // ... and those running finish
+  return refreshLocked();
+}
+
+core::Status HashingBackend::withTree(const std::function<core::Status(StateTree&)>& use) {
+  std::lock_guard gate(gate_);
+  std::unique_lock lock(changes_);
+  auto root = refreshLocked();
+  if (!root.ok()) return root.error();
+  return use(tree_);
+}
+
+core::Result<crypto::Hash256> HashingBackend::refreshLocked() {
   if (!lost_.load()) {
     auto root = tree_.refresh();
     if (root.ok()) return root;

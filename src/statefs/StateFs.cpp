@@ -53,7 +53,9 @@ void* fsInit(struct fuse_conn_info*, struct fuse_config* cfg) {
 }
 
 int fsGetattr(const char* path, struct stat* st, struct fuse_file_info* fi) {
-  return fi != nullptr ? be().fgetattr(fi->fh, *st) : be().getattr(path, *st);
+  int rc = fi != nullptr ? be().fgetattr(fi->fh, *st) : be().getattr(path, *st);
+  if (rc == 0 && ctx().opts.owner) ctx().opts.owner->present(*st);  // --owner (OwnerMap.h)
+  return rc;
 }
 int fsReadlink(const char* path, char* buf, size_t size) { return be().readlink(path, buf, size); }
 int fsMknod(const char* path, mode_t mode, dev_t dev) { return be().mknod(path, mode, dev); }
@@ -67,6 +69,8 @@ int fsChmod(const char* path, mode_t mode, struct fuse_file_info* fi) {
   return fi != nullptr ? be().fchmod(fi->fh, mode) : be().chmod(path, mode);
 }
 int fsChown(const char* path, uid_t uid, gid_t gid, struct fuse_file_info* fi) {
+  if (ctx().opts.owner)
+    if (int rc = ctx().opts.owner->chown(uid, gid); rc != 0) return rc;
   return fi != nullptr ? be().fchown(fi->fh, uid, gid) : be().chown(path, uid, gid);
 }
 int fsTruncate(const char* path, off_t size, struct fuse_file_info* fi) {

@@ -20,7 +20,11 @@
 namespace sashimono::host {
 
 inline constexpr const char* kContainerId = "instance";
-inline constexpr uid_t kContractUid = 1000;  // in-container uid of the contract process
+inline constexpr uid_t kContractUid = 1000;  // in-container uid (and gid) of the contract process
+// Where a runtime container finds its state filesystem's control socket (TenantLayout's
+// controlDir, bound read-only at /run/statefs).
+inline constexpr const char* kContainerControlDir = "/run/statefs";
+inline constexpr const char* kContainerStatefsControl = "/run/statefs/statefs.sock";
 
 struct ContainerSpec {
   std::string rootfs;             // absolute path of the shared read-only rootfs
@@ -30,6 +34,9 @@ struct ContainerSpec {
   std::string infoDir;            // host path bound read-only at /run/sashimono (empty: none)
   ImageProfile profile = ImageProfile::kInstance;
   std::string dataDir;  // runtime profile: host path bound read-write at /data (empty: none)
+  // runtime profile: host directory of the statefs control socket, bound read-only at
+  // kContainerControlDir (empty: none)
+  std::string controlDir;
   std::uint64_t tmpBytes = 16ull << 20;
 };
 

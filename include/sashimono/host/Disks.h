@@ -15,6 +15,19 @@
 
 namespace sashimono::host {
 
+// Entries owned by fromUid get toUid, entries of group fromGid get toGid.
+struct Reown {
+  uid_t fromUid = 0;
+  uid_t toUid = 0;
+  gid_t fromGid = 0;
+  gid_t toGid = 0;
+};
+// Walks dir (dir included) without following symlinks or leaving its filesystem and lchown's what
+// `what` names, keeping a regular file's set-id bits. Path based: only for a tree no process of
+// its owners can change meanwhile (the provisioner, before any tenant process runs). Returns how
+// many entries changed.
+core::Result<std::uint64_t> reownTree(const std::string& dir, const Reown& what);
+
 struct MountEntry {
   std::string mountPoint;
   std::string fsType;
@@ -48,6 +61,8 @@ class Disks {
   virtual core::Result<std::vector<std::string>> mountsUnder(const std::string& dir) = 0;
   // Loop devices whose backing file is under dir (for leak checks and reconcile).
   virtual core::Result<std::vector<std::string>> loopDevicesUnder(const std::string& dir) = 0;
+  // reownTree (below): how many entries were given to the new owner.
+  virtual core::Result<std::uint64_t> reown(const std::string& dir, const Reown& what) = 0;
 };
 
 std::unique_ptr<Disks> makeLinuxDisks(ProcessRunner& runner);

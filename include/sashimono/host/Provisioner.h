@@ -106,6 +106,7 @@ class Provisioner {
  private:
   core::Result<std::unique_ptr<FileSystem::Lock>> lock();
   core::Status createLocked(const TenantSpec& spec, TenantRecord& rec, const InfoFiles& infoFiles);
+  core::Status prepareState(const TenantLayout& l, const UserInfo& u);
   core::Status startLocked(const TenantLayout& l, const UserInfo& u, TenantRecord& rec);
   core::Status journalStep(const TenantLayout& l, TenantRecord& rec, const char* next,
                            std::chrono::steady_clock::time_point& since);

@@ -3,6 +3,7 @@
 // inside the tenant cgroup, before the tenant's rootlesskit (a mount made later would not
 // propagate into rootlesskit's mount namespace). The program daemonizes once the mount is live.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,9 @@ struct StateFsMount {
   std::string source;      // the tenant's state directory (backing store)
   std::string mountPoint;  // what is bind-mounted into the container
   Credentials as;
+  std::string tree;                    // --tree: the persisted hash tree (empty: none)
+  std::string control;                 // --control: the control socket (empty: none)
+  std::optional<Credentials> present;  // --owner: the owner the mount shows for the daemon's files
   std::vector<std::string> cgroupProcs;
 };
 
@@ -27,7 +31,8 @@ class StateFs {
 };
 
 // command: the program and leading arguments, e.g. {"/usr/bin/sashimono", "statefs", "mount"};
-// "--source S --mountpoint M --allow-other" are appended.
+// "--source S --mountpoint M --allow-other" are appended, then --tree, --control and --owner
+// when set.
 std::unique_ptr<StateFs> makeStateFsLauncher(ProcessRunner& runner, std::vector<std::string> command);
 
 }  // namespace sashimono::host

@@ -6,6 +6,9 @@
 //   <base>/homes/<name>/         the mounted disk = the tenant's home (tenant, 0700):
 //        state-data/  backing directory of the state filesystem
 //        state/       state filesystem mount point, bind-mounted into the container at /state
+//        statefs/     the state filesystem's persisted hash tree (tree.sqlite; tenant, 0700)
+//        control/     its control socket statefs.sock (tenant, 0700), bound read-only at
+//                     /run/statefs in runtime containers
 //        runtime/     the instance runtime's private data (runtime profile; tenant, 0700), at /data
 //        run/         runtime dir: rootlesskit state (api.sock, child_pid), containerd socket
 //        containerd/  containerd root
@@ -24,6 +27,10 @@ struct TenantLayout {
   std::string home;
   std::string stateData;
   std::string stateMount;
+  std::string statefsDir;
+  std::string stateTree;
+  std::string controlDir;
+  std::string controlSocket;
   std::string runtimeData;
   std::string runDir;
   std::string rootlesskitDir;

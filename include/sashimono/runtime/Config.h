@@ -12,7 +12,10 @@
 //    "round_limits": {"user_input_bytes": …, "user_output_bytes": …, "npl_output_bytes": …,
 //                     "proc_cpu_seconds": …, "proc_mem_bytes": …, "proc_ofd_count": …,
 //                     "proc_count": …, "exec_timeout": …},
-//    "run_as": {"uid": 1000, "gid": 1000}, "log": {"max_bytes_per_file": 5242880, "max_files": 10}}
+//    "run_as": {"uid": 1000, "gid": 1000}, "log": {"max_bytes_per_file": 5242880, "max_files": 10},
+//    "statefs_control": "/run/statefs/statefs.sock"}
+//   statefs_control: the state filesystem's control socket (a tenant; absolute): each round's
+//   state hash is its `commit` answer. Without it the runtime hashes the contract fs itself.
 //   key_file holds the instance's private key as Hot Pocket writes it ("ed" + 128 hex).
 //   round_limits are the host's ceilings (0 = none): a contract may ask for less, never more.
 //
@@ -73,6 +76,7 @@ struct InstanceConfig {
   std::string logLevel = "info";
   RoundLimits roundLimits;  // host ceilings
   std::optional<std::pair<uid_t, gid_t>> runAs;
+  std::string statefsControl;  // absolute path of the statefs control socket; empty: none
   std::uint64_t logMaxBytesPerFile = 5u << 20;
   std::uint64_t logMaxFiles = 10;
 };

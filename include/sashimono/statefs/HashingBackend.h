@@ -53,6 +53,9 @@ class HashingBackend final : public StateBackend {
   // Applies the marks and returns the root: the state hash. Blocks changes meanwhile. When the
   // tree cannot be refreshed incrementally it is rebuilt with `rebuild` (error without one).
   [[nodiscard]] core::Result<crypto::Hash256> refresh();
+  // refresh(), then `use(tree)` while changes are still blocked (persisting the tree at an
+  // orderly stop: TreeStore::save). The refresh's error is returned without calling `use`.
+  [[nodiscard]] core::Status withTree(const std::function<core::Status(StateTree&)>& use);
 
   int getattr(std::string_view path, struct stat& st) override;
   int fgetattr(Handle h, struct stat& st) override;
@@ -95,6 +98,7 @@ class HashingBackend final : public StateBackend {
   ino_t inodeOf(File& f);
   int wrap(Handle inner, Handle& out);
   std::shared_lock<std::shared_mutex> changeLock();
+  core::Result<crypto::Hash256> refreshLocked();  // with gate_ and changes_ held
 
   StateBackend& inner_;
   StateTree tree_;

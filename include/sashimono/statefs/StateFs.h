@@ -8,9 +8,11 @@
 // Handle-based calls (read/write/fsync/ftruncate) use the handle, not the path
 // (nullpath_ok, hard_remove), so open-then-unlink works without hidden files.
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "sashimono/core/Result.h"
+#include "sashimono/statefs/OwnerMap.h"
 #include "sashimono/statefs/StateBackend.h"
 
 namespace sashimono::statefs {
@@ -19,12 +21,13 @@ inline constexpr const char* kFsName = "sashimono-statefs";
 inline constexpr const char* kSubtype = "statefs";  // mountinfo shows "fuse.statefs"
 
 struct MountOptions {
-  std::string mountpoint;        // absolute path of an existing directory
-  bool allowOther = false;       // let other users (the container) in; kernel checks modes
-  double attrTimeout = 1.0;      // seconds the kernel may cache attributes
-  double entryTimeout = 1.0;     // seconds the kernel may cache names
-  double negativeTimeout = 0.0;  // seconds the kernel may cache "no such file"
-  unsigned maxThreads = 4;       // FUSE worker threads
+  std::string mountpoint;         // absolute path of an existing directory
+  bool allowOther = false;        // let other users (the container) in; kernel checks modes
+  double attrTimeout = 1.0;       // seconds the kernel may cache attributes
+  double entryTimeout = 1.0;      // seconds the kernel may cache names
+  double negativeTimeout = 0.0;   // seconds the kernel may cache "no such file"
+  unsigned maxThreads = 4;        // FUSE worker threads
+  std::optional<OwnerMap> owner;  // the owner presented for the daemon's files (OwnerMap.h)
 };
 
 // Called once from a helper thread: ok when the mountpoint answers as a FUSE filesystem,

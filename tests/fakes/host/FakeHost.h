@@ -194,6 +194,13 @@ class FakeDisks : public Disks {
   core::Result<std::vector<std::string>> loopDevicesUnder(const std::string&) override {
     return std::vector<std::string>{};
   }
+  std::vector<std::pair<std::string, Reown>> reowned;
+  std::uint64_t reownCount = 0;  // what reown() reports
+  core::Result<std::uint64_t> reown(const std::string& dir, const Reown& what) override {
+    SASHI_TRY(w_.op("disks.reown", dir));
+    reowned.emplace_back(dir, what);
+    return reownCount;
+  }
 
  private:
   World& w_;

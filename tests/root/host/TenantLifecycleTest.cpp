@@ -66,7 +66,7 @@ TEST_F(TenantLifecycle, ServesThroughForwardedPortAsUnprivilegedMappedUidWithSta
   EXPECT_NE(passwd[0].find("/usr/sbin/nologin"), std::string::npos);
   struct stat st;
   ASSERT_EQ(::stat(l.home.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0710u);  // group: only the state filesystem daemon's
+  EXPECT_EQ(st.st_mode & 0777, 0700u);  // the tenant's only (its state filesystem runs as it)
   EXPECT_EQ(st.st_uid, info->uid);
 
   // Inside, the process is uid 1000, which is a host uid of the tenant's own subordinate range.
@@ -120,7 +120,9 @@ TEST_F(TenantLifecycle, ServesThroughForwardedPortAsUnprivilegedMappedUidWithSta
       << "/state in the container is not the state filesystem: " << w->out;
   EXPECT_EQ(slurp(l.stateMount + "/probe"), "hello-state\n");
   ASSERT_EQ(::stat((l.stateData + "/probe").c_str(), &st), 0);
-  EXPECT_EQ(st.st_uid, info->contractHostUid) << "backing file not written by the state filesystem daemon";
+  EXPECT_EQ(st.st_uid, info->uid) << "backing file not written by the state filesystem daemon (the tenant)";
+  ASSERT_EQ(::stat((l.stateMount + "/probe").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, info->contractHostUid) << "the mount shows it as the contract's (--owner)";
   auto mounts = parseMountInfo(slurp("/proc/self/mountinfo"));
   bool fuse = false;
   for (auto& m : mounts)

@@ -4,7 +4,11 @@
 // this build's sashimono into the test's temporary images directory; tenants are confined to
 // test names (root/host/TenantTestSupport.h) and nothing of them is left afterwards.
 #include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +16,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -24,6 +29,7 @@
 #include "sashimono/runtime/Config.h"
 #include "sashimono/runtime/Instance.h"
 #include "sashimono/runtime/InstanceKey.h"
+#include "sashimono/runtime/Ledger.h"
 #include "sashimono/runtime/UserClient.h"
 
 namespace sashimono::host::testing {
@@ -94,6 +100,40 @@ std::vector<std::pair<pid_t, std::string>> tenantProcesses(TestHost& h, const st
     auto status = slurp("/proc/" + std::to_string(p) + "/status");
     if (!status.empty() && status.find("State:\tZ") == std::string::npos) out.emplace_back(p, status);
   }
+  return out;
+}
+
+// Runs `fn` in a child as uid:gid (no groups); the child's exit code (fn's result).
+int asIds(uid_t uid, gid_t gid, const std::function<int()>& fn) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(126);
+    ::_exit(fn());
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// The state hash of the runtime's last ledger: a copy of its sqlite files opened in a temporary
+// directory (the runtime's own files are left alone; it is idle between inputs).
+core::Result<runtime::Hash> lastLedgerStateHash(const std::string& dataDir) {
+  std::string tmpl = (fs::temp_directory_path() / "sashi-ledger-copy-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) return core::Error::fromErrno("mkdtemp");
+  std::error_code ec;
+  for (const char* f : {"ledger.sqlite", "ledger.sqlite-wal"})
+    if (fs::exists(dataDir + "/" + f)) fs::copy_file(dataDir + "/" + f, tmpl + "/" + f, ec);
+  core::Result<runtime::Hash> out = core::Error("no ledger");
+  {
+    auto store = runtime::LedgerStore::open(tmpl + "/ledger.sqlite");
+    if (store) {
+      out = store->last().stateHash;
+    } else {
+      out = store.error();
+    }
+  }
+  fs::remove_all(tmpl, ec);
   return out;
 }
 
@@ -235,6 +275,7 @@ TEST_F(HotpocketTenant, RuntimeServesDeploysAndRunsTheContractAsTheUnprivilegedU
       "  if ls /data > /dev/null 2>&1; then echo data=readable; else echo data=denied; fi\n"
       "  if touch /run/sashimono/planted 2> /dev/null; then echo info=writable; else echo info=readonly; fi\n"
       "  if touch /usr/bin/planted 2> /dev/null; then echo image=writable; else echo image=readonly; fi\n"
+      "  if ls /run/statefs > /dev/null 2>&1; then echo control=readable; else echo control=denied; fi\n"
       "} > probe.out\n"
       "sleep 2\n";
   const std::string manifest = R"({"version":"probe-1","bin_path":"/bin/sh","bin_args":"probe.sh"})";
@@ -270,11 +311,49 @@ TEST_F(HotpocketTenant, RuntimeServesDeploysAndRunsTheContractAsTheUnprivilegedU
   }
   const std::string found = slurp(l.stateMount + "/state/probe.out");
   EXPECT_NE(found.find("uid=1000\n"), std::string::npos) << found;
-  for (const char* want : {"key=denied", "config=denied", "data=denied", "info=readonly", "image=readonly"})
+  for (const char* want :
+       {"key=denied", "config=denied", "data=denied", "info=readonly", "image=readonly", "control=denied"})
     EXPECT_NE(found.find(want), std::string::npos) << want << " in:\n" << found;
   EXPECT_FALSE(fs::exists(l.info + "/planted"));
   // The runtime's ledger is in its data dir on the tenant's disk.
   EXPECT_TRUE(fs::exists(l.runtimeData + "/ledger.sqlite") || fs::exists(l.runtimeData + "/log/runtime.log"));
+
+  // The state filesystem: the tenant user's process, over the tenant user's files.
+  auto sfs = tenantProcesses(*host_, "hp", "statefs mount");
+  ASSERT_EQ(sfs.size(), 1u) << "one statefs daemon in the tenant cgroup";
+  const pid_t statefsPid = sfs[0].first;
+  for (uid_t id : parseStatusUids(sfs[0].second)) EXPECT_EQ(id, info->uid) << "statefs pid " << statefsPid;
+  ASSERT_EQ(::lstat((l.stateData + "/state/probe.out").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, info->uid) << "what the contract wrote belongs to the tenant user on the host";
+  ASSERT_EQ(::stat((l.stateMount + "/state/probe.out").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, info->contractHostUid) << "and is the contract's through the mount";
+  // A contract that escaped as its host uid: no write into the state, no signal to the daemon.
+  const uid_t cu = info->contractHostUid;
+  const gid_t cg = static_cast<gid_t>(cu);  // any gid but the tenant's group
+  EXPECT_EQ(asIds(cu, cg,
+                  [&] {
+                    int fd = ::open((l.stateData + "/state/planted").c_str(), O_CREAT | O_WRONLY, 0644);
+                    return fd < 0 ? errno : 0;
+                  }),
+            EACCES);
+  EXPECT_EQ(asIds(cu, cg,
+                  [&] {
+                    int fd = ::open((l.stateData + "/state/probe.out").c_str(), O_WRONLY | O_APPEND);
+                    return fd < 0 ? errno : 0;
+                  }),
+            EACCES);
+  EXPECT_EQ(asIds(cu, cg, [&] { return ::kill(statefsPid, SIGKILL) == 0 ? 0 : errno; }), EPERM);
+  EXPECT_EQ(::kill(statefsPid, 0), 0) << "the statefs daemon survived";
+  // The ledger's state hash is the statefs root of the state, as `sashimono statefs hash` says.
+  auto ledgerState = lastLedgerStateHash(l.runtimeData);
+  ASSERT_TRUE(ledgerState.ok()) << ledgerState.error().message;
+  ProcessSpec hashCmd;
+  hashCmd.argv = {SASHIMONO_BINARY, "statefs", "hash", l.stateData};
+  hashCmd.env = {std::string("PATH=") + kSafePath};
+  hashCmd.timeout = 60s;
+  auto hashed = runChecked(*host_->os.runner, hashCmd);
+  ASSERT_TRUE(hashed.ok()) << hashed.error().message;
+  EXPECT_EQ(core::toHexLower(*ledgerState) + "\n", hashed->out) << slurp(l.runtimeData + "/log/runtime.log");
 
   client->reset();
   sodium_memzero(keyText.data(), keyText.size());

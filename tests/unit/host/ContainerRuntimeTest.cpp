@@ -63,7 +63,8 @@ TEST(ContainerLogic, InstanceProfileIsUid1000WithNoCapabilitiesAndNoDataDir) {
   c.args = {"/bin/httpd"};
   c.stateMount = "/h/a/state";
   c.infoDir = "/b/info/a";
-  c.dataDir = "/h/a/runtime";  // ignored: only the runtime profile has a data dir
+  c.dataDir = "/h/a/runtime";     // ignored: only the runtime profile has a data dir ...
+  c.controlDir = "/h/a/control";  // ... and the statefs control socket
   rapidjson::Document d;
   d.Parse(renderOciSpec(c).c_str());
   ASSERT_FALSE(d.HasParseError());
@@ -73,6 +74,7 @@ TEST(ContainerLogic, InstanceProfileIsUid1000WithNoCapabilitiesAndNoDataDir) {
     EXPECT_EQ(d["process"]["capabilities"][set].Size(), 0u) << set;
   EXPECT_TRUE(d["process"]["noNewPrivileges"].GetBool());
   EXPECT_EQ(mountAt(d, "/data"), nullptr);
+  EXPECT_EQ(mountAt(d, "/run/statefs"), nullptr);
   auto* info = mountAt(d, "/run/sashimono");
   ASSERT_NE(info, nullptr);
   EXPECT_EQ(strings((*info)["options"]).count("ro"), 1u);
@@ -86,6 +88,7 @@ TEST(ContainerLogic, RuntimeProfileIsContainerRootWithExactlyItsCapabilitiesAndI
   c.infoDir = "/b/info/a";
   c.profile = ImageProfile::kRuntime;
   c.dataDir = "/h/a/runtime";
+  c.controlDir = "/h/a/control";
   rapidjson::Document d;
   d.Parse(renderOciSpec(c).c_str());
   ASSERT_FALSE(d.HasParseError());
@@ -113,6 +116,10 @@ TEST(ContainerLogic, RuntimeProfileIsContainerRootWithExactlyItsCapabilitiesAndI
   auto* state = mountAt(d, "/state");
   ASSERT_NE(state, nullptr);
   EXPECT_STREQ((*state)["source"].GetString(), "/h/a/state");
+  auto* control = mountAt(d, "/run/statefs");  // the statefs control socket's directory, read-only
+  ASSERT_NE(control, nullptr);
+  EXPECT_STREQ((*control)["source"].GetString(), "/h/a/control");
+  EXPECT_EQ(strings((*control)["options"]).count("ro"), 1u);
   std::vector<std::string> args;
   for (auto& a : d["process"]["args"].GetArray()) args.emplace_back(a.GetString());
   EXPECT_EQ(args, c.args);

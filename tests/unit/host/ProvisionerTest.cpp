@@ -52,8 +52,9 @@ class ProvisionerTest : public ::testing::Test {
 TEST_F(ProvisionerTest, CreatesInOrderStateFsBeforeDaemonAndReportsPorts) {
   auto info = prov_->create(spec("alpha"));
   ASSERT_TRUE(info.ok()) << info.error().message;
-  std::vector<std::string> want = {"users.create",  "users.alias",  "cgroups.create", "disks.create",
-                                   "statefs.mount", "daemon.start", "containers.run", "ports.add"};
+  std::vector<std::string> want = {"users.create", "users.alias",    "cgroups.create",
+                                   "disks.create", "disks.reown",    "statefs.mount",
+                                   "daemon.start", "containers.run", "ports.add"};
   EXPECT_EQ(ops(), want);
   EXPECT_EQ(info->state, TenantState::kReady);
   EXPECT_TRUE(info->running);
@@ -61,18 +62,43 @@ TEST_F(ProvisionerTest, CreatesInOrderStateFsBeforeDaemonAndReportsPorts) {
   EXPECT_EQ(info->ports[0].role, "user");
   EXPECT_EQ(info->ports[0].hostPort, cfg_.ports.user.first);
   EXPECT_EQ(info->ports[0].containerPort, kContainerUserPort);
-  // The contract uid maps into the tenant's own range, and the state filesystem runs as it.
+  // The contract uid maps into the tenant's own range; the state filesystem runs as the tenant
+  // user and shows its files as the contract's (uid and gid 1000 in the container).
   EXPECT_EQ(info->contractHostUid, info->subuid.start + kContractUid - 1);
   ASSERT_EQ(host_.stateFs.calls.size(), 1u);
-  EXPECT_EQ(host_.stateFs.calls[0].as.uid, info->contractHostUid);
+  const auto& m = host_.stateFs.calls[0];
+  const auto l = prov_->layout("alpha");
+  EXPECT_EQ(m.as.uid, info->uid);
+  ASSERT_TRUE(m.present.has_value());
+  EXPECT_EQ(m.present->uid, info->contractHostUid);
+  EXPECT_EQ(m.present->gid, host_.world.users.at(l.user).subgid.start + kContractUid - 1);
+  EXPECT_EQ(m.source, l.stateData);
+  EXPECT_EQ(m.tree, l.home + "/statefs/tree.sqlite");
+  EXPECT_EQ(m.control, l.home + "/control/statefs.sock");
+  // Home, state, mountpoint, tree and control directories: the tenant's only, 0700.
+  for (const auto* d : {&l.home, &l.stateData, &l.stateMount, &l.statefsDir, &l.controlDir}) {
+    auto it = host_.world.attrs.find(*d);
+    ASSERT_NE(it, host_.world.attrs.end()) << *d;
+    EXPECT_EQ(it->second.mode, 0700u) << *d;
+    EXPECT_EQ(it->second.uid, info->uid) << *d;
+  }
+  // What an earlier version left owned by the contract's uid goes to the tenant user.
+  ASSERT_EQ(host_.disks.reowned.size(), 1u);
+  EXPECT_EQ(host_.disks.reowned[0].first, l.stateData);
+  EXPECT_EQ(host_.disks.reowned[0].second.fromUid, info->contractHostUid);
+  EXPECT_EQ(host_.disks.reowned[0].second.toUid, info->uid);
+  EXPECT_EQ(host_.disks.reowned[0].second.fromGid, m.present->gid);
+  EXPECT_EQ(host_.disks.reowned[0].second.toGid, host_.world.users.at(l.user).gid);
+  // A plain image's container gets no control socket.
+  EXPECT_TRUE(host_.containers.specs.at(0).controlDir.empty());
   ASSERT_EQ(host_.containers.specs.size(), 1u);
   EXPECT_EQ(host_.containers.specs[0].args, (std::vector<std::string>{"/bin/httpd", "-f"}));  // image default
   EXPECT_EQ(host_.containers.specs[0].rootfs, cfg_.imagesDir + "/instance/rootfs");
 }
 
 TEST_F(ProvisionerTest, FailureAtEveryStepRollsBackEverything) {
-  for (const char* at : {"users.create", "users.alias", "cgroups.create", "disks.create", "statefs.mount",
-                         "daemon.start", "containers.run", "ports.add"}) {
+  for (const char* at : {"users.create", "users.alias", "cgroups.create", "disks.create", "disks.reown",
+                         "statefs.mount", "daemon.start", "containers.run", "ports.add"}) {
     host_.world.failAt = at;
     auto info = prov_->create(spec("beta"));
     ASSERT_FALSE(info.ok()) << at;
@@ -262,6 +288,7 @@ class ProvisionerProfileTest : public ProvisionerTest {
   void SetUp() override {
     ProvisionerTest::SetUp();
     fs().makeDirs(dir_ + "/images/hotpocket/rootfs/bin");
+    fs().makeDirs(dir_ + "/images/hotpocket/rootfs/run/statefs");
     put(dir_ + "/images/hotpocket/cmd", "/usr/bin/sashimono\nruntime\n");
     put(dir_ + "/images/hotpocket/profile", "runtime\n");
   }
@@ -304,6 +331,7 @@ TEST_F(ProvisionerProfileTest, RuntimeImageGetsItsDataDirAndInfoFilesOwnedByCont
   ASSERT_EQ(host_.containers.specs.size(), 1u);
   EXPECT_EQ(host_.containers.specs[0].profile, ImageProfile::kRuntime);
   EXPECT_EQ(host_.containers.specs[0].dataDir, l.runtimeData);
+  EXPECT_EQ(host_.containers.specs[0].controlDir, l.controlDir);  // bound at /run/statefs
   EXPECT_EQ(host_.containers.specs[0].args, (std::vector<std::string>{"/usr/bin/sashimono", "runtime"}));
   // Not journaled: the key never lands in the record.
   std::string recText = read(l.record);

@@ -48,6 +48,7 @@ TEST(HostProvisionerPortTest, InstanceConfigCarriesTheRequestAndTheHostsCeilings
   ASSERT_TRUE(c->runAs.has_value());
   EXPECT_EQ(c->runAs->first, 1000u);
   EXPECT_EQ(c->runAs->second, 1000u);
+  EXPECT_EQ(c->statefsControl, "/run/statefs/statefs.sock");  // the state hash comes from statefs
 }
 
 TEST(HostProvisionerPortTest, InstanceKeyIsHotPocketsPrivateKeyTextOfTheLeasesKey) {

@@ -122,6 +122,12 @@ TEST(ConfigTest, InstanceConfigRoundTrip) {
   EXPECT_EQ(back->environment, c.environment);
   EXPECT_EQ(back->roundLimits, c.roundLimits);
   EXPECT_EQ(back->runAs, c.runAs);
+  EXPECT_EQ(back->statefsControl, "");
+  c.statefsControl = "/run/statefs/statefs.sock";
+  back = parseInstanceConfig(renderInstanceConfig(c), "test", "/");
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->statefsControl, c.statefsControl);
+  EXPECT_FALSE(parseInstanceConfig(R"({"contract_id":"a","statefs_control":"rel.sock"})", "f", "/").ok());
   auto bad = parseInstanceConfig(R"({"contract_id":"a","user":{"tls":"maybe"}})", "f.json", "/");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("tls"), std::string::npos) << bad.error().message;

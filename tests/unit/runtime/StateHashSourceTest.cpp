@@ -1,0 +1,151 @@
+#include "sashimono/runtime/StateHashSource.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "sashimono/core/Bytes.h"
+#include "sashimono/statefs/StateTree.h"
+
+namespace sashimono::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDir {
+  TempDir() {
+    std::string t = (fs::temp_directory_path() / "sashi-statehash-XXXXXX").string();
+    if (::mkdtemp(t.data()) == nullptr) throw std::runtime_error("mkdtemp");
+    path = t;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  fs::path path;
+};
+
+Hash built(const fs::path& dir) {
+  auto t = statefs::StateTree::build(dir.string());
+  EXPECT_TRUE(t.ok()) << t.error().message;
+  return t.ok() ? t->root() : Hash{};
+}
+
+TEST(StateHashSourceTest, ParsesCommitAnswers) {
+  const std::string hex(64, 'a');
+  auto h = parseCommitAnswer("ok " + hex);
+  ASSERT_TRUE(h.ok()) << h.error().message;
+  EXPECT_EQ(core::toHexLower(*h), hex);
+  auto e = parseCommitAnswer("error not allowed");
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().message.find("not allowed"), std::string::npos);
+  for (auto bad : {std::string("ok"), std::string("ok ") + std::string(63, 'a'), "ok " + std::string(65, 'a'),
+                   "ok " + std::string(64, 'A'), "ok " + std::string(64, 'g'), "OK " + hex, "okk" + hex})
+    EXPECT_FALSE(parseCommitAnswer(bad).ok()) << bad;
+}
+
+TEST(StateHashSourceTest, LocalSourceIsTheStateTreeRootAfterEveryChange) {
+  TempDir d;
+  fs::create_directories(d.path / "state/sub");
+  std::ofstream(d.path / "patch.cfg") << "{}";
+  std::ofstream(d.path / "state/a") << "one";
+  auto src = makeLocalStateHash(d.path.string());
+  auto h1 = src->commit();
+  ASSERT_TRUE(h1.ok()) << h1.error().message;
+  EXPECT_EQ(*h1, built(d.path));
+  // Changes of every kind between rounds (sizes change so that no racy-clean file is missed).
+  std::ofstream(d.path / "state/a", std::ios::app) << "two";
+  std::ofstream(d.path / "state/sub/b") << "bee";
+  fs::create_symlink("a", d.path / "state/link");
+  ::chmod((d.path / "state/sub/b").c_str(), 0755);
+  auto h2 = src->commit();
+  ASSERT_TRUE(h2.ok()) << h2.error().message;
+  EXPECT_NE(*h2, *h1);
+  EXPECT_EQ(*h2, built(d.path));
+  fs::rename(d.path / "state/sub", d.path / "state/moved");
+  fs::remove(d.path / "state/a");
+  auto h3 = src->commit();
+  ASSERT_TRUE(h3.ok()) << h3.error().message;
+  EXPECT_EQ(*h3, built(d.path));
+  // A state that cannot be hashed is an error, and the next round hashes anew.
+  const auto sock = (d.path / "state/sock").string();
+  int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, sock.c_str(), sizeof a.sun_path - 1);
+  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  EXPECT_FALSE(src->commit().ok());
+  ::close(s);
+  fs::remove(sock);
+  auto h4 = src->commit();
+  ASSERT_TRUE(h4.ok()) << h4.error().message;
+  EXPECT_EQ(*h4, *h3);
+}
+
+// A stand-in for the daemon's control socket: answers each "commit" with the next line given.
+TEST(StateHashSourceTest, StatefsSourceAsksCommitAndReconnectsOnce) {
+  TempDir d;
+  const auto path = (d.path / "c.sock").string();
+  int ls = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+  ASSERT_EQ(::bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(ls, 4), 0);
+  const std::string h1(64, '1'), h2(64, '2');
+  std::vector<std::string> requests;
+  std::thread server([&] {
+    // First connection: two answers, then it closes (a restarted daemon); second: one answer.
+    for (int conn = 0; conn < 2; ++conn) {
+      int c = ::accept(ls, nullptr, nullptr);
+      if (c < 0) return;
+      std::string buf;
+      const int answers = conn == 0 ? 2 : 1;
+      for (int i = 0; i < answers; ++i) {
+        while (buf.find('\n') == std::string::npos) {
+          char b[64];
+          ssize_t n = ::read(c, b, sizeof b);
+          if (n <= 0) break;
+          buf.append(b, static_cast<std::size_t>(n));
+        }
+        auto nl = buf.find('\n');
+        if (nl == std::string::npos) break;
+        requests.push_back(buf.substr(0, nl));
+        buf.erase(0, nl + 1);
+        std::string ans =
+            conn == 0 && i == 1 ? "error rounds are odd\n" : "ok " + (conn == 0 ? h1 : h2) + "\n";
+        (void)!::write(c, ans.data(), ans.size());
+      }
+      ::close(c);
+    }
+  });
+  auto src = makeStatefsStateHash(path, std::chrono::seconds(5));
+  auto r1 = src->commit();
+  ASSERT_TRUE(r1.ok()) << r1.error().message;
+  EXPECT_EQ(core::toHexLower(*r1), h1);
+  auto r2 = src->commit();  // an error answer is final: no retry
+  ASSERT_FALSE(r2.ok());
+  EXPECT_NE(r2.error().message.find("rounds are odd"), std::string::npos);
+  auto r3 = src->commit();  // the server closed: connect again, once
+  ASSERT_TRUE(r3.ok()) << r3.error().message;
+  EXPECT_EQ(core::toHexLower(*r3), h2);
+  server.join();
+  ::close(ls);
+  EXPECT_EQ(requests, (std::vector<std::string>{"commit", "commit", "commit"}));
+  // Nothing listening: an error naming the socket.
+  fs::remove(path);
+  auto none = makeStatefsStateHash(path, std::chrono::seconds(1))->commit();
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message.find(path), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sashimono::runtime
