@@ -16,6 +16,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -38,7 +40,9 @@ struct Fixture {
   std::vector<ino_t> inodes;
 
   Fixture() {
-    char tmpl[] = "/tmp/statefs-treestore-fuzz-XXXXXX";
+    // tmpfs when there is one: the store syncs at every load, and a disk would make that the cost.
+    char tmpl[] = "/dev/shm/statefs-treestore-fuzz-XXXXXX";
+    if (::access("/dev/shm", W_OK) != 0) std::strcpy(tmpl, "/tmp/statefs-treestore-fuzz-XXXXXX");
     if (::mkdtemp(tmpl) == nullptr) std::abort();
     const std::string base = tmpl;
     dir = base + "/state";
@@ -60,6 +64,11 @@ struct Fixture {
     }
     // Files changed less than a clock tick ago are never trusted: let the times settle.
     ::usleep(20000);
+  }
+
+  ~Fixture() {
+    std::error_code ec;
+    std::filesystem::remove_all(std::filesystem::path(dir).parent_path(), ec);
   }
 
   static void write(const std::string& path, const std::string& content) {
