@@ -19,6 +19,7 @@
 #include "sashimono/statefs/ControlServer.h"
 #include "sashimono/statefs/HashingBackend.h"
 #include "sashimono/statefs/PassthroughBackend.h"
+#include "sashimono/statefs/RoundBackend.h"
 #include "sashimono/statefs/SourceDir.h"
 #include "sashimono/statefs/StateFs.h"
 
@@ -39,6 +40,9 @@ constexpr const char* kNotes =
     "          --allow-other lets other users in (the kernel enforces file modes).\n"
     "          --control SOCKET answers `ping`, `root` (the state hash) and `commit` on a\n"
     "          unix socket only the daemon's user may use (docs/STATEFS.md).\n"
+    "          --undo DIR keeps the undo log of rounds there (on the state's filesystem,\n"
+    "          outside it): `begin`, `commit`, `rollback` over the control socket. A round\n"
+    "          a killed daemon left open is rolled back before the mount is served.\n"
     "unmount   unmounts a FUSE mount (lazily if busy); succeeds when nothing is mounted.\n"
     "hash      prints the state hash of DIR (64 hex), computed from scratch; --json prints\n"
     "          {\"root\", \"entries\": [{name, kind, mode, size, hash}]} for its top level.\n"
@@ -49,6 +53,7 @@ struct StatefsArgs {
   std::string source;
   std::string mountpoint;
   std::string control;  // the control socket, empty for none
+  std::string undo;     // the undo directory (rounds), empty for none
   bool allowOther = false;
   bool foreground = false;
 };
@@ -93,20 +98,20 @@ core::Result<statefs::StateTree> openStateTree(const std::string& source) {
 
 // Starts answering control requests at `path` (nothing when it is empty).
 core::Status startControl(const std::string& path, statefs::HashingBackend& state,
-                          std::unique_ptr<statefs::ControlServer>& out) {
+                          statefs::RoundBackend* rounds, std::unique_ptr<statefs::ControlServer>& out) {
   if (path.empty()) return {};
   auto server = statefs::ControlServer::listen(path);
   if (!server.ok()) return server.error();
-  SASHI_TRY((*server)->start(statefs::stateControl(state)));
+  SASHI_TRY((*server)->start(statefs::stateControl(state, rounds)));
   out = std::move(server).value();
   return {};
 }
 
 // The daemon side: serve, report readiness (or the error) on `reportFd`, detach stdio.
-int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backend, const std::string& control,
-              int reportFd) {
+int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backend,
+              statefs::RoundBackend* rounds, const std::string& control, int reportFd) {
   std::unique_ptr<statefs::ControlServer> server;  // listening before the mount is reported ready
-  if (auto st = startControl(control, backend, server); !st.ok()) {
+  if (auto st = startControl(control, backend, rounds, server); !st.ok()) {
     writeAll(reportFd, "error: " + st.error().message + "\n");
     ::close(reportFd);
     return 1;
@@ -140,7 +145,7 @@ int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backen
 
 // Forks; the child mounts and serves; the parent returns once the child reports.
 int daemonize(const statefs::MountOptions& opts, statefs::HashingBackend& backend,
-              const std::string& control) {
+              statefs::RoundBackend* rounds, const std::string& control) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return failure(kCmd, std::string("pipe: ") + std::strerror(errno));
   std::cout.flush();
@@ -152,7 +157,7 @@ int daemonize(const statefs::MountOptions& opts, statefs::HashingBackend& backen
     ::setsid();
     if (::chdir("/") != 0) { /* paths are absolute; nothing depends on the cwd */
     }
-    std::exit(runDaemon(opts, backend, control, p[1]));
+    std::exit(runDaemon(opts, backend, rounds, control, p[1]));
   }
   ::close(p[1]);
   std::string msg;
@@ -209,17 +214,37 @@ int runMount(StatefsArgs a) {
     if (within(control, source) || within(control, opts.mountpoint))
       return usageError(kCmd, "mount: the control socket must be outside the source and the mountpoint");
   }
+  std::string undoDir;
+  if (!a.undo.empty()) {
+    if (::mkdir(a.undo.c_str(), 0700) != 0 && errno != EEXIST)
+      return failure(kCmd, "undo dir " + a.undo + ": " + std::strerror(errno));
+    if (!canonicalDir(a.undo, undoDir, err)) return failure(kCmd, "undo dir " + err);
+    if (within(undoDir, source) || within(source, undoDir) || within(undoDir, opts.mountpoint))
+      return usageError(kCmd, "mount: the undo directory must be outside the source and the mountpoint");
+  }
   auto dir = statefs::SourceDir::open(source);
   if (!dir.ok()) return failure(kCmd, bare(dir.error().message));
   statefs::PassthroughBackend passthrough(std::move(dir).value());
+  std::unique_ptr<statefs::RoundBackend> rounds;
+  if (!undoDir.empty()) {
+    auto log = statefs::UndoLog::open(undoDir, passthrough.source());
+    if (!log.ok()) return failure(kCmd, bare(log.error().message));
+    if (log->roundPresent()) {  // a killed daemon's round: back to the committed state first
+      spdlog::warn("statefs: rolling back the round left open in {}", undoDir);
+      if (auto st = log->rollback(nullptr); !st.ok()) return failure(kCmd, bare(st.error().message));
+    }
+    rounds =
+        std::make_unique<statefs::RoundBackend>(passthrough, passthrough.source(), std::move(log).value());
+  }
+  statefs::StateBackend& below = rounds ? static_cast<statefs::StateBackend&>(*rounds) : passthrough;
   auto tree = openStateTree(source);
   if (!tree.ok()) return failure(kCmd, "hash tree of " + source + ": " + tree.error().message);
-  statefs::HashingBackend backend(passthrough, std::move(tree).value(),
+  statefs::HashingBackend backend(below, std::move(tree).value(),
                                   [source] { return statefs::StateTree::build(source); });
 
-  if (!a.foreground) return daemonize(opts, backend, control);
+  if (!a.foreground) return daemonize(opts, backend, rounds.get(), control);
   std::unique_ptr<statefs::ControlServer> server;
-  if (auto st = startControl(control, backend, server); !st.ok())
+  if (auto st = startControl(control, backend, rounds.get(), server); !st.ok())
     return failure(kCmd, bare(st.error().message));
   auto st = statefs::serve(opts, backend, [&](const core::Status& s) {
     if (s.ok())
@@ -244,7 +269,7 @@ int runStatefs(const std::vector<std::string>& args) {
   const std::vector<OptionSpec> mountOptions{
       {"--source", true, setString(a.source)},         {"--mountpoint", true, setString(a.mountpoint)},
       {"--allow-other", false, setFlag(a.allowOther)}, {"--foreground", false, setFlag(a.foreground)},
-      {"--control", true, setString(a.control)},
+      {"--control", true, setString(a.control)},       {"--undo", true, setString(a.undo)},
   };
   const std::vector<OptionSpec> unmountOptions{{"--mountpoint", true, setString(a.mountpoint)}};
   StatefsHashArgs h;
@@ -255,7 +280,8 @@ int runStatefs(const std::vector<std::string>& args) {
       .verbs =
           {
               {.name = "mount",
-               .synopsis = "--source DIR --mountpoint DIR [--allow-other] [--foreground] [--control SOCKET]",
+               .synopsis = "--source DIR --mountpoint DIR [--allow-other] [--foreground] [--control SOCKET] "
+                           "[--undo DIR]",
                .run = calling(&runMount, a),
                .options = &mountOptions},
               {.name = "unmount",

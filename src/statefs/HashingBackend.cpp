@@ -37,6 +37,17 @@ std::shared_lock<std::shared_mutex> HashingBackend::changeLock() {
 core::Result<crypto::Hash256> HashingBackend::refresh() {
   std::lock_guard gate(gate_);      // no new change starts ...
   std::unique_lock lock(changes_);  // ... and those running finish
+  return refreshLocked();
+}
+
+core::Result<crypto::Hash256> HashingBackend::exclusive(const std::function<core::Status(StateTree&)>& step) {
+  std::lock_guard gate(gate_);
+  std::unique_lock lock(changes_);
+  if (auto st = step(tree_); !st.ok()) return st.error();
+  return refreshLocked();
+}
+
+core::Result<crypto::Hash256> HashingBackend::refreshLocked() {
   if (!lost_.load()) {
     auto root = tree_.refresh();
     if (root.ok()) return root;

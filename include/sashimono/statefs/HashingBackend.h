@@ -53,6 +53,11 @@ class HashingBackend final : public StateBackend {
   // Applies the marks and returns the root: the state hash. Blocks changes meanwhile. When the
   // tree cannot be refreshed incrementally it is rebuilt with `rebuild` (error without one).
   [[nodiscard]] core::Result<crypto::Hash256> refresh();
+  // Runs `step` while no change is in flight (the exclusion refresh() uses), giving it the tree to
+  // mark what it changes, then refreshes and answers the root. A round's begin, commit and
+  // rollback run here. An error of `step` is answered as is (the tree is refreshed anyway at the
+  // next refresh: the marks `step` made stay).
+  [[nodiscard]] core::Result<crypto::Hash256> exclusive(const std::function<core::Status(StateTree&)>& step);
 
   int getattr(std::string_view path, struct stat& st) override;
   int fgetattr(Handle h, struct stat& st) override;
@@ -95,6 +100,7 @@ class HashingBackend final : public StateBackend {
   ino_t inodeOf(File& f);
   int wrap(Handle inner, Handle& out);
   std::shared_lock<std::shared_mutex> changeLock();
+  core::Result<crypto::Hash256> refreshLocked();
 
   StateBackend& inner_;
   StateTree tree_;
