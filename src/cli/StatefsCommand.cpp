@@ -15,11 +15,11 @@
 
 #include "Command.h"
 #include "StatefsHash.h"
+#include "StatefsRounds.h"
 #include "sashimono/core/Log.h"
 #include "sashimono/statefs/ControlServer.h"
 #include "sashimono/statefs/HashingBackend.h"
 #include "sashimono/statefs/PassthroughBackend.h"
-#include "sashimono/statefs/RoundBackend.h"
 #include "sashimono/statefs/SourceDir.h"
 #include "sashimono/statefs/StateFs.h"
 
@@ -43,6 +43,8 @@ constexpr const char* kNotes =
     "          --undo DIR keeps the undo log of rounds there (on the state's filesystem,\n"
     "          outside it): `begin`, `commit`, `rollback` over the control socket. A round\n"
     "          a killed daemon left open is rolled back before the mount is served.\n"
+    "          --views DIR (with --undo) mounts read-only views of the committed state\n"
+    "          there: `view open` answers an id (DIR/ID) and its root; `view close ID`.\n"
     "unmount   unmounts a FUSE mount (lazily if busy); succeeds when nothing is mounted.\n"
     "hash      prints the state hash of DIR (64 hex), computed from scratch; --json prints\n"
     "          {\"root\", \"entries\": [{name, kind, mode, size, hash}]} for its top level.\n"
@@ -54,6 +56,7 @@ struct StatefsArgs {
   std::string mountpoint;
   std::string control;  // the control socket, empty for none
   std::string undo;     // the undo directory (rounds), empty for none
+  std::string views;    // where views are mounted, empty for none
   bool allowOther = false;
   bool foreground = false;
 };
@@ -97,21 +100,23 @@ core::Result<statefs::StateTree> openStateTree(const std::string& source) {
 }
 
 // Starts answering control requests at `path` (nothing when it is empty).
-core::Status startControl(const std::string& path, statefs::HashingBackend& state,
-                          statefs::RoundBackend* rounds, std::unique_ptr<statefs::ControlServer>& out) {
+core::Status startControl(const std::string& path, statefs::HashingBackend& state, StatefsRounds& rounds,
+                          std::unique_ptr<statefs::ControlServer>& out) {
   if (path.empty()) return {};
   auto server = statefs::ControlServer::listen(path);
   if (!server.ok()) return server.error();
-  SASHI_TRY((*server)->start(statefs::stateControl(state, rounds)));
+  SASHI_TRY((*server)->start(statefs::stateControl(state, rounds.rounds.get(), rounds.views.get())));
   out = std::move(server).value();
   return {};
 }
 
 // The daemon side: serve, report readiness (or the error) on `reportFd`, detach stdio.
-int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backend,
-              statefs::RoundBackend* rounds, const std::string& control, int reportFd) {
+int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backend, StatefsRounds& rounds,
+              const std::string& control, int reportFd) {
   std::unique_ptr<statefs::ControlServer> server;  // listening before the mount is reported ready
-  if (auto st = startControl(control, backend, rounds, server); !st.ok()) {
+  auto started = rounds.startViews();              // the views are usable before the mount is reported
+  if (started.ok()) started = startControl(control, backend, rounds, server);
+  if (auto st = started; !st.ok()) {
     writeAll(reportFd, "error: " + st.error().message + "\n");
     ::close(reportFd);
     return 1;
@@ -133,6 +138,7 @@ int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backen
     ::close(reportFd);
     reported = true;
   });
+  rounds.stopViews();  // the child ends with exit(): no destructor would
   if (!reported) {
     writeAll(reportFd,
              "error: " +
@@ -144,8 +150,8 @@ int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backen
 }
 
 // Forks; the child mounts and serves; the parent returns once the child reports.
-int daemonize(const statefs::MountOptions& opts, statefs::HashingBackend& backend,
-              statefs::RoundBackend* rounds, const std::string& control) {
+int daemonize(const statefs::MountOptions& opts, statefs::HashingBackend& backend, StatefsRounds& rounds,
+              const std::string& control) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return failure(kCmd, std::string("pipe: ") + std::strerror(errno));
   std::cout.flush();
@@ -214,7 +220,14 @@ int runMount(StatefsArgs a) {
     if (within(control, source) || within(control, opts.mountpoint))
       return usageError(kCmd, "mount: the control socket must be outside the source and the mountpoint");
   }
-  std::string undoDir;
+  std::string undoDir, viewsDir;
+  if (!a.views.empty()) {
+    if (a.undo.empty()) return usageError(kCmd, "mount: --views needs --undo");
+    if (!canonicalDir(a.views, viewsDir, err)) return failure(kCmd, "views " + err);
+    if (within(viewsDir, source) || within(source, viewsDir) || within(viewsDir, opts.mountpoint) ||
+        within(opts.mountpoint, viewsDir))
+      return usageError(kCmd, "mount: the views directory must be outside the source and the mountpoint");
+  }
   if (!a.undo.empty()) {
     if (::mkdir(a.undo.c_str(), 0700) != 0 && errno != EEXIST)
       return failure(kCmd, "undo dir " + a.undo + ": " + std::strerror(errno));
@@ -225,26 +238,21 @@ int runMount(StatefsArgs a) {
   auto dir = statefs::SourceDir::open(source);
   if (!dir.ok()) return failure(kCmd, bare(dir.error().message));
   statefs::PassthroughBackend passthrough(std::move(dir).value());
-  std::unique_ptr<statefs::RoundBackend> rounds;
-  if (!undoDir.empty()) {
-    auto log = statefs::UndoLog::open(undoDir, passthrough.source());
-    if (!log.ok()) return failure(kCmd, bare(log.error().message));
-    if (log->roundPresent()) {  // a killed daemon's round: back to the committed state first
-      spdlog::warn("statefs: rolling back the round left open in {}", undoDir);
-      if (auto st = log->rollback(nullptr); !st.ok()) return failure(kCmd, bare(st.error().message));
-    }
-    rounds =
-        std::make_unique<statefs::RoundBackend>(passthrough, passthrough.source(), std::move(log).value());
-  }
-  statefs::StateBackend& below = rounds ? static_cast<statefs::StateBackend&>(*rounds) : passthrough;
+  StatefsRounds rounds;
+  rounds.allowOther = a.allowOther;
+  if (auto st = rounds.open(undoDir, viewsDir, passthrough); !st.ok())
+    return failure(kCmd, bare(st.error().message));
+  statefs::StateBackend& below =
+      rounds.rounds ? static_cast<statefs::StateBackend&>(*rounds.rounds) : passthrough;
   auto tree = openStateTree(source);
   if (!tree.ok()) return failure(kCmd, "hash tree of " + source + ": " + tree.error().message);
   statefs::HashingBackend backend(below, std::move(tree).value(),
                                   [source] { return statefs::StateTree::build(source); });
 
-  if (!a.foreground) return daemonize(opts, backend, rounds.get(), control);
+  if (!a.foreground) return daemonize(opts, backend, rounds, control);
   std::unique_ptr<statefs::ControlServer> server;
-  if (auto st = startControl(control, backend, rounds.get(), server); !st.ok())
+  if (auto st = rounds.startViews(); !st.ok()) return failure(kCmd, bare(st.error().message));
+  if (auto st = startControl(control, backend, rounds, server); !st.ok())
     return failure(kCmd, bare(st.error().message));
   auto st = statefs::serve(opts, backend, [&](const core::Status& s) {
     if (s.ok())
@@ -270,6 +278,7 @@ int runStatefs(const std::vector<std::string>& args) {
       {"--source", true, setString(a.source)},         {"--mountpoint", true, setString(a.mountpoint)},
       {"--allow-other", false, setFlag(a.allowOther)}, {"--foreground", false, setFlag(a.foreground)},
       {"--control", true, setString(a.control)},       {"--undo", true, setString(a.undo)},
+      {"--views", true, setString(a.views)},
   };
   const std::vector<OptionSpec> unmountOptions{{"--mountpoint", true, setString(a.mountpoint)}};
   StatefsHashArgs h;
@@ -281,7 +290,7 @@ int runStatefs(const std::vector<std::string>& args) {
           {
               {.name = "mount",
                .synopsis = "--source DIR --mountpoint DIR [--allow-other] [--foreground] [--control SOCKET] "
-                           "[--undo DIR]",
+                           "[--undo DIR] [--views DIR]",
                .run = calling(&runMount, a),
                .options = &mountOptions},
               {.name = "unmount",

@@ -1,11 +1,13 @@
 #include "sashimono/statefs/ControlProtocol.h"
 
+#include <charconv>
 #include <memory>
 #include <optional>
 #include "sashimono/core/Bytes.h"
 
 #include "sashimono/statefs/HashingBackend.h"
 #include "sashimono/statefs/RoundBackend.h"
+#include "sashimono/statefs/ViewBackend.h"
 
 namespace sashimono::statefs {
 
@@ -47,7 +49,7 @@ std::string ControlProtocol::answer(std::string_view line) const {
   return r->empty() ? std::string("ok\n") : "ok " + oneLine(*r) + "\n";
 }
 
-ControlProtocol stateControl(HashingBackend& state, RoundBackend* rounds) {
+ControlProtocol stateControl(HashingBackend& state, RoundBackend* rounds, ViewBackend* views) {
   ControlProtocol p;
   p.add("ping", [](std::string_view args) { return noArgs("ping", args); });
   // The last committed root, for rollback's check (the state at mount is committed).
@@ -99,6 +101,30 @@ ControlProtocol stateControl(HashingBackend& state, RoundBackend* rounds) {
     }
     return hex(h);
   });
+  if (views != nullptr) {
+    p.add("view", [&state, rounds, views, committed](std::string_view args) -> core::Result<std::string> {
+      if (args == "open") {
+        if (!rounds->inRound() || !committed->has_value()) {  // the state now is the committed one
+          auto h = state.refresh();
+          if (!h.ok()) return h.error();
+          *committed = *h;
+        }
+        auto id = views->open();
+        if (!id.ok()) return id.error();
+        return std::to_string(*id) + " " + core::toHexLower(**committed);
+      }
+      if (args.rfind("close ", 0) == 0) {
+        const std::string_view text = args.substr(6);
+        std::uint64_t id = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+        if (ec != std::errc() || end != text.data() + text.size() || text.empty())
+          return core::Error("view close: expected a view id");
+        if (!views->close(id)) return core::Error("view close: no open view " + std::string(text));
+        return std::string();
+      }
+      return core::Error("view: expected 'open' or 'close ID'");
+    });
+  }
   p.add("status", [rounds](std::string_view args) -> core::Result<std::string> {
     SASHI_TRY(noArgs("status", args));
     return std::string(rounds->inRound() ? "round " : "idle ") + std::to_string(rounds->undoBytes());

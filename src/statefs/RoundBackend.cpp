@@ -33,6 +33,7 @@ core::Status RoundBackend::begin() {
   SASHI_TRY(log_.begin());
   tracked_.clear();
   created_.clear();
+  journal_.clear();
   round_.store(true);
   return {};
 }
@@ -44,6 +45,8 @@ core::Status RoundBackend::commit() {
   round_.store(false);
   tracked_.clear();
   created_.clear();
+  journal_.clear();
+  epoch_.fetch_add(1);  // views of the state before end here
   return {};
 }
 
@@ -54,10 +57,16 @@ core::Status RoundBackend::rollback(StateTree* marks) {
   round_.store(false);
   tracked_.clear();
   created_.clear();
+  journal_.clear();
   return {};
 }
 
 // ---- helpers (mu_ held) -------------------------------------------------------------------
+
+int RoundBackend::journaled(int rc, JournalEntry e) {
+  if (rc == 0) journal_.add(std::move(e));
+  return rc;
+}
 
 int RoundBackend::record(const UndoRecord& r) {
   if (int rc = log_.append(r); rc != 0) return rc;
@@ -92,7 +101,7 @@ int RoundBackend::saveRange(int fd, const struct stat& st, std::uint64_t offset,
   Tracked* t = nullptr;
   if (int rc = track(fd, st, t); rc != 0) return rc;
   const auto size = static_cast<std::uint64_t>(st.st_size);
-  std::vector<std::uint64_t> saved;
+  std::vector<std::pair<std::uint64_t, std::pair<std::uint64_t, std::uint32_t>>> saved;
   bool savedSize = false;
   if (sizeChanges && !t->size) {
     if (int rc = log_.append(UndoRecord::size(t->id, size)); rc != 0) return rc;
@@ -121,13 +130,20 @@ int RoundBackend::saveRange(int fd, const struct stat& st, std::uint64_t offset,
         got += static_cast<std::size_t>(n);
       }
       buf.resize(got);
-      if (int rc = log_.append(UndoRecord::block(t->id, k, buf)); rc != 0) return rc;
-      saved.push_back(k);
+      std::uint64_t at = 0;
+      if (int rc = log_.append(UndoRecord::block(t->id, k, buf), &at); rc != 0) return rc;
+      saved.push_back({k, {at + kUndoBlockDataOffset, static_cast<std::uint32_t>(buf.size())}});
     }
   }
   if (int rc = log_.sync(); rc != 0) return rc;
-  t->blocks.insert(saved.begin(), saved.end());
-  if (savedSize) t->size = true;
+  for (const auto& [k, where] : saved) {
+    t->blocks.insert(k);
+    t->blockAt[k] = where;
+  }
+  if (savedSize) {
+    t->size = true;
+    t->oldSize = size;
+  }
   return 0;
 }
 
@@ -146,7 +162,9 @@ int RoundBackend::trash(std::string_view path, std::uint64_t& id) {
   if (int rc = source_.parentOf(path, p); rc != 0) return rc;
   if (p.isRoot()) return -EBUSY;
   const std::string name = undoIdName(id);
-  return ::renameat(p.dirfd, p.leaf, log_.trashFd(), name.c_str()) == 0 ? 0 : -errno;
+  if (::renameat(p.dirfd, p.leaf, log_.trashFd(), name.c_str()) != 0) return -errno;
+  journal_.add(JournalEntry{UndoOp::kTrashed, str(path), {}, id, 0, 0});
+  return 0;
 }
 
 int RoundBackend::isEmptyDir(std::string_view path) {
@@ -230,6 +248,7 @@ int RoundBackend::create(std::string_view path, int flags, mode_t mode, Handle& 
   if (rc != -ENOENT) return rc;
   if ((rc = record(UndoRecord::created(str(path)))) != 0) return rc;
   if ((rc = inner_.create(path, flags, mode, out)) != 0) return rc;
+  journal_.add(JournalEntry{UndoOp::kCreated, str(path), {}, 0, 0, 0});
   if (::fstat(fdOf(out), &st) == 0) created_.insert(st.st_ino);
   return 0;
 }
@@ -289,6 +308,7 @@ int RoundBackend::mknod(std::string_view path, mode_t mode, dev_t dev) {
   std::lock_guard lock(mu_);
   if (int rc = created(path); rc != 0) return rc;
   int rc = inner_.mknod(path, mode, dev);
+  if (rc == 0) journal_.add(JournalEntry{UndoOp::kCreated, str(path), {}, 0, 0, 0});
   struct stat st {};
   if (rc == 0 && inner_.getattr(path, st) == 0) created_.insert(st.st_ino);
   return rc;
@@ -298,14 +318,15 @@ int RoundBackend::mkdir(std::string_view path, mode_t mode) {
   if (!round_.load()) return inner_.mkdir(path, mode);
   std::lock_guard lock(mu_);
   if (int rc = created(path); rc != 0) return rc;
-  return inner_.mkdir(path, mode);
+  return journaled(inner_.mkdir(path, mode), JournalEntry{UndoOp::kCreated, str(path), {}, 0, 0, 0});
 }
 
 int RoundBackend::symlink(std::string_view target, std::string_view linkPath) {
   if (!round_.load()) return inner_.symlink(target, linkPath);
   std::lock_guard lock(mu_);
   if (int rc = created(linkPath); rc != 0) return rc;
-  return inner_.symlink(target, linkPath);
+  return journaled(inner_.symlink(target, linkPath),
+                   JournalEntry{UndoOp::kCreated, str(linkPath), {}, 0, 0, 0});
 }
 
 int RoundBackend::link(std::string_view from, std::string_view to) {
@@ -315,7 +336,7 @@ int RoundBackend::link(std::string_view from, std::string_view to) {
   if (int rc = inner_.getattr(from, st); rc != 0) return rc;
   if (S_ISDIR(st.st_mode)) return -EPERM;
   if (int rc = created(to); rc != 0) return rc;
-  return inner_.link(from, to);
+  return journaled(inner_.link(from, to), JournalEntry{UndoOp::kCreated, str(to), {}, 0, 0, 0});
 }
 
 int RoundBackend::unlink(std::string_view path) {
@@ -356,7 +377,7 @@ int RoundBackend::rename(std::string_view from, std::string_view to, unsigned in
     if (int rc = record(UndoRecord::exchanged(str(from), str(to))); rc != 0) return rc;
     int rc = inner_.rename(from, to, flags);
     if (rc != 0) (void)log_.cutTo(mark);  // exchanging back would not be harmless
-    return rc;
+    return journaled(rc, JournalEntry{UndoOp::kExchanged, str(from), str(to), 0, 0, 0});
   }
   const bool dirFrom = S_ISDIR(a.st_mode);
   if (to.size() > from.size() && to.substr(0, from.size()) == from && to[from.size()] == '/') return -EINVAL;
@@ -375,10 +396,12 @@ int RoundBackend::rename(std::string_view from, std::string_view to, unsigned in
   }
   int rc = record(UndoRecord::renamed(str(from), str(to)));
   if (rc == 0) rc = inner_.rename(from, to, flags | RENAME_NOREPLACE);
+  if (rc == 0) journal_.add(JournalEntry{UndoOp::kRenamed, str(from), str(to), 0, 0, 0});
   if (rc != 0 && trashed != 0) {  // put the target back; the records undo nothing now
     ParentRef p;
     const std::string name = undoIdName(trashed);
-    if (source_.parentOf(to, p) == 0) (void)undo::moveBack(log_.trashFd(), name.c_str(), p.dirfd, p.leaf);
+    if (source_.parentOf(to, p) == 0 && undo::moveBack(log_.trashFd(), name.c_str(), p.dirfd, p.leaf) == 0)
+      journal_.add(JournalEntry{UndoOp::kRenamed, trashLocation(trashed), str(to), 0, 0, 0});
   }
   return rc;
 }
@@ -389,7 +412,8 @@ int RoundBackend::chmod(std::string_view path, mode_t mode) {
   struct stat st {};
   if (int rc = inner_.getattr(path, st); rc != 0) return rc;
   if (int rc = record(UndoRecord::pathMode(str(path), st.st_mode & 07777U)); rc != 0) return rc;
-  return inner_.chmod(path, mode);
+  return journaled(inner_.chmod(path, mode),
+                   JournalEntry{UndoOp::kPathMode, str(path), {}, 0, st.st_mode & 07777U, 0});
 }
 
 int RoundBackend::fchmod(Handle h, mode_t mode) {
@@ -403,6 +427,7 @@ int RoundBackend::fchmod(Handle h, mode_t mode) {
     if (!t->mode) {
       if (int rc = record(UndoRecord::fileMode(t->id, st.st_mode & 07777U)); rc != 0) return rc;
       t->mode = true;
+      journal_.add(JournalEntry{UndoOp::kFileMode, {}, {}, 0, st.st_mode & 07777U, st.st_ino});
     }
   }
   return inner_.fchmod(h, mode);

@@ -343,13 +343,14 @@ core::Status UndoLog::commit() {
   return discardRound(kRound);
 }
 
-int UndoLog::append(const UndoRecord& r) {
+int UndoLog::append(const UndoRecord& r, std::uint64_t* at) {
   if (!log_.valid()) return -EBADF;
   const auto bytes = encodeUndoRecord(r);
   if (int rc = sync::writeAt(log_.get(), end_, bytes); rc != 0) {
     (void)::ftruncate(log_.get(), static_cast<off_t>(end_));
     return rc;
   }
+  if (at != nullptr) *at = end_;
   end_ += bytes.size();
   return 0;
 }

@@ -19,6 +19,7 @@ namespace sashimono::statefs {
 
 class HashingBackend;
 class RoundBackend;
+class ViewBackend;
 
 inline constexpr std::size_t kControlMaxLine = 256;  // bytes of a request, its '\n' included
 
@@ -38,7 +39,7 @@ class ControlProtocol {
 // A request line is acceptable: printable ASCII only (no control bytes, no NUL).
 [[nodiscard]] bool isControlText(std::string_view line);
 
-// The verbs of a mounted state (`state` and `rounds` must outlive the protocol):
+// The verbs of a mounted state (`state`, `rounds` and `views` must outlive the protocol):
 //   ping      → ok
 //   root      → ok <64 hex>: applies the marks and answers the state hash (in a round: the
 //               round's current state)
@@ -49,7 +50,11 @@ class ControlProtocol {
 //   rollback  → ok <64 hex>: ends the round undoing its changes; the root is the committed one
 //               again (checked: an error says if it is not)
 //   status    → ok round|idle <undo log bytes>
-// Without `rounds` (no undo directory), begin and rollback are refused.
-ControlProtocol stateControl(HashingBackend& state, RoundBackend* rounds = nullptr);
+//   view open → ok <id> <64 hex>: a read-only view of the committed state, at <views dir>/<id>,
+//               and the root it shows (outside a round: the current state, committed)
+//   view close <id> → ok
+// Without `rounds` (no undo directory), begin and rollback are refused; without `views`, view.
+ControlProtocol stateControl(HashingBackend& state, RoundBackend* rounds = nullptr,
+                             ViewBackend* views = nullptr);
 
 }  // namespace sashimono::statefs

@@ -27,12 +27,16 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "sashimono/core/Result.h"
 #include "sashimono/statefs/PassthroughBackend.h"
+#include "sashimono/statefs/RoundJournal.h"
 #include "sashimono/statefs/UndoLog.h"
 
 namespace sashimono::statefs {
@@ -49,6 +53,27 @@ class RoundBackend final : public StateBackend {
   // Restores the state of begin(); `marks` is told what was restored.
   [[nodiscard]] core::Status rollback(StateTree* marks);
   [[nodiscard]] std::uint64_t undoBytes() const;
+  // Incremented by every commit: a view belongs to one committed state (RoundViews.cpp).
+  [[nodiscard]] std::uint64_t epoch() const { return epoch_.load(); }
+
+  // ---- the committed state, read while a round writes (RoundViews.cpp) ----
+  // Paths are committed state paths; each call holds the round's lock, so it sees the state
+  // between two changes. -ESTALE when `epoch` is not the current one (a commit came between).
+  struct ViewEntry {
+    std::string name;
+    struct stat st;
+  };
+  struct ViewFile {
+    UniqueFd fd;     // the object now (in the state or in the trash)
+    ino_t ino = 0;   // its inode
+    off_t size = 0;  // its committed size
+    std::uint64_t epoch = 0;
+  };
+  int viewStat(std::uint64_t epoch, std::string_view path, struct stat& st);
+  int viewReadlink(std::uint64_t epoch, std::string_view path, char* buf, std::size_t size);
+  int viewList(std::uint64_t epoch, std::string_view path, std::vector<ViewEntry>& out);
+  int viewOpen(std::uint64_t epoch, std::string_view path, ViewFile& out);
+  int viewRead(ViewFile& f, char* buf, std::size_t size, off_t offset);
 
   int getattr(std::string_view path, struct stat& st) override;
   int fgetattr(Handle h, struct stat& st) override;
@@ -90,7 +115,13 @@ class RoundBackend final : public StateBackend {
     std::set<std::uint64_t> blocks;  // saved
     bool size = false;               // old size saved
     bool mode = false;               // old mode saved
+    // For views: where each saved block's bytes are in the log (offset, length), the old size.
+    std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::uint32_t>> blockAt;
+    std::optional<std::uint64_t> oldSize;
   };
+  // The object now at committed `path`: an O_PATH descriptor (-errno). mu_ held.
+  int viewLocate(std::string_view path, UniqueFd& out, std::string* where = nullptr);
+  void adjust(std::string_view path, struct stat& st) const;  // committed size and mode
   [[nodiscard]] bool needsUndo(const struct stat& st) const;
   int track(int fd, const struct stat& st, Tracked*& out);
   // Saves the old bytes of the blocks in [offset, offset + length) and, when `sizeChanges`, the
@@ -101,6 +132,7 @@ class RoundBackend final : public StateBackend {
   int trash(std::string_view path, std::uint64_t& id);
   int isEmptyDir(std::string_view path);  // 1, 0 or -errno
   int record(const UndoRecord& r);
+  int journaled(int rc, JournalEntry e);  // rc, adding `e` to the journal when it is 0
 
   PassthroughBackend& inner_;
   const SourceDir& source_;
@@ -109,6 +141,8 @@ class RoundBackend final : public StateBackend {
   UndoLog log_;
   std::unordered_map<ino_t, Tracked> tracked_;
   std::unordered_set<ino_t> created_;
+  RoundJournal journal_;
+  std::atomic<std::uint64_t> epoch_{1};
 };
 
 }  // namespace sashimono::statefs

@@ -108,6 +108,9 @@ struct DecodedUndo {
 };
 [[nodiscard]] std::optional<DecodedUndo> decodeUndoRecord(std::span<const std::uint8_t> bytes);
 
+// Where a block record's bytes begin, from the record's offset.
+inline constexpr std::uint64_t kUndoBlockDataOffset = 12 + 1 + 8 + 8 + 4;
+
 // The name of files/ID and trash/ID.
 [[nodiscard]] std::string undoIdName(std::uint64_t id);
 
@@ -131,8 +134,10 @@ class UndoLog {
   [[nodiscard]] core::Status commit();
 
   // ---- during a round ----
-  // Appends records (not yet durable); -errno. On failure nothing is appended.
-  [[nodiscard]] int append(const UndoRecord& r);
+  // Appends a record (not yet durable); -errno. On failure nothing is appended. `at` (optional)
+  // receives the record's offset in the log.
+  [[nodiscard]] int append(const UndoRecord& r, std::uint64_t* at = nullptr);
+  [[nodiscard]] int logFd() const { return log_.get(); }
   // Makes the appended records durable; -errno (then the appended records are cut off again).
   [[nodiscard]] int sync();
   // Cuts the log back to `end` (an earlier logBytes()), durably: records of a change that failed
