@@ -413,7 +413,7 @@ int RoundBackend::chmod(std::string_view path, mode_t mode) {
   if (int rc = inner_.getattr(path, st); rc != 0) return rc;
   if (int rc = record(UndoRecord::pathMode(str(path), st.st_mode & 07777U)); rc != 0) return rc;
   return journaled(inner_.chmod(path, mode),
-                   JournalEntry{UndoOp::kPathMode, str(path), {}, 0, st.st_mode & 07777U, 0});
+                   JournalEntry{UndoOp::kPathMode, str(path), {}, 0, st.st_mode & 07777U, st.st_ino});
 }
 
 int RoundBackend::fchmod(Handle h, mode_t mode) {

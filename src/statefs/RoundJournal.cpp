@@ -96,29 +96,12 @@ std::vector<std::string> RoundJournal::movedChildren(std::string_view dir) const
   return names;
 }
 
-std::optional<mode_t> RoundJournal::committedMode(std::string_view path, ino_t ino) const {
-  std::string loc(path);
-  for (const auto& e : entries_) {
-    switch (e.op) {
-      case UndoOp::kPathMode:
-        if (loc == e.a) return static_cast<mode_t>(e.mode);
-        break;
-      case UndoOp::kFileMode:
-        if (e.ino == ino) return static_cast<mode_t>(e.mode);
-        break;
-      case UndoOp::kTrashed:
-        moveUnder(loc, e.a, trashLocation(e.id));
-        break;
-      case UndoOp::kRenamed:
-        moveUnder(loc, e.a, e.b);
-        break;
-      case UndoOp::kExchanged:
-        if (!moveUnder(loc, e.a, e.b)) moveUnder(loc, e.b, e.a);
-        break;
-      default:
-        break;
-    }
-  }
+std::optional<mode_t> RoundJournal::committedMode(ino_t ino) const {
+  // A mode belongs to the inode (every hard link has it), and inode numbers are stable within a
+  // round: nothing the committed state holds is deleted, so no new object can take its number.
+  for (const auto& e : entries_)
+    if ((e.op == UndoOp::kPathMode || e.op == UndoOp::kFileMode) && e.ino == ino)
+      return static_cast<mode_t>(e.mode);
   return std::nullopt;
 }
 

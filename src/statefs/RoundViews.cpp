@@ -73,7 +73,7 @@ void RoundBackend::adjust(std::string_view path, struct stat& st) const {
       if (st.st_nlink > 1) --st.st_nlink;  // the round's own link in files/
     }
   }
-  if (auto m = journal_.committedMode(path, st.st_ino)) st.st_mode = (st.st_mode & ~07777U) | *m;
+  if (auto m = journal_.committedMode(st.st_ino)) st.st_mode = (st.st_mode & ~07777U) | *m;
 }
 
 int RoundBackend::viewStat(std::uint64_t epoch, std::string_view path, struct stat& st) {

@@ -28,7 +28,7 @@ struct JournalEntry {
   std::string a, b;              // paths (created/trashed/pathmode: a; renamed/exchanged: a, b)
   std::uint64_t id = 0;          // trashed: the trash entry
   std::uint64_t mode = 0;        // pathmode, filemode: the mode before
-  ino_t ino = 0;                 // filemode: the file
+  ino_t ino = 0;                 // pathmode, filemode: the object
 };
 
 // The location of trash entry `id` ("#<id>").
@@ -48,9 +48,8 @@ class RoundJournal {
                                                            std::size_t upTo = SIZE_MAX) const;
   // Names of entries of the committed directory `dir` that the journal moved away from it.
   [[nodiscard]] std::vector<std::string> movedChildren(std::string_view dir) const;
-  // The committed permission bits of the object at committed `path` (inode `ino` now), when the
-  // round changed them.
-  [[nodiscard]] std::optional<mode_t> committedMode(std::string_view path, ino_t ino) const;
+  // The committed permission bits of the object with inode `ino`, when the round changed them.
+  [[nodiscard]] std::optional<mode_t> committedMode(ino_t ino) const;
 
  private:
   std::vector<JournalEntry> entries_;
