@@ -39,6 +39,8 @@ core::Status StatefsRounds::startViews() {
     o.allowOther = allowOther;
     o.readOnly = true;
     o.signals = false;
+    o.attrTimeout = 0;  // views come and go (view close, commit): no cached names
+    o.entryTimeout = 0;
     bool reported = false;
     auto st = statefs::serve(o, *views, [&](const core::Status& s) {
       reported = true;
