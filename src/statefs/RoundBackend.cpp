@@ -162,7 +162,7 @@ int RoundBackend::trash(std::string_view path, std::uint64_t& id) {
   if (int rc = source_.parentOf(path, p); rc != 0) return rc;
   if (p.isRoot()) return -EBUSY;
   const std::string name = undoIdName(id);
-  if (::renameat(p.dirfd, p.leaf, log_.trashFd(), name.c_str()) != 0) return -errno;
+  if (int rc = undo::moveEntry(p.dirfd, p.leaf, log_.trashFd(), name.c_str()); rc != 0) return rc;
   journal_.add(JournalEntry{UndoOp::kTrashed, str(path), {}, id, 0, 0});
   return 0;
 }

@@ -16,8 +16,26 @@ int removeEntry(int dirfd, const char* name) noexcept {
 }
 
 int moveBack(int fromDir, const char* from, int toDir, const char* to, bool exchange) noexcept {
-  const unsigned flags = exchange ? RENAME_EXCHANGE : RENAME_NOREPLACE;
-  return ::renameat2(fromDir, from, toDir, to, flags) == 0 ? 0 : -errno;
+  return moveEntry(fromDir, from, toDir, to, exchange ? RENAME_EXCHANGE : RENAME_NOREPLACE);
+}
+
+int moveEntry(int fromDir, const char* from, int toDir, const char* to, unsigned flags) noexcept {
+  if (::renameat2(fromDir, from, toDir, to, flags) == 0) return 0;
+  if (errno != EACCES) return -errno;
+  // Moving a directory to another parent rewrites its "..": it must be writable itself. The
+  // daemon owns the state; a read-only directory is made writable for its move, then given its
+  // mode back.
+  struct stat st {};
+  if (::fstatat(fromDir, from, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) return -EACCES;
+  const mode_t mode = st.st_mode & 07777;
+  if (::fchmodat(fromDir, from, mode | S_IWUSR, 0) != 0) return -EACCES;
+  if (::renameat2(fromDir, from, toDir, to, flags) == 0) {
+    (void)::fchmodat(toDir, to, mode, 0);
+    return 0;
+  }
+  const int e = errno;
+  (void)::fchmodat(fromDir, from, mode, 0);
+  return -e;
 }
 
 int openForce(int dirfd, const char* name, int flags) noexcept {

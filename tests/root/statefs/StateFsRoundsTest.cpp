@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <functional>
+
 #include "StateFsRootFixture.h"
 #include "sashimono/core/Bytes.h"
 #include "sashimono/statefs/StateTree.h"
@@ -40,6 +42,19 @@ std::string hashOf(const std::string& dir) {
 
 void writeFile(const fs::path& p, const std::string& content) {
   std::ofstream(p, std::ios::binary) << content;
+}
+
+// Runs `fn` in a child as `who`; the child's exit code (fn's result).
+int asUser(Identity who, const std::function<int()>& fn) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(who.gid) != 0 || ::setuid(who.uid) != 0) ::_exit(126);
+    ::_exit(fn());
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 class StateFsRoundsTest : public StateFsRootTest {
@@ -218,6 +233,51 @@ TEST_F(StateFsRoundsTest, AFullDiskFailsTheRoundCleanly) {
   writeFile(m("small"), "s");
   EXPECT_EQ(okRoot("commit"), hashOf(src_));
   stopAndExpectClean(SIGTERM);
+}
+
+// The daemon runs as the tenant user: no privilege to bypass modes. A read-only file and an
+// empty read-only directory removed in a round come back, with their modes, at rollback.
+TEST_F(StateFsRoundsTest, RoundsAndViewsWorkForAnUnprivilegedDaemon) {
+  Identity u = makeUser();
+  ASSERT_FALSE(user_.empty());
+  fs::permissions(base_, fs::perms(0711));
+  const fs::path ctl = base_ / "ctl";
+  for (const fs::path& d : {fs::path(src_), fs::path(mnt_), fs::path(views()), fs::path(undo()), ctl}) {
+    fs::create_directories(d);
+    ASSERT_EQ(::chown(d.c_str(), u.uid, u.gid), 0);
+  }
+  fs::permissions(ctl, fs::perms(0700));
+  writeFile(fs::path(src_) / "f", "orig");
+  fs::create_directories(fs::path(src_) / "ro");
+  for (const char* n : {"f", "ro"}) ASSERT_EQ(::chown((fs::path(src_) / n).c_str(), u.uid, u.gid), 0);
+  fs::permissions(fs::path(src_) / "f", fs::perms(0444));
+  fs::permissions(fs::path(src_) / "ro", fs::perms(0555));
+  extraMounts_.push_back(views());
+  const std::string sock = (ctl / "s").string();
+  ASSERT_NO_FATAL_FAILURE(mountOk({"--control", sock, "--undo", undo(), "--views", views()}, u));
+  const std::string committed = ask(sock, "begin").substr(3);
+  EXPECT_EQ(committed, hashOf(src_));
+  ASSERT_EQ(ask(sock, "view open"), "ok 1 " + committed);
+  const fs::path mnt(mnt_), v(fs::path(views()) / "1");
+  EXPECT_EQ(asUser(u,
+                   [&] {
+                     std::error_code ec;
+                     fs::permissions(mnt / "f", fs::perms(0644), ec);
+                     if (ec) return 1;
+                     writeFile(mnt / "f", "changed");
+                     if (readFile(mnt / "f") != "changed") return 2;
+                     if (::rmdir((mnt / "ro").c_str()) != 0) return 3;
+                     if (readFile(v / "f") != "orig") return 4;  // the view still shows it
+                     if (!fs::is_directory(v / "ro")) return 5;
+                     return 0;
+                   }),
+            0);
+  EXPECT_EQ(ask(sock, "rollback"), "ok " + committed);
+  EXPECT_EQ(hashOf(src_), committed);
+  EXPECT_EQ(readFile(fs::path(src_) / "f"), "orig");
+  EXPECT_EQ(fs::status(fs::path(src_) / "f").permissions(), fs::perms(0444));
+  EXPECT_EQ(fs::status(fs::path(src_) / "ro").permissions(), fs::perms(0555));
+  ASSERT_NO_FATAL_FAILURE(stopAndExpectClean(SIGTERM));
 }
 
 }  // namespace
