@@ -66,7 +66,7 @@ int RoundBackend::viewLocate(std::string_view path, UniqueFd& out, std::string* 
   return 0;
 }
 
-void RoundBackend::adjust(std::string_view path, struct stat& st) const {
+void RoundBackend::adjust(struct stat& st) const {
   if (S_ISREG(st.st_mode)) {
     if (auto it = tracked_.find(st.st_ino); it != tracked_.end()) {
       if (it->second.oldSize) st.st_size = static_cast<off_t>(*it->second.oldSize);
@@ -82,7 +82,15 @@ int RoundBackend::viewStat(std::uint64_t epoch, std::string_view path, struct st
   UniqueFd fd;
   if (int rc = viewLocate(path, fd); rc != 0) return rc;
   if (::fstat(fd.get(), &st) != 0) return -errno;
-  adjust(path, st);
+  adjust(st);
+  return 0;
+}
+
+int RoundBackend::viewFstat(const ViewFile& f, struct stat& st) {
+  std::lock_guard lock(mu_);
+  if (f.epoch != epoch_.load()) return -ESTALE;
+  if (::fstat(f.fd.get(), &st) != 0) return -errno;
+  adjust(st);
   return 0;
 }
 
@@ -130,7 +138,7 @@ int RoundBackend::viewList(std::uint64_t epoch, std::string_view path, std::vect
     UniqueFd fd;
     ViewEntry v{n, {}};
     if (viewLocate(child, fd) != 0 || ::fstat(fd.get(), &v.st) != 0) continue;
-    adjust(child, v.st);
+    adjust(v.st);
     out.push_back(std::move(v));
   }
   return 0;
@@ -151,7 +159,7 @@ int RoundBackend::viewOpen(std::uint64_t epoch, std::string_view path, ViewFile&
   out.fd.reset(fd);
   out.ino = st.st_ino;
   out.epoch = epoch;
-  adjust(path, st);
+  adjust(st);
   out.size = st.st_size;
   return 0;
 }

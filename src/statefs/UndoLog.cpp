@@ -319,6 +319,8 @@ core::Status UndoLog::rollback(StateTree* marks) {
 
 core::Status UndoLog::begin() {
   if (roundPresent()) return core::Error("statefs: a round is already open");
+  // Changes made outside a round are part of the committed state the round starts from.
+  if (::syncfs(dirFd_.get()) != 0) return core::Error::fromErrno("statefs: syncfs at begin");
   const char* building = "round.new";
   (void)sync::removeTreeAt(dirFd_.get(), building);
   auto made = [&](int rc, const std::string& what) -> core::Status {
@@ -340,6 +342,9 @@ core::Status UndoLog::begin() {
 
 core::Status UndoLog::commit() {
   if (!roundPresent()) return {};
+  // The round's changes are durable before the log that could undo them goes: a power loss after
+  // a commit must not leave a state that is neither the old nor the new one.
+  if (::syncfs(dirFd_.get()) != 0) return core::Error::fromErrno("statefs: syncfs at commit");
   return discardRound(kRound);
 }
 

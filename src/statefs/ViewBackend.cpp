@@ -90,12 +90,7 @@ int ViewBackend::getattr(std::string_view path, struct stat& st) {
   return rounds_.viewStat(epoch, rest, st);
 }
 
-int ViewBackend::fgetattr(Handle h, struct stat& st) {
-  auto* f = fileOf(h);
-  if (::fstat(f->fd.get(), &st) != 0) return -errno;
-  st.st_size = f->size;
-  return 0;
-}
+int ViewBackend::fgetattr(Handle h, struct stat& st) { return rounds_.viewFstat(*fileOf(h), st); }
 
 int ViewBackend::readlink(std::string_view path, char* buf, std::size_t size) {
   std::uint64_t epoch = 0;

@@ -74,6 +74,7 @@ class RoundBackend final : public StateBackend {
   int viewList(std::uint64_t epoch, std::string_view path, std::vector<ViewEntry>& out);
   int viewOpen(std::uint64_t epoch, std::string_view path, ViewFile& out);
   int viewRead(ViewFile& f, char* buf, std::size_t size, off_t offset);
+  int viewFstat(const ViewFile& f, struct stat& st);
 
   int getattr(std::string_view path, struct stat& st) override;
   int fgetattr(Handle h, struct stat& st) override;
@@ -121,7 +122,7 @@ class RoundBackend final : public StateBackend {
   };
   // The object now at committed `path`: an O_PATH descriptor (-errno). mu_ held.
   int viewLocate(std::string_view path, UniqueFd& out, std::string* where = nullptr);
-  void adjust(std::string_view path, struct stat& st) const;  // committed size and mode
+  void adjust(struct stat& st) const;  // the committed size, mode and link count
   [[nodiscard]] bool needsUndo(const struct stat& st) const;
   int track(int fd, const struct stat& st, Tracked*& out);
   // Saves the old bytes of the blocks in [offset, offset + length) and, when `sizeChanges`, the
