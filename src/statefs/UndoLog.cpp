@@ -244,6 +244,8 @@ core::Result<UndoLog> UndoLog::open(const std::string& dir, const SourceDir& sou
     return core::Error::fromErrno("statefs: undo dir " + dir);
   if (a.st_dev != b.st_dev)
     return core::Error("statefs: undo dir " + dir + " is not on the state's filesystem", EXDEV);
+  if (::faccessat(u.dirFd_.get(), ".", W_OK | X_OK, AT_EACCESS) != 0)
+    return core::Error::fromErrno("statefs: undo dir " + dir + " is not writable");
   // A committed round whose removal was interrupted.
   if (int rc = sync::removeTreeAt(u.dirFd_.get(), kDone); rc != 0 && rc != -ENOENT)
     return core::Error("statefs: removing " + dir + "/" + kDone + ": " + std::strerror(-rc), -rc);

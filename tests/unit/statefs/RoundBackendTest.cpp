@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "TempTree.h"
@@ -428,6 +430,48 @@ TEST_F(RoundBackendTest, AViewShowsTheCommittedStateWhileTheRoundWrites) {
       EXPECT_EQ(rounds_->viewList(epoch, "/", entries), -ESTALE);  // a commit ends the view
     }
   }
+}
+
+// A view read on another thread while the round writes the same blocks: every read answers the
+// committed bytes (each view call and each change is one step under the round's lock).
+TEST_F(RoundBackendTest, ViewReadsRacingTheRoundsWritesSeeTheCommittedBytes) {
+  const std::string old(4 * kUndoBlock, 'c');
+  t_.write("src/f", old);
+  open();
+  begin();
+  const auto epoch = rounds_->epoch();
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0}, reads{0};
+  std::thread reader([&] {
+    std::string buf(old.size(), '\0');
+    while (!stop.load()) {
+      RoundBackend::ViewFile f;
+      if (rounds_->viewOpen(epoch, "/f", f) != 0) {
+        ++bad;
+        continue;
+      }
+      int n = rounds_->viewRead(f, buf.data(), buf.size(), 0);
+      if (n != static_cast<int>(old.size()) || buf != old) ++bad;
+      ++reads;
+    }
+  });
+  Handle h = 0;
+  ASSERT_EQ(be_->open("/f", O_RDWR, h), 0);
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 300; ++i) {
+    std::string b(1 + rng() % 20000, static_cast<char>('a' + i % 26));
+    ASSERT_GT(be_->write(h, b.data(), b.size(), static_cast<off_t>(rng() % (5 * kUndoBlock))), 0);
+    if (i % 50 == 0) {
+      ASSERT_EQ(be_->ftruncate(h, static_cast<off_t>(rng() % (4 * kUndoBlock))), 0);
+    }
+  }
+  ASSERT_EQ(be_->release(h), 0);
+  while (reads.load() < 20) std::this_thread::yield();
+  stop.store(true);
+  reader.join();
+  EXPECT_EQ(bad.load(), 0);
+  rollback();
+  EXPECT_EQ(t_.read("src/f"), old);
 }
 
 }  // namespace
