@@ -374,7 +374,7 @@ int RoundBackend::rename(std::string_view from, std::string_view to, unsigned in
   if ((flags & RENAME_EXCHANGE) != 0) {
     if (toRc != 0) return toRc;
     const auto mark = log_.logBytes();
-    if (int rc = record(UndoRecord::exchanged(str(from), str(to))); rc != 0) return rc;
+    if (int rc = record(UndoRecord::exchanged(str(from), str(to), a.st_ino, b.st_ino)); rc != 0) return rc;
     int rc = inner_.rename(from, to, flags);
     if (rc != 0) (void)log_.cutTo(mark);  // exchanging back would not be harmless
     return journaled(rc, JournalEntry{UndoOp::kExchanged, str(from), str(to), 0, 0, 0});

@@ -69,7 +69,11 @@ bool hasPath(UndoOp op) {
   return op == UndoOp::kCreated || op == UndoOp::kTrashed || op == UndoOp::kRenamed ||
          op == UndoOp::kExchanged || op == UndoOp::kPathMode;
 }
-bool hasId(UndoOp op) { return !hasPath(op) || op == UndoOp::kTrashed; }
+bool hasId(UndoOp op) { return !hasPath(op) || op == UndoOp::kTrashed || op == UndoOp::kExchanged; }
+bool hasValue(UndoOp op) {
+  return op == UndoOp::kPathMode || op == UndoOp::kFileMode || op == UndoOp::kSize || op == UndoOp::kBlock ||
+         op == UndoOp::kExchanged;
+}
 
 }  // namespace
 
@@ -81,9 +85,7 @@ std::vector<std::uint8_t> encodeUndoRecord(const UndoRecord& r) {
   if (hasPath(r.op)) putStr(body, r.path);
   if (r.op == UndoOp::kRenamed || r.op == UndoOp::kExchanged) putStr(body, r.path2);
   if (hasId(r.op)) putN(body, r.id, 8);
-  if (r.op == UndoOp::kPathMode || r.op == UndoOp::kFileMode || r.op == UndoOp::kSize ||
-      r.op == UndoOp::kBlock)
-    putN(body, r.value, 8);
+  if (hasValue(r.op)) putN(body, r.value, 8);
   if (r.op == UndoOp::kBlock) {
     putN(body, r.data.size(), 4);
     body.insert(body.end(), r.data.begin(), r.data.end());
@@ -112,8 +114,7 @@ std::optional<DecodedUndo> decodeUndoRecord(std::span<const std::uint8_t> bytes)
   if (hasPath(op)) d.record.path = r.str();
   if (op == UndoOp::kRenamed || op == UndoOp::kExchanged) d.record.path2 = r.str();
   if (hasId(op)) d.record.id = r.n(8);
-  if (op == UndoOp::kPathMode || op == UndoOp::kFileMode || op == UndoOp::kSize || op == UndoOp::kBlock)
-    d.record.value = r.n(8);
+  if (hasValue(op)) d.record.value = r.n(8);
   if (op == UndoOp::kBlock) {
     const auto n = static_cast<std::size_t>(r.n(4));
     if (!r.ok || n > kUndoBlock || body.size() - r.pos < n) return std::nullopt;
@@ -157,6 +158,14 @@ core::Status replayOne(const UndoRecord& r, const SourceDir& source, int files, 
       if (int rc = source.parentOf(r.path, p); rc != 0) return fail(r.path, -rc);
       if (int rc = source.parentOf(r.path2, q); rc != 0) return fail(r.path2, -rc);
       const bool exchange = r.op == UndoOp::kExchanged;
+      if (exchange) {  // only while each name holds the other's inode: exchanging twice is no undo
+        struct stat a {
+        }, b{};
+        if (::fstatat(p.dirfd, p.leaf, &a, AT_SYMLINK_NOFOLLOW) != 0 ||
+            ::fstatat(q.dirfd, q.leaf, &b, AT_SYMLINK_NOFOLLOW) != 0 || a.st_ino != r.value ||
+            b.st_ino != r.id)
+          return {};
+      }
       int rc = undo::moveBack(q.dirfd, q.leaf, p.dirfd, p.leaf, exchange);
       if (rc != 0 && rc != -ENOENT && rc != -EEXIST) return fail("renaming back " + r.path2, -rc);
       if (marks != nullptr && rc == 0) {
@@ -213,7 +222,7 @@ core::Status replayOne(const UndoRecord& r, const SourceDir& source, int files, 
 }  // namespace
 
 core::Status replayUndo(std::span<const std::uint8_t> logBytes, const SourceDir& source, int files, int trash,
-                        StateTree* marks) {
+                        StateTree* marks, const std::function<void(std::size_t)>& undone) {
   std::vector<std::size_t> starts;
   for (std::size_t pos = 0; pos < logBytes.size();) {
     auto d = decodeUndoRecord(logBytes.subspan(pos));
@@ -224,6 +233,7 @@ core::Status replayUndo(std::span<const std::uint8_t> logBytes, const SourceDir&
   for (auto it = starts.rbegin(); it != starts.rend(); ++it) {
     auto d = decodeUndoRecord(logBytes.subspan(*it));
     SASHI_TRY(replayOne(d->record, source, files, trash, marks));
+    if (undone) undone(*it);
   }
   return {};
 }
@@ -308,8 +318,13 @@ core::Status UndoLog::rollback(StateTree* marks) {
     void* map = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE, log_.get(), 0);
     if (map == MAP_FAILED) return core::Error::fromErrno("statefs: mapping the undo log");
     auto unmap = [&] { ::munmap(map, static_cast<std::size_t>(st.st_size)); };
+    // After each step the log is cut to the record undone (no fsync: this orders the steps for
+    // a process that dies mid-rollback, whose page cache survives it): a rollback that starts
+    // again goes on from there instead of redoing steps whose redo could remove a restored name.
+    const int logFd = log_.get();
     auto replayed = replayUndo({static_cast<const std::uint8_t*>(map), static_cast<std::size_t>(st.st_size)},
-                               *source_, files_.get(), trash_.get(), marks);
+                               *source_, files_.get(), trash_.get(), marks,
+                               [logFd](std::size_t at) { (void)::ftruncate(logFd, static_cast<off_t>(at)); });
     unmap();
     SASHI_TRY(replayed);
   }

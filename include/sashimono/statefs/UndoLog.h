@@ -14,20 +14,23 @@
 //   1 created  path          the name did not exist; undo: remove it
 //   2 trashed  path id       the entry at path was moved to trash/ID; undo: move it back
 //   3 renamed  from to       undo: rename to → from
-//   4 exchanged a b          undo: exchange again
+//   4 exchanged a b ia ib    undo: exchange again, if a holds inode ib and b inode ia
 //   5 pathmode path mode     undo: chmod path
 //   6 filemode id mode       undo: chmod files/ID
 //   7 size     id size       the file's size before its first size change; undo: truncate
 //   8 block    id index data the bytes of 64 KiB block `index` before its first change
-// Undo replays the records in reverse. Every step tolerates a change that never happened (a
-// record is durable before its change, and a crash may come in between): a rename back whose
-// source is missing, or whose target exists, is skipped. A torn last record (a crash while
-// appending it) ends the log: its change had not started.
+// Undo replays the records in reverse, cutting the log after each step. Every step tolerates a
+// change that never happened (a record is durable before its change, and a crash may come in
+// between) and being done twice (a crash between a step and its cut): a rename back whose
+// source is missing, or whose target exists, is skipped; an exchange is undone only while the
+// names hold each other's inodes. A torn last record (a crash while appending it) ends the log:
+// its change had not started.
 //
 // Thread-safety: none; RoundBackend serialises its use.
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -81,8 +84,9 @@ struct UndoRecord {
   static UndoRecord renamed(std::string from, std::string to) {
     return make(UndoOp::kRenamed, std::move(from), std::move(to), 0, 0);
   }
-  static UndoRecord exchanged(std::string a, std::string b) {
-    return make(UndoOp::kExchanged, std::move(a), std::move(b), 0, 0);
+  // `inoA`/`inoB`: the inodes at a and b before the exchange.
+  static UndoRecord exchanged(std::string a, std::string b, std::uint64_t inoA, std::uint64_t inoB) {
+    return make(UndoOp::kExchanged, std::move(a), std::move(b), inoA, inoB);
   }
   static UndoRecord pathMode(std::string path, std::uint64_t mode) {
     return make(UndoOp::kPathMode, std::move(path), {}, 0, mode);
@@ -164,8 +168,10 @@ class UndoLog {
 };
 
 // Undoes the records of a log in reverse against the state in `source`: `logBytes` is the log's
-// content, `files`/`trash` the round's directories. `marks` (optional) is told what changed.
+// content, `files`/`trash` the round's directories. `marks` (optional) is told what changed;
+// `undone` (optional) the offset of each record once it is undone.
 [[nodiscard]] core::Status replayUndo(std::span<const std::uint8_t> logBytes, const SourceDir& source,
-                                      int files, int trash, StateTree* marks);
+                                      int files, int trash, StateTree* marks,
+                                      const std::function<void(std::size_t)>& undone = {});
 
 }  // namespace sashimono::statefs

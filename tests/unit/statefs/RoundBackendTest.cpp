@@ -474,5 +474,63 @@ TEST_F(RoundBackendTest, ViewReadsRacingTheRoundsWritesSeeTheCommittedBytes) {
   EXPECT_EQ(t_.read("src/f"), old);
 }
 
+// A rollback that dies after k steps (the process killed mid-rollback) and starts again at the
+// next open ends at the committed state, for every k: the log is cut after each step, and no step
+// is harmful when done twice (a name removed, restored, created again and removed again; an
+// exchange).
+TEST_F(RoundBackendTest, ARollbackInterruptedAtAnyStepFinishesAtTheNextOpen) {
+  struct Stop {};
+  for (int k = 1; k < 12; ++k) {
+    SCOPED_TRACE("stopped after step " + std::to_string(k));
+    close();
+    fs::remove_all(t_.path());
+    fs::create_directories(src());
+    t_.write("src/p", "old p");
+    t_.write("src/a", "a");
+    t_.write("src/b", "b");
+    t_.write("src/f", std::string(100000, 'f'));
+    open();
+    begin();
+    const Snapshot committed = snapshotOf(src());
+    Handle h = 0;
+    ASSERT_EQ(be_->unlink("/p"), 0);
+    ASSERT_EQ(be_->create("/p", O_RDWR, 0644, h), 0);
+    ASSERT_EQ(be_->release(h), 0);
+    ASSERT_EQ(be_->unlink("/p"), 0);
+    ASSERT_EQ(be_->create("/p", O_RDWR, 0600, h), 0);
+    ASSERT_EQ(be_->write(h, "newer", 5, 0), 5);
+    ASSERT_EQ(be_->release(h), 0);
+    ASSERT_EQ(be_->rename("/a", "/b", RENAME_EXCHANGE), 0);
+    ASSERT_EQ(be_->open("/f", O_RDWR, h), 0);
+    ASSERT_EQ(be_->write(h, "x", 1, 70000), 1);
+    ASSERT_EQ(be_->release(h), 0);
+    ASSERT_EQ(be_->rename("/f", "/p", 0), 0);
+    close();  // killed mid-round
+
+    {  // a rollback killed after k steps
+      auto dir = SourceDir::open(src().string());
+      ASSERT_TRUE(dir.ok());
+      const fs::path round = undo() / "round";
+      UniqueFd files(::open((round / "files").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      UniqueFd trash(::open((round / "trash").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      std::ifstream in(round / "log", std::ios::binary);
+      const std::string log((std::istreambuf_iterator<char>(in)), {});
+      int steps = 0;
+      const std::string logPath = (round / "log").string();
+      try {
+        (void)replayUndo({reinterpret_cast<const std::uint8_t*>(log.data()), log.size()}, *dir, files.get(),
+                         trash.get(), nullptr, [&](std::size_t at) {
+                           ASSERT_EQ(::truncate(logPath.c_str(), static_cast<off_t>(at)), 0);
+                           if (++steps == k) throw Stop{};
+                         });
+      } catch (const Stop&) {
+      }
+    }
+    open();  // recovery: the rest of the rollback
+    EXPECT_EQ(diff(committed, snapshotOf(src())), "");
+    EXPECT_FALSE(fs::exists(undo() / "round"));
+  }
+}
+
 }  // namespace
 }  // namespace sashimono::statefs

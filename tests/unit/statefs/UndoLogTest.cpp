@@ -18,7 +18,7 @@ std::vector<UndoRecord> everyKind() {
   return {UndoRecord::created("/a/b"),
           UndoRecord::trashed("/x", 7),
           UndoRecord::renamed("/from", "/to/here"),
-          UndoRecord::exchanged("/p", "/q"),
+          UndoRecord::exchanged("/p", "/q", 12, 34),
           UndoRecord::pathMode("/d", 0750),
           UndoRecord::fileMode(3, 0600),
           UndoRecord::size(3, (1ULL << 40) + 5),
