@@ -38,8 +38,9 @@ constexpr const char* kNotes =
     "          daemon's pid on stdout (exit 0), or fails with a message (exit 1).\n"
     "          SIGTERM/SIGINT or `fusermount3 -u` unmount it and end the daemon.\n"
     "          --allow-other lets other users in (the kernel enforces file modes).\n"
-    "          --control SOCKET answers `ping`, `root` (the state hash) and `commit` on a\n"
-    "          unix socket only the daemon's user may use (docs/STATEFS.md).\n"
+    "          --control SOCKET answers `ping`, `root` (the state hash), `commit`, and with\n"
+    "          --undo `begin`, `rollback`, `status` (and `view`) on a unix socket only the\n"
+    "          daemon's user may use (docs/STATEFS.md).\n"
     "          --undo DIR keeps the undo log of rounds there (on the state's filesystem,\n"
     "          outside it): `begin`, `commit`, `rollback` over the control socket. A round\n"
     "          a killed daemon left open is rolled back before the mount is served.\n"
@@ -229,10 +230,18 @@ int runMount(StatefsArgs a) {
       return usageError(kCmd, "mount: the views directory must be outside the source and the mountpoint");
   }
   if (!a.undo.empty()) {
-    if (::mkdir(a.undo.c_str(), 0700) != 0 && errno != EEXIST)
-      return failure(kCmd, "undo dir " + a.undo + ": " + std::strerror(errno));
-    if (!canonicalDir(a.undo, undoDir, err)) return failure(kCmd, "undo dir " + err);
-    if (within(undoDir, source) || within(source, undoDir) || within(undoDir, opts.mountpoint))
+    // Checked before anything is created: its parent must exist; it may not (UndoLog makes it).
+    std::string u = a.undo;
+    while (u.size() > 1 && u.back() == '/') u.pop_back();
+    const auto slash = u.rfind('/');
+    std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : u.substr(0, slash);
+    const std::string leaf = slash == std::string::npos ? u : u.substr(slash + 1);
+    if (leaf.empty() || leaf == "." || leaf == "..")
+      return usageError(kCmd, "mount: --undo must name a directory");
+    if (!canonicalDir(parent, parent, err)) return failure(kCmd, "undo dir " + err);
+    undoDir = (parent == "/" ? "" : parent) + "/" + leaf;
+    if (within(undoDir, source) || within(source, undoDir) || within(undoDir, opts.mountpoint) ||
+        within(opts.mountpoint, undoDir))
       return usageError(kCmd, "mount: the undo directory must be outside the source and the mountpoint");
   }
   auto dir = statefs::SourceDir::open(source);

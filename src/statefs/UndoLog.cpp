@@ -241,8 +241,14 @@ core::Status replayUndo(std::span<const std::uint8_t> logBytes, const SourceDir&
 // ---- the round directory ---------------------------------------------------------------
 
 core::Result<UndoLog> UndoLog::open(const std::string& dir, const SourceDir& source) {
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    return core::Error::fromErrno("statefs: undo dir " + dir);
+  const bool made = ::mkdir(dir.c_str(), 0700) == 0;
+  if (!made && errno != EEXIST) return core::Error::fromErrno("statefs: undo dir " + dir);
+  auto opened = openIn(dir, source);
+  if (!opened.ok() && made) ::rmdir(dir.c_str());  // leave nothing behind
+  return opened;
+}
+
+core::Result<UndoLog> UndoLog::openIn(const std::string& dir, const SourceDir& source) {
   UndoLog u;
   u.dir_ = dir;
   u.source_ = &source;

@@ -155,6 +155,7 @@ class UndoLog {
 
  private:
   UndoLog() = default;
+  static core::Result<UndoLog> openIn(const std::string& dir, const SourceDir& source);
   core::Status openRound();
   core::Status discardRound(const char* name);
 
