@@ -1,6 +1,7 @@
 #pragma once
 // HashingBackend: the StateBackend decorator that keeps the hash tree of the state. It forwards
-// every call to an inner backend (the PassthroughBackend) and, when a change succeeds, marks
+// every call to an inner backend (the PassthroughBackend, or the RoundBackend that makes rounds
+// undoable in front of it) and, when a change succeeds, marks
 // in a StateTree what the change may have touched, so that the root after a round costs what
 // the round wrote (docs/STATEFS.md, "The hash tree in the filesystem"):
 //
