@@ -17,6 +17,7 @@
 
 #include "Command.h"
 #include "StatefsHash.h"
+#include "StatefsRounds.h"
 #include "sashimono/core/Log.h"
 #include "sashimono/statefs/ControlServer.h"
 #include "sashimono/statefs/HashingBackend.h"
@@ -40,8 +41,14 @@ constexpr const char* kNotes =
     "          daemon's pid on stdout (exit 0), or fails with a message (exit 1).\n"
     "          SIGTERM/SIGINT or `fusermount3 -u` unmount it and end the daemon.\n"
     "          --allow-other lets other users in (the kernel enforces file modes).\n"
-    "          --control SOCKET answers `ping`, `root` (the state hash) and `commit` on a\n"
-    "          unix socket only the daemon's user may use (docs/STATEFS.md).\n"
+    "          --control SOCKET answers `ping`, `root` (the state hash), `commit`, and with\n"
+    "          --undo `begin`, `rollback`, `status` (and `view`) on a unix socket only the\n"
+    "          daemon's user may use (docs/STATEFS.md).\n"
+    "          --undo DIR keeps the undo log of rounds there (on the state's filesystem,\n"
+    "          outside it): `begin`, `commit`, `rollback` over the control socket. A round\n"
+    "          a killed daemon left open is rolled back before the mount is served.\n"
+    "          --views DIR (with --undo) mounts read-only views of the committed state\n"
+    "          there: `view open` answers an id (DIR/ID) and its root; `view close ID`.\n"
     "          --tree FILE loads the persisted tree (TreeStore) instead of hashing everything\n"
     "          (verifying it after an unclean stop) and saves it at a clean unmount.\n"
     "          --owner UID:GID shows the daemon's files as owned by UID:GID; a chown through\n"
@@ -58,6 +65,8 @@ struct StatefsArgs {
   std::string control;  // the control socket, empty for none
   std::string tree;     // the persisted tree (TreeStore), empty for none
   std::string owner;    // UID:GID presented for the daemon's files, empty for none
+  std::string undo;     // the undo directory (rounds), empty for none
+  std::string views;    // where views are mounted, empty for none
   bool allowOther = false;
   bool foreground = false;
 };
@@ -129,21 +138,23 @@ core::Status saveTree(statefs::HashingBackend& backend, std::optional<statefs::T
 }
 
 // Starts answering control requests at `path` (nothing when it is empty).
-core::Status startControl(const std::string& path, statefs::HashingBackend& state,
+core::Status startControl(const std::string& path, statefs::HashingBackend& state, StatefsRounds& rounds,
                           std::unique_ptr<statefs::ControlServer>& out) {
   if (path.empty()) return {};
   auto server = statefs::ControlServer::listen(path);
   if (!server.ok()) return server.error();
-  SASHI_TRY((*server)->start(statefs::stateControl(state)));
+  SASHI_TRY((*server)->start(statefs::stateControl(state, rounds.rounds.get(), rounds.views.get())));
   out = std::move(server).value();
   return {};
 }
 
 // The daemon side: serve, report readiness (or the error) on `reportFd`, detach stdio.
-int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backend, const std::string& control,
-              std::optional<statefs::TreeStore>& store, int reportFd) {
+int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backend, StatefsRounds& rounds,
+              const std::string& control, std::optional<statefs::TreeStore>& store, int reportFd) {
   std::unique_ptr<statefs::ControlServer> server;  // listening before the mount is reported ready
-  if (auto st = startControl(control, backend, server); !st.ok()) {
+  auto started = rounds.startViews();              // the views are usable before the mount is reported
+  if (started.ok()) started = startControl(control, backend, rounds, server);
+  if (auto st = started; !st.ok()) {
     writeAll(reportFd, "error: " + st.error().message + "\n");
     ::close(reportFd);
     return 1;
@@ -165,6 +176,7 @@ int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backen
     ::close(reportFd);
     reported = true;
   });
+  rounds.stopViews();  // the child ends with exit(): no destructor would
   if (!reported) {
     writeAll(reportFd,
              "error: " +
@@ -178,8 +190,8 @@ int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backen
 }
 
 // Forks; the child mounts and serves; the parent returns once the child reports.
-int daemonize(const statefs::MountOptions& opts, statefs::HashingBackend& backend, const std::string& control,
-              std::optional<statefs::TreeStore>& store) {
+int daemonize(const statefs::MountOptions& opts, statefs::HashingBackend& backend, StatefsRounds& rounds,
+              const std::string& control, std::optional<statefs::TreeStore>& store) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return failure(kCmd, std::string("pipe: ") + std::strerror(errno));
   std::cout.flush();
@@ -191,7 +203,7 @@ int daemonize(const statefs::MountOptions& opts, statefs::HashingBackend& backen
     ::setsid();
     if (::chdir("/") != 0) { /* paths are absolute; nothing depends on the cwd */
     }
-    std::exit(runDaemon(opts, backend, control, store, p[1]));
+    std::exit(runDaemon(opts, backend, rounds, control, store, p[1]));
   }
   ::close(p[1]);
   std::string msg;
@@ -250,6 +262,29 @@ int runMount(StatefsArgs a) {
     if (within(control, source) || within(control, opts.mountpoint))
       return usageError(kCmd, "mount: the control socket must be outside the source and the mountpoint");
   }
+  std::string undoDir, viewsDir;
+  if (!a.views.empty()) {
+    if (a.undo.empty()) return usageError(kCmd, "mount: --views needs --undo");
+    if (!canonicalDir(a.views, viewsDir, err)) return failure(kCmd, "views " + err);
+    if (within(viewsDir, source) || within(source, viewsDir) || within(viewsDir, opts.mountpoint) ||
+        within(opts.mountpoint, viewsDir))
+      return usageError(kCmd, "mount: the views directory must be outside the source and the mountpoint");
+  }
+  if (!a.undo.empty()) {
+    // Checked before anything is created: its parent must exist; it may not (UndoLog makes it).
+    std::string u = a.undo;
+    while (u.size() > 1 && u.back() == '/') u.pop_back();
+    const auto slash = u.rfind('/');
+    std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : u.substr(0, slash);
+    const std::string leaf = slash == std::string::npos ? u : u.substr(slash + 1);
+    if (leaf.empty() || leaf == "." || leaf == "..")
+      return usageError(kCmd, "mount: --undo must name a directory");
+    if (!canonicalDir(parent, parent, err)) return failure(kCmd, "undo dir " + err);
+    undoDir = (parent == "/" ? "" : parent) + "/" + leaf;
+    if (within(undoDir, source) || within(source, undoDir) || within(undoDir, opts.mountpoint) ||
+        within(opts.mountpoint, undoDir))
+      return usageError(kCmd, "mount: the undo directory must be outside the source and the mountpoint");
+  }
   auto dir = statefs::SourceDir::open(source);
   if (!dir.ok()) return failure(kCmd, bare(dir.error().message));
   statefs::PassthroughBackend passthrough(std::move(dir).value());
@@ -268,15 +303,24 @@ int runMount(StatefsArgs a) {
     if (within(treeFile, source) || within(treeFile, opts.mountpoint))
       return usageError(kCmd, "mount: the tree file must be outside the source and the mountpoint");
   }
+  StatefsRounds rounds;
+  rounds.allowOther = a.allowOther;
+  rounds.owner = opts.owner;
+  // Before the tree is loaded: a round a killed daemon left open is rolled back on disk first.
+  if (auto st = rounds.open(undoDir, viewsDir, passthrough); !st.ok())
+    return failure(kCmd, bare(st.error().message));
+  statefs::StateBackend& below =
+      rounds.rounds ? static_cast<statefs::StateBackend&>(*rounds.rounds) : passthrough;
   auto tree = openStateTree(source, treeFile);
   if (!tree.ok()) return failure(kCmd, "hash tree of " + source + ": " + tree.error().message);
-  statefs::HashingBackend backend(passthrough, std::move(tree->tree),
+  statefs::HashingBackend backend(below, std::move(tree->tree),
                                   [source] { return statefs::StateTree::build(source); });
   auto& store = tree->store;
 
-  if (!a.foreground) return daemonize(opts, backend, control, store);
+  if (!a.foreground) return daemonize(opts, backend, rounds, control, store);
   std::unique_ptr<statefs::ControlServer> server;
-  if (auto st = startControl(control, backend, server); !st.ok())
+  if (auto st = rounds.startViews(); !st.ok()) return failure(kCmd, bare(st.error().message));
+  if (auto st = startControl(control, backend, rounds, server); !st.ok())
     return failure(kCmd, bare(st.error().message));
   auto st = statefs::serve(opts, backend, [&](const core::Status& s) {
     if (s.ok())
@@ -304,7 +348,8 @@ int runStatefs(const std::vector<std::string>& args) {
       {"--source", true, setString(a.source)},         {"--mountpoint", true, setString(a.mountpoint)},
       {"--allow-other", false, setFlag(a.allowOther)}, {"--foreground", false, setFlag(a.foreground)},
       {"--control", true, setString(a.control)},       {"--tree", true, setString(a.tree)},
-      {"--owner", true, setString(a.owner)},
+      {"--owner", true, setString(a.owner)},           {"--undo", true, setString(a.undo)},
+      {"--views", true, setString(a.views)},
   };
   const std::vector<OptionSpec> unmountOptions{{"--mountpoint", true, setString(a.mountpoint)}};
   StatefsHashArgs h;
@@ -316,7 +361,7 @@ int runStatefs(const std::vector<std::string>& args) {
           {
               {.name = "mount",
                .synopsis = "--source DIR --mountpoint DIR [--allow-other] [--foreground] [--control SOCKET]"
-                           " [--tree FILE] [--owner UID:GID]",
+                           " [--tree FILE] [--owner UID:GID] [--undo DIR] [--views DIR]",
                .run = calling(&runMount, a),
                .options = &mountOptions},
               {.name = "unmount",

@@ -1,7 +1,13 @@
 #include "sashimono/statefs/ControlProtocol.h"
 
+#include <charconv>
+#include <memory>
+#include <optional>
 #include "sashimono/core/Bytes.h"
+
 #include "sashimono/statefs/HashingBackend.h"
+#include "sashimono/statefs/RoundBackend.h"
+#include "sashimono/statefs/ViewBackend.h"
 
 namespace sashimono::statefs {
 
@@ -43,24 +49,86 @@ std::string ControlProtocol::answer(std::string_view line) const {
   return r->empty() ? std::string("ok\n") : "ok " + oneLine(*r) + "\n";
 }
 
-ControlProtocol stateControl(HashingBackend& state) {
+ControlProtocol stateControl(HashingBackend& state, RoundBackend* rounds, ViewBackend* views) {
   ControlProtocol p;
   p.add("ping", [](std::string_view args) { return noArgs("ping", args); });
-  auto root = [&state](std::string_view verb, std::string_view args) -> core::Result<std::string> {
-    SASHI_TRY(noArgs(verb, args));
-    auto h = state.refresh();
+  // The last committed root, for rollback's check (the state at mount is committed).
+  auto committed = std::make_shared<std::optional<crypto::Hash256>>();
+  auto hex = [](const core::Result<crypto::Hash256>& h) -> core::Result<std::string> {
     if (!h.ok()) return h.error();
     return core::toHexLower(*h);
   };
-  p.add("root", [root](std::string_view args) { return root("root", args); });
-  // A round's end. Rounds with checkpoints and rollback come later; until then commit closes
-  // nothing and answers the state hash, as root does.
-  p.add("commit", [root](std::string_view args) { return root("commit", args); });
-  for (const char* verb : {"begin", "rollback"}) {
-    p.add(verb, [verb](std::string_view) -> core::Result<std::string> {
-      return core::Error(std::string(verb) + ": rounds with rollback are not supported yet");
+  p.add("root", [&state, hex](std::string_view args) -> core::Result<std::string> {
+    SASHI_TRY(noArgs("root", args));
+    return hex(state.refresh());
+  });
+  p.add("commit", [&state, rounds, committed, hex](std::string_view args) -> core::Result<std::string> {
+    SASHI_TRY(noArgs("commit", args));
+    auto h = state.exclusive([rounds](StateTree&) -> core::Status {
+      if (rounds == nullptr) return {};
+      return rounds->commit();
+    });
+    if (h.ok()) *committed = *h;
+    return hex(h);
+  });
+  if (rounds == nullptr) {
+    for (const char* verb : {"begin", "rollback"}) {
+      p.add(verb, [verb](std::string_view) -> core::Result<std::string> {
+        return core::Error(std::string(verb) + ": rounds need an undo directory (statefs mount --undo DIR)");
+      });
+    }
+    return p;
+  }
+  p.add("begin", [&state, rounds, committed, hex](std::string_view args) -> core::Result<std::string> {
+    SASHI_TRY(noArgs("begin", args));
+    if (rounds->inRound()) return core::Error("begin: a round is already open");
+    // The root first (changes made outside a round are committed here), then the round.
+    auto h = state.refresh();
+    if (!h.ok()) return h.error();
+    auto opened = state.exclusive([rounds](StateTree&) { return rounds->begin(); });
+    if (!opened.ok()) return opened.error().context("begin");
+    *committed = *opened;
+    return hex(opened);
+  });
+  p.add("rollback", [&state, rounds, committed, hex](std::string_view args) -> core::Result<std::string> {
+    SASHI_TRY(noArgs("rollback", args));
+    if (!rounds->inRound()) return core::Error("rollback: no round is open");
+    auto h = state.exclusive([rounds](StateTree& tree) { return rounds->rollback(&tree); });
+    if (!h.ok()) return h.error().context("rollback");
+    if (committed->has_value() && **committed != *h) {
+      return core::Error("rollback: the root " + core::toHexLower(*h) + " is not the committed root " +
+                         core::toHexLower(**committed));
+    }
+    return hex(h);
+  });
+  if (views != nullptr) {
+    p.add("view", [&state, rounds, views, committed](std::string_view args) -> core::Result<std::string> {
+      if (args == "open") {
+        if (!rounds->inRound() || !committed->has_value()) {  // the state now is the committed one
+          auto h = state.refresh();
+          if (!h.ok()) return h.error();
+          *committed = *h;
+        }
+        auto id = views->open();
+        if (!id.ok()) return id.error();
+        return std::to_string(*id) + " " + core::toHexLower(**committed);
+      }
+      if (args.rfind("close ", 0) == 0) {
+        const std::string_view text = args.substr(6);
+        std::uint64_t id = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+        if (ec != std::errc() || end != text.data() + text.size() || text.empty())
+          return core::Error("view close: expected a view id");
+        if (!views->close(id)) return core::Error("view close: no open view " + std::string(text));
+        return std::string();
+      }
+      return core::Error("view: expected 'open' or 'close ID'");
     });
   }
+  p.add("status", [rounds](std::string_view args) -> core::Result<std::string> {
+    SASHI_TRY(noArgs("status", args));
+    return std::string(rounds->inRound() ? "round " : "idle ") + std::to_string(rounds->undoBytes());
+  });
   return p;
 }
 

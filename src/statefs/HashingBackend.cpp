@@ -48,6 +48,13 @@ core::Status HashingBackend::withTree(const std::function<core::Status(StateTree
   return use(tree_);
 }
 
+core::Result<crypto::Hash256> HashingBackend::exclusive(const std::function<core::Status(StateTree&)>& step) {
+  std::lock_guard gate(gate_);
+  std::unique_lock lock(changes_);
+  if (auto st = step(tree_); !st.ok()) return st.error();
+  return refreshLocked();
+}
+
 core::Result<crypto::Hash256> HashingBackend::refreshLocked() {
   if (!lost_.load()) {
     auto root = tree_.refresh();

@@ -201,6 +201,7 @@ core::Status serve(const MountOptions& opts, StateBackend& backend, const ReadyF
   std::string mountOpts =
       std::string("fsname=") + kFsName + ",subtype=" + kSubtype + ",default_permissions,nosuid,nodev";
   if (opts.allowOther) mountOpts += ",allow_other";
+  if (opts.readOnly) mountOpts += ",ro";
   std::string prog = kFsName, dashO = "-o";
   std::vector<char*> argv{prog.data(), dashO.data(), mountOpts.data()};
   struct fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
@@ -216,7 +217,7 @@ core::Status serve(const MountOptions& opts, StateBackend& backend, const ReadyF
                        "/etc/fuse.conf — see tools/setup.sh)");
   }
   struct fuse_session* se = fuse_get_session(fs.get());
-  if (fuse_set_signal_handlers(se) != 0) {
+  if (opts.signals && fuse_set_signal_handlers(se) != 0) {
     fuse_unmount(fs.get());
     return core::Error("statefs: cannot install signal handlers");
   }
@@ -225,7 +226,12 @@ core::Status serve(const MountOptions& opts, StateBackend& backend, const ReadyF
   std::thread readiness([&] {
     core::Status s = waitUsable(opts.mountpoint, stopping);
     if (stopping.load()) return;
-    if (!s.ok()) ::kill(::getpid(), SIGTERM);  // ends the loop through the libfuse handler
+    if (!s.ok()) {
+      if (opts.signals)
+        ::kill(::getpid(), SIGTERM);  // ends the loop through the libfuse handler
+      else
+        fuse_exit(fs.get());
+    }
     onReady(s);
   });
 
@@ -237,7 +243,7 @@ core::Status serve(const MountOptions& opts, StateBackend& backend, const ReadyF
   stopping.store(true);
   fuse_unmount(fs.get());  // also wakes a readiness check blocked on the mount
   readiness.join();        // signal handlers stay until here: a late SIGTERM from it is harmless
-  fuse_remove_signal_handlers(se);
+  if (opts.signals) fuse_remove_signal_handlers(se);
   fs.reset();
   // rc: 0 after `fusermount3 -u`/umount, the signal number after SIGTERM/SIGINT/SIGHUP,
   // negative errno on a failure of the FUSE channel.

@@ -18,6 +18,8 @@
 namespace sashimono::statefs {
 
 class HashingBackend;
+class RoundBackend;
+class ViewBackend;
 
 inline constexpr std::size_t kControlMaxLine = 256;  // bytes of a request, its '\n' included
 
@@ -37,11 +39,22 @@ class ControlProtocol {
 // A request line is acceptable: printable ASCII only (no control bytes, no NUL).
 [[nodiscard]] bool isControlText(std::string_view line);
 
-// The verbs of a mounted state (`state` must outlive the protocol):
-//   ping     → ok
-//   root     → ok <64 hex>: applies the marks and answers the state hash
-//   commit   → ok <64 hex>: for now the same as root (a round's checkpoint comes later)
-//   begin, rollback → error: rounds with rollback are not supported yet
-ControlProtocol stateControl(HashingBackend& state);
+// The verbs of a mounted state (`state`, `rounds` and `views` must outlive the protocol):
+//   ping      → ok
+//   root      → ok <64 hex>: applies the marks and answers the state hash (in a round: the
+//               round's current state)
+//   begin     → ok <64 hex>: opens a round; answers the committed root it starts from (changes
+//               made outside a round are committed by it)
+//   commit    → ok <64 hex>: ends the round keeping its changes; the root is the committed
+//               state hash (outside a round: the same as root)
+//   rollback  → ok <64 hex>: ends the round undoing its changes; the root is the committed one
+//               again (checked: an error says if it is not)
+//   status    → ok round|idle <undo log bytes>
+//   view open → ok <id> <64 hex>: a read-only view of the committed state, at <views dir>/<id>,
+//               and the root it shows (outside a round: the current state, committed)
+//   view close <id> → ok
+// Without `rounds` (no undo directory), begin and rollback are refused; without `views`, view.
+ControlProtocol stateControl(HashingBackend& state, RoundBackend* rounds = nullptr,
+                             ViewBackend* views = nullptr);
 
 }  // namespace sashimono::statefs

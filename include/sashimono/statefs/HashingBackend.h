@@ -1,6 +1,7 @@
 #pragma once
 // HashingBackend: the StateBackend decorator that keeps the hash tree of the state. It forwards
-// every call to an inner backend (the PassthroughBackend) and, when a change succeeds, marks
+// every call to an inner backend (the PassthroughBackend, or the RoundBackend that makes rounds
+// undoable in front of it) and, when a change succeeds, marks
 // in a StateTree what the change may have touched, so that the root after a round costs what
 // the round wrote (docs/STATEFS.md, "The hash tree in the filesystem"):
 //
@@ -56,6 +57,11 @@ class HashingBackend final : public StateBackend {
   // refresh(), then `use(tree)` while changes are still blocked (persisting the tree at an
   // orderly stop: TreeStore::save). The refresh's error is returned without calling `use`.
   [[nodiscard]] core::Status withTree(const std::function<core::Status(StateTree&)>& use);
+  // Runs `step` while no change is in flight (the exclusion refresh() uses), giving it the tree to
+  // mark what it changes, then refreshes and answers the root. A round's begin, commit and
+  // rollback run here. An error of `step` is answered as is (the tree is refreshed anyway at the
+  // next refresh: the marks `step` made stay).
+  [[nodiscard]] core::Result<crypto::Hash256> exclusive(const std::function<core::Status(StateTree&)>& step);
 
   int getattr(std::string_view path, struct stat& st) override;
   int fgetattr(Handle h, struct stat& st) override;

@@ -11,6 +11,7 @@ namespace sashimono::statefs {
 class PassthroughBackend final : public StateBackend {
  public:
   explicit PassthroughBackend(SourceDir source) : source_(std::move(source)) {}
+  [[nodiscard]] const SourceDir& source() const { return source_; }
 
   int getattr(std::string_view path, struct stat& st) override;
   int fgetattr(Handle h, struct stat& st) override;

@@ -28,6 +28,10 @@ struct MountOptions {
   double negativeTimeout = 0.0;   // seconds the kernel may cache "no such file"
   unsigned maxThreads = 4;        // FUSE worker threads
   std::optional<OwnerMap> owner;  // the owner presented for the daemon's files (OwnerMap.h)
+  bool readOnly = false;          // mount option `ro` (the views mount)
+  // Install the SIGTERM/SIGINT/SIGHUP handlers that end the session. A second mount of the same
+  // process (the views) goes without: it ends when it is unmounted (unmount()).
+  bool signals = true;
 };
 
 // Called once from a helper thread: ok when the mountpoint answers as a FUSE filesystem,
@@ -37,7 +41,8 @@ using ReadyFn = std::function<void(const core::Status&)>;
 // Mounts, installs SIGTERM/SIGINT/SIGHUP handlers that unmount, calls onReady, and serves
 // until the filesystem is unmounted (signal, `fusermount3 -u`, or `umount`). Blocks.
 // Returns ok on a clean unmount. Sets the process umask to 0 (modes come from the caller).
-// Not re-entrant: one StateFs::serve per process at a time (libfuse signal handlers are global).
+// Not re-entrant: one StateFs::serve with `signals` per process at a time (libfuse signal handlers
+// are global); others (without) may run beside it, on threads of their own.
 [[nodiscard]] core::Status serve(const MountOptions& opts, StateBackend& backend, const ReadyFn& onReady);
 
 // Unmounts a state filesystem (any FUSE mount) at `mountpoint`, falling back to a lazy

@@ -1,0 +1,64 @@
+#include "StatefsRounds.h"
+
+#include <signal.h>
+
+#include <future>
+
+#include "sashimono/core/Log.h"
+#include "sashimono/statefs/StateFs.h"
+
+namespace sashimono::cli {
+
+core::Status StatefsRounds::open(const std::string& undoDir, const std::string& views,
+                                 statefs::PassthroughBackend& passthrough) {
+  if (undoDir.empty()) return {};
+  auto log = statefs::UndoLog::open(undoDir, passthrough.source());
+  if (!log.ok()) return log.error();
+  if (log->roundPresent()) {  // a killed daemon's round: back to the committed state first
+    spdlog::warn("statefs: rolling back the round left open in {}", undoDir);
+    SASHI_TRY(log->rollback(nullptr));
+  }
+  rounds = std::make_unique<statefs::RoundBackend>(passthrough, passthrough.source(), std::move(log).value());
+  if (!views.empty()) {
+    this->views = std::make_unique<statefs::ViewBackend>(*rounds);
+    viewsDir = views;
+  }
+  return {};
+}
+
+core::Status StatefsRounds::startViews() {
+  if (!views) return {};
+  auto ready = std::make_shared<std::promise<core::Status>>();
+  auto answered = ready->get_future();
+  viewsThread = std::thread([this, ready] {
+    sigset_t all;  // the main mount's handlers take the signals
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    statefs::MountOptions o;
+    o.mountpoint = viewsDir;
+    o.allowOther = allowOther;
+    o.owner = owner;
+    o.readOnly = true;
+    o.signals = false;
+    o.attrTimeout = 0;  // views come and go (view close, commit): no cached names
+    o.entryTimeout = 0;
+    bool reported = false;
+    auto st = statefs::serve(o, *views, [&](const core::Status& s) {
+      reported = true;
+      ready->set_value(s);
+    });
+    if (!reported)
+      ready->set_value(st.ok() ? core::Status(core::Error("statefs: views unmounted before use")) : st);
+  });
+  auto st = answered.get();
+  if (!st.ok()) stopViews();
+  return st;
+}
+
+void StatefsRounds::stopViews() {
+  if (!viewsThread.joinable()) return;
+  if (auto r = statefs::unmount(viewsDir); !r.ok()) spdlog::warn("{}", r.error().message);
+  viewsThread.join();
+}
+
+}  // namespace sashimono::cli

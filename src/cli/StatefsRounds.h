@@ -1,0 +1,39 @@
+#pragma once
+// `statefs mount --undo DIR [--views DIR]`: the rounds and views of a mount (StatefsCommand.cpp).
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "sashimono/core/Result.h"
+#include "sashimono/statefs/OwnerMap.h"
+#include "sashimono/statefs/PassthroughBackend.h"
+#include "sashimono/statefs/RoundBackend.h"
+#include "sashimono/statefs/ViewBackend.h"
+
+namespace sashimono::cli {
+
+struct StatefsRounds {
+  std::unique_ptr<statefs::RoundBackend> rounds;  // with --undo
+  std::unique_ptr<statefs::ViewBackend> views;    // with --views
+  std::string viewsDir;
+  bool allowOther = false;
+  std::optional<statefs::OwnerMap> owner;  // presented in the views as in the mount (--owner)
+  std::thread viewsThread;                 // serves the views mount
+
+  StatefsRounds() = default;
+  StatefsRounds(const StatefsRounds&) = delete;
+  StatefsRounds& operator=(const StatefsRounds&) = delete;
+  ~StatefsRounds() { stopViews(); }
+
+  // Opens the undo log in `undoDir` (rolling back a round a killed daemon left open) and, with
+  // `viewsDir`, prepares the views. Before the tree is built: recovery changes the state.
+  [[nodiscard]] core::Status open(const std::string& undoDir, const std::string& viewsDir,
+                                  statefs::PassthroughBackend& passthrough);
+  // Mounts the views (if any) on a thread of their own; returns once they are usable.
+  [[nodiscard]] core::Status startViews();
+  // Unmounts the views and waits for their thread.
+  void stopViews();
+};
+
+}  // namespace sashimono::cli

@@ -1,0 +1,283 @@
+// Root tests of rounds and views through a real mount (`statefs mount --control --undo
+// --views`): commit, rollback, two views reading the committed state while a round writes, a
+// daemon killed mid-round and the state rolled back at the next mount, and a full disk (a small
+// tmpfs the test mounts) failing a round cleanly. Skip cleanly without root or /dev/fuse.
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <functional>
+
+#include "StateFsRootFixture.h"
+#include "sashimono/core/Bytes.h"
+#include "sashimono/statefs/StateTree.h"
+
+using namespace statefs_root;
+
+namespace {
+
+// One request on a fresh connection to the control socket: its answer line, without '\n'.
+std::string ask(const std::string& sock, const std::string& request) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "socket failed";
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, sock.c_str(), sizeof a.sun_path - 1);
+  std::string out;
+  const std::string line = request + "\n";
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size())) {
+    char c;
+    while (::read(fd, &c, 1) == 1 && c != '\n') out += c;
+  } else {
+    out = std::string("connect: ") + std::strerror(errno);
+  }
+  ::close(fd);
+  return out;
+}
+
+std::string hashOf(const std::string& dir) {
+  auto t = sashimono::statefs::StateTree::build(dir);
+  return t.ok() ? sashimono::core::toHexLower(t->root()) : "build failed: " + t.error().message;
+}
+
+void writeFile(const fs::path& p, const std::string& content) {
+  std::ofstream(p, std::ios::binary) << content;
+}
+
+// Runs `fn` in a child as `who`; the child's exit code (fn's result).
+int asUser(Identity who, const std::function<int()>& fn) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(who.gid) != 0 || ::setuid(who.uid) != 0) ::_exit(126);
+    ::_exit(fn());
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+class StateFsRoundsTest : public StateFsRootTest {
+ protected:
+  std::string sock() const { return (base_ / "ctl.sock").string(); }
+  std::string undo() const { return (base_ / "undo").string(); }
+  std::string views() const { return (base_ / "views").string(); }
+  fs::path m(const std::string& rel) const { return fs::path(mnt_) / rel; }
+
+  void mountRounds() {
+    fs::create_directories(views());
+    extraMounts_.push_back(views());  // a killed daemon leaves its views mount behind
+    mountOk({"--control", sock(), "--undo", undo(), "--views", views()});
+  }
+  // "ok <hex>" → hex (empty on anything else).
+  std::string okRoot(const std::string& verb) {
+    const std::string a = ask(sock(), verb);
+    EXPECT_EQ(a.rfind("ok ", 0), 0U) << verb << ": " << a;
+    return a.rfind("ok ", 0) == 0 ? a.substr(3) : "";
+  }
+};
+
+TEST_F(StateFsRoundsTest, RollbackRestoresTheCommittedStateAndCommitKeepsTheRound) {
+  writeFile(fs::path(src_) / "a", std::string(200000, 'a'));
+  fs::create_directories(fs::path(src_) / "d");
+  writeFile(fs::path(src_) / "d" / "x", "x");
+  mountRounds();
+  const std::string committed = okRoot("begin");
+  EXPECT_EQ(committed, hashOf(src_));
+  EXPECT_EQ(ask(sock(), "begin"), "error begin: a round is already open");
+
+  {
+    std::fstream f(m("a"), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(70000);
+    f << "changed";
+  }
+  fs::rename(m("d"), m("e"));
+  fs::remove(m("e/x"));
+  writeFile(m("new"), "new");
+  fs::permissions(m("e"), fs::perms(0700));
+  ASSERT_NE(okRoot("root"), committed);
+  EXPECT_EQ(okRoot("rollback"), committed);
+  EXPECT_EQ(hashOf(src_), committed);
+  EXPECT_EQ(readFile(m("a")), std::string(200000, 'a'));
+  EXPECT_EQ(readFile(m("d/x")), "x");
+  EXPECT_FALSE(fs::exists(m("new")));
+  EXPECT_EQ(ask(sock(), "rollback"), "error rollback: no round is open");
+
+  EXPECT_EQ(okRoot("begin"), committed);
+  writeFile(m("d/y"), "y");
+  fs::remove(m("a"));
+  const std::string next = okRoot("commit");
+  EXPECT_EQ(next, hashOf(src_));
+  EXPECT_FALSE(fs::exists(fs::path(src_) / "a"));
+  EXPECT_FALSE(fs::exists(fs::path(undo()) / "round"));
+  // Outside a round changes are applied and committed by the next begin (or commit).
+  writeFile(m("outside"), "o");
+  EXPECT_EQ(okRoot("begin"), hashOf(src_));
+  EXPECT_EQ(okRoot("rollback"), hashOf(src_));
+  EXPECT_TRUE(fs::exists(m("outside")));
+  stopAndExpectClean(SIGTERM);
+  EXPECT_FALSE(mountedAt(views()));
+}
+
+TEST_F(StateFsRoundsTest, TwoViewsReadTheCommittedStateWhileTheRoundWrites) {
+  writeFile(fs::path(src_) / "f", std::string(150000, 'o'));
+  fs::create_directories(fs::path(src_) / "dir");
+  writeFile(fs::path(src_) / "dir" / "g", "g0");
+  mountRounds();
+  const std::string committed = okRoot("begin");
+  const std::string v1 = ask(sock(), "view open");
+  ASSERT_EQ(v1, "ok 1 " + committed);
+  {
+    std::fstream f(m("f"), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100000);
+    f << std::string(30000, 'N');
+  }
+  fs::resize_file(m("f"), 120000);
+  fs::rename(m("dir"), m("moved"));
+  writeFile(m("moved/g"), "g1");
+  writeFile(m("fresh"), "fresh");
+  const std::string v2 = ask(sock(), "view open");  // opened mid-round: the same committed state
+  ASSERT_EQ(v2, "ok 2 " + committed);
+  for (const char* id : {"1", "2"}) {
+    const fs::path v = fs::path(views()) / id;
+    EXPECT_EQ(readFile(v / "f"), std::string(150000, 'o')) << id;
+    EXPECT_EQ(readFile(v / "dir" / "g"), "g0") << id;
+    EXPECT_FALSE(fs::exists(v / "moved")) << id;
+    EXPECT_FALSE(fs::exists(v / "fresh")) << id;
+    std::ofstream w(v / "f", std::ios::app);
+    EXPECT_FALSE(w.good()) << id << ": a view is read-only";
+  }
+  std::set<std::string> top;
+  for (const auto& e : fs::directory_iterator(views())) top.insert(e.path().filename().string());
+  EXPECT_EQ(top, (std::set<std::string>{"1", "2"}));
+  EXPECT_EQ(readFile(m("moved/g")), "g1");  // the round sees its own writes
+  EXPECT_EQ(ask(sock(), "view close 2"), "ok");
+  EXPECT_FALSE(fs::exists(fs::path(views()) / "2"));
+  EXPECT_EQ(okRoot("commit"), hashOf(src_));
+  EXPECT_FALSE(fs::exists(fs::path(views()) / "1"));  // a commit ends the views of the state before
+  const std::string v3 = ask(sock(), "view open");
+  EXPECT_EQ(v3, "ok 3 " + hashOf(src_));
+  EXPECT_EQ(readFile(fs::path(views()) / "3" / "moved" / "g"), "g1");
+  stopAndExpectClean(SIGTERM);
+}
+
+TEST_F(StateFsRoundsTest, ADaemonKilledMidRoundIsRolledBackAtTheNextMount) {
+  writeFile(fs::path(src_) / "big", std::string(300000, 'b'));
+  writeFile(fs::path(src_) / "keep", "keep");
+  mountRounds();
+  const std::string committed = okRoot("begin");
+  {
+    std::fstream f(m("big"), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(5);
+    f << std::string(200000, 'X');
+  }
+  fs::remove(m("keep"));
+  fs::create_directories(m("newdir/sub"));
+  writeFile(m("newdir/sub/file"), "n");
+  ASSERT_EQ(::kill(daemon_, SIGKILL), 0);
+  waitExit(daemon_);
+  daemon_ = -1;
+  EXPECT_EQ(run({SASHIMONO_BINARY, "statefs", "unmount", "--mountpoint", mnt_}).exitCode, 0);
+  EXPECT_EQ(run({SASHIMONO_BINARY, "statefs", "unmount", "--mountpoint", views()}).exitCode, 0);
+  ASSERT_TRUE(fs::exists(fs::path(undo()) / "round" / "log"));
+  EXPECT_NE(hashOf(src_), committed);
+
+  mountOk({"--control", sock(), "--undo", undo(), "--views", views()});
+  EXPECT_EQ(hashOf(src_), committed);
+  EXPECT_EQ(okRoot("root"), committed);
+  EXPECT_EQ(readFile(m("big")), std::string(300000, 'b'));
+  EXPECT_EQ(readFile(m("keep")), "keep");
+  EXPECT_FALSE(fs::exists(m("newdir")));
+  EXPECT_FALSE(fs::exists(fs::path(undo()) / "round"));
+  stopAndExpectClean(SIGTERM);
+}
+
+TEST_F(StateFsRoundsTest, AFullDiskFailsTheRoundCleanly) {
+  // The state and its undo log on a 4 MiB tmpfs the test mounts (and TearDown unmounts).
+  const fs::path small = base_ / "small";
+  fs::create_directories(small);
+  ASSERT_EQ(::mount("tmpfs", small.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=0700"), 0)
+      << std::strerror(errno);
+  extraMounts_.push_back(small.string());
+  src_ = (small / "src").string();
+  fs::create_directories(src_);
+  writeFile(fs::path(src_) / "data", std::string(1 << 20, 'd'));
+  fs::create_directories(views());
+  extraMounts_.push_back(views());
+  mountOk({"--control", sock(), "--undo", (small / "undo").string(), "--views", views()});
+  const std::string committed = okRoot("begin");
+
+  // Overwrite the existing file (each block's old bytes go to the undo log first), then fill
+  // the disk with a new file: some write must fail with ENOSPC.
+  int err = 0;
+  {
+    int fd = ::open(m("data").c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    const std::string chunk(1 << 16, 'Z');
+    for (off_t off = 0; off < (1 << 20) && err == 0; off += static_cast<off_t>(chunk.size()))
+      if (::pwrite(fd, chunk.data(), chunk.size(), off) < 0) err = errno;
+    ::close(fd);
+    fd = ::open(m("filler").c_str(), O_WRONLY | O_CREAT, 0644);
+    ASSERT_GE(fd, 0);
+    for (int i = 0; i < 200 && err == 0; ++i)
+      if (::write(fd, chunk.data(), chunk.size()) < 0) err = errno;
+    ::close(fd);
+  }
+  EXPECT_EQ(err, ENOSPC);
+  EXPECT_EQ(okRoot("rollback"), committed);
+  EXPECT_EQ(hashOf(src_), committed);
+  EXPECT_EQ(readFile(m("data")), std::string(1 << 20, 'd'));
+  EXPECT_FALSE(fs::exists(m("filler")));
+  // The disk has room again: a round works.
+  EXPECT_EQ(okRoot("begin"), committed);
+  writeFile(m("small"), "s");
+  EXPECT_EQ(okRoot("commit"), hashOf(src_));
+  stopAndExpectClean(SIGTERM);
+}
+
+// The daemon runs as the tenant user: no privilege to bypass modes. A read-only file and an
+// empty read-only directory removed in a round come back, with their modes, at rollback.
+TEST_F(StateFsRoundsTest, RoundsAndViewsWorkForAnUnprivilegedDaemon) {
+  Identity u = makeUser();
+  ASSERT_FALSE(user_.empty());
+  fs::permissions(base_, fs::perms(0711));
+  const fs::path ctl = base_ / "ctl";
+  for (const fs::path& d : {fs::path(src_), fs::path(mnt_), fs::path(views()), fs::path(undo()), ctl}) {
+    fs::create_directories(d);
+    ASSERT_EQ(::chown(d.c_str(), u.uid, u.gid), 0);
+  }
+  fs::permissions(ctl, fs::perms(0700));
+  writeFile(fs::path(src_) / "f", "orig");
+  fs::create_directories(fs::path(src_) / "ro");
+  for (const char* n : {"f", "ro"}) ASSERT_EQ(::chown((fs::path(src_) / n).c_str(), u.uid, u.gid), 0);
+  fs::permissions(fs::path(src_) / "f", fs::perms(0444));
+  fs::permissions(fs::path(src_) / "ro", fs::perms(0555));
+  extraMounts_.push_back(views());
+  const std::string sock = (ctl / "s").string();
+  ASSERT_NO_FATAL_FAILURE(mountOk({"--control", sock, "--undo", undo(), "--views", views()}, u));
+  const std::string committed = ask(sock, "begin").substr(3);
+  EXPECT_EQ(committed, hashOf(src_));
+  ASSERT_EQ(ask(sock, "view open"), "ok 1 " + committed);
+  const fs::path mnt(mnt_), v(fs::path(views()) / "1");
+  EXPECT_EQ(asUser(u,
+                   [&] {
+                     std::error_code ec;
+                     fs::permissions(mnt / "f", fs::perms(0644), ec);
+                     if (ec) return 1;
+                     writeFile(mnt / "f", "changed");
+                     if (readFile(mnt / "f") != "changed") return 2;
+                     if (::rmdir((mnt / "ro").c_str()) != 0) return 3;
+                     if (readFile(v / "f") != "orig") return 4;  // the view still shows it
+                     if (!fs::is_directory(v / "ro")) return 5;
+                     return 0;
+                   }),
+            0);
+  EXPECT_EQ(ask(sock, "rollback"), "ok " + committed);
+  EXPECT_EQ(hashOf(src_), committed);
+  EXPECT_EQ(readFile(fs::path(src_) / "f"), "orig");
+  EXPECT_EQ(fs::status(fs::path(src_) / "f").permissions(), fs::perms(0444));
+  EXPECT_EQ(fs::status(fs::path(src_) / "ro").permissions(), fs::perms(0555));
+  ASSERT_NO_FATAL_FAILURE(stopAndExpectClean(SIGTERM));
+}
+
+}  // namespace
