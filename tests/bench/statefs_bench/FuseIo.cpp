@@ -101,7 +101,9 @@ struct Seq {
 // the same path for direct I/O), fsyncs it, then reads it three times: with both page caches
 // dropped (from the disk); with only the mount's page cache dropped (the source cached: what the
 // mount itself costs; direct: from the page cache); and again with nothing dropped (through the
-// mount, the page cache `auto_cache` keeps across opens). The file is removed afterwards.
+// mount, the page cache `auto_cache` keeps across opens). The file stays until every run is done:
+// removing it here would make the next run's writes meet the discard of its blocks (the root ext4
+// is mounted with online discard).
 Seq sequential(const std::string& path, const std::string& backing, std::uint64_t mib,
                const std::vector<std::uint8_t>& block) {
   Seq r;
@@ -138,7 +140,6 @@ Seq sequential(const std::string& path, const std::string& backing, std::uint64_
   if (path != backing) evict(path);  // direct: read again from the page cache
   r.warmRead = readAll();
   r.cachedRead = readAll();
-  if (::unlink(path.c_str()) != 0) fail("removing " + path);
   return r;
 }
 
@@ -232,6 +233,7 @@ bool runFuse(const Options& o, const std::string& dir) {
   std::mt19937_64 rng(7);
   fill(rng, block);
   std::vector<Seq> seqD, seqF;
+  ::sync();  // nothing of the state part (or an earlier run) left to write back meanwhile
   // Direct first in even runs, the mount first in odd ones.
   auto alternate = [&](int r, const std::function<void()>& d, const std::function<void()>& f) {
     if (r % 2 == 0) {
@@ -253,6 +255,10 @@ bool runFuse(const Options& o, const std::string& dir) {
         r, [&] { seqD.push_back(sequential(direct + name, direct + name, o.ioMiB, block)); },
         [&] { seqF.push_back(sequential(mnt + name, src + name, o.ioMiB, block)); });
   }
+  for (int r = 0; r < o.reps; ++r)
+    for (const auto& p : {direct + "/seq" + std::to_string(r), mnt + "/seq" + std::to_string(r)})
+      if (::unlink(p.c_str()) != 0) fail("removing " + p);
+  ::sync();
   for (int r = 0; r < o.reps; ++r)
     alternate(
         r, [&] { smallD[r].create(); }, [&] { smallF[r].create(); });
