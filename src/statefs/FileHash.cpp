@@ -93,7 +93,7 @@ core::Status FileHash::update(std::uint64_t size, const ByteRanges& changed, con
     }
     sortUnique(dirty);
   }
-  levels_.resize(1);
+  if (levels_.empty()) levels_.resize(1);  // the levels above stay: rebuildLevels redoes the dirty parents
   levels_[0].resize(n);
   SASHI_TRY(rehashBlocks(dirty, read));
   rebuildLevels(std::move(dirty));

@@ -237,7 +237,10 @@ core::Status serve(const MountOptions& opts, StateBackend& backend, const ReadyF
 
   std::unique_ptr<struct fuse_loop_config, LoopConfigDeleter> loopCfg(fuse_loop_cfg_create());
   fuse_loop_cfg_set_max_threads(loopCfg.get(), opts.maxThreads);
-  fuse_loop_cfg_set_idle_threads(loopCfg.get(), 1);
+  // Idle workers stay (up to maxThreads): with fewer, libfuse's loop ends a worker after each
+  // request and starts another for the next one — one clone3 and a fresh receive buffer per
+  // 1 MiB write; reads ran at a quarter, writes at about half the speed (docs/PERFORMANCE.md).
+  fuse_loop_cfg_set_idle_threads(loopCfg.get(), opts.maxThreads);
   int rc = fuse_loop_mt(fs.get(), loopCfg.get());
 
   stopping.store(true);

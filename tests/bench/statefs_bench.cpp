@@ -1,48 +1,49 @@
-// State hash benchmark: the cost of the state hash after a round, on a large state, beside
-// hashing just the bytes the round wrote (the floor) and beside hashing the whole state again
-// (the naive way), all measured in the same run and printed as ratios.
-//   bench_statefs_bench [--state-mib 1024] [--files 16] [--small 2000] [--dir DIR] [--keep]
-// The state: FILES files of STATE/FILES MiB of random bytes, plus SMALL files of 4 KiB in 20
-// directories, created under DIR (default: a new directory in /var/tmp, removed at the end).
-// A round writes W bytes (4 KiB, 1 MiB, 100 MiB) at random places of the large files, in
-// writes of at most 1 MiB, marks them as the state filesystem does (by inode and range), and
-// times StateTree::refresh().
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <chrono>
+// State filesystem benchmark (docs/PERFORMANCE.md): each figure beside a baseline measured in the
+// same run, printed as ratios.
+//
+//   1. state hash (--part hash): the cost of the state hash after a round, on a large state,
+//      beside hashing just the bytes the round wrote (the floor) and beside hashing the whole
+//      state again (the naive way). The state: FILES files of STATE/FILES MiB of random bytes,
+//      plus SMALL files of 4 KiB in 20 directories, under DIR/state. A round writes W bytes
+//      (4 KiB, 1 MiB, 100 MiB) at random places of the large files, in writes of at most 1 MiB,
+//      marks them as the state filesystem does (by inode and range), and times
+//      StateTree::refresh(). At the end the incremental root must equal a full build's.
+//      Goal: ≤ 2 ms after a 4 KiB round on a 1 GiB state.
+//   2. FUSE throughput (--part fuse): through a real `sashimono statefs mount` of DIR/fuse/src at
+//      DIR/fuse/mnt, beside the same operations on DIR/fuse/direct (same filesystem), REPS runs
+//      each, direct and mount alternating: a new file written with IO_MIB writes of 1 MiB (time
+//      to the last write, and until fsync returned), read back in 1 MiB reads with the page cache
+//      of the source file and of the mounted file dropped (posix_fadvise DONTNEED after the
+//      fsync: from the disk), and read again with only the mount's page cache dropped (the
+//      source cached: what the mount itself costs; direct: a page-cache read); then
+//      SMALL_FILES files of 1 KiB created (open, write, close) in 10 directories, stat'ed after
+//      the mount's 1 s attribute and entry timeouts passed, and unlinked. Goal: sequential I/O
+//      of 1 MiB blocks ≥ 0.6× direct. Skipped, with the reason, when mounting is impossible
+//      (needs root or /dev/fuse access).
+//
+//   bench_statefs_bench [--part all|hash|fuse] [--quick] [--state-mib 1024] [--files 16]
+//                       [--small 2000] [--io-mib 512] [--small-files 10000] [--reps 3]
+//                       [--dir DIR] [--keep]
+//   --quick: a 128 MiB state, 128 MiB files, 2,000 small files. DIR: default a new directory in
+//   /var/tmp, removed at the end unless --keep (a kept DIR/state is reused by the next run).
+//
+// The parts: statefs_bench/ (StatefsBench.h: what they share; StateHash.cpp, FuseIo.cpp).
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <random>
 #include <string>
-#include <vector>
 
-#include "BenchUtil.h"
-#include "sashimono/crypto/Blake3.h"
-#include "sashimono/statefs/StateTree.h"
+#include "statefs_bench/StatefsBench.h"
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-using sashimono::bench::ms;
-using sashimono::bench::pct;
-using namespace sashimono;
+using namespace sashimono::statefs_bench;
 
 namespace {
 
-struct Options {
-  std::uint64_t stateMiB = 1024;
-  int files = 16;
-  int small = 2000;
-  std::string dir;
-  bool keep = false;
-};
-
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
-               "bench_statefs_bench: %s\nusage: bench_statefs_bench [--state-mib N] [--files N] [--small N] "
+               "bench_statefs_bench: %s\nusage: bench_statefs_bench [--part all|hash|fuse] [--quick] "
+               "[--state-mib N] [--files N] [--small N] [--io-mib N] [--small-files N] [--reps N] "
                "[--dir DIR] [--keep]\n",
                why.c_str());
   std::exit(2);
@@ -62,7 +63,19 @@ Options parse(int argc, char** argv) {
       o.files = std::stoi(value());
     else if (a == "--small")
       o.small = std::stoi(value());
-    else if (a == "--dir")
+    else if (a == "--io-mib")
+      o.ioMiB = std::stoull(value());
+    else if (a == "--small-files")
+      o.smallFiles = std::stoi(value());
+    else if (a == "--reps")
+      o.reps = std::stoi(value());
+    else if (a == "--part")
+      o.part = value();
+    else if (a == "--quick") {
+      o.stateMiB = 128;
+      o.ioMiB = 128;
+      o.smallFiles = 2000;
+    } else if (a == "--dir")
       o.dir = value();
     else if (a == "--keep")
       o.keep = true;
@@ -70,36 +83,10 @@ Options parse(int argc, char** argv) {
       usage("unknown option " + a);
   }
   if (o.files < 1 || o.stateMiB < static_cast<std::uint64_t>(o.files)) usage("need at least 1 MiB per file");
+  if (o.part != "all" && o.part != "hash" && o.part != "fuse") usage("--part is all, hash or fuse");
+  if (o.reps < 1 || o.ioMiB < 1 || o.smallFiles < 10)
+    usage("need --reps >= 1, --io-mib >= 1, --small-files >= 10");
   return o;
-}
-
-void fill(std::mt19937_64& rng, std::vector<std::uint8_t>& buf) {
-  for (std::size_t i = 0; i + 8 <= buf.size(); i += 8) {
-    const std::uint64_t x = rng();
-    std::memcpy(buf.data() + i, &x, 8);
-  }
-}
-
-void writeAt(const std::string& path, std::uint64_t offset, const std::vector<std::uint8_t>& buf) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0 ||
-      ::pwrite(fd, buf.data(), buf.size(), static_cast<off_t>(offset)) != static_cast<ssize_t>(buf.size()))
-    throw std::runtime_error("writing " + path + ": " + std::strerror(errno));
-  ::close(fd);
-}
-
-ino_t inoOf(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw std::runtime_error("stat " + path);
-  return st.st_ino;
-}
-
-double timeBuild(const std::string& dir, crypto::Hash256& root) {
-  auto t0 = Clock::now();
-  auto tree = statefs::StateTree::build(dir);
-  if (!tree) throw std::runtime_error(tree.error().message);
-  root = tree->root();
-  return ms(Clock::now() - t0);
 }
 
 }  // namespace
@@ -113,78 +100,11 @@ int main(int argc, char** argv) try {
     o.dir = t;
     made = true;
   }
-  std::mt19937_64 rng(42);
-  const std::uint64_t fileBytes = o.stateMiB / static_cast<std::uint64_t>(o.files) * 1024 * 1024;
-  std::vector<std::string> large;
-  std::printf("creating the state in %s: %d files of %llu MiB, %d small files\n", o.dir.c_str(), o.files,
-              static_cast<unsigned long long>(fileBytes >> 20), o.small);
-  std::fflush(stdout);
-  std::vector<std::uint8_t> mib(1024 * 1024);
-  for (int f = 0; f < o.files; ++f) {
-    large.push_back(o.dir + "/large" + std::to_string(f));
-    if (fs::exists(large.back()) && fs::file_size(large.back()) == fileBytes) continue;
-    for (std::uint64_t off = 0; off < fileBytes; off += mib.size()) {
-      fill(rng, mib);
-      writeAt(large.back(), off, mib);
-    }
+  if (o.part != "fuse") runStateHash(o, o.dir + "/state");
+  if (o.part != "hash") {
+    runFuse(o, o.dir + "/fuse");
+    fs::remove_all(o.dir + "/fuse");
   }
-  std::vector<std::uint8_t> small(4096);
-  for (int s = 0; s < o.small; ++s) {
-    const std::string d = o.dir + "/d" + std::to_string(s % 20);
-    fs::create_directories(d);
-    const std::string p = d + "/s" + std::to_string(s);
-    if (fs::exists(p)) continue;
-    fill(rng, small);
-    writeAt(p, 0, small);
-  }
-  ::sync();
-
-  // The naive way: the whole state hashed again (second run: page cache warm, as after a round).
-  crypto::Hash256 root{};
-  timeBuild(o.dir, root);
-  const double full = timeBuild(o.dir, root);
-  const double stateBytes = static_cast<double>(fileBytes) * o.files + 4096.0 * o.small;
-  std::printf("full rehash of %.0f MiB: %.0f ms (%.0f MiB/s)\n", stateBytes / (1 << 20), full,
-              stateBytes / (1 << 20) / (full / 1000));
-
-  auto tree = statefs::StateTree::build(o.dir);
-  if (!tree) throw std::runtime_error(tree.error().message);
-  std::printf(
-      "\nround wrote   state hash p50 (ms)   floor p50 (ms)   ratio to floor   ratio to full rehash\n");
-  for (std::uint64_t w : {std::uint64_t{4096}, std::uint64_t{1} << 20, std::uint64_t{100} << 20}) {
-    const int rounds = w <= (1u << 20) ? 30 : 3;
-    std::vector<double> ours, floor;
-    for (int r = 0; r < rounds; ++r) {
-      std::vector<std::uint8_t> written;
-      for (std::uint64_t done = 0; done < w;) {
-        const std::uint64_t len = std::min<std::uint64_t>(w - done, 1 << 20);
-        std::vector<std::uint8_t> buf(len);
-        fill(rng, buf);
-        const std::string& f = large[rng() % large.size()];
-        const std::uint64_t at = rng() % (fileBytes - len);
-        writeAt(f, at, buf);
-        tree->markData(inoOf(f), at, len);
-        written.insert(written.end(), buf.begin(), buf.end());
-        done += len;
-      }
-      auto t0 = Clock::now();
-      auto h = tree->refresh();
-      if (!h) throw std::runtime_error(h.error().message);
-      ours.push_back(ms(Clock::now() - t0));
-      t0 = Clock::now();
-      volatile auto floorHash = crypto::blake3(written);
-      (void)floorHash;
-      floor.push_back(ms(Clock::now() - t0));
-    }
-    const double o50 = pct(ours, 0.5), f50 = pct(floor, 0.5);
-    std::printf("%9llu KiB   %19.3f   %14.3f   %14.1f   %20.4f\n", static_cast<unsigned long long>(w >> 10),
-                o50, f50, o50 / f50, o50 / full);
-  }
-  // The incremental root must still be the from-scratch one.
-  crypto::Hash256 check{};
-  timeBuild(o.dir, check);
-  if (check != tree->root()) throw std::runtime_error("the incremental root differs from a full build");
-  std::printf("\nincremental root == full build: %s\n", core::toHexLower(check).c_str());
   if (made && !o.keep) fs::remove_all(o.dir);
   return 0;
 } catch (const std::exception& e) {

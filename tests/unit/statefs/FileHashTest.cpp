@@ -65,6 +65,31 @@ TEST(FileHashTest, IncrementalUpdatesEqualARehash) {
   }
 }
 
+// The levels above the blocks are kept between updates: a file that grows and shrinks across
+// powers of two of blocks, with small writes in between, still hashes as a rehash would.
+TEST(FileHashTest, KeptLevelsFollowGrowthAndShrinkAcrossPowersOfTwo) {
+  std::mt19937_64 rng(3);
+  std::vector<std::uint8_t> data(70 * kBlockSize);
+  for (auto& b : data) b = static_cast<std::uint8_t>(rng());
+  auto f = FileHash::compute(data.size(), readerOf(data));
+  ASSERT_TRUE(f.ok());
+  for (std::uint64_t blocks : {std::uint64_t{70}, std::uint64_t{129}, std::uint64_t{128}, std::uint64_t{127},
+                               std::uint64_t{64}, std::uint64_t{63}, std::uint64_t{2}, std::uint64_t{65}}) {
+    ByteRanges changed;
+    const std::uint64_t size = blocks * kBlockSize - (blocks % 3) * 1000;
+    if (size > data.size()) changed.emplace_back(data.size(), size);
+    const std::size_t old = data.size();
+    data.resize(size);
+    for (std::size_t i = old; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(rng());
+    ASSERT_TRUE(f->update(data.size(), changed, readerOf(data)).ok());
+    ASSERT_EQ(hex(f->hash()), hex(crypto::blake3(data))) << "resized to " << size;
+    const std::uint64_t at = rng() % (data.size() - 4096);
+    for (std::uint64_t i = at; i < at + 4096; ++i) data[i] = static_cast<std::uint8_t>(rng());
+    ASSERT_TRUE(f->update(data.size(), {{at, at + 4096}}, readerOf(data)).ok());
+    ASSERT_EQ(hex(f->hash()), hex(crypto::blake3(data))) << "4 KiB at " << at << " of " << size;
+  }
+}
+
 TEST(FileHashTest, RestoreRefusesACountThatDoesNotFitTheSize) {
   std::vector<crypto::Hash256> cvs(3);
   EXPECT_FALSE(FileHash::restore(2 * kBlockSize, cvs, {}).ok());
