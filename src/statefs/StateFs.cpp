@@ -16,7 +16,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "sashimono/core/Log.h"
@@ -33,6 +35,27 @@ constexpr long kFuseSuperMagic = 0x65735546;
 struct Context {
   StateBackend* backend;
   MountOptions opts;
+  // Handles the kernel has not released yet. An unmount does not wait for RELEASE (close(2)
+  // sends it asynchronously), so those still open when the loop ends are released at the end
+  // of serve(): the backends' per-handle state and descriptors do not outlive the session.
+  std::mutex openMu;
+  std::unordered_set<Handle> openFiles, openDirs;
+
+  void opened(std::unordered_set<Handle>& set, Handle h) {
+    std::lock_guard lock(openMu);
+    set.insert(h);
+  }
+  void closed(std::unordered_set<Handle>& set, Handle h) {
+    std::lock_guard lock(openMu);
+    set.erase(h);
+  }
+  void releaseLeftovers() {
+    std::lock_guard lock(openMu);
+    for (Handle h : openFiles) (void)backend->release(h);
+    for (Handle h : openDirs) (void)backend->releasedir(h);
+    openFiles.clear();
+    openDirs.clear();
+  }
 };
 
 Context& ctx() { return *static_cast<Context*>(fuse_get_context()->private_data); }
@@ -79,13 +102,19 @@ int fsTruncate(const char* path, off_t size, struct fuse_file_info* fi) {
 int fsOpen(const char* path, struct fuse_file_info* fi) {
   Handle h = 0;
   int rc = be().open(path, fi->flags, h);
-  if (rc == 0) fi->fh = h;
+  if (rc == 0) {
+    fi->fh = h;
+    ctx().opened(ctx().openFiles, h);
+  }
   return rc;
 }
 int fsCreate(const char* path, mode_t mode, struct fuse_file_info* fi) {
   Handle h = 0;
   int rc = be().create(path, fi->flags, mode, h);
-  if (rc == 0) fi->fh = h;
+  if (rc == 0) {
+    fi->fh = h;
+    ctx().opened(ctx().openFiles, h);
+  }
   return rc;
 }
 int fsRead(const char*, char* buf, size_t size, off_t off, struct fuse_file_info* fi) {
@@ -96,14 +125,20 @@ int fsWrite(const char*, const char* buf, size_t size, off_t off, struct fuse_fi
 }
 int fsStatfs(const char*, struct statvfs* st) { return be().statfs(*st); }
 int fsFlush(const char*, struct fuse_file_info* fi) { return be().flush(fi->fh); }
-int fsRelease(const char*, struct fuse_file_info* fi) { return be().release(fi->fh); }
+int fsRelease(const char*, struct fuse_file_info* fi) {
+  ctx().closed(ctx().openFiles, fi->fh);
+  return be().release(fi->fh);
+}
 int fsFsync(const char*, int datasync, struct fuse_file_info* fi) {
   return be().fsync(fi->fh, datasync != 0);
 }
 int fsOpendir(const char* path, struct fuse_file_info* fi) {
   Handle h = 0;
   int rc = be().opendir(path, h);
-  if (rc == 0) fi->fh = h;
+  if (rc == 0) {
+    fi->fh = h;
+    ctx().opened(ctx().openDirs, h);
+  }
   return rc;
 }
 int fsReaddir(const char*, void* buf, fuse_fill_dir_t filler, off_t off, struct fuse_file_info* fi,
@@ -115,7 +150,10 @@ int fsReaddir(const char*, void* buf, fuse_fill_dir_t filler, off_t off, struct 
     return filler(buf, e.name, &st, e.nextOffset, static_cast<fuse_fill_dir_flags>(0)) != 0;
   });
 }
-int fsReleasedir(const char*, struct fuse_file_info* fi) { return be().releasedir(fi->fh); }
+int fsReleasedir(const char*, struct fuse_file_info* fi) {
+  ctx().closed(ctx().openDirs, fi->fh);
+  return be().releasedir(fi->fh);
+}
 int fsFsyncdir(const char*, int datasync, struct fuse_file_info* fi) {
   return be().fsyncdir(fi->fh, datasync != 0);
 }
@@ -197,7 +235,7 @@ core::Status serve(const MountOptions& opts, StateBackend& backend, const ReadyF
     return core::Error("statefs: mountpoint " + opts.mountpoint + " is not a directory", ENOTDIR);
   ::umask(0);
 
-  Context context{&backend, opts};
+  Context context{&backend, opts, {}, {}, {}};
   std::string mountOpts =
       std::string("fsname=") + kFsName + ",subtype=" + kSubtype + ",default_permissions,nosuid,nodev";
   if (opts.allowOther) mountOpts += ",allow_other";
@@ -248,6 +286,7 @@ core::Status serve(const MountOptions& opts, StateBackend& backend, const ReadyF
   readiness.join();        // signal handlers stay until here: a late SIGTERM from it is harmless
   if (opts.signals) fuse_remove_signal_handlers(se);
   fs.reset();
+  context.releaseLeftovers();
   // rc: 0 after `fusermount3 -u`/umount, the signal number after SIGTERM/SIGINT/SIGHUP,
   // negative errno on a failure of the FUSE channel.
   if (rc < 0) return core::Error("statefs: FUSE session failed", -rc);
