@@ -52,19 +52,6 @@ std::string ask(const std::string& sock, const std::string& request) {
   return out;
 }
 
-// Runs `fn` in a child as `who`; the child's exit code (fn's result).
-int asUser(Identity who, const std::function<int()>& fn) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    if (::setgroups(0, nullptr) != 0 || ::setgid(who.gid) != 0 || ::setuid(who.uid) != 0) ::_exit(126);
-    ::_exit(fn());
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 class StateFsControlTest : public StateFsRootTest {
  protected:
   // "ok <root>" of the source, hashed from scratch.

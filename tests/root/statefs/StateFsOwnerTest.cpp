@@ -16,37 +16,6 @@ using namespace statefs_root;
 
 namespace {
 
-std::string ask(const std::string& sock, const std::string& request) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  std::strncpy(a.sun_path, sock.c_str(), sizeof a.sun_path - 1);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return std::string("connect: ") + std::strerror(errno);
-  }
-  std::string line = request + "\n", out;
-  if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size())) {
-    char c;
-    while (::read(fd, &c, 1) == 1 && c != '\n') out += c;
-  }
-  ::close(fd);
-  return out;
-}
-
-// Runs `fn` in a child as `who`; the child's exit code (fn's result).
-int asUser(Identity who, const std::function<int()>& fn) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    if (::setgroups(0, nullptr) != 0 || ::setgid(who.gid) != 0 || ::setuid(who.uid) != 0) ::_exit(126);
-    ::_exit(fn());
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 // errno of a failed call as an exit code (0: it succeeded).
 int err(int rc) { return rc < 0 ? errno : 0; }
 
@@ -127,7 +96,7 @@ TEST_F(StateFsOwnerTest, DaemonIsTheTenantsAndTheContractUsesItsFilesOnlyThrough
   EXPECT_EQ(st.st_mode & 07777, 0600u);
   ASSERT_EQ(::lstat((m / "new.txt").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, contract_.uid);
-  EXPECT_EQ(ask(sock(), "root"), expectedRoot());
+  EXPECT_EQ(askControl(sock(), "root"), expectedRoot());
 
   // Directly, as the contract's uid (an escaped contract): no write in the source, no signal, no
   // control socket.
@@ -161,16 +130,16 @@ TEST_F(StateFsOwnerTest, PersistedTreeGivesTheSameRootAfterCleanAndUncleanStops)
                      return ::symlink("a.txt", (m / "link").c_str()) == 0 ? 0 : 2;
                    }),
             0);
-  const std::string root1 = ask(sock(), "root");
+  const std::string root1 = askControl(sock(), "root");
   EXPECT_EQ(root1, expectedRoot());
   stopAndExpectClean(SIGTERM);
   EXPECT_TRUE(fs::exists(dir("statefs") + "/tree.sqlite")) << "the tree is saved beside the state";
 
   // Clean stop: the stored hashes are used, and the root is the same.
   ASSERT_NO_FATAL_FAILURE(mountOk(options(), tenant_));
-  EXPECT_EQ(ask(sock(), "root"), root1);
+  EXPECT_EQ(askControl(sock(), "root"), root1);
   std::ofstream(m / "sub/big", std::ios::app) << "more";  // as root: allow_other lets it in
-  const std::string root2 = ask(sock(), "root");
+  const std::string root2 = askControl(sock(), "root");
   EXPECT_NE(root2, root1);
   EXPECT_EQ(root2, expectedRoot());
 
@@ -182,7 +151,7 @@ TEST_F(StateFsOwnerTest, PersistedTreeGivesTheSameRootAfterCleanAndUncleanStops)
   ASSERT_EQ(run({SASHIMONO_BINARY, "statefs", "unmount", "--mountpoint", mnt_}).exitCode, 0);
   std::ofstream(s / "a.txt") << "changed while unmounted";
   ASSERT_NO_FATAL_FAILURE(mountOk(options(), tenant_));
-  EXPECT_EQ(ask(sock(), "root"), expectedRoot());
-  EXPECT_NE(ask(sock(), "root"), root2);
+  EXPECT_EQ(askControl(sock(), "root"), expectedRoot());
+  EXPECT_NE(askControl(sock(), "root"), root2);
   stopAndExpectClean(SIGTERM);
 }

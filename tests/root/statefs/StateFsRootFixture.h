@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -200,5 +203,38 @@ class StateFsRootTest : public ::testing::Test {
   std::vector<std::string> extraMounts_;
   pid_t daemon_ = -1;
 };
+
+// Runs `fn` in a child as `who`; the child's exit code (fn's result).
+inline int asUser(Identity who, const std::function<int()>& fn) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(who.gid) != 0 || ::setuid(who.uid) != 0) ::_exit(126);
+    ::_exit(fn());
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// One request on a fresh connection to the control socket: its answer line, without '\n'.
+inline std::string askControl(const std::string& sock, const std::string& request) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "socket failed";
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, sock.c_str(), sizeof a.sun_path - 1);
+  std::string out;
+  const std::string line = request + "\n";
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size())) {
+    char c;
+    while (::read(fd, &c, 1) == 1 && c != '\n') out += c;
+  } else {
+    out = std::string("connect: ") + std::strerror(errno);
+  }
+  ::close(fd);
+  return out;
+}
 
 }  // namespace statefs_root

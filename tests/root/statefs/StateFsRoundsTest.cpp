@@ -15,26 +15,6 @@ using namespace statefs_root;
 
 namespace {
 
-// One request on a fresh connection to the control socket: its answer line, without '\n'.
-std::string ask(const std::string& sock, const std::string& request) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "socket failed";
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  std::strncpy(a.sun_path, sock.c_str(), sizeof a.sun_path - 1);
-  std::string out;
-  const std::string line = request + "\n";
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size())) {
-    char c;
-    while (::read(fd, &c, 1) == 1 && c != '\n') out += c;
-  } else {
-    out = std::string("connect: ") + std::strerror(errno);
-  }
-  ::close(fd);
-  return out;
-}
-
 std::string hashOf(const std::string& dir) {
   auto t = sashimono::statefs::StateTree::build(dir);
   return t.ok() ? sashimono::core::toHexLower(t->root()) : "build failed: " + t.error().message;
@@ -42,19 +22,6 @@ std::string hashOf(const std::string& dir) {
 
 void writeFile(const fs::path& p, const std::string& content) {
   std::ofstream(p, std::ios::binary) << content;
-}
-
-// Runs `fn` in a child as `who`; the child's exit code (fn's result).
-int asUser(Identity who, const std::function<int()>& fn) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    if (::setgroups(0, nullptr) != 0 || ::setgid(who.gid) != 0 || ::setuid(who.uid) != 0) ::_exit(126);
-    ::_exit(fn());
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 class StateFsRoundsTest : public StateFsRootTest {
@@ -71,7 +38,7 @@ class StateFsRoundsTest : public StateFsRootTest {
   }
   // "ok <hex>" → hex (empty on anything else).
   std::string okRoot(const std::string& verb) {
-    const std::string a = ask(sock(), verb);
+    const std::string a = askControl(sock(), verb);
     EXPECT_EQ(a.rfind("ok ", 0), 0U) << verb << ": " << a;
     return a.rfind("ok ", 0) == 0 ? a.substr(3) : "";
   }
@@ -84,7 +51,7 @@ TEST_F(StateFsRoundsTest, RollbackRestoresTheCommittedStateAndCommitKeepsTheRoun
   mountRounds();
   const std::string committed = okRoot("begin");
   EXPECT_EQ(committed, hashOf(src_));
-  EXPECT_EQ(ask(sock(), "begin"), "error begin: a round is already open");
+  EXPECT_EQ(askControl(sock(), "begin"), "error begin: a round is already open");
 
   {
     std::fstream f(m("a"), std::ios::in | std::ios::out | std::ios::binary);
@@ -101,7 +68,7 @@ TEST_F(StateFsRoundsTest, RollbackRestoresTheCommittedStateAndCommitKeepsTheRoun
   EXPECT_EQ(readFile(m("a")), std::string(200000, 'a'));
   EXPECT_EQ(readFile(m("d/x")), "x");
   EXPECT_FALSE(fs::exists(m("new")));
-  EXPECT_EQ(ask(sock(), "rollback"), "error rollback: no round is open");
+  EXPECT_EQ(askControl(sock(), "rollback"), "error rollback: no round is open");
 
   EXPECT_EQ(okRoot("begin"), committed);
   writeFile(m("d/y"), "y");
@@ -125,7 +92,7 @@ TEST_F(StateFsRoundsTest, TwoViewsReadTheCommittedStateWhileTheRoundWrites) {
   writeFile(fs::path(src_) / "dir" / "g", "g0");
   mountRounds();
   const std::string committed = okRoot("begin");
-  const std::string v1 = ask(sock(), "view open");
+  const std::string v1 = askControl(sock(), "view open");
   ASSERT_EQ(v1, "ok 1 " + committed);
   {
     std::fstream f(m("f"), std::ios::in | std::ios::out | std::ios::binary);
@@ -136,7 +103,7 @@ TEST_F(StateFsRoundsTest, TwoViewsReadTheCommittedStateWhileTheRoundWrites) {
   fs::rename(m("dir"), m("moved"));
   writeFile(m("moved/g"), "g1");
   writeFile(m("fresh"), "fresh");
-  const std::string v2 = ask(sock(), "view open");  // opened mid-round: the same committed state
+  const std::string v2 = askControl(sock(), "view open");  // opened mid-round: the same committed state
   ASSERT_EQ(v2, "ok 2 " + committed);
   for (const char* id : {"1", "2"}) {
     const fs::path v = fs::path(views()) / id;
@@ -151,11 +118,11 @@ TEST_F(StateFsRoundsTest, TwoViewsReadTheCommittedStateWhileTheRoundWrites) {
   for (const auto& e : fs::directory_iterator(views())) top.insert(e.path().filename().string());
   EXPECT_EQ(top, (std::set<std::string>{"1", "2"}));
   EXPECT_EQ(readFile(m("moved/g")), "g1");  // the round sees its own writes
-  EXPECT_EQ(ask(sock(), "view close 2"), "ok");
+  EXPECT_EQ(askControl(sock(), "view close 2"), "ok");
   EXPECT_FALSE(fs::exists(fs::path(views()) / "2"));
   EXPECT_EQ(okRoot("commit"), hashOf(src_));
   EXPECT_FALSE(fs::exists(fs::path(views()) / "1"));  // a commit ends the views of the state before
-  const std::string v3 = ask(sock(), "view open");
+  const std::string v3 = askControl(sock(), "view open");
   EXPECT_EQ(v3, "ok 3 " + hashOf(src_));
   EXPECT_EQ(readFile(fs::path(views()) / "3" / "moved" / "g"), "g1");
   stopAndExpectClean(SIGTERM);
@@ -255,9 +222,9 @@ TEST_F(StateFsRoundsTest, RoundsAndViewsWorkForAnUnprivilegedDaemon) {
   extraMounts_.push_back(views());
   const std::string sock = (ctl / "s").string();
   ASSERT_NO_FATAL_FAILURE(mountOk({"--control", sock, "--undo", undo(), "--views", views()}, u));
-  const std::string committed = ask(sock, "begin").substr(3);
+  const std::string committed = askControl(sock, "begin").substr(3);
   EXPECT_EQ(committed, hashOf(src_));
-  ASSERT_EQ(ask(sock, "view open"), "ok 1 " + committed);
+  ASSERT_EQ(askControl(sock, "view open"), "ok 1 " + committed);
   const fs::path mnt(mnt_), v(fs::path(views()) / "1");
   EXPECT_EQ(asUser(u,
                    [&] {
@@ -272,7 +239,7 @@ TEST_F(StateFsRoundsTest, RoundsAndViewsWorkForAnUnprivilegedDaemon) {
                      return 0;
                    }),
             0);
-  EXPECT_EQ(ask(sock, "rollback"), "ok " + committed);
+  EXPECT_EQ(askControl(sock, "rollback"), "ok " + committed);
   EXPECT_EQ(hashOf(src_), committed);
   EXPECT_EQ(readFile(fs::path(src_) / "f"), "orig");
   EXPECT_EQ(fs::status(fs::path(src_) / "f").permissions(), fs::perms(0444));
