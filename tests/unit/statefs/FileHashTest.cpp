@@ -6,11 +6,14 @@
 #include <cstring>
 #include <random>
 
+#include "TempTree.h"
 #include "sashimono/core/Bytes.h"
 #include "sashimono/crypto/Blake3.h"
 
 namespace sashimono::statefs {
 namespace {
+
+using testing::hex;
 
 BlockReader readerOf(const std::vector<std::uint8_t>& data) {
   return [&data](std::uint64_t offset, std::span<std::uint8_t> buf) -> int {
@@ -19,8 +22,6 @@ BlockReader readerOf(const std::vector<std::uint8_t>& data) {
     return 0;
   };
 }
-
-std::string hex(const crypto::Hash256& h) { return core::toHexLower(h); }
 
 TEST(FileHashTest, EqualsBlake3OfTheContentAtEverySize) {
   std::mt19937_64 rng(1);

@@ -23,15 +23,9 @@ namespace sashimono::statefs {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::builtRootHex;
+using testing::hex;
 using testing::TempTree;
-
-std::string hex(const crypto::Hash256& h) { return core::toHexLower(h); }
-
-std::string rootOf(const fs::path& dir) {
-  auto t = StateTree::build(dir.string());
-  if (!t) throw std::runtime_error(t.error().message);
-  return hex(t->root());
-}
 
 // A HashingBackend over a PassthroughBackend on a temporary directory, driven directly.
 class HashingBackendTest : public ::testing::Test {
@@ -50,7 +44,7 @@ class HashingBackendTest : public ::testing::Test {
   void expectRootMatches(const std::string& when) {
     auto root = be_->refresh();
     ASSERT_TRUE(root.ok()) << root.error().message;
-    ASSERT_EQ(hex(*root), rootOf(t_.path())) << when;
+    ASSERT_EQ(hex(*root), builtRootHex(t_.path())) << when;
   }
 
   // State paths of what the directory holds now (symlinks are not followed).

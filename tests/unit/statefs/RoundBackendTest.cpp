@@ -27,15 +27,9 @@ namespace sashimono::statefs {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::builtRootHex;
+using testing::hex;
 using testing::TempTree;
-
-std::string hex(const crypto::Hash256& h) { return core::toHexLower(h); }
-
-std::string rootOf(const fs::path& dir) {
-  auto t = StateTree::build(dir.string());
-  if (!t) throw std::runtime_error(t.error().message);
-  return hex(t->root());
-}
 
 // What a directory holds, by path: kind, permission bits, and content (size, hash) or target.
 using Snapshot = std::map<std::string, std::string>;
@@ -272,7 +266,7 @@ TEST_F(RoundBackendTest, RollbackRestoresDataNamesAndModes) {
   fs::permissions(src() / "d", fs::perms(0750));
   open();
   const std::string committed = begin();
-  ASSERT_EQ(committed, rootOf(src()));
+  ASSERT_EQ(committed, builtRootHex(src()));
 
   Handle h = 0;
   ASSERT_EQ(be_->open("/big", O_RDWR, h), 0);
@@ -292,7 +286,7 @@ TEST_F(RoundBackendTest, RollbackRestoresDataNamesAndModes) {
   ASSERT_NE(hex(*be_->refresh()), committed);
 
   EXPECT_EQ(rollback(), committed);
-  EXPECT_EQ(rootOf(src()), committed);
+  EXPECT_EQ(builtRootHex(src()), committed);
   EXPECT_EQ(t_.read("src/big"), std::string(3 * kUndoBlock + 100, 'a'));
   EXPECT_EQ(t_.read("src/gone"), "old");
   EXPECT_EQ(t_.read("src/d/inner"), "inner");
@@ -307,7 +301,7 @@ TEST_F(RoundBackendTest, ChangesOutsideARoundAreAppliedAndCommittedByTheNextBegi
   ASSERT_EQ(be_->create("/f", O_RDWR, 0644, h), 0);
   ASSERT_EQ(be_->write(h, "one", 3, 0), 3);
   const std::string committed = begin();  // includes /f
-  EXPECT_EQ(committed, rootOf(src()));
+  EXPECT_EQ(committed, builtRootHex(src()));
   ASSERT_EQ(be_->write(h, "two", 3, 0), 3);
   ASSERT_EQ(be_->release(h), 0);
   EXPECT_EQ(rollback(), committed);
@@ -323,7 +317,7 @@ TEST_F(RoundBackendTest, CommitKeepsTheRoundAndDiscardsItsLog) {
   ASSERT_EQ(be_->unlink("/a"), 0);
   ASSERT_EQ(be_->mkdir("/b", 0755), 0);
   const std::string root = commit();
-  EXPECT_EQ(root, rootOf(src()));
+  EXPECT_EQ(root, builtRootHex(src()));
   EXPECT_FALSE(fs::exists(src() / "a"));
   EXPECT_TRUE(fs::is_empty(undo()));
 }
@@ -341,7 +335,7 @@ TEST_F(RoundBackendTest, ARoundLeftOpenIsRolledBackWhenTheLogIsOpenedAgain) {
   close();  // as if killed: no commit, no rollback
   EXPECT_TRUE(fs::exists(undo() / "round" / "log"));
   open();  // recovery
-  EXPECT_EQ(rootOf(src()), committed);
+  EXPECT_EQ(builtRootHex(src()), committed);
   EXPECT_EQ(t_.read("src/f"), std::string(100000, 'x'));
   EXPECT_FALSE(fs::exists(undo() / "round"));
 }
@@ -381,16 +375,16 @@ TEST_F(RoundBackendTest, RandomRoundsRollBackToTheCommittedRootAndCommitToTheDis
     randomOps(rng, 60);  // outside a round: applied directly
     for (int round = 0; round < 6; ++round) {
       const std::string committed = begin();
-      ASSERT_EQ(committed, rootOf(src()));
+      ASSERT_EQ(committed, builtRootHex(src()));
       randomOps(rng, 80);
       for (Handle h : open_) (void)be_->release(h);
       open_.clear();
       if (round % 2 == 0) {
         ASSERT_EQ(rollback(), committed) << "round " << round;
-        ASSERT_EQ(rootOf(src()), committed) << "round " << round;
+        ASSERT_EQ(builtRootHex(src()), committed) << "round " << round;
       } else {
         const std::string root = commit();
-        ASSERT_EQ(root, rootOf(src())) << "round " << round;
+        ASSERT_EQ(root, builtRootHex(src())) << "round " << round;
       }
       ASSERT_FALSE(fs::exists(undo() / "round"));
     }

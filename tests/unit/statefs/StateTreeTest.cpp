@@ -19,21 +19,10 @@ namespace sashimono::statefs {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::builtRoot;
+using testing::hex;
+using testing::inoOf;
 using testing::TempTree;
-
-std::string hex(const crypto::Hash256& h) { return core::toHexLower(h); }
-
-crypto::Hash256 rootOf(const fs::path& dir) {
-  auto t = StateTree::build(dir.string());
-  if (!t) throw std::runtime_error(t.error().message);
-  return t->root();
-}
-
-ino_t inoOf(const fs::path& p) {
-  struct stat st {};
-  if (::lstat(p.c_str(), &st) != 0) throw std::runtime_error("lstat " + p.string());
-  return st.st_ino;
-}
 
 // The encoding, written out by hand for a directory holding one file and one symlink.
 TEST(StateTreeTest, RootOfASmallTreeMatchesTheSpecification) {
@@ -52,12 +41,12 @@ TEST(StateTreeTest, RootOfASmallTreeMatchesTheSpecification) {
   };
   add("a", 1, 0640, crypto::blake3(core::ByteView(reinterpret_cast<const std::uint8_t*>("x"), 1)));
   add("l", 3, 0777, crypto::blake3(core::ByteView(reinterpret_cast<const std::uint8_t*>("target"), 6)));
-  EXPECT_EQ(hex(rootOf(t.path())), hex(crypto::blake3(expected)));
+  EXPECT_EQ(hex(builtRoot(t.path())), hex(crypto::blake3(expected)));
 }
 
 TEST(StateTreeTest, EmptyDirectoryAndEdgeCases) {
   TempTree t;
-  const auto empty = rootOf(t.path());
+  const auto empty = builtRoot(t.path());
   EXPECT_EQ(hex(empty), hex(crypto::blake3(core::ByteView{})));
   // Empty files, a sparse file, a fifo, a deep tree: all hash, and differ from each other.
   t.write("empty", "");
@@ -187,7 +176,7 @@ void randomOperations(bool marks, int steps) {
       }
       auto root = tree->refresh();
       ASSERT_TRUE(root.ok()) << root.error().message;
-      ASSERT_EQ(hex(*root), hex(rootOf(t.path()))) << "after step " << step;
+      ASSERT_EQ(hex(*root), hex(builtRoot(t.path()))) << "after step " << step;
     }
   }
 }
@@ -208,7 +197,7 @@ TEST(StateTreeTest, RmdirOfATreeAndAnUnneededMarkAreHarmless) {
   EXPECT_EQ(hex(*tree->refresh()), hex(before));
   fs::remove_all(t.path("a/b"));
   tree->markEntry("/a/b");
-  EXPECT_EQ(hex(*tree->refresh()), hex(rootOf(t.path())));
+  EXPECT_EQ(hex(*tree->refresh()), hex(builtRoot(t.path())));
   EXPECT_FALSE(tree->dirty());
 }
 
@@ -243,7 +232,7 @@ TEST(StateTreeTest, AReusedInodeAndATruncateThenWriteAreHashedAnew) {
     g.put('x');
   }
   tree->markData(inoOf(t.path("g")), noise.size() - 1, 1);
-  EXPECT_EQ(hex(*tree->refresh()), hex(rootOf(t.path())));
+  EXPECT_EQ(hex(*tree->refresh()), hex(builtRoot(t.path())));
 }
 
 // A rewrite that keeps the size and puts the mtime back still moves the ctime: rescan sees it.
@@ -268,7 +257,7 @@ TEST(StateTreeTest, RescanSeesContentChangedUnderTheSameSizeAndMtime) {
   EXPECT_TRUE(tree->dirty());
   auto root = tree->refresh();
   ASSERT_TRUE(root.ok()) << root.error().message;
-  EXPECT_EQ(hex(*root), hex(rootOf(t.path())));
+  EXPECT_EQ(hex(*root), hex(builtRoot(t.path())));
   // Nothing changed since: rescan marks nothing once the files are older than a clock tick.
   ::usleep(static_cast<useconds_t>(kRacyNs / 1000 * 2));
   ASSERT_TRUE(tree->rescan().ok());

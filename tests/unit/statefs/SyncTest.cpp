@@ -18,9 +18,8 @@ namespace sashimono::statefs {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::hex;
 using testing::TempTree;
-
-std::string hex(const crypto::Hash256& h) { return core::toHexLower(h); }
 
 StateTree buildTree(const fs::path& dir) {
   auto t = StateTree::build(dir.string());

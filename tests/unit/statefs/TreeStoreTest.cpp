@@ -17,21 +17,10 @@ namespace sashimono::statefs {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::builtRootHex;
+using testing::hex;
+using testing::inoOf;
 using testing::TempTree;
-
-std::string hex(const crypto::Hash256& h) { return core::toHexLower(h); }
-
-std::string builtRoot(const fs::path& dir) {
-  auto t = StateTree::build(dir.string());
-  if (!t) throw std::runtime_error(t.error().message);
-  return hex(t->root());
-}
-
-ino_t inoOf(const fs::path& p) {
-  struct stat st {};
-  if (::lstat(p.c_str(), &st) != 0) throw std::runtime_error("lstat " + p.string());
-  return st.st_ino;
-}
 
 // Files a store can only trust once they are older than a clock tick.
 void settle() { ::usleep(static_cast<useconds_t>(2 * kRacyNs / 1000)); }
@@ -56,7 +45,7 @@ struct Fixture {
     if (!r) throw std::runtime_error(r.error().message);
     EXPECT_EQ(r->report.mode, expected) << describe(r->report);
     EXPECT_EQ(lastDone, r->report.bytesHashed);
-    EXPECT_EQ(hex(r->tree.root()), builtRoot(state)) << describe(r->report);
+    EXPECT_EQ(hex(r->tree.root()), builtRootHex(state)) << describe(r->report);
     return std::move(*r);
   }
   void exec(const std::string& sql) const {
@@ -154,7 +143,7 @@ TEST(TreeStoreTest, GarbageTruncatedOrForeignStoresFallBackToAFullBuild) {
   fs::resize_file(f.store, fs::file_size(f.store) / 2);
   auto l = TreeStore::load(f.state.string(), f.store);
   ASSERT_TRUE(l.ok()) << l.error().message;
-  EXPECT_EQ(hex(l->tree.root()), builtRoot(f.state)) << describe(l->report);
+  EXPECT_EQ(hex(l->tree.root()), builtRootHex(f.state)) << describe(l->report);
   // Another program's sqlite file.
   fs::remove(f.store);
   f.exec("CREATE TABLE files(x); PRAGMA user_version=1;");
