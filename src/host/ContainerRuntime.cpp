@@ -111,9 +111,10 @@ std::string renderOciSpec(const ContainerSpec& s) {
   if (runtime && !s.controlDir.empty())
     mount(kContainerControlDir, "bind", s.controlDir, {"bind", "ro", "nosuid", "nodev", "noexec", "noatime"});
   // The read-only views of the committed state (read requests). Not noexec: the contract's
-  // program is part of its state.
+  // program is part of its state. Not noatime: a bind in a user namespace must keep the atime
+  // flags of the mount it binds (the FUSE views mount's, relatime), or runc's remount is EPERM.
   if (runtime && !s.viewsDir.empty())
-    mount(kContainerViewsDir, "bind", s.viewsDir, {"bind", "ro", "nosuid", "nodev", "noatime"});
+    mount(kContainerViewsDir, "bind", s.viewsDir, {"bind", "ro", "nosuid", "nodev"});
   w.EndArray();
   w.Key("linux");
   w.StartObject();
