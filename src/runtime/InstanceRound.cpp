@@ -126,7 +126,8 @@ void Instance::runRound(RoundPlan& plan) {
     last = lcl_;
   }
   // The round's writes (the contract's, the bundles') start here. In a tenant they are undone by
-  // a rollback unless the round closes its ledger (docs/RUNTIME.md, "Failed rounds").
+  // a rollback unless the round closes its ledger (docs/RUNTIME.md, "Rounds against the state
+  // filesystem").
   if (auto st = stateHash_->begin(last); !st)
     spdlog::error("round {}: opening the round on the state: {} (its writes cannot be undone)", plan.seqNo,
                   st.error().message);
