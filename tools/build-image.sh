@@ -121,7 +121,7 @@ fi
 trap 'rm -rf "$tmp"' EXIT
 root="$tmp/rootfs"
 # Empty mount points: runc cannot create them in a read-only root.
-mkdir -p "$root"/{bin,etc,proc,dev,sys,tmp,state,run/sashimono,run/statefs,data}
+mkdir -p "$root"/{bin,etc,proc,dev,sys,tmp,state,run/sashimono,run/statefs,run/views,data}
 cp "$busybox" "$root/bin/busybox"
 for a in $(cat "$src/applets"); do ln -s busybox "$root/bin/$a"; done
 cp "$src"/etc/* "$root/etc/"

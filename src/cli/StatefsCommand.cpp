@@ -137,13 +137,15 @@ core::Status saveTree(statefs::HashingBackend& backend, std::optional<statefs::T
   return {};
 }
 
-// Starts answering control requests at `path` (nothing when it is empty).
+// Starts answering control requests at `path` (nothing when it is empty); commits save the tree
+// into `store` (mountControl).
 core::Status startControl(const std::string& path, statefs::HashingBackend& state, StatefsRounds& rounds,
+                          std::optional<statefs::TreeStore>& store,
                           std::unique_ptr<statefs::ControlServer>& out) {
   if (path.empty()) return {};
   auto server = statefs::ControlServer::listen(path);
   if (!server.ok()) return server.error();
-  SASHI_TRY((*server)->start(statefs::stateControl(state, rounds.rounds.get(), rounds.views.get())));
+  SASHI_TRY((*server)->start(mountControl(state, rounds, store ? &*store : nullptr)));
   out = std::move(server).value();
   return {};
 }
@@ -153,7 +155,7 @@ int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backen
               const std::string& control, std::optional<statefs::TreeStore>& store, int reportFd) {
   std::unique_ptr<statefs::ControlServer> server;  // listening before the mount is reported ready
   auto started = rounds.startViews();              // the views are usable before the mount is reported
-  if (started.ok()) started = startControl(control, backend, rounds, server);
+  if (started.ok()) started = startControl(control, backend, rounds, store, server);
   if (auto st = started; !st.ok()) {
     writeAll(reportFd, "error: " + st.error().message + "\n");
     ::close(reportFd);
@@ -320,7 +322,7 @@ int runMount(StatefsArgs a) {
   if (!a.foreground) return daemonize(opts, backend, rounds, control, store);
   std::unique_ptr<statefs::ControlServer> server;
   if (auto st = rounds.startViews(); !st.ok()) return failure(kCmd, bare(st.error().message));
-  if (auto st = startControl(control, backend, rounds, server); !st.ok())
+  if (auto st = startControl(control, backend, rounds, store, server); !st.ok())
     return failure(kCmd, bare(st.error().message));
   auto st = statefs::serve(opts, backend, [&](const core::Status& s) {
     if (s.ok())

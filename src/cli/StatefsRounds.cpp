@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <future>
+#include <memory>
 
 #include "sashimono/core/Log.h"
 #include "sashimono/statefs/StateFs.h"
@@ -53,6 +54,22 @@ core::Status StatefsRounds::startViews() {
   auto st = answered.get();
   if (!st.ok()) stopViews();
   return st;
+}
+
+statefs::ControlProtocol mountControl(statefs::HashingBackend& state, StatefsRounds& rounds,
+                                      statefs::TreeStore* store) {
+  auto p = statefs::stateControl(state, rounds.rounds.get(), rounds.views.get());
+  if (store == nullptr) return p;
+  auto inner = std::make_shared<statefs::ControlProtocol>(p);
+  p.add("commit", [inner, &state, store](std::string_view args) -> core::Result<std::string> {
+    std::string line = inner->answer(args.empty() ? std::string("commit") : "commit " + std::string(args));
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    if (line.rfind("error ", 0) == 0) return core::Error(line.substr(6));
+    auto saved = state.withTree([store](statefs::StateTree& t) { return store->save(t); });
+    if (!saved.ok()) spdlog::error("statefs: saving the tree at commit: {}", saved.error().message);
+    return line.size() > 3 ? line.substr(3) : std::string();
+  });
+  return p;
 }
 
 void StatefsRounds::stopViews() {

@@ -6,9 +6,12 @@
 #include <thread>
 
 #include "sashimono/core/Result.h"
+#include "sashimono/statefs/ControlProtocol.h"
+#include "sashimono/statefs/HashingBackend.h"
 #include "sashimono/statefs/OwnerMap.h"
 #include "sashimono/statefs/PassthroughBackend.h"
 #include "sashimono/statefs/RoundBackend.h"
+#include "sashimono/statefs/TreeStore.h"
 #include "sashimono/statefs/ViewBackend.h"
 
 namespace sashimono::cli {
@@ -35,5 +38,12 @@ struct StatefsRounds {
   // Unmounts the views and waits for their thread.
   void stopViews();
 };
+
+// The control verbs of a mount (statefs::stateControl). With a tree store (--tree), a `commit`
+// that succeeded also saves the tree (TreeStore::save, not marked clean), so the store follows
+// the committed state round by round; a failed save is logged (the commit stands: the store is
+// only a cache, verified at the next load after an unclean stop).
+statefs::ControlProtocol mountControl(statefs::HashingBackend& state, StatefsRounds& rounds,
+                                      statefs::TreeStore* store);
 
 }  // namespace sashimono::cli

@@ -110,6 +110,11 @@ std::string renderOciSpec(const ContainerSpec& s) {
   // Read-only is enough: connecting to a socket is not a write to its filesystem.
   if (runtime && !s.controlDir.empty())
     mount(kContainerControlDir, "bind", s.controlDir, {"bind", "ro", "nosuid", "nodev", "noexec", "noatime"});
+  // The read-only views of the committed state (read requests). Not noexec: the contract's
+  // program is part of its state. Not noatime: a bind in a user namespace must keep the atime
+  // flags of the mount it binds (the FUSE views mount's, relatime), or runc's remount is EPERM.
+  if (runtime && !s.viewsDir.empty())
+    mount(kContainerViewsDir, "bind", s.viewsDir, {"bind", "ro", "nosuid", "nodev"});
   w.EndArray();
   w.Key("linux");
   w.StartObject();

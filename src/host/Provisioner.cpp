@@ -195,9 +195,11 @@ core::Status Provisioner::startLocked(const TenantLayout& l, const UserInfo& u, 
   SASHI_TRY(step("state-owner"));
   SASHI_TRY(prepareState(l, u));
   SASHI_TRY(step("statefs"));
+  // Rounds (the runtime's begin/commit/rollback) keep their undo log on the tenant's disk, beside
+  // the state (it counts against the disk limit); read requests read views of the committed state.
   StateFsMount sm{l.stateData, l.stateMount,    c,
                   l.stateTree, l.controlSocket, Credentials{contractUidOf(u), contractGidOf(u)},
-                  procs};
+                  procs,       l.undoDir,       l.viewsMount};
   SASHI_TRY(ops_.stateFs->mount(sm));
   SASHI_TRY(step("daemon"));
   std::vector<std::string> hide;
@@ -226,6 +228,12 @@ core::Status Provisioner::startLocked(const TenantLayout& l, const UserInfo& u, 
     else
       spdlog::warn("tenant {}: image {} has no {}: its runtime gets no statefs control socket", l.name,
                    rec.spec.image, kContainerControlDir);
+    // Likewise /run/views (older images): read requests then read the live state, read-only.
+    if (ops_.fs->exists(cs.rootfs + kContainerViewsDir))
+      cs.viewsDir = l.viewsMount;
+    else
+      spdlog::warn("tenant {}: image {} has no {}: its read requests get no views of the committed state",
+                   l.name, rec.spec.image, kContainerViewsDir);
   }
   SASHI_TRY(ops_.containers->run(l, c, procs, *child, cs));
   SASHI_TRY(step("ports"));
@@ -242,7 +250,8 @@ core::Status Provisioner::startLocked(const TenantLayout& l, const UserInfo& u, 
 core::Status Provisioner::prepareState(const TenantLayout& l, const UserInfo& u) {
   auto& d = *ops_.disks;
   SASHI_TRY(d.ensureDir(l.home, 0700, u.uid, u.gid));
-  for (const auto* dir : {&l.stateData, &l.stateMount, &l.statefsDir, &l.controlDir})
+  for (const auto* dir :
+       {&l.stateData, &l.stateMount, &l.statefsDir, &l.undoDir, &l.controlDir, &l.viewsMount})
     SASHI_TRY(d.ensureDir(*dir, 0700, u.uid, u.gid));
   auto n = d.reown(l.stateData, Reown{contractUidOf(u), u.uid, contractGidOf(u), u.gid});
   if (!n) return n.error().context("giving the state of " + l.name + " to " + l.user);
@@ -284,6 +293,7 @@ core::Status Provisioner::destroyLocked(const std::string& name) {
   if (!user) note(user.error());
   if (user && *user) note(ops_.users->killProcesses(**user), "kill uids");
   // 2. Mounts (state filesystem, then the disk), loop device, image and home.
+  note(ops_.stateFs->unmount(l.viewsMount), "statefs views");
   note(ops_.stateFs->unmount(l.stateMount), "statefs");
   note(ops_.disks->remove(l.image, l.home), "disk");
   note(ops_.disks->removeTree(l.info), "info");
@@ -400,6 +410,7 @@ core::Result<ReconcileReport> Provisioner::reconcile() {
       } else {
         (void)ops_.cgroups->killAll(n);
         (void)ops_.users->killProcesses(**user);
+        (void)ops_.stateFs->unmount(l.viewsMount);
         (void)ops_.stateFs->unmount(l.stateMount);
         st = ops_.cgroups->create(n, (*rec)->spec.limits);
         if (st) st = ops_.disks->attach(l.image, l.home);

@@ -26,6 +26,8 @@ class StateFsLauncher final : public StateFs {
     if (m.present)
       p.argv.insert(p.argv.end(),
                     {"--owner", std::to_string(m.present->uid) + ":" + std::to_string(m.present->gid)});
+    if (!m.undo.empty()) p.argv.insert(p.argv.end(), {"--undo", m.undo});
+    if (!m.views.empty()) p.argv.insert(p.argv.end(), {"--views", m.views});
     p.env = {std::string("PATH=") + kSafePath};
     p.as = m.as;
     p.cgroupProcs = m.cgroupProcs;

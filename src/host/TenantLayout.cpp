@@ -15,6 +15,8 @@ TenantLayout tenantLayout(const std::string& baseDir, const std::string& userPre
   l.stateMount = l.home + "/state";
   l.statefsDir = l.home + "/statefs";
   l.stateTree = l.statefsDir + "/tree.sqlite";
+  l.undoDir = l.statefsDir + "/undo";
+  l.viewsMount = l.home + "/views";
   l.controlDir = l.home + "/control";
   l.controlSocket = l.controlDir + "/statefs.sock";
   l.runtimeData = l.home + "/runtime";

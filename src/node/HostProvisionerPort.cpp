@@ -83,6 +83,7 @@ runtime::InstanceConfig instanceConfigFor(const protocol::AcquireRequest& reques
   c.roundLimits.execTimeoutMs = ceilings.execTimeoutMs;
   c.runAs = std::make_pair(static_cast<uid_t>(host::kContractUid), static_cast<gid_t>(host::kContractUid));
   c.statefsControl = host::kContainerStatefsControl;  // the state hash comes from statefs
+  c.statefsViews = host::kContainerViewsDir;          // read requests read views of the committed state
   return c;
 }
 

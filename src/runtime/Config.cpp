@@ -223,6 +223,11 @@ core::Result<InstanceConfig> parseInstanceConfig(const std::string& json, const 
   if (!sc->empty() && ((*sc)[0] != '/' || sc->size() > 107))
     return root->fieldError("statefs_control", "not an absolute socket path of at most 107 bytes");
   c.statefsControl = *sc;
+  auto sv = root->string("statefs_views", "");
+  if (!sv) return sv.error();
+  if (!sv->empty() && ((*sv)[0] != '/' || sv->size() > 4000))
+    return root->fieldError("statefs_views", "not an absolute path");
+  c.statefsViews = *sv;
   if (root->has("log")) {
     auto lg = root->object("log");
     if (!lg) return lg.error();
@@ -312,6 +317,10 @@ std::string renderInstanceConfig(const InstanceConfig& c) {
   if (!c.statefsControl.empty()) {
     w.Key("statefs_control");
     w.String(c.statefsControl.c_str());
+  }
+  if (!c.statefsViews.empty()) {
+    w.Key("statefs_views");
+    w.String(c.statefsViews.c_str());
   }
   w.Key("log");
   w.StartObject();

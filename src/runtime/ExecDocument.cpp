@@ -46,6 +46,9 @@ core::Status validate(const ExecRequest& req) {
     return Error("contract: cwd must be an absolute path: '" + req.cwd + "'", EINVAL);
   if (!req.readOnlyDir.empty() && (req.readOnlyDir[0] != '/' || hasNul(req.readOnlyDir)))
     return Error("contract: readOnlyDir must be an absolute path: '" + req.readOnlyDir + "'", EINVAL);
+  if (!req.readOnlySource.empty() &&
+      (req.readOnlyDir.empty() || req.readOnlySource[0] != '/' || hasNul(req.readOnlySource)))
+    return Error("contract: readOnlySource must be an absolute path, with readOnlyDir", EINVAL);
   if (!req.readonly && !req.lclSeqNo) return Error("contract: a consensus run needs lclSeqNo", EINVAL);
   std::set<std::string_view> seen;
   for (const auto& u : req.users) {

@@ -185,7 +185,8 @@ void setLimit(int resource, std::uint64_t value, int statusW) {
     initFail(a, kStageProc);
   if (!p.readOnlyDir.empty()) {
     const char* d = p.readOnlyDir.c_str();
-    if (::mount(d, d, nullptr, MS_BIND | MS_REC, nullptr) != 0) initFail(a, kStageReadOnlyBind);
+    const char* from = p.readOnlySource.empty() ? d : p.readOnlySource.c_str();
+    if (::mount(from, d, nullptr, MS_BIND | MS_REC, nullptr) != 0) initFail(a, kStageReadOnlyBind);
     mount_attr attr{};
     attr.attr_set = MOUNT_ATTR_RDONLY;
     if (::syscall(SYS_mount_setattr, AT_FDCWD, d, static_cast<unsigned long>(AT_RECURSIVE), &attr,

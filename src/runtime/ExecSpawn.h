@@ -42,6 +42,7 @@ struct SpawnPlan {
   std::vector<std::string> argvStore, envStore;
   std::vector<char*> argv, env;  // null-terminated, point into the stores
   std::string cwd, readOnlyDir;
+  std::string readOnlySource;  // bound over readOnlyDir (a view of the committed state); empty: none
   std::vector<Remount> readOnlyFallback;  // used when mount_setattr is refused (ENOSYS/EPERM)
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;

@@ -389,6 +389,14 @@ Result<std::unique_ptr<Execution>> Execution::start(const ExecRequest& req, Exec
     std::ifstream in("/proc/self/mountinfo");
     const std::string mountinfo((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     plan.readOnlyFallback = remountPlan(mountinfo, req.readOnlyDir);
+    if (!req.readOnlySource.empty()) {
+      // Bound over readOnlyDir: the source's mount (flags) is what the remount meets there.
+      plan.readOnlySource = req.readOnlySource;
+      auto view = remountPlan(mountinfo, req.readOnlySource);
+      view.resize(1);
+      view[0].path = req.readOnlyDir;
+      plan.readOnlyFallback = std::move(view);
+    }
   }
   plan.uid = req.uid;
   plan.gid = req.gid;

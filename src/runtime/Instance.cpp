@@ -47,7 +47,10 @@ Instance::Instance(InstanceConfig config, InstanceKey key, std::string dataDir, 
       stateDir_(contractFs_ + "/state"),
       patchFile_(contractFs_ + "/patch.cfg"),
       stateHash_(config_.statefsControl.empty() ? makeLocalStateHash(contractFs_)
-                                                : makeStatefsStateHash(config_.statefsControl)) {}
+                                                : makeStatefsStateHash(config_.statefsControl)) {
+  if (!config_.statefsControl.empty() && !config_.statefsViews.empty())
+    views_ = makeStatefsViews(config_.statefsControl, config_.statefsViews);
+}
 
 core::Result<std::unique_ptr<Instance>> Instance::create(InstanceConfig config, InstanceKey key,
                                                          std::string dataDir, std::string contractFs) {
@@ -70,6 +73,12 @@ core::Status Instance::prepareFiles() {
     if (ec) return core::Error("creating " + d + ": " + ec.message());
   }
   ::chmod(dataDir_.c_str(), 0700);
+  auto ledger = LedgerStore::open(dataDir_ + "/ledger.sqlite");
+  if (!ledger) return ledger.error();
+  ledger_.emplace(std::move(*ledger));
+  lcl_ = ledger_->last();
+  // Before anything here writes the state: a round the last run left open is ended.
+  if (auto st = stateHash_->recover(lcl_); !st) spdlog::error("state: {}", st.error().message);
   fs::create_directories(stateDir_, ec);
   if (ec) return core::Error("creating " + stateDir_ + ": " + ec.message());
   if (!fs::exists(patchFile_)) {
@@ -91,10 +100,6 @@ core::Status Instance::prepareFiles() {
                      config_.runAs->first, std::strerror(errno));
     }
   }
-  auto ledger = LedgerStore::open(dataDir_ + "/ledger.sqlite");
-  if (!ledger) return ledger.error();
-  ledger_.emplace(std::move(*ledger));
-  lcl_ = ledger_->last();
   auto q = LedgerStore::openReader(dataDir_ + "/ledger.sqlite");
   if (!q) return q.error();
   queryLedger_.emplace(std::move(*q));
@@ -340,12 +345,26 @@ void Instance::serveRead(ReadJob& job) {
   ExecRequest r = execRequest(c);
   r.readOnlyDir = contractFs_;
   r.readonly = true;
+  // The committed state: a view bound over the contract fs for this run (the contract sees the
+  // same paths as in a round). Without views, the live contract fs, read-only.
+  std::optional<StateViews::View> view;
+  if (views_ && !viewsOff_) {
+    auto v = views_->open();
+    if (v) {
+      view = std::move(*v);
+      r.readOnlySource = view->dir;
+    } else if (!viewsOff_.exchange(true)) {
+      spdlog::warn("read requests: no views of the committed state ({}); reads see the live state",
+                   v.error().message);
+    }
+  }
   r.users.push_back(ExecUser{hexKey(job.user), {job.msg.content}});
   for (const auto& k : c.unl.empty() ? std::vector<PubKey>{key_.publicKey()} : c.unl)
     r.unl.emplace_back(hexKey(k), 0);
   r.stdoutFd = stdoutFd_;
   r.stderrFd = stderrFd_;
   auto result = execute(r);
+  if (view) views_->close(*view);
   if (!r.privateKeyHex.empty()) sodium_memzero(r.privateKeyHex.data(), r.privateKeyHex.size());
   if (!result) {
     spdlog::warn("read request of {}: {}", hexKey(job.user), result.error().message);

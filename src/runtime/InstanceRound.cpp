@@ -120,6 +120,33 @@ void Instance::runRound(RoundPlan& plan) {
       contractInputs[in.user].push_back(in.blob);
   }
   lap(0);
+  LedgerRecord last;
+  {
+    std::lock_guard lock(mu_);
+    last = lcl_;
+  }
+  // The round's writes (the contract's, the bundles') start here. In a tenant they are undone by
+  // a rollback unless the round closes its ledger (docs/RUNTIME.md, "Rounds against the state
+  // filesystem").
+  if (auto st = stateHash_->begin(last); !st)
+    spdlog::error("round {}: opening the round on the state: {} (its writes cannot be undone)", plan.seqNo,
+                  st.error().message);
+  const bool undoable = stateHash_->inRound();
+  // A failed round: its writes undone, its inputs answered round_failed, no ledger.
+  auto fail = [&](const std::string& why) {
+    spdlog::error("round {}: {}; the round fails{}", plan.seqNo, why,
+                  undoable ? " and its state is rolled back" : " (its state writes stay: no undo log)");
+    if (undoable) {
+      auto back = stateHash_->rollback();
+      if (back)
+        spdlog::info("round {}: rolled back to {}", plan.seqNo, core::toHexLower(*back));
+      else
+        spdlog::error("round {}: rolling back: {}", plan.seqNo, back.error().message);
+      if (auto st = reloadContractConfig(); !st) spdlog::error("patch.cfg: {}", st.error().message);
+    }
+    for (const auto& in : accepted)
+      users_->sendToUser(in.user, [&](Protocol) { return inputStatusRejected(in.hash, "round_failed"); });
+  };
   // 5. Run the contract (or the bootstrap's answer when none is deployed).
   auto c = contractConfig();
   if (c.binPath.empty()) {
@@ -131,11 +158,6 @@ void Instance::runRound(RoundPlan& plan) {
     const auto limits = capLimits(c.roundLimits, config_.roundLimits);
     r.timestamp = plan.timestamp;
     r.readonly = false;
-    LedgerRecord last;
-    {
-      std::lock_guard lock(mu_);
-      last = lcl_;
-    }
     r.lclSeqNo = last.seqNo;
     r.lclHashHex = core::toHexLower(last.hash);
     for (const auto& u : users) {
@@ -214,7 +236,9 @@ void Instance::runRound(RoundPlan& plan) {
       c2.busyRoundMs != c.busyRoundMs)
     consensus_->setPacing(c2.roundTimeMs, c2.periodicRounds, c2.busyRoundMs);
   // 8. Hashes, output tree, agreement, ledger.
-  auto stateHash = stateHash_->commit();
+  // The state hash: the round's writes included, committed only once the ledger is stored.
+  auto stateHash = stateHash_->root();
+  if (!stateHash && undoable) return fail("hashing the state: " + stateHash.error().message);
   if (!stateHash) {
     spdlog::error("round {}: hashing the state: {}", plan.seqNo, stateHash.error().message);
     stateHash = Hash{};
@@ -234,6 +258,7 @@ void Instance::runRound(RoundPlan& plan) {
   OutputTree tree(userHashes, *stateHash);
   lap(2);
   auto sigs = consensus_->agree(plan, tree.root(), *stateHash);
+  if (sigs.empty()) return fail("no agreement on the round's outputs");
   LedgerRecord rec;
   {
     std::lock_guard lock(mu_);
@@ -253,12 +278,19 @@ void Instance::runRound(RoundPlan& plan) {
   rec.inputHash = hashList(inputHashes);
   rec.outputHash = tree.empty() ? Hash{} : tree.root();
   sealLedger(rec);
-  if (auto st = ledger_->append(rec, ledgerInputs, ledgerOutputs); !st) {
-    spdlog::error("round {}: storing the ledger failed, its outputs are not sent: {}", plan.seqNo,
-                  st.error().message);
-    for (const auto& in : accepted)
-      users_->sendToUser(in.user, [&](Protocol) { return inputStatusRejected(in.hash, "round_failed"); });
-    return;
+  if (auto st = ledger_->append(rec, ledgerInputs, ledgerOutputs); !st)
+    return fail("storing the ledger failed, its outputs are not sent: " + st.error().message);
+  // The ledger is stored: the round's state is committed (a crash in between is resolved at the
+  // next start, StateHashSource::recover), before any output tells a user about it — a read
+  // request that follows sees it.
+  if (undoable) {
+    auto committed = stateHash_->commit();
+    if (!committed) committed = stateHash_->commit();  // once more: the connection may have dropped
+    if (!committed)
+      spdlog::error("round {}: committing the state: {}", plan.seqNo, committed.error().message);
+    else if (*committed != *stateHash)
+      spdlog::error("round {}: the committed state {} is not the ledger's {}", plan.seqNo,
+                    core::toHexLower(*committed), core::toHexLower(*stateHash));
   }
   {
     std::lock_guard lock(mu_);

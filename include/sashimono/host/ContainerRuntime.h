@@ -25,6 +25,9 @@ inline constexpr uid_t kContractUid = 1000;  // in-container uid (and gid) of th
 // controlDir, bound read-only at /run/statefs).
 inline constexpr const char* kContainerControlDir = "/run/statefs";
 inline constexpr const char* kContainerStatefsControl = "/run/statefs/statefs.sock";
+// Where a runtime container finds the read-only views of its committed state (TenantLayout's
+// viewsMount, bound read-only): the view `view open` answered as ID is /run/views/ID.
+inline constexpr const char* kContainerViewsDir = "/run/views";
 
 struct ContainerSpec {
   std::string rootfs;             // absolute path of the shared read-only rootfs
@@ -37,6 +40,9 @@ struct ContainerSpec {
   // runtime profile: host directory of the statefs control socket, bound read-only at
   // kContainerControlDir (empty: none)
   std::string controlDir;
+  // runtime profile: host path of the statefs views mount, bound read-only at kContainerViewsDir
+  // (empty: none)
+  std::string viewsDir;
   std::uint64_t tmpBytes = 16ull << 20;
 };
 

@@ -20,6 +20,8 @@ struct StateFsMount {
   std::string control;                 // --control: the control socket (empty: none)
   std::optional<Credentials> present;  // --owner: the owner the mount shows for the daemon's files
   std::vector<std::string> cgroupProcs;
+  std::string undo;   // --undo: the undo log of rounds (empty: none)
+  std::string views;  // --views: the read-only views mount (needs undo; empty: none)
 };
 
 class StateFs {
@@ -31,8 +33,8 @@ class StateFs {
 };
 
 // command: the program and leading arguments, e.g. {"/usr/bin/sashimono", "statefs", "mount"};
-// "--source S --mountpoint M --allow-other" are appended, then --tree, --control and --owner
-// when set.
+// "--source S --mountpoint M --allow-other" are appended, then --tree, --control, --owner, --undo
+// and --views when set.
 std::unique_ptr<StateFs> makeStateFsLauncher(ProcessRunner& runner, std::vector<std::string> command);
 
 }  // namespace sashimono::host

@@ -6,7 +6,10 @@
 //   <base>/homes/<name>/         the mounted disk = the tenant's home (tenant, 0700):
 //        state-data/  backing directory of the state filesystem
 //        state/       state filesystem mount point, bind-mounted into the container at /state
-//        statefs/     the state filesystem's persisted hash tree (tree.sqlite; tenant, 0700)
+//        statefs/     the state filesystem's persisted hash tree (tree.sqlite; tenant, 0700) and
+//                     its undo log of rounds (undo/, tenant, 0700)
+//        views/       the read-only views of the committed state (a second FUSE mount), bound
+//                     read-only at /run/views in runtime containers
 //        control/     its control socket statefs.sock (tenant, 0700), bound read-only at
 //                     /run/statefs in runtime containers
 //        runtime/     the instance runtime's private data (runtime profile; tenant, 0700), at /data
@@ -29,6 +32,8 @@ struct TenantLayout {
   std::string stateMount;
   std::string statefsDir;
   std::string stateTree;
+  std::string undoDir;
+  std::string viewsMount;
   std::string controlDir;
   std::string controlSocket;
   std::string runtimeData;

@@ -13,9 +13,13 @@
 //                     "proc_cpu_seconds": …, "proc_mem_bytes": …, "proc_ofd_count": …,
 //                     "proc_count": …, "exec_timeout": …},
 //    "run_as": {"uid": 1000, "gid": 1000}, "log": {"max_bytes_per_file": 5242880, "max_files": 10},
-//    "statefs_control": "/run/statefs/statefs.sock"}
-//   statefs_control: the state filesystem's control socket (a tenant; absolute): each round's
-//   state hash is its `commit` answer. Without it the runtime hashes the contract fs itself.
+//    "statefs_control": "/run/statefs/statefs.sock", "statefs_views": "/run/views"}
+//   statefs_control: the state filesystem's control socket (a tenant; absolute): each round runs
+//   between its `begin` and `commit` (or `rollback`), and the state hash is the commit's root.
+//   Without it the runtime hashes the contract fs itself.
+//   statefs_views: where the state filesystem's read-only views are (absolute; needs
+//   statefs_control): a read request runs on the view `view open` answers. Without it (or when
+//   views turn out to be unavailable) reads run on the contract fs remounted read-only.
 //   key_file holds the instance's private key as Hot Pocket writes it ("ed" + 128 hex).
 //   round_limits are the host's ceilings (0 = none): a contract may ask for less, never more.
 //
@@ -77,6 +81,7 @@ struct InstanceConfig {
   RoundLimits roundLimits;  // host ceilings
   std::optional<std::pair<uid_t, gid_t>> runAs;
   std::string statefsControl;  // absolute path of the statefs control socket; empty: none
+  std::string statefsViews;    // absolute path of the statefs views mount; empty: none
   std::uint64_t logMaxBytesPerFile = 5u << 20;
   std::uint64_t logMaxFiles = 10;
 };

@@ -102,8 +102,10 @@ struct ExecRequest {
   std::vector<std::string> binArgs;                      // argv[1…]
   std::vector<std::pair<std::string, std::string>> env;  // the whole environment
   std::string cwd;                                       // absolute: the contract's state directory
-  std::string readOnlyDir;  // absolute, optional: remounted read-only (recursively) inside the
-                            // execution only — read requests (usually cwd's parent, the fs root)
+  std::string readOnlyDir;     // absolute, optional: remounted read-only (recursively) inside the
+                               // execution only — read requests (usually cwd's parent, the fs root)
+  std::string readOnlySource;  // absolute, optional (needs readOnlyDir): bound over readOnlyDir first
+                               // — a read-only view of the committed state (read requests)
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
   ExecLimits limits;

@@ -117,7 +117,9 @@ class Instance final : public UserService {
   std::thread querier_;  // ledger_query: sqlite reads off the I/O threads
 
   std::optional<LedgerStore> ledger_;           // engine thread
-  std::unique_ptr<StateHashSource> stateHash_;  // engine thread
+  std::unique_ptr<StateHashSource> stateHash_;  // engine thread (and prepareFiles, before it)
+  std::unique_ptr<StateViews> views_;           // read threads; null: reads on the live state
+  std::atomic<bool> viewsOff_{false};           // views turned out unavailable (logged once)
   std::optional<LedgerStore> queryLedger_;      // under queryMu_ (the querier, first nonce lookups)
   std::mutex queryMu_;
 

@@ -1,14 +1,17 @@
 #pragma once
-// Where a round's state hash comes from (docs/RUNTIME.md, "State hash"). It is always the root of
-// the contract fs's hash tree (statefs::StateTree: state/, patch.cfg, bundle.json), the value
-// `sashimono statefs hash DIR` prints, so ledgers mean the same everywhere:
+// The state side of a round (docs/RUNTIME.md, "Rounds" and "State hash"). The state hash is
+// always the root of the contract fs's hash tree (statefs::StateTree: state/, patch.cfg,
+// bundle.json), the value `sashimono statefs hash DIR` prints, so ledgers mean the same everywhere:
 //   - in a tenant the state filesystem keeps that tree as the contract writes; the runtime asks
-//     its control socket (`commit` → `ok <64 hex>`), which only the runtime can reach;
+//     its control socket, which only the runtime can reach. A round runs between `begin` and
+//     `commit` (or `rollback`, which returns the state to the last committed root) when the
+//     mount keeps an undo log (statefs mount --undo);
 //   - elsewhere (`sashimono dev`, local instances, tests) the runtime keeps a StateTree of the
 //     directory itself: built at the first round, then rescan() + refresh() (a round that changed
-//     little rehashes little).
-// Thread-compatible: one thread (the round engine) at a time.
+//     little rehashes little). No rounds: nothing can be rolled back.
+// Thread-compatible: one thread (the round engine) at a time. StateViews: any thread.
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -21,8 +24,28 @@ namespace sashimono::runtime {
 class StateHashSource {
  public:
   virtual ~StateHashSource() = default;
-  // The state hash once the round's writes are done (the contract has exited).
+  // Before the contract runs: opens a round. Ok without one where no undo log is kept (local;
+  // a state filesystem without --undo, logged once); inRound() tells which. A round still open
+  // (an earlier commit or rollback failed) is first ended as recover(lcl) would.
+  [[nodiscard]] virtual core::Status begin(const LedgerRecord& lcl) {
+    (void)lcl;
+    return {};
+  }
+  // A round is open (begin() opened it and neither commit() nor rollback() ended it).
+  [[nodiscard]] virtual bool inRound() const { return false; }
+  // The state hash now, the round's writes included.
+  [[nodiscard]] virtual core::Result<Hash> root() = 0;
+  // Ends the round keeping its writes: the committed state hash (no round: the same as root()).
   [[nodiscard]] virtual core::Result<Hash> commit() = 0;
+  // Ends the round undoing its writes: the committed state hash again.
+  [[nodiscard]] virtual core::Result<Hash> rollback() { return core::Error("no round to roll back"); }
+  // At start, before anything writes the state: a round a previous run left open is ended —
+  // committed when its state is the last ledger's (the ledger was stored, the commit did not
+  // happen), rolled back otherwise. `lcl` is the last ledger (seq 0: none).
+  [[nodiscard]] virtual core::Status recover(const LedgerRecord& lcl) {
+    (void)lcl;
+    return {};
+  }
 };
 
 // A StateTree of `dir`, kept by the runtime. After an error the next call builds it anew.
@@ -33,7 +56,26 @@ std::unique_ptr<StateHashSource> makeLocalStateHash(std::string dir);
 std::unique_ptr<StateHashSource> makeStatefsStateHash(
     std::string socketPath, std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
-// The hash in a `commit` answer line (without its '\n'): "ok <64 hex>"; "error …" becomes the error.
+// Read-only views of the committed state, for read requests.
+class StateViews {
+ public:
+  virtual ~StateViews() = default;
+  struct View {
+    std::uint64_t id = 0;
+    std::string dir;  // the committed contract fs: <views dir>/<id>
+  };
+  // Opens a view; an error when views are unavailable (no answer, no views mount).
+  [[nodiscard]] virtual core::Result<View> open() = 0;
+  virtual void close(const View& v) = 0;
+};
+
+// `view open` / `view close ID` on the control socket at `socketPath`; the views are directories
+// of `viewsDir` (checked to exist: an image without the views mount has an empty directory or none).
+std::unique_ptr<StateViews> makeStatefsViews(std::string socketPath, std::string viewsDir,
+                                             std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// The hash in a `commit` (begin, root, rollback) answer line (without its '\n'): "ok <64 hex>";
+// "error …" becomes the error.
 [[nodiscard]] core::Result<Hash> parseCommitAnswer(std::string_view line);
 
 }  // namespace sashimono::runtime

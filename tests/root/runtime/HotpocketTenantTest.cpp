@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -51,6 +52,9 @@ std::string runtimeBinary() {
 fs::path echoBundle() {
   return fs::path(runtimeBinary()).parent_path().parent_path() / "contracts-samples/echo/bundle";
 }
+fs::path counterBundle() {
+  return fs::path(runtimeBinary()).parent_path().parent_path() / "contracts-samples/counter/bundle";
+}
 
 // "sashimono.bundle/1\n" + the packed directory.
 core::Result<core::Bytes> bundleInput(const runtime::Bundle& b) {
@@ -70,9 +74,10 @@ std::string outputsOf(const runtime::UserClient::InputOutcome& o) {
 // Connects once the runtime listens (its start in the container takes a moment).
 core::Result<std::unique_ptr<runtime::UserClient>> connectWhenUp(const std::string& url,
                                                                  const runtime::InstanceKey& user,
-                                                                 std::chrono::seconds within = 20s) {
+                                                                 std::chrono::seconds within = 20s,
+                                                                 std::chrono::seconds answers = 10s) {
   runtime::UserClientOptions o;
-  o.timeout = 10s;
+  o.timeout = answers;
   const auto deadline = std::chrono::steady_clock::now() + within;
   for (;;) {
     auto c = runtime::UserClient::connect(url, user, o);
@@ -360,6 +365,119 @@ TEST_F(HotpocketTenant, RuntimeServesDeploysAndRunsTheContractAsTheUnprivilegedU
   ASSERT_TRUE(prov().destroy("hp").ok());
   expectNoTraces(*host_, {fp}, true);
   EXPECT_FALSE(fs::exists(l.info));
+}
+
+// Rounds run between statefs begin and commit; read requests read a view of the committed state,
+// even while a round is writing; a round interrupted by the runtime's death is rolled back when the
+// runtime starts again. The contract: the counter sample behind a shell wrapper that, when the
+// state holds "hang", overwrites the counter in the round and then hangs.
+TEST_F(HotpocketTenant, ReadsSeeTheCommittedStateAndAnInterruptedRoundIsRolledBack) {
+  if (!fs::exists(counterBundle() / "contract.json"))
+    GTEST_SKIP() << "the counter sample is not built (ninja sample_counter)";
+  auto hostKey = crypto::KeyPair::fromSeed(crypto::generateSeed(crypto::KeyType::ed25519));
+  ASSERT_TRUE(hostKey.ok());
+  crypto::Hash256 lease{};
+  lease[0] = 0x43;
+  auto instanceKey = node::instanceKeyFor(*hostKey, lease);
+  auto owner = runtime::InstanceKey::generate();
+  protocol::AcquireRequest req;
+  req.contractId = "b7c1d2e3-0000-4000-8000-000000000003";
+  req.image = "hotpocket";
+  std::copy(owner.publicKey().begin() + 1, owner.publicKey().end(), req.owner.begin());
+  auto cfg = node::instanceConfigFor(req, node::RuntimeCeilings{});
+  cfg.user.tls = "off";
+  ASSERT_EQ(cfg.statefsViews, kContainerViewsDir);
+  std::string keyText = node::instanceKeyText(instanceKey);
+  auto info = prov().create(
+      spec("rw"), {{"instance.json", runtime::renderInstanceConfig(cfg)}, {"instance.key", keyText}});
+  sodium_memzero(keyText.data(), keyText.size());
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  const auto fp = footprintOf(*info);
+  const auto l = prov().layout("rw");
+  const std::string url = "ws://127.0.0.1:" + std::to_string(userPort(*info));
+  auto client = connectWhenUp(url, owner);
+  ASSERT_TRUE(client.ok()) << client.error().message << "\n" << slurp(l.logDir + "/instance.log");
+
+  const std::string wrap =
+      "doc=$(cat)\n"
+      "case \"$doc\" in *'\"readonly\":true'*) ;; *) if [ -e hang ]; then echo 1000 > counter; exec sleep "
+      "60; fi ;; "
+      "esac\n"
+      "printf '%s' \"$doc\" | exec ./counter-contract\n";
+  const std::string manifest = R"({"version":"wrap-1","bin_path":"/bin/sh","bin_args":"wrap.sh"})";
+  std::ifstream bin(counterBundle() / "counter-contract", std::ios::binary);
+  const std::string counterBin((std::istreambuf_iterator<char>(bin)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(counterBin.empty());
+  auto bundle = runtime::makeBundle(
+      {{"contract.json", false, false, core::Bytes(manifest.begin(), manifest.end())},
+       {"wrap.sh", false, false, core::Bytes(wrap.begin(), wrap.end())},
+       {"counter-contract", false, true, core::Bytes(counterBin.begin(), counterBin.end())}});
+  ASSERT_TRUE(bundle.ok()) << bundle.error().message;
+  auto deploy = bundleInput(*bundle);
+  ASSERT_TRUE(deploy.ok());
+  auto d = (*client)->submit(*deploy);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  ASSERT_NE(outputsOf(*d).find("deployed version wrap-1"), std::string::npos) << outputsOf(*d);
+  for (const char* want : {"[counter: 1]", "[counter: 2]"}) {
+    auto inc = (*client)->submit(core::asBytes("inc"));
+    ASSERT_TRUE(inc.ok()) << inc.error().message;
+    EXPECT_EQ(outputsOf(*inc), want) << slurp(l.runtimeData + "/log/contract.stderr.log");
+  }
+  auto read = (*client)->read(core::asBytes("?"));
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(core::asString(*read), "counter: 2") << slurp(l.runtimeData + "/log/runtime.log");
+  const std::string committed = slurp(l.stateMount + "/state/counter");
+
+  // A round that writes, then hangs: a read meanwhile answers the committed counter.
+  { std::ofstream(l.stateMount + "/state/hang") << "1\n"; }  // outside a round: committed by begin
+  // (its answers time out soon: the port forward may keep its connection after the runtime dies)
+  auto other = connectWhenUp(url, runtime::InstanceKey::generate(), 20s, 5s);
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  auto hanging = std::async(std::launch::async, [&] { return (*other)->submit(core::asBytes("inc")); });
+  std::vector<std::pair<pid_t, std::string>> sleeping;
+  for (auto until = std::chrono::steady_clock::now() + 20s;
+       sleeping.empty() && std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(50ms))
+    sleeping = tenantProcesses(*host_, "rw", "sleep 60");
+  ASSERT_EQ(sleeping.size(), 1u) << slurp(l.runtimeData + "/log/runtime.log");
+  EXPECT_EQ(slurp(l.stateMount + "/state/counter"), "1000\n") << "the round's write is live";
+  auto during = (*client)->read(core::asBytes("?"));
+  ASSERT_TRUE(during.ok()) << during.error().message;
+  EXPECT_EQ(core::asString(*during), "counter: 2") << "a read sees the committed state";
+
+  // The runtime dies mid-round (the supervisor starts it again): the round is rolled back.
+  const pid_t init = static_cast<pid_t>(statusField(sleeping[0].second, "PPid"));
+  const pid_t worker =
+      static_cast<pid_t>(statusField(slurp("/proc/" + std::to_string(init) + "/status"), "PPid"));
+  ASSERT_NE(slurp("/proc/" + std::to_string(worker) + "/cmdline").find("runtime"), std::string::npos);
+  ASSERT_EQ(::kill(worker, SIGKILL), 0);
+  client->reset();
+  client = connectWhenUp(url, owner);
+  ASSERT_TRUE(client.ok()) << client.error().message;
+  EXPECT_EQ(slurp(l.stateMount + "/state/counter"), committed) << slurp(l.runtimeData + "/log/runtime.log");
+  EXPECT_TRUE(fs::exists(l.stateMount + "/state/hang"));
+  fs::remove(l.stateMount + "/state/hang");
+  auto inc = (*client)->submit(core::asBytes("inc"));
+  ASSERT_TRUE(inc.ok()) << inc.error().message;
+  EXPECT_EQ(outputsOf(*inc), "[counter: 3]");
+  read = (*client)->read(core::asBytes("?"));
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(core::asString(*read), "counter: 3");
+  // The ledger's state hash is still the state's.
+  auto ledgerState = lastLedgerStateHash(l.runtimeData);
+  ASSERT_TRUE(ledgerState.ok()) << ledgerState.error().message;
+  ProcessSpec hashCmd;
+  hashCmd.argv = {SASHIMONO_BINARY, "statefs", "hash", l.stateData};
+  hashCmd.env = {std::string("PATH=") + kSafePath};
+  hashCmd.timeout = 60s;
+  auto hashed = runChecked(*host_->os.runner, hashCmd);
+  ASSERT_TRUE(hashed.ok()) << hashed.error().message;
+  EXPECT_EQ(core::toHexLower(*ledgerState) + "\n", hashed->out);
+  auto lost = hanging.get();  // the interrupted round's input never got a ledger
+  EXPECT_FALSE(lost.ok() && lost->status == "accepted");
+  other->reset();
+  client->reset();
+  ASSERT_TRUE(prov().destroy("rw").ok());
+  expectNoTraces(*host_, {fp}, true);
 }
 
 TEST_F(HotpocketTenant, NodeProvisionedInstanceSpeaksWssWithItsSelfSignedCertificate) {

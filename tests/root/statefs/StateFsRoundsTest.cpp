@@ -159,6 +159,30 @@ TEST_F(StateFsRoundsTest, ADaemonKilledMidRoundIsRolledBackAtTheNextMount) {
   stopAndExpectClean(SIGTERM);
 }
 
+// With --tree, each commit saves the tree: after a kill the verified store holds every committed
+// file's hash (nothing wrong, nothing missing).
+TEST_F(StateFsRoundsTest, EachCommitSavesThePersistedTree) {
+  writeFile(fs::path(src_) / "a", "one");
+  writeFile(fs::path(src_) / "b", "bee");
+  const std::string tree = (base_ / "tree.sqlite").string();
+  mountOk({"--control", sock(), "--undo", undo(), "--tree", tree});
+  okRoot("begin");
+  writeFile(m("a"), "one, and more");
+  writeFile(m("c"), "new");
+  const std::string committed = okRoot("commit");
+  ASSERT_EQ(::kill(daemon_, SIGKILL), 0);
+  waitExit(daemon_);
+  daemon_ = -1;
+  EXPECT_EQ(run({SASHIMONO_BINARY, "statefs", "unmount", "--mountpoint", mnt_}).exitCode, 0);
+  RunResult r = mount({"--control", sock(), "--undo", undo(), "--tree", tree});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.err.find("verified 3 files"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(": 0 stored hashes wrong, 0 files missing from the store"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(okRoot("root"), committed);
+  stopAndExpectClean(SIGTERM);
+}
+
 TEST_F(StateFsRoundsTest, AFullDiskFailsTheRoundCleanly) {
   // The state and its undo log on a 4 MiB tmpfs the test mounts (and TearDown unmounts).
   const fs::path small = base_ / "small";

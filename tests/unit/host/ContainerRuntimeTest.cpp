@@ -65,6 +65,7 @@ TEST(ContainerLogic, InstanceProfileIsUid1000WithNoCapabilitiesAndNoDataDir) {
   c.infoDir = "/b/info/a";
   c.dataDir = "/h/a/runtime";     // ignored: only the runtime profile has a data dir ...
   c.controlDir = "/h/a/control";  // ... and the statefs control socket
+  c.viewsDir = "/h/a/views";      // ... and the views
   rapidjson::Document d;
   d.Parse(renderOciSpec(c).c_str());
   ASSERT_FALSE(d.HasParseError());
@@ -75,6 +76,7 @@ TEST(ContainerLogic, InstanceProfileIsUid1000WithNoCapabilitiesAndNoDataDir) {
   EXPECT_TRUE(d["process"]["noNewPrivileges"].GetBool());
   EXPECT_EQ(mountAt(d, "/data"), nullptr);
   EXPECT_EQ(mountAt(d, "/run/statefs"), nullptr);
+  EXPECT_EQ(mountAt(d, "/run/views"), nullptr);
   auto* info = mountAt(d, "/run/sashimono");
   ASSERT_NE(info, nullptr);
   EXPECT_EQ(strings((*info)["options"]).count("ro"), 1u);
@@ -89,6 +91,7 @@ TEST(ContainerLogic, RuntimeProfileIsContainerRootWithExactlyItsCapabilitiesAndI
   c.profile = ImageProfile::kRuntime;
   c.dataDir = "/h/a/runtime";
   c.controlDir = "/h/a/control";
+  c.viewsDir = "/h/a/views";
   rapidjson::Document d;
   d.Parse(renderOciSpec(c).c_str());
   ASSERT_FALSE(d.HasParseError());
@@ -120,6 +123,11 @@ TEST(ContainerLogic, RuntimeProfileIsContainerRootWithExactlyItsCapabilitiesAndI
   ASSERT_NE(control, nullptr);
   EXPECT_STREQ((*control)["source"].GetString(), "/h/a/control");
   EXPECT_EQ(strings((*control)["options"]).count("ro"), 1u);
+  auto* views = mountAt(d, "/run/views");  // the views of the committed state, read-only, executable
+  ASSERT_NE(views, nullptr);
+  EXPECT_STREQ((*views)["source"].GetString(), "/h/a/views");
+  EXPECT_EQ(strings((*views)["options"]).count("ro"), 1u);
+  EXPECT_EQ(strings((*views)["options"]).count("noexec"), 0u);
   std::vector<std::string> args;
   for (auto& a : d["process"]["args"].GetArray()) args.emplace_back(a.GetString());
   EXPECT_EQ(args, c.args);

@@ -75,8 +75,11 @@ TEST_F(ProvisionerTest, CreatesInOrderStateFsBeforeDaemonAndReportsPorts) {
   EXPECT_EQ(m.source, l.stateData);
   EXPECT_EQ(m.tree, l.home + "/statefs/tree.sqlite");
   EXPECT_EQ(m.control, l.home + "/control/statefs.sock");
-  // Home, state, mountpoint, tree and control directories: the tenant's only, 0700.
-  for (const auto* d : {&l.home, &l.stateData, &l.stateMount, &l.statefsDir, &l.controlDir}) {
+  EXPECT_EQ(m.undo, l.home + "/statefs/undo");  // rounds' undo log, on the tenant's disk
+  EXPECT_EQ(m.views, l.home + "/views");
+  // Home, state, mountpoint, tree, undo, control and views directories: the tenant's only, 0700.
+  for (const auto* d :
+       {&l.home, &l.stateData, &l.stateMount, &l.statefsDir, &l.undoDir, &l.controlDir, &l.viewsMount}) {
     auto it = host_.world.attrs.find(*d);
     ASSERT_NE(it, host_.world.attrs.end()) << *d;
     EXPECT_EQ(it->second.mode, 0700u) << *d;
@@ -91,6 +94,7 @@ TEST_F(ProvisionerTest, CreatesInOrderStateFsBeforeDaemonAndReportsPorts) {
   EXPECT_EQ(host_.disks.reowned[0].second.toGid, host_.world.users.at(l.user).gid);
   // A plain image's container gets no control socket.
   EXPECT_TRUE(host_.containers.specs.at(0).controlDir.empty());
+  EXPECT_TRUE(host_.containers.specs.at(0).viewsDir.empty());
   ASSERT_EQ(host_.containers.specs.size(), 1u);
   EXPECT_EQ(host_.containers.specs[0].args, (std::vector<std::string>{"/bin/httpd", "-f"}));  // image default
   EXPECT_EQ(host_.containers.specs[0].rootfs, cfg_.imagesDir + "/instance/rootfs");
@@ -289,6 +293,7 @@ class ProvisionerProfileTest : public ProvisionerTest {
     ProvisionerTest::SetUp();
     fs().makeDirs(dir_ + "/images/hotpocket/rootfs/bin");
     fs().makeDirs(dir_ + "/images/hotpocket/rootfs/run/statefs");
+    fs().makeDirs(dir_ + "/images/hotpocket/rootfs/run/views");
     put(dir_ + "/images/hotpocket/cmd", "/usr/bin/sashimono\nruntime\n");
     put(dir_ + "/images/hotpocket/profile", "runtime\n");
   }
@@ -332,6 +337,7 @@ TEST_F(ProvisionerProfileTest, RuntimeImageGetsItsDataDirAndInfoFilesOwnedByCont
   EXPECT_EQ(host_.containers.specs[0].profile, ImageProfile::kRuntime);
   EXPECT_EQ(host_.containers.specs[0].dataDir, l.runtimeData);
   EXPECT_EQ(host_.containers.specs[0].controlDir, l.controlDir);  // bound at /run/statefs
+  EXPECT_EQ(host_.containers.specs[0].viewsDir, l.viewsMount);    // bound at /run/views
   EXPECT_EQ(host_.containers.specs[0].args, (std::vector<std::string>{"/usr/bin/sashimono", "runtime"}));
   // Not journaled: the key never lands in the record.
   std::string recText = read(l.record);

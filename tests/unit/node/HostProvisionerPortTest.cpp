@@ -49,6 +49,7 @@ TEST(HostProvisionerPortTest, InstanceConfigCarriesTheRequestAndTheHostsCeilings
   EXPECT_EQ(c->runAs->first, 1000u);
   EXPECT_EQ(c->runAs->second, 1000u);
   EXPECT_EQ(c->statefsControl, "/run/statefs/statefs.sock");  // the state hash comes from statefs
+  EXPECT_EQ(c->statefsViews, "/run/views");                   // read requests read views
 }
 
 TEST(HostProvisionerPortTest, InstanceKeyIsHotPocketsPrivateKeyTextOfTheLeasesKey) {

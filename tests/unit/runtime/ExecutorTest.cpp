@@ -290,6 +290,39 @@ TEST_F(ExecutorTest, ReadOnlyDirIsReadOnlyInsideTheRunOnly) {
   EXPECT_TRUE(fs::exists(state_ + "/host-write"));
 }
 
+// A read request's view: readOnlySource is bound over readOnlyDir, read-only, for the run only.
+TEST_F(ExecutorTest, ReadOnlySourceIsBoundOverReadOnlyDir) {
+  outside_ = makeTempDir();  // the "view": a copy of the contract fs with its own state/
+  ASSERT_FALSE(outside_.empty());
+  fs::create_directory(outside_ + "/state");
+  std::ofstream(outside_ + "/state/only-in-view") << "v";
+  fs::permissions(outside_, fs::perms::all);
+  fs::permissions(outside_ + "/state", fs::perms::all);
+  fs::permissions(outside_ + "/state/only-in-view", fs::perms::all);
+  auto req = request({"read", "only-in-view"});
+  req.readOnlyDir = root_;
+  req.readOnlySource = outside_;
+  auto r = execute(req);
+  if (!r.ok() && r.error().message.find("mount") != std::string::npos)
+    GTEST_SKIP() << "no mount namespace here: " << r.error().message;
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->outputs.size(), 1u);
+  EXPECT_EQ(strs(r->outputs[0].second), (std::vector<std::string>{"read=0"}));
+  req = request({"rofs", "/proc/self/no-such-dir"});
+  req.readOnlyDir = root_;
+  req.readOnlySource = outside_;
+  r = execute(req);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->outputs.size(), 1u);
+  EXPECT_EQ(strs(r->outputs[0].second).at(0).rfind("inside=" + std::to_string(EROFS) + " ", 0), 0u)
+      << strs(r->outputs[0].second).at(0);
+  EXPECT_FALSE(fs::exists(outside_ + "/state/ro-test"));
+  EXPECT_FALSE(fs::exists(state_ + "/ro-test"));
+  auto bad = request({"exit", "0"});
+  bad.readOnlySource = outside_;  // without readOnlyDir
+  EXPECT_FALSE(execute(bad).ok());
+}
+
 TEST_F(ExecutorTest, BadRequestsAndExecFailuresAreErrors) {
   auto bad = request({"exit", "0"});
   bad.cwd = "relative/dir";

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "sashimono/core/Bytes.h"
@@ -145,6 +147,205 @@ TEST(StateHashSourceTest, StatefsSourceAsksCommitAndReconnectsOnce) {
   auto none = makeStatefsStateHash(path, std::chrono::seconds(1))->commit();
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.error().message.find(path), std::string::npos);
+}
+
+// A stand-in for the daemon's control socket: each request line is recorded and answered by
+// `answer` (one connection at a time, until the end of the test).
+class FakeControl {
+ public:
+  explicit FakeControl(const fs::path& dir, std::function<std::string(const std::string&)> answer)
+      : path((dir / "c.sock").string()), answer_(std::move(answer)) {
+    ls_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    if (::bind(ls_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(ls_, 4) != 0)
+      throw std::runtime_error("fake control socket");
+    thread_ = std::thread([this] {
+      for (;;) {
+        int c = ::accept(ls_, nullptr, nullptr);
+        if (c < 0) return;
+        std::string buf;
+        for (;;) {
+          auto nl = buf.find('\n');
+          if (nl == std::string::npos) {
+            char b[128];
+            ssize_t n = ::read(c, b, sizeof b);
+            if (n <= 0) break;
+            buf.append(b, static_cast<std::size_t>(n));
+            continue;
+          }
+          std::string req = buf.substr(0, nl);
+          buf.erase(0, nl + 1);
+          std::string ans;
+          {
+            std::lock_guard l(mu_);
+            requests_.push_back(req);
+            ans = answer_(req) + "\n";
+          }
+          (void)!::write(c, ans.data(), ans.size());
+        }
+        ::close(c);
+      }
+    });
+  }
+  ~FakeControl() {
+    ::shutdown(ls_, SHUT_RDWR);
+    thread_.join();
+    ::close(ls_);
+  }
+  std::vector<std::string> requests() {
+    std::lock_guard l(mu_);
+    return requests_;
+  }
+  const std::string path;
+
+ private:
+  std::function<std::string(const std::string&)> answer_;
+  int ls_ = -1;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<std::string> requests_;
+};
+
+const std::string kCommitted(64, 'c'), kChanged(64, 'd');
+
+Hash hashOf(const std::string& hex) {
+  auto h = parseCommitAnswer("ok " + hex);
+  return h.ok() ? *h : Hash{};
+}
+
+// The round's sequence against a mount with an undo log: begin, root (the ledger's hash), commit.
+TEST(StateRoundsTest, ARoundIsBeginRootCommit) {
+  TempDir d;
+  FakeControl ctl(d.path, [](const std::string& r) {
+    if (r == "begin") return "ok " + kCommitted;
+    if (r == "root" || r == "commit") return "ok " + kChanged;
+    return std::string("error unknown request: ") + r;
+  });
+  auto src = makeStatefsStateHash(ctl.path, std::chrono::seconds(5));
+  EXPECT_FALSE(src->inRound());
+  ASSERT_TRUE(src->begin(LedgerRecord{}).ok());
+  EXPECT_TRUE(src->inRound());
+  auto h = src->root();
+  ASSERT_TRUE(h.ok()) << h.error().message;
+  EXPECT_EQ(*h, hashOf(kChanged));
+  auto c = src->commit();
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(*c, *h);
+  EXPECT_FALSE(src->inRound());
+  EXPECT_EQ(ctl.requests(), (std::vector<std::string>{"begin", "root", "commit"}));
+}
+
+TEST(StateRoundsTest, AFailedRoundIsRolledBack) {
+  TempDir d;
+  FakeControl ctl(d.path, [](const std::string& r) {
+    if (r == "begin" || r == "rollback") return "ok " + kCommitted;
+    return std::string("error unknown request: ") + r;
+  });
+  auto src = makeStatefsStateHash(ctl.path, std::chrono::seconds(5));
+  ASSERT_TRUE(src->begin(LedgerRecord{}).ok());
+  auto back = src->rollback();
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(*back, hashOf(kCommitted));
+  EXPECT_FALSE(src->inRound());
+  EXPECT_EQ(ctl.requests(), (std::vector<std::string>{"begin", "rollback"}));
+}
+
+// An older host's mount (no --undo): rounds run as before, hashed by commit, nothing to roll back.
+TEST(StateRoundsTest, WithoutAnUndoLogRoundsAreNotUndoable) {
+  TempDir d;
+  FakeControl ctl(d.path, [](const std::string& r) {
+    if (r == "begin")
+      return std::string("error begin: rounds need an undo directory (statefs mount --undo DIR)");
+    if (r == "status") return std::string("error unknown request: status");
+    return "ok " + kChanged;
+  });
+  auto src = makeStatefsStateHash(ctl.path, std::chrono::seconds(5));
+  ASSERT_TRUE(src->recover(LedgerRecord{}).ok());
+  ASSERT_TRUE(src->begin(LedgerRecord{}).ok());
+  EXPECT_FALSE(src->inRound());
+  ASSERT_TRUE(src->begin(LedgerRecord{}).ok());  // asked once only
+  EXPECT_TRUE(src->root().ok());
+  EXPECT_EQ(ctl.requests(), (std::vector<std::string>{"status", "begin", "root"}));
+}
+
+// At start: a round left open is the ledger's when its state is the last ledger's state hash
+// (the ledger was stored, the commit never came): committed; otherwise rolled back. Idle: nothing.
+TEST(StateRoundsTest, RecoverCommitsTheLedgersRoundAndRollsBackAnyOther) {
+  TempDir d;
+  std::string status = "round 4096";
+  FakeControl ctl(d.path, [&status](const std::string& r) {
+    if (r == "status") return "ok " + status;
+    if (r == "root" || r == "commit") return "ok " + kChanged;
+    if (r == "rollback" || r == "begin") return "ok " + kCommitted;
+    return std::string("error unknown request: ") + r;
+  });
+  LedgerRecord lcl;
+  lcl.seqNo = 7;
+  lcl.stateHash = hashOf(kChanged);
+  {
+    auto src = makeStatefsStateHash(ctl.path, std::chrono::seconds(5));
+    ASSERT_TRUE(src->recover(lcl).ok());
+    EXPECT_FALSE(src->inRound());
+  }
+  lcl.stateHash = hashOf(kCommitted);
+  {
+    auto src = makeStatefsStateHash(ctl.path, std::chrono::seconds(5));
+    ASSERT_TRUE(src->recover(lcl).ok());
+    EXPECT_FALSE(src->inRound());
+  }
+  status = "idle 0";
+  {
+    auto src = makeStatefsStateHash(ctl.path, std::chrono::seconds(5));
+    ASSERT_TRUE(src->recover(lcl).ok());
+  }
+  EXPECT_EQ(ctl.requests(),
+            (std::vector<std::string>{"status", "root", "commit", "status", "root", "rollback", "status"}));
+}
+
+// begin finding a round still open (an earlier commit or rollback failed) ends it first.
+TEST(StateRoundsTest, BeginEndsARoundLeftOpenFirst) {
+  TempDir d;
+  int begins = 0;
+  FakeControl ctl(d.path, [&begins](const std::string& r) {
+    if (r == "begin")
+      return ++begins == 1 ? std::string("error begin: a round is already open") : "ok " + kCommitted;
+    if (r == "status") return std::string("ok round 10");
+    if (r == "root") return "ok " + kChanged;
+    if (r == "rollback") return "ok " + kCommitted;
+    return std::string("error unknown request: ") + r;
+  });
+  auto src = makeStatefsStateHash(ctl.path, std::chrono::seconds(5));
+  LedgerRecord lcl;
+  lcl.seqNo = 3;
+  lcl.stateHash = hashOf(kCommitted);
+  ASSERT_TRUE(src->begin(lcl).ok());
+  EXPECT_TRUE(src->inRound());
+  EXPECT_EQ(ctl.requests(), (std::vector<std::string>{"begin", "status", "root", "rollback", "begin"}));
+}
+
+TEST(StateRoundsTest, ViewsOpenInTheViewsDirectoryAndClose) {
+  TempDir d;
+  fs::create_directories(d.path / "views/3");
+  int next = 3;
+  FakeControl ctl(d.path, [&next](const std::string& r) {
+    if (r == "view open") return "ok " + std::to_string(next++) + " " + kCommitted;
+    if (r.rfind("view close ", 0) == 0) return std::string("ok");
+    return std::string("error unknown request: ") + r;
+  });
+  auto views = makeStatefsViews(ctl.path, (d.path / "views").string());
+  auto v = views->open();
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_EQ(v->id, 3u);
+  EXPECT_EQ(v->dir, (d.path / "views/3").string());
+  views->close(*v);
+  // No such directory (an image without the views mount): an error, and the view is closed.
+  auto missing = views->open();
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("views/4"), std::string::npos) << missing.error().message;
+  EXPECT_EQ(ctl.requests(),
+            (std::vector<std::string>{"view open", "view close 3", "view open", "view close 4"}));
 }
 
 }  // namespace

@@ -127,6 +127,12 @@ TEST(ConfigTest, InstanceConfigRoundTrip) {
   back = parseInstanceConfig(renderInstanceConfig(c), "test", "/");
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ(back->statefsControl, c.statefsControl);
+  EXPECT_EQ(back->statefsViews, "");
+  c.statefsViews = "/run/views";
+  back = parseInstanceConfig(renderInstanceConfig(c), "f", "/");
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->statefsViews, "/run/views");
+  EXPECT_FALSE(parseInstanceConfig(R"({"contract_id":"a","statefs_views":"views"})", "f", "/").ok());
   EXPECT_FALSE(parseInstanceConfig(R"({"contract_id":"a","statefs_control":"rel.sock"})", "f", "/").ok());
   auto bad = parseInstanceConfig(R"({"contract_id":"a","user":{"tls":"maybe"}})", "f.json", "/");
   ASSERT_FALSE(bad.ok());
