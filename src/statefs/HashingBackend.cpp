@@ -123,6 +123,7 @@ int HashingBackend::open(std::string_view path, int flags, Handle& out) {
 int HashingBackend::read(Handle h, char* buf, std::size_t size, off_t offset) {
   return inner_.read(fileOf(h).inner, buf, size, offset);
 }
+int HashingBackend::readFd(Handle h) { return inner_.readFd(fileOf(h).inner); }
 int HashingBackend::flush(Handle h) { return inner_.flush(fileOf(h).inner); }
 
 int HashingBackend::release(Handle h) {
@@ -152,11 +153,21 @@ int HashingBackend::write(Handle h, const char* buf, std::size_t size, off_t off
   File& f = fileOf(h);
   auto lock = changeLock();
   int n = inner_.write(f.inner, buf, size, offset);
-  if (n > 0) {
-    if (ino_t ino = inodeOf(f); ino != 0)
-      tree_.markData(ino, static_cast<std::uint64_t>(offset), static_cast<std::uint64_t>(n));
-  }
+  if (n > 0) markWritten(f, offset, n);
   return n;
+}
+
+int HashingBackend::writeFrom(Handle h, std::size_t size, off_t offset, const WriteSource& src) {
+  File& f = fileOf(h);
+  auto lock = changeLock();  // as write(): the bytes land and are marked under the change lock
+  int n = inner_.writeFrom(f.inner, size, offset, src);
+  if (n > 0) markWritten(f, offset, n);
+  return n;
+}
+
+void HashingBackend::markWritten(File& f, off_t offset, int n) {
+  if (ino_t ino = inodeOf(f); ino != 0)
+    tree_.markData(ino, static_cast<std::uint64_t>(offset), static_cast<std::uint64_t>(n));
 }
 
 int HashingBackend::truncate(std::string_view path, off_t size) {

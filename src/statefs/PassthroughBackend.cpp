@@ -106,6 +106,8 @@ int PassthroughBackend::read(Handle h, char* buf, std::size_t size, off_t offset
   return n < 0 ? -errno : static_cast<int>(n);
 }
 
+int PassthroughBackend::readFd(Handle h) { return fdOf(h); }
+
 int PassthroughBackend::flush(Handle h) {
   // close() of a duplicate reports deferred write errors (as NFS and friends do) without
   // closing the handle itself.
@@ -174,6 +176,11 @@ int PassthroughBackend::create(std::string_view path, int flags, mode_t mode, Ha
 int PassthroughBackend::write(Handle h, const char* buf, std::size_t size, off_t offset) {
   ssize_t n = ::pwrite(fdOf(h), buf, size, offset);
   return n < 0 ? -errno : static_cast<int>(n);
+}
+
+int PassthroughBackend::writeFrom(Handle h, std::size_t size, off_t offset, const WriteSource& src) {
+  long n = src.copy(src.context, fdOf(h), offset, size);
+  return static_cast<int>(n);
 }
 
 int PassthroughBackend::truncate(std::string_view path, off_t size) {

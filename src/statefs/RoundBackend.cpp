@@ -205,6 +205,7 @@ int RoundBackend::statfs(struct statvfs& st) { return inner_.statfs(st); }
 int RoundBackend::read(Handle h, char* buf, std::size_t size, off_t offset) {
   return inner_.read(h, buf, size, offset);
 }
+int RoundBackend::readFd(Handle h) { return inner_.readFd(h); }
 int RoundBackend::flush(Handle h) { return inner_.flush(h); }
 int RoundBackend::release(Handle h) { return inner_.release(h); }
 int RoundBackend::opendir(std::string_view path, Handle& out) { return inner_.opendir(path, out); }
@@ -253,9 +254,7 @@ int RoundBackend::create(std::string_view path, int flags, mode_t mode, Handle& 
   return 0;
 }
 
-int RoundBackend::write(Handle h, const char* buf, std::size_t size, off_t offset) {
-  if (!round_.load()) return inner_.write(h, buf, size, offset);
-  std::lock_guard lock(mu_);
+int RoundBackend::saveForWrite(Handle h, std::size_t size, off_t offset) {
   struct stat st {};
   if (::fstat(fdOf(h), &st) != 0) return -errno;
   if (needsUndo(st) && size > 0) {
@@ -263,7 +262,24 @@ int RoundBackend::write(Handle h, const char* buf, std::size_t size, off_t offse
     const bool grows = off + size > static_cast<std::uint64_t>(st.st_size);
     if (int rc = saveRange(fdOf(h), st, off, size, grows); rc != 0) return rc;
   }
+  return 0;
+}
+
+int RoundBackend::write(Handle h, const char* buf, std::size_t size, off_t offset) {
+  if (!round_.load()) return inner_.write(h, buf, size, offset);
+  std::lock_guard lock(mu_);
+  if (int rc = saveForWrite(h, size, offset); rc != 0) return rc;
   return inner_.write(h, buf, size, offset);
+}
+
+// The undo data of the whole range is durable before `src` puts the first byte in place; a
+// source that stops short leaves saved blocks it did not change, which a rollback rewrites
+// with the bytes they hold anyway.
+int RoundBackend::writeFrom(Handle h, std::size_t size, off_t offset, const WriteSource& src) {
+  if (!round_.load()) return inner_.writeFrom(h, size, offset, src);
+  std::lock_guard lock(mu_);
+  if (int rc = saveForWrite(h, size, offset); rc != 0) return rc;
+  return inner_.writeFrom(h, size, offset, src);
 }
 
 int RoundBackend::truncate(std::string_view path, off_t size) {

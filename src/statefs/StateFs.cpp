@@ -63,8 +63,14 @@ StateBackend& be() { return *ctx().backend; }
 
 // --- the FUSE operation table: translation only, no logic ------------------------------
 
-void* fsInit(struct fuse_conn_info*, struct fuse_config* cfg) {
+void* fsInit(struct fuse_conn_info* conn, struct fuse_config* cfg) {
   Context& c = ctx();
+  // Splice both ways where the kernel offers it (docs/STATEFS.md, "Splice"): replies to reads
+  // from the source file's descriptor (read_buf), write requests from the device into the source
+  // file (write_buf). Not SPLICE_MOVE: it would let the kernel take the pages out of the source
+  // file's page cache. libfuse falls back to copying by itself when a pipe cannot be made large
+  // enough (an unprivileged daemon's pipes stop at fs.pipe-max-size).
+  conn->want |= conn->capable & (FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_READ);
   cfg->use_ino = 1;      // real inode numbers: hard links and `find -samefile` behave
   cfg->nullpath_ok = 1;  // handle-based calls do not need a path ...
   cfg->hard_remove = 1;  // ... so an open file can be unlinked for real (no .fuse_hidden files)
@@ -122,6 +128,60 @@ int fsRead(const char*, char* buf, size_t size, off_t off, struct fuse_file_info
 }
 int fsWrite(const char*, const char* buf, size_t size, off_t off, struct fuse_file_info* fi) {
   return be().write(fi->fh, buf, size, off);
+}
+
+// A reply that names the source file's descriptor: libfuse splices (or, failing that, copies)
+// the bytes straight from it to the device. Backends without a descriptor (the views) answer
+// through read() into a buffer libfuse frees.
+int fsReadBuf(const char*, struct fuse_bufvec** bufp, size_t size, off_t off, struct fuse_file_info* fi) {
+  auto* bv = static_cast<struct fuse_bufvec*>(std::malloc(sizeof(struct fuse_bufvec)));
+  if (bv == nullptr) return -ENOMEM;
+  *bv = FUSE_BUFVEC_INIT(size);
+  if (int fd = be().readFd(fi->fh); fd >= 0) {
+    bv->buf[0].flags = static_cast<enum fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+    bv->buf[0].fd = fd;
+    bv->buf[0].pos = off;
+    *bufp = bv;
+    return 0;
+  }
+  void* mem = std::malloc(size > 0 ? size : 1);
+  int n = mem != nullptr ? be().read(fi->fh, static_cast<char*>(mem), size, off) : -ENOMEM;
+  if (n < 0) {
+    std::free(mem);
+    std::free(bv);
+    return n;
+  }
+  bv->buf[0].mem = mem;
+  bv->buf[0].size = static_cast<size_t>(n);
+  *bufp = bv;
+  return 0;
+}
+
+long copyFromRequest(void* context, int fd, off_t offset, size_t size) {
+  struct fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
+  dst.buf[0].flags = static_cast<enum fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+  dst.buf[0].fd = fd;
+  dst.buf[0].pos = offset;
+  return static_cast<long>(
+      fuse_buf_copy(&dst, static_cast<struct fuse_bufvec*>(context), fuse_buf_copy_flags{}));
+}
+
+// A write request whose data is still in libfuse's pipe (splice from the device) goes through
+// writeFrom, so the backends save undo data before, and mark after, the splice into the source.
+int fsWriteBuf(const char*, struct fuse_bufvec* buf, off_t off, struct fuse_file_info* fi) {
+  const size_t size = fuse_buf_size(buf);
+  if (buf->count == 1 && (buf->buf[0].flags & FUSE_BUF_IS_FD) == 0)
+    return be().write(fi->fh, static_cast<const char*>(buf->buf[0].mem), size, off);
+  int rc = be().writeFrom(fi->fh, size, off, WriteSource{copyFromRequest, buf});
+  if (rc != -ENOSYS) return rc;
+  std::unique_ptr<char, decltype(&std::free)> mem(static_cast<char*>(std::malloc(size > 0 ? size : 1)),
+                                                  &std::free);
+  if (!mem) return -ENOMEM;
+  struct fuse_bufvec tmp = FUSE_BUFVEC_INIT(size);
+  tmp.buf[0].mem = mem.get();
+  ssize_t got = fuse_buf_copy(&tmp, buf, fuse_buf_copy_flags{});
+  if (got < 0) return static_cast<int>(got);
+  return be().write(fi->fh, mem.get(), static_cast<size_t>(got), off);
 }
 int fsStatfs(const char*, struct statvfs* st) { return be().statfs(*st); }
 int fsFlush(const char*, struct fuse_file_info* fi) { return be().flush(fi->fh); }
@@ -184,6 +244,8 @@ struct fuse_operations makeOperations() {
   ops.create = fsCreate;
   ops.read = fsRead;
   ops.write = fsWrite;
+  ops.read_buf = fsReadBuf;
+  ops.write_buf = fsWriteBuf;
   ops.statfs = fsStatfs;
   ops.flush = fsFlush;
   ops.release = fsRelease;

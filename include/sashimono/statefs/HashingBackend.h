@@ -11,7 +11,7 @@
 //                                                  markEntry(from) and markEntry(to)
 //   chmod                                          markMode(path)
 //   fchmod                                         markInodeMode(inode of the handle)
-//   write                                          markData(inode, offset, bytes written)
+//   write, writeFrom                               markData(inode, offset, bytes written)
 //   fallocate                                      markData(inode, offset, length); collapse
 //                                                  and insert range: from offset to the end
 //   truncate, ftruncate, open with O_TRUNC         markTruncate(inode, size)
@@ -70,6 +70,7 @@ class HashingBackend final : public StateBackend {
   int statfs(struct statvfs& st) override;
   int open(std::string_view path, int flags, Handle& out) override;
   int read(Handle h, char* buf, std::size_t size, off_t offset) override;
+  int readFd(Handle h) override;
   int flush(Handle h) override;
   int release(Handle h) override;
   int opendir(std::string_view path, Handle& out) override;
@@ -78,6 +79,7 @@ class HashingBackend final : public StateBackend {
 
   int create(std::string_view path, int flags, mode_t mode, Handle& out) override;
   int write(Handle h, const char* buf, std::size_t size, off_t offset) override;
+  int writeFrom(Handle h, std::size_t size, off_t offset, const WriteSource& src) override;
   int truncate(std::string_view path, off_t size) override;
   int ftruncate(Handle h, off_t size) override;
   int fallocate(Handle h, int mode, off_t offset, off_t length) override;
@@ -102,6 +104,7 @@ class HashingBackend final : public StateBackend {
   static File& fileOf(Handle h);
   // The inode of the file behind `f` (0 when it cannot be read: the tree is then rebuilt).
   ino_t inodeOf(File& f);
+  void markWritten(File& f, off_t offset, int n);  // with the change lock held
   int wrap(Handle inner, Handle& out);
   std::shared_lock<std::shared_mutex> changeLock();
   core::Result<crypto::Hash256> refreshLocked();  // with gate_ and changes_ held

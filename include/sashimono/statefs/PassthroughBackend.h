@@ -20,6 +20,7 @@ class PassthroughBackend final : public StateBackend {
   int statfs(struct statvfs& st) override;
   int open(std::string_view path, int flags, Handle& out) override;
   int read(Handle h, char* buf, std::size_t size, off_t offset) override;
+  int readFd(Handle h) override;  // the source file's descriptor
   int flush(Handle h) override;
   int release(Handle h) override;
   int opendir(std::string_view path, Handle& out) override;
@@ -28,6 +29,7 @@ class PassthroughBackend final : public StateBackend {
 
   int create(std::string_view path, int flags, mode_t mode, Handle& out) override;
   int write(Handle h, const char* buf, std::size_t size, off_t offset) override;
+  int writeFrom(Handle h, std::size_t size, off_t offset, const WriteSource& src) override;
   int truncate(std::string_view path, off_t size) override;
   int ftruncate(Handle h, off_t size) override;
   int fallocate(Handle h, int mode, off_t offset, off_t length) override;

@@ -11,8 +11,8 @@
 //   rename over an existing entry         the target goes to the trash, then a `renamed` record
 //   rename, RENAME_EXCHANGE               `renamed` / `exchanged`
 //   chmod / fchmod                        the old mode (by path / by the file's link)
-//   write, truncate, fallocate, O_TRUNC   the file is linked into the round (once), then the old
-//                                         bytes of each 64 KiB block at its first change and the
+//   write(From), truncate, fallocate,     the file is linked into the round (once), then the old
+//   O_TRUNC                               bytes of each 64 KiB block at its first change and the
 //                                         old size at the first size change
 // Files created in the round carry no data records (removing them undoes them). If the undo
 // data cannot be saved (ENOSPC, EDQUOT, EIO…), the change is refused with that errno and the
@@ -83,6 +83,7 @@ class RoundBackend final : public StateBackend {
   int statfs(struct statvfs& st) override;
   int open(std::string_view path, int flags, Handle& out) override;
   int read(Handle h, char* buf, std::size_t size, off_t offset) override;
+  int readFd(Handle h) override;  // the current bytes: what read() answers
   int flush(Handle h) override;
   int release(Handle h) override;
   int opendir(std::string_view path, Handle& out) override;
@@ -91,6 +92,7 @@ class RoundBackend final : public StateBackend {
 
   int create(std::string_view path, int flags, mode_t mode, Handle& out) override;
   int write(Handle h, const char* buf, std::size_t size, off_t offset) override;
+  int writeFrom(Handle h, std::size_t size, off_t offset, const WriteSource& src) override;
   int truncate(std::string_view path, off_t size) override;
   int ftruncate(Handle h, off_t size) override;
   int fallocate(Handle h, int mode, off_t offset, off_t length) override;
@@ -125,6 +127,8 @@ class RoundBackend final : public StateBackend {
   void adjust(struct stat& st) const;  // the committed size, mode and link count
   [[nodiscard]] bool needsUndo(const struct stat& st) const;
   int track(int fd, const struct stat& st, Tracked*& out);
+  // What a write of `size` bytes at `offset` needs saved first (saveRange), with mu_ held.
+  int saveForWrite(Handle h, std::size_t size, off_t offset);
   // Saves the old bytes of the blocks in [offset, offset + length) and, when `sizeChanges`, the
   // old size, durably, before a change to the file behind `fd`.
   int saveRange(int fd, const struct stat& st, std::uint64_t offset, std::uint64_t length, bool sizeChanges);

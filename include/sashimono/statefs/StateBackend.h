@@ -18,6 +18,7 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -36,6 +37,14 @@ struct DirEntry {
 // Returns true when the caller's buffer is full: the entry was NOT taken and readdir must stop.
 using DirFiller = std::function<bool(const DirEntry&)>;
 
+// Where the bytes of a writeFrom come from: `copy(context, fd, offset, size)` puts up to `size`
+// bytes at `offset` of the descriptor `fd` (pwrite or splice, never O_APPEND semantics) and
+// answers how many it wrote, or -errno. A plain pointer pair: no allocation per write.
+struct WriteSource {
+  long (*copy)(void* context, int fd, off_t offset, std::size_t size);
+  void* context;
+};
+
 class StateBackend {
  public:
   virtual ~StateBackend() = default;
@@ -48,6 +57,10 @@ class StateBackend {
   virtual int statfs(struct statvfs& st) = 0;
   virtual int open(std::string_view path, int flags, Handle& out) = 0;        // never creates
   virtual int read(Handle h, char* buf, std::size_t size, off_t offset) = 0;  // bytes read
+  // A descriptor whose bytes at any offset are exactly what read(h, …) answers, valid until
+  // release(h), for the FUSE layer to splice from; -1 when there is none (then read() must be
+  // used: a backend that composes what it answers, as the views do, never exposes one).
+  virtual int readFd(Handle) { return -1; }
   virtual int flush(Handle h) = 0;
   virtual int release(Handle h) = 0;
   virtual int opendir(std::string_view path, Handle& out) = 0;
@@ -57,6 +70,11 @@ class StateBackend {
   // --- writes: every change to the state goes through one of these ----------------------
   virtual int create(std::string_view path, int flags, mode_t mode, Handle& out) = 0;
   virtual int write(Handle h, const char* buf, std::size_t size, off_t offset) = 0;  // bytes written
+  // write() whose bytes come from `src` (a splice from the FUSE device), with every rule of
+  // write(): a decorator does what it does before write()'s bytes land (undo data) before it
+  // calls `src`, and what it does after (marks) for the bytes `src` reports. -ENOSYS when the
+  // backend cannot (then the caller copies the bytes and calls write()).
+  virtual int writeFrom(Handle, std::size_t, off_t, const WriteSource&) { return -ENOSYS; }
   virtual int truncate(std::string_view path, off_t size) = 0;
   virtual int ftruncate(Handle h, off_t size) = 0;
   virtual int fallocate(Handle h, int mode, off_t offset, off_t length) = 0;

@@ -38,6 +38,9 @@ class ViewBackend final : public StateBackend {
   int statfs(struct statvfs& st) override;
   int open(std::string_view path, int flags, Handle& out) override;
   int read(Handle h, char* buf, std::size_t size, off_t offset) override;
+  // No descriptor: a view's bytes are the current file's with the round's saved blocks laid
+  // over them (and its size the committed one), so only read() can answer them.
+  int readFd(Handle) override { return -1; }
   int flush(Handle h) override;
   int release(Handle h) override;
   int opendir(std::string_view path, Handle& out) override;

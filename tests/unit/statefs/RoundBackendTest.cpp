@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -155,6 +156,24 @@ class RoundBackendTest : public ::testing::Test {
     return h.ok() ? hex(*h) : "";
   }
 
+  // writeFrom whose source pwrites at most `limit` bytes of `b` (the FUSE layer splices instead);
+  // `during` runs when the bytes are about to land.
+  int writeFrom(Handle h, const std::string& b, off_t off, std::size_t limit = SIZE_MAX,
+                std::function<void()> during = {}) {
+    struct Src {
+      const std::string& b;
+      std::size_t limit;
+      std::function<void()>& during;
+    } s{b, limit, during};
+    auto copy = [](void* c, int fd, off_t at, std::size_t n) -> long {
+      auto& src = *static_cast<Src*>(c);
+      if (src.during) src.during();
+      ssize_t w = ::pwrite(fd, src.b.data(), std::min({n, src.b.size(), src.limit}), at);
+      return w < 0 ? -errno : static_cast<long>(w);
+    };
+    return be_->writeFrom(h, b.size(), off, WriteSource{copy, &s});
+  }
+
   void scan(std::vector<std::string>& files, std::vector<std::string>& dirs) {
     files.clear();
     dirs.assign(1, "/");
@@ -193,9 +212,10 @@ class RoundBackendTest : public ::testing::Test {
           break;
         case 2:
         case 3:
-          if (haveOpen) {
+          if (haveOpen) {  // half of the writes as the spliced path makes them
             auto b = bytes(1 + rng() % 9000);
-            (void)be_->write(anyOpen(), b.data(), b.size(), static_cast<off_t>(rng() % (3 * kUndoBlock)));
+            const auto off = static_cast<off_t>(rng() % (3 * kUndoBlock));
+            (void)(rng() % 2 ? be_->write(anyOpen(), b.data(), b.size(), off) : writeFrom(anyOpen(), b, off));
           }
           break;
         case 4:
@@ -294,6 +314,36 @@ TEST_F(RoundBackendTest, RollbackRestoresDataNamesAndModes) {
   EXPECT_FALSE(fs::exists(src() / "new"));
   EXPECT_FALSE(fs::exists(undo() / "round"));
   EXPECT_EQ(fs::hard_link_count(src() / "big"), 1U);  // the round's link went with it
+}
+
+TEST_F(RoundBackendTest, WriteFromSavesUndoBeforeTheBytesLandAndMarksWhatLanded) {
+  const std::string old(2 * kUndoBlock + 100, 'a');
+  t_.write("src/f", old);
+  open();
+  const std::string committed = begin();
+  Handle h = 0;
+  ASSERT_EQ(be_->open("/f", O_RDWR, h), 0);
+  ASSERT_GE(be_->readFd(h), 0);  // reads may splice from the source file
+  const std::string w(kUndoBlock, 'W');
+  std::uint64_t logged = 0;
+  // Past the end, but the source stops after 70 bytes; then across a block boundary.
+  ASSERT_EQ(writeFrom(h, w, static_cast<off_t>(2 * kUndoBlock + 50), 70,
+                      [&] {
+                        logged = rounds_->undoBytes();
+                        EXPECT_EQ(t_.read("src/f"), old);  // nothing landed yet ...
+                      }),
+            70);
+  EXPECT_GT(logged, 100U);  // ... and the old block and size were saved before
+  ASSERT_EQ(writeFrom(h, w, static_cast<off_t>(kUndoBlock / 2)), static_cast<int>(kUndoBlock));
+  EXPECT_EQ(hex(*be_->refresh()), rootOf(src()));  // marked: exactly what landed
+  std::string expect = old;
+  expect.resize(2 * kUndoBlock + 120);
+  expect.replace(2 * kUndoBlock + 50, 70, w, 0, 70);
+  expect.replace(kUndoBlock / 2, kUndoBlock, w);
+  EXPECT_EQ(t_.read("src/f"), expect);
+  ASSERT_EQ(be_->release(h), 0);
+  EXPECT_EQ(rollback(), committed);
+  EXPECT_EQ(t_.read("src/f"), old);
 }
 
 TEST_F(RoundBackendTest, ChangesOutsideARoundAreAppliedAndCommittedByTheNextBegin) {
