@@ -30,7 +30,9 @@
 #include <thread>
 #include <vector>
 
+#include "sashimono/core/Bytes.h"
 #include "sashimono/statefs/Mountinfo.h"
+#include "sashimono/statefs/StateTree.h"
 
 namespace statefs_root {
 
@@ -235,6 +237,16 @@ inline std::string askControl(const std::string& sock, const std::string& reques
   }
   ::close(fd);
   return out;
+}
+
+// The state hash of `dir` from scratch (64 hex), or why it could not be computed.
+inline std::string hashOf(const std::string& dir) {
+  auto t = sashimono::statefs::StateTree::build(dir);
+  return t.ok() ? sashimono::core::toHexLower(t->root()) : "build failed: " + t.error().message;
+}
+
+inline void writeFile(const fs::path& p, const std::string& content) {
+  std::ofstream(p, std::ios::binary) << content;
 }
 
 }  // namespace statefs_root

@@ -15,15 +15,6 @@ using namespace statefs_root;
 
 namespace {
 
-std::string hashOf(const std::string& dir) {
-  auto t = sashimono::statefs::StateTree::build(dir);
-  return t.ok() ? sashimono::core::toHexLower(t->root()) : "build failed: " + t.error().message;
-}
-
-void writeFile(const fs::path& p, const std::string& content) {
-  std::ofstream(p, std::ios::binary) << content;
-}
-
 class StateFsRoundsTest : public StateFsRootTest {
  protected:
   std::string sock() const { return (base_ / "ctl.sock").string(); }

@@ -21,30 +21,6 @@ namespace {
 
 constexpr std::size_t kMiB = 1 << 20;
 
-std::string ask(const std::string& sock, const std::string& request) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "socket failed";
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  std::strncpy(a.sun_path, sock.c_str(), sizeof a.sun_path - 1);
-  std::string out;
-  const std::string line = request + "\n";
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size())) {
-    char c;
-    while (::read(fd, &c, 1) == 1 && c != '\n') out += c;
-  } else {
-    out = std::string("connect: ") + std::strerror(errno);
-  }
-  ::close(fd);
-  return out;
-}
-
-std::string hashOf(const std::string& dir) {
-  auto t = sashimono::statefs::StateTree::build(dir);
-  return t.ok() ? sashimono::core::toHexLower(t->root()) : "build failed: " + t.error().message;
-}
-
 // Deterministic bytes that differ from block to block (a misplaced block shows).
 std::string pattern(std::size_t size, std::uint64_t seed) {
   std::string s(size, '\0');
@@ -56,10 +32,6 @@ std::string pattern(std::size_t size, std::uint64_t seed) {
     c = static_cast<char>(x);
   }
   return s;
-}
-
-void writeFile(const fs::path& p, const std::string& content) {
-  std::ofstream(p, std::ios::binary) << content;
 }
 
 // Reads `p` in reads of `chunk` bytes, with the mount's page cache of it dropped first.
@@ -84,18 +56,6 @@ bool writeInMiB(const fs::path& p, const std::string& data, off_t offset) {
     ok = ::pwrite(fd, data.data() + at, n, offset + static_cast<off_t>(at)) == static_cast<ssize_t>(n);
   }
   return ::close(fd) == 0 && ok;
-}
-
-int asUser(Identity who, const std::function<int()>& fn) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    if (::setgroups(0, nullptr) != 0 || ::setgid(who.gid) != 0 || ::setuid(who.uid) != 0) ::_exit(126);
-    ::_exit(fn());
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 class StateFsSpliceTest : public StateFsRootTest {
@@ -126,7 +86,7 @@ class StateFsSpliceTest : public StateFsRootTest {
               0);
     EXPECT_EQ(readFile(fs::path(src_) / "big"), changed);
     EXPECT_EQ(okRoot(sock, "root"), hashOf(src_));
-    ASSERT_EQ(ask(sock, "view open").rfind("ok 1 " + committed, 0), 0U);
+    ASSERT_EQ(askControl(sock, "view open").rfind("ok 1 " + committed, 0), 0U);
     EXPECT_EQ(readInChunks(fs::path(views()) / "1" / "big", kMiB), original);  // the committed bytes
     EXPECT_EQ(okRoot(sock, "rollback"), committed);
     EXPECT_EQ(hashOf(src_), committed);
@@ -156,7 +116,7 @@ class StateFsSpliceTest : public StateFsRootTest {
   std::string undo() const { return (base_ / "undo").string(); }
   std::string views() const { return (base_ / "views").string(); }
   std::string okRoot(const std::string& sock, const std::string& verb) {
-    const std::string a = ask(sock, verb);
+    const std::string a = askControl(sock, verb);
     EXPECT_EQ(a.rfind("ok ", 0), 0U) << verb << ": " << a;
     return a.rfind("ok ", 0) == 0 ? a.substr(3) : "";
   }

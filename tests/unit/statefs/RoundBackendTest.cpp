@@ -335,7 +335,7 @@ TEST_F(RoundBackendTest, WriteFromSavesUndoBeforeTheBytesLandAndMarksWhatLanded)
             70);
   EXPECT_GT(logged, 100U);  // ... and the old block and size were saved before
   ASSERT_EQ(writeFrom(h, w, static_cast<off_t>(kUndoBlock / 2)), static_cast<int>(kUndoBlock));
-  EXPECT_EQ(hex(*be_->refresh()), rootOf(src()));  // marked: exactly what landed
+  EXPECT_EQ(hex(*be_->refresh()), builtRootHex(src()));  // marked: exactly what landed
   std::string expect = old;
   expect.resize(2 * kUndoBlock + 120);
   expect.replace(2 * kUndoBlock + 50, 70, w, 0, 70);
