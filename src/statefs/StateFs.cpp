@@ -133,10 +133,21 @@ int fsWrite(const char*, const char* buf, size_t size, off_t off, struct fuse_fi
 // A reply that names the source file's descriptor: libfuse splices (or, failing that, copies)
 // the bytes straight from it to the device. Backends without a descriptor (the views) answer
 // through read() into a buffer libfuse frees.
+// One buffer of `size` bytes in memory, not yet placed: what libfuse's FUSE_BUFVEC_INIT makes
+// (a C compound literal, which C++ with -Wpedantic refuses).
+struct fuse_bufvec oneBuffer(size_t size) {
+  struct fuse_bufvec v {};
+  v.count = 1;
+  v.buf[0].size = size;
+  v.buf[0].flags = static_cast<enum fuse_buf_flags>(0);
+  v.buf[0].fd = -1;
+  return v;
+}
+
 int fsReadBuf(const char*, struct fuse_bufvec** bufp, size_t size, off_t off, struct fuse_file_info* fi) {
   auto* bv = static_cast<struct fuse_bufvec*>(std::malloc(sizeof(struct fuse_bufvec)));
   if (bv == nullptr) return -ENOMEM;
-  *bv = FUSE_BUFVEC_INIT(size);
+  *bv = oneBuffer(size);
   if (int fd = be().readFd(fi->fh); fd >= 0) {
     bv->buf[0].flags = static_cast<enum fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
     bv->buf[0].fd = fd;
@@ -158,7 +169,7 @@ int fsReadBuf(const char*, struct fuse_bufvec** bufp, size_t size, off_t off, st
 }
 
 long copyFromRequest(void* context, int fd, off_t offset, size_t size) {
-  struct fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
+  struct fuse_bufvec dst = oneBuffer(size);
   dst.buf[0].flags = static_cast<enum fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
   dst.buf[0].fd = fd;
   dst.buf[0].pos = offset;
@@ -177,7 +188,7 @@ int fsWriteBuf(const char*, struct fuse_bufvec* buf, off_t off, struct fuse_file
   std::unique_ptr<char, decltype(&std::free)> mem(static_cast<char*>(std::malloc(size > 0 ? size : 1)),
                                                   &std::free);
   if (!mem) return -ENOMEM;
-  struct fuse_bufvec tmp = FUSE_BUFVEC_INIT(size);
+  struct fuse_bufvec tmp = oneBuffer(size);
   tmp.buf[0].mem = mem.get();
   ssize_t got = fuse_buf_copy(&tmp, buf, fuse_buf_copy_flags{});
   if (got < 0) return static_cast<int>(got);
