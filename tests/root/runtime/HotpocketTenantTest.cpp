@@ -190,6 +190,15 @@ class HotpocketTenant : public ::testing::Test {
     return s;
   }
   Provisioner& prov() { return *host_->prov; }
+  // The acquire request an owner sends for an instance of the hotpocket image.
+  static protocol::AcquireRequest acquireFor(const runtime::InstanceKey& owner,
+                                             const std::string& contractId) {
+    protocol::AcquireRequest req;
+    req.contractId = contractId;
+    req.image = "hotpocket";
+    std::copy(owner.publicKey().begin() + 1, owner.publicKey().end(), req.owner.begin());
+    return req;
+  }
 
   static inline std::string skip_;
   static inline std::string buildError_;
@@ -204,10 +213,7 @@ TEST_F(HotpocketTenant, RuntimeServesDeploysAndRunsTheContractAsTheUnprivilegedU
   lease[0] = 0x42;
   auto instanceKey = node::instanceKeyFor(*hostKey, lease);
   auto owner = runtime::InstanceKey::generate();
-  protocol::AcquireRequest req;
-  req.contractId = "b7c1d2e3-0000-4000-8000-000000000001";
-  req.image = "hotpocket";
-  std::copy(owner.publicKey().begin() + 1, owner.publicKey().end(), req.owner.begin());
+  auto req = acquireFor(owner, "b7c1d2e3-0000-4000-8000-000000000001");
   auto cfg = node::instanceConfigFor(req, node::RuntimeCeilings{});
   cfg.user.tls = "off";
   std::string keyText = node::instanceKeyText(instanceKey);
@@ -380,10 +386,7 @@ TEST_F(HotpocketTenant, ReadsSeeTheCommittedStateAndAnInterruptedRoundIsRolledBa
   lease[0] = 0x43;
   auto instanceKey = node::instanceKeyFor(*hostKey, lease);
   auto owner = runtime::InstanceKey::generate();
-  protocol::AcquireRequest req;
-  req.contractId = "b7c1d2e3-0000-4000-8000-000000000003";
-  req.image = "hotpocket";
-  std::copy(owner.publicKey().begin() + 1, owner.publicKey().end(), req.owner.begin());
+  auto req = acquireFor(owner, "b7c1d2e3-0000-4000-8000-000000000003");
   auto cfg = node::instanceConfigFor(req, node::RuntimeCeilings{});
   cfg.user.tls = "off";
   ASSERT_EQ(cfg.statefsViews, kContainerViewsDir);
@@ -488,10 +491,7 @@ TEST_F(HotpocketTenant, NodeProvisionedInstanceSpeaksWssWithItsSelfSignedCertifi
   crypto::Hash256 lease{};
   lease[0] = 0x77;
   auto owner = runtime::InstanceKey::generate();
-  protocol::AcquireRequest req;
-  req.contractId = "b7c1d2e3-0000-4000-8000-000000000002";
-  req.image = "hotpocket";
-  std::copy(owner.publicKey().begin() + 1, owner.publicKey().end(), req.owner.begin());
+  auto req = acquireFor(owner, "b7c1d2e3-0000-4000-8000-000000000002");
   lease::InstanceSize size{1000, 1024, 0, 128};
   auto inst = port.provision(lease, req, size);
   ASSERT_TRUE(inst.ok()) << inst.error().message;
