@@ -115,8 +115,7 @@ void DevnetServer::stop() {
   impl_->pool->join();  // finish queued requests (their replies go nowhere once sessions close)
   impl_->work.reset();
   // Let the sessions finish their shutdown, then stop the loop.
-  for (int i = 0; i < 100 && impl_->server->sessionCount() > 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  impl_->server->waitClosed(std::chrono::seconds(1));
   impl_->ioc.stop();
   for (auto& t : impl_->ioThreads) t.join();
   impl_->ioThreads.clear();

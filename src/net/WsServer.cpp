@@ -1,6 +1,7 @@
 #include "sashimono/net/WsServer.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <type_traits>
@@ -93,6 +94,7 @@ struct WsServer::State : std::enable_shared_from_this<WsServer::State> {
   std::atomic<std::uint64_t> nextId{1};
   std::atomic<bool> stopped{false};
   mutable std::mutex mu;
+  std::condition_variable noSessions;  // notified when `sessions` becomes empty
   struct Entry {
     std::weak_ptr<ServerSessionBase> session;
     std::string address;
@@ -114,6 +116,7 @@ struct WsServer::State : std::enable_shared_from_this<WsServer::State> {
     auto n = perAddress.find(it->second.address);
     if (n != perAddress.end() && --n->second == 0) perAddress.erase(n);
     sessions.erase(it);
+    if (sessions.empty()) noSessions.notify_all();
   }
 };
 
@@ -359,7 +362,10 @@ void WsServer::State::onAccepted(tcp::socket socket) {
   std::shared_ptr<ServerSessionBase> session;
   {
     std::lock_guard lock(mu);
-    if (sessions.size() >= options.maxConnections) {
+    if (stopped.load()) {
+      // Accepted while stop() ran: stop() has taken its list of sessions under this lock, so a
+      // session made now would never be shut down.
+    } else if (sessions.size() >= options.maxConnections) {
       spdlog::warn("ws server: connection limit {} reached, refusing a connection from {}",
                    options.maxConnections, address);
     } else if (auto n = perAddress.find(address); options.maxConnectionsPerAddress != 0 &&
@@ -445,7 +451,11 @@ Status WsServer::reloadTls() {
 }
 
 void WsServer::stop() {
-  if (state_->stopped.exchange(true)) return;
+  {
+    // Under the lock, so that onAccepted either sees `stopped` or its session is in the list below.
+    std::lock_guard lock(state_->mu);
+    if (state_->stopped.exchange(true)) return;
+  }
   asio::post(state_->acceptor.get_executor(), [s = state_] {
     beast::error_code ec;
     s->acceptor.close(ec);
@@ -458,6 +468,11 @@ void WsServer::stop() {
     }
   }
   for (auto& s : live) s->shutdown();
+}
+
+bool WsServer::waitClosed(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(state_->mu);
+  return state_->noSessions.wait_for(lock, timeout, [this] { return state_->sessions.empty(); });
 }
 
 std::size_t WsServer::sessionCount() const {

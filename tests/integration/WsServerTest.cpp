@@ -7,8 +7,10 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <boost/asio/connect.hpp>
@@ -71,9 +73,9 @@ struct Fixture {
   }
   ~Fixture() {
     server->stop();
-    server.reset();
     // Aborted sessions may leave Beast's close-handshake timer armed; don't wait for it.
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_TRUE(server->waitClosed(std::chrono::seconds(5))) << server->sessionCount() << " session(s) left";
+    server.reset();
     ioc.stop();
     for (auto& t : threads) t.join();
   }
@@ -543,4 +545,53 @@ TEST(WsServerTest, ReloadTlsServesTheRenewedCertificate) {
   // Without TLS there is nothing to reload.
   Fixture plain;
   EXPECT_FALSE(plain.server->reloadTls().ok());
+}
+
+// A handler that keeps its sessions until onClose (as the test boards and the runtime do) makes a
+// cycle with the server's state: stop() + waitClosed() must run every onClose, so nothing is kept.
+TEST(WsServerTest, StopClosesEverySessionAHandlerHolds) {
+  struct Holding : WsHandler {
+    std::mutex mu;
+    std::vector<std::shared_ptr<WsSession>> live;
+    void onOpen(const std::shared_ptr<WsSession>& s) override {
+      std::lock_guard lock(mu);
+      live.push_back(s);
+    }
+    void onMessage(const std::shared_ptr<WsSession>&, std::string&&) override {}
+    void onClose(const std::shared_ptr<WsSession>& s) override {
+      std::lock_guard lock(mu);
+      std::erase(live, s);
+    }
+  };
+  asio::io_context ioc;
+  auto work = asio::make_work_guard(ioc);
+  auto handler = std::make_shared<Holding>();
+  auto server = std::make_unique<WsServer>(ioc, ServerOptions{}, handler);
+  auto port = server->listen("127.0.0.1", 0);
+  ASSERT_TRUE(port.ok()) << port.error().message;
+  std::atomic<bool> ran{false};
+  std::thread loop([&] {
+    ioc.run();
+    ran = true;
+  });
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < 4; ++i) clients.push_back(std::make_unique<RawClient>("127.0.0.1", *port));
+  ASSERT_TRUE(waitFor([&] { return server->sessionCount() == 4; }));
+  std::weak_ptr<WsSession> one;
+  {
+    std::lock_guard lock(handler->mu);
+    ASSERT_EQ(handler->live.size(), 4u);
+    one = handler->live.front();
+  }
+  server->stop();
+  EXPECT_TRUE(server->waitClosed(5s)) << server->sessionCount() << " session(s) left";
+  work.reset();
+  EXPECT_TRUE(waitFor([&] { return ran.load(); })) << "work was left on the loop after stop";
+  ioc.stop();
+  loop.join();
+  {
+    std::lock_guard lock(handler->mu);
+    EXPECT_TRUE(handler->live.empty());
+  }
+  EXPECT_TRUE(one.expired());
 }

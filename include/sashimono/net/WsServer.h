@@ -70,7 +70,13 @@ class WsServer {
   // Re-reads the TLS files for connections accepted from now on. On failure (or without TLS)
   // returns the error and keeps serving with the previous certificate.
   core::Status reloadTls();
+  // Closes the acceptor and every session. Sessions leave (their handler's onClose runs) on the
+  // io_context's threads, so keep running it until waitClosed() says they have all left: a
+  // handler that holds its sessions would otherwise keep them, and the server, alive forever.
   void stop();
+  // Blocks until no session is left or `timeout` passes; true when none is left. Never call it
+  // from a thread that runs the io_context.
+  bool waitClosed(std::chrono::milliseconds timeout);
   [[nodiscard]] std::size_t sessionCount() const;
 
   struct State;

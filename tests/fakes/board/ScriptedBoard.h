@@ -35,6 +35,8 @@ class ScriptedBoard {
   ~ScriptedBoard() {
     server_->stop();
     work_.reset();
+    // The handler holds its sessions until their onClose, which runs on the loop: let it run.
+    server_->waitClosed(std::chrono::seconds(5));
     ioc_.stop();
     if (thread_.joinable()) thread_.join();
   }
