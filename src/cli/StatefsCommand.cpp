@@ -46,7 +46,8 @@ constexpr const char* kNotes =
     "          daemon's user may use (docs/STATEFS.md).\n"
     "          --undo DIR keeps the undo log of rounds there (on the state's filesystem,\n"
     "          outside it): `begin`, `commit`, `rollback` over the control socket. A round\n"
-    "          a killed daemon left open is rolled back before the mount is served.\n"
+    "          a stopped daemon left open is kept, with --control, for its owner to commit\n"
+    "          or roll back (changes are refused until then); without, rolled back.\n"
     "          --views DIR (with --undo) mounts read-only views of the committed state\n"
     "          there: `view open` answers an id (DIR/ID) and its root; `view close ID`.\n"
     "          --tree FILE loads the persisted tree (TreeStore) instead of hashing everything\n"
@@ -129,10 +130,13 @@ core::Result<OpenedTree> openStateTree(const std::string& source, const std::str
   return OpenedTree{std::move(loaded->tree), std::move(loaded->store)};
 }
 
-// At a clean unmount: the tree, complete, into its store (marked clean).
-core::Status saveTree(statefs::HashingBackend& backend, std::optional<statefs::TreeStore>& store) {
+// At a clean unmount: the tree, complete, into its store; marked clean unless a round is open
+// (the next mount may roll it back, which changes the state behind the stored tree).
+core::Status saveTree(statefs::HashingBackend& backend, std::optional<statefs::TreeStore>& store,
+                      const StatefsRounds& rounds) {
   if (!store) return {};
-  auto st = backend.withTree([&](statefs::StateTree& t) { return store->save(t, true); });
+  const bool clean = !rounds.rounds || !rounds.rounds->inRound();
+  auto st = backend.withTree([&](statefs::StateTree& t) { return store->save(t, clean); });
   if (!st.ok()) return st.error().context("statefs: saving the tree");
   return {};
 }
@@ -187,7 +191,8 @@ int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backen
     ::close(reportFd);
   }
   if (st.ok() && reported)
-    if (auto saved = saveTree(backend, store); !saved.ok()) spdlog::error("{}", saved.error().message);
+    if (auto saved = saveTree(backend, store, rounds); !saved.ok())
+      spdlog::error("{}", saved.error().message);
   return st.ok() && reported ? 0 : 1;
 }
 
@@ -308,8 +313,9 @@ int runMount(StatefsArgs a) {
   StatefsRounds rounds;
   rounds.allowOther = a.allowOther;
   rounds.owner = opts.owner;
-  // Before the tree is loaded: a round a killed daemon left open is rolled back on disk first.
-  if (auto st = rounds.open(undoDir, viewsDir, passthrough); !st.ok())
+  // Before the tree is loaded: a round a stopped daemon left open is rolled back on disk first,
+  // or, with a control socket, kept for the owner to decide.
+  if (auto st = rounds.open(undoDir, viewsDir, passthrough, !control.empty()); !st.ok())
     return failure(kCmd, bare(st.error().message));
   statefs::StateBackend& below =
       rounds.rounds ? static_cast<statefs::StateBackend&>(*rounds.rounds) : passthrough;
@@ -331,7 +337,8 @@ int runMount(StatefsArgs a) {
       spdlog::error("{}", s.error().message);
   });
   if (!st.ok()) return failure(kCmd, bare(st.error().message));
-  if (auto saved = saveTree(backend, store); !saved.ok()) return failure(kCmd, bare(saved.error().message));
+  if (auto saved = saveTree(backend, store, rounds); !saved.ok())
+    return failure(kCmd, bare(saved.error().message));
   return 0;
 }
 

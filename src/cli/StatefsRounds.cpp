@@ -11,15 +11,26 @@
 namespace sashimono::cli {
 
 core::Status StatefsRounds::open(const std::string& undoDir, const std::string& views,
-                                 statefs::PassthroughBackend& passthrough) {
+                                 statefs::PassthroughBackend& passthrough, bool controlled) {
   if (undoDir.empty()) return {};
   auto log = statefs::UndoLog::open(undoDir, passthrough.source());
   if (!log.ok()) return log.error();
-  if (log->roundPresent()) {  // a killed daemon's round: back to the committed state first
+  if (log->roundPresent() && !controlled) {  // nobody to decide: back to the committed state
     spdlog::warn("statefs: rolling back the round left open in {}", undoDir);
     SASHI_TRY(log->rollback(nullptr));
   }
   rounds = std::make_unique<statefs::RoundBackend>(passthrough, passthrough.source(), std::move(log).value());
+  if (controlled) {
+    // The daemon may have stopped after the round's ledger was stored and before its commit: the
+    // owner (the runtime, at start) commits or rolls it back over the control socket.
+    auto taken = rounds->resume();
+    if (!taken.ok()) return taken.error();
+    if (*taken)
+      spdlog::warn(
+          "statefs: the round left open in {} is kept for its owner to commit or roll back; "
+          "changes are refused until then",
+          undoDir);
+  }
   if (!views.empty()) {
     this->views = std::make_unique<statefs::ViewBackend>(*rounds);
     viewsDir = views;

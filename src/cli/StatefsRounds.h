@@ -29,10 +29,12 @@ struct StatefsRounds {
   StatefsRounds& operator=(const StatefsRounds&) = delete;
   ~StatefsRounds() { stopViews(); }
 
-  // Opens the undo log in `undoDir` (rolling back a round a killed daemon left open) and, with
-  // `viewsDir`, prepares the views. Before the tree is built: recovery changes the state.
+  // Opens the undo log in `undoDir` and, with `viewsDir`, prepares the views. A round a stopped
+  // daemon left open is taken up again when the mount is `controlled` (a control socket: its
+  // owner decides, RoundBackend::resume), else rolled back. Before the tree is built: a
+  // rollback changes the state.
   [[nodiscard]] core::Status open(const std::string& undoDir, const std::string& viewsDir,
-                                  statefs::PassthroughBackend& passthrough);
+                                  statefs::PassthroughBackend& passthrough, bool controlled);
   // Mounts the views (if any) on a thread of their own; returns once they are usable.
   [[nodiscard]] core::Status startViews();
   // Unmounts the views and waits for their thread.

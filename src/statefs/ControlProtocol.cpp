@@ -26,6 +26,13 @@ core::Result<std::string> noArgs(std::string_view verb, std::string_view args) {
   return std::string();
 }
 
+// A round that lost changes for want of space has no root to agree on, and cannot be committed.
+core::Status roomForRound(const RoundBackend* rounds, std::string_view verb) {
+  if (rounds == nullptr || !rounds->inRound() || rounds->spaceRefusals() == 0) return {};
+  return core::Error(std::string(verb) + ": the disk is full: " + std::to_string(rounds->spaceRefusals()) +
+                     " change(s) of this round refused (ENOSPC/EDQUOT); roll the round back");
+}
+
 }  // namespace
 
 bool isControlText(std::string_view line) {
@@ -58,12 +65,14 @@ ControlProtocol stateControl(HashingBackend& state, RoundBackend* rounds, ViewBa
     if (!h.ok()) return h.error();
     return core::toHexLower(*h);
   };
-  p.add("root", [&state, hex](std::string_view args) -> core::Result<std::string> {
+  p.add("root", [&state, rounds, hex](std::string_view args) -> core::Result<std::string> {
     SASHI_TRY(noArgs("root", args));
+    SASHI_TRY(roomForRound(rounds, "root"));
     return hex(state.refresh());
   });
   p.add("commit", [&state, rounds, committed, hex](std::string_view args) -> core::Result<std::string> {
     SASHI_TRY(noArgs("commit", args));
+    SASHI_TRY(roomForRound(rounds, "commit"));
     auto h = state.exclusive([rounds](StateTree&) -> core::Status {
       if (rounds == nullptr) return {};
       return rounds->commit();
@@ -104,6 +113,8 @@ ControlProtocol stateControl(HashingBackend& state, RoundBackend* rounds, ViewBa
   if (views != nullptr) {
     p.add("view", [&state, rounds, views, committed](std::string_view args) -> core::Result<std::string> {
       if (args == "open") {
+        if (rounds->recovered())
+          return core::Error("view open: the round left open at mount is not committed or rolled back yet");
         if (!rounds->inRound() || !committed->has_value()) {  // the state now is the committed one
           auto h = state.refresh();
           if (!h.ok()) return h.error();
@@ -127,7 +138,13 @@ ControlProtocol stateControl(HashingBackend& state, RoundBackend* rounds, ViewBa
   }
   p.add("status", [rounds](std::string_view args) -> core::Result<std::string> {
     SASHI_TRY(noArgs("status", args));
-    return std::string(rounds->inRound() ? "round " : "idle ") + std::to_string(rounds->undoBytes());
+    // "idle BYTES" or "round BYTES", then " recovered" for a round taken up at mount and
+    // " full N" once changes of the round were refused for want of space.
+    std::string s = std::string(rounds->inRound() ? "round " : "idle ") + std::to_string(rounds->undoBytes());
+    if (rounds->recovered()) s += " recovered";
+    if (rounds->inRound() && rounds->spaceRefusals() > 0)
+      s += " full " + std::to_string(rounds->spaceRefusals());
+    return s;
   });
   return p;
 }

@@ -31,6 +31,7 @@ core::Status RoundBackend::begin() {
   std::lock_guard lock(mu_);
   if (round_.load()) return core::Error("statefs: a round is already open");
   SASHI_TRY(log_.begin());
+  spaceRefusals_.store(0);
   tracked_.clear();
   created_.clear();
   journal_.clear();
@@ -38,10 +39,25 @@ core::Status RoundBackend::begin() {
   return {};
 }
 
+core::Result<bool> RoundBackend::resume() {
+  std::lock_guard lock(mu_);
+  if (round_.load()) return core::Error("statefs: a round is already open");
+  auto taken = log_.resume();
+  if (!taken.ok() || !*taken) return taken;
+  spaceRefusals_.store(0);
+  tracked_.clear();
+  created_.clear();
+  journal_.clear();
+  recovered_.store(true);
+  round_.store(true);
+  return true;
+}
+
 core::Status RoundBackend::commit() {
   std::lock_guard lock(mu_);
   if (!round_.load()) return {};
   SASHI_TRY(log_.commit());
+  recovered_.store(false);
   round_.store(false);
   tracked_.clear();
   created_.clear();
@@ -54,6 +70,7 @@ core::Status RoundBackend::rollback(StateTree* marks) {
   std::lock_guard lock(mu_);
   if (!round_.load()) return core::Error("statefs: no round is open");
   SASHI_TRY(log_.rollback(marks));
+  recovered_.store(false);
   round_.store(false);
   tracked_.clear();
   created_.clear();
@@ -62,6 +79,11 @@ core::Status RoundBackend::rollback(StateTree* marks) {
 }
 
 // ---- helpers (mu_ held) -------------------------------------------------------------------
+
+int RoundBackend::noted(int rc) {
+  if (rc == -ENOSPC || rc == -EDQUOT) spaceRefusals_.fetch_add(1);
+  return rc;
+}
 
 int RoundBackend::journaled(int rc, JournalEntry e) {
   if (rc == 0) journal_.add(std::move(e));
@@ -227,31 +249,35 @@ int RoundBackend::futimens(Handle h, const struct timespec ts[2]) { return inner
 int RoundBackend::open(std::string_view path, int flags, Handle& out) {
   if ((flags & O_TRUNC) == 0 || !round_.load()) return inner_.open(path, flags, out);
   std::lock_guard lock(mu_);
-  if (int rc = inner_.open(path, flags & ~O_TRUNC, out); rc != 0) return rc;
-  if (int rc = truncateLocked(out, 0); rc != 0) {
-    (void)inner_.release(out);
-    return rc;
-  }
-  return 0;
+  return change([&]() -> int {
+    if (int rc = inner_.open(path, flags & ~O_TRUNC, out); rc != 0) return rc;
+    if (int rc = truncateLocked(out, 0); rc != 0) {
+      (void)inner_.release(out);
+      return rc;
+    }
+    return 0;
+  });
 }
 
 int RoundBackend::create(std::string_view path, int flags, mode_t mode, Handle& out) {
   if (!round_.load()) return inner_.create(path, flags, mode, out);
   std::lock_guard lock(mu_);
-  struct stat st {};
-  int rc = inner_.getattr(path, st);
-  if (rc == 0) {  // an existing file: an open (the kernel's view was stale)
-    if ((flags & O_EXCL) != 0) return -EEXIST;
-    if ((rc = inner_.open(path, flags & ~(O_CREAT | O_TRUNC), out)) != 0) return rc;
-    if ((flags & O_TRUNC) != 0 && (rc = truncateLocked(out, 0)) != 0) (void)inner_.release(out);
-    return rc;
-  }
-  if (rc != -ENOENT) return rc;
-  if ((rc = record(UndoRecord::created(str(path)))) != 0) return rc;
-  if ((rc = inner_.create(path, flags, mode, out)) != 0) return rc;
-  journal_.add(JournalEntry{UndoOp::kCreated, str(path), {}, 0, 0, 0});
-  if (::fstat(fdOf(out), &st) == 0) created_.insert(st.st_ino);
-  return 0;
+  return change([&]() -> int {
+    struct stat st {};
+    int rc = inner_.getattr(path, st);
+    if (rc == 0) {  // an existing file: an open (the kernel's view was stale)
+      if ((flags & O_EXCL) != 0) return -EEXIST;
+      if ((rc = inner_.open(path, flags & ~(O_CREAT | O_TRUNC), out)) != 0) return rc;
+      if ((flags & O_TRUNC) != 0 && (rc = truncateLocked(out, 0)) != 0) (void)inner_.release(out);
+      return rc;
+    }
+    if (rc != -ENOENT) return rc;
+    if ((rc = record(UndoRecord::created(str(path)))) != 0) return rc;
+    if ((rc = inner_.create(path, flags, mode, out)) != 0) return rc;
+    journal_.add(JournalEntry{UndoOp::kCreated, str(path), {}, 0, 0, 0});
+    if (::fstat(fdOf(out), &st) == 0) created_.insert(st.st_ino);
+    return 0;
+  });
 }
 
 int RoundBackend::saveForWrite(Handle h, std::size_t size, off_t offset) {
@@ -268,8 +294,10 @@ int RoundBackend::saveForWrite(Handle h, std::size_t size, off_t offset) {
 int RoundBackend::write(Handle h, const char* buf, std::size_t size, off_t offset) {
   if (!round_.load()) return inner_.write(h, buf, size, offset);
   std::lock_guard lock(mu_);
-  if (int rc = saveForWrite(h, size, offset); rc != 0) return rc;
-  return inner_.write(h, buf, size, offset);
+  return change([&]() -> int {
+    if (int rc = saveForWrite(h, size, offset); rc != 0) return rc;
+    return inner_.write(h, buf, size, offset);
+  });
 }
 
 // The undo data of the whole range is durable before `src` puts the first byte in place; a
@@ -278,24 +306,28 @@ int RoundBackend::write(Handle h, const char* buf, std::size_t size, off_t offse
 int RoundBackend::writeFrom(Handle h, std::size_t size, off_t offset, const WriteSource& src) {
   if (!round_.load()) return inner_.writeFrom(h, size, offset, src);
   std::lock_guard lock(mu_);
-  if (int rc = saveForWrite(h, size, offset); rc != 0) return rc;
-  return inner_.writeFrom(h, size, offset, src);
+  return change([&]() -> int {
+    if (int rc = saveForWrite(h, size, offset); rc != 0) return rc;
+    return inner_.writeFrom(h, size, offset, src);
+  });
 }
 
 int RoundBackend::truncate(std::string_view path, off_t size) {
   if (!round_.load()) return inner_.truncate(path, size);
   std::lock_guard lock(mu_);
-  Handle h = 0;
-  if (int rc = inner_.open(path, O_WRONLY, h); rc != 0) return rc;
-  int rc = truncateLocked(h, size);
-  (void)inner_.release(h);
-  return rc;
+  return change([&]() -> int {
+    Handle h = 0;
+    if (int rc = inner_.open(path, O_WRONLY, h); rc != 0) return rc;
+    int rc = truncateLocked(h, size);
+    (void)inner_.release(h);
+    return rc;
+  });
 }
 
 int RoundBackend::ftruncate(Handle h, off_t size) {
   if (!round_.load()) return inner_.ftruncate(h, size);
   std::lock_guard lock(mu_);
-  return truncateLocked(h, size);
+  return change([&]() -> int { return truncateLocked(h, size); });
 }
 
 int RoundBackend::fallocate(Handle h, int mode, off_t offset, off_t length) {
@@ -303,150 +335,171 @@ int RoundBackend::fallocate(Handle h, int mode, off_t offset, off_t length) {
   if ((mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) != 0) return -EOPNOTSUPP;
   if (offset < 0 || length <= 0) return -EINVAL;
   std::lock_guard lock(mu_);
-  struct stat st {};
-  if (::fstat(fdOf(h), &st) != 0) return -errno;
-  if (needsUndo(st)) {
-    const auto off = static_cast<std::uint64_t>(offset);
-    const auto len = static_cast<std::uint64_t>(length);
-    // Plain allocation changes no byte a reader sees; punching and zeroing do.
-    const bool changesBytes = (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) != 0;
-    const bool grows =
-        (mode & FALLOC_FL_KEEP_SIZE) == 0 && off + len > static_cast<std::uint64_t>(st.st_size);
-    if (changesBytes || grows) {
-      if (int rc = saveRange(fdOf(h), st, off, changesBytes ? len : 0, grows); rc != 0) return rc;
+  return change([&]() -> int {
+    struct stat st {};
+    if (::fstat(fdOf(h), &st) != 0) return -errno;
+    if (needsUndo(st)) {
+      const auto off = static_cast<std::uint64_t>(offset);
+      const auto len = static_cast<std::uint64_t>(length);
+      // Plain allocation changes no byte a reader sees; punching and zeroing do.
+      const bool changesBytes = (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) != 0;
+      const bool grows =
+          (mode & FALLOC_FL_KEEP_SIZE) == 0 && off + len > static_cast<std::uint64_t>(st.st_size);
+      if (changesBytes || grows) {
+        if (int rc = saveRange(fdOf(h), st, off, changesBytes ? len : 0, grows); rc != 0) return rc;
+      }
     }
-  }
-  return inner_.fallocate(h, mode, offset, length);
+    return inner_.fallocate(h, mode, offset, length);
+  });
 }
 
 int RoundBackend::mknod(std::string_view path, mode_t mode, dev_t dev) {
   if (!round_.load()) return inner_.mknod(path, mode, dev);
   std::lock_guard lock(mu_);
-  if (int rc = created(path); rc != 0) return rc;
-  int rc = inner_.mknod(path, mode, dev);
-  if (rc == 0) journal_.add(JournalEntry{UndoOp::kCreated, str(path), {}, 0, 0, 0});
-  struct stat st {};
-  if (rc == 0 && inner_.getattr(path, st) == 0) created_.insert(st.st_ino);
-  return rc;
+  return change([&]() -> int {
+    if (int rc = created(path); rc != 0) return rc;
+    int rc = inner_.mknod(path, mode, dev);
+    if (rc == 0) journal_.add(JournalEntry{UndoOp::kCreated, str(path), {}, 0, 0, 0});
+    struct stat st {};
+    if (rc == 0 && inner_.getattr(path, st) == 0) created_.insert(st.st_ino);
+    return rc;
+  });
 }
 
 int RoundBackend::mkdir(std::string_view path, mode_t mode) {
   if (!round_.load()) return inner_.mkdir(path, mode);
   std::lock_guard lock(mu_);
-  if (int rc = created(path); rc != 0) return rc;
-  return journaled(inner_.mkdir(path, mode), JournalEntry{UndoOp::kCreated, str(path), {}, 0, 0, 0});
+  return change([&]() -> int {
+    if (int rc = created(path); rc != 0) return rc;
+    return journaled(inner_.mkdir(path, mode), JournalEntry{UndoOp::kCreated, str(path), {}, 0, 0, 0});
+  });
 }
 
 int RoundBackend::symlink(std::string_view target, std::string_view linkPath) {
   if (!round_.load()) return inner_.symlink(target, linkPath);
   std::lock_guard lock(mu_);
-  if (int rc = created(linkPath); rc != 0) return rc;
-  return journaled(inner_.symlink(target, linkPath),
-                   JournalEntry{UndoOp::kCreated, str(linkPath), {}, 0, 0, 0});
+  return change([&]() -> int {
+    if (int rc = created(linkPath); rc != 0) return rc;
+    return journaled(inner_.symlink(target, linkPath),
+                     JournalEntry{UndoOp::kCreated, str(linkPath), {}, 0, 0, 0});
+  });
 }
 
 int RoundBackend::link(std::string_view from, std::string_view to) {
   if (!round_.load()) return inner_.link(from, to);
   std::lock_guard lock(mu_);
-  struct stat st {};
-  if (int rc = inner_.getattr(from, st); rc != 0) return rc;
-  if (S_ISDIR(st.st_mode)) return -EPERM;
-  if (int rc = created(to); rc != 0) return rc;
-  return journaled(inner_.link(from, to), JournalEntry{UndoOp::kCreated, str(to), {}, 0, 0, 0});
+  return change([&]() -> int {
+    struct stat st {};
+    if (int rc = inner_.getattr(from, st); rc != 0) return rc;
+    if (S_ISDIR(st.st_mode)) return -EPERM;
+    if (int rc = created(to); rc != 0) return rc;
+    return journaled(inner_.link(from, to), JournalEntry{UndoOp::kCreated, str(to), {}, 0, 0, 0});
+  });
 }
 
 int RoundBackend::unlink(std::string_view path) {
   if (!round_.load()) return inner_.unlink(path);
   std::lock_guard lock(mu_);
-  struct stat st {};
-  if (int rc = inner_.getattr(path, st); rc != 0) return rc;
-  if (S_ISDIR(st.st_mode)) return -EISDIR;
-  std::uint64_t id = 0;
-  return trash(path, id);
+  return change([&]() -> int {
+    struct stat st {};
+    if (int rc = inner_.getattr(path, st); rc != 0) return rc;
+    if (S_ISDIR(st.st_mode)) return -EISDIR;
+    std::uint64_t id = 0;
+    return trash(path, id);
+  });
 }
 
 int RoundBackend::rmdir(std::string_view path) {
   if (!round_.load()) return inner_.rmdir(path);
   std::lock_guard lock(mu_);
-  struct stat st {};
-  if (int rc = inner_.getattr(path, st); rc != 0) return rc;
-  if (!S_ISDIR(st.st_mode)) return -ENOTDIR;
-  if (path == "/") return -EBUSY;
-  int empty = isEmptyDir(path);
-  if (empty < 0) return empty;
-  if (empty == 0) return -ENOTEMPTY;
-  std::uint64_t id = 0;
-  return trash(path, id);
+  return change([&]() -> int {
+    struct stat st {};
+    if (int rc = inner_.getattr(path, st); rc != 0) return rc;
+    if (!S_ISDIR(st.st_mode)) return -ENOTDIR;
+    if (path == "/") return -EBUSY;
+    int empty = isEmptyDir(path);
+    if (empty < 0) return empty;
+    if (empty == 0) return -ENOTEMPTY;
+    std::uint64_t id = 0;
+    return trash(path, id);
+  });
 }
 
 int RoundBackend::rename(std::string_view from, std::string_view to, unsigned int flags) {
   if (!round_.load() || (flags & RENAME_WHITEOUT) != 0) return inner_.rename(from, to, flags);
   std::lock_guard lock(mu_);
-  struct stat a {
-  }, b{};
-  if (int rc = inner_.getattr(from, a); rc != 0) return rc;
-  const int toRc = inner_.getattr(to, b);
-  if (toRc != 0 && toRc != -ENOENT) return toRc;
-  if ((flags & RENAME_EXCHANGE) != 0) {
-    if (toRc != 0) return toRc;
-    const auto mark = log_.logBytes();
-    if (int rc = record(UndoRecord::exchanged(str(from), str(to), a.st_ino, b.st_ino)); rc != 0) return rc;
-    int rc = inner_.rename(from, to, flags);
-    if (rc != 0) (void)log_.cutTo(mark);  // exchanging back would not be harmless
-    return journaled(rc, JournalEntry{UndoOp::kExchanged, str(from), str(to), 0, 0, 0});
-  }
-  const bool dirFrom = S_ISDIR(a.st_mode);
-  if (to.size() > from.size() && to.substr(0, from.size()) == from && to[from.size()] == '/') return -EINVAL;
-  std::uint64_t trashed = 0;
-  if (toRc == 0) {
-    if (a.st_ino == b.st_ino) return 0;  // two names of one file: rename does nothing
-    if ((flags & RENAME_NOREPLACE) != 0) return -EEXIST;
-    if (dirFrom && !S_ISDIR(b.st_mode)) return -ENOTDIR;
-    if (!dirFrom && S_ISDIR(b.st_mode)) return -EISDIR;
-    if (S_ISDIR(b.st_mode)) {
-      int empty = isEmptyDir(to);
-      if (empty < 0) return empty;
-      if (empty == 0) return -ENOTEMPTY;
+  return change([&]() -> int {
+    struct stat a {
+    }, b{};
+    if (int rc = inner_.getattr(from, a); rc != 0) return rc;
+    const int toRc = inner_.getattr(to, b);
+    if (toRc != 0 && toRc != -ENOENT) return toRc;
+    if ((flags & RENAME_EXCHANGE) != 0) {
+      if (toRc != 0) return toRc;
+      const auto mark = log_.logBytes();
+      if (int rc = record(UndoRecord::exchanged(str(from), str(to), a.st_ino, b.st_ino)); rc != 0) return rc;
+      int rc = inner_.rename(from, to, flags);
+      if (rc != 0) (void)log_.cutTo(mark);  // exchanging back would not be harmless
+      return journaled(rc, JournalEntry{UndoOp::kExchanged, str(from), str(to), 0, 0, 0});
     }
-    if (int rc = trash(to, trashed); rc != 0) return rc;
-  }
-  int rc = record(UndoRecord::renamed(str(from), str(to)));
-  if (rc == 0) rc = inner_.rename(from, to, flags | RENAME_NOREPLACE);
-  if (rc == 0) journal_.add(JournalEntry{UndoOp::kRenamed, str(from), str(to), 0, 0, 0});
-  if (rc != 0 && trashed != 0) {  // put the target back; the records undo nothing now
-    ParentRef p;
-    const std::string name = undoIdName(trashed);
-    if (source_.parentOf(to, p) == 0 && undo::moveBack(log_.trashFd(), name.c_str(), p.dirfd, p.leaf) == 0)
-      journal_.add(JournalEntry{UndoOp::kRenamed, trashLocation(trashed), str(to), 0, 0, 0});
-  }
-  return rc;
+    const bool dirFrom = S_ISDIR(a.st_mode);
+    if (to.size() > from.size() && to.substr(0, from.size()) == from && to[from.size()] == '/')
+      return -EINVAL;
+    std::uint64_t trashed = 0;
+    if (toRc == 0) {
+      if (a.st_ino == b.st_ino) return 0;  // two names of one file: rename does nothing
+      if ((flags & RENAME_NOREPLACE) != 0) return -EEXIST;
+      if (dirFrom && !S_ISDIR(b.st_mode)) return -ENOTDIR;
+      if (!dirFrom && S_ISDIR(b.st_mode)) return -EISDIR;
+      if (S_ISDIR(b.st_mode)) {
+        int empty = isEmptyDir(to);
+        if (empty < 0) return empty;
+        if (empty == 0) return -ENOTEMPTY;
+      }
+      if (int rc = trash(to, trashed); rc != 0) return rc;
+    }
+    int rc = record(UndoRecord::renamed(str(from), str(to)));
+    if (rc == 0) rc = inner_.rename(from, to, flags | RENAME_NOREPLACE);
+    if (rc == 0) journal_.add(JournalEntry{UndoOp::kRenamed, str(from), str(to), 0, 0, 0});
+    if (rc != 0 && trashed != 0) {  // put the target back; the records undo nothing now
+      ParentRef p;
+      const std::string name = undoIdName(trashed);
+      if (source_.parentOf(to, p) == 0 && undo::moveBack(log_.trashFd(), name.c_str(), p.dirfd, p.leaf) == 0)
+        journal_.add(JournalEntry{UndoOp::kRenamed, trashLocation(trashed), str(to), 0, 0, 0});
+    }
+    return rc;
+  });
 }
 
 int RoundBackend::chmod(std::string_view path, mode_t mode) {
   if (!round_.load()) return inner_.chmod(path, mode);
   std::lock_guard lock(mu_);
-  struct stat st {};
-  if (int rc = inner_.getattr(path, st); rc != 0) return rc;
-  if (int rc = record(UndoRecord::pathMode(str(path), st.st_mode & 07777U)); rc != 0) return rc;
-  return journaled(inner_.chmod(path, mode),
-                   JournalEntry{UndoOp::kPathMode, str(path), {}, 0, st.st_mode & 07777U, st.st_ino});
+  return change([&]() -> int {
+    struct stat st {};
+    if (int rc = inner_.getattr(path, st); rc != 0) return rc;
+    if (int rc = record(UndoRecord::pathMode(str(path), st.st_mode & 07777U)); rc != 0) return rc;
+    return journaled(inner_.chmod(path, mode),
+                     JournalEntry{UndoOp::kPathMode, str(path), {}, 0, st.st_mode & 07777U, st.st_ino});
+  });
 }
 
 int RoundBackend::fchmod(Handle h, mode_t mode) {
   if (!round_.load()) return inner_.fchmod(h, mode);
   std::lock_guard lock(mu_);
-  struct stat st {};
-  if (::fstat(fdOf(h), &st) != 0) return -errno;
-  if (needsUndo(st)) {
-    Tracked* t = nullptr;
-    if (int rc = track(fdOf(h), st, t); rc != 0) return rc;
-    if (!t->mode) {
-      if (int rc = record(UndoRecord::fileMode(t->id, st.st_mode & 07777U)); rc != 0) return rc;
-      t->mode = true;
-      journal_.add(JournalEntry{UndoOp::kFileMode, {}, {}, 0, st.st_mode & 07777U, st.st_ino});
+  return change([&]() -> int {
+    struct stat st {};
+    if (::fstat(fdOf(h), &st) != 0) return -errno;
+    if (needsUndo(st)) {
+      Tracked* t = nullptr;
+      if (int rc = track(fdOf(h), st, t); rc != 0) return rc;
+      if (!t->mode) {
+        if (int rc = record(UndoRecord::fileMode(t->id, st.st_mode & 07777U)); rc != 0) return rc;
+        t->mode = true;
+        journal_.add(JournalEntry{UndoOp::kFileMode, {}, {}, 0, st.st_mode & 07777U, st.st_ino});
+      }
     }
-  }
-  return inner_.fchmod(h, mode);
+    return inner_.fchmod(h, mode);
+  });
 }
 
 }  // namespace sashimono::statefs

@@ -340,6 +340,17 @@ core::Status UndoLog::rollback(StateTree* marks) {
   return discardRound(kRound);
 }
 
+core::Result<bool> UndoLog::resume() {
+  if (!roundPresent()) return false;
+  if (log_.valid()) return true;
+  if (auto st = openRound(); !st.ok()) {
+    spdlog::warn("{}; discarding the incomplete round", st.error().message);
+    SASHI_TRY(discardRound(kRound));
+    return false;
+  }
+  return true;
+}
+
 core::Status UndoLog::begin() {
   if (roundPresent()) return core::Error("statefs: a round is already open");
   // Changes made outside a round are part of the committed state the round starts from.

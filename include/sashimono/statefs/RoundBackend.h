@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -49,10 +50,20 @@ class RoundBackend final : public StateBackend {
 
   [[nodiscard]] bool inRound() const;
   [[nodiscard]] core::Status begin();
+  // Takes up the round a stopped daemon left on disk (UndoLog::resume), for its owner to commit
+  // (the round's ledger was stored) or roll back. Until then the round is `recovered`: changes
+  // are refused (EROFS) and no view can be opened, since what the round changed is known only
+  // to the log. False when there was no round to take up.
+  [[nodiscard]] core::Result<bool> resume();
+  [[nodiscard]] bool recovered() const { return recovered_.load(); }
   [[nodiscard]] core::Status commit();
   // Restores the state of begin(); `marks` is told what was restored.
   [[nodiscard]] core::Status rollback(StateTree* marks);
   [[nodiscard]] std::uint64_t undoBytes() const;
+  // Changes of the open round refused for want of space (ENOSPC, EDQUOT: the change itself or
+  // its undo data): a round that lost writes this way must not be committed (the control
+  // protocol's `root` and `commit` refuse it; roll it back).
+  [[nodiscard]] std::uint64_t spaceRefusals() const { return spaceRefusals_.load(); }
   // Incremented by every commit: a view belongs to one committed state (RoundViews.cpp).
   [[nodiscard]] std::uint64_t epoch() const { return epoch_.load(); }
 
@@ -137,6 +148,13 @@ class RoundBackend final : public StateBackend {
   int trash(std::string_view path, std::uint64_t& id);
   int isEmptyDir(std::string_view path);  // 1, 0 or -errno
   int record(const UndoRecord& r);
+  int noted(int rc);  // rc, counting a refusal for want of space
+  // A change in a round (mu_ held): refused while the round is `recovered`, else `f()`, noted.
+  template <typename F>
+  int change(F&& f) {
+    if (recovered_.load()) return -EROFS;
+    return noted(f());
+  }
   int journaled(int rc, JournalEntry e);  // rc, adding `e` to the journal when it is 0
 
   PassthroughBackend& inner_;
@@ -148,6 +166,8 @@ class RoundBackend final : public StateBackend {
   std::unordered_set<ino_t> created_;
   RoundJournal journal_;
   std::atomic<std::uint64_t> epoch_{1};
+  std::atomic<std::uint64_t> spaceRefusals_{0};  // in the open round
+  std::atomic<bool> recovered_{false};           // the open round is one resume() took up
 };
 
 }  // namespace sashimono::statefs

@@ -132,6 +132,10 @@ class UndoLog {
   // Undoes the round on disk, if one is present, then discards it (recovery at mount). `marks`,
   // when given, is told what was restored (for a refresh).
   [[nodiscard]] core::Status rollback(StateTree* marks);
+  // Takes up the round on disk again, as it is (a daemon restarted between a round's end and its
+  // commit: the runtime decides). True when there is one to take up; false when none is present
+  // or it is incomplete (begin() died before its log existed: no change was made; discarded).
+  [[nodiscard]] core::Result<bool> resume();
   // Starts a round: an empty round directory, durable.
   [[nodiscard]] core::Status begin();
   // Ends the round keeping its changes: the round directory is renamed away (atomic) and removed.

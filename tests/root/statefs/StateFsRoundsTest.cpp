@@ -1,7 +1,8 @@
 // Root tests of rounds and views through a real mount (`statefs mount --control --undo
 // --views`): commit, rollback, two views reading the committed state while a round writes, a
-// daemon killed mid-round and the state rolled back at the next mount, and a full disk (a small
-// tmpfs the test mounts) failing a round cleanly. Skip cleanly without root or /dev/fuse.
+// daemon killed mid-round whose round the next mount keeps for its owner (commit or rollback),
+// and a full disk (a small tmpfs the test mounts) failing a round cleanly. Skip cleanly without root or
+// /dev/fuse.
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -26,6 +27,16 @@ class StateFsRoundsTest : public StateFsRootTest {
     fs::create_directories(views());
     extraMounts_.push_back(views());  // a killed daemon leaves its views mount behind
     mountOk({"--control", sock(), "--undo", undo(), "--views", views()});
+  }
+  // kill -9 of the daemon; its mounts are left behind and unmounted here.
+  void killDaemon() {
+    ASSERT_EQ(::kill(daemon_, SIGKILL), 0);
+    waitExit(daemon_);
+    daemon_ = -1;
+    EXPECT_EQ(run({SASHIMONO_BINARY, "statefs", "unmount", "--mountpoint", mnt_}).exitCode, 0);
+    if (mountedAt(views())) {
+      EXPECT_EQ(run({SASHIMONO_BINARY, "statefs", "unmount", "--mountpoint", views()}).exitCode, 0);
+    }
   }
   // "ok <hex>" → hex (empty on anything else).
   std::string okRoot(const std::string& verb) {
@@ -119,34 +130,81 @@ TEST_F(StateFsRoundsTest, TwoViewsReadTheCommittedStateWhileTheRoundWrites) {
   stopAndExpectClean(SIGTERM);
 }
 
-TEST_F(StateFsRoundsTest, ADaemonKilledMidRoundIsRolledBackAtTheNextMount) {
+// A daemon killed mid-round: the next mount with a control socket keeps the round for its owner
+// (the runtime) to decide — changes and views refused until then — and its rollback restores the
+// committed state. The runtime commits instead when the round's ledger was stored (next test).
+TEST_F(StateFsRoundsTest, ADaemonKilledMidRoundKeepsTheRoundForItsOwner) {
   writeFile(fs::path(src_) / "big", std::string(300000, 'b'));
   writeFile(fs::path(src_) / "keep", "keep");
   mountRounds();
   const std::string committed = okRoot("begin");
   {
     std::fstream f(m("big"), std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(5);
+    f.seekp(100000);
     f << std::string(200000, 'X');
   }
   fs::remove(m("keep"));
   fs::create_directories(m("newdir/sub"));
   writeFile(m("newdir/sub/file"), "n");
-  ASSERT_EQ(::kill(daemon_, SIGKILL), 0);
-  waitExit(daemon_);
-  daemon_ = -1;
-  EXPECT_EQ(run({SASHIMONO_BINARY, "statefs", "unmount", "--mountpoint", mnt_}).exitCode, 0);
-  EXPECT_EQ(run({SASHIMONO_BINARY, "statefs", "unmount", "--mountpoint", views()}).exitCode, 0);
+  const std::string roundRoot = okRoot("root");
+  killDaemon();
   ASSERT_TRUE(fs::exists(fs::path(undo()) / "round" / "log"));
   EXPECT_NE(hashOf(src_), committed);
 
   mountOk({"--control", sock(), "--undo", undo(), "--views", views()});
+  EXPECT_EQ(okRoot("root"), roundRoot);  // the round's state, as the daemon left it
+  const std::string status = askControl(sock(), "status");
+  EXPECT_EQ(status.rfind("ok round ", 0), 0U) << status;
+  EXPECT_NE(status.find(" recovered"), std::string::npos) << status;
+  {
+    std::ofstream w(m("refused"));
+    EXPECT_FALSE(w.good() && (w << "x").flush().good()) << "a change before the owner decided";
+  }
+  EXPECT_FALSE(fs::exists(fs::path(src_) / "refused"));
+  EXPECT_EQ(askControl(sock(), "view open").rfind("error view open: the round left open", 0), 0U);
+  EXPECT_EQ(askControl(sock(), "begin"), "error begin: a round is already open");
+  EXPECT_EQ(okRoot("rollback"), committed);
   EXPECT_EQ(hashOf(src_), committed);
-  EXPECT_EQ(okRoot("root"), committed);
   EXPECT_EQ(readFile(m("big")), std::string(300000, 'b'));
   EXPECT_EQ(readFile(m("keep")), "keep");
   EXPECT_FALSE(fs::exists(m("newdir")));
   EXPECT_FALSE(fs::exists(fs::path(undo()) / "round"));
+  EXPECT_EQ(askControl(sock(), "status").rfind("ok idle ", 0), 0U);
+  EXPECT_EQ(okRoot("begin"), committed);  // rounds go on
+  writeFile(m("after"), "a");
+  EXPECT_EQ(okRoot("commit"), hashOf(src_));
+  stopAndExpectClean(SIGTERM);
+}
+
+// Killed after the round ended and before its commit (the runtime had stored the round's
+// ledger): the owner commits the kept round, and nothing of it is lost; with --tree the store is
+// verified first. A mount without a control socket has no owner to ask: it rolls back.
+TEST_F(StateFsRoundsTest, AKeptRoundIsCommittedByItsOwnerOrRolledBackWithoutOne) {
+  writeFile(fs::path(src_) / "f", std::string(100000, 'f'));
+  const std::string tree = (base_ / "tree.sqlite").string();
+  fs::create_directories(views());
+  extraMounts_.push_back(views());
+  mountOk({"--control", sock(), "--undo", undo(), "--views", views(), "--tree", tree});
+  const std::string committed = okRoot("begin");
+  writeFile(m("f"), "rewritten");
+  writeFile(m("g"), "new");
+  const std::string ledgerRoot = okRoot("root");
+  killDaemon();
+  RunResult r = mount({"--control", sock(), "--undo", undo(), "--views", views(), "--tree", tree});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.err.find("kept for its owner"), std::string::npos) << r.err;
+  EXPECT_EQ(okRoot("commit"), ledgerRoot);
+  EXPECT_EQ(hashOf(src_), ledgerRoot);
+  EXPECT_EQ(readFile(m("g")), "new");
+  EXPECT_FALSE(fs::exists(fs::path(undo()) / "round"));
+  EXPECT_EQ(okRoot("begin"), ledgerRoot);
+  writeFile(m("g"), "changed again");
+  killDaemon();
+  mountOk({"--undo", undo(), "--tree", tree});  // no control socket
+  EXPECT_EQ(hashOf(src_), ledgerRoot);
+  EXPECT_EQ(readFile(m("g")), "new");
+  EXPECT_FALSE(fs::exists(fs::path(undo()) / "round"));
+  EXPECT_NE(committed, ledgerRoot);
   stopAndExpectClean(SIGTERM);
 }
 
@@ -161,10 +219,7 @@ TEST_F(StateFsRoundsTest, EachCommitSavesThePersistedTree) {
   writeFile(m("a"), "one, and more");
   writeFile(m("c"), "new");
   const std::string committed = okRoot("commit");
-  ASSERT_EQ(::kill(daemon_, SIGKILL), 0);
-  waitExit(daemon_);
-  daemon_ = -1;
-  EXPECT_EQ(run({SASHIMONO_BINARY, "statefs", "unmount", "--mountpoint", mnt_}).exitCode, 0);
+  killDaemon();
   RunResult r = mount({"--control", sock(), "--undo", undo(), "--tree", tree});
   ASSERT_EQ(r.exitCode, 0) << r.err;
   EXPECT_NE(r.err.find("verified 3 files"), std::string::npos) << r.err;
@@ -206,6 +261,16 @@ TEST_F(StateFsRoundsTest, AFullDiskFailsTheRoundCleanly) {
     ::close(fd);
   }
   EXPECT_EQ(err, ENOSPC);
+  // The round lost changes: it has no root to agree on and cannot be committed (the runtime's
+  // round fails on `root` and rolls back).
+  for (const char* verb : {"root", "commit"}) {
+    const std::string a = askControl(sock(), verb);
+    EXPECT_EQ(a.rfind(std::string("error ") + verb + ": the disk is full: ", 0), 0U) << a;
+    EXPECT_NE(a.find("roll the round back"), std::string::npos) << a;
+  }
+  const std::string status = askControl(sock(), "status");
+  EXPECT_EQ(status.rfind("ok round ", 0), 0U) << status;
+  EXPECT_NE(status.find(" full "), std::string::npos) << status;
   EXPECT_EQ(okRoot("rollback"), committed);
   EXPECT_EQ(hashOf(src_), committed);
   EXPECT_EQ(readFile(m("data")), std::string(1 << 20, 'd'));
