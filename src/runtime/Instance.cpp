@@ -46,8 +46,8 @@ Instance::Instance(InstanceConfig config, InstanceKey key, std::string dataDir, 
       contractFs_(std::move(contractFs)),
       stateDir_(contractFs_ + "/state"),
       patchFile_(contractFs_ + "/patch.cfg"),
-      stateHash_(config_.statefsControl.empty() ? makeLocalStateHash(contractFs_)
-                                                : makeStatefsStateHash(config_.statefsControl)) {
+      stateRounds_(config_.statefsControl.empty() ? makeLocalStateRounds(contractFs_)
+                                                  : makeStatefsStateRounds(config_.statefsControl)) {
   if (!config_.statefsControl.empty() && !config_.statefsViews.empty())
     views_ = makeStatefsViews(config_.statefsControl, config_.statefsViews);
 }
@@ -78,7 +78,7 @@ core::Status Instance::prepareFiles() {
   ledger_.emplace(std::move(*ledger));
   lcl_ = ledger_->last();
   // Before anything here writes the state: a round the last run left open is ended.
-  if (auto st = stateHash_->recover(lcl_); !st) spdlog::error("state: {}", st.error().message);
+  if (auto st = stateRounds_->recover(lcl_); !st) spdlog::error("state: {}", st.error().message);
   fs::create_directories(stateDir_, ec);
   if (ec) return core::Error("creating " + stateDir_ + ": " + ec.message());
   if (!fs::exists(patchFile_)) {

@@ -128,16 +128,16 @@ void Instance::runRound(RoundPlan& plan) {
   // The round's writes (the contract's, the bundles') start here. In a tenant they are undone by
   // a rollback unless the round closes its ledger (docs/RUNTIME.md, "Rounds against the state
   // filesystem").
-  if (auto st = stateHash_->begin(last); !st)
+  if (auto st = stateRounds_->begin(last); !st)
     spdlog::error("round {}: opening the round on the state: {} (its writes cannot be undone)", plan.seqNo,
                   st.error().message);
-  const bool undoable = stateHash_->inRound();
+  const bool undoable = stateRounds_->inRound();
   // A failed round: its writes undone, its inputs answered round_failed, no ledger.
   auto fail = [&](const std::string& why) {
     spdlog::error("round {}: {}; the round fails{}", plan.seqNo, why,
                   undoable ? " and its state is rolled back" : " (its state writes stay: no undo log)");
     if (undoable) {
-      auto back = stateHash_->rollback();
+      auto back = stateRounds_->rollback();
       if (back)
         spdlog::info("round {}: rolled back to {}", plan.seqNo, core::toHexLower(*back));
       else
@@ -237,7 +237,7 @@ void Instance::runRound(RoundPlan& plan) {
     consensus_->setPacing(c2.roundTimeMs, c2.periodicRounds, c2.busyRoundMs);
   // 8. Hashes, output tree, agreement, ledger.
   // The state hash: the round's writes included, committed only once the ledger is stored.
-  auto stateHash = stateHash_->root();
+  auto stateHash = stateRounds_->root();
   if (!stateHash && undoable) return fail("hashing the state: " + stateHash.error().message);
   if (!stateHash) {
     spdlog::error("round {}: hashing the state: {}", plan.seqNo, stateHash.error().message);
@@ -281,11 +281,11 @@ void Instance::runRound(RoundPlan& plan) {
   if (auto st = ledger_->append(rec, ledgerInputs, ledgerOutputs); !st)
     return fail("storing the ledger failed, its outputs are not sent: " + st.error().message);
   // The ledger is stored: the round's state is committed (a crash in between is resolved at the
-  // next start, StateHashSource::recover), before any output tells a user about it — a read
+  // next start, StateRounds::recover), before any output tells a user about it — a read
   // request that follows sees it.
   if (undoable) {
-    auto committed = stateHash_->commit();
-    if (!committed) committed = stateHash_->commit();  // once more: the connection may have dropped
+    auto committed = stateRounds_->commit();
+    if (!committed) committed = stateRounds_->commit();  // once more: the connection may have dropped
     if (!committed)
       spdlog::error("round {}: committing the state: {}", plan.seqNo, committed.error().message);
     else if (*committed != *stateHash)

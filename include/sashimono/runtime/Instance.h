@@ -40,7 +40,7 @@
 #include "sashimono/runtime/Executor.h"
 #include "sashimono/runtime/InstanceKey.h"
 #include "sashimono/runtime/Ledger.h"
-#include "sashimono/runtime/StateHashSource.h"
+#include "sashimono/runtime/StateRounds.h"
 #include "sashimono/runtime/UserServer.h"
 
 namespace sashimono::runtime {
@@ -116,11 +116,11 @@ class Instance final : public UserService {
   std::vector<std::thread> readers_;
   std::thread querier_;  // ledger_query: sqlite reads off the I/O threads
 
-  std::optional<LedgerStore> ledger_;           // engine thread
-  std::unique_ptr<StateHashSource> stateHash_;  // engine thread (and prepareFiles, before it)
-  std::unique_ptr<StateViews> views_;           // read threads; null: reads on the live state
-  std::atomic<bool> viewsOff_{false};           // views turned out unavailable (logged once)
-  std::optional<LedgerStore> queryLedger_;      // under queryMu_ (the querier, first nonce lookups)
+  std::optional<LedgerStore> ledger_;         // engine thread
+  std::unique_ptr<StateRounds> stateRounds_;  // engine thread (and prepareFiles, before it)
+  std::unique_ptr<StateViews> views_;         // read threads; null: reads on the live state
+  std::atomic<bool> viewsOff_{false};         // views turned out unavailable (logged once)
+  std::optional<LedgerStore> queryLedger_;    // under queryMu_ (the querier, first nonce lookups)
   std::mutex queryMu_;
 
   mutable std::mutex mu_;  // everything below

@@ -1,4 +1,4 @@
-#include "sashimono/runtime/StateHashSource.h"
+#include "sashimono/runtime/StateRounds.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -41,7 +41,7 @@ Hash built(const fs::path& dir) {
   return t.ok() ? t->root() : Hash{};
 }
 
-TEST(StateHashSourceTest, ParsesCommitAnswers) {
+TEST(StateRoundsSourcesTest, ParsesCommitAnswers) {
   const std::string hex(64, 'a');
   auto h = parseCommitAnswer("ok " + hex);
   ASSERT_TRUE(h.ok()) << h.error().message;
@@ -54,12 +54,12 @@ TEST(StateHashSourceTest, ParsesCommitAnswers) {
     EXPECT_FALSE(parseCommitAnswer(bad).ok()) << bad;
 }
 
-TEST(StateHashSourceTest, LocalSourceIsTheStateTreeRootAfterEveryChange) {
+TEST(StateRoundsSourcesTest, LocalSourceIsTheStateTreeRootAfterEveryChange) {
   TempDir d;
   fs::create_directories(d.path / "state/sub");
   std::ofstream(d.path / "patch.cfg") << "{}";
   std::ofstream(d.path / "state/a") << "one";
-  auto src = makeLocalStateHash(d.path.string());
+  auto src = makeLocalStateRounds(d.path.string());
   auto h1 = src->commit();
   ASSERT_TRUE(h1.ok()) << h1.error().message;
   EXPECT_EQ(*h1, built(d.path));
@@ -93,7 +93,7 @@ TEST(StateHashSourceTest, LocalSourceIsTheStateTreeRootAfterEveryChange) {
 }
 
 // A stand-in for the daemon's control socket: answers each "commit" with the next line given.
-TEST(StateHashSourceTest, StatefsSourceAsksCommitAndReconnectsOnce) {
+TEST(StateRoundsSourcesTest, StatefsSourceAsksCommitAndReconnectsOnce) {
   TempDir d;
   const auto path = (d.path / "c.sock").string();
   int ls = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -129,7 +129,7 @@ TEST(StateHashSourceTest, StatefsSourceAsksCommitAndReconnectsOnce) {
       ::close(c);
     }
   });
-  auto src = makeStatefsStateHash(path, std::chrono::seconds(5));
+  auto src = makeStatefsStateRounds(path, std::chrono::seconds(5));
   auto r1 = src->commit();
   ASSERT_TRUE(r1.ok()) << r1.error().message;
   EXPECT_EQ(core::toHexLower(*r1), h1);
@@ -144,7 +144,7 @@ TEST(StateHashSourceTest, StatefsSourceAsksCommitAndReconnectsOnce) {
   EXPECT_EQ(requests, (std::vector<std::string>{"commit", "commit", "commit"}));
   // Nothing listening: an error naming the socket.
   fs::remove(path);
-  auto none = makeStatefsStateHash(path, std::chrono::seconds(1))->commit();
+  auto none = makeStatefsStateRounds(path, std::chrono::seconds(1))->commit();
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.error().message.find(path), std::string::npos);
 }
@@ -223,7 +223,7 @@ TEST(StateRoundsTest, ARoundIsBeginRootCommit) {
     if (r == "root" || r == "commit") return "ok " + kChanged;
     return std::string("error unknown request: ") + r;
   });
-  auto src = makeStatefsStateHash(ctl.path, std::chrono::seconds(5));
+  auto src = makeStatefsStateRounds(ctl.path, std::chrono::seconds(5));
   EXPECT_FALSE(src->inRound());
   ASSERT_TRUE(src->begin(LedgerRecord{}).ok());
   EXPECT_TRUE(src->inRound());
@@ -243,7 +243,7 @@ TEST(StateRoundsTest, AFailedRoundIsRolledBack) {
     if (r == "begin" || r == "rollback") return "ok " + kCommitted;
     return std::string("error unknown request: ") + r;
   });
-  auto src = makeStatefsStateHash(ctl.path, std::chrono::seconds(5));
+  auto src = makeStatefsStateRounds(ctl.path, std::chrono::seconds(5));
   ASSERT_TRUE(src->begin(LedgerRecord{}).ok());
   auto back = src->rollback();
   ASSERT_TRUE(back.ok()) << back.error().message;
@@ -261,7 +261,7 @@ TEST(StateRoundsTest, WithoutAnUndoLogRoundsAreNotUndoable) {
     if (r == "status") return std::string("error unknown request: status");
     return "ok " + kChanged;
   });
-  auto src = makeStatefsStateHash(ctl.path, std::chrono::seconds(5));
+  auto src = makeStatefsStateRounds(ctl.path, std::chrono::seconds(5));
   ASSERT_TRUE(src->recover(LedgerRecord{}).ok());
   ASSERT_TRUE(src->begin(LedgerRecord{}).ok());
   EXPECT_FALSE(src->inRound());
@@ -285,19 +285,19 @@ TEST(StateRoundsTest, RecoverCommitsTheLedgersRoundAndRollsBackAnyOther) {
   lcl.seqNo = 7;
   lcl.stateHash = hashOf(kChanged);
   {
-    auto src = makeStatefsStateHash(ctl.path, std::chrono::seconds(5));
+    auto src = makeStatefsStateRounds(ctl.path, std::chrono::seconds(5));
     ASSERT_TRUE(src->recover(lcl).ok());
     EXPECT_FALSE(src->inRound());
   }
   lcl.stateHash = hashOf(kCommitted);
   {
-    auto src = makeStatefsStateHash(ctl.path, std::chrono::seconds(5));
+    auto src = makeStatefsStateRounds(ctl.path, std::chrono::seconds(5));
     ASSERT_TRUE(src->recover(lcl).ok());
     EXPECT_FALSE(src->inRound());
   }
   status = "idle 0";
   {
-    auto src = makeStatefsStateHash(ctl.path, std::chrono::seconds(5));
+    auto src = makeStatefsStateRounds(ctl.path, std::chrono::seconds(5));
     ASSERT_TRUE(src->recover(lcl).ok());
   }
   EXPECT_EQ(ctl.requests(),
@@ -316,7 +316,7 @@ TEST(StateRoundsTest, BeginEndsARoundLeftOpenFirst) {
     if (r == "rollback") return "ok " + kCommitted;
     return std::string("error unknown request: ") + r;
   });
-  auto src = makeStatefsStateHash(ctl.path, std::chrono::seconds(5));
+  auto src = makeStatefsStateRounds(ctl.path, std::chrono::seconds(5));
   LedgerRecord lcl;
   lcl.seqNo = 3;
   lcl.stateHash = hashOf(kCommitted);

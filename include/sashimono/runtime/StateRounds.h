@@ -21,9 +21,9 @@
 
 namespace sashimono::runtime {
 
-class StateHashSource {
+class StateRounds {
  public:
-  virtual ~StateHashSource() = default;
+  virtual ~StateRounds() = default;
   // Before the contract runs: opens a round. Ok without one where no undo log is kept (local;
   // a state filesystem without --undo, logged once); inRound() tells which. A round still open
   // (an earlier commit or rollback failed) is first ended as recover(lcl) would.
@@ -49,11 +49,11 @@ class StateHashSource {
 };
 
 // A StateTree of `dir`, kept by the runtime. After an error the next call builds it anew.
-std::unique_ptr<StateHashSource> makeLocalStateHash(std::string dir);
+std::unique_ptr<StateRounds> makeLocalStateRounds(std::string dir);
 
 // The state filesystem's control socket at `socketPath`: one connection, kept between rounds and
 // made again (once per call) when it fails; each request and answer within `timeout`.
-std::unique_ptr<StateHashSource> makeStatefsStateHash(
+std::unique_ptr<StateRounds> makeStatefsStateRounds(
     std::string socketPath, std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
 // Read-only views of the committed state, for read requests.

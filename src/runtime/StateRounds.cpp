@@ -1,4 +1,4 @@
-#include "sashimono/runtime/StateHashSource.h"
+#include "sashimono/runtime/StateRounds.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,9 +20,9 @@
 namespace sashimono::runtime {
 namespace {
 
-class LocalStateHash final : public StateHashSource {
+class LocalStateRounds final : public StateRounds {
  public:
-  explicit LocalStateHash(std::string dir) : dir_(std::move(dir)) {}
+  explicit LocalStateRounds(std::string dir) : dir_(std::move(dir)) {}
 
   core::Result<Hash> root() override {
     if (tree_) {
@@ -136,9 +136,10 @@ core::Result<Hash> hashOf(const core::Result<std::string>& data) {
   return parseCommitAnswer("ok " + *data);
 }
 
-class StatefsStateHash final : public StateHashSource {
+class StatefsStateRounds final : public StateRounds {
  public:
-  StatefsStateHash(std::string path, std::chrono::milliseconds timeout) : client_(std::move(path), timeout) {}
+  StatefsStateRounds(std::string path, std::chrono::milliseconds timeout)
+      : client_(std::move(path), timeout) {}
 
   core::Status begin(const LedgerRecord& lcl) override {
     if (noRounds_) return {};
@@ -238,13 +239,13 @@ class StatefsViews final : public StateViews {
 
 }  // namespace
 
-std::unique_ptr<StateHashSource> makeLocalStateHash(std::string dir) {
-  return std::make_unique<LocalStateHash>(std::move(dir));
+std::unique_ptr<StateRounds> makeLocalStateRounds(std::string dir) {
+  return std::make_unique<LocalStateRounds>(std::move(dir));
 }
 
-std::unique_ptr<StateHashSource> makeStatefsStateHash(std::string socketPath,
-                                                      std::chrono::milliseconds timeout) {
-  return std::make_unique<StatefsStateHash>(std::move(socketPath), timeout);
+std::unique_ptr<StateRounds> makeStatefsStateRounds(std::string socketPath,
+                                                    std::chrono::milliseconds timeout) {
+  return std::make_unique<StatefsStateRounds>(std::move(socketPath), timeout);
 }
 
 std::unique_ptr<StateViews> makeStatefsViews(std::string socketPath, std::string viewsDir,
