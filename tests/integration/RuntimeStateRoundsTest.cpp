@@ -12,69 +12,12 @@
 #include <mutex>
 
 #include "HostileUserFixture.h"
+#include "fakes/runtime/FakeControl.h"
 
 namespace sashimono::runtime::testing {
 namespace {
 
-// Answers each request line with answer(line); records them. One connection at a time.
-class FakeControl {
- public:
-  FakeControl(std::string path, std::function<std::string(const std::string&)> answer)
-      : path_(std::move(path)), answer_(std::move(answer)) {
-    ls_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::strncpy(a.sun_path, path_.c_str(), sizeof a.sun_path - 1);
-    if (::bind(ls_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(ls_, 4) != 0)
-      throw std::runtime_error("fake control socket");
-    thread_ = std::thread([this] {
-      for (int c; (c = ::accept(ls_, nullptr, nullptr)) >= 0; ::close(c)) {
-        conn_ = c;
-        std::string buf;
-        for (;;) {
-          const auto nl = buf.find('\n');
-          if (nl == std::string::npos) {
-            char b[128];
-            const ssize_t n = ::read(c, b, sizeof b);
-            if (n <= 0) break;
-            buf.append(b, static_cast<std::size_t>(n));
-            continue;
-          }
-          const std::string req = buf.substr(0, nl);
-          buf.erase(0, nl + 1);
-          std::string ans;
-          {
-            std::lock_guard l(mu_);
-            requests_.push_back(req);
-            ans = answer_(req) + "\n";
-          }
-          (void)!::write(c, ans.data(), ans.size());
-        }
-      }
-    });
-  }
-  ~FakeControl() {  // the instance may still be connected: its connection is ended too
-    ::shutdown(ls_, SHUT_RDWR);
-    if (const int c = conn_; c >= 0) ::shutdown(c, SHUT_RDWR);
-    thread_.join();
-    ::close(ls_);
-    ::unlink(path_.c_str());
-  }
-  const std::string& path() const { return path_; }
-  std::vector<std::string> take() {
-    std::lock_guard l(mu_);
-    return std::exchange(requests_, {});
-  }
-
- private:
-  std::string path_;
-  std::function<std::string(const std::string&)> answer_;
-  int ls_ = -1;
-  std::atomic<int> conn_{-1};
-  std::thread thread_;
-  std::mutex mu_;
-  std::vector<std::string> requests_;
-};
+using fakes::FakeControl;
 
 using RuntimeStateRoundsTest = RuntimeHostileUserTest;
 

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "fakes/runtime/FakeControl.h"
 #include "sashimono/core/Bytes.h"
 #include "sashimono/statefs/StateTree.h"
 
@@ -149,64 +150,7 @@ TEST(StateRoundsSourcesTest, StatefsSourceAsksCommitAndReconnectsOnce) {
   EXPECT_NE(none.error().message.find(path), std::string::npos);
 }
 
-// A stand-in for the daemon's control socket: each request line is recorded and answered by
-// `answer` (one connection at a time, until the end of the test).
-class FakeControl {
- public:
-  explicit FakeControl(const fs::path& dir, std::function<std::string(const std::string&)> answer)
-      : path((dir / "c.sock").string()), answer_(std::move(answer)) {
-    ls_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
-    if (::bind(ls_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(ls_, 4) != 0)
-      throw std::runtime_error("fake control socket");
-    thread_ = std::thread([this] {
-      for (;;) {
-        int c = ::accept(ls_, nullptr, nullptr);
-        if (c < 0) return;
-        std::string buf;
-        for (;;) {
-          auto nl = buf.find('\n');
-          if (nl == std::string::npos) {
-            char b[128];
-            ssize_t n = ::read(c, b, sizeof b);
-            if (n <= 0) break;
-            buf.append(b, static_cast<std::size_t>(n));
-            continue;
-          }
-          std::string req = buf.substr(0, nl);
-          buf.erase(0, nl + 1);
-          std::string ans;
-          {
-            std::lock_guard l(mu_);
-            requests_.push_back(req);
-            ans = answer_(req) + "\n";
-          }
-          (void)!::write(c, ans.data(), ans.size());
-        }
-        ::close(c);
-      }
-    });
-  }
-  ~FakeControl() {
-    ::shutdown(ls_, SHUT_RDWR);
-    thread_.join();
-    ::close(ls_);
-  }
-  std::vector<std::string> requests() {
-    std::lock_guard l(mu_);
-    return requests_;
-  }
-  const std::string path;
-
- private:
-  std::function<std::string(const std::string&)> answer_;
-  int ls_ = -1;
-  std::thread thread_;
-  std::mutex mu_;
-  std::vector<std::string> requests_;
-};
+using fakes::FakeControl;
 
 const std::string kCommitted(64, 'c'), kChanged(64, 'd');
 
@@ -218,12 +162,12 @@ Hash hashOf(const std::string& hex) {
 // The round's sequence against a mount with an undo log: begin, root (the ledger's hash), commit.
 TEST(StateRoundsTest, ARoundIsBeginRootCommit) {
   TempDir d;
-  FakeControl ctl(d.path, [](const std::string& r) {
+  FakeControl ctl((d.path / "c.sock").string(), [](const std::string& r) {
     if (r == "begin") return "ok " + kCommitted;
     if (r == "root" || r == "commit") return "ok " + kChanged;
     return std::string("error unknown request: ") + r;
   });
-  auto src = makeStatefsStateRounds(ctl.path, std::chrono::seconds(5));
+  auto src = makeStatefsStateRounds(ctl.path(), std::chrono::seconds(5));
   EXPECT_FALSE(src->inRound());
   ASSERT_TRUE(src->begin(LedgerRecord{}).ok());
   EXPECT_TRUE(src->inRound());
@@ -239,11 +183,11 @@ TEST(StateRoundsTest, ARoundIsBeginRootCommit) {
 
 TEST(StateRoundsTest, AFailedRoundIsRolledBack) {
   TempDir d;
-  FakeControl ctl(d.path, [](const std::string& r) {
+  FakeControl ctl((d.path / "c.sock").string(), [](const std::string& r) {
     if (r == "begin" || r == "rollback") return "ok " + kCommitted;
     return std::string("error unknown request: ") + r;
   });
-  auto src = makeStatefsStateRounds(ctl.path, std::chrono::seconds(5));
+  auto src = makeStatefsStateRounds(ctl.path(), std::chrono::seconds(5));
   ASSERT_TRUE(src->begin(LedgerRecord{}).ok());
   auto back = src->rollback();
   ASSERT_TRUE(back.ok()) << back.error().message;
@@ -255,13 +199,13 @@ TEST(StateRoundsTest, AFailedRoundIsRolledBack) {
 // An older host's mount (no --undo): rounds run as before, hashed by commit, nothing to roll back.
 TEST(StateRoundsTest, WithoutAnUndoLogRoundsAreNotUndoable) {
   TempDir d;
-  FakeControl ctl(d.path, [](const std::string& r) {
+  FakeControl ctl((d.path / "c.sock").string(), [](const std::string& r) {
     if (r == "begin")
       return std::string("error begin: rounds need an undo directory (statefs mount --undo DIR)");
     if (r == "status") return std::string("error unknown request: status");
     return "ok " + kChanged;
   });
-  auto src = makeStatefsStateRounds(ctl.path, std::chrono::seconds(5));
+  auto src = makeStatefsStateRounds(ctl.path(), std::chrono::seconds(5));
   ASSERT_TRUE(src->recover(LedgerRecord{}).ok());
   ASSERT_TRUE(src->begin(LedgerRecord{}).ok());
   EXPECT_FALSE(src->inRound());
@@ -275,7 +219,7 @@ TEST(StateRoundsTest, WithoutAnUndoLogRoundsAreNotUndoable) {
 TEST(StateRoundsTest, RecoverCommitsTheLedgersRoundAndRollsBackAnyOther) {
   TempDir d;
   std::string status = "round 4096";
-  FakeControl ctl(d.path, [&status](const std::string& r) {
+  FakeControl ctl((d.path / "c.sock").string(), [&status](const std::string& r) {
     if (r == "status") return "ok " + status;
     if (r == "root" || r == "commit") return "ok " + kChanged;
     if (r == "rollback" || r == "begin") return "ok " + kCommitted;
@@ -285,19 +229,19 @@ TEST(StateRoundsTest, RecoverCommitsTheLedgersRoundAndRollsBackAnyOther) {
   lcl.seqNo = 7;
   lcl.stateHash = hashOf(kChanged);
   {
-    auto src = makeStatefsStateRounds(ctl.path, std::chrono::seconds(5));
+    auto src = makeStatefsStateRounds(ctl.path(), std::chrono::seconds(5));
     ASSERT_TRUE(src->recover(lcl).ok());
     EXPECT_FALSE(src->inRound());
   }
   lcl.stateHash = hashOf(kCommitted);
   {
-    auto src = makeStatefsStateRounds(ctl.path, std::chrono::seconds(5));
+    auto src = makeStatefsStateRounds(ctl.path(), std::chrono::seconds(5));
     ASSERT_TRUE(src->recover(lcl).ok());
     EXPECT_FALSE(src->inRound());
   }
   status = "idle 0";
   {
-    auto src = makeStatefsStateRounds(ctl.path, std::chrono::seconds(5));
+    auto src = makeStatefsStateRounds(ctl.path(), std::chrono::seconds(5));
     ASSERT_TRUE(src->recover(lcl).ok());
   }
   EXPECT_EQ(ctl.requests(),
@@ -308,7 +252,7 @@ TEST(StateRoundsTest, RecoverCommitsTheLedgersRoundAndRollsBackAnyOther) {
 TEST(StateRoundsTest, BeginEndsARoundLeftOpenFirst) {
   TempDir d;
   int begins = 0;
-  FakeControl ctl(d.path, [&begins](const std::string& r) {
+  FakeControl ctl((d.path / "c.sock").string(), [&begins](const std::string& r) {
     if (r == "begin")
       return ++begins == 1 ? std::string("error begin: a round is already open") : "ok " + kCommitted;
     if (r == "status") return std::string("ok round 10");
@@ -316,7 +260,7 @@ TEST(StateRoundsTest, BeginEndsARoundLeftOpenFirst) {
     if (r == "rollback") return "ok " + kCommitted;
     return std::string("error unknown request: ") + r;
   });
-  auto src = makeStatefsStateRounds(ctl.path, std::chrono::seconds(5));
+  auto src = makeStatefsStateRounds(ctl.path(), std::chrono::seconds(5));
   LedgerRecord lcl;
   lcl.seqNo = 3;
   lcl.stateHash = hashOf(kCommitted);
@@ -329,12 +273,12 @@ TEST(StateRoundsTest, ViewsOpenInTheViewsDirectoryAndClose) {
   TempDir d;
   fs::create_directories(d.path / "views/3");
   int next = 3;
-  FakeControl ctl(d.path, [&next](const std::string& r) {
+  FakeControl ctl((d.path / "c.sock").string(), [&next](const std::string& r) {
     if (r == "view open") return "ok " + std::to_string(next++) + " " + kCommitted;
     if (r.rfind("view close ", 0) == 0) return std::string("ok");
     return std::string("error unknown request: ") + r;
   });
-  auto views = makeStatefsViews(ctl.path, (d.path / "views").string());
+  auto views = makeStatefsViews(ctl.path(), (d.path / "views").string());
   auto v = views->open();
   ASSERT_TRUE(v.ok()) << v.error().message;
   EXPECT_EQ(v->id, 3u);
