@@ -1,8 +1,13 @@
 #include "sashimono/host/StateFs.h"
 
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <algorithm>
+#include <fstream>
+
+#include "sashimono/core/Log.h"
 
 #include "sashimono/host/Disks.h"
 
@@ -38,6 +43,11 @@ class StateFsLauncher final : public StateFs {
     if (!mounted || std::find(mounted->begin(), mounted->end(), m.mountPoint) == mounted->end())
       return core::Error("state filesystem not mounted on " + m.mountPoint +
                          " after the statefs command returned");
+    for (const std::string* at : {&m.mountPoint, &m.views}) {
+      if (at->empty()) continue;
+      if (auto st = setReadahead(*at, kStateFsReadaheadKiB); !st)
+        spdlog::warn("state filesystem: {} (reads keep the kernel's default window)", st.error().message);
+    }
     return {};
   }
 
@@ -54,6 +64,18 @@ class StateFsLauncher final : public StateFs {
 };
 
 }  // namespace
+
+core::Status setReadahead(const std::string& mountPoint, unsigned kib) {
+  struct stat st {};
+  if (::stat(mountPoint.c_str(), &st) != 0) return core::Error::fromErrno("readahead of " + mountPoint);
+  const std::string knob = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
+                           std::to_string(minor(st.st_dev)) + "/read_ahead_kb";
+  std::ofstream out(knob);
+  if (!(out << kib << '\n') || !out.flush())
+    return core::Error::fromErrno("setting " + knob + " (readahead of " + mountPoint + ") to " +
+                                  std::to_string(kib));
+  return {};
+}
 
 std::unique_ptr<StateFs> makeStateFsLauncher(ProcessRunner& runner, std::vector<std::string> command) {
   return std::make_unique<StateFsLauncher>(runner, std::move(command));

@@ -21,13 +21,23 @@
 //      of 1 MiB blocks ≥ 0.6× direct. Skipped, with the reason, when mounting is impossible
 //      (needs root or /dev/fuse access).
 //
-//   bench_statefs_bench [--part all|hash|fuse] [--quick] [--state-mib 1024] [--files 16]
+//   3. round checkpoints (--part round): through a real mount of DIR/state with a control
+//      socket, an undo log and a persisted tree (as a tenant's: `statefs mount --control --undo
+//      --tree`), rounds that write 4 KiB, 1 MiB and 16 MiB at random places of the large files:
+//      the latency of begin, the writes, root and commit, beside the same writes made durable
+//      directly (pwrite + fdatasync each) into a file of the same size on the same filesystem.
+//      The checkpoint must cost what the round wrote, not the size of the state.
+//
+//   bench_statefs_bench [--part all|hash|fuse|round] [--quick] [--state-mib 1024] [--files 16]
 //                       [--small 2000] [--io-mib 512] [--small-files 10000] [--reps 3]
-//                       [--dir DIR] [--keep]
+//                       [--readahead KIB] [--dir DIR] [--keep]
+//   --readahead: the mounts' readahead window (default 512 KiB, as the host sets a tenant's;
+//   0: the kernel's default for FUSE, 128 KiB).
 //   --quick: a 128 MiB state, 128 MiB files, 2,000 small files. DIR: default a new directory in
 //   /var/tmp, removed at the end unless --keep (a kept DIR/state is reused by the next run).
 //
-// The parts: statefs_bench/ (StatefsBench.h: what they share; StateHash.cpp, FuseIo.cpp).
+// The parts: statefs_bench/ (StatefsBench.h: what they share; StateHash.cpp, FuseIo.cpp,
+// Rounds.cpp).
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -41,11 +51,12 @@ using namespace sashimono::statefs_bench;
 namespace {
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr,
-               "bench_statefs_bench: %s\nusage: bench_statefs_bench [--part all|hash|fuse] [--quick] "
-               "[--state-mib N] [--files N] [--small N] [--io-mib N] [--small-files N] [--reps N] "
-               "[--dir DIR] [--keep]\n",
-               why.c_str());
+  std::fprintf(
+      stderr,
+      "bench_statefs_bench: %s\nusage: bench_statefs_bench [--part all|hash|fuse|round] [--quick] "
+      "[--state-mib N] [--files N] [--small N] [--io-mib N] [--small-files N] [--reps N] [--readahead KIB] "
+      "[--dir DIR] [--keep]\n",
+      why.c_str());
   std::exit(2);
 }
 
@@ -67,6 +78,8 @@ Options parse(int argc, char** argv) {
       o.ioMiB = std::stoull(value());
     else if (a == "--small-files")
       o.smallFiles = std::stoi(value());
+    else if (a == "--readahead")
+      o.readaheadKiB = static_cast<unsigned>(std::stoul(value()));
     else if (a == "--reps")
       o.reps = std::stoi(value());
     else if (a == "--part")
@@ -83,7 +96,8 @@ Options parse(int argc, char** argv) {
       usage("unknown option " + a);
   }
   if (o.files < 1 || o.stateMiB < static_cast<std::uint64_t>(o.files)) usage("need at least 1 MiB per file");
-  if (o.part != "all" && o.part != "hash" && o.part != "fuse") usage("--part is all, hash or fuse");
+  if (o.part != "all" && o.part != "hash" && o.part != "fuse" && o.part != "round")
+    usage("--part is all, hash, fuse or round");
   if (o.reps < 1 || o.ioMiB < 1 || o.smallFiles < 10)
     usage("need --reps >= 1, --io-mib >= 1, --small-files >= 10");
   return o;
@@ -100,8 +114,12 @@ int main(int argc, char** argv) try {
     o.dir = t;
     made = true;
   }
-  if (o.part != "fuse") runStateHash(o, o.dir + "/state");
-  if (o.part != "hash") {
+  if (o.part == "all" || o.part == "hash") runStateHash(o, o.dir + "/state");
+  if (o.part == "all" || o.part == "round") {
+    runRounds(o, o.dir + "/state", o.dir + "/round");
+    fs::remove_all(o.dir + "/round");
+  }
+  if (o.part == "all" || o.part == "fuse") {
     runFuse(o, o.dir + "/fuse");
     fs::remove_all(o.dir + "/fuse");
   }

@@ -28,59 +28,6 @@ constexpr std::size_t kBlock = 1024 * 1024;
   throw std::runtime_error(what + ": " + std::strerror(errno));
 }
 
-// Runs argv (no shell) and returns its exit status, with its stdout and stderr in `out`.
-int run(const std::vector<std::string>& argv, std::string& out) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) fail("pipe");
-  pid_t pid = ::fork();
-  if (pid < 0) fail("fork");
-  if (pid == 0) {
-    ::dup2(p[1], 1);
-    ::dup2(p[1], 2);
-    std::vector<char*> a;
-    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-    a.push_back(nullptr);
-    ::execv(a[0], a.data());
-    ::_exit(127);
-  }
-  ::close(p[1]);
-  char buf[4096];
-  for (ssize_t n; (n = ::read(p[0], buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(p[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-// A `sashimono statefs mount` of `source` at `mountpoint`, unmounted at the end.
-class Mount {
- public:
-  Mount(const std::string& source, const std::string& mountpoint) : mountpoint_(mountpoint) {
-    ok_ = run({SASHIMONO_BINARY, "statefs", "mount", "--source", source, "--mountpoint", mountpoint}, why_) ==
-          0;
-  }
-  ~Mount() {
-    if (!ok_) return;
-    std::string out;
-    if (run({SASHIMONO_BINARY, "statefs", "unmount", "--mountpoint", mountpoint_}, out) != 0)
-      std::fprintf(stderr, "bench_statefs_bench: unmounting %s: %s\n", mountpoint_.c_str(), out.c_str());
-  }
-  Mount(const Mount&) = delete;
-  Mount& operator=(const Mount&) = delete;
-  bool ok() const { return ok_; }
-  const std::string& why() const { return why_; }
-
- private:
-  std::string mountpoint_;
-  bool ok_ = false;
-  std::string why_;
-};
-
 // Drops the page cache of the file at `path` (clean pages only: call after fsync).
 void evict(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -211,6 +158,55 @@ void row(const char* what, const char* unit, const std::vector<double>& direct,
 
 }  // namespace
 
+int run(const std::vector<std::string>& argv, std::string& out) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) fail("pipe");
+  pid_t pid = ::fork();
+  if (pid < 0) fail("fork");
+  if (pid == 0) {
+    ::dup2(p[1], 1);
+    ::dup2(p[1], 2);
+    std::vector<char*> a;
+    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    ::execv(a[0], a.data());
+    ::_exit(127);
+  }
+  ::close(p[1]);
+  char buf[4096];
+  for (ssize_t n; (n = ::read(p[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(p[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Mount::Mount(const std::string& source, const std::string& mountpoint, unsigned readaheadKiB,
+             const std::vector<std::string>& extra)
+    : mountpoint_(mountpoint) {
+  std::vector<std::string> argv{SASHIMONO_BINARY, "statefs",      "mount",   "--source",
+                                source,           "--mountpoint", mountpoint};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  ok_ = run(argv, why_) == 0;
+  if (!ok_ || readaheadKiB == 0) return;
+  if (auto st = host::setReadahead(mountpoint, readaheadKiB); !st)
+    std::printf("readahead left at the kernel's default: %s\n", st.error().message.c_str());
+  else
+    std::printf("readahead of %s: %u KiB\n", mountpoint.c_str(), readaheadKiB);
+}
+
+Mount::~Mount() {
+  if (!ok_) return;
+  std::string out;
+  if (run({SASHIMONO_BINARY, "statefs", "unmount", "--mountpoint", mountpoint_}, out) != 0)
+    std::fprintf(stderr, "bench_statefs_bench: unmounting %s: %s\n", mountpoint_.c_str(), out.c_str());
+}
+
 bool runFuse(const Options& o, const std::string& dir) {
   std::printf("\n== FUSE throughput ==\n");
   if (::geteuid() != 0 && ::access("/dev/fuse", R_OK | W_OK) != 0) {
@@ -219,7 +215,7 @@ bool runFuse(const Options& o, const std::string& dir) {
   }
   const std::string src = dir + "/src", mnt = dir + "/mnt", direct = dir + "/direct";
   for (const auto& d : {src, mnt, direct}) fs::create_directories(d);
-  Mount mount(src, mnt);
+  Mount mount(src, mnt, o.readaheadKiB);
   if (!mount.ok()) {
     std::printf("skipped: `sashimono statefs mount` failed: %s\n", mount.why().c_str());
     return false;

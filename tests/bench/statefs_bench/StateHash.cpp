@@ -50,21 +50,21 @@ double timeBuild(const std::string& dir, crypto::Hash256& root) {
 
 }  // namespace
 
-void runStateHash(const Options& o, const std::string& dir) {
+State makeState(const Options& o, const std::string& dir) {
   fs::create_directories(dir);
   std::mt19937_64 rng(42);
-  const std::uint64_t fileBytes = o.stateMiB / static_cast<std::uint64_t>(o.files) * 1024 * 1024;
-  std::vector<std::string> large;
-  std::printf("== state hash ==\ncreating the state in %s: %d files of %llu MiB, %d small files of 4 KiB\n",
-              dir.c_str(), o.files, static_cast<unsigned long long>(fileBytes >> 20), o.small);
+  State st;
+  st.fileBytes = o.stateMiB / static_cast<std::uint64_t>(o.files) * 1024 * 1024;
+  std::printf("creating the state in %s: %d files of %llu MiB, %d small files of 4 KiB\n", dir.c_str(),
+              o.files, static_cast<unsigned long long>(st.fileBytes >> 20), o.small);
   std::fflush(stdout);
   std::vector<std::uint8_t> mib(1024 * 1024);
   for (int f = 0; f < o.files; ++f) {
-    large.push_back(dir + "/large" + std::to_string(f));
-    if (fs::exists(large.back()) && fs::file_size(large.back()) == fileBytes) continue;
-    for (std::uint64_t off = 0; off < fileBytes; off += mib.size()) {
+    st.large.push_back(dir + "/large" + std::to_string(f));
+    if (fs::exists(st.large.back()) && fs::file_size(st.large.back()) == st.fileBytes) continue;
+    for (std::uint64_t off = 0; off < st.fileBytes; off += mib.size()) {
       fill(rng, mib);
-      writeAt(large.back(), off, mib);
+      writeAt(st.large.back(), off, mib);
     }
   }
   std::vector<std::uint8_t> small(4096);
@@ -77,6 +77,15 @@ void runStateHash(const Options& o, const std::string& dir) {
     writeAt(p, 0, small);
   }
   ::sync();
+  return st;
+}
+
+void runStateHash(const Options& o, const std::string& dir) {
+  std::printf("== state hash ==\n");
+  const State state = makeState(o, dir);
+  const std::vector<std::string>& large = state.large;
+  const std::uint64_t fileBytes = state.fileBytes;
+  std::mt19937_64 rng(42);
 
   // The naive way: the whole state hashed again (page cache warm, as after a round); the median
   // of the runs after a first one that warms the cache.

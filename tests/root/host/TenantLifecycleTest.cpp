@@ -1,11 +1,13 @@
 // Root integration tests: real users, cgroups, loop disks, FUSE, rootlesskit, containerd, runc.
 #include <signal.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include <chrono>
 #include <thread>
 
 #include "TenantTestSupport.h"
+#include "sashimono/host/StateFs.h"
 
 namespace sashimono::host::testing {
 namespace {
@@ -128,6 +130,11 @@ TEST_F(TenantLifecycle, ServesThroughForwardedPortAsUnprivilegedMappedUidWithSta
   for (auto& m : mounts)
     if (m.mountPoint == l.stateMount) fuse = m.fsType.rfind("fuse", 0) == 0;
   EXPECT_TRUE(fuse) << "no FUSE mount at " << l.stateMount;
+  // The host raised the mount's readahead window (FUSE's default is 128 KiB).
+  ASSERT_EQ(::stat(l.stateMount.c_str(), &st), 0);
+  EXPECT_EQ(slurp("/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
+                  std::to_string(minor(st.st_dev)) + "/read_ahead_kb"),
+            std::to_string(kStateFsReadaheadKiB) + "\n");
   // The container sees only /state, not the backing directory or the host's paths.
   auto peek = prov().exec("life", {"/bin/ls", l.stateData});
   ASSERT_TRUE(peek.ok());
