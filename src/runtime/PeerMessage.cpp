@@ -311,7 +311,8 @@ void fields(IO& io, Ref<IO, Vote> m) {
 template <typename IO>
 void fields(IO& io, Ref<IO, Output> m) {
   io.u64(m.seq, "seq");
-  io.fixed(m.proposal, "proposal");
+  io.u32(m.view, "view");
+  io.fixed(m.plan, "plan");
   io.fixed(m.stateHash, "state_hash");
   io.fixed(m.outputRoot, "output_root");
   io.fixed(m.member, "member");
@@ -320,7 +321,7 @@ void fields(IO& io, Ref<IO, Output> m) {
 }
 
 template <typename IO>
-void fields(IO& io, Ref<IO, Lock> m) {
+void fields(IO& io, Ref<IO, ViewChangeLock> m) {
   io.u32(m.lockView, "lock_view");
   io.scope("lock.proposal");
   fields<IO>(io, m.proposal);
@@ -463,11 +464,12 @@ Hash voteDigest(std::uint64_t seq, std::uint32_t view, const Hash& proposalHash)
   return digestOf(kVoteDomain, w);
 }
 
-Hash outputDigest(std::uint64_t seq, const Hash& proposalHash, const Hash& stateHash,
+Hash outputDigest(std::uint64_t seq, std::uint32_t view, const Hash& planHash, const Hash& stateHash,
                   const Hash& outputRoot) {
   Writer w;
   w.be(seq, 8);
-  w.raw(proposalHash);
+  w.be(view, 4);
+  w.raw(planHash);
   w.raw(stateHash);
   w.raw(outputRoot);
   return digestOf(kOutputDomain, w);
@@ -510,7 +512,7 @@ void signVote(Vote& v, const InstanceKey& key) {
 void signOutput(Output& o, const InstanceKey& key) {
   o.member = key.publicKey();
   o.rootSig = signHash(key, o.outputRoot);
-  o.sig = signHash(key, outputDigest(o.seq, o.proposal, o.stateHash, o.outputRoot));
+  o.sig = signHash(key, outputDigest(o.seq, o.view, o.plan, o.stateHash, o.outputRoot));
 }
 
 void signViewChange(ViewChange& v, const InstanceKey& key) {
@@ -534,7 +536,7 @@ bool verifyVote(const Vote& v) { return verifySig(v.voter, voteDigest(v.seq, v.v
 
 bool verifyOutput(const Output& o) {
   return verifySig(o.member, o.outputRoot, o.rootSig) &&
-         verifySig(o.member, outputDigest(o.seq, o.proposal, o.stateHash, o.outputRoot), o.sig);
+         verifySig(o.member, outputDigest(o.seq, o.view, o.plan, o.stateHash, o.outputRoot), o.sig);
 }
 
 bool verifyViewChange(const ViewChange& v) { return verifySig(v.member, viewChangeDigest(v), v.sig); }

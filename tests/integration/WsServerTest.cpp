@@ -574,13 +574,25 @@ TEST(WsServerTest, StopClosesEverySessionAHandlerHolds) {
     ioc.run();
     ran = true;
   });
+  struct Join {  // the loop ends whatever the test's outcome
+    asio::io_context& ioc;
+    std::thread& loop;
+    ~Join() {
+      ioc.stop();
+      if (loop.joinable()) loop.join();
+    }
+  } join{ioc, loop};
   std::vector<std::unique_ptr<RawClient>> clients;
   for (int i = 0; i < 4; ++i) clients.push_back(std::make_unique<RawClient>("127.0.0.1", *port));
-  ASSERT_TRUE(waitFor([&] { return server->sessionCount() == 4; }));
+  // A client's handshake returns before the server's onOpen has run: wait for the handler.
+  ASSERT_TRUE(waitFor([&] {
+    std::lock_guard lock(handler->mu);
+    return handler->live.size() == 4;
+  }));
+  EXPECT_EQ(server->sessionCount(), 4u);
   std::weak_ptr<WsSession> one;
   {
     std::lock_guard lock(handler->mu);
-    ASSERT_EQ(handler->live.size(), 4u);
     one = handler->live.front();
   }
   server->stop();

@@ -16,7 +16,7 @@
 //    5    proposal       seq(8) ‖ view(4) ‖ prev hash ‖ timestamp(8) ‖ users list<key>(10000) ‖
 //                        inputs list<hash>(10000) ‖ leader key ‖ sig                      1 MiB
 //    6    vote           seq(8) ‖ view(4) ‖ proposal hash ‖ voter key ‖ sig                256 B
-//    7    output         seq(8) ‖ proposal hash ‖ state hash ‖ output root ‖ member key ‖
+//    7    output         seq(8) ‖ view(4) ‖ plan hash ‖ state hash ‖ output root ‖ member key ‖
 //                        root_sig ‖ sig                                                    512 B
 //    8    view_change    seq(8) ‖ view(4) ‖ lock ‖ member key ‖ sig                      1.5 MiB
 //                        lock = 0(1) | 1(1) ‖ lock_view(4) ‖ proposal body ‖ list<vote body>(1024)
@@ -39,9 +39,10 @@
 //   hello_ack    "sashimono-peer-hello-v1" ‖ u32 len(contract_id) ‖ contract_id ‖ challenge ‖
 //                signer key ‖ receiver key            (challenge: the one the receiver sent)
 //   proposal     "sashimono-proposal-v1" ‖ body up to and including the leader key; this digest
-//                is also the proposal hash that votes, outputs and view changes name
+//                is also the proposal hash that votes and view changes name
 //   vote         "sashimono-vote-v1" ‖ u64 seq ‖ u32 view ‖ proposal hash
-//   output       "sashimono-output-v1" ‖ u64 seq ‖ proposal hash ‖ state hash ‖ output root;
+//   output       "sashimono-output-v1" ‖ u64 seq ‖ u32 view ‖ plan hash ‖ state hash ‖ output root
+//                (the plan hash: Agreement.h's planHash, the same for a plan re-proposed later);
 //                root_sig is the plain signature of the 32 root bytes (what hotpocket-js-client
 //                checks), not of a digest
 //   view_change  "sashimono-view-change-v1" ‖ u64 seq ‖ u32 view ‖ (u8 0 | u8 1 ‖ u32 lock_view ‖
@@ -146,7 +147,8 @@ struct Vote {
 
 struct Output {
   std::uint64_t seq = 0;
-  Hash proposal{};  // the proposal hash
+  std::uint32_t view = 0;  // of the certificate the member executed on
+  Hash plan{};             // the plan hash (Agreement.h)
   Hash stateHash{};
   Hash outputRoot{};
   PubKey member{};
@@ -155,17 +157,17 @@ struct Output {
   bool operator==(const Output&) const = default;
 };
 
-struct Lock {
+struct ViewChangeLock {
   std::uint32_t lockView = 0;
   Proposal proposal;
   std::vector<Vote> votes;  // the certificate, at most kMaxLockVotes
-  bool operator==(const Lock&) const = default;
+  bool operator==(const ViewChangeLock&) const = default;
 };
 
 struct ViewChange {
   std::uint64_t seq = 0;
   std::uint32_t view = 0;  // the view the member moves to
-  std::optional<Lock> lock;
+  std::optional<ViewChangeLock> lock;
   PubKey member{};
   Sig sig{};
   bool operator==(const ViewChange&) const = default;
@@ -205,7 +207,8 @@ Hash helloDigest(std::string_view contractId, const Challenge& challenge, const 
                  const PubKey& receiver);
 Hash proposalHash(const Proposal& p);
 Hash voteDigest(std::uint64_t seq, std::uint32_t view, const Hash& proposalHash);
-Hash outputDigest(std::uint64_t seq, const Hash& proposalHash, const Hash& stateHash, const Hash& outputRoot);
+Hash outputDigest(std::uint64_t seq, std::uint32_t view, const Hash& planHash, const Hash& stateHash,
+                  const Hash& outputRoot);
 Hash viewChangeDigest(const ViewChange& v);
 Hash nplDigest(std::string_view contractId, std::uint64_t lclSeq, core::ByteView data);
 

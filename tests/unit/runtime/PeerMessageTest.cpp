@@ -59,7 +59,7 @@ ViewChange viewChange(const InstanceKey& key, bool locked) {
   v.view = 3;
   if (locked) {
     const Proposal p = proposal(seedKey(2));
-    v.lock = Lock{2, p, {voteFor(p, 2, seedKey(3)), voteFor(p, 2, seedKey(4))}};
+    v.lock = ViewChangeLock{2, p, {voteFor(p, 2, seedKey(3)), voteFor(p, 2, seedKey(4))}};
   }
   signViewChange(v, key);
   return v;
@@ -78,7 +78,7 @@ std::vector<std::pair<std::string, PeerMessage>> samples() {
   out.emplace_back("input_request", InputRequest{{hashOf("x"), hashOf("y")}});
   out.emplace_back("proposal", proposal(a));
   out.emplace_back("vote", voteFor(proposal(a), 1, seedKey(3)));
-  Output o{8, proposalHash(proposal(a)), hashOf("state"), hashOf("root"), {}, {}, {}};
+  Output o{8, 2, hashOf("plan"), hashOf("state"), hashOf("root"), {}, {}, {}};
   signOutput(o, a);
   out.emplace_back("output", o);
   out.emplace_back("view_change", viewChange(a, true));
@@ -368,7 +368,7 @@ TEST(PeerMessageTest, ASignatureOfOneKindIsNoneOfAnother) {
   const InstanceKey a = seedKey(1);
   const Proposal p = proposal(a, 7, 1);
   const Vote v = voteFor(p, 1, a);
-  Output o{7, proposalHash(p), hashOf("state"), hashOf("root"), {}, {}, {}};
+  Output o{7, 1, hashOf("plan"), hashOf("state"), hashOf("root"), {}, {}, {}};
   signOutput(o, a);
   ViewChange vc{7, 1, std::nullopt, {}, {}};
   signViewChange(vc, a);
@@ -381,7 +381,7 @@ TEST(PeerMessageTest, ASignatureOfOneKindIsNoneOfAnother) {
       {helloDigest(kContract, c, a.publicKey(), edKey(1)), ack.sig},
       {proposalHash(p), p.sig},
       {voteDigest(v.seq, v.view, v.proposal), v.sig},
-      {outputDigest(o.seq, o.proposal, o.stateHash, o.outputRoot), o.sig},
+      {outputDigest(o.seq, o.view, o.plan, o.stateHash, o.outputRoot), o.sig},
       {o.outputRoot, o.rootSig},
       {viewChangeDigest(vc), vc.sig},
       {nplDigest(kContract, n.lclSeq, n.data), n.sig},
@@ -446,13 +446,15 @@ TEST(PeerMessageTest, ATamperedFieldFailsVerification) {
   expectTamperFails(
       v, vv, [](Vote& m) { m.voter = seedKey(2).publicKey(); }, "vote voter");
 
-  Output o{7, proposalHash(p), hashOf("state"), hashOf("root"), {}, {}, {}};
+  Output o{7, 1, hashOf("plan"), hashOf("state"), hashOf("root"), {}, {}, {}};
   signOutput(o, a);
   const auto vo = [](const Output& m) { return verifyOutput(m); };
   expectTamperFails(
       o, vo, [](Output& m) { m.seq++; }, "output seq");
   expectTamperFails(
-      o, vo, [](Output& m) { m.proposal[0] ^= 1; }, "output proposal");
+      o, vo, [](Output& m) { m.plan[0] ^= 1; }, "output plan");
+  expectTamperFails(
+      o, vo, [](Output& m) { m.view++; }, "output view");
   expectTamperFails(
       o, vo, [](Output& m) { m.stateHash[0] ^= 1; }, "output state");
   expectTamperFails(
