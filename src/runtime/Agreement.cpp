@@ -73,6 +73,13 @@ AgreementClock Agreement::timeout() const {
 
 std::vector<AgreementAction> Agreement::take() { return std::exchange(actions_, {}); }
 
+void Agreement::evidence(std::string text) {
+  AgreementAction a;
+  a.kind = AgreementAction::Kind::kEvidence;
+  a.text = std::move(text);
+  emit(std::move(a));
+}
+
 void Agreement::broadcast(PeerMessage m) {
   AgreementAction a;
   a.kind = AgreementAction::Kind::kBroadcast;
@@ -183,12 +190,9 @@ void Agreement::onProposal(const Proposal& p, AgreementClock now) {
   const Hash h = proposalHash(p);
   if (auto it = proposalHashes_.find(p.view); it != proposalHashes_.end()) {
     if (it->second != h) {
-      AgreementAction a;
-      a.kind = AgreementAction::Kind::kEvidence;
-      a.text = "leader " + core::toHexLower(p.leader) + " signed two proposals for round " +
+      evidence("leader " + core::toHexLower(p.leader) + " signed two proposals for round " +
                std::to_string(p.seq) + " view " + std::to_string(p.view) + ": " +
-               core::toHexLower(it->second) + " and " + core::toHexLower(h);
-      emit(std::move(a));
+               core::toHexLower(it->second) + " and " + core::toHexLower(h));
     }
     return;
   }
@@ -250,11 +254,8 @@ void Agreement::onVote(const Vote& v, AgreementClock now) {
   for (auto& [key, voters] : votes_) {
     if (key.first != v.view || key.second == v.proposal) continue;
     if (voters.count(v.voter) != 0) {
-      AgreementAction a;
-      a.kind = AgreementAction::Kind::kEvidence;
-      a.text = "member " + core::toHexLower(v.voter) + " voted for two proposals in round " +
-               std::to_string(v.seq) + " view " + std::to_string(v.view);
-      emit(std::move(a));
+      evidence("member " + core::toHexLower(v.voter) + " voted for two proposals in round " +
+               std::to_string(v.seq) + " view " + std::to_string(v.view));
       return;
     }
   }
@@ -329,11 +330,8 @@ void Agreement::onOutput(const Output& o, AgreementClock now) {
   auto& byMember = outputs_[{o.plan, o.view}];
   if (auto it = byMember.find(o.member); it != byMember.end() && (it->second.stateHash != o.stateHash ||
                                                                   it->second.outputRoot != o.outputRoot)) {
-    AgreementAction a;
-    a.kind = AgreementAction::Kind::kEvidence;
-    a.text = "member " + core::toHexLower(o.member) + " signed two results for round " +
-             std::to_string(o.seq) + " view " + std::to_string(o.view);
-    emit(std::move(a));
+    evidence("member " + core::toHexLower(o.member) + " signed two results for round " +
+             std::to_string(o.seq) + " view " + std::to_string(o.view));
     return;
   }
   byMember[o.member] = o;

@@ -130,6 +130,7 @@ class Agreement {
   [[nodiscard]] AgreementClock timeout() const;
   void emit(AgreementAction a) { actions_.push_back(std::move(a)); }
   void broadcast(PeerMessage m);
+  void evidence(std::string text);  // kEvidence
   void onProposal(const Proposal& p, AgreementClock now);
   void onVote(const Vote& v, AgreementClock now);
   void onOutput(const Output& o, AgreementClock now);

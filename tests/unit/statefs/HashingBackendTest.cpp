@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "RandomOps.h"
 #include "TempTree.h"
 #include "sashimono/core/Bytes.h"
 #include "sashimono/statefs/PassthroughBackend.h"
@@ -25,6 +26,8 @@ namespace {
 namespace fs = std::filesystem;
 using testing::builtRootHex;
 using testing::hex;
+using testing::randomOp;
+using testing::RandomOps;
 using testing::TempTree;
 
 // A HashingBackend over a PassthroughBackend on a temporary directory, driven directly.
@@ -45,18 +48,6 @@ class HashingBackendTest : public ::testing::Test {
     auto root = be_->refresh();
     ASSERT_TRUE(root.ok()) << root.error().message;
     ASSERT_EQ(hex(*root), builtRootHex(t_.path())) << when;
-  }
-
-  // State paths of what the directory holds now (symlinks are not followed).
-  void scan(std::vector<std::string>& files, std::vector<std::string>& dirs) {
-    files.clear();
-    dirs.assign(1, "/");
-    for (const auto& e : fs::recursive_directory_iterator(t_.path())) {
-      const std::string p = "/" + fs::relative(e.path(), t_.path()).string();
-      if (e.is_symlink()) continue;
-      if (e.is_directory()) dirs.push_back(p);
-      if (e.is_regular_file()) files.push_back(p);
-    }
   }
 
   TempTree t_;
@@ -151,95 +142,14 @@ TEST_F(HashingBackendTest, RandomOperationsKeepTheRootEqualToAFullBuild) {
     fs::create_directory(t_.path());
     SetUp();
     std::mt19937_64 rng(seed);
-    std::vector<std::string> files, dirs;
     std::vector<Handle> open;
-    auto pick = [&](const std::vector<std::string>& v) { return v[rng() % v.size()]; };
-    auto newName = [&](const std::string& dir) {
-      return (dir == "/" ? "" : dir) + "/n" + std::to_string(rng() % 40);
-    };
-    auto bytes = [&](std::size_t n) {
-      std::string b(n, '\0');
-      for (auto& c : b) c = static_cast<char>(rng());
-      return b;
-    };
+    RandomOps ops;
+    ops.span = 2 * kBlockSize;
+    ops.append = true;
+    ops.fifos = true;
+    ops.allFallocateModes = true;
     for (int step = 0; step < 160; ++step) {
-      scan(files, dirs);
-      const bool haveFile = !files.empty(), haveOpen = !open.empty();
-      Handle h = 0;
-      switch (rng() % 16) {
-        case 0:  // create, keep open
-          if (be_->create(newName(pick(dirs)), O_RDWR | O_EXCL, 0644, h) == 0) open.push_back(h);
-          break;
-        case 1:  // open an existing file, maybe truncating or appending
-          if (haveFile &&
-              be_->open(pick(files),
-                        O_RDWR | (rng() % 4 == 0 ? O_TRUNC : 0) | (rng() % 4 == 0 ? O_APPEND : 0), h) == 0)
-            open.push_back(h);
-          break;
-        case 2:
-        case 3:  // write at an offset (maybe past the end), possibly into an unlinked file
-          if (haveOpen) {
-            auto b = bytes(1 + rng() % 9000);
-            (void)be_->write(open[rng() % open.size()], b.data(), b.size(),
-                             static_cast<off_t>(rng() % (2 * kBlockSize)));
-          }
-          break;
-        case 4:
-          if (haveFile) (void)be_->truncate(pick(files), static_cast<off_t>(rng() % (2 * kBlockSize)));
-          break;
-        case 5:
-          if (haveOpen)
-            (void)be_->ftruncate(open[rng() % open.size()], static_cast<off_t>(rng() % (2 * kBlockSize)));
-          break;
-        case 6:  // rename a file or a directory, maybe across directories, maybe replacing
-          (void)be_->rename(rng() % 2 ? (haveFile ? pick(files) : "/x") : pick(dirs), newName(pick(dirs)),
-                            rng() % 4 == 0 ? RENAME_NOREPLACE : 0);
-          break;
-        case 7: {  // swap two names (files, directories, or one of each)
-          auto& a = rng() % 2 && haveFile ? files : dirs;
-          auto& b = rng() % 2 && haveFile ? files : dirs;
-          (void)be_->rename(pick(a), pick(b), RENAME_EXCHANGE);
-          break;
-        }
-        case 8:  // unlink (an open handle stays usable)
-          if (haveFile) (void)be_->unlink(pick(files));
-          break;
-        case 9:
-          if (haveFile) (void)be_->link(pick(files), newName(pick(dirs)));
-          break;
-        case 10:
-          (void)be_->symlink("../t" + std::to_string(rng() % 3), newName(pick(dirs)));
-          break;
-        case 11:
-          if (rng() % 2)
-            (void)be_->mkdir(newName(pick(dirs)), rng() % 2 ? 0755 : 0700);
-          else
-            (void)be_->rmdir(pick(dirs));
-          break;
-        case 12:  // chmod a file or a directory by name
-          (void)be_->chmod(rng() % 2 && haveFile ? pick(files) : pick(dirs), rng() % 2 ? 0750 : 0705);
-          break;
-        case 13:
-          if (haveOpen) (void)be_->fchmod(open[rng() % open.size()], rng() % 2 ? 0755 : 0600);
-          break;
-        case 14:
-          if (haveOpen) {
-            static constexpr int kModes[] = {
-                0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, FALLOC_FL_ZERO_RANGE};
-            (void)be_->fallocate(open[rng() % open.size()], kModes[rng() % 4],
-                                 static_cast<off_t>(rng() % (2 * kBlockSize)), 1 + rng() % kBlockSize);
-          }
-          break;
-        case 15:  // close a handle, or make a fifo
-          if (haveOpen && rng() % 3 != 0) {
-            auto at = open.begin() + static_cast<long>(rng() % open.size());
-            ASSERT_EQ(be_->release(*at), 0);
-            open.erase(at);
-          } else {
-            (void)be_->mknod(newName(pick(dirs)), S_IFIFO | 0644, 0);
-          }
-          break;
-      }
+      randomOp(*be_, t_.path(), rng, open, ops);
       if (step % 7 == 6) {
         ASSERT_NO_FATAL_FAILURE(
             expectRootMatches("seed " + std::to_string(seed) + " step " + std::to_string(step)));

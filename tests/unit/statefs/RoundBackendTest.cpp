@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "RandomOps.h"
 #include "TempTree.h"
 #include "sashimono/core/Bytes.h"
 #include "sashimono/statefs/HashingBackend.h"
@@ -30,6 +31,8 @@ namespace {
 namespace fs = std::filesystem;
 using testing::builtRootHex;
 using testing::hex;
+using testing::randomOp;
+using testing::RandomOps;
 using testing::TempTree;
 
 // What a directory holds, by path: kind, permission bits, and content (size, hash) or target.
@@ -174,101 +177,14 @@ class RoundBackendTest : public ::testing::Test {
     return be_->writeFrom(h, b.size(), off, WriteSource{copy, &s});
   }
 
-  void scan(std::vector<std::string>& files, std::vector<std::string>& dirs) {
-    files.clear();
-    dirs.assign(1, "/");
-    for (const auto& e : fs::recursive_directory_iterator(src())) {
-      const std::string p = "/" + fs::relative(e.path(), src()).string();
-      if (e.is_symlink()) continue;
-      if (e.is_directory()) dirs.push_back(p);
-      if (e.is_regular_file()) files.push_back(p);
-    }
-  }
-
-  // `steps` random operations through the backend (the ops of HashingBackendTest's property test).
+  // `steps` random operations through the backend (RandomOps.h: the property tests' mix), half of
+  // the writes as the spliced path makes them.
   void randomOps(std::mt19937_64& rng, int steps) {
-    std::vector<std::string> files, dirs;
-    auto pick = [&](const std::vector<std::string>& v) { return v[rng() % v.size()]; };
-    auto newName = [&](const std::string& dir) {
-      return (dir == "/" ? "" : dir) + "/n" + std::to_string(rng() % 30);
-    };
-    auto bytes = [&](std::size_t n) {
-      std::string b(n, '\0');
-      for (auto& c : b) c = static_cast<char>(rng());
-      return b;
-    };
-    for (int step = 0; step < steps; ++step) {
-      scan(files, dirs);
-      const bool haveFile = !files.empty(), haveOpen = !open_.empty();
-      Handle h = 0;
-      auto anyOpen = [&] { return open_[rng() % open_.size()]; };
-      switch (rng() % 16) {
-        case 0:
-          if (be_->create(newName(pick(dirs)), O_RDWR | O_EXCL, 0644, h) == 0) open_.push_back(h);
-          break;
-        case 1:
-          if (haveFile && be_->open(pick(files), O_RDWR | (rng() % 4 == 0 ? O_TRUNC : 0), h) == 0)
-            open_.push_back(h);
-          break;
-        case 2:
-        case 3:
-          if (haveOpen) {  // half of the writes as the spliced path makes them
-            auto b = bytes(1 + rng() % 9000);
-            const auto off = static_cast<off_t>(rng() % (3 * kUndoBlock));
-            (void)(rng() % 2 ? be_->write(anyOpen(), b.data(), b.size(), off) : writeFrom(anyOpen(), b, off));
-          }
-          break;
-        case 4:
-          if (haveFile) (void)be_->truncate(pick(files), static_cast<off_t>(rng() % (3 * kUndoBlock)));
-          break;
-        case 5:
-          if (haveOpen) (void)be_->ftruncate(anyOpen(), static_cast<off_t>(rng() % (3 * kUndoBlock)));
-          break;
-        case 6:
-          (void)be_->rename(rng() % 2 ? (haveFile ? pick(files) : "/x") : pick(dirs), newName(pick(dirs)),
-                            rng() % 4 == 0 ? RENAME_NOREPLACE : 0);
-          break;
-        case 7: {
-          auto& a = rng() % 2 && haveFile ? files : dirs;
-          auto& b = rng() % 2 && haveFile ? files : dirs;
-          (void)be_->rename(pick(a), pick(b), RENAME_EXCHANGE);
-          break;
-        }
-        case 8:
-          if (haveFile) (void)be_->unlink(pick(files));
-          break;
-        case 9:
-          if (haveFile) (void)be_->link(pick(files), newName(pick(dirs)));
-          break;
-        case 10:
-          (void)be_->symlink("../t" + std::to_string(rng() % 3), newName(pick(dirs)));
-          break;
-        case 11:
-          if (rng() % 2)
-            (void)be_->mkdir(newName(pick(dirs)), rng() % 2 ? 0755 : 0700);
-          else
-            (void)be_->rmdir(pick(dirs));
-          break;
-        case 12:
-          (void)be_->chmod(rng() % 2 && haveFile ? pick(files) : pick(dirs), rng() % 2 ? 0750 : 0705);
-          break;
-        case 13:
-          if (haveOpen) (void)be_->fchmod(anyOpen(), rng() % 2 ? 0755 : 0600);
-          break;
-        case 14:
-          if (haveOpen)
-            (void)be_->fallocate(anyOpen(), rng() % 2 ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE : 0,
-                                 static_cast<off_t>(rng() % (2 * kUndoBlock)), 1 + rng() % kUndoBlock);
-          break;
-        case 15:
-          if (haveOpen) {
-            auto i = rng() % open_.size();
-            (void)be_->release(open_[i]);
-            open_.erase(open_.begin() + static_cast<std::ptrdiff_t>(i));
-          }
-          break;
-      }
-    }
+    RandomOps ops;
+    ops.span = 3 * kUndoBlock;
+    ops.names = 30;
+    ops.writeFrom = [this](Handle h, const std::string& b, off_t at) { return writeFrom(h, b, at); };
+    for (int step = 0; step < steps; ++step) randomOp(*be_, src(), rng, open_, ops);
   }
 
   TempTree t_;
