@@ -259,6 +259,7 @@ std::optional<std::string> Instance::submitInput(const PubKey& user, Protocol p,
   bytes += container->input.size();
   pendingHashes_.insert(inputHash);
   RoundInput in;
+  in.protocol = p;
   in.user = user;
   in.hash = inputHash;
   in.sig = m.sig;

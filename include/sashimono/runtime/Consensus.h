@@ -17,12 +17,14 @@
 #include <vector>
 
 #include "sashimono/core/Bytes.h"
+#include "sashimono/runtime/Codec.h"
 #include "sashimono/runtime/InstanceKey.h"
 #include "sashimono/runtime/Ledger.h"
 
 namespace sashimono::runtime {
 
 struct RoundInput {
+  Protocol protocol = Protocol::Json;  // how `container` is encoded (the user's session)
   PubKey user{};
   Hash hash{};  // H(sig)
   core::Bytes sig;

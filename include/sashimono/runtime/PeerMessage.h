@@ -64,6 +64,7 @@
 #include "sashimono/core/Bytes.h"
 #include "sashimono/core/Result.h"
 #include "sashimono/runtime/Codec.h"
+#include "sashimono/runtime/Consensus.h"
 #include "sashimono/runtime/InstanceKey.h"
 #include "sashimono/runtime/Ledger.h"
 
@@ -201,6 +202,14 @@ PeerType peerTypeOf(const PeerMessage& m);
 // Precondition: checkPeerMessage(m) succeeds (otherwise the peer refuses the bytes).
 core::Bytes encodePeerMessage(const PeerMessage& m);
 [[nodiscard]] core::Result<PeerMessage> decodePeerMessage(core::ByteView in);
+
+// A user's input as members relay it (`input`), and back: fromPeerInput checks the user's
+// signature over the container and parses it with its protocol, giving the RoundInput the round
+// engine made from the user's own message (hash = H(sig)); "bad_sig" or "bad_msg_format"
+// otherwise. Whether the input is still valid on the last ledger (nonce, max ledger) is the
+// round engine's to decide, as for its own users' inputs.
+PeerInput toPeerInput(const RoundInput& in);
+[[nodiscard]] core::Result<RoundInput> fromPeerInput(const PeerInput& p, const ParseLimits& limits = {});
 
 // Digests (the BLAKE3 hashes that are signed).
 Hash helloDigest(std::string_view contractId, const Challenge& challenge, const PubKey& signer,
