@@ -21,7 +21,8 @@ void put(core::Bytes& b, const A& a) {
   b.insert(b.end(), a.begin(), a.end());
 }
 
-constexpr std::size_t kMaxEarly = 10000;  // messages kept for the next round
+constexpr std::size_t kMaxEarly = 10000;   // messages kept for the next rounds ...
+constexpr std::uint64_t kAheadRounds = 4;  // ... up to this many rounds ahead
 
 }  // namespace
 
@@ -106,8 +107,14 @@ void Agreement::startRound(const LedgerRecord& lcl, AgreementClock now) {
   result_.reset();
   outputs_.clear();
   viewChanges_.clear();
+  // Messages kept for this round are taken now; those for later rounds stay.
   auto early = std::exchange(early_, {});
-  for (auto& [from, m] : early) receive(from, m, now);
+  for (auto& e : early) {
+    if (e.seq == seq_)
+      receive(e.from, e.message, now);
+    else if (e.seq > seq_)
+      early_.push_back(std::move(e));
+  }
 }
 
 void Agreement::noteWork(AgreementClock now) {
@@ -164,9 +171,9 @@ void Agreement::propose(std::uint64_t timestamp, std::vector<PubKey> users, std:
 
 bool Agreement::notThisRound(const PubKey& from, const PeerMessage& m, std::uint64_t seq) {
   if (seq == seq_) return false;
-  if (seq == seq_ + 1) {
-    if (early_.size() < kMaxEarly) early_.emplace_back(from, m);
-  } else if (seq > seq_ + 1) {
+  if (seq > seq_ && seq <= seq_ + kAheadRounds) {
+    if (early_.size() < kMaxEarly) early_.push_back(Early{seq, from, m});
+  } else if (seq > seq_) {
     reportBehind(seq, "members are at round " + std::to_string(seq));
   }
   return true;

@@ -141,8 +141,8 @@ class Agreement {
   void maybeCertify(std::uint32_t view, const Hash& proposal, AgreementClock now);
   void adopt(Lock lock, AgreementClock now);
   void maybeClose();
-  // A message for a later round: kept when for the next one (replayed by startRound), else
-  // reported as kBehind. True when the message is not for this round.
+  // A message for a later round: kept when for one of the next few (replayed by startRound),
+  // else reported as kBehind. True when the message is not for this round.
   bool notThisRound(const PubKey& from, const PeerMessage& m, std::uint64_t seq);
   void enterView(std::uint32_t view, AgreementClock now);
   void sendViewChange(std::uint32_t view);
@@ -175,7 +175,12 @@ class Agreement {
   std::map<std::pair<Hash, std::uint32_t>, std::map<PubKey, Output>> outputs_;  // per (plan, view)
   std::map<std::uint32_t, std::map<PubKey, ViewChange>> viewChanges_;
   std::uint64_t behindReported_ = 0;
-  std::vector<std::pair<PubKey, PeerMessage>> early_;  // for round seq_ + 1
+  struct Early {
+    std::uint64_t seq = 0;
+    PubKey from{};
+    PeerMessage message;
+  };
+  std::vector<Early> early_;  // messages for the next few rounds (a member a little behind)
 };
 
 }  // namespace sashimono::runtime

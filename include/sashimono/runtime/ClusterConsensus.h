@@ -1,0 +1,103 @@
+#pragma once
+// ClusterConsensus: the Consensus of an instance with peers (docs/CLUSTER.md). It runs the
+// round's Agreement against the members' messages, keeps the pool of inputs (its users' and the
+// ones relayed by members), and answers the round engine: nextRound() returns the plan the
+// cluster certified, agree() the signatures of the members that got the same result.
+//
+// Status: the Consensus side is complete and tested with in-process links (ClusterConsensusTest);
+// the round engine (Instance) does not use it yet — it still treats an empty agree() as a failed
+// round whose inputs are answered round_failed, where in a cluster another certified plan may
+// simply have replaced this one (kRollback), and its inputs stay pending.
+//
+// Thread-safety: everything may be called from any thread; nextRound/agree block the calling
+// (engine) thread; received()/linkUp() come from the transport; a ticker thread of its own drives
+// the view timeouts.
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "sashimono/runtime/Agreement.h"
+#include "sashimono/runtime/Consensus.h"
+#include "sashimono/runtime/PeerMessage.h"
+
+namespace sashimono::runtime {
+
+// How the consensus reaches the other members (PeerNetwork, or an in-process link in tests).
+// Calls must not block on the receiver: a message is delivered later, on another thread.
+class PeerLink {
+ public:
+  virtual ~PeerLink() = default;
+  virtual bool send(const PubKey& to, const PeerMessage& m) = 0;
+  virtual void broadcast(const PeerMessage& m) = 0;
+};
+
+struct ClusterConfig {
+  AgreementConfig agreement;
+  std::chrono::milliseconds tick{20};  // how often view timeouts are looked at
+};
+
+class ClusterConsensus final : public Consensus {
+ public:
+  ClusterConsensus(ClusterConfig config, InstanceKey key, PeerLink& link);
+  ~ClusterConsensus() override;
+  ClusterConsensus(const ClusterConsensus&) = delete;
+  ClusterConsensus& operator=(const ClusterConsensus&) = delete;
+
+  // Consensus.
+  void submit(RoundInput in) override;
+  std::optional<RoundPlan> nextRound(const LedgerRecord& lcl, std::vector<PubKey> connectedUsers) override;
+  std::vector<Signature> agree(const RoundPlan& plan, const Hash& outputRoot, const Hash& stateHash) override;
+  void wake() override;
+  void stop() override;
+  [[nodiscard]] std::string voteStatus() const override;
+  [[nodiscard]] std::size_t pending() const override;
+
+  // From the transport: a message of an authenticated member, a link (re)made.
+  void received(const PubKey& from, const PeerMessage& m);
+  void linkUp(const PubKey& peer);
+
+  // What members signed in conflict (kEvidence), for logs and tests.
+  [[nodiscard]] std::vector<std::string> evidence() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  [[nodiscard]] AgreementClock now() const;
+  // Runs the agreement's actions (mu_ held); messages to send are queued in out_ and sent by
+  // flush() once mu_ is released.
+  void act();
+  void flush();
+  void tickLoop();
+
+  ClusterConfig config_;
+  InstanceKey key_;
+  PeerLink& link_;
+  const Clock::time_point epoch_ = Clock::now();
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  Agreement agreement_;
+  std::map<Hash, RoundInput> pool_;  // by H(sig): inputs not yet in a closed ledger
+  // Inputs of closed ledgers, until their max ledger passes: a late copy is not taken again.
+  std::map<Hash, std::uint64_t> applied_;
+  std::deque<std::pair<std::uint64_t, std::map<Hash, RoundInput>>> recent_;  // the last ledgers' inputs
+  std::vector<PubKey> users_;  // the engine's connected users, for this member's proposals
+  bool started_ = false;
+  bool stopped_ = false;
+  bool woken_ = false;
+  bool behind_ = false;
+  std::optional<AgreementAction> execute_;  // a plan to hand to nextRound()
+  std::optional<Hash> running_;             // the plan the engine runs (between nextRound and agree)
+  std::optional<AgreementAction> closed_;   // the close of running_
+  bool replaced_ = false;                   // running_ was rolled back for another plan
+  std::vector<std::pair<std::optional<PubKey>, PeerMessage>> out_;  // nullopt: broadcast
+  std::vector<std::string> evidence_;
+  std::thread ticker_;
+};
+
+}  // namespace sashimono::runtime

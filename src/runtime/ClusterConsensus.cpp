@@ -1,0 +1,286 @@
+#include "sashimono/runtime/ClusterConsensus.h"
+
+#include <algorithm>
+
+#include "sashimono/core/Bytes.h"
+#include "sashimono/core/Log.h"
+
+namespace sashimono::runtime {
+
+namespace {
+constexpr std::size_t kRecentLedgers = 16;  // closed ledgers whose inputs members may still ask for
+}  // namespace
+
+ClusterConsensus::ClusterConsensus(ClusterConfig config, InstanceKey key, PeerLink& link)
+    : config_(std::move(config)),
+      key_(std::move(key)),
+      link_(link),
+      agreement_(config_.agreement, key_, [this](const Hash& h) { return pool_.count(h) != 0; }) {
+  ticker_ = std::thread([this] { tickLoop(); });
+}
+
+ClusterConsensus::~ClusterConsensus() { stop(); }
+
+AgreementClock ClusterConsensus::now() const {
+  return std::chrono::duration_cast<AgreementClock>(Clock::now() - epoch_);
+}
+
+void ClusterConsensus::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+  }
+  cv_.notify_all();
+  if (ticker_.joinable() && ticker_.get_id() != std::this_thread::get_id()) ticker_.join();
+}
+
+void ClusterConsensus::wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+std::string ClusterConsensus::voteStatus() const {
+  std::lock_guard lock(mu_);
+  return behind_ ? "desync" : "synced";
+}
+
+std::size_t ClusterConsensus::pending() const {
+  std::lock_guard lock(mu_);
+  return pool_.size();
+}
+
+std::vector<std::string> ClusterConsensus::evidence() const {
+  std::lock_guard lock(mu_);
+  return evidence_;
+}
+
+void ClusterConsensus::submit(RoundInput in) {
+  {
+    std::lock_guard lock(mu_);
+    if (applied_.count(in.hash) != 0) return;
+    out_.emplace_back(std::nullopt, toPeerInput(in));  // inputs reach every member
+    pool_.emplace(in.hash, std::move(in));
+    if (started_) {
+      agreement_.noteWork(now());
+      agreement_.inputsArrived(now());
+      act();
+    }
+  }
+  flush();
+  cv_.notify_all();
+}
+
+void ClusterConsensus::received(const PubKey& from, const PeerMessage& m) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    if (const auto* in = std::get_if<PeerInput>(&m)) {
+      auto r = fromPeerInput(*in);
+      if (!r.ok()) {
+        spdlog::warn("cluster: member {} relayed an input that is not valid: {}", core::toHexLower(from),
+                     r.error().message);
+        return;
+      }
+      const Hash h = r->hash;
+      if (applied_.count(h) != 0) return;  // already in a ledger: a late copy
+      if (pool_.emplace(h, std::move(r).value()).second && started_) {
+        agreement_.noteWork(now());
+        agreement_.inputsArrived(now());
+      }
+    } else if (const auto* req = std::get_if<InputRequest>(&m)) {
+      for (const auto& h : req->inputs) {
+        if (auto it = pool_.find(h); it != pool_.end()) {
+          out_.emplace_back(from, toPeerInput(it->second));
+          continue;
+        }
+        for (const auto& [seq, ins] : recent_)  // a member running a round others closed
+          if (auto it = ins.find(h); it != ins.end()) out_.emplace_back(from, toPeerInput(it->second));
+      }
+    } else {
+      // Before the engine's first round too: the agreement keeps what is for the next rounds.
+      agreement_.receive(from, m, now());
+    }
+    act();
+  }
+  flush();
+  cv_.notify_all();
+}
+
+void ClusterConsensus::linkUp(const PubKey& peer) {
+  {
+    std::lock_guard lock(mu_);
+    agreement_.peerConnected(peer);
+    // The inputs waiting here may not have reached the peer.
+    for (const auto& [h, in] : pool_) out_.emplace_back(peer, toPeerInput(in));
+    act();
+  }
+  flush();
+}
+
+void ClusterConsensus::act() {
+  using K = AgreementAction::Kind;
+  for (auto actions = agreement_.take(); !actions.empty(); actions = agreement_.take()) {
+    for (auto& a : actions) {
+      switch (a.kind) {
+        case K::kBroadcast:
+          out_.emplace_back(std::nullopt, std::move(a.message));
+          break;
+        case K::kSend:
+          out_.emplace_back(a.to, std::move(a.message));
+          break;
+        case K::kNeedProposal: {
+          // This member leads: the inputs it holds, in hash order, and the users it serves.
+          std::vector<Hash> inputs;
+          for (const auto& [h, in] : pool_) inputs.push_back(h);
+          if (inputs.size() > kMaxProposalInputs) inputs.resize(kMaxProposalInputs);
+          const auto wall = static_cast<std::uint64_t>(nowMs());
+          agreement_.propose(wall, users_, std::move(inputs), now());
+          break;
+        }
+        case K::kRequestInputs: {
+          InputRequest r;
+          r.inputs = std::move(a.inputs);
+          if (r.inputs.size() > kMaxRequestedInputs) r.inputs.resize(kMaxRequestedInputs);
+          out_.emplace_back(a.to, std::move(r));
+          break;
+        }
+        case K::kExecute: {
+          // The plan may name inputs this member never got (it did not vote): ask everyone.
+          InputRequest r;
+          for (const auto& h : a.plan.inputs)
+            if (pool_.count(h) == 0 && r.inputs.size() < kMaxRequestedInputs) r.inputs.push_back(h);
+          if (!r.inputs.empty()) out_.emplace_back(std::nullopt, std::move(r));
+          execute_ = std::move(a);
+          break;
+        }
+        case K::kRollback:
+          if (running_ && *running_ == a.planHash) replaced_ = true;
+          if (execute_ && execute_->planHash == a.planHash) execute_.reset();
+          break;
+        case K::kClose: {
+          std::map<Hash, RoundInput> ran;
+          for (const auto& h : a.plan.inputs) {
+            auto it = pool_.find(h);
+            if (it == pool_.end()) continue;
+            applied_[h] = it->second.maxLedgerSeqNo;
+            ran.emplace(h, std::move(it->second));
+            pool_.erase(it);
+          }
+          recent_.emplace_back(a.seq, std::move(ran));
+          behind_ = false;  // it closed a round with the others
+          if (recent_.size() > kRecentLedgers) recent_.pop_front();
+          closed_ = std::move(a);
+          break;
+        }
+        case K::kBehind:
+          if (!behind_) spdlog::warn("cluster: behind the other members: {}", a.text);
+          behind_ = true;
+          break;
+        case K::kEvidence:
+          spdlog::warn("cluster: {}", a.text);
+          evidence_.push_back(std::move(a.text));
+          break;
+      }
+    }
+  }
+}
+
+void ClusterConsensus::flush() {
+  std::vector<std::pair<std::optional<PubKey>, PeerMessage>> out;
+  {
+    std::lock_guard lock(mu_);
+    out.swap(out_);
+  }
+  for (auto& [to, m] : out) {
+    if (to)
+      (void)link_.send(*to, m);
+    else
+      link_.broadcast(m);
+  }
+}
+
+std::optional<RoundPlan> ClusterConsensus::nextRound(const LedgerRecord& lcl,
+                                                     std::vector<PubKey> connectedUsers) {
+  std::unique_lock lock(mu_);
+  users_ = std::move(connectedUsers);
+  std::sort(users_.begin(), users_.end());
+  users_.erase(std::unique(users_.begin(), users_.end()), users_.end());
+  if (!started_ || agreement_.seq() != lcl.seqNo + 1) {
+    // A new round on the ledger the engine stored: inputs it can no longer take are dropped.
+    for (auto it = pool_.begin(); it != pool_.end();)
+      it = it->second.maxLedgerSeqNo <= lcl.seqNo ? pool_.erase(it) : std::next(it);
+    for (auto it = applied_.begin(); it != applied_.end();)  // expired: no copy can be valid now
+      it = it->second <= lcl.seqNo ? applied_.erase(it) : std::next(it);
+    execute_.reset();
+    closed_.reset();
+    running_.reset();
+    replaced_ = false;
+    agreement_.startRound(lcl, now());
+    started_ = true;
+  }
+  if (!pool_.empty() || woken_) agreement_.noteWork(now());
+  woken_ = false;
+  act();
+  lock.unlock();
+  flush();
+  lock.lock();
+  // A plan runs once every input it names is here (a missing one was asked for at kExecute).
+  cv_.wait(lock, [&] {
+    if (stopped_) return true;
+    if (!execute_) return false;
+    return std::all_of(execute_->plan.inputs.begin(), execute_->plan.inputs.end(),
+                       [&](const Hash& h) { return pool_.count(h) != 0; });
+  });
+  if (stopped_) return std::nullopt;
+  AgreementAction a = std::move(*execute_);
+  execute_.reset();
+  running_ = a.planHash;
+  replaced_ = false;
+  RoundPlan plan;
+  plan.seqNo = a.plan.seq;
+  plan.timestamp = a.plan.timestamp;
+  plan.users = a.plan.users;
+  for (const auto& h : a.plan.inputs)
+    if (auto it = pool_.find(h); it != pool_.end()) plan.inputs.push_back(it->second);
+  return plan;
+}
+
+std::vector<Signature> ClusterConsensus::agree(const RoundPlan& plan, const Hash& outputRoot,
+                                               const Hash& stateHash) {
+  std::unique_lock lock(mu_);
+  if (!running_ || agreement_.seq() != plan.seqNo) return {};
+  const Hash ran = *running_;
+  agreement_.executed(ran, stateHash, outputRoot, now());
+  act();
+  lock.unlock();
+  flush();
+  lock.lock();
+  cv_.wait(lock, [&] { return stopped_ || replaced_ || (closed_ && closed_->planHash == ran); });
+  running_.reset();
+  if (stopped_ || replaced_ || !closed_) return {};
+  std::vector<Signature> sigs;
+  for (auto& [k, s] : closed_->signatures) sigs.emplace_back(k, s);
+  if (closed_->stateHash != stateHash || closed_->outputRoot != outputRoot) return {};
+  return sigs;
+}
+
+void ClusterConsensus::tickLoop() {
+  std::unique_lock lock(mu_);
+  while (!stopped_) {
+    cv_.wait_for(lock, config_.tick, [&] { return stopped_; });
+    if (stopped_) break;
+    if (started_) {
+      agreement_.tick(now(), static_cast<std::uint64_t>(nowMs()));
+      act();
+    }
+    lock.unlock();
+    flush();
+    cv_.notify_all();
+    lock.lock();
+  }
+}
+
+}  // namespace sashimono::runtime

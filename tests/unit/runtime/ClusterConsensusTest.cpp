@@ -1,0 +1,246 @@
+// ClusterConsensus with in-process links (each member's messages delivered by a thread of its
+// own, as a network would) and a stand-in round engine per member that asks nextRound(), "runs"
+// the plan (its state hash: the previous one and the inputs, in order) and stores the ledger when
+// agree() returns the threshold's signatures. Inputs submitted to different members are each
+// applied once, in the same order everywhere.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "sashimono/crypto/Blake3.h"
+#include "sashimono/runtime/ClusterConsensus.h"
+
+namespace sashimono::runtime {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Net;
+
+// One member's inbox: delivered in order by its own thread.
+class Link final : public PeerLink {
+ public:
+  Link(Net& net, std::size_t self) : net_(net), self_(self) {}
+  bool send(const PubKey& to, const PeerMessage& m) override;
+  void broadcast(const PeerMessage& m) override;
+
+ private:
+  Net& net_;
+  std::size_t self_;
+};
+
+class Net {
+ public:
+  struct Member {
+    std::unique_ptr<InstanceKey> key;
+    std::unique_ptr<Link> link;
+    std::unique_ptr<ClusterConsensus> consensus;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::pair<PubKey, PeerMessage>> inbox;
+    bool done = false;
+    std::thread deliver;
+    // The stand-in engine's ledgers: (seq, hash, input hashes).
+    std::vector<std::tuple<std::uint64_t, Hash, std::vector<Hash>>> ledgers;
+    std::thread engine;
+  };
+
+  Net(std::size_t n, double fraction) : members_(n) {
+    AgreementConfig c;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::array<std::uint8_t, 32> seed{};
+      seed[0] = static_cast<std::uint8_t>(i + 100);
+      members_[i].key = std::make_unique<InstanceKey>(InstanceKey::fromSeed(seed));
+      c.unl.push_back(members_[i].key->publicKey());
+      index_[members_[i].key->publicKey()] = i;
+    }
+    c.threshold = agreementThreshold(n, fraction);
+    c.viewTimeout = 300ms;
+    threshold_ = c.threshold;
+    for (std::size_t i = 0; i < n; ++i) {
+      Member& m = members_[i];
+      m.link = std::make_unique<Link>(*this, i);
+      m.consensus = std::make_unique<ClusterConsensus>(ClusterConfig{c}, *m.key, *m.link);
+      m.deliver = std::thread([this, i] { deliverLoop(i); });
+      m.engine = std::thread([this, i] { engineLoop(i); });
+    }
+  }
+  ~Net() {
+    for (auto& m : members_) m.consensus->stop();
+    for (auto& m : members_) {
+      {
+        std::lock_guard l(m.mu);
+        m.done = true;
+      }
+      m.cv.notify_all();
+    }
+    for (auto& m : members_) {
+      m.engine.join();
+      m.deliver.join();
+    }
+  }
+
+  void post(std::size_t from, std::size_t to, const PeerMessage& msg) {
+    Member& m = members_[to];
+    {
+      std::lock_guard l(m.mu);
+      m.inbox.emplace_back(members_[from].key->publicKey(), msg);
+    }
+    m.cv.notify_all();
+  }
+  std::size_t indexOf(const PubKey& k) const { return index_.at(k); }
+  std::size_t size() const { return members_.size(); }
+  Member& member(std::size_t i) { return members_[i]; }
+
+  std::vector<std::tuple<std::uint64_t, Hash, std::vector<Hash>>> ledgers(std::size_t i) {
+    std::lock_guard l(members_[i].mu);
+    return members_[i].ledgers;
+  }
+
+ private:
+  void deliverLoop(std::size_t i) {
+    Member& m = members_[i];
+    std::unique_lock l(m.mu);
+    while (true) {
+      m.cv.wait(l, [&] { return m.done || !m.inbox.empty(); });
+      if (m.done) return;
+      auto [from, msg] = std::move(m.inbox.front());
+      m.inbox.pop_front();
+      l.unlock();
+      m.consensus->received(from, msg);
+      l.lock();
+    }
+  }
+
+  void engineLoop(std::size_t i) {
+    Member& m = members_[i];
+    LedgerRecord lcl;
+    for (;;) {
+      auto plan = m.consensus->nextRound(lcl, {});
+      if (!plan) return;
+      core::Bytes b(lcl.stateHash.begin(), lcl.stateHash.end());
+      std::vector<Hash> ins;
+      for (const auto& in : plan->inputs) {
+        b.insert(b.end(), in.hash.begin(), in.hash.end());
+        ins.push_back(in.hash);
+      }
+      const Hash state = crypto::blake3(b);
+      b.push_back(1);
+      const Hash root = crypto::blake3(b);
+      auto sigs = m.consensus->agree(*plan, root, state);
+      if (sigs.size() < threshold_) continue;  // replaced or stopped: the same ledger again
+      LedgerRecord next;
+      next.seqNo = plan->seqNo;
+      next.timestamp = plan->timestamp;
+      next.stateHash = state;
+      core::Bytes h(lcl.hash.begin(), lcl.hash.end());
+      h.insert(h.end(), state.begin(), state.end());
+      next.hash = crypto::blake3(h);
+      lcl = next;
+      std::lock_guard l(m.mu);
+      m.ledgers.emplace_back(lcl.seqNo, lcl.hash, ins);
+    }
+  }
+
+  std::vector<Member> members_;
+  std::map<PubKey, std::size_t> index_;
+  std::size_t threshold_ = 1;
+};
+
+bool Link::send(const PubKey& to, const PeerMessage& m) {
+  net_.post(self_, net_.indexOf(to), m);
+  return true;
+}
+void Link::broadcast(const PeerMessage& m) {
+  for (std::size_t j = 0; j < net_.size(); ++j)
+    if (j != self_) net_.post(self_, j, m);
+}
+
+RoundInput userInput(const InstanceKey& user, std::uint64_t nonce) {
+  RoundInput in;
+  in.user = user.publicKey();
+  const std::string c = R"({"input":"in )" + std::to_string(nonce) + R"(","nonce":)" + std::to_string(nonce) +
+                        R"(,"max_ledger_seq_no":100000})";
+  in.container = core::Bytes(c.begin(), c.end());
+  in.sig = user.sign(in.container);
+  in.hash = crypto::blake3(in.sig);
+  in.blob = core::Bytes(c.begin(), c.end());
+  in.nonce = nonce;
+  in.maxLedgerSeqNo = 100000;
+  return in;
+}
+
+void expectOneChainWithEveryInputOnce(Net& net, const std::set<Hash>& submitted) {
+  const auto first = net.ledgers(0);
+  std::multiset<Hash> applied;
+  for (const auto& [seq, hash, ins] : first) applied.insert(ins.begin(), ins.end());
+  EXPECT_EQ(std::set<Hash>(applied.begin(), applied.end()), submitted);
+  EXPECT_EQ(applied.size(), submitted.size()) << "an input was applied twice";
+  for (std::size_t i = 1; i < net.size(); ++i) {
+    const auto other = net.ledgers(i);
+    const std::size_t n = std::min(first.size(), other.size());
+    for (std::size_t k = 0; k < n; ++k) EXPECT_EQ(other[k], first[k]) << "member " << i << " ledger " << k;
+  }
+}
+
+template <typename F>
+bool eventually(F f, std::chrono::milliseconds limit = 10s) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (f()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return f();
+}
+
+TEST(ClusterConsensusTest, InputsSentToDifferentMembersAreAppliedOnceInOneOrder) {
+  for (std::size_t n : {3, 5}) {
+    Net net(n, 0.8);
+    std::array<std::uint8_t, 32> seed{};
+    seed[0] = 1;
+    const InstanceKey user = InstanceKey::fromSeed(seed);
+    std::set<Hash> submitted;
+    for (std::uint64_t k = 1; k <= 30; ++k) {
+      RoundInput in = userInput(user, k);
+      submitted.insert(in.hash);
+      net.member(k % n).consensus->submit(std::move(in));
+      if (k % 7 == 0) std::this_thread::sleep_for(5ms);
+    }
+    ASSERT_TRUE(eventually([&] {
+      for (std::size_t i = 0; i < n; ++i) {
+        std::size_t seen = 0;
+        for (const auto& [seq, hash, ins] : net.ledgers(i)) seen += ins.size();
+        if (seen < submitted.size()) return false;
+      }
+      return true;
+    })) << n
+        << " members: not every input was applied everywhere" << [&] {
+             std::string d;
+             for (std::size_t i = 0; i < n; ++i) {
+               std::size_t seen = 0;
+               for (const auto& [seq, hash, ins] : net.ledgers(i)) seen += ins.size();
+               d += "\n  member " + std::to_string(i) + ": " + std::to_string(net.ledgers(i).size()) +
+                    " ledgers, " + std::to_string(seen) + " inputs applied, " +
+                    std::to_string(net.member(i).consensus->pending()) + " pending, " +
+                    net.member(i).consensus->voteStatus();
+             }
+             return d;
+           }();
+    expectOneChainWithEveryInputOnce(net, submitted);
+    for (std::size_t i = 0; i < n; ++i) {
+      EXPECT_EQ(net.member(i).consensus->pending(), 0U);
+      EXPECT_TRUE(net.member(i).consensus->evidence().empty());
+      EXPECT_EQ(net.member(i).consensus->voteStatus(), "synced");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sashimono::runtime
