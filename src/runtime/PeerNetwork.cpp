@@ -515,6 +515,10 @@ struct PeerNetwork::Impl {
     ioc.stop();
     for (auto& t : ioThreads) t.join();
     ioThreads.clear();
+    // WsServer::stop posts the acceptor's close: run what is ready (that close, the aborted
+    // accept) so that the port is free when stop() returns.
+    ioc.restart();
+    ioc.poll();
     server.reset();
     clientCtx.reset();
   }

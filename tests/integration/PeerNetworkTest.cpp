@@ -235,6 +235,7 @@ TEST(PeerNetworkTest, HandshakeViolationsCloseTheConnection) {
   };
   std::vector<Case> cases{
       {"garbage", {"\x01\xff junk"}},
+      {"over its type's size limit", {std::string("\x01\x02") + std::string(200, 'x')}},  // hello_ack: 128 B
       {"message before hello", {bytesOf(status(1))}},
       {"hello_ack before hello", {bytesOf(HelloAck{})}},
       {"hello then a message", {bytesOf(impostor), bytesOf(status(1))}},
@@ -268,8 +269,9 @@ TEST(PeerNetworkTest, HandshakeViolationsCloseTheConnection) {
   EXPECT_TRUE(a.net->connected().empty());
   EXPECT_EQ(a.ups.load(), 0);
   auto t = log.text();
-  for (const char* why : {"bad message", "status before the handshake", "hello_ack before hello",
-                          "second hello", "no handshake within 300 ms", "hello_ack does not verify"})
+  for (const char* why :
+       {"over the size limit", "unknown type", "status before the handshake", "hello_ack before hello",
+        "second hello", "no handshake within 300 ms", "hello_ack does not verify"})
     EXPECT_NE(t.find(why), std::string::npos) << why;
 }
 
