@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -135,6 +136,18 @@ std::unique_ptr<net::WsClient> rawClient(std::uint16_t port) {
   return c.ok() ? std::move(*c) : nullptr;
 }
 
+// Threads and open file descriptors of this process (to see that stopped networks leave none).
+std::size_t threadCount() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+std::size_t fdCount() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
 std::string bytesOf(const PeerMessage& m) { return core::asString(encodePeerMessage(m)); }
 
 // True once the server has closed the client's connection (messages before that are skipped).
@@ -149,7 +162,8 @@ bool closedByServer(net::WsClient& c) {
 
 }  // namespace
 
-TEST(PeerNetworkTest, ThreeMembersConnectAndDeliverEachMessageOnce) {
+// Three members connect to each other; send and broadcast deliver once, with the right sender.
+void threeMembers() {
   auto keys = sortedKeys(3);
   Node a(keys[0]), b(keys[1]), c(keys[2]);
   std::vector<Node*> all{&a, &b, &c};
@@ -180,6 +194,13 @@ TEST(PeerNetworkTest, ThreeMembersConnectAndDeliverEachMessageOnce) {
     EXPECT_EQ(all[j]->ups.load(), 2);
     EXPECT_EQ(all[j]->downs.load(), 0);
   }
+}
+
+TEST(PeerNetworkTest, ThreeMembersConnectAndDeliverEachMessageOnce) {
+  const std::size_t threads = threadCount(), fds = fdCount();
+  threeMembers();  // all stopped on return: no thread or socket is left
+  EXPECT_EQ(threadCount(), threads);
+  EXPECT_EQ(fdCount(), fds);
 }
 
 TEST(PeerNetworkTest, AnotherContractIsNeverAdmitted) {
