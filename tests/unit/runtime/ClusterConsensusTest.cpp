@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "fakes/runtime/StandInEngine.h"
 #include "sashimono/crypto/Blake3.h"
 #include "sashimono/runtime/ClusterConsensus.h"
 
@@ -47,9 +48,7 @@ class Net {
     std::deque<std::pair<PubKey, PeerMessage>> inbox;
     bool done = false;
     std::thread deliver;
-    // The stand-in engine's ledgers: (seq, hash, input hashes).
-    std::vector<std::tuple<std::uint64_t, Hash, std::vector<Hash>>> ledgers;
-    std::thread engine;
+    std::unique_ptr<fakes::StandInEngine> engine;
   };
 
   Net(std::size_t n, double fraction) : members_(n) {
@@ -63,13 +62,12 @@ class Net {
     }
     c.threshold = agreementThreshold(n, fraction);
     c.viewTimeout = 300ms;
-    threshold_ = c.threshold;
     for (std::size_t i = 0; i < n; ++i) {
       Member& m = members_[i];
       m.link = std::make_unique<Link>(*this, i);
       m.consensus = std::make_unique<ClusterConsensus>(ClusterConfig{c}, *m.key, *m.link);
       m.deliver = std::thread([this, i] { deliverLoop(i); });
-      m.engine = std::thread([this, i] { engineLoop(i); });
+      m.engine = std::make_unique<fakes::StandInEngine>(*m.consensus, c.threshold);
     }
   }
   ~Net() {
@@ -82,7 +80,7 @@ class Net {
       m.cv.notify_all();
     }
     for (auto& m : members_) {
-      m.engine.join();
+      m.engine->join();
       m.deliver.join();
     }
   }
@@ -99,10 +97,7 @@ class Net {
   std::size_t size() const { return members_.size(); }
   Member& member(std::size_t i) { return members_[i]; }
 
-  std::vector<std::tuple<std::uint64_t, Hash, std::vector<Hash>>> ledgers(std::size_t i) {
-    std::lock_guard l(members_[i].mu);
-    return members_[i].ledgers;
-  }
+  std::vector<fakes::StandInEngine::Ledger> ledgers(std::size_t i) { return members_[i].engine->ledgers(); }
 
  private:
   void deliverLoop(std::size_t i) {
@@ -119,39 +114,8 @@ class Net {
     }
   }
 
-  void engineLoop(std::size_t i) {
-    Member& m = members_[i];
-    LedgerRecord lcl;
-    for (;;) {
-      auto plan = m.consensus->nextRound(lcl, {});
-      if (!plan) return;
-      core::Bytes b(lcl.stateHash.begin(), lcl.stateHash.end());
-      std::vector<Hash> ins;
-      for (const auto& in : plan->inputs) {
-        b.insert(b.end(), in.hash.begin(), in.hash.end());
-        ins.push_back(in.hash);
-      }
-      const Hash state = crypto::blake3(b);
-      b.push_back(1);
-      const Hash root = crypto::blake3(b);
-      auto sigs = m.consensus->agree(*plan, root, state);
-      if (sigs.size() < threshold_) continue;  // replaced or stopped: the same ledger again
-      LedgerRecord next;
-      next.seqNo = plan->seqNo;
-      next.timestamp = plan->timestamp;
-      next.stateHash = state;
-      core::Bytes h(lcl.hash.begin(), lcl.hash.end());
-      h.insert(h.end(), state.begin(), state.end());
-      next.hash = crypto::blake3(h);
-      lcl = next;
-      std::lock_guard l(m.mu);
-      m.ledgers.emplace_back(lcl.seqNo, lcl.hash, ins);
-    }
-  }
-
   std::vector<Member> members_;
   std::map<PubKey, std::size_t> index_;
-  std::size_t threshold_ = 1;
 };
 
 bool Link::send(const PubKey& to, const PeerMessage& m) {
@@ -161,20 +125,6 @@ bool Link::send(const PubKey& to, const PeerMessage& m) {
 void Link::broadcast(const PeerMessage& m) {
   for (std::size_t j = 0; j < net_.size(); ++j)
     if (j != self_) net_.post(self_, j, m);
-}
-
-RoundInput userInput(const InstanceKey& user, std::uint64_t nonce) {
-  RoundInput in;
-  in.user = user.publicKey();
-  const std::string c = R"({"input":"in )" + std::to_string(nonce) + R"(","nonce":)" + std::to_string(nonce) +
-                        R"(,"max_ledger_seq_no":100000})";
-  in.container = core::Bytes(c.begin(), c.end());
-  in.sig = user.sign(in.container);
-  in.hash = crypto::blake3(in.sig);
-  in.blob = core::Bytes(c.begin(), c.end());
-  in.nonce = nonce;
-  in.maxLedgerSeqNo = 100000;
-  return in;
 }
 
 void expectOneChainWithEveryInputOnce(Net& net, const std::set<Hash>& submitted) {
@@ -208,7 +158,7 @@ TEST(ClusterConsensusTest, InputsSentToDifferentMembersAreAppliedOnceInOneOrder)
     const InstanceKey user = InstanceKey::fromSeed(seed);
     std::set<Hash> submitted;
     for (std::uint64_t k = 1; k <= 30; ++k) {
-      RoundInput in = userInput(user, k);
+      RoundInput in = fakes::signedUserInput(user, k);
       submitted.insert(in.hash);
       net.member(k % n).consensus->submit(std::move(in));
       if (k % 7 == 0) std::this_thread::sleep_for(5ms);
