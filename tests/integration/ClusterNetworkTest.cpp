@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "fakes/Eventually.h"
 #include "fakes/runtime/StandInEngine.h"
 #include "sashimono/runtime/ClusterConsensus.h"
 #include "sashimono/runtime/PeerNetwork.h"
@@ -40,12 +41,7 @@ struct Member {
 
 template <typename F>
 bool eventually(F f, std::chrono::milliseconds limit = 15s) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return f();
+  return sashimono::fakes::eventually(f, limit);
 }
 
 TEST(ClusterNetworkTest, ThreeMembersAgreeOverTlsLinks) {

@@ -18,6 +18,8 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "fakes/Eventually.h"
+
 #include "sashimono/crypto/Random.h"
 #include "sashimono/net/WsClient.h"
 
@@ -30,13 +32,8 @@ namespace {
 constexpr const char* kContract = "contract-1";
 
 template <typename F>
-bool waitFor(F f, std::chrono::milliseconds limit = 5000ms) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return f();
+bool waitFor(F f, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  return sashimono::fakes::eventually(f, limit);
 }
 
 // n fresh keys, sorted by public key (the first dials all the others).

@@ -22,6 +22,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "fakes/Eventually.h"
 #include "sashimono/net/TlsCert.h"
 #include "sashimono/net/WsClient.h"
 #include "sashimono/net/WsServer.h"
@@ -85,13 +86,8 @@ struct Fixture {
 };
 
 template <typename F>
-bool waitFor(F f, std::chrono::milliseconds limit = 5000ms) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return f();
+bool waitFor(F f, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  return sashimono::fakes::eventually(f, limit);
 }
 
 namespace asio = boost::asio;

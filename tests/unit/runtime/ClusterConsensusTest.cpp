@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "fakes/Eventually.h"
 #include "fakes/runtime/StandInEngine.h"
 #include "sashimono/crypto/Blake3.h"
 #include "sashimono/runtime/ClusterConsensus.h"
@@ -142,12 +143,7 @@ void expectOneChainWithEveryInputOnce(Net& net, const std::set<Hash>& submitted)
 
 template <typename F>
 bool eventually(F f, std::chrono::milliseconds limit = 10s) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return f();
+  return sashimono::fakes::eventually(f, limit);
 }
 
 TEST(ClusterConsensusTest, InputsSentToDifferentMembersAreAppliedOnceInOneOrder) {
