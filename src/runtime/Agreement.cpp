@@ -310,9 +310,7 @@ void Agreement::adopt(Lock l, AgreementClock now) {
   emit(std::move(a));
 }
 
-void Agreement::executed(const Hash& plan, const Hash& stateHash, const Hash& outputRoot,
-                         AgreementClock now) {
-  (void)now;
+void Agreement::executed(const Hash& plan, const Hash& stateHash, const Hash& outputRoot) {
   if (closed_ || !executing_ || *executing_ != plan || result_) return;
   result_ = Result{stateHash, outputRoot};
   sendOutput();
@@ -488,7 +486,7 @@ void Agreement::peerConnected(const PubKey& peer) {
   for (const auto& [key, byMember] : outputs_)
     if (auto it = byMember.find(key_.publicKey()); it != byMember.end()) send(it->second);
   for (const auto& [w, who] : viewChanges_)
-    if (w > view_ - (view_ > 0 ? 1 : 0))
+    if (w >= view_)
       if (auto it = who.find(key_.publicKey()); it != who.end()) send(it->second);
 }
 

@@ -253,7 +253,7 @@ std::vector<Signature> ClusterConsensus::agree(const RoundPlan& plan, const Hash
   std::unique_lock lock(mu_);
   if (!running_ || agreement_.seq() != plan.seqNo) return {};
   const Hash ran = *running_;
-  agreement_.executed(ran, stateHash, outputRoot, now());
+  agreement_.executed(ran, stateHash, outputRoot);
   act();
   lock.unlock();
   flush();
@@ -261,9 +261,9 @@ std::vector<Signature> ClusterConsensus::agree(const RoundPlan& plan, const Hash
   cv_.wait(lock, [&] { return stopped_ || replaced_ || (closed_ && closed_->planHash == ran); });
   running_.reset();
   if (stopped_ || replaced_ || !closed_) return {};
+  // A close is this member's own result (Agreement closes only on it).
   std::vector<Signature> sigs;
   for (auto& [k, s] : closed_->signatures) sigs.emplace_back(k, s);
-  if (closed_->stateHash != stateHash || closed_->outputRoot != outputRoot) return {};
   return sigs;
 }
 

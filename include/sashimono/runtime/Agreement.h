@@ -99,7 +99,7 @@ class Agreement {
   // Inputs arrived: proposals that waited for them are looked at again.
   void inputsArrived(AgreementClock now);
   // The plan `planHash` ran: its state hash and output root.
-  void executed(const Hash& planHash, const Hash& stateHash, const Hash& outputRoot, AgreementClock now);
+  void executed(const Hash& planHash, const Hash& stateHash, const Hash& outputRoot);
   // A message from a member (the transport authenticated `from`).
   void receive(const PubKey& from, const PeerMessage& m, AgreementClock now);
   // Time passed (`wallMs`: ms since the epoch, for proposals' timestamps): view timeouts. A

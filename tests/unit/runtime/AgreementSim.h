@@ -226,7 +226,7 @@ class AgreementSim {
             const Hash state = crypto::blake3(b);
             b.push_back(7);
             const Hash root = crypto::blake3(b);
-            members_[i].agreement->executed(plan, state, root, now_);
+            members_[i].agreement->executed(plan, state, root);
           });
           break;
         }
