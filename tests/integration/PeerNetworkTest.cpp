@@ -31,10 +31,7 @@ namespace {
 
 constexpr const char* kContract = "contract-1";
 
-template <typename F>
-bool waitFor(F f, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
-  return sashimono::fakes::eventually(f, limit);
-}
+using sashimono::fakes::eventually;
 
 // n fresh keys, sorted by public key (the first dials all the others).
 std::vector<InstanceKey> sortedKeys(std::size_t n) {
@@ -169,7 +166,7 @@ void threeMembers() {
     std::vector<PubKey> others;
     for (auto* o : all)
       if (o != n) others.push_back(o->key.publicKey());
-    EXPECT_TRUE(waitFor([&] { return n->connectedTo(others); }));
+    EXPECT_TRUE(eventually([&] { return n->connectedTo(others); }));
   }
   EXPECT_FALSE(a.net->send(a.key.publicKey(), status(1)));  // not a peer of itself
   EXPECT_FALSE(a.net->send(b.key.publicKey(), Hello{kContract, a.key.publicKey(), {}}));
@@ -180,7 +177,7 @@ void threeMembers() {
       }
     EXPECT_EQ(all[i]->net->broadcast(status(100 + i)), 2u);
   }
-  for (auto* n : all) EXPECT_TRUE(waitFor([&] { return n->count() == 4; })) << n->count();
+  for (auto* n : all) EXPECT_TRUE(eventually([&] { return n->count() == 4; })) << n->count();
   std::this_thread::sleep_for(100ms);  // nothing more arrives
   for (std::size_t j = 0; j < 3; ++j) {
     EXPECT_EQ(all[j]->count(), 4u);
@@ -208,8 +205,8 @@ TEST(PeerNetworkTest, AnotherContractIsNeverAdmitted) {
   std::vector<Node*> all{&a, &x, &b};
   for (auto* n : all) n->net->setPeers(unlOf(all));
   EXPECT_TRUE(
-      waitFor([&] { return a.connectedTo({b.key.publicKey()}) && b.connectedTo({a.key.publicKey()}); }));
-  EXPECT_TRUE(waitFor([&] {
+      eventually([&] { return a.connectedTo({b.key.publicKey()}) && b.connectedTo({a.key.publicKey()}); }));
+  EXPECT_TRUE(eventually([&] {
     auto t = log.text();
     return t.find("hello for contract 'contract-2', ours is 'contract-1'") != std::string::npos &&
            t.find("hello for contract 'contract-1', ours is 'contract-2'") != std::string::npos;
@@ -226,7 +223,7 @@ TEST(PeerNetworkTest, KeyOutsideTheUnlIsNotAdmitted) {
   Node outsider(keys[0]), a(keys[1]);
   outsider.net->setPeers(unlOf({&outsider, &a}));  // it dials a
   a.net->setPeers(unlOf({&a}));                    // a knows only itself
-  EXPECT_TRUE(waitFor([&] { return log.text().find("not in the UNL") != std::string::npos; }));
+  EXPECT_TRUE(eventually([&] { return log.text().find("not in the UNL") != std::string::npos; }));
   std::this_thread::sleep_for(300ms);
   EXPECT_TRUE(a.net->connected().empty());
   EXPECT_TRUE(outsider.net->connected().empty());
@@ -301,16 +298,16 @@ TEST(PeerNetworkTest, RateLimitClosesAndTheLinkComesBack) {
   a.net->setPeers(unlOf({&a, &b}));
   b.net->setPeers(unlOf({&a, &b}));
   ASSERT_TRUE(
-      waitFor([&] { return a.connectedTo({b.key.publicKey()}) && b.connectedTo({a.key.publicKey()}); }));
+      eventually([&] { return a.connectedTo({b.key.publicKey()}) && b.connectedTo({a.key.publicKey()}); }));
   for (int i = 0; i < 60; ++i) a.net->send(b.key.publicKey(), status(i));
-  EXPECT_TRUE(waitFor([&] { return a.downs.load() >= 1 && b.downs.load() >= 1; }));
+  EXPECT_TRUE(eventually([&] { return a.downs.load() >= 1 && b.downs.load() >= 1; }));
   EXPECT_NE(log.text().find("rate limit exceeded"), std::string::npos);
   EXPECT_LT(b.count(), 60u);
   ASSERT_TRUE(
-      waitFor([&] { return a.connectedTo({b.key.publicKey()}) && b.connectedTo({a.key.publicKey()}); }));
+      eventually([&] { return a.connectedTo({b.key.publicKey()}) && b.connectedTo({a.key.publicKey()}); }));
   const std::size_t before = b.count();
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(a.net->send(b.key.publicKey(), status(1000 + i)));
-  EXPECT_TRUE(waitFor([&] { return b.count() == before + 5; }));
+  EXPECT_TRUE(eventually([&] { return b.count() == before + 5; }));
   auto seqs = b.from(a.key.publicKey());
   EXPECT_EQ(std::vector<std::uint64_t>(seqs.end() - 5, seqs.end()),
             (std::vector<std::uint64_t>{1000, 1001, 1002, 1003, 1004}));
@@ -323,31 +320,31 @@ TEST(PeerNetworkTest, RestartedPeersAreReconnected) {
   const std::uint16_t bPort = b->port;
   a.net->setPeers(unlOf({&a, b.get()}));
   b->net->setPeers(unlOf({&a, b.get()}));
-  ASSERT_TRUE(waitFor([&] { return a.connectedTo({keys[1].publicKey()}); }));
+  ASSERT_TRUE(eventually([&] { return a.connectedTo({keys[1].publicKey()}); }));
 
   // The accepting side goes away and comes back on its port: the dialler re-dials.
   b.reset();
-  EXPECT_TRUE(waitFor([&] { return a.net->connected().empty(); }));
+  EXPECT_TRUE(eventually([&] { return a.net->connected().empty(); }));
   EXPECT_EQ(a.downs.load(), 1);
   b = std::make_unique<Node>(keys[1], kContract, nullptr, bPort);
   ASSERT_EQ(b->port, bPort);
   b->net->setPeers(unlOf({&a, b.get()}));
-  ASSERT_TRUE(
-      waitFor([&] { return a.connectedTo({keys[1].publicKey()}) && b->connectedTo({keys[0].publicKey()}); }));
+  ASSERT_TRUE(eventually(
+      [&] { return a.connectedTo({keys[1].publicKey()}) && b->connectedTo({keys[0].publicKey()}); }));
   EXPECT_TRUE(a.net->send(keys[1].publicKey(), status(1)));
   EXPECT_TRUE(b->net->send(keys[0].publicKey(), status(2)));
-  EXPECT_TRUE(waitFor([&] { return b->count() == 1 && a.count() == 1; }));
+  EXPECT_TRUE(eventually([&] { return b->count() == 1 && a.count() == 1; }));
 
   // The dialling side restarts: it dials again.
   const std::uint16_t aPort = a.port;
   a.net->stop();
-  EXPECT_TRUE(waitFor([&] { return b->net->connected().empty(); }));
+  EXPECT_TRUE(eventually([&] { return b->net->connected().empty(); }));
   Node a2(keys[0], kContract, nullptr, aPort);
   a2.net->setPeers(unlOf({&a2, b.get()}));
-  ASSERT_TRUE(waitFor(
+  ASSERT_TRUE(eventually(
       [&] { return a2.connectedTo({keys[1].publicKey()}) && b->connectedTo({keys[0].publicKey()}); }));
   EXPECT_TRUE(b->net->send(keys[0].publicKey(), status(3)));
-  EXPECT_TRUE(waitFor([&] { return a2.from(keys[1].publicKey()) == std::vector<std::uint64_t>{3}; }));
+  EXPECT_TRUE(eventually([&] { return a2.from(keys[1].publicKey()) == std::vector<std::uint64_t>{3}; }));
 }
 
 TEST(PeerNetworkTest, SetPeersDisconnectsRemovedMembersAndDialsAddedOnes) {
@@ -355,15 +352,15 @@ TEST(PeerNetworkTest, SetPeersDisconnectsRemovedMembersAndDialsAddedOnes) {
   Node a(keys[0]), b(keys[1]), c(keys[2]);
   std::vector<Node*> all{&a, &b, &c};
   for (auto* n : all) n->net->setPeers(unlOf(all));
-  for (auto* n : all) ASSERT_TRUE(waitFor([&] { return n->net->connected().size() == 2; }));
+  for (auto* n : all) ASSERT_TRUE(eventually([&] { return n->net->connected().size() == 2; }));
 
   // b drops c: b (the smaller key, the dialler) closes the link and does not dial again.
   b.net->setPeers(unlOf({&a, &b}));
-  EXPECT_TRUE(waitFor([&] { return b.connectedTo({a.key.publicKey()}); }));
-  EXPECT_TRUE(waitFor([&] { return c.connectedTo({a.key.publicKey()}); }));
+  EXPECT_TRUE(eventually([&] { return b.connectedTo({a.key.publicKey()}); }));
+  EXPECT_TRUE(eventually([&] { return c.connectedTo({a.key.publicKey()}); }));
   // a drops b: the link goes down on both sides and stays down.
   a.net->setPeers(unlOf({&a, &c}));
-  EXPECT_TRUE(waitFor([&] { return a.connectedTo({c.key.publicKey()}) && b.net->connected().empty(); }));
+  EXPECT_TRUE(eventually([&] { return a.connectedTo({c.key.publicKey()}) && b.net->connected().empty(); }));
   std::this_thread::sleep_for(300ms);
   EXPECT_TRUE(a.connectedTo({c.key.publicKey()}));
   EXPECT_TRUE(b.net->connected().empty());
@@ -372,7 +369,7 @@ TEST(PeerNetworkTest, SetPeersDisconnectsRemovedMembersAndDialsAddedOnes) {
   // Adding them back reconnects.
   a.net->setPeers(unlOf(all));
   b.net->setPeers(unlOf(all));
-  for (auto* n : all) EXPECT_TRUE(waitFor([&] { return n->net->connected().size() == 2; }));
+  for (auto* n : all) EXPECT_TRUE(eventually([&] { return n->net->connected().size() == 2; }));
   EXPECT_TRUE(b.net->send(c.key.publicKey(), status(5)));
-  EXPECT_TRUE(waitFor([&] { return c.from(b.key.publicKey()) == std::vector<std::uint64_t>{5}; }));
+  EXPECT_TRUE(eventually([&] { return c.from(b.key.publicKey()) == std::vector<std::uint64_t>{5}; }));
 }

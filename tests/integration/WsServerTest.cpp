@@ -85,10 +85,7 @@ struct Fixture {
   }
 };
 
-template <typename F>
-bool waitFor(F f, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
-  return sashimono::fakes::eventually(f, limit);
-}
+using sashimono::fakes::eventually;
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -193,7 +190,7 @@ TEST(WsServerTest, EchoesInOrderAndClosesGracefully) {
   ASSERT_FALSE(end.ok());
   EXPECT_EQ(end.error().code, "closed");
   EXPECT_EQ((*c)->closeCode(), 1000);
-  EXPECT_TRUE(waitFor([&] { return f.handler->closed == 1 && f.server->sessionCount() == 0; }));
+  EXPECT_TRUE(eventually([&] { return f.handler->closed == 1 && f.server->sessionCount() == 0; }));
 }
 
 // Many clients on one shared ClientContext thread: each gets its own messages in order through
@@ -234,7 +231,7 @@ TEST(WsServerTest, ClientsShareOneContextThread) {
     counts[static_cast<std::size_t>(i)]->gone = true;
   }
   for (int i = 1; i < kClients; i += 2)
-    EXPECT_TRUE(waitFor([&] { return counts[static_cast<std::size_t>(i)]->got == 300; }))
+    EXPECT_TRUE(eventually([&] { return counts[static_cast<std::size_t>(i)]->got == 300; }))
         << "client " << i << " got " << counts[static_cast<std::size_t>(i)]->got;
   for (int i = 0; i < kClients; ++i) {
     EXPECT_TRUE(counts[static_cast<std::size_t>(i)]->inOrder) << "client " << i;
@@ -251,7 +248,7 @@ TEST(WsServerTest, ClientsShareOneContextThread) {
   EXPECT_EQ(*m, "x");
   clients.clear();
   polled->reset();
-  EXPECT_TRUE(waitFor([&] { return f.server->sessionCount() == 0; }))
+  EXPECT_TRUE(eventually([&] { return f.server->sessionCount() == 0; }))
       << "a shared-context client stayed open";
 }
 
@@ -286,11 +283,11 @@ TEST(WsServerTest, SlowReaderIsDisconnected) {
   co.autoRead = false;
   auto slow = WsClient::connect(f.url(), co);
   ASSERT_TRUE(slow.ok());
-  ASSERT_TRUE(f.handler->opened == 1 || waitFor([&] { return f.handler->opened == 1; }));
+  ASSERT_TRUE(f.handler->opened == 1 || eventually([&] { return f.handler->opened == 1; }));
   for (int i = 0; i < 8; ++i) (void)(*slow)->send("flood");
   // Socket buffers absorb a few MiB; beyond that the queue limit must drop the connection.
-  EXPECT_TRUE(waitFor([&] { return f.handler->closed == 1; }, 10000ms));
-  EXPECT_TRUE(waitFor([&] { return f.server->sessionCount() == 0; }));
+  EXPECT_TRUE(eventually([&] { return f.handler->closed == 1; }, 10000ms));
+  EXPECT_TRUE(eventually([&] { return f.server->sessionCount() == 0; }));
   // A normal client is unaffected.
   f.handler->copies = 1;
   f.handler->pad = 0;
@@ -336,7 +333,7 @@ TEST(WsServerTest, BinaryFramesWhenAsked) {
     EXPECT_TRUE(r.binary);
   }
   c.ws.close(websocket::close_code::normal);
-  EXPECT_TRUE(waitFor([&] { return f.handler->closed == 1; }));
+  EXPECT_TRUE(eventually([&] { return f.handler->closed == 1; }));
 }
 
 TEST(WsServerTest, AbortDropsWithoutClosingHandshake) {
@@ -348,7 +345,7 @@ TEST(WsServerTest, AbortDropsWithoutClosingHandshake) {
   ASSERT_FALSE(r.ok()) << "got " << *r;
   EXPECT_EQ(r.error().code, "closed");
   EXPECT_EQ((*c)->closeCode(), std::nullopt);  // no close frame
-  EXPECT_TRUE(waitFor([&] { return f.handler->closed == 1 && f.server->sessionCount() == 0; }));
+  EXPECT_TRUE(eventually([&] { return f.handler->closed == 1 && f.server->sessionCount() == 0; }));
   std::this_thread::sleep_for(100ms);
   EXPECT_EQ(f.handler->closed, 1);
 }
@@ -381,7 +378,7 @@ TEST(WsServerTest, PerAddressLimit) {
   // A slot freed on 127.0.0.1 can be taken again.
   (*a)->close();
   a->reset();
-  ASSERT_TRUE(waitFor([&] { return f.server->sessionCount() == 2; }));
+  ASSERT_TRUE(eventually([&] { return f.server->sessionCount() == 2; }));
   auto again = WsClient::connect(f.url(), co);
   ASSERT_TRUE(again.ok()) << again.error().message;
   ASSERT_TRUE((*again)->send("again").ok());
@@ -407,7 +404,7 @@ TEST(WsServerTest, WssRoundTripWithSelfSignedCertificate) {
   auto end = (*c)->receive(5000ms);
   ASSERT_FALSE(end.ok());
   EXPECT_EQ((*c)->closeCode(), 1000);
-  EXPECT_TRUE(waitFor([&] { return f.handler->closed == 1 && f.server->sessionCount() == 0; }));
+  EXPECT_TRUE(eventually([&] { return f.handler->closed == 1 && f.server->sessionCount() == 0; }));
   // Without trusting it, verification fails.
   auto untrusted = WsClient::connect(f.url());
   ASSERT_FALSE(untrusted.ok());
@@ -439,7 +436,7 @@ TEST(WsServerTest, TlsClientStallingInHandshakeIsDropped) {
   // The start of a TLS record header, then nothing.
   const char partial[] = {0x16, 0x03, 0x01};
   asio::write(s, asio::buffer(partial, sizeof partial));
-  ASSERT_TRUE(waitFor([&] { return f.server->sessionCount() == 1; }));
+  ASSERT_TRUE(eventually([&] { return f.server->sessionCount() == 1; }));
   const auto t0 = std::chrono::steady_clock::now();
   char buf[64];
   beast::error_code ec;
@@ -448,7 +445,7 @@ TEST(WsServerTest, TlsClientStallingInHandshakeIsDropped) {
   EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
   EXPECT_GE(waited, 200ms);
   EXPECT_LT(waited, 3000ms);
-  EXPECT_TRUE(waitFor([&] { return f.server->sessionCount() == 0; }));
+  EXPECT_TRUE(eventually([&] { return f.server->sessionCount() == 0; }));
   EXPECT_EQ(f.handler->opened, 0);
   // A silent TCP connection is dropped the same way.
   tcp::socket silent = connectFrom(ioc, "127.0.0.1", f.port);
@@ -466,7 +463,7 @@ TEST(WsServerTest, PlainClientAgainstTlsServerFailsCleanly) {
     auto c = WsClient::connect(plainUrl, co);
     EXPECT_FALSE(c.ok());
   }
-  EXPECT_TRUE(waitFor([&] { return f.server->sessionCount() == 0; }));
+  EXPECT_TRUE(eventually([&] { return f.server->sessionCount() == 0; }));
   EXPECT_EQ(f.handler->opened, 0);
   // The server keeps serving wss://.
   co.connectTimeout = 5000ms;
@@ -581,25 +578,22 @@ TEST(WsServerTest, StopClosesEverySessionAHandlerHolds) {
   std::vector<std::unique_ptr<RawClient>> clients;
   for (int i = 0; i < 4; ++i) clients.push_back(std::make_unique<RawClient>("127.0.0.1", *port));
   // A client's handshake returns before the server's onOpen has run: wait for the handler.
-  ASSERT_TRUE(waitFor([&] {
+  ASSERT_TRUE(eventually([&] {
     std::lock_guard lock(handler->mu);
     return handler->live.size() == 4;
   }));
   EXPECT_EQ(server->sessionCount(), 4u);
-  std::weak_ptr<WsSession> one;
-  {
+  const std::weak_ptr<WsSession> one = [&] {
     std::lock_guard lock(handler->mu);
-    one = handler->live.front();
-  }
+    return handler->live.front();
+  }();
   server->stop();
   EXPECT_TRUE(server->waitClosed(5s)) << server->sessionCount() << " session(s) left";
   work.reset();
-  EXPECT_TRUE(waitFor([&] { return ran.load(); })) << "work was left on the loop after stop";
-  ioc.stop();
-  loop.join();
-  {
+  EXPECT_TRUE(eventually([&] { return ran.load(); })) << "work was left on the loop after stop";
+  EXPECT_TRUE([&] {
     std::lock_guard lock(handler->mu);
-    EXPECT_TRUE(handler->live.empty());
-  }
+    return handler->live.empty();
+  }()) << "the handler still holds sessions";
   EXPECT_TRUE(one.expired());
 }
