@@ -15,6 +15,11 @@
 // Read-only runs (read requests): "echo <text>" is answered "Echo: <text>", anything else
 // "counter: <value>"; nothing is written.
 //
+// NPL (in a cluster): "npl <text>" makes every member's contract send <text> to the others on the
+// node party line (ctx.unl.send) and wait (up to 20 s) until it heard from every UNL member;
+// the sender is answered "npl: <text> from <k> of <n> members", the same on every member once
+// all were heard.
+//
 // Outputs are sent as strings (user.send("counter: 5")); in JSON mode the library writes them as
 // JSON strings. The program ends by itself once the contract function resolves (it never listens on
 // NPL, which would keep the process alive until the runtime's execution timeout).
@@ -113,6 +118,7 @@ async function contract(ctx) {
 
     const before = value;
     const senders = [];
+    const npl = [];  // [user, text] of "npl <text>" inputs, answered after the exchange
     for (const user of ctx.users.list()) {
         let counted = false;
         for (const input of user.inputs) {
@@ -120,6 +126,10 @@ async function contract(ctx) {
             const echo = echoText(text);
             if (echo !== null) {
                 await user.send(`Echo: ${echo}`);
+                continue;
+            }
+            if (text.startsWith('npl ')) {
+                npl.push([user, text.slice(4)]);
                 continue;
             }
             counted = true;
@@ -136,6 +146,36 @@ async function contract(ctx) {
         storeCounter(value);
     for (const user of senders)
         await user.send(`counter: ${value}`);
+    if (npl.length > 0) {
+        await exchange(ctx, npl);
+        // Listening on NPL leaves a blocking read pending on its socket in Node's thread pool, which
+        // keeps the process alive (even process.exit waits for it) until the runtime's execution
+        // timeout. So the round ends the way the library's own forceTerminate does, by SIGINT, once
+        // the library has finished (the outputs were awaited: they are written).
+        setImmediate(() => process.kill(process.pid, 'SIGINT'));
+    }
+}
+
+// Every member sends the round's NPL texts; each answers with how many members it heard them from.
+async function exchange(ctx, requests) {
+    const message = JSON.stringify(requests.map(([, text]) => text));
+    const heard = new Set();
+    const all = ctx.unl.count();
+    const done = new Promise((resolve) => {
+        const timer = setTimeout(resolve, 20000);
+        ctx.unl.onMessage((node, msg) => {
+            if (node && msg.toString('utf8') === message)
+                heard.add(node.publicKey);
+            if (heard.size === all) {
+                clearTimeout(timer);
+                resolve();
+            }
+        });
+    });
+    await ctx.unl.send(message);
+    await done;
+    for (const [user, text] of requests)
+        await user.send(`npl: ${text} from ${heard.size} of ${all} members`);
 }
 
 const hpc = new HotPocket.Contract();

@@ -84,6 +84,11 @@ runtime::InstanceConfig instanceConfigFor(const protocol::AcquireRequest& reques
   c.runAs = std::make_pair(static_cast<uid_t>(host::kContractUid), static_cast<gid_t>(host::kContractUid));
   c.statefsControl = host::kContainerStatefsControl;  // the state hash comes from statefs
   c.statefsViews = host::kContainerViewsDir;          // read requests read views of the committed state
+  // The peer port (forwarded from the lease's peer port) and the membership this node writes.
+  c.peer.enabled = true;
+  c.peer.listen = "0.0.0.0";
+  c.peer.port = host::kContainerPeerPort;
+  c.clusterFile = "/run/sashimono/cluster.json";
   return c;
 }
 

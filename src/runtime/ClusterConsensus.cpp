@@ -42,6 +42,36 @@ void ClusterConsensus::wake() {
   cv_.notify_all();
 }
 
+void ClusterConsensus::interrupt() {
+  {
+    std::lock_guard lock(mu_);
+    interrupted_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool ClusterConsensus::replaced() const {
+  std::lock_guard lock(mu_);
+  return lastReplaced_;
+}
+
+std::vector<RoundInput> ClusterConsensus::takePending() {
+  std::lock_guard lock(mu_);
+  std::vector<RoundInput> out;
+  for (auto& [h, in] : pool_) out.push_back(std::move(in));
+  pool_.clear();
+  return out;
+}
+
+void ClusterConsensus::setPacing(std::uint64_t roundTimeMs, bool periodic, std::uint64_t) {
+  {
+    std::lock_guard lock(mu_);
+    roundTimeMs_ = roundTimeMs;
+    periodic_ = periodic;
+  }
+  cv_.notify_all();
+}
+
 std::string ClusterConsensus::voteStatus() const {
   std::lock_guard lock(mu_);
   return behind_ ? "desync" : "synced";
@@ -220,6 +250,7 @@ std::optional<RoundPlan> ClusterConsensus::nextRound(const LedgerRecord& lcl,
     replaced_ = false;
     agreement_.startRound(lcl, now());
     started_ = true;
+    lclTimestamp_ = lcl.timestamp;
   }
   if (!pool_.empty() || woken_) agreement_.noteWork(now());
   woken_ = false;
@@ -229,12 +260,16 @@ std::optional<RoundPlan> ClusterConsensus::nextRound(const LedgerRecord& lcl,
   lock.lock();
   // A plan runs once every input it names is here (a missing one was asked for at kExecute).
   cv_.wait(lock, [&] {
-    if (stopped_) return true;
+    if (stopped_ || interrupted_) return true;
     if (!execute_) return false;
     return std::all_of(execute_->plan.inputs.begin(), execute_->plan.inputs.end(),
                        [&](const Hash& h) { return pool_.count(h) != 0; });
   });
   if (stopped_) return std::nullopt;
+  if (interrupted_) {
+    interrupted_ = false;
+    return std::nullopt;
+  }
   AgreementAction a = std::move(*execute_);
   execute_.reset();
   running_ = a.planHash;
@@ -251,6 +286,7 @@ std::optional<RoundPlan> ClusterConsensus::nextRound(const LedgerRecord& lcl,
 std::vector<Signature> ClusterConsensus::agree(const RoundPlan& plan, const Hash& outputRoot,
                                                const Hash& stateHash) {
   std::unique_lock lock(mu_);
+  lastReplaced_ = false;
   if (!running_ || agreement_.seq() != plan.seqNo) return {};
   const Hash ran = *running_;
   agreement_.executed(ran, stateHash, outputRoot);
@@ -260,6 +296,7 @@ std::vector<Signature> ClusterConsensus::agree(const RoundPlan& plan, const Hash
   lock.lock();
   cv_.wait(lock, [&] { return stopped_ || replaced_ || (closed_ && closed_->planHash == ran); });
   running_.reset();
+  lastReplaced_ = replaced_ && !stopped_;
   if (stopped_ || replaced_ || !closed_) return {};
   // A close is this member's own result (Agreement closes only on it).
   std::vector<Signature> sigs;
@@ -273,7 +310,9 @@ void ClusterConsensus::tickLoop() {
     cv_.wait_for(lock, config_.tick, [&] { return stopped_; });
     if (stopped_) break;
     if (started_) {
-      agreement_.tick(now(), static_cast<std::uint64_t>(nowMs()));
+      const auto wall = static_cast<std::uint64_t>(nowMs());
+      if (periodic_ && wall >= lclTimestamp_ + roundTimeMs_) agreement_.noteWork(now());
+      agreement_.tick(now(), wall);
       act();
     }
     lock.unlock();

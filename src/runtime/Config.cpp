@@ -228,6 +228,23 @@ core::Result<InstanceConfig> parseInstanceConfig(const std::string& json, const 
   if (!sv->empty() && ((*sv)[0] != '/' || sv->size() > 4000))
     return root->fieldError("statefs_views", "not an absolute path");
   c.statefsViews = *sv;
+  if (root->has("peer")) {
+    auto pn = root->object("peer");
+    if (!pn) return pn.error();
+    c.peer.enabled = true;
+    auto listen = pn->string("listen", c.peer.listen);
+    if (!listen) return listen.error();
+    c.peer.listen = *listen;
+    auto port = pn->uint("port", 0, 0, 65535);
+    if (!port) return port.error();
+    c.peer.port = static_cast<std::uint16_t>(*port);
+  }
+  auto cf = root->string("cluster_file", "");
+  if (!cf) return cf.error();
+  if (!cf->empty() && (*cf)[0] != '/')
+    c.clusterFile = (std::filesystem::path(baseDir) / *cf).string();
+  else
+    c.clusterFile = *cf;
   if (root->has("log")) {
     auto lg = root->object("log");
     if (!lg) return lg.error();
@@ -321,6 +338,19 @@ std::string renderInstanceConfig(const InstanceConfig& c) {
   if (!c.statefsViews.empty()) {
     w.Key("statefs_views");
     w.String(c.statefsViews.c_str());
+  }
+  if (c.peer.enabled) {
+    w.Key("peer");
+    w.StartObject();
+    w.Key("listen");
+    w.String(c.peer.listen.c_str());
+    w.Key("port");
+    w.Uint(c.peer.port);
+    w.EndObject();
+  }
+  if (!c.clusterFile.empty()) {
+    w.Key("cluster_file");
+    w.String(c.clusterFile.c_str());
   }
   w.Key("log");
   w.StartObject();

@@ -23,6 +23,7 @@
 #include "sashimono/runtime/OutputProof.h"
 
 #include "InstanceUtil.h"
+#include "NplRouter.h"
 
 namespace sashimono::runtime {
 
@@ -171,15 +172,17 @@ core::Result<std::uint16_t> Instance::start() {
   auto port = server_->listen(config_.user.listen, config_.user.port);
   if (!port) return port.error().context("opening the user port");
   users_->start();
-  auto c = contractConfig();
-  consensus_ = std::make_unique<SoloConsensus>(key_, c.roundTimeMs, c.periodicRounds, c.busyRoundMs);
+  if (auto st = startPeers(); !st) return st.error();
+  chooseConsensus();
   for (int i = 0; i < 2; ++i) ioThreads_.emplace_back([this] { ioc_.run(); });
+  if (!config_.clusterFile.empty()) watcher_ = std::thread([this] { watchLoop(); });
   engine_ = std::thread([this] { engineLoop(); });
   for (std::size_t i = 0; i < config_.user.concurrentReadRequests; ++i)
     readers_.emplace_back([this] { readLoop(); });
   querier_ = std::thread([this] { queryLoop(); });
-  spdlog::info("instance {} of contract {}: user port {}{} open, ledger {} ", key_.publicHex(),
-               config_.contractId, tls() ? "wss " : "ws ", *port, lcl_.seqNo);
+  spdlog::info("instance {} of contract {}: user port {}{} open{}, ledger {} ", key_.publicHex(),
+               config_.contractId, tls() ? "wss " : "ws ", *port,
+               peerPort_ != 0 ? ", peer port " + std::to_string(peerPort_) : std::string(), lcl_.seqNo);
   return *port;
 }
 
@@ -191,8 +194,14 @@ void Instance::stop() {
   }
   readCv_.notify_all();
   queryCv_.notify_all();
-  if (consensus_) consensus_->stop();
+  watchCv_.notify_all();
+  {
+    std::lock_guard lock(mu_);  // the engine replaces it under mu_ (never once stopping_)
+    if (consensus_) consensus_->stop();
+  }
   if (engine_.joinable()) engine_.join();
+  if (watcher_.joinable()) watcher_.join();
+  if (network_) network_->stop();
   for (auto& t : readers_) t.join();
   readers_.clear();
   if (querier_.joinable()) querier_.join();
@@ -207,8 +216,8 @@ void Instance::requestInstall(Bundle bundle) {
   {
     std::lock_guard lock(mu_);
     installs_.push_back(std::move(bundle));
+    if (consensus_) consensus_->wake();
   }
-  if (consensus_) consensus_->wake();
 }
 
 std::pair<std::uint64_t, Hash> Instance::lcl() const {
@@ -221,7 +230,7 @@ StatInfo Instance::stat() const {
   std::lock_guard lock(mu_);
   s.ledgerSeqNo = lcl_.seqNo;
   s.ledgerHash = lcl_.hash;
-  s.voteStatus = "synced";
+  s.voteStatus = consensus_ ? consensus_->voteStatus() : "synced";
   s.roundTimeMs = contract_.roundTimeMs;
   s.contractExecutionEnabled = true;
   s.readRequestsEnabled = config_.user.concurrentReadRequests > 0;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <csignal>
 #include <map>
 #include <mutex>
 #include <set>
@@ -17,6 +18,7 @@
 #include "sashimono/runtime/OutputProof.h"
 
 #include "InstanceUtil.h"
+#include "NplRouter.h"
 
 namespace sashimono::runtime {
 
@@ -25,14 +27,21 @@ using detail::readFile;
 using detail::text;
 
 void Instance::engineLoop() {
+  {
+    std::lock_guard lock(mu_);
+    npl_->setLcl(lcl_.seqNo);
+  }
   while (true) {
+    applyMembership();
+    chooseConsensus();
     LedgerRecord last;
     {
       std::lock_guard lock(mu_);
+      if (stopping_) return;
       last = lcl_;
     }
     auto plan = consensus_->nextRound(last, users_->connectedUsers());
-    if (!plan) return;
+    if (!plan) continue;  // interrupted (a membership to take), or stopping
     runRound(*plan);
   }
 }
@@ -147,6 +156,16 @@ void Instance::runRound(RoundPlan& plan) {
     for (const auto& in : accepted)
       users_->sendToUser(in.user, [&](Protocol) { return inputStatusRejected(in.hash, "round_failed"); });
   };
+  // The cluster certified another plan for this round: this one is undone, its inputs stay pending.
+  auto replaced = [&] {
+    spdlog::info("round {}: the cluster agreed on another plan; this one is {}", plan.seqNo,
+                 undoable ? "rolled back" : "left in the state (no undo log: this member must sync)");
+    if (undoable) {
+      if (auto back = stateRounds_->rollback(); !back)
+        spdlog::error("round {}: rolling back: {}", plan.seqNo, back.error().message);
+      if (auto st = reloadContractConfig(); !st) spdlog::error("patch.cfg: {}", st.error().message);
+    }
+  };
   // 5. Run the contract (or the bootstrap's answer when none is deployed).
   auto c = contractConfig();
   if (c.binPath.empty()) {
@@ -165,41 +184,37 @@ void Instance::runRound(RoundPlan& plan) {
       if (auto it = contractInputs.find(u); it != contractInputs.end()) eu.inputs = it->second;
       r.users.push_back(std::move(eu));
     }
+    // Every member of the round's UNL was active at the round's time: the same input on every
+    // member (what a contract reads must not differ between members).
     for (const auto& k : c.unl.empty() ? std::vector<PubKey>{key_.publicKey()} : c.unl)
-      r.unl.emplace_back(hexKey(k), k == key_.publicKey() ? plan.timestamp : 0);
+      r.unl.emplace_back(hexKey(k), plan.timestamp);
     r.stdoutFd = stdoutFd_;
     r.stderrFd = stderrFd_;
     r.logHeader = "Execution lcl " + std::to_string(last.seqNo) + "-" + r.lclHashHex + "\n";
-    // NPL in a cluster of one: what the contract sends reaches itself (as in Hot Pocket).
-    Execution* running = nullptr;
-    std::mutex runMu;
+    // NPL: what the contract sends reaches itself (as in Hot Pocket) and, signed with this
+    // round's last ledger, every member; the members' messages of this round reach it (NplRouter).
     ExecCallbacks cb;
-    const std::string self = key_.publicHex();
-    cb.onNpl = [&](core::Bytes data) {
-      std::lock_guard l(runMu);
-      if (running != nullptr) running->deliverNpl(self, std::move(data));
+    const std::uint64_t nplSeq = last.seqNo;
+    cb.onNpl = [&, nplSeq](core::Bytes data) {
+      if (network_) (void)network_->broadcast(npl_->sign(nplSeq, data));
+      npl_->deliverOwn(key_.publicKey(), std::move(data));
     };
     cb.onControl = [](std::string json) {
-      spdlog::info("contract control message ignored (no peers): {}", json);
+      spdlog::info("contract control message ignored (peers come from the cluster membership): {}", json);
     };
+    npl_->begin(last.seqNo);
     auto exec = Execution::start(r, cb);
     if (!r.privateKeyHex.empty()) sodium_memzero(r.privateKeyHex.data(), r.privateKeyHex.size());
     if (!exec) {
       spdlog::error("round {}: the contract did not start: {}", plan.seqNo, exec.error().message);
     } else {
-      {
-        std::lock_guard l(runMu);
-        running = exec->get();
-      }
+      npl_->attach(exec->get());
       auto result = (*exec)->wait();
-      {
-        std::lock_guard l(runMu);
-        running = nullptr;
-      }
+      npl_->end();
       if (result.timedOut)
         spdlog::warn("round {}: the contract ran over {} ms and was killed", plan.seqNo,
                      limits.execTimeoutMs);
-      else if (result.signal != 0)
+      else if (result.signal != 0 && result.signal != SIGINT)  // SIGINT: the Node library's forceTerminate
         spdlog::warn("round {}: the contract ended by signal {}", plan.seqNo, result.signal);
       for (auto& [u, outs] : result.outputs) {
         auto k = parseHexKey(u);
@@ -258,6 +273,7 @@ void Instance::runRound(RoundPlan& plan) {
   OutputTree tree(userHashes, *stateHash);
   lap(2);
   auto sigs = consensus_->agree(plan, tree.root(), *stateHash);
+  if (sigs.empty() && consensus_->replaced()) return replaced();
   if (sigs.empty()) return fail("no agreement on the round's outputs");
   LedgerRecord rec;
   {
@@ -297,6 +313,7 @@ void Instance::runRound(RoundPlan& plan) {
     lcl_ = rec;
     for (const auto& [u, n] : nonces) nonces_[u] = n;
   }
+  npl_->setLcl(rec.seqNo);
   lap(3);
   // 9. Tell the users.
   for (const auto& [in, reason] : rejected)
@@ -310,6 +327,7 @@ void Instance::runRound(RoundPlan& plan) {
     });
   }
   users_->publish("ledger_event", ledgerCreatedEvent(rec));
+  if (c2.unl != c.unl) users_->publish("unl_change", unlChangeMsg(c2.unl.empty() ? unl() : c2.unl));
   lap(4);
   spdlog::debug(
       "round {}: {} inputs ({} rejected), {} users with outputs, phases validate {} run {} hash {} store {} "

@@ -38,6 +38,22 @@ void SoloConsensus::stop() {
   cv_.notify_all();
 }
 
+void SoloConsensus::interrupt() {
+  {
+    std::lock_guard lock(mu_);
+    interrupted_ = true;
+  }
+  cv_.notify_all();
+}
+
+std::vector<RoundInput> SoloConsensus::takePending() {
+  std::lock_guard lock(mu_);
+  std::vector<RoundInput> out(std::make_move_iterator(pending_.begin()),
+                              std::make_move_iterator(pending_.end()));
+  pending_.clear();
+  return out;
+}
+
 void SoloConsensus::setPacing(std::uint64_t roundTimeMs, bool periodic, std::uint64_t busyRoundMs) {
   {
     std::lock_guard lock(mu_);
@@ -59,9 +75,9 @@ std::optional<RoundPlan> SoloConsensus::nextRound(const LedgerRecord& lcl,
   // Busy: inputs arrived while the previous round ran. They wait until busyRoundMs after its start.
   if (!pending_.empty() && busyRoundMs_ != 0 && lastStart_) {
     const auto notBefore = *lastStart_ + std::chrono::milliseconds(busyRoundMs_);
-    cv_.wait_until(lock, notBefore, [&] { return stopped_; });
+    cv_.wait_until(lock, notBefore, [&] { return stopped_ || interrupted_; });
   }
-  auto due = [&] { return stopped_ || woken_ || !pending_.empty(); };
+  auto due = [&] { return stopped_ || interrupted_ || woken_ || !pending_.empty(); };
   if (periodic_) {
     // Next window boundary after the last ledger.
     auto wait = std::chrono::milliseconds(roundTimeMs_);
@@ -76,6 +92,10 @@ std::optional<RoundPlan> SoloConsensus::nextRound(const LedgerRecord& lcl,
     cv_.wait(lock, due);
   }
   if (stopped_) return std::nullopt;
+  if (interrupted_) {
+    interrupted_ = false;
+    return std::nullopt;
+  }
   woken_ = false;
   lastStart_ = std::chrono::steady_clock::now();
   RoundPlan p;

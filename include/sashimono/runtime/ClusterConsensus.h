@@ -4,10 +4,9 @@
 // ones relayed by members), and answers the round engine: nextRound() returns the plan the
 // cluster certified, agree() the signatures of the members that got the same result.
 //
-// Status: the Consensus side is complete and tested with in-process links (ClusterConsensusTest);
-// the round engine (Instance) does not use it yet — it still treats an empty agree() as a failed
-// round whose inputs are answered round_failed, where in a cluster another certified plan may
-// simply have replaced this one (kRollback), and its inputs stay pending.
+// The round engine (Instance) uses it when the UNL has more than one member. An empty agree() is
+// either a failed round or, when replaced(), a round another certified plan replaced (kRollback):
+// its inputs stay pending here.
 //
 // Thread-safety: everything may be called from any thread; nextRound/agree block the calling
 // (engine) thread; received()/linkUp() come from the transport; a ticker thread of its own drives
@@ -55,6 +54,11 @@ class ClusterConsensus final : public Consensus {
   std::vector<Signature> agree(const RoundPlan& plan, const Hash& outputRoot, const Hash& stateHash) override;
   void wake() override;
   void stop() override;
+  void interrupt() override;
+  [[nodiscard]] bool replaced() const override;
+  std::vector<RoundInput> takePending() override;
+  // Periodic rounds: a round is due every roundTimeMs after the last ledger even without inputs.
+  void setPacing(std::uint64_t roundTimeMs, bool periodic, std::uint64_t busyRoundMs) override;
   [[nodiscard]] std::string voteStatus() const override;
   [[nodiscard]] std::size_t pending() const override;
 
@@ -95,6 +99,11 @@ class ClusterConsensus final : public Consensus {
   std::optional<Hash> running_;             // the plan the engine runs (between nextRound and agree)
   std::optional<AgreementAction> closed_;   // the close of running_
   bool replaced_ = false;                   // running_ was rolled back for another plan
+  bool lastReplaced_ = false;               // the last agree() ended by replaced_
+  bool interrupted_ = false;
+  std::uint64_t roundTimeMs_ = 1000;
+  bool periodic_ = false;
+  std::uint64_t lclTimestamp_ = 0;  // of the ledger the round builds on (periodic rounds)
   std::vector<std::pair<std::optional<PubKey>, PeerMessage>> out_;  // nullopt: broadcast
   std::vector<std::string> evidence_;
   std::thread ticker_;

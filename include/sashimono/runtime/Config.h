@@ -13,13 +13,17 @@
 //                     "proc_cpu_seconds": …, "proc_mem_bytes": …, "proc_ofd_count": …,
 //                     "proc_count": …, "exec_timeout": …},
 //    "run_as": {"uid": 1000, "gid": 1000}, "log": {"max_bytes_per_file": 5242880, "max_files": 10},
-//    "statefs_control": "/run/statefs/statefs.sock", "statefs_views": "/run/views"}
+//    "statefs_control": "/run/statefs/statefs.sock", "statefs_views": "/run/views",
+//    "peer": {"listen": "0.0.0.0", "port": 22860}, "cluster_file": "/run/sashimono/cluster.json"}
 //   statefs_control: the state filesystem's control socket (a tenant; absolute): each round runs
 //   between its `begin` and `commit` (or `rollback`), and the state hash is the commit's root.
 //   Without it the runtime hashes the contract fs itself.
 //   statefs_views: where the state filesystem's read-only views are (absolute; needs
 //   statefs_control): a read request runs on the view `view open` answers. Without it (or when
 //   views turn out to be unavailable) reads run on the contract fs remounted read-only.
+//   peer: the peer port of a cluster member (docs/CLUSTER.md); absent: none (a cluster of one);
+//   port 0 picks a free one. cluster_file: the membership the node hands the instance
+//   (ClusterFile.h), watched while the instance runs; absent or empty: none.
 //   key_file holds the instance's private key as Hot Pocket writes it ("ed" + 128 hex).
 //   round_limits are the host's ceilings (0 = none): a contract may ask for less, never more.
 //
@@ -69,6 +73,12 @@ struct UserPortConfig {
   std::uint64_t idleTimeoutMs = 120000;
 };
 
+struct PeerPortConfig {
+  bool enabled = false;
+  std::string listen = "0.0.0.0";
+  std::uint16_t port = 0;
+};
+
 struct InstanceConfig {
   std::string contractId;
   std::optional<PubKey> owner;
@@ -84,6 +94,8 @@ struct InstanceConfig {
   std::string statefsViews;    // absolute path of the statefs views mount; empty: none
   std::uint64_t logMaxBytesPerFile = 5u << 20;
   std::uint64_t logMaxFiles = 10;
+  PeerPortConfig peer;
+  std::string clusterFile;  // absolute path; empty: none
 };
 
 core::Result<InstanceConfig> loadInstanceConfig(const std::string& path);

@@ -57,6 +57,16 @@ class Consensus {
                                        const Hash& stateHash) = 0;
   virtual void wake() = 0;
   virtual void stop() = 0;
+  // nextRound() returns nullopt once, soon, without a round (the engine has something to do
+  // first, e.g. change the consensus); the consensus goes on.
+  virtual void interrupt() = 0;
+  // The last empty agree() was no failure: the cluster certified another plan for the round, which
+  // replaced this one. Its effects are rolled back; its inputs stay pending.
+  [[nodiscard]] virtual bool replaced() const { return false; }
+  // Hands over the inputs still waiting (the engine moves them to another consensus); none stay.
+  virtual std::vector<RoundInput> takePending() = 0;
+  // The contract's pacing (patch.cfg): round time, periodic rounds, busy-round spacing.
+  virtual void setPacing(std::uint64_t roundTimeMs, bool periodic, std::uint64_t busyRoundMs) = 0;
   [[nodiscard]] virtual std::string voteStatus() const = 0;
   [[nodiscard]] virtual std::size_t pending() const = 0;
 };
@@ -75,9 +85,11 @@ class SoloConsensus final : public Consensus {
   std::vector<Signature> agree(const RoundPlan& plan, const Hash& outputRoot, const Hash& stateHash) override;
   void wake() override;
   void stop() override;
+  void interrupt() override;
+  std::vector<RoundInput> takePending() override;
   [[nodiscard]] std::string voteStatus() const override { return "synced"; }
   [[nodiscard]] std::size_t pending() const override;
-  void setPacing(std::uint64_t roundTimeMs, bool periodic, std::uint64_t busyRoundMs);
+  void setPacing(std::uint64_t roundTimeMs, bool periodic, std::uint64_t busyRoundMs) override;
 
  private:
   InstanceKey key_;
@@ -89,6 +101,7 @@ class SoloConsensus final : public Consensus {
   std::uint64_t busyRoundMs_;
   std::optional<std::chrono::steady_clock::time_point> lastStart_;
   bool woken_ = false;
+  bool interrupted_ = false;
   bool stopped_ = false;
 };
 

@@ -1,7 +1,13 @@
 #pragma once
 // One dApp instance: the composition root of the runtime. Owns the user port (WsServer +
-// UserServer), the consensus (solo for now), the round engine thread, the read-request
-// workers, the ledger and the contract's logs.
+// UserServer), the consensus (solo, or a cluster's over the peer port: docs/CLUSTER.md), the round
+// engine thread, the read-request workers, the ledger and the contract's logs.
+//
+// Cluster (InstanceCluster.cpp): the UNL is patch.cfg's (agreed state); with more than one member
+// the rounds run by ClusterConsensus over a PeerNetwork on the peer port. The membership the node
+// hands the instance (cluster_file, ClusterFile.h) is watched: its endpoints are the peers to
+// connect to, and while no ledger has closed yet (genesis) its keys (with this instance's) become
+// the UNL — every member writes the same patch.cfg, so their states start equal.
 //
 // Directories:
 //   contractFs/            the contract's file system (in a tenant: the state filesystem mount)
@@ -27,6 +33,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,11 +42,14 @@
 
 #include "sashimono/net/WsServer.h"
 #include "sashimono/runtime/Bundle.h"
+#include "sashimono/runtime/ClusterConsensus.h"
+#include "sashimono/runtime/ClusterFile.h"
 #include "sashimono/runtime/Config.h"
 #include "sashimono/runtime/Consensus.h"
 #include "sashimono/runtime/Executor.h"
 #include "sashimono/runtime/InstanceKey.h"
 #include "sashimono/runtime/Ledger.h"
+#include "sashimono/runtime/PeerNetwork.h"
 #include "sashimono/runtime/StateRounds.h"
 #include "sashimono/runtime/UserServer.h"
 
@@ -48,6 +58,8 @@ namespace sashimono::runtime {
 // A contract input whose bytes start with this is a bundle upload (docs/BUNDLE.md): the runtime
 // takes it out of the contract's inputs, and installs it when it comes from the owner.
 inline constexpr std::string_view kBundleInputPrefix = "sashimono.bundle/1\n";
+
+class NplRouter;
 
 class Instance final : public UserService {
  public:
@@ -61,6 +73,10 @@ class Instance final : public UserService {
   // Installs a bundle (as if the owner had uploaded it) before the next round (sashimono dev).
   void requestInstall(Bundle bundle);
   [[nodiscard]] std::string tlsCertificateFile() const;
+  // The bound peer port (0: none).
+  [[nodiscard]] std::uint16_t peerPort() const { return peerPort_; }
+  // What members signed in conflict (a cluster's evidence), for logs and tests.
+  [[nodiscard]] std::vector<std::string> evidence() const;
   [[nodiscard]] bool tls() const { return config_.user.tls != "off"; }
 
   // UserService
@@ -81,6 +97,15 @@ class Instance final : public UserService {
   core::Status prepareFiles();
   void engineLoop();
   void runRound(RoundPlan& plan);
+  // Cluster (InstanceCluster.cpp).
+  core::Status startPeers();
+  void watchLoop();
+  // Engine thread, between rounds: a new membership is taken (genesis UNL, peers) and the
+  // consensus made to fit the UNL.
+  void applyMembership();
+  void chooseConsensus();
+  void onPeerMessage(const PubKey& from, PeerMessage&& m);
+  void onPeerLink(const PubKey& peer, bool up);
   void readLoop();
   struct ReadJob {
     std::uint64_t sessionId;
@@ -111,7 +136,18 @@ class Instance final : public UserService {
   std::unique_ptr<net::WsServer> server_;
   std::shared_ptr<UserServer> users_;
   std::vector<std::thread> ioThreads_;
-  std::unique_ptr<SoloConsensus> consensus_;
+  // Replaced by the engine thread only, under clusterMu_ (exclusive) and mu_; read by the engine
+  // without a lock, by others under mu_.
+  std::unique_ptr<Consensus> consensus_;
+  std::shared_mutex clusterMu_;          // cluster_ for the network's callbacks
+  ClusterConsensus* cluster_ = nullptr;  // consensus_ when it is a cluster's
+  std::vector<PubKey> consensusUnl_;     // the UNL consensus_ was made for
+  std::unique_ptr<PeerNetwork> network_;
+  std::unique_ptr<PeerLink> link_;
+  std::unique_ptr<NplRouter> npl_;
+  std::uint16_t peerPort_ = 0;
+  std::thread watcher_;  // the cluster file
+  std::condition_variable watchCv_;
   std::thread engine_;
   std::vector<std::thread> readers_;
   std::thread querier_;  // ledger_query: sqlite reads off the I/O threads
@@ -135,6 +171,8 @@ class Instance final : public UserService {
   std::deque<QueryJob> queries_;
   std::condition_variable queryCv_;
   bool stopping_ = false;
+  std::optional<ClusterMembership> membership_;  // the cluster file's last valid content
+  bool membershipChanged_ = false;
   int stdoutFd_ = -1, stderrFd_ = -1;
 };
 

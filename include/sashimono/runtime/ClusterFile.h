@@ -1,0 +1,29 @@
+#pragma once
+// The cluster membership the host node hands an instance (docs/NODE.md): in a tenant the file
+// /run/sashimono/cluster.json, replaced whole after every accepted `sashimono.cluster` request:
+//   {"lease": "<hex id>", "members": [{"key": "ED…", "peer": "host:port"}, …]}
+// `peer` is the member's peer endpoint: a name, an IPv4 literal or a bracketed IPv6 literal,
+// then a port 1..65535. At most 64 members, distinct keys.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sashimono/core/Result.h"
+#include "sashimono/runtime/PeerNetwork.h"
+
+namespace sashimono::runtime {
+
+inline constexpr std::size_t kMaxClusterMembers = 64;
+
+struct ClusterMembership {
+  std::string lease;
+  std::vector<PeerAddress> members;  // in the file's order
+  bool operator==(const ClusterMembership&) const = default;
+};
+
+// Errors name the source and the field ("cluster.json: members[2].peer: …").
+core::Result<ClusterMembership> parseClusterFile(const std::string& json, const std::string& source);
+// "host:port" / "[v6]:port" → host (without brackets) and port.
+core::Result<PeerAddress> parsePeerEndpoint(std::string_view text);
+
+}  // namespace sashimono::runtime

@@ -1,0 +1,204 @@
+// Interop: a cluster of three instance runtimes (`sashimono runtime`, each with its own peer port on
+// 127.0.0.1) agreeing round by round, driven by Hot Pocket's own npm packages, unmodified.
+// Usage: node hotpocket-cluster.test.js <path-to-sashimono>
+//
+// The instances start alone; then each is handed the membership (cluster.json, as the host node
+// writes it) and, no ledger having closed yet, takes it as its UNL. The owner deploys
+// contracts-samples/js-counter (hotpocket-nodejs-contract 0.7.4) once, through one member; then
+// hotpocket-js-client 0.5.7 clients with `trustedServerKeys` = the UNL send inputs to different
+// members: every input is accepted once, its outputs arrive verified (the client drops an output
+// whose proof lacks 80 % of the trusted keys' signatures), the counter counts every input once,
+// and all members end on the same ledger. An NPL command makes the three contracts talk over the
+// node party line. A member stopped and started again on its files rejoins and closes ledgers.
+'use strict';
+const { spawn, spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const HotPocket = require('hotpocket-js-client');
+const { check } = require('./lib/devnet');
+const { prepareJsSample } = require('./lib/instance');
+
+const binary = process.argv[2];
+if (!binary) { console.error('usage: node hotpocket-cluster.test.js <sashimono binary>'); process.exit(2); }
+HotPocket.setLogLevel(2);
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const withTimeout = (p, ms, what) => Promise.race([p, sleep(ms).then(() => { throw new Error(`timeout: ${what}`); })]);
+const hex = (u8) => Buffer.from(u8).toString('hex');
+
+async function waitFor(cond, ms, what) {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > until) throw new Error(`timeout waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+// Starts `sashimono runtime` on the member's files; resolves once it printed its ports.
+function startRuntime(m) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(binary, ['runtime', '--no-supervisor', '--config', m.config, '--data', m.data,
+      '--contract-fs', m.fs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    let started = false;
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`runtime did not start:\n${log}`)); }, 20000);
+    const onData = (d) => {
+      log += d;
+      if (process.env.VERBOSE) process.stderr.write(`[${m.name}] ${d}`);
+      const p = /user port wss (\d+) open, peer port (\d+)/.exec(log);
+      if (p && !started) {
+        started = true;
+        clearTimeout(timer);
+        m.proc = proc;
+        m.userPort = Number(p[1]);
+        m.peerPort = Number(p[2]);
+        m.url = `wss://127.0.0.1:${m.userPort}`;
+        resolve(m);
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    m.log = () => log;
+    proc.on('exit', (code) => { clearTimeout(timer); if (!started) reject(new Error(`runtime exited with ${code}:\n${log}`)); });
+  });
+}
+
+function stopRuntime(m) {
+  if (!m.proc || m.proc.exitCode !== null || m.proc.signalCode !== null) { m.proc = null; return Promise.resolve(); }
+  const p = m.proc;
+  m.proc = null;
+  return new Promise((r) => { p.once('exit', () => r()); p.kill('SIGTERM'); });
+}
+
+async function connect(m, keys, unl) {
+  const client = await HotPocket.createClient([m.url], keys, {
+    protocol: HotPocket.protocols.json, trustedServerKeys: unl, connectionTimeoutMs: 5000,
+  });
+  const outputs = [];
+  client.on(HotPocket.events.contractOutput, (r) => outputs.push(r));
+  check(await withTimeout(client.connect(), 10000, `connect to ${m.name}`), `a client with the UNL as trusted keys connects to ${m.name}`);
+  return { client, outputs, member: m };
+}
+
+function outputsOf(c, seq) {
+  return c.outputs.filter((o) => o.ledgerSeqNo === seq).flatMap((o) => o.outputs.map(String));
+}
+
+// Submits and waits for the verified output of its ledger.
+async function input(c, text, what, timeoutMs = 20000) {
+  const sub = await c.client.submitContractInput(text);
+  const st = await withTimeout(sub.submissionStatus, timeoutMs, what);
+  check(st.status === 'accepted', `${what}: accepted by ${c.member.name} (${JSON.stringify(st)})`);
+  await waitFor(() => outputsOf(c, st.ledgerSeqNo).length > 0, timeoutMs, `${what}: verified output`);
+  return { seq: st.ledgerSeqNo, outputs: outputsOf(c, st.ledgerSeqNo) };
+}
+
+async function main() {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sashimono-cluster-'));
+  const members = [];
+  const clients = [];
+  try {
+    const owner = await HotPocket.generateKeys();
+    fs.writeFileSync(path.join(tmp, 'owner.key'), hex(owner.privateKey) + '\n', { mode: 0o600 });
+    for (let i = 0; i < 3; i++) {
+      const keys = await HotPocket.generateKeys();
+      const dir = path.join(tmp, `m${i}`);
+      fs.mkdirSync(path.join(dir, 'fs'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'instance.key'), hex(keys.privateKey) + '\n', { mode: 0o600 });
+      const config = {
+        contract_id: 'cluster-interop', owner: hex(owner.publicKey), key_file: 'instance.key',
+        user: { listen: '127.0.0.1', port: 0, tls: 'self-signed' },
+        contract: { roundtime_ms: 500, log_level: 'info' },
+        peer: { listen: '127.0.0.1', port: 0 }, cluster_file: 'cluster.json',
+      };
+      fs.writeFileSync(path.join(dir, 'instance.json'), JSON.stringify(config));
+      members.push({ name: `member ${i}`, key: hex(keys.publicKey), dir, config: path.join(dir, 'instance.json'),
+        data: path.join(dir, 'data'), fs: path.join(dir, 'fs'), proc: null });
+    }
+    await Promise.all(members.map(startRuntime));
+    // From now on each member keeps the ports it was given (a restart comes back on them).
+    for (const m of members) {
+      const c = JSON.parse(fs.readFileSync(m.config, 'utf8'));
+      c.user.port = m.userPort;
+      c.peer.port = m.peerPort;
+      fs.writeFileSync(m.config, JSON.stringify(c));
+    }
+    const unl = members.map((m) => m.key).sort();
+
+    // The membership, as the host node hands it over (written whole, then renamed into place).
+    const cluster = JSON.stringify({
+      lease: 'ab'.repeat(32),
+      members: members.map((m) => ({ key: m.key.toUpperCase(), peer: `127.0.0.1:${m.peerPort}` })),
+    });
+    for (const m of members) {
+      fs.writeFileSync(path.join(m.dir, 'cluster.json.tmp'), cluster);
+      fs.renameSync(path.join(m.dir, 'cluster.json.tmp'), path.join(m.dir, 'cluster.json'));
+    }
+    const ownerKeys = await HotPocket.generateKeys(hex(owner.privateKey));
+    for (const m of members) {
+      await waitFor(async () => {
+        const c = await HotPocket.createClient([m.url], ownerKeys, { protocol: HotPocket.protocols.json, connectionTimeoutMs: 5000 });
+        if (!await c.connect()) return false;
+        const s = await c.getStatus();
+        await c.close();
+        return s && Array.isArray(s.currentUnl) && s.currentUnl.length === 3;
+      }, 15000, `${m.name} takes the membership as its UNL`);
+    }
+    check(true, 'every member took the three-member membership as its UNL');
+
+    // Deploy once, through member 0: the upload is relayed and installed by every member.
+    const contractDir = prepareJsSample('js-counter', path.join(tmp, 'contract'));
+    const deploy = spawnSync(binary, ['deploy', '--url', members[0].url, '--key-file', path.join(tmp, 'owner.key'),
+      '--dir', contractDir, '--timeout', '60'], { encoding: 'utf8' });
+    check(deploy.status === 0, `deploy through member 0 (${deploy.stdout}${deploy.stderr})`);
+
+    // Users on different members; every client trusts the whole UNL.
+    const users = [];
+    for (let i = 0; i < 3; i++) users.push(await HotPocket.generateKeys());
+    for (let i = 0; i < 3; i++) clients.push(await connect(members[i], users[i], unl));
+    let sent = 0;
+    for (let round = 0; round < 2; round++) {
+      const results = await Promise.all(clients.map((c, i) => input(c, 'inc', `round ${round} inc via member ${i}`)));
+      sent += results.length;
+      for (const r of results) check(r.outputs.some((o) => /^counter: \d+$/.test(o)), `a counter output ${JSON.stringify(r.outputs)}`);
+    }
+    // Every input counted once: the counter is the number of inputs, on every member.
+    for (const c of clients) {
+      const read = await withTimeout(c.client.submitContractReadRequest('get'), 10000, 'read');
+      check(String(read) === `counter: ${sent}`, `${c.member.name} reads counter: ${sent} (${read})`);
+    }
+    // NPL: the three contracts hear each other in the same round.
+    const n = await input(clients[1], 'npl hello', 'npl');
+    check(n.outputs.includes('npl: hello from 3 of 3 members'), `the contracts heard each other over NPL (${JSON.stringify(n.outputs)})`);
+
+    // One ledger chain: every member reports the same last ledger.
+    await waitFor(async () => {
+      const lcls = await Promise.all(clients.map((c) => c.client.getLcl()));
+      return lcls.every((l) => l.ledgerSeqNo === lcls[0].ledgerSeqNo && l.ledgerHash === lcls[0].ledgerHash);
+    }, 10000, 'the same last ledger on every member');
+    check(true, 'every member is on the same ledger');
+
+    // A member stops; the other two cannot close alone (3 of 3 must agree) — it comes back on its
+    // files and the cluster goes on.
+    await clients[2].client.close();
+    clients.pop();
+    await stopRuntime(members[2]);
+    await startRuntime(members[2]);
+    clients.push(await connect(members[2], users[2], unl));
+    const back = await input(clients[2], 'inc', 'inc via the restarted member', 40000);
+    sent += 1;
+    check(back.outputs.includes(`counter: ${sent}`), `after a restart the cluster counts on (${JSON.stringify(back.outputs)})`);
+
+    for (const c of clients) await c.client.close();
+    clients.length = 0;
+    console.log('hotpocket-cluster: all checks passed');
+  } finally {
+    for (const c of clients) { try { await c.client.close(); } catch (e) { /* closing anyway */ } }
+    await Promise.all(members.map(stopRuntime));
+    if (process.env.KEEP) console.log(`kept ${tmp}`); else fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });

@@ -1,0 +1,67 @@
+// The membership file the host node hands an instance (ClusterFile.h): what it accepts, and what
+// it refuses with the field named.
+#include <gtest/gtest.h>
+
+#include "sashimono/runtime/ClusterFile.h"
+#include "sashimono/runtime/UserMessages.h"
+
+namespace sashimono::runtime {
+namespace {
+
+const std::string kA = "ED" + std::string(64, 'A');
+const std::string kB = "ed" + std::string(64, 'b');
+
+TEST(ClusterFileTest, ReadsWhatTheNodeWrites) {
+  auto m = parseClusterFile(R"({"lease":"00ff","members":[{"key":")" + kA + R"(","peer":"10.0.0.7:22001"},)" +
+                                R"({"key":")" + kB + R"(","peer":"[fd00::2]:27000"}]})",
+                            "cluster.json");
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(m->lease, "00ff");
+  ASSERT_EQ(m->members.size(), 2u);
+  EXPECT_EQ(m->members[0].key, *parseHexKey(kA));
+  EXPECT_EQ(m->members[0].host, "10.0.0.7");
+  EXPECT_EQ(m->members[0].port, 22001);
+  EXPECT_EQ(m->members[1].host, "fd00::2");
+  EXPECT_EQ(m->members[1].port, 27000);
+  auto empty = parseClusterFile(R"({"members":[]})", "cluster.json");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->members.empty());
+}
+
+TEST(ClusterFileTest, RefusesWithTheFieldNamed) {
+  auto bad = [](const std::string& json) {
+    auto m = parseClusterFile(json, "cluster.json");
+    EXPECT_FALSE(m.ok()) << json;
+    return m.ok() ? std::string() : m.error().message;
+  };
+  EXPECT_NE(bad("{").find("cluster.json"), std::string::npos);
+  EXPECT_NE(bad(R"({"lease":"x"})").find("members"), std::string::npos);
+  EXPECT_NE(bad(R"({"members":[{"key":"ed00","peer":"h:1"}]})").find("key"), std::string::npos);
+  EXPECT_NE(bad(R"({"members":[{"key":")" + kA + R"(","peer":"h:1"},{"key":")" + kA + R"(","peer":"h:2"}]})")
+                .find("twice"),
+            std::string::npos);
+  for (const char* peer :
+       {"h", "h:0", "h:65536", "h:080", ":22", "[fd00::1:22", "fd00::1:22x", "h h:1", "h:"})
+    EXPECT_NE(bad(R"({"members":[{"key":")" + kA + R"(","peer":")" + peer + R"("}]})").find("peer"),
+              std::string::npos)
+        << peer;
+  std::string many = R"({"members":[)";
+  for (int i = 0; i < 65; ++i) {
+    char hex[65];
+    std::snprintf(hex, sizeof hex, "%064x", i);
+    many += std::string(i ? "," : "") + R"({"key":"ed)" + hex + R"(","peer":"h:1"})";
+  }
+  EXPECT_NE(bad(many + "]}").find("at most 64"), std::string::npos);
+}
+
+TEST(ClusterFileTest, PeerEndpoints) {
+  auto a = parsePeerEndpoint("node-1.example.org:443");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->host, "node-1.example.org");
+  EXPECT_EQ(a->port, 443);
+  EXPECT_FALSE(parsePeerEndpoint("[]:1").ok());
+  EXPECT_FALSE(parsePeerEndpoint("[zz::1]:1").ok());
+}
+
+}  // namespace
+}  // namespace sashimono::runtime
