@@ -42,7 +42,10 @@ constexpr std::string_view kSchema[] = {
        CREATE TABLE outputs (
          seq_no INTEGER NOT NULL, user BLOB NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
          blob BLOB NOT NULL, PRIMARY KEY (seq_no, user, idx));
-       CREATE TABLE user_nonces (user BLOB PRIMARY KEY, nonce INTEGER NOT NULL, max_ledger INTEGER NOT NULL);)"};
+       CREATE TABLE user_nonces (user BLOB PRIMARY KEY, nonce INTEGER NOT NULL, max_ledger INTEGER NOT NULL);)",
+    // 2: the signatures that closed each ledger (the members' root_sigs); older ledgers have none.
+    R"(CREATE TABLE signatures (
+         seq_no INTEGER NOT NULL, signer BLOB NOT NULL, sig BLOB NOT NULL, PRIMARY KEY (seq_no, signer));)"};
 
 constexpr const char* kLedgerColumns =
     "seq_no, timestamp, hash, prev_hash, state_hash, config_hash, user_hash, input_hash, output_hash";
@@ -176,6 +179,20 @@ core::Result<std::vector<LedgerOutput>> LedgerStore::outputs(std::uint64_t seqNo
   return out;
 }
 
+core::Result<std::vector<Signature>> LedgerStore::signatures(std::uint64_t seqNo) {
+  auto st = db_.prepare("SELECT signer, sig FROM signatures WHERE seq_no = ? ORDER BY signer");
+  if (!st) return st.error();
+  st->bind(1, static_cast<std::int64_t>(seqNo));
+  std::vector<Signature> out;
+  while (true) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.emplace_back(keyColumn(*st, 0), st->blob(1));
+  }
+  return out;
+}
+
 core::Result<store::Statement*> LedgerStore::cached(std::optional<store::Statement>& slot,
                                                     std::string_view sql) {
   if (!slot) {
@@ -212,7 +229,8 @@ core::Result<bool> LedgerStore::hasInput(const Hash& inputHash) {
 }
 
 core::Status LedgerStore::append(const LedgerRecord& record, const std::vector<LedgerInput>& inputs,
-                                 const std::vector<LedgerOutput>& outputs) {
+                                 const std::vector<LedgerOutput>& outputs,
+                                 const std::vector<Signature>& signatures) {
   if (record.seqNo != last_.seqNo + 1 || record.prevHash != last_.hash)
     return core::Error("ledger append: seq_no " + std::to_string(record.seqNo) + " does not follow " +
                        std::to_string(last_.seqNo));
@@ -277,6 +295,17 @@ core::Status LedgerStore::append(const LedgerRecord& record, const std::vector<L
             .bind(5, core::ByteView(b));
         SASHI_TRY(st->run());
       }
+    }
+  }
+  {
+    auto st = db_.prepare("INSERT INTO signatures (seq_no, signer, sig) VALUES (?, ?, ?)");
+    if (!st) return st.error();
+    for (const auto& [signer, sig] : signatures) {
+      st->reset();
+      st->bind(1, static_cast<std::int64_t>(record.seqNo))
+          .bind(2, core::ByteView(signer))
+          .bind(3, core::ByteView(sig));
+      SASHI_TRY(st->run());
     }
   }
   SASHI_TRY(tx->commit());

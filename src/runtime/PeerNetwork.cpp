@@ -35,7 +35,7 @@ constexpr const char* kPath = "/sashimono-peer/1";
 
 std::size_t maxPeerMessageBytes() {
   std::size_t m = 0;
-  for (int t = 1; t <= 10; ++t) m = std::max(m, peerSizeLimit(static_cast<PeerType>(t)));
+  for (std::size_t t = 1; t <= kPeerTypeCount; ++t) m = std::max(m, peerSizeLimit(static_cast<PeerType>(t)));
   return m;
 }
 

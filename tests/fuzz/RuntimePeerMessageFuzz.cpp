@@ -20,7 +20,7 @@ namespace {
 
 bool knownPrefix(const std::string& message) {
   if (message.rfind("peer message: ", 0) == 0) return true;
-  for (std::uint8_t t = 1; t <= 10; ++t) {
+  for (std::size_t t = 1; t <= kPeerTypeCount; ++t) {
     if (message.rfind(std::string(peerTypeName(static_cast<PeerType>(t))) + ": ", 0) == 0) return true;
   }
   return false;

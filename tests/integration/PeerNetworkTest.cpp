@@ -313,6 +313,32 @@ TEST(PeerNetworkTest, RateLimitClosesAndTheLinkComesBack) {
             (std::vector<std::uint64_t>{1000, 1001, 1002, 1003, 1004}));
 }
 
+// A ledger (docs/CLUSTER.md, "Sync: ledgers") larger than any other type's limit crosses both
+// ways (the dialler's client and the acceptor's server limits); one over 16 MiB is not sent.
+TEST(PeerNetworkTest, LargeLedgersCrossAndOversizeOnesAreNotSent) {
+  auto keys = sortedKeys(2);
+  Node a(keys[0]), b(keys[1]);  // a dials b
+  a.net->setPeers(unlOf({&a, &b}));
+  b.net->setPeers(unlOf({&a, &b}));
+  ASSERT_TRUE(
+      eventually([&] { return a.connectedTo({b.key.publicKey()}) && b.connectedTo({a.key.publicKey()}); }));
+  LedgerMessage m;
+  m.record.seqNo = 9;
+  m.outputs.push_back(LedgerOutput{a.key.publicKey(), {}, {core::Bytes(std::size_t{10} << 20, 'x')}});
+  EXPECT_TRUE(a.net->send(b.key.publicKey(), m));
+  EXPECT_TRUE(b.net->send(a.key.publicKey(), m));
+  for (Node* n : {&a, &b}) {
+    ASSERT_TRUE(eventually([&] { return n->count() == 1; }));
+    std::lock_guard lock(n->mu);
+    EXPECT_TRUE(std::get<LedgerMessage>(n->got[0].second) == m);
+  }
+  m.outputs[0].blobs[0].resize(std::size_t{16} << 20);
+  EXPECT_FALSE(a.net->send(b.key.publicKey(), m));
+  EXPECT_TRUE(a.net->send(b.key.publicKey(), LedgerRequest{9, 64}));
+  ASSERT_TRUE(eventually([&] { return b.count() == 2; }));
+  EXPECT_EQ(a.downs.load(), 0);
+}
+
 TEST(PeerNetworkTest, RestartedPeersAreReconnected) {
   auto keys = sortedKeys(2);
   Node a(keys[0]);

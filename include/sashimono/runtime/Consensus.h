@@ -41,8 +41,6 @@ struct RoundPlan {
   std::vector<PubKey> users;       // the round's user set (sorted)
 };
 
-using Signature = std::pair<PubKey, core::Bytes>;
-
 class Consensus {
  public:
   virtual ~Consensus() = default;

@@ -15,12 +15,17 @@
 //   input_hash = H(input hashes in order)
 //   Empty lists hash to 32 zero bytes; output_hash = output root, zeros when nothing was output.
 //
+// With each ledger the store keeps the signatures that closed it: the members' root_sigs, plain
+// ed25519 signatures of the 32-byte output root (docs/CLUSTER.md), what a member that syncs
+// checks (LedgerSync.h) and what users receive.
+//
 // LedgerStore: thread-compatible (one thread at a time; the round engine owns it). Every append
 // is one durable sqlite transaction (the round is stored before any of its outputs is sent).
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sashimono/core/Bytes.h"
@@ -32,6 +37,9 @@ namespace sashimono::runtime {
 
 using Hash = crypto::Hash256;
 using PubKey = std::array<std::uint8_t, 33>;  // 0xED ‖ ed25519 public key
+using Sig = std::array<std::uint8_t, 64>;     // an ed25519 signature
+// A member's signature over a round's output root: its key and the signature bytes.
+using Signature = std::pair<PubKey, core::Bytes>;
 
 struct LedgerRecord {
   std::uint64_t seqNo = 0;
@@ -52,12 +60,14 @@ struct LedgerInput {
   std::uint64_t nonce = 0;
   std::uint64_t maxLedgerSeqNo = 0;
   core::Bytes blob;  // the input bytes the contract received
+  bool operator==(const LedgerInput&) const = default;
 };
 
 struct LedgerOutput {
   PubKey user{};
   Hash hash{};  // the user's output hash (OutputProof.h)
   std::vector<core::Bytes> blobs;
+  bool operator==(const LedgerOutput&) const = default;
 };
 
 // Hash of a list of 32-byte hashes (zeros when empty).
@@ -86,15 +96,20 @@ class LedgerStore {
   core::Result<std::optional<LedgerRecord>> get(std::uint64_t seqNo);
   core::Result<std::vector<LedgerInput>> inputs(std::uint64_t seqNo);
   core::Result<std::vector<LedgerOutput>> outputs(std::uint64_t seqNo);
+  // The signatures stored with the ledger, by signer ascending (none for a ledger stored before
+  // the store kept them, or not stored).
+  core::Result<std::vector<Signature>> signatures(std::uint64_t seqNo);
   // The last accepted nonce of a user (none: never accepted).
   core::Result<std::optional<UserNonce>> userNonce(const PubKey& user);
   // True when an input with this hash is in some ledger.
   core::Result<bool> hasInput(const Hash& inputHash);
 
   // Appends the next ledger (record.seqNo == last().seqNo + 1, prevHash == last().hash, sealed),
-  // its inputs and outputs and the users' new nonces, in one durable transaction.
+  // its inputs and outputs, the users' new nonces and the signatures that closed it (distinct
+  // signers), in one durable transaction.
   core::Status append(const LedgerRecord& record, const std::vector<LedgerInput>& inputs,
-                      const std::vector<LedgerOutput>& outputs);
+                      const std::vector<LedgerOutput>& outputs,
+                      const std::vector<Signature>& signatures = {});
 
  private:
   explicit LedgerStore(store::Database db) : db_(std::move(db)) {}

@@ -22,16 +22,20 @@
 //                        lock = 0(1) | 1(1) ‖ lock_view(4) ‖ proposal body ‖ list<vote body>(1024)
 //    9    npl            lcl_seq(8) ‖ data bytes(128 KiB) ‖ sender key ‖ sig             129 KiB
 //   10    status         lcl_seq(8) ‖ lcl hash ‖ state hash ‖ pending(4)                   256 B
+//   11    ledger_request from_seq(8) ‖ count(4)                                             64 B
+//   12    ledger         record ‖ inputs ‖ outputs ‖ signatures                          16 MiB
+//                        (PeerLedgerMessage.h)
 //
-// Decoding refuses a message over its type's size limit (checked first, on the whole message),
-// an unknown version or type, a length or count over its maximum, a short message, trailing
-// bytes, a key not starting with 0xED, an input protocol other than 0/1, a lock flag other than
-// 0/1, and a proposal (also one inside a lock) whose users are not strictly ascending or whose
-// inputs are not distinct. Errors name the message type and the field: "vote: truncated at sig
-// (byte 79)", "proposal: users not sorted", "view_change: lock.votes: count 1025 over the
-// maximum 1024"; errors before the type is known start with "peer message: ". A message of
-// the largest allowed fields is below its type's size limit, so the limits never refuse what
-// checkPeerMessage allows. The encoding is canonical: a message that decodes encodes back to
+// Decoding refuses a message over its type's size limit (checked first, on the whole message), an
+// unknown version or type, a length or count over its maximum, a short message, trailing bytes, a
+// key not starting with 0xED, an input protocol other than 0/1, a lock flag other than 0/1, a
+// proposal (also one inside a lock) whose users are not strictly ascending or whose inputs are
+// not distinct, and the ledger sync messages' rules (PeerLedgerMessage.h). Errors name the
+// message type and the field: "vote: truncated at sig (byte 79)", "proposal: users not sorted",
+// "view_change: lock.votes: count 1025 over the maximum 1024"; errors before the type is known
+// start with "peer message: ". A message of the largest allowed fields is below its type's size
+// limit (a ledger excepted, whose whole size checkPeerMessage checks), so the limits never refuse
+// what checkPeerMessage allows. The encoding is canonical: a message that decodes encodes back to
 // the same bytes.
 //
 // Signatures (docs/CLUSTER.md): a `sig` is the ed25519 signature of a 32-byte digest, BLAKE3 of
@@ -67,6 +71,7 @@
 #include "sashimono/runtime/Consensus.h"
 #include "sashimono/runtime/InstanceKey.h"
 #include "sashimono/runtime/Ledger.h"
+#include "sashimono/runtime/PeerLedgerMessage.h"
 
 namespace sashimono::runtime {
 
@@ -80,7 +85,6 @@ inline constexpr std::size_t kMaxProposalInputs = 10000;
 inline constexpr std::size_t kMaxLockVotes = 1024;
 inline constexpr std::size_t kMaxNplDataBytes = std::size_t{128} << 10;
 
-using Sig = std::array<std::uint8_t, 64>;
 using Challenge = std::array<std::uint8_t, 32>;
 
 enum class PeerType : std::uint8_t {
@@ -94,8 +98,12 @@ enum class PeerType : std::uint8_t {
   viewChange = 8,
   npl = 9,
   status = 10,
+  ledgerRequest = 11,
+  ledger = 12,
 };
-// The names of docs/CLUSTER.md: "hello", "hello_ack", "input", …, "view_change", "npl", "status".
+inline constexpr std::size_t kPeerTypeCount = 12;
+// The names of docs/CLUSTER.md: "hello", "hello_ack", "input", …, "status", "ledger_request",
+// "ledger".
 const char* peerTypeName(PeerType t);
 // The whole message's size limit in bytes (version and type included).
 std::size_t peerSizeLimit(PeerType t);
@@ -191,8 +199,8 @@ struct Status {
 };
 
 // In type order: the alternative at index i is type i + 1.
-using PeerMessage =
-    std::variant<Hello, HelloAck, PeerInput, InputRequest, Proposal, Vote, Output, ViewChange, Npl, Status>;
+using PeerMessage = std::variant<Hello, HelloAck, PeerInput, InputRequest, Proposal, Vote, Output, ViewChange,
+                                 Npl, Status, LedgerRequest, LedgerMessage>;
 
 PeerType peerTypeOf(const PeerMessage& m);
 

@@ -99,6 +99,81 @@ TEST_F(LedgerTest, TamperedChainIsRefused) {
   EXPECT_NE(ls.error().message.find("seq_no 2"), std::string::npos) << ls.error().message;
 }
 
+TEST_F(LedgerTest, SignaturesAreStoredWithTheirLedger) {
+  PubKey a{}, b{};
+  a.fill(0xED);
+  b[0] = 0xED;
+  const std::vector<Signature> sigs = {{a, core::Bytes(64, 1)}, {b, core::Bytes(64, 2)}};  // b < a
+  {
+    auto ls = LedgerStore::open(path());
+    ASSERT_TRUE(ls.ok());
+    auto r1 = next(ls->last(), 1);
+    ASSERT_TRUE(ls->append(r1, {}, {}, sigs).ok());
+    // A repeated signer is refused, and nothing of that ledger is stored.
+    auto r2 = next(r1, 2);
+    EXPECT_FALSE(ls->append(r2, {}, {}, {sigs[0], sigs[0]}).ok());
+    EXPECT_EQ(ls->last(), r1);
+    EXPECT_FALSE(ls->get(2)->has_value());
+    ASSERT_TRUE(ls->append(r2, {}, {}).ok());  // none (solo callers before they passed them)
+  }
+  auto ls = LedgerStore::open(path());
+  ASSERT_TRUE(ls.ok());
+  auto got = ls->signatures(1);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, (std::vector<Signature>{sigs[1], sigs[0]}));  // by signer
+  EXPECT_TRUE(ls->signatures(2)->empty());
+  EXPECT_TRUE(ls->signatures(3)->empty());
+}
+
+// A ledger made before the store kept signatures (schema version 1) opens, keeps its chain and
+// gains the table.
+TEST_F(LedgerTest, AnOlderDatabaseGainsTheSignaturesTable) {
+  const LedgerRecord r1 = next(LedgerRecord{}, 1);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
+    const char* v1 = R"(CREATE TABLE ledgers (
+         seq_no INTEGER PRIMARY KEY, timestamp INTEGER NOT NULL, hash BLOB NOT NULL, prev_hash BLOB NOT NULL,
+         state_hash BLOB NOT NULL, config_hash BLOB NOT NULL, user_hash BLOB NOT NULL,
+         input_hash BLOB NOT NULL, output_hash BLOB NOT NULL);
+       CREATE TABLE inputs (
+         seq_no INTEGER NOT NULL, idx INTEGER NOT NULL, user BLOB NOT NULL, hash BLOB NOT NULL UNIQUE,
+         nonce INTEGER NOT NULL, max_ledger INTEGER NOT NULL, blob BLOB NOT NULL, PRIMARY KEY (seq_no, idx));
+       CREATE TABLE outputs (
+         seq_no INTEGER NOT NULL, user BLOB NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+         blob BLOB NOT NULL, PRIMARY KEY (seq_no, user, idx));
+       CREATE TABLE user_nonces (user BLOB PRIMARY KEY, nonce INTEGER NOT NULL, max_ledger INTEGER NOT NULL);
+       PRAGMA user_version=1;)";
+    ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(
+        sqlite3_prepare_v2(db, "INSERT INTO ledgers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, nullptr),
+        SQLITE_OK);
+    sqlite3_bind_int64(st, 1, 1);
+    sqlite3_bind_int64(st, 2, static_cast<sqlite3_int64>(r1.timestamp));
+    int col = 3;
+    for (const Hash* h :
+         {&r1.hash, &r1.prevHash, &r1.stateHash, &r1.configHash, &r1.userHash, &r1.inputHash, &r1.outputHash})
+      sqlite3_bind_blob(st, col++, h->data(), static_cast<int>(h->size()), SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  PubKey a{};
+  a.fill(0xED);
+  {
+    auto ls = LedgerStore::open(path());
+    ASSERT_TRUE(ls.ok()) << ls.error().message;
+    EXPECT_EQ(ls->last(), r1);
+    EXPECT_TRUE(ls->signatures(1)->empty());
+    ASSERT_TRUE(ls->append(next(r1, 2), {}, {}, {{a, core::Bytes(64, 9)}}).ok());
+  }
+  auto ls = LedgerStore::open(path());
+  ASSERT_TRUE(ls.ok()) << ls.error().message;
+  EXPECT_EQ(ls->last().seqNo, 2u);
+  EXPECT_EQ(*ls->signatures(2), (std::vector<Signature>{{a, core::Bytes(64, 9)}}));
+}
+
 TEST(LedgerHashTest, EmptyListsAreZeroAndOrderMatters) {
   EXPECT_EQ(hashList({}), Hash{});
   EXPECT_EQ(userSetHash({}), Hash{});

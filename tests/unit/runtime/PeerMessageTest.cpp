@@ -11,95 +11,12 @@
 #include "sashimono/crypto/Blake3.h"
 #include "sashimono/crypto/Keys.h"
 
+#include "PeerMessageSamples.h"
+
 namespace sashimono::runtime {
 namespace {
 
-const std::string kContract = "3c349abe-4d70-4f50-9fa6-018f1f2530ab";
-
-InstanceKey seedKey(std::uint8_t b) {
-  std::array<std::uint8_t, 32> seed{};
-  seed.fill(b);
-  return InstanceKey::fromSeed(seed);
-}
-
-Hash hashOf(const std::string& s) { return crypto::blake3(core::asBytes(s)); }
-
-// 0xED ‖ the index, big-endian, in the last bytes: ascending with i.
-PubKey edKey(std::size_t i) {
-  PubKey k{};
-  k[0] = 0xED;
-  for (std::size_t b = 0; b < 4; ++b) k[32 - b] = static_cast<std::uint8_t>(i >> (8 * b));
-  return k;
-}
-
-Proposal proposal(const InstanceKey& leader, std::uint64_t seq = 7, std::uint32_t view = 1) {
-  Proposal p;
-  p.seq = seq;
-  p.view = view;
-  p.prev = hashOf("ledger 6");
-  p.timestamp = 1700000000123;
-  p.users = {edKey(1), edKey(2), edKey(300)};
-  p.inputs = {hashOf("input b"), hashOf("input a")};
-  signProposal(p, leader);
-  return p;
-}
-
-Vote voteFor(const Proposal& p, std::uint32_t view, const InstanceKey& key) {
-  Vote v;
-  v.seq = p.seq;
-  v.view = view;
-  v.proposal = proposalHash(p);
-  signVote(v, key);
-  return v;
-}
-
-ViewChange viewChange(const InstanceKey& key, bool locked) {
-  ViewChange v;
-  v.seq = 7;
-  v.view = 3;
-  if (locked) {
-    const Proposal p = proposal(seedKey(2));
-    v.lock = ViewChangeLock{2, p, {voteFor(p, 2, seedKey(3)), voteFor(p, 2, seedKey(4))}};
-  }
-  signViewChange(v, key);
-  return v;
-}
-
-// One message of each type (signed ones signed), in type order, named as their fuzz seeds.
-std::vector<std::pair<std::string, PeerMessage>> samples() {
-  const InstanceKey a = seedKey(1);
-  std::vector<std::pair<std::string, PeerMessage>> out;
-  Challenge challenge{};
-  challenge.fill(0x5c);
-  out.emplace_back("hello", Hello{kContract, a.publicKey(), challenge});
-  out.emplace_back("hello_ack", signHelloAck(a, kContract, challenge, seedKey(2).publicKey()));
-  const core::Bytes container = core::toBytes(hashOf("container"));
-  out.emplace_back("input", PeerInput{Protocol::Bson, edKey(9), a.sign(container), container});
-  out.emplace_back("input_request", InputRequest{{hashOf("x"), hashOf("y")}});
-  out.emplace_back("proposal", proposal(a));
-  out.emplace_back("vote", voteFor(proposal(a), 1, seedKey(3)));
-  Output o{8, 2, hashOf("plan"), hashOf("state"), hashOf("root"), {}, {}, {}};
-  signOutput(o, a);
-  out.emplace_back("output", o);
-  out.emplace_back("view_change", viewChange(a, true));
-  Npl n{6, core::Bytes{'h', 'i'}, {}, {}};
-  signNpl(n, kContract, a);
-  out.emplace_back("npl", n);
-  out.emplace_back("status", Status{6, hashOf("ledger 6"), hashOf("state"), 12});
-  out.emplace_back("view_change-nolock", viewChange(a, false));
-  out.emplace_back("input_request-empty", InputRequest{});
-  return out;
-}
-
-core::Result<PeerMessage> roundTrip(const PeerMessage& m) { return decodePeerMessage(encodePeerMessage(m)); }
-
-// The decoding error of m's bytes (empty: it decoded).
-std::string refusal(const PeerMessage& m) {
-  auto r = roundTrip(m);
-  return r.ok() ? std::string() : r.error().message;
-}
-
-bool startsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+using namespace testing;
 
 TEST(PeerMessageTest, EveryTypeRoundTrips) {
   for (const auto& [name, m] : samples()) {
@@ -167,14 +84,14 @@ TEST(PeerMessageTest, UnknownVersionAndTypeAreRefused) {
   b[0] = 0;
   EXPECT_FALSE(decodePeerMessage(b).ok());
   b[0] = 1;
-  for (std::uint8_t t : {0, 11, 255}) {
+  for (std::uint8_t t : {0, 13, 255}) {
     b[1] = t;
     EXPECT_EQ(decodePeerMessage(b).error().message, "peer message: unknown type " + std::to_string(t));
   }
 }
 
 TEST(PeerMessageTest, WholeMessageLimitsAreRefusedBeforeParsing) {
-  for (std::uint8_t t = 1; t <= 10; ++t) {
+  for (std::uint8_t t = 1; t <= kPeerTypeCount; ++t) {
     const auto type = static_cast<PeerType>(t);
     const std::size_t limit = peerSizeLimit(type);
     core::Bytes b(limit + 1, 0);
@@ -192,6 +109,8 @@ TEST(PeerMessageTest, WholeMessageLimitsAreRefusedBeforeParsing) {
   EXPECT_EQ(peerSizeLimit(PeerType::input), 4u * 1024 * 1024 + 1024);
   EXPECT_EQ(peerSizeLimit(PeerType::viewChange), 1536u * 1024);
   EXPECT_EQ(peerSizeLimit(PeerType::npl), 129u * 1024);
+  EXPECT_EQ(peerSizeLimit(PeerType::ledgerRequest), 64u);
+  EXPECT_EQ(peerSizeLimit(PeerType::ledger), 16u * 1024 * 1024);
 }
 
 // A message at its maximum decodes (and fits its type's limit); one more item or byte is refused

@@ -1,0 +1,70 @@
+#pragma once
+// Ledger sync (docs/CLUSTER.md, "Sync: ledgers"): a member that fell behind fetches the ledgers it
+// lacks from its peers (`ledger_request` → `ledger` messages) and checks each one itself, trusting
+// no peer: the ledger must extend its last ledger, be sealed as Ledger.h says, agree with its own
+// inputs and outputs, and carry root_sigs of at least T distinct UNL members over the root of its
+// output tree.
+//
+// What that proves, and what it does not: the signatures are over the output root only (the
+// users' output hashes and the state hash, OutputProof.h), so they attest the state hash and the
+// outputs. The rest of the record (timestamp, config hash, user hash, the inputs) is checked for
+// consistency (the seal, input_hash over the inputs' hashes, the engine's input order) but no
+// signature covers it: the inputs' own user signatures are not stored (LedgerInput keeps H(sig),
+// not the signature), and the user list behind user_hash is not stored either. And a ledger whose
+// round output nothing has the all-zero root (OutputTree), whose signatures are the same for
+// every such ledger: they prove only that T members once signed the zero root.
+//
+// LedgerSync: pure logic, no I/O; thread-compatible (one thread at a time).
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "sashimono/core/Result.h"
+#include "sashimono/runtime/Ledger.h"
+#include "sashimono/runtime/PeerLedgerMessage.h"
+
+namespace sashimono::runtime {
+
+// At most this many encoded bytes of ledger messages answer one request (at least one ledger): a
+// quarter of a connection's byte rate and half the accepting side's send queue (WsServer's
+// maxQueuedBytes, 32 MiB, over which it drops the connection), leaving room for other traffic.
+inline constexpr std::size_t kMaxLedgerAnswerBytes = std::size_t{16} << 20;
+
+class LedgerSync {
+ public:
+  // `unl`: the members' keys (any order); `threshold`: T (≥ 1; 0 verifies nothing); `last`: the
+  // local last ledger, which the first verified ledger must extend.
+  LedgerSync(std::vector<PubKey> unl, std::size_t threshold, LedgerRecord last);
+
+  // Checks `m` as the ledger after last(): its fields (checkLedgerMessage), seq = last + 1, prev
+  // hash = last's hash, the seal, the inputs (hashes distinct, by user then nonce ascending with
+  // each user's nonces increasing, max ledger ≥ seq, input_hash = hashList of their hashes), the
+  // outputs (each hash = userOutputHash of its blobs), output_hash = the root of the output tree
+  // over them and the state hash (zeros without outputs), and at least T valid root_sigs over that
+  // root from distinct UNL members (others, repeats and invalid ones are not counted). On success
+  // last() becomes m.record and the result is the counted signatures (by signer ascending), what
+  // the caller appends with the ledger (LedgerStore::append); on failure nothing changes and the
+  // error names the ledger's seq and what failed.
+  [[nodiscard]] core::Result<std::vector<Signature>> verify(const LedgerMessage& m);
+
+  [[nodiscard]] const LedgerRecord& last() const { return last_; }
+  // The request for the next ledgers: from last() + 1, `count` (1..kMaxLedgerRequestCount).
+  [[nodiscard]] LedgerRequest nextRequest(std::uint32_t count = kMaxLedgerRequestCount) const;
+
+ private:
+  std::vector<PubKey> unl_;  // sorted
+  std::size_t threshold_;
+  LedgerRecord last_;
+};
+
+// The answer to `request` from `store` (a writer's or a reader's, LedgerStore::openReader): the
+// stored ledgers from request.fromSeq on, in order, each with its inputs, outputs and stored
+// signatures (the first kMaxLedgerSignatures by signer; one not of 64 bytes, which cannot verify,
+// is left out). It stops after request.count ledgers, at the last stored one, or
+// before the ledger that would take the answer over kMaxLedgerAnswerBytes (the first is always
+// sent). A request that fails checkLedgerRequest, or whose first ledger is too large for one
+// message, is an error; a request past the last stored ledger gets no ledgers.
+[[nodiscard]] core::Result<std::vector<LedgerMessage>> answerLedgerRequest(LedgerStore& store,
+                                                                           const LedgerRequest& request);
+
+}  // namespace sashimono::runtime
