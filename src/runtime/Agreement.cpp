@@ -310,9 +310,10 @@ void Agreement::adopt(Lock l, AgreementClock now) {
   emit(std::move(a));
 }
 
-void Agreement::executed(const Hash& plan, const Hash& stateHash, const Hash& outputRoot) {
+void Agreement::executed(const Hash& plan, const Hash& stateHash, const Hash& outputRoot,
+                         const Hash& ledger) {
   if (closed_ || !executing_ || *executing_ != plan || result_) return;
-  result_ = Result{stateHash, outputRoot};
+  result_ = Result{stateHash, outputRoot, ledger};
   sendOutput();
   maybeClose();
 }
@@ -324,17 +325,23 @@ void Agreement::sendOutput() {
   o.plan = *executing_;
   o.stateHash = result_->state;
   o.outputRoot = result_->root;
+  o.ledger = result_->ledger;
   o.member = key_.publicKey();
   signOutput(o, key_);
   outputs_[{o.plan, o.view}][key_.publicKey()] = o;
   broadcast(o);
 }
 
+namespace {
+bool sameResult(const Output& a, const Output& b) {
+  return a.stateHash == b.stateHash && a.outputRoot == b.outputRoot && a.ledger == b.ledger;
+}
+}  // namespace
+
 void Agreement::onOutput(const Output& o, AgreementClock now) {
   if (!verifyOutput(o)) return;
   auto& byMember = outputs_[{o.plan, o.view}];
-  if (auto it = byMember.find(o.member); it != byMember.end() && (it->second.stateHash != o.stateHash ||
-                                                                  it->second.outputRoot != o.outputRoot)) {
+  if (auto it = byMember.find(o.member); it != byMember.end() && !sameResult(it->second, o)) {
     evidence("member " + core::toHexLower(o.member) + " signed two results for round " +
              std::to_string(o.seq) + " view " + std::to_string(o.view));
     return;
@@ -345,7 +352,7 @@ void Agreement::onOutput(const Output& o, AgreementClock now) {
   // saw of it. It runs that plan (it has the proposal) or must sync.
   std::size_t same = 0;
   for (const auto& [k, other] : byMember)
-    if (other.stateHash == o.stateHash && other.outputRoot == o.outputRoot) ++same;
+    if (sameResult(other, o)) ++same;
   if (same >= config_.threshold && (!executing_ || *executing_ != o.plan)) {
     auto p = proposals_.find(o.view);
     if (p != proposals_.end() && planHash(planOf(p->second)) == o.plan) {
@@ -374,13 +381,15 @@ void Agreement::maybeClose() {
   if (closed_ || !executing_ || !result_) return;
   for (const auto& [key, byMember] : outputs_) {
     if (key.first != *executing_) continue;
-    std::vector<std::pair<PubKey, core::Bytes>> sigs;
+    std::vector<std::pair<PubKey, core::Bytes>> sigs, ledgerSigs;
     std::size_t others = 0;
     for (const auto& [k, o] : byMember) {
-      if (o.stateHash == result_->state && o.outputRoot == result_->root)
+      if (o.stateHash == result_->state && o.outputRoot == result_->root && o.ledger == result_->ledger) {
         sigs.emplace_back(k, core::Bytes(o.rootSig.begin(), o.rootSig.end()));
-      else
+        ledgerSigs.emplace_back(k, core::Bytes(o.ledgerSig.begin(), o.ledgerSig.end()));
+      } else {
         ++others;
+      }
     }
     if (sigs.size() < config_.threshold) {
       // T members agree on another result of the same plan: this member's is wrong.
@@ -396,7 +405,9 @@ void Agreement::maybeClose() {
     a.planHash = *executing_;
     a.stateHash = result_->state;
     a.outputRoot = result_->root;
+    a.ledger = result_->ledger;
     a.signatures = std::move(sigs);
+    a.ledgerSignatures = std::move(ledgerSigs);
     a.seq = seq_;
     a.view = key.second;
     emit(std::move(a));

@@ -283,13 +283,13 @@ std::optional<RoundPlan> ClusterConsensus::nextRound(const LedgerRecord& lcl,
   return plan;
 }
 
-std::vector<Signature> ClusterConsensus::agree(const RoundPlan& plan, const Hash& outputRoot,
-                                               const Hash& stateHash) {
+Agreed ClusterConsensus::agree(const RoundPlan& plan, const Hash& outputRoot, const Hash& stateHash,
+                               const Hash& ledgerHash) {
   std::unique_lock lock(mu_);
   lastReplaced_ = false;
   if (!running_ || agreement_.seq() != plan.seqNo) return {};
   const Hash ran = *running_;
-  agreement_.executed(ran, stateHash, outputRoot);
+  agreement_.executed(ran, stateHash, outputRoot, ledgerHash);
   act();
   lock.unlock();
   flush();
@@ -299,9 +299,10 @@ std::vector<Signature> ClusterConsensus::agree(const RoundPlan& plan, const Hash
   lastReplaced_ = replaced_ && !stopped_;
   if (stopped_ || replaced_ || !closed_) return {};
   // A close is this member's own result (Agreement closes only on it).
-  std::vector<Signature> sigs;
-  for (auto& [k, s] : closed_->signatures) sigs.emplace_back(k, s);
-  return sigs;
+  Agreed a;
+  for (auto& [k, sig] : closed_->signatures) a.rootSignatures.emplace_back(k, sig);
+  for (auto& [k, sig] : closed_->ledgerSignatures) a.ledgerSignatures.emplace_back(k, sig);
+  return a;
 }
 
 void ClusterConsensus::tickLoop() {

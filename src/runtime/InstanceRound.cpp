@@ -271,10 +271,7 @@ void Instance::runRound(RoundPlan& plan) {
     ledgerOutputs.push_back(std::move(lo));
   }
   OutputTree tree(userHashes, *stateHash);
-  lap(2);
-  auto sigs = consensus_->agree(plan, tree.root(), *stateHash);
-  if (sigs.empty() && consensus_->replaced()) return replaced();
-  if (sigs.empty()) return fail("no agreement on the round's outputs");
+  // The ledger this round closes: members agree on its hash, not only on the outputs.
   LedgerRecord rec;
   {
     std::lock_guard lock(mu_);
@@ -294,7 +291,12 @@ void Instance::runRound(RoundPlan& plan) {
   rec.inputHash = hashList(inputHashes);
   rec.outputHash = tree.empty() ? Hash{} : tree.root();
   sealLedger(rec);
-  if (auto st = ledger_->append(rec, ledgerInputs, ledgerOutputs); !st)
+  lap(2);
+  auto agreed = consensus_->agree(plan, tree.root(), *stateHash, rec.hash);
+  if (!agreed.closed() && consensus_->replaced()) return replaced();
+  if (!agreed.closed()) return fail("no agreement on the round's outputs");
+  const auto& sigs = agreed.rootSignatures;
+  if (auto st = ledger_->append(rec, ledgerInputs, ledgerOutputs, agreed.ledgerSignatures); !st)
     return fail("storing the ledger failed, its outputs are not sent: " + st.error().message);
   // The ledger is stored: the round's state is committed (a crash in between is resolved at the
   // next start, StateRounds::recover), before any output tells a user about it — a read

@@ -8,6 +8,7 @@
 
 #include "sashimono/crypto/Keys.h"
 #include "sashimono/runtime/OutputProof.h"
+#include "sashimono/runtime/PeerMessage.h"
 
 namespace sashimono::runtime {
 
@@ -93,7 +94,7 @@ core::Result<std::vector<Signature>> LedgerSync::verify(const LedgerMessage& m) 
     userHashes.push_back(h);
   }
   const OutputTree tree(std::move(userHashes), r.stateHash);
-  const Hash root = tree.root();  // zeros without outputs: what the members signed then
+  const Hash root = tree.root();  // zeros without outputs
   if (r.outputHash != root)
     return refuse(
         seq, "output_hash " + hex(r.outputHash) + " is not the root of its output tree (" + hex(root) + ")");
@@ -105,18 +106,18 @@ core::Result<std::vector<Signature>> LedgerSync::verify(const LedgerMessage& m) 
       ++outsiders;
     } else if (counted.count(s.key) != 0) {
       ++repeats;
-    } else if (!crypto::verify(s.key, root, s.sig).ok()) {
+    } else if (!crypto::verify(s.key, ledgerDigest(r.hash), s.sig).ok()) {
       ++invalid;
     } else {
       counted.emplace(s.key, core::Bytes(s.sig.begin(), s.sig.end()));
     }
   }
   if (threshold_ == 0 || counted.size() < threshold_)
-    return refuse(seq, std::to_string(counted.size()) +
-                           " valid signatures of UNL members over the output root " + hex(root) + ", " +
-                           std::to_string(threshold_) + " needed (of " + std::to_string(m.signatures.size()) +
-                           " sent: " + std::to_string(outsiders) + " not of members, " +
-                           std::to_string(repeats) + " repeated, " + std::to_string(invalid) + " invalid)");
+    return refuse(seq, std::to_string(counted.size()) + " valid signatures of UNL members over the ledger " +
+                           hex(r.hash) + ", " + std::to_string(threshold_) + " needed (of " +
+                           std::to_string(m.signatures.size()) + " sent: " + std::to_string(outsiders) +
+                           " not of members, " + std::to_string(repeats) + " repeated, " +
+                           std::to_string(invalid) + " invalid)");
   last_ = r;
   return std::vector<Signature>(counted.begin(), counted.end());
 }

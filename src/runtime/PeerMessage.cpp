@@ -19,6 +19,7 @@ constexpr std::string_view kHelloDomain = "sashimono-peer-hello-v1";
 constexpr std::string_view kProposalDomain = "sashimono-proposal-v1";
 constexpr std::string_view kVoteDomain = "sashimono-vote-v1";
 constexpr std::string_view kOutputDomain = "sashimono-output-v1";
+constexpr std::string_view kLedgerDomain = "sashimono-ledger-v1";
 constexpr std::string_view kViewChangeDomain = "sashimono-view-change-v1";
 constexpr std::string_view kNplDomain = "sashimono-npl-v1";
 
@@ -160,8 +161,10 @@ void fields(IO& io, Ref<IO, Output> m) {
   io.fixed(m.plan, "plan");
   io.fixed(m.stateHash, "state_hash");
   io.fixed(m.outputRoot, "output_root");
+  io.fixed(m.ledger, "ledger");
   io.fixed(m.member, "member");
   io.fixed(m.rootSig, "root_sig");
+  io.fixed(m.ledgerSig, "ledger_sig");
   io.fixed(m.sig, "sig");
 }
 
@@ -321,14 +324,21 @@ Hash voteDigest(std::uint64_t seq, std::uint32_t view, const Hash& proposalHash)
 }
 
 Hash outputDigest(std::uint64_t seq, std::uint32_t view, const Hash& planHash, const Hash& stateHash,
-                  const Hash& outputRoot) {
+                  const Hash& outputRoot, const Hash& ledger) {
   Writer w;
   w.be(seq, 8);
   w.be(view, 4);
   w.raw(planHash);
   w.raw(stateHash);
   w.raw(outputRoot);
+  w.raw(ledger);
   return digestOf(kOutputDomain, w);
+}
+
+Hash ledgerDigest(const Hash& ledger) {
+  Writer w;
+  w.raw(ledger);
+  return digestOf(kLedgerDomain, w);
 }
 
 Hash viewChangeDigest(const ViewChange& v) {
@@ -368,7 +378,8 @@ void signVote(Vote& v, const InstanceKey& key) {
 void signOutput(Output& o, const InstanceKey& key) {
   o.member = key.publicKey();
   o.rootSig = signHash(key, o.outputRoot);
-  o.sig = signHash(key, outputDigest(o.seq, o.view, o.plan, o.stateHash, o.outputRoot));
+  o.ledgerSig = signHash(key, ledgerDigest(o.ledger));
+  o.sig = signHash(key, outputDigest(o.seq, o.view, o.plan, o.stateHash, o.outputRoot, o.ledger));
 }
 
 void signViewChange(ViewChange& v, const InstanceKey& key) {
@@ -392,7 +403,8 @@ bool verifyVote(const Vote& v) { return verifySig(v.voter, voteDigest(v.seq, v.v
 
 bool verifyOutput(const Output& o) {
   return verifySig(o.member, o.outputRoot, o.rootSig) &&
-         verifySig(o.member, outputDigest(o.seq, o.view, o.plan, o.stateHash, o.outputRoot), o.sig);
+         verifySig(o.member, ledgerDigest(o.ledger), o.ledgerSig) &&
+         verifySig(o.member, outputDigest(o.seq, o.view, o.plan, o.stateHash, o.outputRoot, o.ledger), o.sig);
 }
 
 bool verifyViewChange(const ViewChange& v) { return verifySig(v.member, viewChangeDigest(v), v.sig); }

@@ -1,6 +1,7 @@
 #include <chrono>
 
 #include "sashimono/runtime/Consensus.h"
+#include "sashimono/runtime/PeerMessage.h"
 
 namespace sashimono::runtime {
 
@@ -107,8 +108,11 @@ std::optional<RoundPlan> SoloConsensus::nextRound(const LedgerRecord& lcl,
   return p;
 }
 
-std::vector<Signature> SoloConsensus::agree(const RoundPlan&, const Hash& outputRoot, const Hash&) {
-  return {Signature{key_.publicKey(), key_.sign(outputRoot)}};
+Agreed SoloConsensus::agree(const RoundPlan&, const Hash& outputRoot, const Hash&, const Hash& ledgerHash) {
+  Agreed a;
+  a.rootSignatures.emplace_back(key_.publicKey(), key_.sign(outputRoot));
+  a.ledgerSignatures.emplace_back(key_.publicKey(), key_.sign(ledgerDigest(ledgerHash)));
+  return a;
 }
 
 }  // namespace sashimono::runtime

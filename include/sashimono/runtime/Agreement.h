@@ -63,7 +63,8 @@ struct AgreementAction {
     kRequestInputs,  // fetch `inputs` (from `to`, who proposed them), then call inputsArrived()
     kExecute,        // run `plan`; then call executed() with its results
     kRollback,       // undo the executed plan `planHash` (another plan was certified)
-    kClose,          // store ledger `plan.seq`: `stateHash`, `outputRoot`, `signatures` (root sigs)
+    kClose,          // store ledger `plan.seq`: `stateHash`, `outputRoot`, `ledger`, `signatures` (root
+                     // sigs), `ledgerSignatures`
     kBehind,         // peers are at round `seq` or later: this member must sync (later step)
     kEvidence,       // a member signed conflicting messages: `text` describes them
   };
@@ -73,8 +74,9 @@ struct AgreementAction {
   Plan plan;
   Hash planHash{};
   std::vector<Hash> inputs;
-  Hash stateHash{}, outputRoot{};
-  std::vector<std::pair<PubKey, core::Bytes>> signatures;
+  Hash stateHash{}, outputRoot{}, ledger{};
+  std::vector<std::pair<PubKey, core::Bytes>> signatures;        // root_sigs
+  std::vector<std::pair<PubKey, core::Bytes>> ledgerSignatures;  // ledger_sigs, the same members
   std::uint64_t seq = 0;
   std::uint32_t view = 0;
   std::string text;
@@ -98,8 +100,8 @@ class Agreement {
                AgreementClock now);
   // Inputs arrived: proposals that waited for them are looked at again.
   void inputsArrived(AgreementClock now);
-  // The plan `planHash` ran: its state hash and output root.
-  void executed(const Hash& planHash, const Hash& stateHash, const Hash& outputRoot);
+  // The plan `planHash` ran: its state hash, output root and the hash of the ledger it closes.
+  void executed(const Hash& planHash, const Hash& stateHash, const Hash& outputRoot, const Hash& ledger);
   // A message from a member (the transport authenticated `from`).
   void receive(const PubKey& from, const PeerMessage& m, AgreementClock now);
   // Time passed (`wallMs`: ms since the epoch, for proposals' timestamps): view timeouts. A
@@ -168,7 +170,7 @@ class Agreement {
   std::optional<Lock> lock_;
   std::optional<Lock> bestSeen_;  // the highest-view certificate seen in view changes
   struct Result {
-    Hash state{}, root{};
+    Hash state{}, root{}, ledger{};
   };
   std::optional<Hash> executing_;                                               // the plan handed to kExecute
   std::optional<Result> result_;                                                // what executing_ produced

@@ -4,8 +4,8 @@
 // cluster issue adds one that exchanges signed proposals between UNL members.
 //
 // A round: the engine asks nextRound() for what to run (inputs in agreed order, time, users),
-// executes the contract, then asks agree() for the members' signatures over the output root it
-// computed; the ledger closes when agree() returns at least the threshold of signatures.
+// executes the contract, then asks agree() for the members' signatures over the output root and
+// the ledger it computed; the ledger closes when agree() returns at least the threshold of them.
 //
 // Thread-safety: submit/wake/stop from any thread; nextRound/agree from the engine thread only.
 #include <chrono>
@@ -41,6 +41,12 @@ struct RoundPlan {
   std::vector<PubKey> users;       // the round's user set (sorted)
 };
 
+struct Agreed {
+  std::vector<Signature> rootSignatures;    // over the output root: users' output proofs
+  std::vector<Signature> ledgerSignatures;  // over ledgerDigest(ledger hash): kept with the ledger
+  [[nodiscard]] bool closed() const { return !rootSignatures.empty(); }
+};
+
 class Consensus {
  public:
   virtual ~Consensus() = default;
@@ -49,10 +55,11 @@ class Consensus {
   // Blocks until a round should run — inputs wait, a periodic round is due, or wake() was
   // called — or stop(); nullopt after stop().
   virtual std::optional<RoundPlan> nextRound(const LedgerRecord& lcl, std::vector<PubKey> connectedUsers) = 0;
-  // Signatures of the members that computed the same output root (≥ threshold), or empty when
-  // the round failed to agree (its effects must then be rolled back; never in solo).
-  virtual std::vector<Signature> agree(const RoundPlan& plan, const Hash& outputRoot,
-                                       const Hash& stateHash) = 0;
+  // The signatures of the members that computed the same result — state hash, output root and
+  // ledger hash — (≥ threshold), or none when the round failed to agree (its effects must then be
+  // rolled back; never in solo).
+  virtual Agreed agree(const RoundPlan& plan, const Hash& outputRoot, const Hash& stateHash,
+                       const Hash& ledgerHash) = 0;
   virtual void wake() = 0;
   virtual void stop() = 0;
   // nextRound() returns nullopt once, soon, without a round (the engine has something to do
@@ -80,7 +87,8 @@ class SoloConsensus final : public Consensus {
   SoloConsensus(InstanceKey key, std::uint64_t roundTimeMs, bool periodic, std::uint64_t busyRoundMs = 0);
   void submit(RoundInput in) override;
   std::optional<RoundPlan> nextRound(const LedgerRecord& lcl, std::vector<PubKey> connectedUsers) override;
-  std::vector<Signature> agree(const RoundPlan& plan, const Hash& outputRoot, const Hash& stateHash) override;
+  Agreed agree(const RoundPlan& plan, const Hash& outputRoot, const Hash& stateHash,
+               const Hash& ledgerHash) override;
   void wake() override;
   void stop() override;
   void interrupt() override;

@@ -2,17 +2,14 @@
 // Ledger sync (docs/CLUSTER.md, "Sync: ledgers"): a member that fell behind fetches the ledgers it
 // lacks from its peers (`ledger_request` → `ledger` messages) and checks each one itself, trusting
 // no peer: the ledger must extend its last ledger, be sealed as Ledger.h says, agree with its own
-// inputs and outputs, and carry root_sigs of at least T distinct UNL members over the root of its
-// output tree.
+// inputs and outputs, and carry the ledger_sigs of at least T distinct UNL members over its hash.
 //
-// What that proves, and what it does not: the signatures are over the output root only (the
-// users' output hashes and the state hash, OutputProof.h), so they attest the state hash and the
-// outputs. The rest of the record (timestamp, config hash, user hash, the inputs) is checked for
-// consistency (the seal, input_hash over the inputs' hashes, the engine's input order) but no
-// signature covers it: the inputs' own user signatures are not stored (LedgerInput keeps H(sig),
-// not the signature), and the user list behind user_hash is not stored either. And a ledger whose
-// round output nothing has the all-zero root (OutputTree), whose signatures are the same for
-// every such ledger: they prove only that T members once signed the zero root.
+// What that proves: each member's ledger_sig (signed in its `output`, kept with the ledger) is
+// over the ledger's hash, which covers the whole record — the chain (prev hash), timestamp, state,
+// config, user set, the inputs' hashes and the output tree — so T of them mean the cluster closed
+// exactly this ledger. Not covered: an input's content beyond its hash (LedgerInput keeps H(sig),
+// not the user's signature and container), so a peer could serve a ledger whose input blobs are
+// not the users' (what the contract ran on is still proven by the state hash).
 //
 // LedgerSync: pure logic, no I/O; thread-compatible (one thread at a time).
 #include <cstddef>
@@ -40,11 +37,11 @@ class LedgerSync {
   // hash = last's hash, the seal, the inputs (hashes distinct, by user then nonce ascending with
   // each user's nonces increasing, max ledger ≥ seq, input_hash = hashList of their hashes), the
   // outputs (each hash = userOutputHash of its blobs), output_hash = the root of the output tree
-  // over them and the state hash (zeros without outputs), and at least T valid root_sigs over that
-  // root from distinct UNL members (others, repeats and invalid ones are not counted). On success
-  // last() becomes m.record and the result is the counted signatures (by signer ascending), what
-  // the caller appends with the ledger (LedgerStore::append); on failure nothing changes and the
-  // error names the ledger's seq and what failed.
+  // over them and the state hash (zeros without outputs), and at least T valid ledger_sigs over
+  // ledgerDigest(hash) from distinct UNL members (others, repeats and invalid ones are not counted). On
+  // success last() becomes m.record and the result is the counted signatures (by signer ascending), what the
+  // caller appends with the ledger (LedgerStore::append); on failure nothing changes and the error names the
+  // ledger's seq and what failed.
   [[nodiscard]] core::Result<std::vector<Signature>> verify(const LedgerMessage& m);
 
   [[nodiscard]] const LedgerRecord& last() const { return last_; }

@@ -16,8 +16,8 @@
 //    5    proposal       seq(8) ‖ view(4) ‖ prev hash ‖ timestamp(8) ‖ users list<key>(10000) ‖
 //                        inputs list<hash>(10000) ‖ leader key ‖ sig                      1 MiB
 //    6    vote           seq(8) ‖ view(4) ‖ proposal hash ‖ voter key ‖ sig                256 B
-//    7    output         seq(8) ‖ view(4) ‖ plan hash ‖ state hash ‖ output root ‖ member key ‖
-//                        root_sig ‖ sig                                                    512 B
+//    7    output         seq(8) ‖ view(4) ‖ plan hash ‖ state hash ‖ output root ‖ ledger hash ‖
+//                        member key ‖ root_sig ‖ ledger_sig ‖ sig                         512 B
 //    8    view_change    seq(8) ‖ view(4) ‖ lock ‖ member key ‖ sig                      1.5 MiB
 //                        lock = 0(1) | 1(1) ‖ lock_view(4) ‖ proposal body ‖ list<vote body>(1024)
 //    9    npl            lcl_seq(8) ‖ data bytes(128 KiB) ‖ sender key ‖ sig             129 KiB
@@ -45,10 +45,12 @@
 //   proposal     "sashimono-proposal-v1" ‖ body up to and including the leader key; this digest
 //                is also the proposal hash that votes and view changes name
 //   vote         "sashimono-vote-v1" ‖ u64 seq ‖ u32 view ‖ proposal hash
-//   output       "sashimono-output-v1" ‖ u64 seq ‖ u32 view ‖ plan hash ‖ state hash ‖ output root
-//                (the plan hash: Agreement.h's planHash, the same for a plan re-proposed later);
-//                root_sig is the plain signature of the 32 root bytes (what hotpocket-js-client
-//                checks), not of a digest
+//   output       "sashimono-output-v1" ‖ u64 seq ‖ u32 view ‖ plan hash ‖ state hash ‖ output root ‖
+//                ledger hash (the plan hash: Agreement.h's planHash, the same for a plan
+//                re-proposed later); root_sig is the plain signature of the 32 root bytes (what
+//                hotpocket-js-client checks), not of a digest; ledger_sig is over
+//                "sashimono-ledger-v1" ‖ ledger hash (what the ledger store keeps, and what a
+//                member syncing the ledger checks)
 //   view_change  "sashimono-view-change-v1" ‖ u64 seq ‖ u32 view ‖ (u8 0 | u8 1 ‖ u32 lock_view ‖
 //                hash of the lock's proposal)
 //   npl          "sashimono-npl-v1" ‖ u32 len(contract_id) ‖ contract_id ‖ u64 lcl_seq ‖ data
@@ -160,8 +162,10 @@ struct Output {
   Hash plan{};             // the plan hash (Agreement.h)
   Hash stateHash{};
   Hash outputRoot{};
+  Hash ledger{};  // the hash of the ledger the result closes (Ledger.h)
   PubKey member{};
-  Sig rootSig{};  // plain signature of the 32 bytes of outputRoot
+  Sig rootSig{};    // plain signature of the 32 bytes of outputRoot
+  Sig ledgerSig{};  // over ledgerDigest(ledger): what a member syncing the ledger later checks
   Sig sig{};
   bool operator==(const Output&) const = default;
 };
@@ -225,7 +229,11 @@ Hash helloDigest(std::string_view contractId, const Challenge& challenge, const 
 Hash proposalHash(const Proposal& p);
 Hash voteDigest(std::uint64_t seq, std::uint32_t view, const Hash& proposalHash);
 Hash outputDigest(std::uint64_t seq, std::uint32_t view, const Hash& planHash, const Hash& stateHash,
-                  const Hash& outputRoot);
+                  const Hash& outputRoot, const Hash& ledger);
+// BLAKE3("sashimono-ledger-v1" ‖ ledger hash): a member's signature over it says that the ledger,
+// all of it (Ledger.h's hash covers the record, the chain and the inputs' and outputs' hashes),
+// is the one it closed.
+Hash ledgerDigest(const Hash& ledger);
 Hash viewChangeDigest(const ViewChange& v);
 Hash nplDigest(std::string_view contractId, std::uint64_t lclSeq, core::ByteView data);
 
@@ -235,7 +243,7 @@ HelloAck signHelloAck(const InstanceKey& key, std::string_view contractId, const
                       const PubKey& receiver);
 void signProposal(Proposal& p, const InstanceKey& key);
 void signVote(Vote& v, const InstanceKey& key);
-void signOutput(Output& o, const InstanceKey& key);  // rootSig and sig
+void signOutput(Output& o, const InstanceKey& key);  // rootSig, ledgerSig and sig
 void signViewChange(ViewChange& v, const InstanceKey& key);
 void signNpl(Npl& n, std::string_view contractId, const InstanceKey& key);
 
@@ -244,7 +252,7 @@ void signNpl(Npl& n, std::string_view contractId, const InstanceKey& key);
                                   const Challenge& myChallenge, const PubKey& signer, const PubKey& receiver);
 [[nodiscard]] bool verifyProposal(const Proposal& p);
 [[nodiscard]] bool verifyVote(const Vote& v);
-[[nodiscard]] bool verifyOutput(const Output& o);  // rootSig and sig
+[[nodiscard]] bool verifyOutput(const Output& o);  // rootSig, ledgerSig and sig
 // The member's signature only; a lock's certificate is checked with verifyCertificate.
 [[nodiscard]] bool verifyViewChange(const ViewChange& v);
 [[nodiscard]] bool verifyNpl(const Npl& n, std::string_view contractId);

@@ -55,7 +55,6 @@ class StandInEngine {
       const Hash state = crypto::blake3(b);
       b.push_back(1);
       const Hash root = crypto::blake3(b);
-      if (c_.agree(*plan, root, state).size() < threshold_) continue;  // replaced or stopped
       LedgerRecord next;
       next.seqNo = plan->seqNo;
       next.timestamp = plan->timestamp;
@@ -63,6 +62,9 @@ class StandInEngine {
       core::Bytes h(lcl.hash.begin(), lcl.hash.end());
       h.insert(h.end(), state.begin(), state.end());
       next.hash = crypto::blake3(h);
+      const auto agreed = c_.agree(*plan, root, state, next.hash);
+      if (agreed.rootSignatures.size() < threshold_ || agreed.ledgerSignatures.size() < threshold_)
+        continue;  // replaced or stopped
       lcl = next;
       std::lock_guard l(mu_);
       ledgers_.emplace_back(lcl.seqNo, lcl.hash, ins);

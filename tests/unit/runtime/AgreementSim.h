@@ -20,6 +20,13 @@ namespace sashimono::runtime::testing {
 
 using Ms = AgreementClock;
 
+// The ledger hash a simulated member computes for a result (the same for the same result).
+inline Hash ledgerOf(const Hash& state, const Hash& root) {
+  core::Bytes b(state.begin(), state.end());
+  b.insert(b.end(), root.begin(), root.end());
+  return crypto::blake3(b);
+}
+
 struct Closed {
   std::uint64_t seq = 0;
   Hash plan{}, state{}, root{};
@@ -226,7 +233,7 @@ class AgreementSim {
             const Hash state = crypto::blake3(b);
             b.push_back(7);
             const Hash root = crypto::blake3(b);
-            members_[i].agreement->executed(plan, state, root);
+            members_[i].agreement->executed(plan, state, root, ledgerOf(state, root));
           });
           break;
         }

@@ -193,6 +193,7 @@ TEST(AgreementTest, LockedMembersRefuseAnotherPlanFromALyingLeader) {
       f.stateHash = crypto::blake3(r);
       r.push_back(7);
       f.outputRoot = crypto::blake3(r);
+      f.ledger = ledgerOf(f.stateHash, f.outputRoot);
       signOutput(f, key);
       return f;
     }

@@ -108,7 +108,7 @@ inline std::vector<std::pair<std::string, PeerMessage>> samples() {
   out.emplace_back("input_request", InputRequest{{hashOf("x"), hashOf("y")}});
   out.emplace_back("proposal", proposal(a));
   out.emplace_back("vote", voteFor(proposal(a), 1, seedKey(3)));
-  Output o{8, 2, hashOf("plan"), hashOf("state"), hashOf("root"), {}, {}, {}};
+  Output o{8, 2, hashOf("plan"), hashOf("state"), hashOf("root"), hashOf("ledger"), {}, {}, {}, {}};
   signOutput(o, a);
   out.emplace_back("output", o);
   out.emplace_back("view_change", viewChange(a, true));

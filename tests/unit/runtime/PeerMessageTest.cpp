@@ -287,7 +287,7 @@ TEST(PeerMessageTest, ASignatureOfOneKindIsNoneOfAnother) {
   const InstanceKey a = seedKey(1);
   const Proposal p = proposal(a, 7, 1);
   const Vote v = voteFor(p, 1, a);
-  Output o{7, 1, hashOf("plan"), hashOf("state"), hashOf("root"), {}, {}, {}};
+  Output o{7, 1, hashOf("plan"), hashOf("state"), hashOf("root"), hashOf("ledger"), {}, {}, {}, {}};
   signOutput(o, a);
   ViewChange vc{7, 1, std::nullopt, {}, {}};
   signViewChange(vc, a);
@@ -300,8 +300,9 @@ TEST(PeerMessageTest, ASignatureOfOneKindIsNoneOfAnother) {
       {helloDigest(kContract, c, a.publicKey(), edKey(1)), ack.sig},
       {proposalHash(p), p.sig},
       {voteDigest(v.seq, v.view, v.proposal), v.sig},
-      {outputDigest(o.seq, o.view, o.plan, o.stateHash, o.outputRoot), o.sig},
+      {outputDigest(o.seq, o.view, o.plan, o.stateHash, o.outputRoot, o.ledger), o.sig},
       {o.outputRoot, o.rootSig},
+      {ledgerDigest(o.ledger), o.ledgerSig},
       {viewChangeDigest(vc), vc.sig},
       {nplDigest(kContract, n.lclSeq, n.data), n.sig},
   };
@@ -365,7 +366,7 @@ TEST(PeerMessageTest, ATamperedFieldFailsVerification) {
   expectTamperFails(
       v, vv, [](Vote& m) { m.voter = seedKey(2).publicKey(); }, "vote voter");
 
-  Output o{7, 1, hashOf("plan"), hashOf("state"), hashOf("root"), {}, {}, {}};
+  Output o{7, 1, hashOf("plan"), hashOf("state"), hashOf("root"), hashOf("ledger"), {}, {}, {}, {}};
   signOutput(o, a);
   const auto vo = [](const Output& m) { return verifyOutput(m); };
   expectTamperFails(
@@ -380,6 +381,10 @@ TEST(PeerMessageTest, ATamperedFieldFailsVerification) {
       o, vo, [](Output& m) { m.outputRoot[0] ^= 1; }, "output root");
   expectTamperFails(
       o, vo, [](Output& m) { m.rootSig[0] ^= 1; }, "output root_sig");
+  expectTamperFails(
+      o, vo, [](Output& m) { m.ledger[0] ^= 1; }, "output ledger");
+  expectTamperFails(
+      o, vo, [](Output& m) { m.ledgerSig[0] ^= 1; }, "output ledger_sig");
   expectTamperFails(
       o, vo, [](Output& m) { m.member = seedKey(2).publicKey(); }, "output member");
 
