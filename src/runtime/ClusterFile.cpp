@@ -46,6 +46,25 @@ core::Result<PeerAddress> parsePeerEndpoint(std::string_view text) {
   return a;
 }
 
+core::Result<std::vector<PubKey>> parseUnlChange(std::string_view json) {
+  auto root = core::ConfigNode::parse(std::string(json), "the UNL change");
+  if (!root) return root.error();
+  auto list = root->strings("unl");
+  if (!list) return list.error();
+  if (list->empty() || list->size() > kMaxClusterMembers)
+    return root->fieldError("unl", "1 to " + std::to_string(kMaxClusterMembers) + " keys");
+  std::vector<PubKey> unl;
+  for (const auto& k : *list) {
+    auto key = parseHexKey(k);
+    if (!key) return root->fieldError("unl", "'" + k + "' is not a key (\"ed\" + 64 hex digits)");
+    unl.push_back(*key);
+  }
+  std::sort(unl.begin(), unl.end());
+  if (std::adjacent_find(unl.begin(), unl.end()) != unl.end())
+    return root->fieldError("unl", "a key is listed twice");
+  return unl;
+}
+
 core::Result<ClusterMembership> parseClusterFile(const std::string& json, const std::string& source) {
   auto root = core::ConfigNode::parse(json, source);
   if (!root) return root.error();

@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sashimono/core/File.h"
 #include "sashimono/crypto/Blake3.h"
 #include "sashimono/runtime/Instance.h"
 #include "sashimono/runtime/OutputProof.h"
@@ -120,11 +121,13 @@ void Instance::runRound(RoundPlan& plan) {
   users.erase(std::unique(users.begin(), users.end()), users.end());
   // 4. Bundle uploads are the runtime's, not the contract's.
   std::map<PubKey, std::vector<core::Bytes>> outputs;
-  std::vector<const RoundInput*> bundles;
+  std::vector<const RoundInput*> bundles, unlChanges;
   std::map<PubKey, std::vector<core::Bytes>> contractInputs;
   for (const auto& in : accepted) {
     if (core::asString(in.blob).substr(0, kBundleInputPrefix.size()) == kBundleInputPrefix)
       bundles.push_back(&in);
+    else if (core::asString(in.blob).substr(0, kUnlInputPrefix.size()) == kUnlInputPrefix)
+      unlChanges.push_back(&in);
     else
       contractInputs[in.user].push_back(in.blob);
   }
@@ -244,6 +247,28 @@ void Instance::runRound(RoundPlan& plan) {
     outputs[in->user].push_back(text("sashimono: deployed version " + b->contract.version));
   }
   lap(1);
+  // The owner's membership changes: the UNL from the next round on (docs/CLUSTER.md).
+  for (const auto* in : unlChanges) {
+    if (!config_.owner || in->user != *config_.owner) {
+      outputs[in->user].push_back(text("sashimono: refused: only the lease owner may change the UNL"));
+      continue;
+    }
+    auto unl = parseUnlChange(core::asString(in->blob).substr(kUnlInputPrefix.size()));
+    auto cfg = contractConfig();
+    core::Status st = unl ? core::Status{} : core::Status(unl.error());
+    if (st) {
+      cfg.unl = *unl;
+      st = core::writeFileAtomic(patchFile_, renderContractConfig(cfg), 0644, true);
+    }
+    if (st) st = reloadContractConfig();
+    if (!st) {
+      outputs[in->user].push_back(text("sashimono: refused: " + st.error().message));
+      continue;
+    }
+    spdlog::info("round {}: the owner changed the UNL to {} members", plan.seqNo, unl->size());
+    outputs[in->user].push_back(
+        text("sashimono: unl changed to " + std::to_string(unl->size()) + " members"));
+  }
   // 7. The contract may have changed patch.cfg.
   if (auto st = reloadContractConfig(); !st) spdlog::error("patch.cfg: {}", st.error().message);
   auto c2 = contractConfig();

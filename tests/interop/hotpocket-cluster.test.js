@@ -10,6 +10,7 @@
 // whose proof lacks 80 % of the trusted keys' signatures), the counter counts every input once,
 // and all members end on the same ledger. An NPL command makes the three contracts talk over the
 // node party line. A member stopped and started again on its files rejoins and closes ledgers.
+// The owner then takes a member out of the UNL; the two others go on, and the clients follow.
 'use strict';
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -191,7 +192,23 @@ async function main() {
     sent += 1;
     check(back.outputs.includes(`counter: ${sent}`), `after a restart the cluster counts on (${JSON.stringify(back.outputs)})`);
 
-    for (const c of clients) await c.client.close();
+    // The owner takes member 2 out of the UNL (an input, agreed like any other): from the next
+    // round the two others close ledgers alone, and clients that trust the UNL follow the change
+    // (unl_change), so they accept outputs signed by the two.
+    const unl2 = unl.filter((k) => k !== members[2].key);
+    const change = spawnSync(binary, ['instance', 'input', '--url', members[0].url, '--key-file',
+      path.join(tmp, 'owner.key'), '--protocol', 'json', `sashimono.unl/1\n${JSON.stringify({ unl: unl2 })}`],
+    { encoding: 'utf8' });
+    check(change.status === 0 && change.stdout.includes('sashimono: unl changed to 2 members'),
+      `the owner changes the UNL (${change.stdout}${change.stderr})`);
+    await stopRuntime(members[2]);
+    const after = await input(clients[1], 'inc', 'inc after the UNL change');
+    sent += 1;
+    check(after.outputs.includes(`counter: ${sent}`), `two members go on alone (${JSON.stringify(after.outputs)})`);
+    const st = await clients[0].client.getStatus();
+    check(st.currentUnl.length === 2, `the UNL has two members (${JSON.stringify(st.currentUnl)})`);
+
+    for (const c of clients) { try { await c.client.close(); } catch (e) { /* member 2 is gone */ } }
     clients.length = 0;
     console.log('hotpocket-cluster: all checks passed');
   } finally {

@@ -23,6 +23,11 @@ struct ClusterMembership {
 
 // Errors name the source and the field ("cluster.json: members[2].peer: …").
 core::Result<ClusterMembership> parseClusterFile(const std::string& json, const std::string& source);
+// The owner's membership change (an input, like a bundle upload): `kUnlInputPrefix` then JSON
+// {"unl": ["ed<64 hex>", …]}, the whole new UNL, 1..kMaxClusterMembers distinct keys; sorted.
+inline constexpr std::string_view kUnlInputPrefix = "sashimono.unl/1\n";
+core::Result<std::vector<PubKey>> parseUnlChange(std::string_view json);
+
 // "host:port" / "[v6]:port" → host (without brackets) and port.
 core::Result<PeerAddress> parsePeerEndpoint(std::string_view text);
 
