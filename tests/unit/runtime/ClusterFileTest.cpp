@@ -54,6 +54,19 @@ TEST(ClusterFileTest, RefusesWithTheFieldNamed) {
   EXPECT_NE(bad(many + "]}").find("at most 64"), std::string::npos);
 }
 
+TEST(ClusterFileTest, UnlChanges) {
+  auto u = parseUnlChange(R"({"unl":[")" + kB + R"(",")" + kA + R"("]})");
+  ASSERT_TRUE(u.ok()) << u.error().message;
+  ASSERT_EQ(u->size(), 2u);
+  EXPECT_LT((*u)[0], (*u)[1]);  // sorted
+  for (const std::string& bad : {std::string(R"({"unl":[]})"), std::string(R"({"unl":["ed12"]})"),
+                                 R"({"unl":[")" + kA + R"(",")" + kA + R"("]})",
+                                 std::string(R"({"members":[]})"), std::string("not json")}) {
+    auto r = parseUnlChange(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+  }
+}
+
 TEST(ClusterFileTest, PeerEndpoints) {
   auto a = parsePeerEndpoint("node-1.example.org:443");
   ASSERT_TRUE(a.ok());
