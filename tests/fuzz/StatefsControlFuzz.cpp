@@ -62,7 +62,8 @@ struct Fixture {
 void checkBase64(std::string_view text, core::ByteView in) {
   auto d = decodeBase64(text);
   if (!d.ok()) {
-    if (d.error().message.rfind("base64: ", 0) != 0) fail("base64 refusal without its prefix", in, d.error().message);
+    if (d.error().message.rfind("base64: ", 0) != 0)
+      fail("base64 refusal without its prefix", in, d.error().message);
     return;
   }
   if (encodeBase64(*d) != text) fail("base64 is not canonical", in, encodeBase64(*d));
