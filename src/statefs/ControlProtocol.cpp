@@ -1,5 +1,6 @@
 #include "sashimono/statefs/ControlProtocol.h"
 
+#include <algorithm>
 #include <charconv>
 #include <memory>
 #include <optional>
@@ -11,11 +12,11 @@ namespace sashimono::statefs {
 
 namespace {
 
-// An answer is one line: whatever a message holds, it cannot break the framing. Error messages
-// are cut to kMaxMessage bytes; the data of an "ok" is the verb's, bounded by the verb.
+// An error answer is one line: whatever a message holds, it cannot break the framing (cut to
+// kMaxMessage bytes).
 constexpr std::size_t kMaxMessage = 2048;
-std::string oneLine(std::string_view s, std::size_t max = kMaxMessage) {
-  std::string out(s.substr(0, max));
+std::string oneLine(std::string_view s) {
+  std::string out(s.substr(0, kMaxMessage));
   for (char& c : out)
     if (c < 0x20 || c > 0x7e) c = '?';
   return out;
@@ -62,7 +63,17 @@ void ControlProtocol::addDialog(std::string verb, ControlDialogVerb start) {
 
 std::string ControlProtocol::render(const core::Result<std::string>& r) {
   if (!r.ok()) return "error " + oneLine(r.error().message) + "\n";
-  return r->empty() ? std::string("ok\n") : "ok " + oneLine(*r, kControlMaxAnswer - 4) + "\n";
+  if (r->empty()) return "ok\n";
+  // One copy of the data (an answer may be 1.6 MB), made one line and cut to kControlMaxAnswer.
+  const std::size_t n = std::min(r->size(), kControlMaxAnswer - 4);
+  std::string out;
+  out.reserve(n + 4);
+  out += "ok ";
+  out.append(*r, 0, n);
+  for (std::size_t i = 3; i < out.size(); ++i)
+    if (out[i] < 0x20 || out[i] > 0x7e) out[i] = '?';
+  out += '\n';
+  return out;
 }
 
 ControlStep ControlProtocol::start(std::string_view line) const {
