@@ -149,7 +149,7 @@ core::Status startControl(const std::string& path, statefs::HashingBackend& stat
   if (path.empty()) return {};
   auto server = statefs::ControlServer::listen(path);
   if (!server.ok()) return server.error();
-  SASHI_TRY((*server)->start(mountControl(state, rounds, store ? &*store : nullptr)));
+  SASHI_TRY((*server)->start(mountControl(state, rounds, store ? &*store : nullptr, rounds.stateDir)));
   out = std::move(server).value();
   return {};
 }
@@ -311,6 +311,8 @@ int runMount(StatefsArgs a) {
       return usageError(kCmd, "mount: the tree file must be outside the source and the mountpoint");
   }
   StatefsRounds rounds;
+  rounds.stateDir = source;
+  opts.notifier = &rounds.notifier;
   rounds.allowOther = a.allowOther;
   rounds.owner = opts.owner;
   // Before the tree is loaded: a round a stopped daemon left open is rolled back on disk first,

@@ -68,8 +68,17 @@ core::Status StatefsRounds::startViews() {
 }
 
 statefs::ControlProtocol mountControl(statefs::HashingBackend& state, StatefsRounds& rounds,
-                                      statefs::TreeStore* store) {
-  auto p = statefs::stateControl(state, rounds.rounds.get(), rounds.views.get());
+                                      statefs::TreeStore* store, const std::string& stateDir) {
+  auto sync = std::make_shared<statefs::ControlSync>();
+  sync->stateDir = stateDir;
+  if (store != nullptr) {
+    sync->synced = [store](statefs::StateTree& t) {
+      if (auto saved = store->save(t); !saved.ok())
+        spdlog::error("statefs: saving the tree after a sync: {}", saved.error().message);
+    };
+  }
+  sync->changed = [&rounds](const std::string& path) { rounds.notifier.invalidate(path); };
+  auto p = statefs::stateControl(state, rounds.rounds.get(), rounds.views.get(), std::move(sync));
   if (store == nullptr) return p;
   auto inner = std::make_shared<statefs::ControlProtocol>(p);
   p.add("commit", [inner, &state, store](std::string_view args) -> core::Result<std::string> {

@@ -11,6 +11,7 @@
 #include "sashimono/statefs/OwnerMap.h"
 #include "sashimono/statefs/PassthroughBackend.h"
 #include "sashimono/statefs/RoundBackend.h"
+#include "sashimono/statefs/StateFs.h"
 #include "sashimono/statefs/TreeStore.h"
 #include "sashimono/statefs/ViewBackend.h"
 
@@ -20,6 +21,8 @@ struct StatefsRounds {
   std::unique_ptr<statefs::RoundBackend> rounds;  // with --undo
   std::unique_ptr<statefs::ViewBackend> views;    // with --views
   std::string viewsDir;
+  std::string stateDir;             // the source directory (`sync` works on it)
+  statefs::MountNotifier notifier;  // the main mount's: what a sync changed (MountOptions::notifier)
   bool allowOther = false;
   std::optional<statefs::OwnerMap> owner;  // presented in the views as in the mount (--owner)
   std::thread viewsThread;                 // serves the views mount
@@ -41,11 +44,12 @@ struct StatefsRounds {
   void stopViews();
 };
 
-// The control verbs of a mount (statefs::stateControl). With a tree store (--tree), a `commit`
-// that succeeded also saves the tree (TreeStore::save, not marked clean), so the store follows
-// the committed state round by round; a failed save is logged (the commit stands: the store is
-// only a cache, verified at the next load after an unclean stop).
+// The control verbs of a mount (statefs::stateControl), `sync` working on the state directory
+// `stateDir` (staging beside it). With a tree store (--tree), a `commit` that succeeded and each
+// `sync to` also save the tree (TreeStore::save, not marked clean), so the store follows the
+// committed state round by round; a failed save is logged (the commit stands: the store is only
+// a cache, verified at the next load after an unclean stop).
 statefs::ControlProtocol mountControl(statefs::HashingBackend& state, StatefsRounds& rounds,
-                                      statefs::TreeStore* store);
+                                      statefs::TreeStore* store, const std::string& stateDir);
 
 }  // namespace sashimono::cli

@@ -10,21 +10,79 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <optional>
 
 #include "sashimono/core/Bytes.h"
 #include "sashimono/core/Log.h"
+#include "sashimono/statefs/ControlProtocol.h"
 #include "sashimono/statefs/StateTree.h"
+#include "sashimono/statefs/SyncMessage.h"
+#include "sashimono/statefs/SyncSource.h"
 
 namespace sashimono::runtime {
 namespace {
 
+// An encoded error response to `request` (what a peer is told when the state cannot answer).
+core::Result<core::Bytes> refusal(const statefs::SyncRequest& request, const std::string& why) {
+  statefs::SyncResponse r;
+  r.op = request.op;
+  r.error = why.empty() ? std::string("refused") : why.substr(0, statefs::kMaxSyncError);
+  return statefs::encodeSyncResponse(r);
+}
+
+void logSync(const Hash& root, const statefs::SyncResult& r) {
+  spdlog::info(
+      "state sync: now at {}: fetched {} block(s) ({} bytes), {} listing page(s), {} block-hash page(s), "
+      "{} symlink(s); {} entr(ies) copied locally; {} commit step(s)",
+      core::toHexLower(root), r.blocks, r.bytes, r.listings, r.blockHashPages, r.symlinks, r.reused, r.steps);
+}
+
 class LocalStateRounds final : public StateRounds {
  public:
-  explicit LocalStateRounds(std::string dir) : dir_(std::move(dir)) {}
+  LocalStateRounds(std::string dir, std::string staging)
+      : dir_(std::move(dir)), staging_(std::move(staging)) {}
 
   core::Result<Hash> root() override {
+    std::lock_guard lock(mu_);
+    return rootLocked();
+  }
+  core::Result<Hash> commit() override { return root(); }
+
+  core::Result<core::Bytes> answerSync(core::ByteView request) override {
+    auto req = statefs::decodeSyncRequest(request);
+    if (!req.ok()) return req.error();
+    std::lock_guard lock(mu_);
+    if (!tree_) {
+      auto built = rootLocked();
+      if (!built.ok()) return refusal(*req, built.error().message);
+    }
+    auto source = statefs::LocalSyncSource::open(dir_, *tree_);
+    if (!source.ok()) return refusal(*req, source.error().message);
+    return statefs::encodeSyncResponse(statefs::answerSyncRequest(*source, *req));
+  }
+
+  core::Result<Hash> syncTo(const Hash& target, const SyncFetch& fetch,
+                            statefs::SyncResult* counts) override {
+    std::lock_guard lock(mu_);
+    auto before = rootLocked();  // the state now: the tree syncTo starts from
+    if (!before.ok()) return before.error();
+    statefs::MessageSyncSource peer([&fetch](const core::Bytes& r) { return fetch(r); });
+    statefs::SyncOptions options;
+    options.stagingDir = staging_;
+    auto r = statefs::syncTo(dir_, *tree_, target, peer, options);
+    if (!r.ok()) {
+      if (tree_->root() != *before || tree_->dirty()) tree_.reset();  // hashed anew next time
+      return r.error();
+    }
+    logSync(tree_->root(), *r);
+    if (counts != nullptr) *counts = *r;
+    return tree_->root();
+  }
+
+ private:
+  core::Result<Hash> rootLocked() {
     if (tree_) {
       auto st = tree_->rescan();
       if (st.ok()) {
@@ -41,29 +99,35 @@ class LocalStateRounds final : public StateRounds {
     tree_.emplace(std::move(built).value());
     return tree_->root();
   }
-  core::Result<Hash> commit() override { return root(); }
 
- private:
   std::string dir_;
+  std::string staging_;
+  std::mutex mu_;  // the tree: answerSync may come from another thread
   std::optional<statefs::StateTree> tree_;
 };
 
-// One connection to a statefs control socket: a request line, its answer line.
+// One connection to a statefs control socket: a request line, its answer line (and, for a
+// dialog, the lines between: "need …" from the daemon, each answered by the client).
 class ControlClient {
  public:
+  // Answers a "need <data>" line of a dialog with the line to send back.
+  using Reply = std::function<std::string(std::string_view data)>;
+
   ControlClient(std::string path, std::chrono::milliseconds timeout)
       : path_(std::move(path)), timeout_(timeout) {}
   ~ControlClient() { disconnect(); }
   ControlClient(const ControlClient&) = delete;
   ControlClient& operator=(const ControlClient&) = delete;
 
-  // The answer's data ("ok DATA"); "error M" is the error M. A transport error drops the
-  // connection and is retried once on a new one (a daemon restarted meanwhile).
-  core::Result<std::string> ask(const std::string& request) {
-    auto first = once(request);
-    if (first.ok() || fd_ >= 0) return first;  // an answer, even an error answer, is final
+  // The answer's data ("ok DATA"); "error M" is the error M. A transport error before any
+  // answer line drops the connection and is retried once on a new one (a daemon restarted
+  // meanwhile). With `reply`, each "need" line before the answer is answered with reply(data).
+  core::Result<std::string> ask(const std::string& request, const Reply& reply = {}) {
+    bool heard = false;
+    auto first = once(request, reply, heard);
+    if (first.ok() || fd_ >= 0 || heard) return first;  // an answer, even an error answer, is final
     spdlog::warn("statefs control: {}; connecting again", first.error().message);
-    return once(request);
+    return once(request, reply, heard);
   }
 
  private:
@@ -95,34 +159,58 @@ class ControlClient {
     return {};
   }
 
-  core::Result<std::string> once(const std::string& request) {
-    if (fd_ < 0) SASHI_TRY(connect());
-    const std::string line = request + "\n";
-    if (::send(fd_, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
-      const int e = errno;
-      disconnect();
-      return core::Error::fromErrno("statefs control socket: sending " + request, e);
+  core::Status sendLine(const std::string& text, const std::string& what) {
+    const std::string line = text + "\n";
+    std::size_t off = 0;
+    while (off < line.size()) {
+      const ssize_t n = ::send(fd_, line.data() + off, line.size() - off, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const int e = n < 0 ? errno : EPIPE;
+        disconnect();
+        return core::Error::fromErrno("statefs control socket: sending " + what, e);
+      }
+      off += static_cast<std::size_t>(n);
     }
-    while (buffer_.find('\n') == std::string::npos) {
-      char buf[512];
+    return {};
+  }
+
+  core::Result<std::string> readLine(const std::string& what) {
+    std::size_t nl;
+    while ((nl = buffer_.find('\n')) == std::string::npos) {
+      char buf[65536];
       const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0 || buffer_.size() > 4096) {
+      if (n <= 0 || buffer_.size() > statefs::kControlMaxAnswer) {
         const int e = n < 0 ? errno : ECONNRESET;
         disconnect();
-        return core::Error::fromErrno("statefs control socket: no answer to " + request, e);
+        return core::Error::fromErrno("statefs control socket: no answer to " + what, e);
       }
       buffer_.append(buf, static_cast<std::size_t>(n));
     }
-    const auto nl = buffer_.find('\n');
-    std::string answer = buffer_.substr(0, nl);
+    std::string line = buffer_.substr(0, nl);
     buffer_.erase(0, nl + 1);
-    if (!answer.empty() && answer.back() == '\r') answer.pop_back();
-    if (answer.rfind("error ", 0) == 0) return core::Error("statefs: " + answer.substr(6));
-    if (answer == "ok") return std::string();
-    if (answer.rfind("ok ", 0) != 0)
-      return core::Error("statefs: unexpected answer to " + request + ": '" + answer.substr(0, 80) + "'");
-    return answer.substr(3);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+  }
+
+  core::Result<std::string> once(const std::string& request, const Reply& reply, bool& heard) {
+    if (fd_ < 0) SASHI_TRY(connect());
+    const std::string what = request.substr(0, request.find(' ', request.find(' ') + 1));  // "sync answer"
+    SASHI_TRY(sendLine(request, what));
+    while (true) {
+      SASHI_TRY_ASSIGN(answer, readLine(what));
+      heard = true;
+      if (reply && answer.rfind("need ", 0) == 0) {
+        SASHI_TRY(sendLine(reply(std::string_view(answer).substr(5)), "a reply to the state filesystem"));
+        continue;
+      }
+      if (answer.rfind("error ", 0) == 0) return core::Error("statefs: " + answer.substr(6));
+      if (answer == "ok") return std::string();
+      if (answer.rfind("ok ", 0) != 0)
+        return core::Error("statefs: unexpected answer to " + what + ": '" + answer.substr(0, 80) + "'");
+      return answer.substr(3);
+    }
   }
 
   std::string path_;
@@ -136,10 +224,81 @@ core::Result<Hash> hashOf(const core::Result<std::string>& data) {
   return parseCommitAnswer("ok " + *data);
 }
 
+// Text for a "fail" line: printable ASCII, bounded.
+std::string printable(std::string_view s) {
+  std::string out(s.substr(0, 1024));
+  for (char& c : out)
+    if (c < 0x20 || c > 0x7e) c = '?';
+  return out.empty() ? std::string("failed") : out;
+}
+
+// "<64 hex> listings=N hashpages=N blocks=N bytes=N symlinks=N reused=N steps=N" (the answer to
+// `sync to`; counts it does not have stay 0).
+core::Result<Hash> parseSyncAnswer(std::string_view data, statefs::SyncResult& counts) {
+  const auto sp = data.find(' ');
+  auto root = parseCommitAnswer("ok " + std::string(data.substr(0, sp)));
+  if (!root.ok() || sp == std::string_view::npos) return root;
+  std::string_view rest = data.substr(sp + 1);
+  while (!rest.empty()) {
+    const auto end = rest.find(' ');
+    const std::string_view kv = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    const auto eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::uint64_t v = 0;
+    const std::string_view num = kv.substr(eq + 1);
+    if (std::from_chars(num.data(), num.data() + num.size(), v).ec != std::errc()) continue;
+    const std::string_view key = kv.substr(0, eq);
+    if (key == "listings") counts.listings = v;
+    if (key == "hashpages") counts.blockHashPages = v;
+    if (key == "blocks") counts.blocks = v;
+    if (key == "bytes") counts.bytes = v;
+    if (key == "symlinks") counts.symlinks = v;
+    if (key == "reused") counts.reused = v;
+    if (key == "steps") counts.steps = v;
+  }
+  return root;
+}
+
 class StatefsStateRounds final : public StateRounds {
  public:
   StatefsStateRounds(std::string path, std::chrono::milliseconds timeout)
-      : client_(std::move(path), timeout) {}
+      : client_(path, timeout), answers_(path, timeout) {}
+
+  core::Result<core::Bytes> answerSync(core::ByteView request) override {
+    auto req = statefs::decodeSyncRequest(request);
+    if (!req.ok()) return req.error();
+    std::lock_guard lock(answersMu_);  // its own connection: any thread, beside the round engine
+    auto a = answers_.ask("sync answer " + statefs::encodeBase64(request));
+    if (!a.ok()) return refusal(*req, a.error().message);
+    auto bytes = statefs::decodeBase64(*a);
+    if (!bytes.ok()) return refusal(*req, "the state filesystem's answer is not base64");
+    return bytes;
+  }
+
+  core::Result<Hash> syncTo(const Hash& target, const SyncFetch& fetch,
+                            statefs::SyncResult* counts) override {
+    if (open_) return core::Error("state sync: a round is open (sync runs between rounds)");
+    auto a = client_.ask("sync to " + core::toHexLower(target), [&fetch](std::string_view need) {
+      auto request = statefs::decodeBase64(need);
+      if (!request.ok()) return std::string("fail the state filesystem's request is not base64");
+      auto response = fetch(*request);
+      if (!response.ok()) return "fail " + printable(response.error().message);
+      if (response->size() > statefs::kMaxSyncResponseBytes)
+        return std::string("fail the peer's response is larger than any sync message");
+      return "have " + statefs::encodeBase64(*response);
+    });
+    if (!a.ok()) return a.error();
+    statefs::SyncResult r;
+    auto root = parseSyncAnswer(*a, r);
+    if (!root.ok()) return root.error();
+    if (*root != target)
+      return core::Error("state sync: the state filesystem answered the root " + core::toHexLower(*root) +
+                         ", not the target " + core::toHexLower(target));
+    logSync(*root, r);
+    if (counts != nullptr) *counts = r;
+    return root;
+  }
 
   core::Status begin(const LedgerRecord& lcl) override {
     if (noRounds_) return {};
@@ -196,6 +355,8 @@ class StatefsStateRounds final : public StateRounds {
 
  private:
   ControlClient client_;
+  std::mutex answersMu_;
+  ControlClient answers_;  // answerSync's connection (made at its first use)
   bool open_ = false;
   bool noRounds_ = false;
 };
@@ -239,8 +400,8 @@ class StatefsViews final : public StateViews {
 
 }  // namespace
 
-std::unique_ptr<StateRounds> makeLocalStateRounds(std::string dir) {
-  return std::make_unique<LocalStateRounds>(std::move(dir));
+std::unique_ptr<StateRounds> makeLocalStateRounds(std::string dir, std::string stagingDir) {
+  return std::make_unique<LocalStateRounds>(std::move(dir), std::move(stagingDir));
 }
 
 std::unique_ptr<StateRounds> makeStatefsStateRounds(std::string socketPath,

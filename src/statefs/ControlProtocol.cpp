@@ -1,25 +1,34 @@
 #include "sashimono/statefs/ControlProtocol.h"
 
+#include <algorithm>
 #include <charconv>
 #include <memory>
 #include <optional>
-#include "sashimono/core/Bytes.h"
 
-#include "sashimono/statefs/HashingBackend.h"
-#include "sashimono/statefs/RoundBackend.h"
-#include "sashimono/statefs/ViewBackend.h"
+#include "ControlState.h"
+#include "sashimono/core/Bytes.h"
 
 namespace sashimono::statefs {
 
 namespace {
 
-// An answer is one line: whatever a message holds, it cannot break the framing.
+// An error answer is one line: whatever a message holds, it cannot break the framing (cut to
+// kMaxMessage bytes).
+constexpr std::size_t kMaxMessage = 2048;
 std::string oneLine(std::string_view s) {
-  std::string out(s.substr(0, kControlMaxLine * 2));
+  std::string out(s.substr(0, kMaxMessage));
   for (char& c : out)
     if (c < 0x20 || c > 0x7e) c = '?';
   return out;
 }
+
+// The channel of answer() without a dialog: every exchange fails.
+class NoDialog final : public ControlDialog {
+ public:
+  core::Result<std::string> exchange(std::string_view) override {
+    return core::Error("no client to talk with (a dialog needs a control connection)");
+  }
+};
 
 core::Result<std::string> noArgs(std::string_view verb, std::string_view args) {
   if (!args.empty()) return core::Error(std::string(verb) + " takes no arguments");
@@ -41,45 +50,90 @@ bool isControlText(std::string_view line) {
   return true;
 }
 
+core::Status notSyncing(const ControlState& s, std::string_view verb) {
+  if (!s.syncing.load()) return {};
+  return core::Error(std::string(verb) + ": a sync is in progress");
+}
+
 void ControlProtocol::add(std::string verb, ControlVerb run) { verbs_[std::move(verb)] = std::move(run); }
 
-std::string ControlProtocol::answer(std::string_view line) const {
-  if (!isControlText(line)) return "error request is not printable text\n";
-  if (line.size() >= kControlMaxLine) return "error request too long\n";
+void ControlProtocol::addDialog(std::string verb, ControlDialogVerb start) {
+  dialogs_[std::move(verb)] = std::move(start);
+}
+
+std::string ControlProtocol::render(const core::Result<std::string>& r) {
+  if (!r.ok()) return "error " + oneLine(r.error().message) + "\n";
+  if (r->empty()) return "ok\n";
+  // One copy of the data (an answer may be 1.6 MB), made one line and cut to kControlMaxAnswer.
+  const std::size_t n = std::min(r->size(), kControlMaxAnswer - 4);
+  std::string out;
+  out.reserve(n + 4);
+  out += "ok ";
+  out.append(*r, 0, n);
+  for (std::size_t i = 3; i < out.size(); ++i)
+    if (out[i] < 0x20 || out[i] > 0x7e) out[i] = '?';
+  out += '\n';
+  return out;
+}
+
+ControlStep ControlProtocol::start(std::string_view line) const {
+  ControlStep step;
+  if (!isControlText(line)) {
+    step.answer = core::Error("request is not printable text");
+    return step;
+  }
+  if (line.size() >= kControlMaxLine) {
+    step.answer = core::Error("request too long");
+    return step;
+  }
   const auto space = line.find(' ');
   const std::string_view verb = line.substr(0, space);
   const std::string_view args = space == std::string_view::npos ? std::string_view() : line.substr(space + 1);
-  auto it = verbs_.find(verb);
-  if (it == verbs_.end()) return "error unknown request: " + oneLine(verb) + "\n";
-  auto r = it->second(args);
-  if (!r.ok()) return "error " + oneLine(r.error().message) + "\n";
-  return r->empty() ? std::string("ok\n") : "ok " + oneLine(*r) + "\n";
+  if (auto it = verbs_.find(verb); it != verbs_.end()) {
+    step.answer = it->second(args);
+  } else if (auto d = dialogs_.find(verb); d != dialogs_.end()) {
+    step = d->second(args);
+  } else {
+    step.answer = core::Error("unknown request: " + std::string(verb));
+  }
+  return step;
 }
 
-ControlProtocol stateControl(HashingBackend& state, RoundBackend* rounds, ViewBackend* views) {
+std::string ControlProtocol::answer(std::string_view line, ControlDialog* dialog) const {
+  ControlStep step = start(line);
+  if (!step.talk) return render(step.answer);
+  NoDialog none;
+  return render(step.talk(dialog != nullptr ? *dialog : none));
+}
+
+ControlProtocol stateControl(HashingBackend& state, RoundBackend* rounds, ViewBackend* views,
+                             std::shared_ptr<const ControlSync> sync) {
   ControlProtocol p;
   p.add("ping", [](std::string_view args) { return noArgs("ping", args); });
-  // The last committed root, for rollback's check (the state at mount is committed).
-  auto committed = std::make_shared<std::optional<crypto::Hash256>>();
+  auto s = std::make_shared<ControlState>(state, rounds, views, std::move(sync));
   auto hex = [](const core::Result<crypto::Hash256>& h) -> core::Result<std::string> {
     if (!h.ok()) return h.error();
     return core::toHexLower(*h);
   };
-  p.add("root", [&state, rounds, hex](std::string_view args) -> core::Result<std::string> {
+  p.add("root", [s, hex](std::string_view args) -> core::Result<std::string> {
     SASHI_TRY(noArgs("root", args));
-    SASHI_TRY(roomForRound(rounds, "root"));
-    return hex(state.refresh());
+    SASHI_TRY(notSyncing(*s, "root"));
+    SASHI_TRY(roomForRound(s->rounds, "root"));
+    return hex(s->state.refresh());
   });
-  p.add("commit", [&state, rounds, committed, hex](std::string_view args) -> core::Result<std::string> {
+  p.add("commit", [s, hex](std::string_view args) -> core::Result<std::string> {
     SASHI_TRY(noArgs("commit", args));
-    SASHI_TRY(roomForRound(rounds, "commit"));
-    auto h = state.exclusive([rounds](StateTree&) -> core::Status {
+    SASHI_TRY(notSyncing(*s, "commit"));
+    SASHI_TRY(roomForRound(s->rounds, "commit"));
+    RoundBackend* rounds = s->rounds;
+    auto h = s->state.exclusive([rounds](StateTree&) -> core::Status {
       if (rounds == nullptr) return {};
       return rounds->commit();
     });
-    if (h.ok()) *committed = *h;
+    if (h.ok()) s->committed = *h;
     return hex(h);
   });
+  addSyncVerbs(p, s);
   if (rounds == nullptr) {
     for (const char* verb : {"begin", "rollback"}) {
       p.add(verb, [verb](std::string_view) -> core::Result<std::string> {
@@ -88,41 +142,46 @@ ControlProtocol stateControl(HashingBackend& state, RoundBackend* rounds, ViewBa
     }
     return p;
   }
-  p.add("begin", [&state, rounds, committed, hex](std::string_view args) -> core::Result<std::string> {
+  p.add("begin", [s, hex](std::string_view args) -> core::Result<std::string> {
     SASHI_TRY(noArgs("begin", args));
+    SASHI_TRY(notSyncing(*s, "begin"));
+    RoundBackend* rounds = s->rounds;
     if (rounds->inRound()) return core::Error("begin: a round is already open");
     // The root first (changes made outside a round are committed here), then the round.
-    auto h = state.refresh();
+    auto h = s->state.refresh();
     if (!h.ok()) return h.error();
-    auto opened = state.exclusive([rounds](StateTree&) { return rounds->begin(); });
+    auto opened = s->state.exclusive([rounds](StateTree&) { return rounds->begin(); });
     if (!opened.ok()) return opened.error().context("begin");
-    *committed = *opened;
+    s->committed = *opened;
     return hex(opened);
   });
-  p.add("rollback", [&state, rounds, committed, hex](std::string_view args) -> core::Result<std::string> {
+  p.add("rollback", [s, hex](std::string_view args) -> core::Result<std::string> {
     SASHI_TRY(noArgs("rollback", args));
+    SASHI_TRY(notSyncing(*s, "rollback"));
+    RoundBackend* rounds = s->rounds;
     if (!rounds->inRound()) return core::Error("rollback: no round is open");
-    auto h = state.exclusive([rounds](StateTree& tree) { return rounds->rollback(&tree); });
+    auto h = s->state.exclusive([rounds](StateTree& tree) { return rounds->rollback(&tree); });
     if (!h.ok()) return h.error().context("rollback");
-    if (committed->has_value() && **committed != *h) {
+    if (s->committed.has_value() && *s->committed != *h) {
       return core::Error("rollback: the root " + core::toHexLower(*h) + " is not the committed root " +
-                         core::toHexLower(**committed));
+                         core::toHexLower(*s->committed));
     }
     return hex(h);
   });
   if (views != nullptr) {
-    p.add("view", [&state, rounds, views, committed](std::string_view args) -> core::Result<std::string> {
+    p.add("view", [s](std::string_view args) -> core::Result<std::string> {
       if (args == "open") {
-        if (rounds->recovered())
+        SASHI_TRY(notSyncing(*s, "view open"));
+        if (s->rounds->recovered())
           return core::Error("view open: the round left open at mount is not committed or rolled back yet");
-        if (!rounds->inRound() || !committed->has_value()) {  // the state now is the committed one
-          auto h = state.refresh();
+        if (!s->rounds->inRound() || !s->committed.has_value()) {  // the state now is the committed one
+          auto h = s->state.refresh();
           if (!h.ok()) return h.error();
-          *committed = *h;
+          s->committed = *h;
         }
-        auto id = views->open();
+        auto id = s->views->open();
         if (!id.ok()) return id.error();
-        return std::to_string(*id) + " " + core::toHexLower(**committed);
+        return std::to_string(*id) + " " + core::toHexLower(*s->committed);
       }
       if (args.rfind("close ", 0) == 0) {
         const std::string_view text = args.substr(6);
@@ -130,7 +189,7 @@ ControlProtocol stateControl(HashingBackend& state, RoundBackend* rounds, ViewBa
         auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
         if (ec != std::errc() || end != text.data() + text.size() || text.empty())
           return core::Error("view close: expected a view id");
-        if (!views->close(id)) return core::Error("view close: no open view " + std::string(text));
+        if (!s->views->close(id)) return core::Error("view close: no open view " + std::string(text));
         return std::string();
       }
       return core::Error("view: expected 'open' or 'close ID'");

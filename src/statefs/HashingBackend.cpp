@@ -55,6 +55,11 @@ core::Result<crypto::Hash256> HashingBackend::exclusive(const std::function<core
   return refreshLocked();
 }
 
+void HashingBackend::reading(const std::function<void(const StateTree&)>& use) {
+  auto lock = changeLock();  // shared, as a change: excludes refresh only
+  use(tree_);
+}
+
 core::Result<crypto::Hash256> HashingBackend::refreshLocked() {
   if (!lost_.load()) {
     auto root = tree_.refresh();

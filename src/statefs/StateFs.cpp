@@ -299,6 +299,13 @@ core::Status waitUsable(const std::string& mountpoint, const std::atomic<bool>& 
 
 }  // namespace
 
+void MountNotifier::invalidate(const std::string& path) {
+  std::lock_guard lock(mu_);
+  if (fuse_ == nullptr) return;
+  const int rc = fuse_invalidate_path(fuse_, path.c_str());
+  if (rc != 0 && rc != -ENOENT) spdlog::warn("statefs: invalidating {}: {}", path, std::strerror(-rc));
+}
+
 core::Status serve(const MountOptions& opts, StateBackend& backend, const ReadyFn& onReady) {
   struct stat mst {};
   if (::stat(opts.mountpoint.c_str(), &mst) != 0) {
@@ -346,6 +353,10 @@ core::Status serve(const MountOptions& opts, StateBackend& backend, const ReadyF
     onReady(s);
   });
 
+  if (opts.notifier != nullptr) {
+    std::lock_guard lock(opts.notifier->mu_);
+    opts.notifier->fuse_ = fs.get();
+  }
   std::unique_ptr<struct fuse_loop_config, LoopConfigDeleter> loopCfg(fuse_loop_cfg_create());
   fuse_loop_cfg_set_max_threads(loopCfg.get(), opts.maxThreads);
   // Idle workers stay (up to maxThreads): with fewer, libfuse's loop ends a worker after each
@@ -354,6 +365,10 @@ core::Status serve(const MountOptions& opts, StateBackend& backend, const ReadyF
   fuse_loop_cfg_set_idle_threads(loopCfg.get(), opts.maxThreads);
   int rc = fuse_loop_mt(fs.get(), loopCfg.get());
 
+  if (opts.notifier != nullptr) {
+    std::lock_guard lock(opts.notifier->mu_);
+    opts.notifier->fuse_ = nullptr;
+  }
   stopping.store(true);
   fuse_unmount(fs.get());  // also wakes a readiness check blocked on the mount
   readiness.join();        // signal handlers stay until here: a late SIGTERM from it is harmless

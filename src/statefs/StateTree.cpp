@@ -474,6 +474,12 @@ core::Result<std::vector<TreeEntry>> StateTree::listing(std::string_view path) c
   return out;
 }
 
+core::Result<TreeEntry> StateTree::entry(std::string_view path) const {
+  const Node* n = impl_->find(path);
+  if (n == nullptr) return core::Error(std::string(path) + ": not in the state");
+  return entryOf(*n);
+}
+
 core::Result<std::vector<crypto::Hash256>> StateTree::blocks(std::string_view path) const {
   const Node* n = impl_->find(path);
   if (n == nullptr) return core::Error(std::string(path) + ": not in the state");

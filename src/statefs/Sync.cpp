@@ -390,6 +390,11 @@ class Committer {
     }
   }
   [[nodiscard]] std::size_t steps() const { return done_.size(); }
+  [[nodiscard]] std::vector<std::string> paths() const {
+    std::set<std::string> all;
+    for (const auto& s : done_) all.insert(s.statePath);
+    return {all.begin(), all.end()};
+  }
 
  private:
   core::Status rename(const std::string& path, const std::string& staged, bool intoState);
@@ -557,6 +562,7 @@ core::Result<SyncResult> syncTo(const std::string& localDir, StateTree& localTre
   auto root = localTree.refresh();
   if (root && *root == targetRoot) {
     result.steps = commit.steps();
+    result.changed = commit.paths();
     return result;
   }
   const std::string why = root ? "the root after applying is " + core::toHexLower(*root) + ", not the target"

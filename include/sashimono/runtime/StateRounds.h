@@ -9,17 +9,28 @@
 //   - elsewhere (`sashimono dev`, local instances, tests) the runtime keeps a StateTree of the
 //     directory itself: built at the first round, then rescan() + refresh() (a round that changed
 //     little rehashes little). No rounds: nothing can be rolled back.
-// Thread-compatible: one thread (the round engine) at a time. StateViews: any thread.
+// State sync (docs/STATEFS.md, "Sync"): a member whose state fell behind brings it to the root
+// the others agreed on with syncTo(), fetching from a peer only what differs; the peer answers
+// with answerSync(). The bytes are statefs sync messages (SyncMessage.h); the transport is the
+// caller's. In a tenant the daemon does both (`sync to`, `sync answer` on its control socket).
+// Thread-compatible: one thread (the round engine) at a time, except answerSync (any thread).
+// StateViews: any thread.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "sashimono/core/Bytes.h"
 #include "sashimono/core/Result.h"
 #include "sashimono/runtime/Ledger.h"
+#include "sashimono/statefs/Sync.h"
 
 namespace sashimono::runtime {
+
+// Sends one sync request to a peer; the peer's response (what its answerSync gave), or why not.
+using SyncFetch = std::function<core::Result<core::Bytes>(core::ByteView request)>;
 
 class StateRounds {
  public:
@@ -46,10 +57,35 @@ class StateRounds {
     (void)lcl;
     return {};
   }
+  // Answers a peer's sync request from the committed state (any thread). A request the state
+  // cannot answer now gets an encoded error response that tells the peer why (a tenant: a round
+  // whose root was taken, a sync running, the state filesystem unreachable); an error only for
+  // a request that does not decode (the peer sent garbage).
+  //   - statefs: the state as of the last commit, also while a round writes, until the round's
+  //     root is taken (then refused until its commit or rollback);
+  //   - local: the tree of the last root()/commit() (built at the first request), each block
+  //     checked against it: a file changed since is refused, never served.
+  [[nodiscard]] virtual core::Result<core::Bytes> answerSync(core::ByteView request) {
+    (void)request;
+    return core::Error("state sync is not available here");
+  }
+  // Between rounds (refused while one is open): brings the state to `root`, sending each sync
+  // request through `fetch` and verifying every answer against `root`; returns the new state
+  // hash (= root). On error the state is as it was (the sync undoes what it applied). `counts`,
+  // when given, receives what was fetched (also logged).
+  [[nodiscard]] virtual core::Result<Hash> syncTo(const Hash& root, const SyncFetch& fetch,
+                                                  statefs::SyncResult* counts = nullptr) {
+    (void)root;
+    (void)fetch;
+    (void)counts;
+    return core::Error("state sync is not available here");
+  }
 };
 
 // A StateTree of `dir`, kept by the runtime. After an error the next call builds it anew.
-std::unique_ptr<StateRounds> makeLocalStateRounds(std::string dir);
+// syncTo stages in `stagingDir` (outside `dir`, on its filesystem; syncTo removes it when done),
+// by default the sibling ".<name of dir>.sync".
+std::unique_ptr<StateRounds> makeLocalStateRounds(std::string dir, std::string stagingDir = {});
 
 // The state filesystem's control socket at `socketPath`: one connection, kept between rounds and
 // made again (once per call) when it fails; each request and answer within `timeout`.

@@ -62,6 +62,9 @@ class HashingBackend final : public StateBackend {
   // rollback run here. An error of `step` is answered as is (the tree is refreshed anyway at the
   // next refresh: the marks `step` made stay).
   [[nodiscard]] core::Result<crypto::Hash256> exclusive(const std::function<core::Status(StateTree&)>& step);
+  // Runs `use(tree)` while no refresh can run; changes go on (they only mark). The tree is as
+  // of the last refresh: serving its hashes (`sync answer`) while a round writes.
+  void reading(const std::function<void(const StateTree&)>& use);
 
   int getattr(std::string_view path, struct stat& st) override;
   int fgetattr(Handle h, struct stat& st) override;

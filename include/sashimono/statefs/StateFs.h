@@ -8,6 +8,7 @@
 // Handle-based calls (read/write/fsync/ftruncate) use the handle, not the path
 // (nullpath_ok, hard_remove), so open-then-unlink works without hidden files.
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -15,10 +16,34 @@
 #include "sashimono/statefs/OwnerMap.h"
 #include "sashimono/statefs/StateBackend.h"
 
+struct fuse;
+
 namespace sashimono::statefs {
 
 inline constexpr const char* kFsName = "sashimono-statefs";
 inline constexpr const char* kSubtype = "statefs";  // mountinfo shows "fuse.statefs"
+
+struct MountOptions;
+// Called once from a helper thread: ok when the mountpoint answers as a FUSE filesystem,
+// or the error that stopped it from becoming usable.
+using ReadyFn = std::function<void(const core::Status&)>;
+
+// Tells the kernel that paths changed behind a served mount (a sync renames files into the source
+// outside any FUSE request): it drops what it caches of them — attributes and page cache
+// (fuse_invalidate_path; for a removed name, the next lookup asks and finds it gone — the root
+// test checks it — but the kernel is not told about names explicitly).
+// Any thread; calls while no mount is served do nothing. Never call it while a change through the
+// mount may be waiting for something the caller holds (the kernel may wait for that change's
+// pages): HashingBackend's exclusive section, for one.
+class MountNotifier {
+ public:
+  void invalidate(const std::string& path);
+
+ private:
+  friend core::Status serve(const MountOptions& opts, StateBackend& backend, const ReadyFn& onReady);
+  std::mutex mu_;
+  struct fuse* fuse_ = nullptr;  // while serve() runs
+};
 
 struct MountOptions {
   std::string mountpoint;         // absolute path of an existing directory
@@ -32,11 +57,8 @@ struct MountOptions {
   // Install the SIGTERM/SIGINT/SIGHUP handlers that end the session. A second mount of the same
   // process (the views) goes without: it ends when it is unmounted (unmount()).
   bool signals = true;
+  MountNotifier* notifier = nullptr;  // attached while the mount is served
 };
-
-// Called once from a helper thread: ok when the mountpoint answers as a FUSE filesystem,
-// or the error that stopped it from becoming usable.
-using ReadyFn = std::function<void(const core::Status&)>;
 
 // Mounts, installs SIGTERM/SIGINT/SIGHUP handlers that unmount, calls onReady, and serves
 // until the filesystem is unmounted (signal, `fusermount3 -u`, or `umount`). Blocks.

@@ -146,6 +146,8 @@ class StateTree {
   // ---- readers (sync, `statefs hash --json`) ----
   // The entries of the directory at `path`, sorted by name.
   [[nodiscard]] core::Result<std::vector<TreeEntry>> listing(std::string_view path) const;
+  // The entry at `path` (the root: a directory named "").
+  [[nodiscard]] core::Result<TreeEntry> entry(std::string_view path) const;
   // The block chaining values of the file at `path` (empty for a file of at most one block).
   [[nodiscard]] core::Result<std::vector<crypto::Hash256>> blocks(std::string_view path) const;
 

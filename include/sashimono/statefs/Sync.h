@@ -22,6 +22,7 @@
 // state meanwhile. Not thread-safe.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "sashimono/core/Result.h"
 #include "sashimono/crypto/Hash.h"
@@ -53,6 +54,9 @@ struct SyncResult {
   std::uint64_t symlinks = 0;        // symlink targets fetched
   std::uint64_t reused = 0;          // files and directories copied from a local entry with their hash
   std::uint64_t steps = 0;           // commit steps (renames, mode changes)
+  // The state paths the commit renamed in or out or gave another mode, each once, sorted (a
+  // mount tells the kernel to drop what it caches of them: MountNotifier).
+  std::vector<std::string> changed;
 };
 
 // Errors name the path that failed ("sync /a/b: block 3 does not match its hash").

@@ -45,6 +45,10 @@ inline constexpr std::uint8_t kSyncVersion = 1;
 inline constexpr std::size_t kMaxSyncPath = 4095;
 inline constexpr std::size_t kMaxSyncError = 1024;
 inline constexpr std::uint64_t kMaxBlockIndex = std::uint64_t{1} << 48;
+// The largest encoded messages: a listing request with the longest path and name to list after,
+// and a full listing page of the longest names (the largest response, 1,224,709 bytes).
+inline constexpr std::size_t kMaxSyncRequestBytes = 4 + kMaxSyncPath + 1 + 255;
+inline constexpr std::size_t kMaxSyncResponseBytes = 5 + kMaxEntriesPerPage * (1 + 255 + 1 + 2 + 8 + 32);
 
 enum class SyncOp : std::uint8_t { listing = 1, blockHashes = 2, block = 3, symlink = 4 };
 

@@ -13,9 +13,13 @@
 //                             of a file of at most one block is its whole content.
 //   symlinkTarget(path)       the target text of a symlink.
 //
-// LocalSyncSource answers from a StateTree and the directory it hashes (tests, and serving
-// peers later). The tree must be current (refreshed) and the directory not written while it
-// serves. Not thread-safe.
+// TreeSyncSource answers listings and block hashes from a StateTree, and blocks and symlink
+// targets from bytes it reads elsewhere, each checked against the tree before it is answered
+// (a block against its chaining value, a small file's content or a link's target against its
+// hash): it never serves bytes other than those its tree describes. LocalSyncSource reads them
+// from the directory the tree hashes; the state filesystem's `sync answer` reads the committed
+// bytes through a round's views (ControlSync.cpp). A state written meanwhile gives an error
+// ("… changed since its hash"), not other bytes. Not thread-safe.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -43,20 +47,38 @@ class SyncSource {
   [[nodiscard]] virtual core::Result<std::string> symlinkTarget(std::string_view path) = 0;
 };
 
-class LocalSyncSource : public SyncSource {
+class TreeSyncSource : public SyncSource {
+ public:
+  core::Result<std::vector<TreeEntry>> listing(std::string_view path, std::string_view after) final;
+  core::Result<std::vector<crypto::Hash256>> blockHashes(std::string_view path, std::uint64_t first) final;
+  core::Result<core::Bytes> block(std::string_view path, std::uint64_t index) final;
+  core::Result<std::string> symlinkTarget(std::string_view path) final;
+
+ protected:
+  // `tree` must outlive this object.
+  explicit TreeSyncSource(const StateTree& tree) : tree_(&tree) {}
+  // `length` bytes at `offset` of the file at `path` (the tree says it is a file that long).
+  virtual core::Result<core::Bytes> readBytes(std::string_view path, std::uint64_t offset,
+                                              std::size_t length) = 0;
+  virtual core::Result<std::string> readTarget(std::string_view path) = 0;
+
+ private:
+  const StateTree* tree_;
+};
+
+class LocalSyncSource final : public TreeSyncSource {
  public:
   // `tree` must outlive this object and hash the directory at `dir`.
   [[nodiscard]] static core::Result<LocalSyncSource> open(const std::string& dir, const StateTree& tree);
 
-  core::Result<std::vector<TreeEntry>> listing(std::string_view path, std::string_view after) override;
-  core::Result<std::vector<crypto::Hash256>> blockHashes(std::string_view path, std::uint64_t first) override;
-  core::Result<core::Bytes> block(std::string_view path, std::uint64_t index) override;
-  core::Result<std::string> symlinkTarget(std::string_view path) override;
+ protected:
+  core::Result<core::Bytes> readBytes(std::string_view path, std::uint64_t offset,
+                                      std::size_t length) override;
+  core::Result<std::string> readTarget(std::string_view path) override;
 
  private:
-  LocalSyncSource(SourceDir dir, const StateTree& tree) : dir_(std::move(dir)), tree_(&tree) {}
+  LocalSyncSource(SourceDir dir, const StateTree& tree) : TreeSyncSource(tree), dir_(std::move(dir)) {}
   SourceDir dir_;
-  const StateTree* tree_;
 };
 
 }  // namespace sashimono::statefs

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -50,11 +51,12 @@ class ControlServerTest : public ::testing::Test {
     sock_ = t_.path("ctl.sock").string();
   }
 
-  void startServer() {
+  void startServer() { startWith(stateControl(*be_)); }
+  void startWith(ControlProtocol p, std::chrono::milliseconds dialogTimeout = kControlDialogTimeout) {
     auto s = ControlServer::listen(sock_);
     ASSERT_TRUE(s.ok()) << s.error().message;
     server_ = std::move(s).value();
-    ASSERT_TRUE(server_->start(stateControl(*be_)).ok());
+    ASSERT_TRUE(server_->start(std::move(p), dialogTimeout).ok());
   }
 
   int connectTo() {
@@ -150,6 +152,60 @@ TEST_F(ControlServerTest, GarbageDisconnectsTheClientAndNotTheServer) {
   ASSERT_GE(fd, 0);
   EXPECT_EQ(ask(fd, "ping\n"), "ok\n");
   ::close(fd);
+}
+
+// A dialog talks with its client on a thread of its own: other clients are served meanwhile; a
+// silent client, an over-long reply and a stopping server each end the dialog and its client.
+TEST_F(ControlServerTest, ADialogTalksOnItsOwnThreadWhileOthersAreServed) {
+  ControlProtocol p;
+  p.add("ping", [](std::string_view) -> core::Result<std::string> { return std::string(); });
+  p.add("big",
+        [](std::string_view) -> core::Result<std::string> { return std::string(kControlMaxAnswer, 'b'); });
+  p.addDialog("talk", [](std::string_view args) {
+    ControlStep step;
+    if (args == "no") {
+      step.answer = core::Error("talk: refused");
+      return step;
+    }
+    step.talk = [](ControlDialog& d) -> core::Result<std::string> {
+      SASHI_TRY_ASSIGN(one, d.exchange("need 1"));
+      SASHI_TRY_ASSIGN(two, d.exchange("need 2"));
+      return one + "+" + two;
+    };
+    return step;
+  });
+  ASSERT_NO_FATAL_FAILURE(startWith(std::move(p), std::chrono::milliseconds(300)));
+  int talker = connectTo(), other = connectTo();
+  ASSERT_GE(talker, 0);
+  ASSERT_GE(other, 0);
+  EXPECT_EQ(ask(talker, "talk no\n"), "error talk: refused\n");
+  EXPECT_EQ(ask(talker, "talk\n"), "need 1\n");
+  EXPECT_EQ(ask(other, "ping\n"), "ok\n");  // while the dialog waits
+  EXPECT_EQ(ask(talker, "have a\r\n"), "need 2\n");
+  EXPECT_EQ(ask(talker, "have b\nping\n", 2), "ok have a+have b\nok\n");  // the next request after it
+  // A large answer goes out whole, as the client takes it.
+  const std::string big = ask(other, "big\n");
+  EXPECT_EQ(big.size(), kControlMaxAnswer);  // "ok ", the data cut to fit, "\n"
+  EXPECT_EQ(big.substr(0, 4), "ok b");
+  ::close(talker);
+
+  int silent = connectTo();
+  EXPECT_EQ(ask(silent, "talk\n"), "need 1\n");
+  EXPECT_EQ(ask(silent, "", 1), "");  // closed after the timeout, without an answer
+  ::close(silent);
+  int longer = connectTo();
+  EXPECT_EQ(ask(longer, "talk\n"), "need 1\n");
+  EXPECT_EQ(ask(longer, std::string(kControlMaxReply + 10, 'h'), 1), "");
+  ::close(longer);
+  EXPECT_EQ(ask(other, "ping\n"), "ok\n");
+
+  int waiting = connectTo();
+  EXPECT_EQ(ask(waiting, "talk\n"), "need 1\n");
+  const auto before = std::chrono::steady_clock::now();
+  server_.reset();  // the dialog's exchange fails; the server stops without waiting for the client
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(250));
+  ::close(waiting);
+  ::close(other);
 }
 
 TEST_F(ControlServerTest, ReplacesAStaleSocketAndRefusesALiveOneOrAnotherFile) {
