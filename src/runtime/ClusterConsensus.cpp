@@ -82,6 +82,18 @@ std::size_t ClusterConsensus::pending() const {
   return pool_.size();
 }
 
+void ClusterConsensus::caughtUp() {
+  std::lock_guard lock(mu_);
+  behind_ = false;
+  behindSeq_ = 0;
+}
+
+std::optional<std::uint64_t> ClusterConsensus::behind() const {
+  std::lock_guard lock(mu_);
+  if (!behind_) return std::nullopt;
+  return behindSeq_;
+}
+
 std::vector<std::string> ClusterConsensus::evidence() const {
   std::lock_guard lock(mu_);
   return evidence_;
@@ -129,6 +141,15 @@ void ClusterConsensus::received(const PubKey& from, const PeerMessage& m) {
         for (const auto& [seq, ins] : recent_)  // a member running a round others closed
           if (auto it = ins.find(h); it != ins.end()) out_.emplace_back(from, toPeerInput(it->second));
       }
+    } else if (const auto* st = std::get_if<Status>(&m)) {
+      // A member further on: this one must sync (only once it runs rounds: before, it has no lcl).
+      if (started_ && st->lclSeq > lcl_.seqNo) {
+        if (!behind_)
+          spdlog::warn("cluster: member {} is at ledger {}, this member at {}: behind",
+                       core::toHexLower(from), st->lclSeq, lcl_.seqNo);
+        behind_ = true;
+        behindSeq_ = std::max(behindSeq_, st->lclSeq);
+      }
     } else {
       // Before the engine's first round too: the agreement keeps what is for the next rounds.
       agreement_.receive(from, m, now());
@@ -143,6 +164,9 @@ void ClusterConsensus::linkUp(const PubKey& peer) {
   {
     std::lock_guard lock(mu_);
     agreement_.peerConnected(peer);
+    if (started_)  // where this member is: a peer behind it learns that it must sync
+      out_.emplace_back(
+          peer, Status{lcl_.seqNo, lcl_.hash, lcl_.stateHash, static_cast<std::uint32_t>(pool_.size())});
     // The inputs waiting here may not have reached the peer.
     for (const auto& [h, in] : pool_) out_.emplace_back(peer, toPeerInput(in));
     act();
@@ -208,6 +232,7 @@ void ClusterConsensus::act() {
         case K::kBehind:
           if (!behind_) spdlog::warn("cluster: behind the other members: {}", a.text);
           behind_ = true;
+          behindSeq_ = std::max(behindSeq_, a.seq);
           break;
         case K::kEvidence:
           spdlog::warn("cluster: {}", a.text);
@@ -251,6 +276,12 @@ std::optional<RoundPlan> ClusterConsensus::nextRound(const LedgerRecord& lcl,
     agreement_.startRound(lcl, now());
     started_ = true;
     lclTimestamp_ = lcl.timestamp;
+    lcl_ = lcl;
+  }
+  if (behind_) {  // the engine syncs first
+    lock.unlock();
+    flush();
+    return std::nullopt;
   }
   if (!pool_.empty() || woken_) agreement_.noteWork(now());
   woken_ = false;
@@ -260,12 +291,12 @@ std::optional<RoundPlan> ClusterConsensus::nextRound(const LedgerRecord& lcl,
   lock.lock();
   // A plan runs once every input it names is here (a missing one was asked for at kExecute).
   cv_.wait(lock, [&] {
-    if (stopped_ || interrupted_) return true;
+    if (stopped_ || interrupted_ || behind_) return true;
     if (!execute_) return false;
     return std::all_of(execute_->plan.inputs.begin(), execute_->plan.inputs.end(),
                        [&](const Hash& h) { return pool_.count(h) != 0; });
   });
-  if (stopped_) return std::nullopt;
+  if (stopped_ || behind_) return std::nullopt;
   if (interrupted_) {
     interrupted_ = false;
     return std::nullopt;
@@ -294,9 +325,12 @@ Agreed ClusterConsensus::agree(const RoundPlan& plan, const Hash& outputRoot, co
   lock.unlock();
   flush();
   lock.lock();
-  cv_.wait(lock, [&] { return stopped_ || replaced_ || (closed_ && closed_->planHash == ran); });
+  cv_.wait(lock, [&] { return stopped_ || replaced_ || behind_ || (closed_ && closed_->planHash == ran); });
   running_.reset();
-  lastReplaced_ = replaced_ && !stopped_;
+  // Behind: the cluster closed the round without this member (or on another result): undone like
+  // a replaced round, and synced.
+  lastReplaced_ = (replaced_ || (behind_ && !(closed_ && closed_->planHash == ran))) && !stopped_;
+  if (behind_ && !(closed_ && closed_->planHash == ran)) return {};
   if (stopped_ || replaced_ || !closed_) return {};
   // A close is this member's own result (Agreement closes only on it).
   Agreed a;

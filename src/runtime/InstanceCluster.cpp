@@ -76,6 +76,7 @@ void Instance::onPeerMessage(const PubKey& from, PeerMessage&& m) {
     npl_->received(from, *n);
     return;
   }
+  if (servePeer(from, m)) return;
   std::shared_lock lock(clusterMu_);
   if (cluster_ != nullptr) cluster_->received(from, m);
 }

@@ -42,7 +42,10 @@ void Instance::engineLoop() {
       last = lcl_;
     }
     auto plan = consensus_->nextRound(last, users_->connectedUsers());
-    if (!plan) continue;  // interrupted (a membership to take), or stopping
+    if (!plan) {  // interrupted (a membership to take), behind the cluster, or stopping
+      syncFromPeers();
+      continue;
+    }
     runRound(*plan);
   }
 }

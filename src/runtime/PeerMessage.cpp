@@ -40,6 +40,8 @@ constexpr TypeInfo kTypes[] = {
     {"status", 256},
     {"ledger_request", 64},
     {"ledger", kMaxLedgerMessageBytes},
+    {"state_request", kMaxStateRequestBytes + 1024},
+    {"state_response", kMaxStateResponseBytes + 1024},
 };
 constexpr std::size_t kTypeCount = std::size(kTypes);
 static_assert(kTypeCount == std::variant_size_v<PeerMessage>);
@@ -96,6 +98,12 @@ core::Status checkBody(const Npl& m) {
   return checkKey("npl", m.sender, "sender");
 }
 core::Status checkBody(const Status&) { return {}; }
+core::Status checkBody(const StateRequest& m) {
+  return checkLength("state_request", "request", "length", m.request.size(), kMaxStateRequestBytes);
+}
+core::Status checkBody(const StateResponse& m) {
+  return checkLength("state_response", "response", "length", m.response.size(), kMaxStateResponseBytes);
+}
 
 template <typename IO>
 void fields(IO& io, Ref<IO, Hello> m) {
@@ -225,6 +233,18 @@ void fields(IO& io, Ref<IO, LedgerRequest> m) {
 template <typename IO>
 void fields(IO& io, Ref<IO, LedgerMessage> m) {
   peercodec::fields(io, m);
+}
+
+template <typename IO>
+void fields(IO& io, Ref<IO, StateRequest> m) {
+  io.u32(m.id, "id");
+  io.bytes(m.request, "request", kMaxStateRequestBytes);
+}
+
+template <typename IO>
+void fields(IO& io, Ref<IO, StateResponse> m) {
+  io.u32(m.id, "id");
+  io.bytes(m.response, "response", kMaxStateResponseBytes);
 }
 
 // A default-constructed message of alternative `index`.

@@ -1,4 +1,4 @@
-// Interop: a cluster of three instance runtimes (`sashimono runtime`, each with its own peer port on
+// Interop: a cluster of five instance runtimes (`sashimono runtime`, each with its own peer port on
 // 127.0.0.1) agreeing round by round, driven by Hot Pocket's own npm packages, unmodified.
 // Usage: node hotpocket-cluster.test.js <path-to-sashimono>
 //
@@ -8,9 +8,10 @@
 // hotpocket-js-client 0.5.7 clients with `trustedServerKeys` = the UNL send inputs to different
 // members: every input is accepted once, its outputs arrive verified (the client drops an output
 // whose proof lacks 80 % of the trusted keys' signatures), the counter counts every input once,
-// and all members end on the same ledger. An NPL command makes the three contracts talk over the
-// node party line. A member stopped and started again on its files rejoins and closes ledgers.
-// The owner then takes a member out of the UNL; the two others go on, and the clients follow.
+// and all members end on the same ledger. An NPL command makes the five contracts talk over the
+// node party line. A member killed while the others go on (4 of 5 agree) comes back on its files,
+// fetches the ledgers and the state it missed from the others, verified, and takes part again.
+// The owner then takes a member out of the UNL; the four others go on, and the clients follow.
 'use strict';
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -96,6 +97,8 @@ async function input(c, text, what, timeoutMs = 20000) {
   return { seq: st.ledgerSeqNo, outputs: outputsOf(c, st.ledgerSeqNo) };
 }
 
+const N = 5;
+
 async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sashimono-cluster-'));
   const members = [];
@@ -103,7 +106,7 @@ async function main() {
   try {
     const owner = await HotPocket.generateKeys();
     fs.writeFileSync(path.join(tmp, 'owner.key'), hex(owner.privateKey) + '\n', { mode: 0o600 });
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < N; i++) {
       const keys = await HotPocket.generateKeys();
       const dir = path.join(tmp, `m${i}`);
       fs.mkdirSync(path.join(dir, 'fs'), { recursive: true });
@@ -144,10 +147,10 @@ async function main() {
         if (!await c.connect()) return false;
         const s = await c.getStatus();
         await c.close();
-        return s && Array.isArray(s.currentUnl) && s.currentUnl.length === 3;
+        return s && Array.isArray(s.currentUnl) && s.currentUnl.length === N;
       }, 15000, `${m.name} takes the membership as its UNL`);
     }
-    check(true, 'every member took the three-member membership as its UNL');
+    check(true, `every member took the ${N}-member membership as its UNL`);
 
     // Deploy once, through member 0: the upload is relayed and installed by every member.
     const contractDir = prepareJsSample('js-counter', path.join(tmp, 'contract'));
@@ -157,8 +160,8 @@ async function main() {
 
     // Users on different members; every client trusts the whole UNL.
     const users = [];
-    for (let i = 0; i < 3; i++) users.push(await HotPocket.generateKeys());
-    for (let i = 0; i < 3; i++) clients.push(await connect(members[i], users[i], unl));
+    for (let i = 0; i < N; i++) users.push(await HotPocket.generateKeys());
+    for (let i = 0; i < N; i++) clients.push(await connect(members[i], users[i], unl));
     let sent = 0;
     for (let round = 0; round < 2; round++) {
       const results = await Promise.all(clients.map((c, i) => input(c, 'inc', `round ${round} inc via member ${i}`)));
@@ -170,45 +173,59 @@ async function main() {
       const read = await withTimeout(c.client.submitContractReadRequest('get'), 10000, 'read');
       check(String(read) === `counter: ${sent}`, `${c.member.name} reads counter: ${sent} (${read})`);
     }
-    // NPL: the three contracts hear each other in the same round.
+    // NPL: the contracts hear each other in the same round.
     const n = await input(clients[1], 'npl hello', 'npl');
-    check(n.outputs.includes('npl: hello from 3 of 3 members'), `the contracts heard each other over NPL (${JSON.stringify(n.outputs)})`);
-
-    // One ledger chain: every member reports the same last ledger.
-    await waitFor(async () => {
-      const lcls = await Promise.all(clients.map((c) => c.client.getLcl()));
+    check(n.outputs.includes(`npl: hello from ${N} of ${N} members`), `the contracts heard each other over NPL (${JSON.stringify(n.outputs)})`);
+    const sameLedger = (cs) => waitFor(async () => {
+      const lcls = await Promise.all(cs.map((c) => c.client.getLcl()));
       return lcls.every((l) => l.ledgerSeqNo === lcls[0].ledgerSeqNo && l.ledgerHash === lcls[0].ledgerHash);
-    }, 10000, 'the same last ledger on every member');
+    }, 20000, 'the same last ledger on every member');
+    await sameLedger(clients);
     check(true, 'every member is on the same ledger');
 
-    // A member stops; the other two cannot close alone (3 of 3 must agree) — it comes back on its
-    // files and the cluster goes on.
-    await clients[2].client.close();
+    // Member 4 is killed; the four others still close ledgers (4 of 5 agree), and clients that
+    // trust all five accept their outputs (80 % signed).
+    const late = members[N - 1];
+    await clients[N - 1].client.close().catch(() => {});
     clients.pop();
-    await stopRuntime(members[2]);
-    await startRuntime(members[2]);
-    clients.push(await connect(members[2], users[2], unl));
-    const back = await input(clients[2], 'inc', 'inc via the restarted member', 40000);
+    late.proc.kill('SIGKILL');
+    await new Promise((r) => (late.proc.exitCode !== null || late.proc.signalCode !== null ? r() : late.proc.once('exit', r)));
+    late.proc = null;
+    for (let k = 0; k < 3; k++) {
+      const r = await input(clients[k], 'inc', `inc via member ${k} while member ${N - 1} is down`, 40000);
+      sent += 1;
+      check(r.outputs.includes(`counter: ${sent}`), `four members go on (${JSON.stringify(r.outputs)})`);
+    }
+    // It comes back on its files: it learns it is behind, fetches the ledgers and the state it
+    // missed, verified against the others' signatures and state hash, and takes part again.
+    await startRuntime(late);
+    clients.push(await connect(late, users[N - 1], unl));
+    await waitFor(() => /synced from ed[0-9a-f]+: [1-9]\d* ledger\(s\)/.test(late.log()), 40000, 'member 4 syncs');
+    check(true, `the restarted member fetched what it missed (${/synced from .*/.exec(late.log())[0]})`);
+    await sameLedger(clients);
+    const readLate = await withTimeout(clients[N - 1].client.submitContractReadRequest('get'), 10000, 'read');
+    check(String(readLate) === `counter: ${sent}`, `the restarted member has the state: counter: ${sent} (${readLate})`);
+    const back = await input(clients[N - 1], 'inc', 'inc via the restarted member', 40000);
     sent += 1;
-    check(back.outputs.includes(`counter: ${sent}`), `after a restart the cluster counts on (${JSON.stringify(back.outputs)})`);
+    check(back.outputs.includes(`counter: ${sent}`), `the restarted member takes part again (${JSON.stringify(back.outputs)})`);
 
-    // The owner takes member 2 out of the UNL (an input, agreed like any other): from the next
-    // round the two others close ledgers alone, and clients that trust the UNL follow the change
-    // (unl_change), so they accept outputs signed by the two.
-    const unl2 = unl.filter((k) => k !== members[2].key);
+    // The owner takes member 4 out of the UNL (an input, agreed like any other): from the next
+    // round the four others close ledgers alone (all four must agree), and clients that trust the
+    // UNL follow the change (unl_change), so they accept outputs signed by the four.
+    const unl2 = unl.filter((k) => k !== late.key);
     const change = spawnSync(binary, ['instance', 'input', '--url', members[0].url, '--key-file',
       path.join(tmp, 'owner.key'), '--protocol', 'json', `sashimono.unl/1\n${JSON.stringify({ unl: unl2 })}`],
     { encoding: 'utf8' });
-    check(change.status === 0 && change.stdout.includes('sashimono: unl changed to 2 members'),
+    check(change.status === 0 && change.stdout.includes(`sashimono: unl changed to ${N - 1} members`),
       `the owner changes the UNL (${change.stdout}${change.stderr})`);
-    await stopRuntime(members[2]);
-    const after = await input(clients[1], 'inc', 'inc after the UNL change');
+    await stopRuntime(late);
+    const after = await input(clients[1], 'inc', 'inc after the UNL change', 40000);
     sent += 1;
-    check(after.outputs.includes(`counter: ${sent}`), `two members go on alone (${JSON.stringify(after.outputs)})`);
+    check(after.outputs.includes(`counter: ${sent}`), `the four go on alone (${JSON.stringify(after.outputs)})`);
     const st = await clients[0].client.getStatus();
-    check(st.currentUnl.length === 2, `the UNL has two members (${JSON.stringify(st.currentUnl)})`);
+    check(st.currentUnl.length === N - 1, `the UNL has ${N - 1} members (${JSON.stringify(st.currentUnl)})`);
 
-    for (const c of clients) { try { await c.client.close(); } catch (e) { /* member 2 is gone */ } }
+    for (const c of clients) { try { await c.client.close(); } catch (e) { /* member 4 is gone */ } }
     clients.length = 0;
     console.log('hotpocket-cluster: all checks passed');
   } finally {

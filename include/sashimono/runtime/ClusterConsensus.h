@@ -67,6 +67,13 @@ class ClusterConsensus final : public Consensus {
   void received(const PubKey& from, const PeerMessage& m);
   void linkUp(const PubKey& peer);
 
+  // This member is behind the cluster (its agreement said so, or a member's `status` names a
+  // later ledger): the last ledger seq it knows the cluster reached. nextRound() and agree() then
+  // return without a round (agree() as replaced()), so the engine can sync; caughtUp() (the
+  // engine fetched all the members had) or closing a round with the others clears it.
+  [[nodiscard]] std::optional<std::uint64_t> behind() const;
+  void caughtUp();
+
   // What members signed in conflict (kEvidence), for logs and tests.
   [[nodiscard]] std::vector<std::string> evidence() const;
 
@@ -96,6 +103,8 @@ class ClusterConsensus final : public Consensus {
   bool stopped_ = false;
   bool woken_ = false;
   bool behind_ = false;
+  std::uint64_t behindSeq_ = 0;
+  LedgerRecord lcl_;                        // the last ledger the engine asked a round on
   std::optional<AgreementAction> execute_;  // a plan to hand to nextRound()
   std::optional<Hash> running_;             // the plan the engine runs (between nextRound and agree)
   std::optional<AgreementAction> closed_;   // the close of running_

@@ -77,6 +77,11 @@ class Instance final : public UserService {
   [[nodiscard]] std::uint16_t peerPort() const { return peerPort_; }
   // What members signed in conflict (a cluster's evidence), for logs and tests.
   [[nodiscard]] std::vector<std::string> evidence() const;
+  // What this member fetched from others to catch up (InstanceSync.cpp).
+  struct SyncCounts {
+    std::uint64_t ledgers = 0, blocks = 0, bytes = 0;
+  };
+  [[nodiscard]] SyncCounts syncCounts() const;
   [[nodiscard]] bool tls() const { return config_.user.tls != "off"; }
 
   // UserService
@@ -106,6 +111,10 @@ class Instance final : public UserService {
   void chooseConsensus();
   void onPeerMessage(const PubKey& from, PeerMessage&& m);
   void onPeerLink(const PubKey& peer, bool up);
+  // Sync (InstanceSync.cpp): answers a member's ledger and state requests and takes the answers
+  // to this member's (true: it was one of those); the engine thread catches up when behind.
+  bool servePeer(const PubKey& from, PeerMessage& m);
+  void syncFromPeers();
   void readLoop();
   struct ReadJob {
     std::uint64_t sessionId;
@@ -147,6 +156,14 @@ class Instance final : public UserService {
   std::unique_ptr<NplRouter> npl_;
   std::uint16_t peerPort_ = 0;
   std::thread watcher_;  // the cluster file
+  // Sync: the member the engine fetches from, and what it answered.
+  std::mutex syncMu_;
+  std::condition_variable syncCv_;
+  std::optional<PubKey> syncPeer_;
+  std::deque<LedgerMessage> ledgerInbox_;
+  std::uint32_t stateId_ = 0, stateWanted_ = 0;
+  std::optional<core::Bytes> stateAnswer_;
+  std::size_t syncTurn_ = 0;  // engine thread
   std::condition_variable watchCv_;
   std::thread engine_;
   std::vector<std::thread> readers_;
@@ -173,6 +190,7 @@ class Instance final : public UserService {
   bool stopping_ = false;
   std::optional<ClusterMembership> membership_;  // the cluster file's last valid content
   bool membershipChanged_ = false;
+  std::uint64_t syncedLedgers_ = 0, syncedBlocks_ = 0, syncedBytes_ = 0;
   int stdoutFd_ = -1, stderrFd_ = -1;
 };
 

@@ -25,6 +25,8 @@
 //   11    ledger_request from_seq(8) ‖ count(4)                                             64 B
 //   12    ledger         record ‖ inputs ‖ outputs ‖ signatures                          16 MiB
 //                        (PeerLedgerMessage.h)
+//   13    state_request  id(4) ‖ request bytes(8 KiB)                                      9 KiB
+//   14    state_response id(4) ‖ response bytes(2 MiB)                                 2 MiB + 1 KiB
 //
 // Decoding refuses a message over its type's size limit (checked first, on the whole message), an
 // unknown version or type, a length or count over its maximum, a short message, trailing bytes, a
@@ -102,8 +104,10 @@ enum class PeerType : std::uint8_t {
   status = 10,
   ledgerRequest = 11,
   ledger = 12,
+  stateRequest = 13,
+  stateResponse = 14,
 };
-inline constexpr std::size_t kPeerTypeCount = 12;
+inline constexpr std::size_t kPeerTypeCount = 14;
 // The names of docs/CLUSTER.md: "hello", "hello_ack", "input", …, "status", "ledger_request",
 // "ledger".
 const char* peerTypeName(PeerType t);
@@ -202,9 +206,26 @@ struct Status {
   bool operator==(const Status&) const = default;
 };
 
+// State sync (docs/CLUSTER.md, "Sync: state"): a statefs sync request (SyncMessage.h) and the
+// answer to the request with the same id; the bytes are statefs's, checked by statefs.
+inline constexpr std::size_t kMaxStateRequestBytes = std::size_t{8} << 10;
+inline constexpr std::size_t kMaxStateResponseBytes = std::size_t{2} << 20;
+
+struct StateRequest {
+  std::uint32_t id = 0;
+  core::Bytes request;  // at most kMaxStateRequestBytes
+  bool operator==(const StateRequest&) const = default;
+};
+
+struct StateResponse {
+  std::uint32_t id = 0;
+  core::Bytes response;  // at most kMaxStateResponseBytes
+  bool operator==(const StateResponse&) const = default;
+};
+
 // In type order: the alternative at index i is type i + 1.
 using PeerMessage = std::variant<Hello, HelloAck, PeerInput, InputRequest, Proposal, Vote, Output, ViewChange,
-                                 Npl, Status, LedgerRequest, LedgerMessage>;
+                                 Npl, Status, LedgerRequest, LedgerMessage, StateRequest, StateResponse>;
 
 PeerType peerTypeOf(const PeerMessage& m);
 

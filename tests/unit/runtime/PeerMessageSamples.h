@@ -118,6 +118,8 @@ inline std::vector<std::pair<std::string, PeerMessage>> samples() {
   out.emplace_back("status", Status{6, hashOf("ledger 6"), hashOf("state"), 12});
   out.emplace_back("ledger_request", LedgerRequest{7, 64});
   out.emplace_back("ledger", sampleLedger());
+  out.emplace_back("state_request", StateRequest{3, core::Bytes{1, 1, 0, 1, '/', 0}});
+  out.emplace_back("state_response", StateResponse{3, core::Bytes{1, 1, 0, 0, 0, 0, 0}});
   out.emplace_back("view_change-nolock", viewChange(a, false));
   out.emplace_back("input_request-empty", InputRequest{});
   LedgerMessage empty;  // genesis's successor with nothing in it, unsigned

@@ -84,7 +84,7 @@ TEST(PeerMessageTest, UnknownVersionAndTypeAreRefused) {
   b[0] = 0;
   EXPECT_FALSE(decodePeerMessage(b).ok());
   b[0] = 1;
-  for (std::uint8_t t : {0, 13, 255}) {
+  for (std::uint8_t t : {0, 15, 255}) {
     b[1] = t;
     EXPECT_EQ(decodePeerMessage(b).error().message, "peer message: unknown type " + std::to_string(t));
   }
@@ -172,6 +172,15 @@ TEST(PeerMessageTest, EveryLengthAndCountLimitIsEnforced) {
   Npl n2 = n;
   n2.data.push_back(3);
   expectMaxAndOneOver(n, n2, "npl: data: length 131073 over the maximum 131072");
+
+  StateRequest sq{1, core::Bytes(kMaxStateRequestBytes, 4)};
+  StateRequest sq2 = sq;
+  sq2.request.push_back(4);
+  expectMaxAndOneOver(sq, sq2, "state_request: request: length 8193 over the maximum 8192");
+  StateResponse sr{1, core::Bytes(kMaxStateResponseBytes, 5)};
+  StateResponse sr2 = sr;
+  sr2.response.push_back(5);
+  expectMaxAndOneOver(sr, sr2, "state_response: response: length 2097153 over the maximum 2097152");
 }
 
 TEST(PeerMessageTest, ACountTheRestCannotHoldIsTruncation) {

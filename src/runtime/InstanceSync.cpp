@@ -1,0 +1,210 @@
+// A cluster member that fell behind catches up (docs/CLUSTER.md, "Sync"): the engine thread fetches
+// the ledgers it lacks from a member (each verified by LedgerSync: the chain and T members'
+// ledger signatures), stores them, then brings its state to the last one's state hash with the
+// state filesystem's sync (every block verified against that hash). The network threads answer
+// other members' requests from the ledger store's reader and the committed state.
+#include <algorithm>
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "sashimono/runtime/Instance.h"
+#include "sashimono/runtime/LedgerSync.h"
+
+#include "NplRouter.h"
+
+namespace sashimono::runtime {
+
+namespace {
+
+constexpr auto kFirstAnswer = std::chrono::seconds(3);        // a member's first ledger of an answer
+constexpr auto kNextAnswer = std::chrono::milliseconds(500);  // the next ones
+constexpr auto kStateAnswer = std::chrono::seconds(10);
+constexpr auto kRetry = std::chrono::milliseconds(500);  // no member could help: try again after
+
+}  // namespace
+
+Instance::SyncCounts Instance::syncCounts() const {
+  std::lock_guard lock(mu_);
+  return SyncCounts{syncedLedgers_, syncedBlocks_, syncedBytes_};
+}
+
+bool Instance::servePeer(const PubKey& from, PeerMessage& m) {
+  if (const auto* req = std::get_if<LedgerRequest>(&m)) {
+    core::Result<std::vector<LedgerMessage>> answer = core::Error("no ledger store");
+    {
+      std::lock_guard q(queryMu_);
+      if (queryLedger_) answer = answerLedgerRequest(*queryLedger_, *req);
+    }
+    if (!answer) {
+      spdlog::warn("cluster: ledger request of {} not answered: {}", hexKey(from), answer.error().message);
+      return true;
+    }
+    for (auto& l : *answer) (void)network_->send(from, l);
+    return true;
+  }
+  if (const auto* req = std::get_if<StateRequest>(&m)) {
+    auto answer = stateRounds_->answerSync(req->request);
+    if (!answer) {
+      spdlog::warn("cluster: state request of {} not answered: {}", hexKey(from), answer.error().message);
+      return true;
+    }
+    (void)network_->send(from, StateResponse{req->id, std::move(*answer)});
+    return true;
+  }
+  if (auto* l = std::get_if<LedgerMessage>(&m)) {
+    std::lock_guard lock(syncMu_);
+    if (syncPeer_ && *syncPeer_ == from && ledgerInbox_.size() < kMaxLedgerRequestCount)
+      ledgerInbox_.push_back(std::move(*l));
+    syncCv_.notify_all();
+    return true;
+  }
+  if (auto* r = std::get_if<StateResponse>(&m)) {
+    std::lock_guard lock(syncMu_);
+    if (syncPeer_ && *syncPeer_ == from && r->id == stateWanted_) stateAnswer_ = std::move(r->response);
+    syncCv_.notify_all();
+    return true;
+  }
+  return false;
+}
+
+void Instance::syncFromPeers() {
+  auto retryLater = [this] {
+    std::unique_lock lock(mu_);
+    watchCv_.wait_for(lock, kRetry, [&] { return stopping_; });
+  };
+  if (cluster_ == nullptr || !cluster_->behind() || !network_) return;
+  auto peers = network_->connected();
+  if (peers.empty()) return retryLater();
+  std::rotate(peers.begin(), peers.begin() + static_cast<std::ptrdiff_t>(syncTurn_++ % peers.size()),
+              peers.end());
+  const auto c = contractConfig();
+  const std::vector<PubKey> unl = consensusUnl_;
+  const std::size_t threshold = agreementThreshold(unl.size(), static_cast<double>(c.threshold) / 100.0);
+  auto stopping = [this] {
+    std::lock_guard lock(mu_);
+    return stopping_;
+  };
+  for (const auto& peer : peers) {
+    if (stopping()) return;
+    LedgerRecord last;
+    {
+      std::lock_guard lock(mu_);
+      last = lcl_;
+    }
+    LedgerSync ledgers(unl, threshold, last);
+    std::size_t fetched = 0;
+    bool complete = false, failed = false;
+    {
+      std::lock_guard lock(syncMu_);
+      syncPeer_ = peer;
+      ledgerInbox_.clear();
+    }
+    // 1. Ledgers, 64 at a time, until the member has no more.
+    while (!failed && !complete && !stopping()) {
+      const LedgerRequest req = ledgers.nextRequest(kMaxLedgerRequestCount);
+      if (!network_->send(peer, req)) {
+        failed = true;
+        break;
+      }
+      std::size_t got = 0;
+      auto deadline = std::chrono::steady_clock::now() + kFirstAnswer;
+      while (got < req.count && !failed) {
+        std::optional<LedgerMessage> m;
+        {
+          std::unique_lock lock(syncMu_);
+          syncCv_.wait_until(lock, deadline, [&] { return !ledgerInbox_.empty(); });
+          if (ledgerInbox_.empty()) break;  // the member has sent what it has
+          m = std::move(ledgerInbox_.front());
+          ledgerInbox_.pop_front();
+        }
+        auto sigs = ledgers.verify(*m);
+        if (!sigs) {
+          spdlog::warn("cluster: member {} served a ledger that does not verify: {}", hexKey(peer),
+                       sigs.error().message);
+          failed = true;
+          break;
+        }
+        if (auto st = ledger_->append(m->record, m->inputs, m->outputs, *sigs); !st) {
+          spdlog::error("cluster: storing synced ledger {}: {}", m->record.seqNo, st.error().message);
+          failed = true;
+          break;
+        }
+        {
+          std::lock_guard lock(mu_);
+          lcl_ = m->record;
+        }
+        ++fetched;
+        ++got;
+        deadline = std::chrono::steady_clock::now() + kNextAnswer;
+      }
+      if (got < req.count) complete = !failed;
+    }
+    // 2. The state of the last ledger.
+    LedgerRecord now;
+    {
+      std::lock_guard lock(mu_);
+      now = lcl_;
+    }
+    statefs::SyncResult counts;
+    bool stateOk = true, stateFetched = false;
+    auto root = stateRounds_->root();
+    if (now.seqNo != 0 && (!root || *root != now.stateHash)) {
+      SyncFetch fetch = [&](core::ByteView request) -> core::Result<core::Bytes> {
+        std::uint32_t id = 0;
+        {
+          std::lock_guard lock(syncMu_);
+          id = ++stateId_;
+          stateWanted_ = id;
+          stateAnswer_.reset();
+        }
+        if (!network_->send(peer, StateRequest{id, core::Bytes(request.begin(), request.end())}))
+          return core::Error("member " + hexKey(peer) + " is not connected");
+        std::unique_lock lock(syncMu_);
+        if (!syncCv_.wait_for(lock, kStateAnswer, [&] { return stateAnswer_.has_value(); }))
+          return core::Error("member " + hexKey(peer) + " did not answer a state request");
+        core::Bytes answer = std::move(*stateAnswer_);
+        stateAnswer_.reset();
+        return answer;
+      };
+      auto synced = stateRounds_->syncTo(now.stateHash, fetch, &counts);
+      stateFetched = true;
+      if (!synced) {
+        spdlog::warn("cluster: state sync to ledger {} from {}: {}", now.seqNo, hexKey(peer),
+                     synced.error().message);
+        stateOk = false;
+      }
+    }
+    {
+      std::lock_guard lock(syncMu_);
+      syncPeer_.reset();
+      ledgerInbox_.clear();
+    }
+    if (fetched == 0 && !stateFetched && !complete) continue;  // this member did not help
+    if (fetched > 0 || stateFetched) {
+      if (auto st = reloadContractConfig(); !st) spdlog::error("patch.cfg: {}", st.error().message);
+      {
+        std::lock_guard lock(mu_);
+        nonces_.clear();  // taken again from the ledger store
+        syncedLedgers_ += fetched;
+        if (stateFetched && stateOk) {
+          syncedBlocks_ += counts.blocks;
+          syncedBytes_ += counts.bytes;
+        }
+      }
+      npl_->setLcl(now.seqNo);
+      spdlog::info("cluster: synced from {}: {} ledger(s) to ledger {}{}", hexKey(peer), fetched, now.seqNo,
+                   stateFetched ? (stateOk ? ", state: " + std::to_string(counts.blocks) + " block(s), " +
+                                                 std::to_string(counts.bytes) + " bytes fetched"
+                                           : ", state sync failed")
+                                : "");
+    }
+    if (complete && stateOk) {
+      cluster_->caughtUp();
+      return;
+    }
+  }
+  retryLater();
+}
+
+}  // namespace sashimono::runtime
