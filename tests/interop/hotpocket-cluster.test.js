@@ -9,7 +9,8 @@
 // members: every input is accepted once, its outputs arrive verified (the client drops an output
 // whose proof lacks 80 % of the trusted keys' signatures), the counter counts every input once,
 // and all members end on the same ledger. An NPL command makes the five contracts talk over the
-// node party line. A member killed while the others go on (4 of 5 agree) comes back on its files,
+// node party line. A member whose state is tampered with is outvoted and repairs it from the
+// others. A member killed while the others go on (4 of 5 agree) comes back on its files,
 // fetches the ledgers and the state it missed from the others, verified, and takes part again.
 // The owner then takes a member out of the UNL; the four others go on, and the clients follow.
 'use strict';
@@ -182,6 +183,22 @@ async function main() {
     }, 20000, 'the same last ledger on every member');
     await sameLedger(clients);
     check(true, 'every member is on the same ledger');
+
+    // A member whose state was tampered with (its counter file rewritten behind the runtime's
+    // back) computes another state hash in the next round: the four others outvote it, it rolls
+    // the round back, fetches the agreed state from them, and agrees again.
+    const liar = members[3];
+    fs.writeFileSync(path.join(liar.fs, 'state', 'counter'), '1000\n');
+    const outvoted = await input(clients[0], 'inc', 'inc with member 3 tampered with', 40000);
+    sent += 1;
+    check(outvoted.outputs.includes(`counter: ${sent}`), `the four honest members close the round (${JSON.stringify(outvoted.outputs)})`);
+    await waitFor(() => /synced from ed[0-9a-f]+: .*state: [1-9]/.test(liar.log()), 20000, 'member 3 repairs its state');
+    check(true, `member 3 fetched the agreed state (${/synced from .*/.exec(liar.log())[0]})`);
+    const readLiar = await withTimeout(clients[3].client.submitContractReadRequest('get'), 10000, 'read');
+    check(String(readLiar) === `counter: ${sent}`, `member 3 has the agreed state again: counter: ${sent} (${readLiar})`);
+    const honest = await input(clients[3], 'inc', 'inc via member 3 after its repair', 40000);
+    sent += 1;
+    check(honest.outputs.includes(`counter: ${sent}`), `member 3 takes part again (${JSON.stringify(honest.outputs)})`);
 
     // Member 4 is killed; the four others still close ledgers (4 of 5 agree), and clients that
     // trust all five accept their outputs (80 % signed).
