@@ -9,6 +9,7 @@
 
 #include "sashimono/core/File.h"
 #include "sashimono/runtime/Instance.h"
+#include "sashimono/runtime/NetworkLink.h"
 
 #include "InstanceUtil.h"
 #include "NplRouter.h"
@@ -20,17 +21,6 @@ using detail::readFile;
 namespace {
 
 constexpr auto kWatchInterval = std::chrono::milliseconds(250);
-
-// The consensus's link is the member's network.
-class NetworkLink final : public PeerLink {
- public:
-  explicit NetworkLink(PeerNetwork& n) : n_(n) {}
-  bool send(const PubKey& to, const PeerMessage& m) override { return n_.send(to, m); }
-  void broadcast(const PeerMessage& m) override { (void)n_.broadcast(m); }
-
- private:
-  PeerNetwork& n_;
-};
 
 // What identifies a version of the cluster file (a replacement is a rename: a new inode).
 struct FileStamp {

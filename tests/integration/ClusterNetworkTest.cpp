@@ -12,23 +12,13 @@
 #include "fakes/Eventually.h"
 #include "fakes/runtime/StandInEngine.h"
 #include "sashimono/runtime/ClusterConsensus.h"
+#include "sashimono/runtime/NetworkLink.h"
 #include "sashimono/runtime/PeerNetwork.h"
 
 namespace sashimono::runtime {
 namespace {
 
 using namespace std::chrono_literals;
-
-// The consensus's link is the member's network.
-class NetworkLink final : public PeerLink {
- public:
-  explicit NetworkLink(PeerNetwork& n) : n_(n) {}
-  bool send(const PubKey& to, const PeerMessage& m) override { return n_.send(to, m); }
-  void broadcast(const PeerMessage& m) override { (void)n_.broadcast(m); }
-
- private:
-  PeerNetwork& n_;
-};
 
 struct Member {
   std::unique_ptr<InstanceKey> key;

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <optional>
 
+#include "fakes/runtime/StateTestDir.h"
 #include "sashimono/core/Bytes.h"
 #include "sashimono/runtime/StateRounds.h"
 #include "sashimono/statefs/ControlServer.h"
@@ -24,24 +25,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "sashi-statesync-XXXXXX").string();
-    if (::mkdtemp(t.data()) == nullptr) throw std::runtime_error("mkdtemp");
-    path = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
+struct TempDir : sashimono::fakes::StateTestDir {
+  TempDir() : sashimono::fakes::StateTestDir("sashi-statesync") {}
 };
 
-Hash built(const fs::path& dir) {
-  auto t = statefs::StateTree::build(dir.string());
-  EXPECT_TRUE(t.ok()) << t.error().message;
-  return t.ok() ? t->root() : Hash{};
-}
+Hash built(const fs::path& dir) { return sashimono::fakes::builtRoot(dir); }
 
 std::string readFile(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

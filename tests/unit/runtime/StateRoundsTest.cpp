@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "fakes/runtime/FakeControl.h"
+#include "fakes/runtime/StateTestDir.h"
 #include "sashimono/core/Bytes.h"
 #include "sashimono/statefs/StateTree.h"
 
@@ -23,24 +24,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "sashi-statehash-XXXXXX").string();
-    if (::mkdtemp(t.data()) == nullptr) throw std::runtime_error("mkdtemp");
-    path = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
+struct TempDir : sashimono::fakes::StateTestDir {
+  TempDir() : sashimono::fakes::StateTestDir("sashi-statehash") {}
 };
 
-Hash built(const fs::path& dir) {
-  auto t = statefs::StateTree::build(dir.string());
-  EXPECT_TRUE(t.ok()) << t.error().message;
-  return t.ok() ? t->root() : Hash{};
-}
+Hash built(const fs::path& dir) { return sashimono::fakes::builtRoot(dir); }
 
 TEST(StateRoundsSourcesTest, ParsesCommitAnswers) {
   const std::string hex(64, 'a');
