@@ -14,89 +14,21 @@
 // fetches the ledgers and the state it missed from the others, verified, and takes part again.
 // The owner then takes a member out of the UNL; the four others go on, and the clients follow.
 'use strict';
-const { spawn, spawnSync } = require('child_process');
+const { spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const HotPocket = require('hotpocket-js-client');
 const { check } = require('./lib/devnet');
 const { prepareJsSample } = require('./lib/instance');
+const {
+  withTimeout, hex, waitFor, startRuntime, stopRuntime, connect, input, makeMembers, startMembers, writeMembership,
+  waitForUnl,
+} = require('./lib/cluster');
 
 const binary = process.argv[2];
 if (!binary) { console.error('usage: node hotpocket-cluster.test.js <sashimono binary>'); process.exit(2); }
 HotPocket.setLogLevel(2);
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const withTimeout = (p, ms, what) => Promise.race([p, sleep(ms).then(() => { throw new Error(`timeout: ${what}`); })]);
-const hex = (u8) => Buffer.from(u8).toString('hex');
-
-async function waitFor(cond, ms, what) {
-  const until = Date.now() + ms;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > until) throw new Error(`timeout waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-// Starts `sashimono runtime` on the member's files; resolves once it printed its ports.
-function startRuntime(m) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(binary, ['runtime', '--no-supervisor', '--config', m.config, '--data', m.data,
-      '--contract-fs', m.fs], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    let started = false;
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`runtime did not start:\n${log}`)); }, 20000);
-    const onData = (d) => {
-      log += d;
-      if (process.env.VERBOSE) process.stderr.write(`[${m.name}] ${d}`);
-      const p = /user port wss (\d+) open, peer port (\d+)/.exec(log);
-      if (p && !started) {
-        started = true;
-        clearTimeout(timer);
-        m.proc = proc;
-        m.userPort = Number(p[1]);
-        m.peerPort = Number(p[2]);
-        m.url = `wss://127.0.0.1:${m.userPort}`;
-        resolve(m);
-      }
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    m.log = () => log;
-    proc.on('exit', (code) => { clearTimeout(timer); if (!started) reject(new Error(`runtime exited with ${code}:\n${log}`)); });
-  });
-}
-
-function stopRuntime(m) {
-  if (!m.proc || m.proc.exitCode !== null || m.proc.signalCode !== null) { m.proc = null; return Promise.resolve(); }
-  const p = m.proc;
-  m.proc = null;
-  return new Promise((r) => { p.once('exit', () => r()); p.kill('SIGTERM'); });
-}
-
-async function connect(m, keys, unl) {
-  const client = await HotPocket.createClient([m.url], keys, {
-    protocol: HotPocket.protocols.json, trustedServerKeys: unl, connectionTimeoutMs: 5000,
-  });
-  const outputs = [];
-  client.on(HotPocket.events.contractOutput, (r) => outputs.push(r));
-  check(await withTimeout(client.connect(), 10000, `connect to ${m.name}`), `a client with the UNL as trusted keys connects to ${m.name}`);
-  return { client, outputs, member: m };
-}
-
-function outputsOf(c, seq) {
-  return c.outputs.filter((o) => o.ledgerSeqNo === seq).flatMap((o) => o.outputs.map(String));
-}
-
-// Submits and waits for the verified output of its ledger.
-async function input(c, text, what, timeoutMs = 20000) {
-  const sub = await c.client.submitContractInput(text);
-  const st = await withTimeout(sub.submissionStatus, timeoutMs, what);
-  check(st.status === 'accepted', `${what}: accepted by ${c.member.name} (${JSON.stringify(st)})`);
-  await waitFor(() => outputsOf(c, st.ledgerSeqNo).length > 0, timeoutMs, `${what}: verified output`);
-  return { seq: st.ledgerSeqNo, outputs: outputsOf(c, st.ledgerSeqNo) };
-}
 
 const N = 5;
 
@@ -107,50 +39,12 @@ async function main() {
   try {
     const owner = await HotPocket.generateKeys();
     fs.writeFileSync(path.join(tmp, 'owner.key'), hex(owner.privateKey) + '\n', { mode: 0o600 });
-    for (let i = 0; i < N; i++) {
-      const keys = await HotPocket.generateKeys();
-      const dir = path.join(tmp, `m${i}`);
-      fs.mkdirSync(path.join(dir, 'fs'), { recursive: true });
-      fs.writeFileSync(path.join(dir, 'instance.key'), hex(keys.privateKey) + '\n', { mode: 0o600 });
-      const config = {
-        contract_id: 'cluster-interop', owner: hex(owner.publicKey), key_file: 'instance.key',
-        user: { listen: '127.0.0.1', port: 0, tls: 'self-signed' },
-        contract: { roundtime_ms: 500, log_level: 'info' },
-        peer: { listen: '127.0.0.1', port: 0 }, cluster_file: 'cluster.json',
-      };
-      fs.writeFileSync(path.join(dir, 'instance.json'), JSON.stringify(config));
-      members.push({ name: `member ${i}`, key: hex(keys.publicKey), dir, config: path.join(dir, 'instance.json'),
-        data: path.join(dir, 'data'), fs: path.join(dir, 'fs'), proc: null });
-    }
-    await Promise.all(members.map(startRuntime));
-    // From now on each member keeps the ports it was given (a restart comes back on them).
-    for (const m of members) {
-      const c = JSON.parse(fs.readFileSync(m.config, 'utf8'));
-      c.user.port = m.userPort;
-      c.peer.port = m.peerPort;
-      fs.writeFileSync(m.config, JSON.stringify(c));
-    }
+    members.push(...await makeMembers(tmp, N, owner.publicKey));
+    await startMembers(binary, members);
     const unl = members.map((m) => m.key).sort();
-
-    // The membership, as the host node hands it over (written whole, then renamed into place).
-    const cluster = JSON.stringify({
-      lease: 'ab'.repeat(32),
-      members: members.map((m) => ({ key: m.key.toUpperCase(), peer: `127.0.0.1:${m.peerPort}` })),
-    });
-    for (const m of members) {
-      fs.writeFileSync(path.join(m.dir, 'cluster.json.tmp'), cluster);
-      fs.renameSync(path.join(m.dir, 'cluster.json.tmp'), path.join(m.dir, 'cluster.json'));
-    }
-    const ownerKeys = await HotPocket.generateKeys(hex(owner.privateKey));
-    for (const m of members) {
-      await waitFor(async () => {
-        const c = await HotPocket.createClient([m.url], ownerKeys, { protocol: HotPocket.protocols.json, connectionTimeoutMs: 5000 });
-        if (!await c.connect()) return false;
-        const s = await c.getStatus();
-        await c.close();
-        return s && Array.isArray(s.currentUnl) && s.currentUnl.length === N;
-      }, 15000, `${m.name} takes the membership as its UNL`);
-    }
+    // The membership, as the host node hands it over.
+    for (const m of members) writeMembership(m, members.map((o) => ({ key: o.key, peer: `127.0.0.1:${o.peerPort}` })));
+    await waitForUnl(members, await HotPocket.generateKeys(hex(owner.privateKey)), N);
     check(true, `every member took the ${N}-member membership as its UNL`);
 
     // Deploy once, through member 0: the upload is relayed and installed by every member.
@@ -215,7 +109,7 @@ async function main() {
     }
     // It comes back on its files: it learns it is behind, fetches the ledgers and the state it
     // missed, verified against the others' signatures and state hash, and takes part again.
-    await startRuntime(late);
+    await startRuntime(binary, late);
     clients.push(await connect(late, users[N - 1], unl));
     await waitFor(() => /synced from ed[0-9a-f]+: [1-9]\d* ledger\(s\)/.test(late.log()), 40000, 'member 4 syncs');
     check(true, `the restarted member fetched what it missed (${/synced from .*/.exec(late.log())[0]})`);
