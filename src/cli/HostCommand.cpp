@@ -23,7 +23,11 @@ namespace {
 
 constexpr const char* kNotes =
     "init writes the configuration (refusing to overwrite one) and the seed into a 0600 seed file\n"
-    "(default: host.seed next to the config); it prints the seed only with --print-seed.\n";
+    "(default: host.seed next to the config); it prints the seed only with --print-seed.\n"
+    "For tests and local development only, run also takes --process-instances DIR: every instance runs\n"
+    "as a plain local process of this user (`sashimono runtime`, state under DIR, ports from the\n"
+    "configured ranges) with NO ISOLATION: a contract can read and change anything this user can.\n"
+    "Never on a host that serves anybody else.\n";
 
 struct Args {
   std::string config;
@@ -32,7 +36,8 @@ struct Args {
   std::string data;
   std::string seedFile;
   std::string registry;
-  std::string testProvisioner;  // hidden: file-backed stand-in for tenants (tests without root)
+  std::string testProvisioner;   // hidden: file-backed stand-in for tenants (tests without root)
+  std::string processInstances;  // hidden: instances as local processes (tests, development; NO isolation)
   std::optional<std::uint64_t> tickMs;
   // hidden, for root tests that must confine their tenants to names of their own
   std::string tenantsDir;
@@ -53,6 +58,7 @@ std::vector<OptionSpec> optionTable(Args& r) {
       {"--print-seed", false, setFlag(r.printSeed)},
       {"--json", false, setFlag(r.json)},
       {"--test-provisioner", true, setString(r.testProvisioner)},
+      {"--process-instances", true, setString(r.processInstances)},
       {"--tick-ms", true, setNumber(r.tickMs, 1, 999'999)},
       {"--tenants-dir", true, setString(r.tenantsDir)},
       {"--tenant-prefix", true, setString(r.tenantPrefix)},
@@ -114,6 +120,9 @@ int run(const Args& a) {
   spdlog::set_level(spdlog::level::from_str(c->logLevel));
   node::HostRunOptions o;
   o.simulatedTenantsDir = a.testProvisioner;
+  o.processInstancesDir = a.processInstances;
+  if (!a.testProvisioner.empty() && !a.processInstances.empty())
+    return usageError(cmd, "--test-provisioner and --process-instances exclude each other");
   o.tenantsDir = a.tenantsDir;
   o.tenantPrefix = a.tenantPrefix;
   if (!a.cgroupParent.empty()) o.cgroupParent = a.cgroupParent;

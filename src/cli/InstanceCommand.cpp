@@ -12,7 +12,7 @@
 
 #include "ClientOptions.h"
 #include "Command.h"
-#include "sashimono/runtime/Bundle.h"
+#include "Deploy.h"
 #include "sashimono/runtime/Instance.h"
 #include "sashimono/runtime/UserClient.h"
 
@@ -268,40 +268,26 @@ int runInstance(const std::vector<std::string>& args) {
 
 int deploy(Options o) {
   if (o.dir.empty()) return usageError("deploy", "--dir DIR is required");
-  auto bundle = runtime::packDirectory(o.dir);
+  auto bundle = packBundleInput(o.dir);
   if (!bundle) return failure("deploy", bundle.error().message);
-  auto bytes = runtime::writeBundle(*bundle);
-  if (!bytes) return failure("deploy", bytes.error().message);
-  // Sized once and copied into (not insert()): GCC 12 at -O3 reports a false -Warray-bounds on
-  // the reallocating insert after the 19-byte prefix, which broke Release builds.
-  core::Bytes input(runtime::kBundleInputPrefix.size() + bytes->size());
-  std::copy(bytes->begin(), bytes->end(),
-            std::copy(runtime::kBundleInputPrefix.begin(), runtime::kBundleInputPrefix.end(), input.begin()));
   o.protocol = runtime::Protocol::Bson;  // the bundle is binary
   return withClient("deploy", o, [&](runtime::UserClient& client) {
-    auto r = client.submit(input);
+    auto r = uploadBundle(client, *bundle);
     if (!r) return failure("deploy", r.error().message);
-    std::string answer;
-    for (const auto& out : r->outputs) {
-      auto s = core::asString(out);
-      if (s.rfind("sashimono: ", 0) == 0) answer = s;
-    }
     if (o.json) {
       runtime::Object obj;
-      obj.emplace_back("status", runtime::Value(r->status));
-      if (!r->reason.empty()) obj.emplace_back("reason", runtime::Value(r->reason));
-      obj.emplace_back("version", runtime::Value(bundle->contract.version));
-      obj.emplace_back("bytes", runtime::Value::uint(input.size()));
-      obj.emplace_back("ledger_seq_no", runtime::Value::uint(r->ledgerSeqNo));
-      obj.emplace_back("answer", runtime::Value(answer));
+      obj.emplace_back("status", runtime::Value(r->input.status));
+      if (!r->input.reason.empty()) obj.emplace_back("reason", runtime::Value(r->input.reason));
+      obj.emplace_back("version", runtime::Value(bundle->version));
+      obj.emplace_back("bytes", runtime::Value::uint(bundle->input.size()));
+      obj.emplace_back("ledger_seq_no", runtime::Value::uint(r->input.ledgerSeqNo));
+      obj.emplace_back("answer", runtime::Value(r->answer));
       std::cout << runtime::renderJson(runtime::Value(std::move(obj))) << "\n";
     }
-    if (r->status != "accepted") return failure("deploy", "the upload was rejected: " + r->reason);
-    if (answer.rfind("sashimono: deployed", 0) != 0)
-      return failure("deploy", answer.empty() ? "the instance did not answer the upload" : answer);
+    if (auto why = r->failure()) return failure("deploy", *why);
     if (!o.json)
-      std::cout << "deployed version " << bundle->contract.version << " (" << input.size()
-                << " bytes, ledger " << r->ledgerSeqNo << "); the next round runs it\n";
+      std::cout << "deployed version " << bundle->version << " (" << bundle->input.size() << " bytes, ledger "
+                << r->input.ledgerSeqNo << "); the next round runs it\n";
     return 0;
   });
 }

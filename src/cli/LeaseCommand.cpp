@@ -12,6 +12,7 @@
 #include "ClientOptions.h"
 #include "Command.h"
 #include "LeaseOutput.h"
+#include "LeaseRequests.h"
 #include "sashimono/client/LeaseClient.h"
 #include "sashimono/core/Bytes.h"
 #include "sashimono/crypto/Keys.h"
@@ -52,18 +53,15 @@ int sendRequest(client::RequestKind kind, const char* verb, const ClientOptions&
   auto session = connectBoard(o, wallet->account.address());
   if (!session) return failure(cmd, session.error().message);
   client::LeaseClient lc(**session, *wallet);
-  auto host = lc.findHost(o.host, o.registry);
+  auto host = findHosts(**session, {o.host}, o.registry);
   if (!host) return failure(cmd, host.error().message);
-  auto sent = lc.submit(o.host, *host, p);
-  if (!sent) return failure(cmd, sent.error().message);
-  if (!o.json)
-    std::cerr << "submitted " << core::toHex(sent->hash) << " (" << sent->amount
-              << " drops), waiting for the reply\n";
-  auto reply = lc.awaitReply(o.host, *sent, waitFor(o, kDefaultReplyWait));
+  auto outcome = sendRequests(lc, {HostRequest{o.host, host->front(), p}}, waitFor(o, kDefaultReplyWait),
+                              o.json ? nullptr : &std::cerr);
   (*session)->stop();
+  const auto& reply = outcome.front().reply;
   if (!reply) return failure(cmd, reply.error().message);
   printAnswer(replyJson(*reply), o.json);
-  return std::holds_alternative<protocol::ErrorReply>(reply->message) ? 1 : 0;
+  return outcome.front().ok() ? 0 : 1;
 }
 
 int leaseList(const ClientOptions& o) {

@@ -1,6 +1,7 @@
 #include "sashimono/client/LeaseClient.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "sashimono/core/Bytes.h"
 #include "sashimono/ledger/Codec.h"
@@ -40,26 +41,58 @@ core::Result<Submitted> LeaseClient::submit(const std::string& host, const Annou
 
 core::Result<Reply> LeaseClient::awaitReply(const std::string& host, const Submitted& sent,
                                             std::chrono::seconds timeout) {
+  return std::move(awaitReplies({PendingRequest{host, sent}}, timeout).front());
+}
+
+std::vector<core::Result<Reply>> LeaseClient::awaitReplies(const std::vector<PendingRequest>& pending,
+                                                           std::chrono::seconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool validated = false;
-  while (true) {
+  std::vector<std::optional<Reply>> replies(pending.size());
+  std::vector<std::string> failed(pending.size());  // failed on the ledger: its result
+  std::vector<bool> validated(pending.size(), false);
+  auto open = [&] {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < pending.size(); ++i) n += !replies[i] && failed[i].empty() ? 1 : 0;
+    return n;
+  };
+  while (open() > 0) {
     auto batch = session_.nextTransactions(deadline);
     if (batch.empty()) break;
     for (const auto& bt : batch) {
-      if (bt.hash == sent.hash) {
-        if (!bt.result.empty() && bt.result != "tesSUCCESS")
-          return core::Error("the request failed on the ledger: " + bt.result);
-        validated = true;
-        continue;
+      for (std::size_t i = 0; i < pending.size(); ++i) {
+        if (bt.hash != pending[i].sent.hash) continue;
+        validated[i] = true;
+        if (!bt.result.empty() && bt.result != "tesSUCCESS") failed[i] = bt.result;
       }
-      auto r = openReply(bt, wallet_, host);
-      if (r && requestOf(r->message) == sent.hash) return std::move(*r);
+      // A reply opens only with the wallet's keys; it answers the request it names, from its host.
+      auto r = openReply(bt, wallet_);
+      if (!r) continue;
+      for (std::size_t i = 0; i < pending.size(); ++i) {
+        if (!replies[i] && r->from == pending[i].host && requestOf(r->message) == pending[i].sent.hash) {
+          replies[i] = std::move(*r);
+          break;
+        }
+      }
     }
   }
-  const std::string hash = core::toHex(sent.hash);
-  return core::Error(std::string(validated ? "the request " + hash + " was validated but no reply came"
-                                           : "the request " + hash + " was not validated") +
-                     " within " + std::to_string(timeout.count()) + " s");
+  std::vector<core::Result<Reply>> out;
+  out.reserve(pending.size());
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    if (replies[i]) {
+      out.emplace_back(std::move(*replies[i]));
+      continue;
+    }
+    if (!failed[i].empty()) {
+      out.emplace_back(core::Error("the request failed on the ledger: " + failed[i]));
+      continue;
+    }
+    const std::string hash = core::toHex(pending[i].sent.hash);
+    out.emplace_back(
+        core::Error(std::string(validated[i] ? "the request " + hash + " was validated but no reply came"
+                                             : "the request " + hash + " was not validated") +
+                    " within " + std::to_string(timeout.count()) + " s"));
+  }
+  return out;
 }
 
 core::Result<LeaseHistory> LeaseClient::history() {

@@ -4,7 +4,9 @@
 
 #include "sashimono/core/Bytes.h"
 #include "sashimono/crypto/Random.h"
+#include "sashimono/protocol/MessageType.h"
 #include "sashimono/protocol/Patterns.h"
+#include "sashimono/protocol/Payload.h"
 
 namespace sashimono::client {
 
@@ -63,6 +65,45 @@ core::Result<PreparedRequest> prepareRequest(const RequestParams& p, const Walle
       break;
   }
   if (p.amount) out.amount = *p.amount;
+  return out;
+}
+
+core::Result<std::vector<RequestParams>> membershipRequests(
+    const crypto::Hash256& leaseId, const std::vector<protocol::ClusterMember>& members,
+    const Wallet& wallet) {
+  // The instance's cluster holds at most 64 members (§5.4).
+  constexpr std::size_t kMaxMembership = 64;
+  if (members.empty() || members.size() > kMaxMembership)
+    return core::Error("a cluster has 1 to " + std::to_string(kMaxMembership) + " members, not " +
+                       std::to_string(members.size()));
+  auto fits = [&](const std::vector<protocol::ClusterMember>& part, bool add) {
+    protocol::ClusterRequest r;
+    r.leaseId = leaseId;
+    r.mode = add ? protocol::ClusterMode::add : protocol::ClusterMode::replace;
+    r.members = part;
+    r.replyKey = wallet.requestReplyKey();
+    return part.size() <= protocol::kMaxClusterMembers &&
+           protocol::renderPayload(r).size() <= protocol::kMaxSealedPlaintextBytes;
+  };
+  std::vector<RequestParams> out;
+  for (const auto& m : members) {
+    if (!out.empty()) {
+      auto grown = out.back().members;
+      grown.push_back(m);
+      if (fits(grown, out.back().addMembers)) {
+        out.back().members = std::move(grown);
+        continue;
+      }
+    }
+    RequestParams p;
+    p.kind = RequestKind::cluster;
+    p.leaseId = leaseId;
+    p.addMembers = !out.empty();
+    p.members = {m};
+    if (!fits(p.members, p.addMembers))
+      return core::Error("the member " + m.peer + " does not fit a message");
+    out.push_back(std::move(p));
+  }
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "sashimono/node/HostRun.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sashimono/node/HostProvisionerPort.h"
+#include "sashimono/node/ProcessProvisionerPort.h"
 #include "sashimono/node/SimulatedProvisionerPort.h"
 
 namespace sashimono::node {
@@ -34,6 +36,8 @@ core::Result<std::unique_ptr<HostRun>> HostRun::open(HostConfig config, const Ho
     spdlog::warn("host run: tenants are simulated as files in {} (no instance runs)",
                  options.simulatedTenantsDir);
     r->port_ = std::make_unique<SimulatedProvisionerPort>(options.simulatedTenantsDir, c.userPorts.first);
+  } else if (!options.processInstancesDir.empty()) {
+    SASHI_TRY(r->openProcessInstances(options));
   } else {
     SASHI_TRY(r->openRealTenants(options));
   }
@@ -96,6 +100,32 @@ core::Status HostRun::openRealTenants(const HostRunOptions& o) {
                rec->resumed.size(), rec->removed.size(), rec->failed.size());
   for (const auto& f : rec->failed) spdlog::warn("host run: tenant reconcile: {}", f);
   port_ = std::make_unique<HostProvisionerPort>(*provisioner_, *key_, c.runtime);
+  return {};
+}
+
+core::Status HostRun::openProcessInstances(const HostRunOptions& o) {
+  const HostConfig& c = config_;
+  ProcessInstancesOptions po;
+  po.dir = o.processInstancesDir;
+  po.binary = o.sashimonoBinary;
+  // The announced address when it is an IP address (a machine-local cluster on 127.0.0.1 stays
+  // local), else where forwarded ports would listen.
+  in6_addr any{};
+  const bool ip = ::inet_pton(AF_INET, c.address.c_str(), &any) == 1 ||
+                  (c.address.size() > 2 && c.address.front() == '[' &&
+                   ::inet_pton(AF_INET6, c.address.substr(1, c.address.size() - 2).c_str(), &any) == 1);
+  po.listen = !ip                        ? c.bindAddress
+              : c.address.front() == '[' ? c.address.substr(1, c.address.size() - 2)
+                                         : c.address;
+  po.userPorts = c.userPorts;
+  po.peerPorts = c.peerPorts;
+  po.ceilings = c.runtime;
+  spdlog::warn(
+      "host run: instances run as PLAIN LOCAL PROCESSES of this user in {} (listening on {}): "
+      "for tests and development only, NO ISOLATION — a contract can read and change anything this user can",
+      po.dir, po.listen);
+  SASHI_TRY_ASSIGN(port, ProcessProvisionerPort::open(std::move(po), *key_));
+  port_ = std::move(port);
   return {};
 }
 

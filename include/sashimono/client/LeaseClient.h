@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "sashimono/client/BoardSession.h"
 #include "sashimono/client/Discovery.h"
@@ -26,6 +27,12 @@ namespace sashimono::client {
 struct Submitted {
   crypto::Hash256 hash{};  // the request transaction
   protocol::Drops amount = 0;
+};
+
+// A request sent to `host`, whose reply is awaited (awaitReplies).
+struct PendingRequest {
+  std::string host;  // the host's r-address
+  Submitted sent;
 };
 
 // Where a lease's instance listens and the owner key to talk to it as.
@@ -53,6 +60,12 @@ class LeaseClient {
   // "the request <hash> was validated but no reply came within N s".
   [[nodiscard]] core::Result<Reply> awaitReply(const std::string& host, const Submitted& sent,
                                                std::chrono::seconds timeout);
+
+  // Waits for the replies to several requests at once (sent one after another, answered by their
+  // hosts in parallel), until each has one or `timeout` has passed. Slot i answers pending[i]
+  // with its reply or awaitReply's error.
+  [[nodiscard]] std::vector<core::Result<Reply>> awaitReplies(const std::vector<PendingRequest>& pending,
+                                                              std::chrono::seconds timeout);
 
   // The wallet account's requests and replies.
   [[nodiscard]] core::Result<LeaseHistory> history();

@@ -47,6 +47,14 @@ struct PreparedRequest {
 [[nodiscard]] core::Result<PreparedRequest> prepareRequest(const RequestParams& params, const Wallet& wallet,
                                                            const protocol::HostAnnouncement& host);
 
+// The `sashimono.cluster` requests that hand lease `leaseId`'s instance the whole membership
+// `members` (docs/PROTOCOL.md §5.4): one `replace` with as many members as fit one message (16, and
+// the sealed payload limit), then `add`s with the rest, to be sent in this order. Errors: no
+// members, more than 64, a member that does not fit a message alone.
+[[nodiscard]] core::Result<std::vector<RequestParams>> membershipRequests(
+    const crypto::Hash256& leaseId, const std::vector<protocol::ClusterMember>& members,
+    const Wallet& wallet);
+
 // A random (version 4) UUID in lower case: the default contract id.
 [[nodiscard]] std::string randomUuid();
 

@@ -1,8 +1,9 @@
 #pragma once
 // The host node's composition root (`sashimono host run`, docs/NODE.md): from a host
 // configuration it opens the node's store, reads the host key, builds the tenants' provisioner —
-// real Linux tenants (root), or simulated ones (SimulatedProvisionerPort.h) for demos and tests
-// without root — reconciles what a crash or reboot left, and wires the NodeService. The command
+// real Linux tenants (root), simulated ones (SimulatedProvisionerPort.h) for demos and tests
+// without root, or local processes without isolation (ProcessProvisionerPort.h) for tests and
+// development — reconciles what a crash or reboot left, and wires the NodeService. The command
 // itself only parses options, waits for signals and prints.
 //
 // Ownership: a HostRun owns everything it built; the NodeService refers to the other members,
@@ -27,6 +28,10 @@ namespace sashimono::node {
 struct HostRunOptions {
   // Non-empty: tenants are simulated as files in this directory (no root needed; say so).
   std::string simulatedTenantsDir;
+  // Non-empty: instances run as plain local processes of the node's user, under this directory
+  // (ProcessProvisionerPort.h): FOR TESTS AND DEVELOPMENT ONLY, NO ISOLATION. Their ports listen on
+  // the host's address when it is an IP address, else on bindAddress.
+  std::string processInstancesDir;
   // Real tenants: where they live (default <dataDir>/tenants), their user-name prefix (default
   // the provisioner's), the parent cgroup, and the binary that serves `statefs mount`
   // (default /proc/self/exe). Root tests confine their tenants with the first three.
@@ -56,6 +61,7 @@ class HostRun {
  private:
   HostRun() = default;
   core::Status openRealTenants(const HostRunOptions& o);
+  core::Status openProcessInstances(const HostRunOptions& o);
 
   HostConfig config_;
   std::optional<crypto::KeyPair> key_;

@@ -89,6 +89,11 @@ class Child {
 
   [[nodiscard]] bool alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
 
+  // Sends `sig` without waiting (running() tells when it has exited).
+  void signal(int sig) const {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
+
   // Sends `sig` and reaps: the raw wait status (for WIFEXITED / WIFSIGNALED), or -1 if it was not
   // running.
   int stopStatus(int sig) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes/client/Txs.h"
+#include "sashimono/protocol/Envelope.h"
 
 using namespace sashimono;
 using namespace sashimono::client::fakes;
@@ -80,4 +81,45 @@ TEST(RequestsTest, RandomUuidsAreVersion4) {
   const std::regex v4("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
   for (int i = 0; i < 20; ++i) EXPECT_TRUE(std::regex_match(client::randomUuid(), v4));
   EXPECT_NE(client::randomUuid(), client::randomUuid());
+}
+
+// A cluster's membership goes out as one `replace`, then `add`s, each fitting one sealed memo.
+TEST(RequestsTest, AMembershipIsSplitIntoMessagesThatFit) {
+  auto wallet = *client::makeWallet(crypto::generateSeed(crypto::KeyType::secp256k1));  // names replyKey
+  crypto::Hash256 lease{};
+  lease.fill(7);
+  std::vector<protocol::ClusterMember> members;
+  for (int i = 0; i < 40; ++i) {
+    protocol::ClusterMember m;
+    m.pubkey.fill(static_cast<std::uint8_t>(i));
+    m.peer = "member-" + std::to_string(i) + ".example.org:22000";
+    members.push_back(m);
+  }
+  auto one = client::membershipRequests(lease, {members[0], members[1], members[2]}, wallet);
+  ASSERT_TRUE(one.ok()) << one.error().message;
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_FALSE(one->front().addMembers);
+  EXPECT_EQ(one->front().members.size(), 3u);
+
+  auto many = client::membershipRequests(lease, members, wallet);
+  ASSERT_TRUE(many.ok()) << many.error().message;
+  ASSERT_GT(many->size(), 2u);
+  std::vector<protocol::ClusterMember> sent;
+  const auto host = announcement(newKey(), 1);
+  for (std::size_t i = 0; i < many->size(); ++i) {
+    const auto& p = (*many)[i];
+    EXPECT_EQ(p.kind, client::RequestKind::cluster);
+    EXPECT_EQ(p.leaseId, lease);
+    EXPECT_EQ(p.addMembers, i > 0);
+    EXPECT_LE(p.members.size(), protocol::kMaxClusterMembers);
+    auto r = client::prepareRequest(p, wallet, host);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_TRUE(protocol::buildRequest(r->message, host.key).ok()) << "message " << i << " fits a memo";
+    sent.insert(sent.end(), p.members.begin(), p.members.end());
+  }
+  EXPECT_EQ(sent, members);
+
+  EXPECT_FALSE(client::membershipRequests(lease, {}, wallet).ok());
+  std::vector<protocol::ClusterMember> tooMany(65, members[0]);
+  EXPECT_FALSE(client::membershipRequests(lease, tooMany, wallet).ok());
 }
