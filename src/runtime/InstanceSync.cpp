@@ -78,8 +78,15 @@ void Instance::syncFromPeers() {
   if (peers.empty()) return retryLater();
   std::rotate(peers.begin(), peers.begin() + static_cast<std::ptrdiff_t>(syncTurn_++ % peers.size()),
               peers.end());
+  // Whose word a synced ledger needs: the other members' — this one's signature cannot be on a
+  // ledger it missed — and the threshold computed over them. That is also what lets a member
+  // added by a membership change verify the ledgers closed before it was a member (one member
+  // added at a time, as `sashimono cluster add` does: the others are the UNL that closed them).
   const auto c = contractConfig();
-  const std::vector<PubKey> unl = consensusUnl_;
+  std::vector<PubKey> unl;
+  for (const auto& k : consensusUnl_)
+    if (k != key_.publicKey()) unl.push_back(k);
+  if (unl.empty()) return retryLater();
   const std::size_t threshold = agreementThreshold(unl.size(), static_cast<double>(c.threshold) / 100.0);
   auto stopping = [this] {
     std::lock_guard lock(mu_);

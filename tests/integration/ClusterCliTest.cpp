@@ -39,7 +39,7 @@ using node::fakes::runCli;
 // Whether the runtime applies the owner's UNL-change input ("sashimono.unl/1\n{…}", written on
 // another branch). Until it does, `cluster add` stops at its wait for the new UNL and the test
 // checks everything up to there; set it to true once the runtime has it.
-constexpr bool kRuntimeAppliesUnlChange = false;
+constexpr bool kRuntimeAppliesUnlChange = true;
 
 constexpr std::size_t kHosts = 3;
 
