@@ -174,7 +174,7 @@ bool Agreement::notThisRound(const PubKey& from, const PeerMessage& m, std::uint
   if (seq > seq_ && seq <= seq_ + kAheadRounds) {
     if (early_.size() < kMaxEarly) early_.push_back(Early{seq, from, m});
   } else if (seq > seq_) {
-    reportBehind(seq, "members are at round " + std::to_string(seq));
+    reportBehind(seq - 1, "members are at round " + std::to_string(seq));  // they closed ledger seq - 1
   }
   return true;
 }

@@ -82,6 +82,14 @@ std::size_t ClusterConsensus::pending() const {
   return pool_.size();
 }
 
+void ClusterConsensus::appliedElsewhere(const std::vector<std::pair<Hash, std::uint64_t>>& inputs) {
+  std::lock_guard lock(mu_);
+  for (const auto& [h, maxLedger] : inputs) {
+    pool_.erase(h);
+    applied_[h] = maxLedger;
+  }
+}
+
 void ClusterConsensus::caughtUp() {
   std::lock_guard lock(mu_);
   behind_ = false;

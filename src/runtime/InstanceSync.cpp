@@ -68,12 +68,35 @@ bool Instance::servePeer(const PubKey& from, PeerMessage& m) {
   return false;
 }
 
+// Inputs in a ledger this member fetched instead of running: out of the consensus's pool, and a
+// local user who sent one is told it was accepted (its outputs reach the users of the members that
+// ran the round; here they are in the ledger: ledger_query).
+void Instance::settleSyncedInputs(const LedgerMessage& m) {
+  std::vector<std::pair<Hash, std::uint64_t>> done;
+  for (const auto& in : m.inputs) done.emplace_back(in.hash, in.maxLedgerSeqNo);
+  if (cluster_ != nullptr) cluster_->appliedElsewhere(done);
+  for (const auto& in : m.inputs) {
+    {
+      std::lock_guard lock(mu_);
+      if (pendingHashes_.erase(in.hash) == 0) continue;
+      if (auto it = pendingBytes_.find(in.user); it != pendingBytes_.end()) {
+        it->second -= std::min(it->second, static_cast<std::uint64_t>(in.blob.size()));
+        if (it->second == 0) pendingBytes_.erase(it);
+      }
+    }
+    users_->sendToUser(in.user,
+                       [&](Protocol) { return inputStatusAccepted(in.hash, m.record.seqNo, m.record.hash); });
+  }
+}
+
 void Instance::syncFromPeers() {
   auto retryLater = [this] {
     std::unique_lock lock(mu_);
     watchCv_.wait_for(lock, kRetry, [&] { return stopping_; });
   };
-  if (cluster_ == nullptr || !cluster_->behind() || !network_) return;
+  const auto behind = cluster_ != nullptr && network_ ? cluster_->behind() : std::nullopt;
+  if (!behind) return;
+  const std::uint64_t target = *behind;
   auto peers = network_->connected();
   if (peers.empty()) return retryLater();
   std::rotate(peers.begin(), peers.begin() + static_cast<std::ptrdiff_t>(syncTurn_++ % peers.size()),
@@ -141,6 +164,7 @@ void Instance::syncFromPeers() {
           std::lock_guard lock(mu_);
           lcl_ = m->record;
         }
+        settleSyncedInputs(*m);
         ++fetched;
         ++got;
         deadline = std::chrono::steady_clock::now() + kNextAnswer;
@@ -206,7 +230,9 @@ void Instance::syncFromPeers() {
                                            : ", state sync failed")
                                 : "");
     }
-    if (complete && stateOk) {
+    // Caught up once this member has the ledger the cluster was known to have closed (a member as
+    // far behind as this one has nothing more to give, and does not count).
+    if (complete && stateOk && now.seqNo >= target) {
       cluster_->caughtUp();
       return;
     }

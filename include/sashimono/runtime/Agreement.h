@@ -65,7 +65,7 @@ struct AgreementAction {
     kRollback,       // undo the executed plan `planHash` (another plan was certified)
     kClose,          // store ledger `plan.seq`: `stateHash`, `outputRoot`, `ledger`, `signatures` (root
                      // sigs), `ledgerSignatures`
-    kBehind,         // peers are at round `seq` or later: this member must sync (later step)
+    kBehind,         // members closed (or are closing) ledger `seq` without this one: it must sync
     kEvidence,       // a member signed conflicting messages: `text` describes them
   };
   Kind kind = Kind::kBroadcast;

@@ -73,6 +73,9 @@ class ClusterConsensus final : public Consensus {
   // engine fetched all the members had) or closing a round with the others clears it.
   [[nodiscard]] std::optional<std::uint64_t> behind() const;
   void caughtUp();
+  // Inputs (H(sig), max ledger) of ledgers this member fetched instead of running: out of the pool,
+  // and not taken again.
+  void appliedElsewhere(const std::vector<std::pair<Hash, std::uint64_t>>& inputs);
 
   // What members signed in conflict (kEvidence), for logs and tests.
   [[nodiscard]] std::vector<std::string> evidence() const;

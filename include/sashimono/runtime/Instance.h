@@ -115,6 +115,7 @@ class Instance final : public UserService {
   // to this member's (true: it was one of those); the engine thread catches up when behind.
   bool servePeer(const PubKey& from, PeerMessage& m);
   void syncFromPeers();
+  void settleSyncedInputs(const LedgerMessage& m);
   void readLoop();
   struct ReadJob {
     std::uint64_t sessionId;
