@@ -36,11 +36,6 @@ using node::fakes::Child;
 using node::fakes::CliRun;
 using node::fakes::runCli;
 
-// Whether the runtime applies the owner's UNL-change input ("sashimono.unl/1\n{…}", written on
-// another branch). Until it does, `cluster add` stops at its wait for the new UNL and the test
-// checks everything up to there; set it to true once the runtime has it.
-constexpr bool kRuntimeAppliesUnlChange = true;
-
 constexpr std::size_t kHosts = 3;
 
 // The pids of the instance runtimes under `dir` (one runtime.pid per instance) that still run
@@ -280,60 +275,37 @@ TEST(ClusterCliTest, CreateAgreeInputAndTerminateAClusterOfThree) {
     ++agreeing;
   EXPECT_EQ(agreeing, 3u) << text.out;
 
-  if (!kRuntimeAppliesUnlChange) {
-    // add: a second instance on the first host is acquired and every instance (the new one too)
-    // gets the membership of four; the UNL-change input is accepted, but the runtime does not
-    // apply it yet, so the wait for the UNL of four times out and the command says so (keeping
-    // the new member in the file: its change is in the ledger).
-    CliRun add = runCli({"cluster", "add", "--board", net.board(), "--cluster", file, "--host",
-                         net.host(0).address(), "--timeout", "8", "--json"},
-                        env, 90s);
-    EXPECT_EQ(add.code, 1) << add.out;
-    auto grown = core::readFile(file);
-    ASSERT_TRUE(grown.ok());
-    rapidjson::Document g;
-    g.Parse(grown->c_str());
-    ASSERT_TRUE(g.IsObject()) << *grown;
-    ASSERT_EQ(g["members"].Size(), 4u) << *grown;
-    const std::string added = g["members"][3]["lease_id"].GetString();
-    const std::string addedKey = g["members"][3]["instance_key"].GetString();
-    EXPECT_EQ(std::string(g["members"][3]["host_account"].GetString()), net.host(0).address());
-    EXPECT_EQ(net.instancePids().size(), 4u);
-    for (const auto& m : g["members"].GetArray()) {
-      const std::string cluster = net.clusterFileOf(m["lease_id"].GetString());
-      for (const auto& other : g["members"].GetArray())
-        EXPECT_NE(cluster.find(other["instance_key"].GetString()), std::string::npos) << cluster;
-    }
-    // remove takes it out again: the UNL without it is the one the members have, then its lease
-    // ends and the others get the membership of three.
-    CliRun rm = runCli({"cluster", "remove", "--board", net.board(), "--cluster", file, "--lease", added,
-                        "--timeout", "30", "--json"},
-                       env, 90s);
-    ASSERT_EQ(rm.code, 0) << rm.out;
-    ASSERT_TRUE(rm.json.IsObject()) << rm.out;
-    EXPECT_EQ(rm.json["members"].Size(), 3u) << rm.out;
-    EXPECT_EQ(net.instancePids().size(), 3u);
-    EXPECT_EQ(net.clusterFileOf(added), "");
-    for (const auto& m : rm.json["members"].GetArray())
-      EXPECT_EQ(net.clusterFileOf(m["lease_id"].GetString()).find(addedKey), std::string::npos);
-    CliRun st3 = statusUntilAgreed(status, env);
-    EXPECT_EQ(st3.code, 0) << st3.out;
-  } else {
-    // add (a second instance on the first host) and remove it again.
-    CliRun add = runCli({"cluster", "add", "--board", net.board(), "--cluster", file, "--host",
-                         net.host(0).address(), "--timeout", "40", "--json"},
-                        env, 90s);
-    ASSERT_EQ(add.code, 0) << add.out;
-    ASSERT_EQ(add.json["members"].Size(), 4u) << add.out;
-    const std::string added = add.json["members"][3]["lease_id"].GetString();
-    CliRun st4 = statusUntilAgreed(status, env);
-    EXPECT_EQ(st4.code, 0) << st4.out;
-    CliRun rm = runCli({"cluster", "remove", "--board", net.board(), "--cluster", file, "--lease", added,
-                        "--timeout", "40", "--json"},
-                       env, 90s);
-    ASSERT_EQ(rm.code, 0) << rm.out;
-    EXPECT_EQ(rm.json["members"].Size(), 3u) << rm.out;
+  // add (a second instance on the first host) and remove it again.
+  CliRun add = runCli({"cluster", "add", "--board", net.board(), "--cluster", file, "--host",
+                       net.host(0).address(), "--timeout", "40", "--json"},
+                      env, 90s);
+  ASSERT_EQ(add.code, 0) << add.out;
+  ASSERT_EQ(add.json["members"].Size(), 4u) << add.out;
+  const std::string added = add.json["members"][3]["lease_id"].GetString();
+  const std::string addedKey = add.json["members"][3]["instance_key"].GetString();
+  EXPECT_EQ(std::string(add.json["members"][3]["host_account"].GetString()), net.host(0).address());
+  EXPECT_EQ(net.instancePids().size(), 4u);
+  for (const auto& m : add.json["members"].GetArray()) {  // every instance, the new one too, knows all four
+    const std::string cluster = net.clusterFileOf(m["lease_id"].GetString());
+    for (const auto& other : add.json["members"].GetArray())
+      EXPECT_NE(cluster.find(other["instance_key"].GetString()), std::string::npos) << cluster;
   }
+  // The new member synced the ledgers closed before it joined and agrees with the others.
+  CliRun st4 = statusUntilAgreed(status, env);
+  EXPECT_EQ(st4.code, 0) << st4.out;
+  // remove takes it out again: the UNL without it, then its lease ends and the others get the
+  // membership of three.
+  CliRun rm = runCli({"cluster", "remove", "--board", net.board(), "--cluster", file, "--lease", added,
+                      "--timeout", "40", "--json"},
+                     env, 90s);
+  ASSERT_EQ(rm.code, 0) << rm.out;
+  EXPECT_EQ(rm.json["members"].Size(), 3u) << rm.out;
+  EXPECT_EQ(net.instancePids().size(), 3u);
+  EXPECT_EQ(net.clusterFileOf(added), "");
+  for (const auto& m : rm.json["members"].GetArray())
+    EXPECT_EQ(net.clusterFileOf(m["lease_id"].GetString()).find(addedKey), std::string::npos);
+  CliRun st3 = statusUntilAgreed(status, env);
+  EXPECT_EQ(st3.code, 0) << st3.out;
 
   // Terminate: every lease ends, the instance processes and their directories are gone.
   const auto pids = net.instancePids();
