@@ -201,6 +201,12 @@ void Instance::stop() {
   }
   if (engine_.joinable()) engine_.join();
   if (watcher_.joinable()) watcher_.join();
+  {
+    std::lock_guard lock(syncMu_);
+    serveStopping_ = true;
+  }
+  serveCv_.notify_all();
+  if (serving_.joinable()) serving_.join();
   if (network_) network_->stop();
   for (auto& t : readers_) t.join();
   readers_.clear();

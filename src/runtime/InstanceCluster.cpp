@@ -58,6 +58,7 @@ core::Status Instance::startPeers() {
   if (!port) return port.error().context("opening the peer port");
   peerPort_ = *port;
   link_ = std::make_unique<NetworkLink>(*network_);
+  serving_ = std::thread([this] { serveLoop(); });
   return {};
 }
 

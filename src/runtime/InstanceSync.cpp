@@ -21,6 +21,7 @@ constexpr auto kFirstAnswer = std::chrono::seconds(3);        // a member's firs
 constexpr auto kNextAnswer = std::chrono::milliseconds(500);  // the next ones
 constexpr auto kStateAnswer = std::chrono::seconds(10);
 constexpr auto kRetry = std::chrono::milliseconds(500);  // no member could help: try again after
+constexpr std::size_t kMaxQueuedPeerRequests = 64;
 
 }  // namespace
 
@@ -29,7 +30,9 @@ Instance::SyncCounts Instance::syncCounts() const {
   return SyncCounts{syncedLedgers_, syncedBlocks_, syncedBytes_};
 }
 
-bool Instance::servePeer(const PubKey& from, PeerMessage& m) {
+// A member's ledger or state request, answered on the serving thread (the answers read sqlite and
+// the state filesystem: never on the network's thread, which delivers every member's messages).
+void Instance::answerPeer(const PubKey& from, const PeerMessage& m) {
   if (const auto* req = std::get_if<LedgerRequest>(&m)) {
     core::Result<std::vector<LedgerMessage>> answer = core::Error("no ledger store");
     {
@@ -38,18 +41,42 @@ bool Instance::servePeer(const PubKey& from, PeerMessage& m) {
     }
     if (!answer) {
       spdlog::warn("cluster: ledger request of {} not answered: {}", hexKey(from), answer.error().message);
-      return true;
+      return;
     }
     for (auto& l : *answer) (void)network_->send(from, l);
-    return true;
-  }
-  if (const auto* req = std::get_if<StateRequest>(&m)) {
+  } else if (const auto* req = std::get_if<StateRequest>(&m)) {
     auto answer = stateRounds_->answerSync(req->request);
     if (!answer) {
       spdlog::warn("cluster: state request of {} not answered: {}", hexKey(from), answer.error().message);
-      return true;
+      return;
     }
     (void)network_->send(from, StateResponse{req->id, std::move(*answer)});
+  }
+}
+
+void Instance::serveLoop() {
+  std::unique_lock lock(syncMu_);
+  while (true) {
+    serveCv_.wait(lock, [&] { return serveStopping_ || !serveQueue_.empty(); });
+    if (serveStopping_) return;
+    auto [from, m] = std::move(serveQueue_.front());
+    serveQueue_.pop_front();
+    lock.unlock();
+    answerPeer(from, m);
+    lock.lock();
+  }
+}
+
+bool Instance::servePeer(const PubKey& from, PeerMessage& m) {
+  if (std::holds_alternative<LedgerRequest>(m) || std::holds_alternative<StateRequest>(m)) {
+    std::lock_guard lock(syncMu_);
+    // Each member has at most one request outstanding (Sync): more are a member misbehaving.
+    if (serveQueue_.size() >= kMaxQueuedPeerRequests) {
+      spdlog::warn("cluster: {} sync requests waiting; one of {} dropped", serveQueue_.size(), hexKey(from));
+      return true;
+    }
+    serveQueue_.emplace_back(from, std::move(m));
+    serveCv_.notify_one();
     return true;
   }
   if (auto* l = std::get_if<LedgerMessage>(&m)) {

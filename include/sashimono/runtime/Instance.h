@@ -114,6 +114,8 @@ class Instance final : public UserService {
   // Sync (InstanceSync.cpp): answers a member's ledger and state requests and takes the answers
   // to this member's (true: it was one of those); the engine thread catches up when behind.
   bool servePeer(const PubKey& from, PeerMessage& m);
+  void serveLoop();
+  void answerPeer(const PubKey& from, const PeerMessage& m);
   void syncFromPeers();
   void settleSyncedInputs(const LedgerMessage& m);
   void readLoop();
@@ -165,6 +167,11 @@ class Instance final : public UserService {
   std::uint32_t stateId_ = 0, stateWanted_ = 0;
   std::optional<core::Bytes> stateAnswer_;
   std::size_t syncTurn_ = 0;  // engine thread
+  // Members' ledger and state requests, answered by serving_ (under syncMu_).
+  std::deque<std::pair<PubKey, PeerMessage>> serveQueue_;
+  std::condition_variable serveCv_;
+  bool serveStopping_ = false;
+  std::thread serving_;
   std::condition_variable watchCv_;
   std::thread engine_;
   std::vector<std::thread> readers_;
