@@ -46,9 +46,19 @@ core::Result<PeerAddress> parsePeerEndpoint(std::string_view text) {
   return a;
 }
 
-core::Result<std::vector<PubKey>> parseUnlChange(std::string_view json) {
+core::Result<UnlChange> parseUnlChange(std::string_view json) {
   auto root = core::ConfigNode::parse(std::string(json), "the UNL change");
   if (!root) return root.error();
+  UnlChange change;
+  if (root->has("threshold")) {
+    auto th = root->uint("threshold", 1, 100);
+    if (!th) return th.error();
+    change.threshold = static_cast<std::uint32_t>(*th);
+  }
+  if (!root->has("unl")) {
+    if (!change.threshold) return root->fieldError("unl", "missing (and no threshold either)");
+    return change;
+  }
   auto list = root->strings("unl");
   if (!list) return list.error();
   if (list->empty() || list->size() > kMaxClusterMembers)
@@ -62,7 +72,8 @@ core::Result<std::vector<PubKey>> parseUnlChange(std::string_view json) {
   std::sort(unl.begin(), unl.end());
   if (std::adjacent_find(unl.begin(), unl.end()) != unl.end())
     return root->fieldError("unl", "a key is listed twice");
-  return unl;
+  change.unl = std::move(unl);
+  return change;
 }
 
 core::Result<ClusterMembership> parseClusterFile(const std::string& json, const std::string& source) {

@@ -149,7 +149,7 @@ void Instance::applyMembership() {
 void Instance::chooseConsensus() {
   const auto c = contractConfig();
   const std::vector<PubKey> unl = c.unl.empty() ? std::vector<PubKey>{key_.publicKey()} : c.unl;
-  if (consensus_ && unl == consensusUnl_) return;
+  if (consensus_ && unl == consensusUnl_ && c.threshold == consensusThreshold_) return;
   std::unique_ptr<Consensus> next;
   ClusterConsensus* cluster = nullptr;
   if (unl.size() == 1 && unl[0] == key_.publicKey()) {
@@ -157,11 +157,13 @@ void Instance::chooseConsensus() {
   } else if (std::find(unl.begin(), unl.end(), key_.publicKey()) == unl.end()) {
     spdlog::error("cluster: this instance ({}) is not in its UNL; it keeps its consensus", key_.publicHex());
     consensusUnl_ = unl;
+    consensusThreshold_ = c.threshold;
     return;
   } else if (!network_) {
     spdlog::error("cluster: the UNL has {} members but this instance has no peer port; it runs alone",
                   unl.size());
     consensusUnl_ = unl;
+    consensusThreshold_ = c.threshold;
     if (consensus_) return;
     next = std::make_unique<SoloConsensus>(key_, c.roundTimeMs, c.periodicRounds, c.busyRoundMs);
   } else {
@@ -190,6 +192,7 @@ void Instance::chooseConsensus() {
     consensus_ = std::move(next);
     cluster_ = cluster;
     consensusUnl_ = unl;
+    consensusThreshold_ = c.threshold;
     if (old) {
       for (auto& in : old->takePending()) consensus_->submit(std::move(in));
       old->stop();

@@ -256,11 +256,12 @@ void Instance::runRound(RoundPlan& plan) {
       outputs[in->user].push_back(text("sashimono: refused: only the lease owner may change the UNL"));
       continue;
     }
-    auto unl = parseUnlChange(core::asString(in->blob).substr(kUnlInputPrefix.size()));
+    auto change = parseUnlChange(core::asString(in->blob).substr(kUnlInputPrefix.size()));
     auto cfg = contractConfig();
-    core::Status st = unl ? core::Status{} : core::Status(unl.error());
+    core::Status st = change ? core::Status{} : core::Status(change.error());
     if (st) {
-      cfg.unl = *unl;
+      if (change->unl) cfg.unl = *change->unl;
+      if (change->threshold) cfg.threshold = *change->threshold;
       st = core::writeFileAtomic(patchFile_, renderContractConfig(cfg), 0644, true);
     }
     if (st) st = reloadContractConfig();
@@ -268,9 +269,13 @@ void Instance::runRound(RoundPlan& plan) {
       outputs[in->user].push_back(text("sashimono: refused: " + st.error().message));
       continue;
     }
-    spdlog::info("round {}: the owner changed the UNL to {} members", plan.seqNo, unl->size());
-    outputs[in->user].push_back(
-        text("sashimono: unl changed to " + std::to_string(unl->size()) + " members"));
+    std::string what;
+    if (change->unl) what = "unl changed to " + std::to_string(change->unl->size()) + " members";
+    if (change->threshold)
+      what +=
+          (what.empty() ? "" : ", ") + std::string("threshold ") + std::to_string(*change->threshold) + " %";
+    spdlog::info("round {}: the owner changed the consensus: {}", plan.seqNo, what);
+    outputs[in->user].push_back(text("sashimono: " + what));
   }
   // 7. The contract may have changed patch.cfg.
   if (auto st = reloadContractConfig(); !st) spdlog::error("patch.cfg: {}", st.error().message);

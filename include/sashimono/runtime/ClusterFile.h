@@ -4,6 +4,7 @@
 //   {"lease": "<hex id>", "members": [{"key": "ED…", "peer": "host:port"}, …]}
 // `peer` is the member's peer endpoint: a name, an IPv4 literal or a bracketed IPv6 literal,
 // then a port 1..65535. At most 64 members, distinct keys.
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,10 +24,16 @@ struct ClusterMembership {
 
 // Errors name the source and the field ("cluster.json: members[2].peer: …").
 core::Result<ClusterMembership> parseClusterFile(const std::string& json, const std::string& source);
-// The owner's membership change (an input, like a bundle upload): `kUnlInputPrefix` then JSON
-// {"unl": ["ed<64 hex>", …]}, the whole new UNL, 1..kMaxClusterMembers distinct keys; sorted.
+// The owner's change of the consensus membership (an input, like a bundle upload):
+// `kUnlInputPrefix` then JSON {"unl": ["ed<64 hex>", …], "threshold": P}, each field optional but
+// not both: `unl` the whole new UNL, 1..kMaxClusterMembers distinct keys (sorted here);
+// `threshold` patch.cfg's consensus.threshold, a percentage 1..100.
 inline constexpr std::string_view kUnlInputPrefix = "sashimono.unl/1\n";
-core::Result<std::vector<PubKey>> parseUnlChange(std::string_view json);
+struct UnlChange {
+  std::optional<std::vector<PubKey>> unl;
+  std::optional<std::uint32_t> threshold;
+};
+core::Result<UnlChange> parseUnlChange(std::string_view json);
 
 // "host:port" / "[v6]:port" → host (without brackets) and port.
 core::Result<PeerAddress> parsePeerEndpoint(std::string_view text);

@@ -151,9 +151,10 @@ class Instance final : public UserService {
   // Replaced by the engine thread only, under clusterMu_ (exclusive) and mu_; read by the engine
   // without a lock, by others under mu_.
   std::unique_ptr<Consensus> consensus_;
-  std::shared_mutex clusterMu_;          // cluster_ for the network's callbacks
-  ClusterConsensus* cluster_ = nullptr;  // consensus_ when it is a cluster's
-  std::vector<PubKey> consensusUnl_;     // the UNL consensus_ was made for
+  std::shared_mutex clusterMu_;           // cluster_ for the network's callbacks
+  ClusterConsensus* cluster_ = nullptr;   // consensus_ when it is a cluster's
+  std::vector<PubKey> consensusUnl_;      // the UNL consensus_ was made for
+  std::uint64_t consensusThreshold_ = 0;  // and patch.cfg's threshold (percent) it was made with
   std::unique_ptr<PeerNetwork> network_;
   std::unique_ptr<PeerLink> link_;
   std::unique_ptr<NplRouter> npl_;

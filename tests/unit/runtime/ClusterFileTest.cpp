@@ -57,11 +57,23 @@ TEST(ClusterFileTest, RefusesWithTheFieldNamed) {
 TEST(ClusterFileTest, UnlChanges) {
   auto u = parseUnlChange(R"({"unl":[")" + kB + R"(",")" + kA + R"("]})");
   ASSERT_TRUE(u.ok()) << u.error().message;
-  ASSERT_EQ(u->size(), 2u);
-  EXPECT_LT((*u)[0], (*u)[1]);  // sorted
-  for (const std::string& bad : {std::string(R"({"unl":[]})"), std::string(R"({"unl":["ed12"]})"),
-                                 R"({"unl":[")" + kA + R"(",")" + kA + R"("]})",
-                                 std::string(R"({"members":[]})"), std::string("not json")}) {
+  ASSERT_TRUE(u->unl);
+  ASSERT_EQ(u->unl->size(), 2u);
+  EXPECT_LT((*u->unl)[0], (*u->unl)[1]);  // sorted
+  EXPECT_FALSE(u->threshold);
+  auto t = parseUnlChange(R"({"threshold":60})");
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_FALSE(t->unl);
+  EXPECT_EQ(t->threshold, 60u);
+  auto both = parseUnlChange(R"({"unl":[")" + kA + R"("],"threshold":100})");
+  ASSERT_TRUE(both.ok()) << both.error().message;
+  EXPECT_EQ(both->unl->size(), 1u);
+  EXPECT_EQ(both->threshold, 100u);
+  for (const std::string& bad :
+       {std::string(R"({"unl":[]})"), std::string(R"({"unl":["ed12"]})"),
+        R"({"unl":[")" + kA + R"(",")" + kA + R"("]})", std::string(R"({"members":[]})"), std::string("{}"),
+        std::string(R"({"threshold":0})"), std::string(R"({"threshold":101})"),
+        std::string(R"({"threshold":"60"})"), std::string("not json")}) {
     auto r = parseUnlChange(bad);
     EXPECT_FALSE(r.ok()) << bad;
   }
