@@ -1,5 +1,6 @@
 #pragma once
-// The real devnet (`sashimono devnet`) as a child process on 127.0.0.1, for integration tests.
+// The real devnet (`sashimono devnet`) as a child process on 127.0.0.1 (or another address of this
+// machine), for integration tests.
 // The child dies with the test process (PR_SET_PDEATHSIG), and the destructor kills it and removes
 // its data directory, so a failing test leaves nothing behind.
 #include <fcntl.h>
@@ -59,13 +60,15 @@ class TempDir {
 
 class DevnetProcess {
  public:
-  // `extraArgs` go after the devnet's own (e.g. {"--max-queued-bytes", "2097152"}).
+  // `extraArgs` go after the devnet's own (e.g. {"--max-queued-bytes", "2097152"}); `host` is the
+  // address it listens on (a test's bridge, for nodes in network namespaces).
   DevnetProcess(std::string binary, std::string genesisSeed, int ledgerIntervalMs,
-                std::vector<std::string> extraArgs = {})
+                std::vector<std::string> extraArgs = {}, std::string host = "127.0.0.1")
       : binary_(std::move(binary)),
         seed_(std::move(genesisSeed)),
         intervalMs_(ledgerIntervalMs),
         extraArgs_(std::move(extraArgs)),
+        host_(std::move(host)),
         port_(freePort()) {
     start();
   }
@@ -80,7 +83,7 @@ class DevnetProcess {
     std::vector<std::string> args{binary_,
                                   "devnet",
                                   "--listen",
-                                  "127.0.0.1:" + std::to_string(port_),
+                                  host_ + ":" + std::to_string(port_),
                                   "--data",
                                   dataDir,
                                   "--genesis-seed",
@@ -142,7 +145,7 @@ class DevnetProcess {
     return status;
   }
 
-  [[nodiscard]] std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_) + "/"; }
+  [[nodiscard]] std::string url() const { return "ws://" + host_ + ":" + std::to_string(port_) + "/"; }
   [[nodiscard]] std::uint16_t port() const { return port_; }
 
  private:
@@ -151,6 +154,7 @@ class DevnetProcess {
   std::string seed_;
   int intervalMs_;
   std::vector<std::string> extraArgs_;
+  std::string host_;
   std::uint16_t port_;
   pid_t pid_ = -1;
 };

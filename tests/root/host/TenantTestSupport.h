@@ -70,7 +70,18 @@ struct TestHost {
   LinuxHost os;
   std::unique_ptr<Provisioner> prov;
 
-  explicit TestHost() {
+  TestHost() { init(); }
+  // One of several hosts in one test: `suffix` (a lowercase letter or digit) sets its users,
+  // directories and cgroup apart; `images` may be shared between them.
+  TestHost(const std::string& suffix, const std::string& imagesDir)
+      : tag(std::to_string(::getpid()) + suffix),
+        images(imagesDir),
+        prefix("s" + std::to_string(::getpid() % 100000) + suffix + "-") {
+    init();
+  }
+
+ private:
+  void init() {
     auto portBase = static_cast<std::uint16_t>(10000 + (::getpid() % 40) * 400);
     reapDeadRuns();
     auto h = makeLinuxHost(cgroupParent, {SASHIMONO_BINARY, "statefs", "mount"});
@@ -91,6 +102,8 @@ struct TestHost {
       if (!r) throw std::runtime_error(r.error().message);
     }
   }
+
+ public:
   // Tenants of earlier test runs that died without cleaning up (their users' homes name the
   // run's base directory /tmp/smtest-<pid>): reconciled away so their names are free again.
   static void reapDeadRuns() {
@@ -101,7 +114,7 @@ struct TestHost {
       std::string runBase = e.home.substr(0, slash);
       pid_t runPid = ::atoi(runBase.c_str() + 12);
       if (runPid <= 0 || runPid == ::getpid() || ::kill(runPid, 0) == 0) continue;  // a live run: not ours
-      auto h = makeLinuxHost("smtest-" + std::to_string(runPid), {SASHIMONO_BINARY, "statefs", "mount"});
+      auto h = makeLinuxHost("smtest-" + runBase.substr(12), {SASHIMONO_BINARY, "statefs", "mount"});
       if (!h) continue;
       ProvisionerConfig cfg;
       cfg.baseDir = runBase;
