@@ -104,4 +104,47 @@ core::Result<ClusterMembership> parseClusterFile(const std::string& json, const 
   return m;
 }
 
+std::string endpointText(const PeerAddress& a) {
+  const bool v6 = a.host.find(':') != std::string::npos;
+  return (v6 ? "[" + a.host + "]" : a.host) + ":" + std::to_string(a.port);
+}
+
+core::Result<std::vector<std::string>> applyPeerChangeset(const std::vector<std::string>& current,
+                                                          std::string_view json) {
+  auto root = core::ConfigNode::parse(std::string(json), "peer_changeset");
+  if (!root) return root.error();
+  auto type = root->string("type");
+  if (!type) return type.error();
+  if (*type != "peer_changeset") return root->fieldError("type", "'" + *type + "' is not peer_changeset");
+  auto endpoints = [&](const char* field) -> core::Result<std::set<std::string>> {
+    auto list = root->strings(field);
+    if (!list) return list.error();
+    std::set<std::string> out;
+    for (const auto& e : *list) {
+      auto a = parsePeerEndpoint(e);
+      if (!a) return root->fieldError(field, a.error().message);
+      out.insert(endpointText(*a));
+    }
+    return out;
+  };
+  auto add = endpoints("add");
+  if (!add) return add.error();
+  std::set<std::string> next(current.begin(), current.end());
+  if (root->has("remove")) {
+    if (root->raw()["remove"].IsString()) {
+      auto all = root->string("remove");
+      if (*all != "*") return root->fieldError("remove", "a list of host:port or \"*\"");
+      next.clear();
+    } else {
+      auto remove = endpoints("remove");
+      if (!remove) return remove.error();
+      for (const auto& e : *remove) next.erase(e);
+    }
+  }
+  next.insert(add->begin(), add->end());
+  if (next.size() > kMaxContractPeers)
+    return root->fieldError("add", "at most " + std::to_string(kMaxContractPeers) + " peers in all");
+  return std::vector<std::string>(next.begin(), next.end());
+}
+
 }  // namespace sashimono::runtime

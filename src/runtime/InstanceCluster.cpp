@@ -21,6 +21,9 @@ using detail::readFile;
 namespace {
 
 constexpr auto kWatchInterval = std::chrono::milliseconds(250);
+// The endpoints of the contract's last peer_changeset, in the data directory (a changeset that
+// adds them all), so that a restarted member dials them again.
+constexpr const char* kContractPeersFile = "contract-peers.json";
 
 // What identifies a version of the cluster file (a replacement is a rename: a new inode).
 struct FileStamp {
@@ -54,12 +57,64 @@ core::Status Instance::startPeers() {
   network_ = std::make_unique<PeerNetwork>(
       o, key_, [this](const PubKey& from, PeerMessage&& m) { onPeerMessage(from, std::move(m)); },
       [this](const PubKey& peer, bool up) { onPeerLink(peer, up); });
+  if (auto text = readFile(dataDir_ + "/" + kContractPeersFile)) {
+    auto peers = applyPeerChangeset({}, *text);
+    if (peers) {
+      std::lock_guard lock(mu_);
+      contractPeers_ = std::move(*peers);
+    } else {
+      spdlog::error("cluster: {}/{}: {} (the contract's peers are forgotten)", dataDir_, kContractPeersFile,
+                    peers.error().message);
+    }
+  }
+  refreshPeers();
   auto port = network_->start();
   if (!port) return port.error().context("opening the peer port");
   peerPort_ = *port;
   link_ = std::make_unique<NetworkLink>(*network_);
   serving_ = std::thread([this] { serveLoop(); });
   return {};
+}
+
+void Instance::refreshPeers() {
+  if (!network_) return;
+  std::vector<PeerAddress> peers;
+  std::vector<std::string> probes;
+  {
+    std::lock_guard lock(mu_);
+    if (membership_) peers = membership_->members;
+    for (const auto& k : contract_.unl)
+      if (std::none_of(peers.begin(), peers.end(), [&](const PeerAddress& a) { return a.key == k; }))
+        peers.push_back(PeerAddress{k, "", 0});
+    probes = contractPeers_;
+  }
+  network_->setPeers(std::move(peers));
+  network_->setProbes(probes);
+}
+
+void Instance::onContractControl(const std::string& json) {
+  std::vector<std::string> current;
+  {
+    std::lock_guard lock(mu_);
+    current = contractPeers_;
+  }
+  auto next = applyPeerChangeset(current, json);
+  if (!next) {
+    spdlog::warn("contract control message refused: {}", next.error().message);
+    return;
+  }
+  if (*next == current) return;
+  std::string text = "{\"type\":\"peer_changeset\",\"add\":[";
+  for (std::size_t i = 0; i < next->size(); ++i) text += (i ? ",\"" : "\"") + (*next)[i] + "\"";
+  text += "]}\n";
+  if (auto st = core::writeFileAtomic(dataDir_ + "/" + kContractPeersFile, text, 0600, true); !st)
+    spdlog::error("cluster: keeping the contract's peers: {}", st.error().message);
+  spdlog::info("cluster: the contract's peers are now {} endpoint(s)", next->size());
+  {
+    std::lock_guard lock(mu_);
+    contractPeers_ = std::move(*next);
+  }
+  refreshPeers();
 }
 
 void Instance::onPeerMessage(const PubKey& from, PeerMessage&& m) {
@@ -106,12 +161,14 @@ void Instance::watchLoop() {
       last = now;
       first = false;
     }
-    if (taken && network_) network_->setPeers(taken->members);
     lock.lock();
     if (taken) {
       membership_ = std::move(taken);
       membershipChanged_ = true;
       if (consensus_) consensus_->interrupt();  // the engine takes it between rounds
+      lock.unlock();
+      refreshPeers();
+      lock.lock();
     }
     watchCv_.wait_for(lock, kWatchInterval, [&] { return stopping_; });
   }
@@ -198,6 +255,7 @@ void Instance::chooseConsensus() {
       old->stop();
     }
   }
+  refreshPeers();  // UNL keys outside the membership are admitted too
   if (cluster != nullptr && network_)
     for (const auto& k : network_->connected()) cluster->linkUp(k);
 }

@@ -205,9 +205,7 @@ void Instance::runRound(RoundPlan& plan) {
       if (network_) (void)network_->broadcast(npl_->sign(nplSeq, data));
       npl_->deliverOwn(key_.publicKey(), std::move(data));
     };
-    cb.onControl = [](std::string json) {
-      spdlog::info("contract control message ignored (peers come from the cluster membership): {}", json);
-    };
+    cb.onControl = [this](std::string json) { onContractControl(json); };
     npl_->begin(last.seqNo);
     auto exec = Execution::start(r, cb);
     if (!r.privateKeyHex.empty()) sodium_memzero(r.privateKeyHex.data(), r.privateKeyHex.size());

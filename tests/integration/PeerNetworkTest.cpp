@@ -399,3 +399,44 @@ TEST(PeerNetworkTest, SetPeersDisconnectsRemovedMembersAndDialsAddedOnes) {
   EXPECT_TRUE(b.net->send(c.key.publicKey(), status(5)));
   EXPECT_TRUE(eventually([&] { return c.from(b.key.publicKey()) == std::vector<std::uint64_t>{5}; }));
 }
+
+// A contract's peer_changeset: members that know each other's keys (the UNL) but no endpoints
+// find each other through probed endpoints; an endpoint answering with a key outside the UNL is
+// not admitted; a probe to a member already connected adds no second connection; a probed member
+// that restarts is found again.
+TEST(PeerNetworkTest, ProbedEndpointsConnectUnlMembersWithoutKnownAddresses) {
+  auto keys = sortedKeys(4);
+  Node a(keys[0]), b(keys[1]), c(keys[2]), stranger(keys[3]);
+  auto keyOnly = [](const Node& n) { return PeerAddress{n.key.publicKey(), "", 0}; };
+  auto ep = [](const Node& n) { return "127.0.0.1:" + std::to_string(n.port); };
+  for (auto* n : {&a, &b, &c}) n->net->setPeers({keyOnly(a), keyOnly(b), keyOnly(c)});
+  stranger.net->setPeers({keyOnly(a), keyOnly(b), keyOnly(c)});
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(a.net->connected().empty()) << "no endpoints: nobody dials";
+
+  // c (the biggest key, which dials nobody by key) probes a and b; b probes the stranger too.
+  c.net->setProbes({ep(a), ep(b), ep(c)});  // its own endpoint too, as contracts send it
+  b.net->setProbes({ep(stranger)});
+  EXPECT_TRUE(eventually([&] { return c.connectedTo({a.key.publicKey(), b.key.publicKey()}); }));
+  EXPECT_TRUE(a.connectedTo({c.key.publicKey()}));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(b.connectedTo({c.key.publicKey()})) << "the stranger is not in b's UNL";
+  EXPECT_TRUE(stranger.net->connected().empty());
+  EXPECT_TRUE(c.net->send(a.key.publicKey(), status(7)));
+  EXPECT_TRUE(eventually([&] { return a.from(c.key.publicKey()) == std::vector<std::uint64_t>{7}; }));
+
+  // a probes c, which it is already connected to: no second connection replaces the first.
+  const int upsBefore = c.ups.load();
+  a.net->setProbes({ep(c)});
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(c.ups.load(), upsBefore);
+  EXPECT_TRUE(c.connectedTo({a.key.publicKey(), b.key.publicKey()}));
+
+  // a restarts on its port: c's probe finds it again.
+  const std::uint16_t port = a.port;
+  a.net->stop();
+  EXPECT_TRUE(eventually([&] { return c.connectedTo({b.key.publicKey()}); }));
+  Node again(keys[0], kContract, {}, port);
+  again.net->setPeers({keyOnly(a), keyOnly(b), keyOnly(c)});
+  EXPECT_TRUE(eventually([&] { return c.connectedTo({a.key.publicKey(), b.key.publicKey()}); }, 5s));
+}

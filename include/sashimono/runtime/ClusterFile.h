@@ -37,5 +37,16 @@ core::Result<UnlChange> parseUnlChange(std::string_view json);
 
 // "host:port" / "[v6]:port" → host (without brackets) and port.
 core::Result<PeerAddress> parsePeerEndpoint(std::string_view text);
+// The same endpoint written back ("[v6]:port" for an IPv6 host).
+std::string endpointText(const PeerAddress& a);
+
+// A contract's peer_changeset (fact sheet 3.6) on `current` (endpoints as endpointText writes
+// them): {"type": "peer_changeset", "add": ["host:port", …], "remove": ["host:port", …] or "*"}
+// ("add" required; "*" removes every endpoint first). The result is the new list, sorted, at most
+// kMaxContractPeers; an endpoint that does not parse, a list over the limit or another message
+// type is an error naming it, and changes nothing.
+inline constexpr std::size_t kMaxContractPeers = 64;
+core::Result<std::vector<std::string>> applyPeerChangeset(const std::vector<std::string>& current,
+                                                          std::string_view json);
 
 }  // namespace sashimono::runtime

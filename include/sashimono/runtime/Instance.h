@@ -109,6 +109,11 @@ class Instance final : public UserService {
   // consensus made to fit the UNL.
   void applyMembership();
   void chooseConsensus();
+  // The peer network's admission list (the membership's members with their endpoints, every
+  // other UNL key without) and probes (the contract's peers).
+  void refreshPeers();
+  // A contract's control message (a consensus run's): peer_changeset.
+  void onContractControl(const std::string& json);
   void onPeerMessage(const PubKey& from, PeerMessage&& m);
   void onPeerLink(const PubKey& peer, bool up);
   // Sync (InstanceSync.cpp): answers a member's ledger and state requests and takes the answers
@@ -198,6 +203,7 @@ class Instance final : public UserService {
   std::condition_variable queryCv_;
   bool stopping_ = false;
   std::optional<ClusterMembership> membership_;  // the cluster file's last valid content
+  std::vector<std::string> contractPeers_;       // peer_changeset's endpoints (contract-peers.json)
   bool membershipChanged_ = false;
   std::uint64_t syncedLedgers_ = 0, syncedBlocks_ = 0, syncedBytes_ = 0;
   int stdoutFd_ = -1, stderrFd_ = -1;

@@ -27,6 +27,13 @@
 // callback: it is polled); the client side has no idle timeout of its own (the acceptor pings and
 // drops a silent peer after 30 s).
 //
+// Probes. An endpoint given to setProbes is dialled (with the same backoff) as long as the key
+// that answered there, once known, has no admitted connection; an answer from a key outside the
+// UNL is refused as any other, an answer from a key already connected is closed quietly (the
+// endpoint is then known to be that key's). When the learned key is one that dials us (smaller
+// than ours), its endpoint is dialled only after the key has been without a connection for 2 s;
+// an endpoint that turned out to be this member's own is not dialled again.
+//
 // Callbacks. onMessage(from, message) for every message on an admitted connection except
 // hello/hello_ack, `from` being the authenticated key, in order per connection. onLink(key, true)
 // on every admission (again on a replacing connection), onLink(key, false) when a key loses its
@@ -91,7 +98,12 @@ class PeerNetwork {
   // The UNL with endpoints (our own key may be listed: it is skipped). May be called before or
   // after start(), again at any time: connections of keys no longer listed are closed, new keys
   // that this member dials are dialled.
+  // An entry with an empty host is admitted when it connects but not dialled.
   void setPeers(std::vector<PeerAddress> unl);
+  // Endpoints ("host:port", IPv6 in brackets) whose key is not known (a contract's
+  // peer_changeset): each is dialled like a key, and the member that answers is admitted if its
+  // key is in the UNL given to setPeers; see "Probes" above. Replaces the previous list.
+  void setProbes(const std::vector<std::string>& endpoints);
   // Queues the message on the peer's admitted connection; false when there is none, or for a
   // hello/hello_ack or a message failing checkPeerMessage (logged).
   bool send(const PubKey& to, const PeerMessage& message);

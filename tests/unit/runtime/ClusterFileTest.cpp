@@ -79,6 +79,29 @@ TEST(ClusterFileTest, UnlChanges) {
   }
 }
 
+TEST(ClusterFileTest, PeerChangesets) {
+  auto a = applyPeerChangeset(
+      {}, R"({"type":"peer_changeset","add":["10.0.0.2:22860","[::1]:7","h:1"],"remove":[]})");
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_EQ(*a, (std::vector<std::string>{"10.0.0.2:22860", "[::1]:7", "h:1"}));
+  auto b = applyPeerChangeset(*a, R"({"type":"peer_changeset","add":["x:2"],"remove":["h:1","not.listed:9"]})");
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  EXPECT_EQ(*b, (std::vector<std::string>{"10.0.0.2:22860", "[::1]:7", "x:2"}));
+  auto c = applyPeerChangeset(*b, R"({"type":"peer_changeset","add":["y:3"],"remove":"*"})");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(*c, std::vector<std::string>{"y:3"});
+  std::string many = R"({"type":"peer_changeset","add":[)";
+  for (int i = 1; i <= 65; ++i) many += std::string(i > 1 ? "," : "") + "\"h:" + std::to_string(i) + "\"";
+  for (const std::string& bad :
+       {std::string(R"({"type":"peer_changeset","remove":[]})"), std::string(R"({"add":[]})"),
+        std::string(R"({"type":"other","add":[]})"), std::string(R"({"type":"peer_changeset","add":["h"]})"),
+        std::string(R"({"type":"peer_changeset","add":["h:0"]})"),
+        std::string(R"({"type":"peer_changeset","add":[],"remove":"all"})"), many + "]}", std::string("[")}) {
+    auto r = applyPeerChangeset(*c, bad);
+    EXPECT_FALSE(r.ok()) << bad;
+  }
+}
+
 TEST(ClusterFileTest, PeerEndpoints) {
   auto a = parsePeerEndpoint("node-1.example.org:443");
   ASSERT_TRUE(a.ok());
