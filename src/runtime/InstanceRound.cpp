@@ -327,7 +327,7 @@ void Instance::runRound(RoundPlan& plan) {
   if (!agreed.closed() && consensus_->replaced()) return replaced();
   if (!agreed.closed()) return fail("no agreement on the round's outputs");
   const auto& sigs = agreed.rootSignatures;
-  if (auto st = ledger_->append(rec, ledgerInputs, ledgerOutputs, agreed.ledgerSignatures); !st)
+  if (auto st = ledger_->append(rec, ledgerInputs, ledgerOutputs, agreed.ledgerSignatures, sigs); !st)
     return fail("storing the ledger failed, its outputs are not sent: " + st.error().message);
   // The ledger is stored: the round's state is committed (a crash in between is resolved at the
   // next start, StateRounds::recover), before any output tells a user about it — a read

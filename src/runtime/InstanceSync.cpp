@@ -10,6 +10,8 @@
 
 #include "sashimono/runtime/Instance.h"
 #include "sashimono/runtime/LedgerSync.h"
+#include "sashimono/runtime/OutputProof.h"
+#include "sashimono/runtime/UserMessages.h"
 
 #include "NplRouter.h"
 
@@ -98,7 +100,7 @@ bool Instance::servePeer(const PubKey& from, PeerMessage& m) {
 // Inputs in a ledger this member fetched instead of running: out of the consensus's pool, and a
 // local user who sent one is told it was accepted (its outputs reach the users of the members that
 // ran the round; here they are in the ledger: ledger_query).
-void Instance::settleSyncedInputs(const LedgerMessage& m) {
+void Instance::settleSyncedInputs(const LedgerMessage& m, const std::vector<Signature>& rootSigs) {
   std::vector<std::pair<Hash, std::uint64_t>> done;
   for (const auto& in : m.inputs) done.emplace_back(in.hash, in.maxLedgerSeqNo);
   if (cluster_ != nullptr) cluster_->appliedElsewhere(done);
@@ -113,6 +115,19 @@ void Instance::settleSyncedInputs(const LedgerMessage& m) {
     }
     users_->sendToUser(in.user,
                        [&](Protocol) { return inputStatusAccepted(in.hash, m.record.seqNo, m.record.hash); });
+  }
+  // The ledger's outputs, with the proof the round's own users got (the members' root_sigs kept
+  // with it): a user whose input this member relayed gets its output though the member missed the
+  // round. A user connected here that the ledger has no output for gets nothing.
+  if (m.outputs.empty() || rootSigs.empty()) return;
+  std::vector<Hash> userHashes;
+  for (const auto& o : m.outputs) userHashes.push_back(o.hash);
+  const OutputTree tree(std::move(userHashes), m.record.stateHash);
+  for (const auto& o : m.outputs) {
+    Value treeFor = tree.collapsedFor(o.hash);
+    users_->sendToUser(o.user, [&](Protocol p) {
+      return contractOutputMsg(p, m.record.seqNo, m.record.hash, o.blobs, o.hash, treeFor, rootSigs);
+    });
   }
 }
 
@@ -182,7 +197,8 @@ void Instance::syncFromPeers() {
           failed = true;
           break;
         }
-        if (auto st = ledger_->append(m->record, m->inputs, m->outputs, *sigs); !st) {
+        const auto rootSigs = verifiedRootSignatures(*m, *sigs);
+        if (auto st = ledger_->append(m->record, m->inputs, m->outputs, *sigs, rootSigs); !st) {
           spdlog::error("cluster: storing synced ledger {}: {}", m->record.seqNo, st.error().message);
           failed = true;
           break;
@@ -191,7 +207,7 @@ void Instance::syncFromPeers() {
           std::lock_guard lock(mu_);
           lcl_ = m->record;
         }
-        settleSyncedInputs(*m);
+        settleSyncedInputs(*m, rootSigs);
         ++fetched;
         ++got;
         deadline = std::chrono::steady_clock::now() + kNextAnswer;

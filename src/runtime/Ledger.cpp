@@ -43,9 +43,11 @@ constexpr std::string_view kSchema[] = {
          seq_no INTEGER NOT NULL, user BLOB NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
          blob BLOB NOT NULL, PRIMARY KEY (seq_no, user, idx));
        CREATE TABLE user_nonces (user BLOB PRIMARY KEY, nonce INTEGER NOT NULL, max_ledger INTEGER NOT NULL);)",
-    // 2: the signatures that closed each ledger (the members' root_sigs); older ledgers have none.
+    // 2: the signatures that closed each ledger (the members' ledger_sigs); older ledgers have none.
     R"(CREATE TABLE signatures (
-         seq_no INTEGER NOT NULL, signer BLOB NOT NULL, sig BLOB NOT NULL, PRIMARY KEY (seq_no, signer));)"};
+         seq_no INTEGER NOT NULL, signer BLOB NOT NULL, sig BLOB NOT NULL, PRIMARY KEY (seq_no, signer));)",
+    // 3: with each ledger_sig the same member's root_sig (older rows have none).
+    R"(ALTER TABLE signatures ADD COLUMN root_sig BLOB;)"};
 
 constexpr const char* kLedgerColumns =
     "seq_no, timestamp, hash, prev_hash, state_hash, config_hash, user_hash, input_hash, output_hash";
@@ -193,6 +195,21 @@ core::Result<std::vector<Signature>> LedgerStore::signatures(std::uint64_t seqNo
   return out;
 }
 
+core::Result<std::vector<Signature>> LedgerStore::rootSignatures(std::uint64_t seqNo) {
+  auto st = db_.prepare(
+      "SELECT signer, root_sig FROM signatures WHERE seq_no = ? AND root_sig IS NOT NULL ORDER BY signer");
+  if (!st) return st.error();
+  st->bind(1, static_cast<std::int64_t>(seqNo));
+  std::vector<Signature> out;
+  while (true) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.emplace_back(keyColumn(*st, 0), st->blob(1));
+  }
+  return out;
+}
+
 core::Result<store::Statement*> LedgerStore::cached(std::optional<store::Statement>& slot,
                                                     std::string_view sql) {
   if (!slot) {
@@ -230,7 +247,8 @@ core::Result<bool> LedgerStore::hasInput(const Hash& inputHash) {
 
 core::Status LedgerStore::append(const LedgerRecord& record, const std::vector<LedgerInput>& inputs,
                                  const std::vector<LedgerOutput>& outputs,
-                                 const std::vector<Signature>& signatures) {
+                                 const std::vector<Signature>& signatures,
+                                 const std::vector<Signature>& rootSignatures) {
   if (record.seqNo != last_.seqNo + 1 || record.prevHash != last_.hash)
     return core::Error("ledger append: seq_no " + std::to_string(record.seqNo) + " does not follow " +
                        std::to_string(last_.seqNo));
@@ -298,13 +316,19 @@ core::Status LedgerStore::append(const LedgerRecord& record, const std::vector<L
     }
   }
   {
-    auto st = db_.prepare("INSERT INTO signatures (seq_no, signer, sig) VALUES (?, ?, ?)");
+    auto st = db_.prepare("INSERT INTO signatures (seq_no, signer, sig, root_sig) VALUES (?, ?, ?, ?)");
     if (!st) return st.error();
-    for (const auto& [signer, sig] : signatures) {
+    for (const Signature& s : signatures) {
       st->reset();
       st->bind(1, static_cast<std::int64_t>(record.seqNo))
-          .bind(2, core::ByteView(signer))
-          .bind(3, core::ByteView(sig));
+          .bind(2, core::ByteView(s.first))
+          .bind(3, core::ByteView(s.second));
+      const auto root = std::find_if(rootSignatures.begin(), rootSignatures.end(),
+                                     [&](const Signature& r) { return r.first == s.first; });
+      if (root != rootSignatures.end())
+        st->bind(4, core::ByteView(root->second));
+      else
+        st->bindNull(4);
       SASHI_TRY(st->run());
     }
   }

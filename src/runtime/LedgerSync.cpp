@@ -122,6 +122,21 @@ core::Result<std::vector<Signature>> LedgerSync::verify(const LedgerMessage& m) 
   return std::vector<Signature>(counted.begin(), counted.end());
 }
 
+std::vector<Signature> verifiedRootSignatures(const LedgerMessage& m, const std::vector<Signature>& signers) {
+  std::vector<Signature> out;
+  if (m.outputs.empty()) return out;
+  for (const LedgerSignature& s : m.signatures) {
+    const bool counted =
+        std::any_of(signers.begin(), signers.end(), [&](const Signature& c) { return c.first == s.key; });
+    const bool seen =
+        std::any_of(out.begin(), out.end(), [&](const Signature& c) { return c.first == s.key; });
+    if (counted && !seen && crypto::verify(s.key, m.record.outputHash, s.rootSig).ok())
+      out.emplace_back(s.key, core::Bytes(s.rootSig.begin(), s.rootSig.end()));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 core::Result<std::vector<LedgerMessage>> answerLedgerRequest(LedgerStore& store,
                                                              const LedgerRequest& request) {
   SASHI_TRY(checkLedgerRequest(request));
@@ -144,10 +159,17 @@ core::Result<std::vector<LedgerMessage>> answerLedgerRequest(LedgerStore& store,
     m.outputs = std::move(*outputs);
     auto sigs = store.signatures(seq);
     if (!sigs) return sigs.error().context(what);
-    for (const auto& [key, sig] : *sigs) {
+    auto roots = store.rootSignatures(seq);
+    if (!roots) return roots.error().context(what);
+    for (const Signature& stored : *sigs) {
+      const core::Bytes& sig = stored.second;
       if (sig.size() != Sig{}.size() || m.signatures.size() == kMaxLedgerSignatures) continue;
-      LedgerSignature s{key, {}};
+      LedgerSignature s{stored.first, {}, {}};
       std::copy(sig.begin(), sig.end(), s.sig.begin());
+      auto root = std::find_if(roots->begin(), roots->end(),
+                               [&](const Signature& r) { return r.first == stored.first; });
+      if (root != roots->end() && root->second.size() == Sig{}.size())
+        std::copy(root->second.begin(), root->second.end(), s.rootSig.begin());
       m.signatures.push_back(s);
     }
     if (auto st = checkLedgerMessage(m); !st) {

@@ -13,7 +13,7 @@ namespace {
 constexpr std::size_t kRecordBytes = 8 + 8 + 7 * kHashBytes;
 constexpr std::size_t kInputMinBytes = kKeyBytes + kHashBytes + 8 + 8 + 4;
 constexpr std::size_t kOutputMinBytes = kKeyBytes + kHashBytes + 4;
-constexpr std::size_t kSignatureBytes = kKeyBytes + kSigBytes;
+constexpr std::size_t kSignatureBytes = kKeyBytes + 2 * kSigBytes;
 
 static_assert(kMaxLedgerInputs == kMaxProposalInputs);
 static_assert(kMaxLedgerInputBlobBytes == kMaxInputContainerBytes);
@@ -75,6 +75,7 @@ void ledger(IO& io, Ref<IO, LedgerMessage> m) {
                              [&io](auto& s) {
                                io.fixed(s.key, "key");
                                io.fixed(s.sig, "sig");
+                               io.fixed(s.rootSig, "root_sig");
                              });
 }
 

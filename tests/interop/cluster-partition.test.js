@@ -6,8 +6,9 @@
 // relay (i, j), as its membership file says), so the test can cut any pair. The contract's
 // threshold is 60 %: three of five close a ledger. Cut {0, 1} from {2, 3, 4}: the three go on and
 // answer inputs; the two close nothing (an input sent to them waits); heal: the two learn that
-// they are behind, fetch the ledgers and the state from the three, the waiting input is applied,
-// and all five end on one ledger chain with one state.
+// they are behind, fetch the ledgers and the state from the three, the waiting input is applied
+// and its output reaches its user, as do the outputs of the ledgers they fetched (the user is the
+// same on every member), and all five end on one ledger chain with one state.
 'use strict';
 const { spawn } = require('child_process');
 const fs = require('fs');
@@ -63,8 +64,9 @@ async function client(m, keys) {
   const c = await HotPocket.createClient([m.url], keys, { protocol: HotPocket.protocols.json, connectionTimeoutMs: 5000 });
   check(await withTimeout(c.connect(), 10000, `connect to ${m.name}`), `a client connects to ${m.name}`);
   const outputs = [];
-  c.on(HotPocket.events.contractOutput, (r) => outputs.push(...r.outputs.map(String)));
-  return { c, outputs, m };
+  const ledgers = [];  // the ledger of each contractOutput event
+  c.on(HotPocket.events.contractOutput, (r) => { outputs.push(...r.outputs.map(String)); ledgers.push(r.ledgerSeqNo); });
+  return { c, outputs, ledgers, m };
 }
 
 async function main() {
@@ -131,7 +133,17 @@ async function main() {
 
     // Heal: the two catch up, the waiting input is applied, one chain and one state everywhere.
     cut(false);
-    await accepted(waiting, 60000);
+    const applied = await accepted(waiting, 60000);
+    // Its output reaches the user through member 1 too, whether member 1 ran that round or
+    // fetched its ledger from the others (the members' root_sigs are kept with a synced ledger).
+    await waitFor(() => clients[1].ledgers.includes(applied.ledgerSeqNo), 10000,
+      `the output of the waiting input (ledger ${applied.ledgerSeqNo}) reaches its user`);
+    // The same user sent the majority's inputs: their outputs, in ledgers member 1 fetched rather
+    // than ran, reach it through member 1 as well.
+    for (let s = before + 1; s <= majority; s++)
+      await waitFor(() => clients[1].ledgers.includes(s), 10000, `the output of fetched ledger ${s} through member 1`);
+    check(true, `the waiting input's output (ledger ${applied.ledgerSeqNo}) reached its user through member 1, ` +
+      `with those of the ledgers it fetched: ${clients[1].outputs.join(', ')} (ledgers ${clients[1].ledgers.join(', ')})`);
     for (const k of A)
       await waitFor(() => /synced from ed[0-9a-f]+: [1-9]\d* ledger\(s\)/.test(members[k].log()), 30000, `member ${k} syncs`);
     check(true, `the minority fetched what the majority closed (${A.map((k) => /synced from .*/.exec(members[k].log())[0]).join('; ')})`);

@@ -122,7 +122,7 @@ class Instance final : public UserService {
   void serveLoop();
   void answerPeer(const PubKey& from, const PeerMessage& m);
   void syncFromPeers();
-  void settleSyncedInputs(const LedgerMessage& m);
+  void settleSyncedInputs(const LedgerMessage& m, const std::vector<Signature>& rootSigs);
   void readLoop();
   struct ReadJob {
     std::uint64_t sessionId;

@@ -15,9 +15,10 @@
 //   input_hash = H(input hashes in order)
 //   Empty lists hash to 32 zero bytes; output_hash = output root, zeros when nothing was output.
 //
-// With each ledger the store keeps the signatures that closed it: the members' root_sigs, plain
-// ed25519 signatures of the 32-byte output root (docs/CLUSTER.md), what a member that syncs
-// checks (LedgerSync.h) and what users receive.
+// With each ledger the store keeps the signatures that closed it (docs/CLUSTER.md): the members'
+// ledger_sigs over ledgerDigest(hash), what a member that syncs checks (LedgerSync.h), and their
+// root_sigs, plain ed25519 signatures of the 32-byte output root, what users' output proofs carry
+// (so that a member that synced the ledger can send its outputs too).
 //
 // LedgerStore: thread-compatible (one thread at a time; the round engine owns it). Every append
 // is one durable sqlite transaction (the round is stored before any of its outputs is sent).
@@ -96,20 +97,23 @@ class LedgerStore {
   core::Result<std::optional<LedgerRecord>> get(std::uint64_t seqNo);
   core::Result<std::vector<LedgerInput>> inputs(std::uint64_t seqNo);
   core::Result<std::vector<LedgerOutput>> outputs(std::uint64_t seqNo);
-  // The signatures stored with the ledger, by signer ascending (none for a ledger stored before
+  // The ledger_sigs stored with the ledger, by signer ascending (none for a ledger stored before
   // the store kept them, or not stored).
   core::Result<std::vector<Signature>> signatures(std::uint64_t seqNo);
+  // The root_sigs stored with the ledger, by signer ascending (only signers whose root_sig was
+  // stored).
+  core::Result<std::vector<Signature>> rootSignatures(std::uint64_t seqNo);
   // The last accepted nonce of a user (none: never accepted).
   core::Result<std::optional<UserNonce>> userNonce(const PubKey& user);
   // True when an input with this hash is in some ledger.
   core::Result<bool> hasInput(const Hash& inputHash);
 
   // Appends the next ledger (record.seqNo == last().seqNo + 1, prevHash == last().hash, sealed),
-  // its inputs and outputs, the users' new nonces and the signatures that closed it (distinct
-  // signers), in one durable transaction.
+  // its inputs and outputs, the users' new nonces and the signatures that closed it (ledger_sigs
+  // of distinct signers, and root_sigs of some of those signers), in one durable transaction.
   core::Status append(const LedgerRecord& record, const std::vector<LedgerInput>& inputs,
-                      const std::vector<LedgerOutput>& outputs,
-                      const std::vector<Signature>& signatures = {});
+                      const std::vector<LedgerOutput>& outputs, const std::vector<Signature>& signatures = {},
+                      const std::vector<Signature>& rootSignatures = {});
 
  private:
   explicit LedgerStore(store::Database db) : db_(std::move(db)) {}

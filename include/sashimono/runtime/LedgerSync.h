@@ -54,11 +54,17 @@ class LedgerSync {
   LedgerRecord last_;
 };
 
+// The root_sigs in `m` that verify over its output root, of distinct keys among `signers` (the
+// keys LedgerSync::verify counted), by signer ascending: what the member keeps with the synced
+// ledger and sends its users with the ledger's outputs. None for a ledger without outputs.
+[[nodiscard]] std::vector<Signature> verifiedRootSignatures(const LedgerMessage& m,
+                                                            const std::vector<Signature>& signers);
+
 // The answer to `request` from `store` (a writer's or a reader's, LedgerStore::openReader): the
 // stored ledgers from request.fromSeq on, in order, each with its inputs, outputs and stored
 // signatures (the first kMaxLedgerSignatures by signer; one not of 64 bytes, which cannot verify,
-// is left out). It stops after request.count ledgers, at the last stored one, or
-// before the ledger that would take the answer over kMaxLedgerAnswerBytes (the first is always
+// is left out; a root_sig not kept is sent as zeros). It stops after request.count ledgers, at the last
+// stored one, or before the ledger that would take the answer over kMaxLedgerAnswerBytes (the first is always
 // sent). A request that fails checkLedgerRequest, or whose first ledger is too large for one
 // message, is an error; a request past the last stored ledger gets no ledgers.
 [[nodiscard]] core::Result<std::vector<LedgerMessage>> answerLedgerRequest(LedgerStore& store,

@@ -6,7 +6,7 @@
 //   type  name            body                                                       size limit
 //   11    ledger_request  from_seq(8) ‖ count(4)                                           64 B
 //   12    ledger          record ‖ inputs list<input>(10000) ‖ outputs list<output>(20000) ‖
-//                         signatures list<key ‖ sig>(64)                                 16 MiB
+//                         signatures list<key ‖ ledger_sig ‖ root_sig>(64)               16 MiB
 //         record  seq(8) ‖ timestamp(8) ‖ prev_hash ‖ state_hash ‖ config_hash ‖ user_hash ‖
 //                 input_hash ‖ output_hash ‖ hash
 //         input   user key ‖ hash ‖ nonce(8) ‖ max_ledger(8) ‖ blob bytes(4 MiB)
@@ -45,10 +45,12 @@ struct LedgerRequest {
   bool operator==(const LedgerRequest&) const = default;
 };
 
-// A member's root_sig: the plain ed25519 signature of the 32-byte output root.
+// A member's signatures of a ledger: `sig` its ledger_sig over ledgerDigest(hash), `rootSig` its
+// root_sig over the output root (what users' output proofs carry; all zeros when not kept).
 struct LedgerSignature {
   PubKey key{};
   Sig sig{};
+  Sig rootSig{};
   bool operator==(const LedgerSignature&) const = default;
 };
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sashimono/crypto/Blake3.h"
+#include "sashimono/crypto/Keys.h"
 #include "sashimono/runtime/OutputProof.h"
 #include "sashimono/runtime/PeerMessage.h"
 
@@ -30,7 +31,7 @@ core::Bytes bytesOf(const std::string& s) { return core::Bytes(s.begin(), s.end(
 // A member's ledger_sig over ledger `hash`.
 LedgerSignature sigOf(const InstanceKey& k, const Hash& hash) {
   const core::Bytes s = k.sign(ledgerDigest(hash));
-  LedgerSignature out{k.publicKey(), {}};
+  LedgerSignature out{k.publicKey(), {}, {}};
   std::copy(s.begin(), s.end(), out.sig.begin());
   return out;
 }
@@ -92,9 +93,12 @@ class LedgerSyncTest : public ::testing::Test {
     const OutputTree tree(userHashes, r.stateHash);
     r.outputHash = tree.empty() ? Hash{} : tree.root();
     sealLedger(r);
-    std::vector<Signature> sigs;
-    for (std::size_t i = 0; i < kT; ++i) sigs.emplace_back(unl_[i], members_[i].sign(ledgerDigest(r.hash)));
-    ASSERT_TRUE(store.append(r, ins, outs, sigs).ok());
+    std::vector<Signature> sigs, roots;
+    for (std::size_t i = 0; i < kT; ++i) {
+      sigs.emplace_back(unl_[i], members_[i].sign(ledgerDigest(r.hash)));
+      if (!outs.empty()) roots.emplace_back(unl_[i], members_[i].sign(r.outputHash));
+    }
+    ASSERT_TRUE(store.append(r, ins, outs, sigs, roots).ok());
   }
 
   // Ledger `seq` as `a_` serves it, through the wire.
@@ -145,7 +149,9 @@ TEST_F(LedgerSyncTest, AMemberBehindFetchesVerifiesAndStoresTheChain) {
       auto sigs = sync.verify(got);
       ASSERT_TRUE(sigs.ok()) << sigs.error().message;
       EXPECT_EQ(sigs->size(), kT);
-      ASSERT_TRUE(b->append(got.record, got.inputs, got.outputs, *sigs).ok());
+      const auto roots = verifiedRootSignatures(got, *sigs);
+      EXPECT_EQ(roots.size(), got.outputs.empty() ? 0u : kT);
+      ASSERT_TRUE(b->append(got.record, got.inputs, got.outputs, *sigs, roots).ok());
     }
   }
   EXPECT_EQ(requests, 3u);  // 1-2, 3, none left
@@ -157,6 +163,8 @@ TEST_F(LedgerSyncTest, AMemberBehindFetchesVerifiesAndStoresTheChain) {
     EXPECT_EQ(*b->outputs(s), *a_->outputs(s));
     EXPECT_EQ(*b->signatures(s), *a_->signatures(s));
     EXPECT_EQ(b->signatures(s)->size(), kT);
+    EXPECT_EQ(*b->rootSignatures(s), *a_->rootSignatures(s));  // what users' proofs need
+    EXPECT_EQ(b->rootSignatures(s)->size(), s == 2 ? 0u : kT);
   }
   b = LedgerStore::open(path("b"));  // the chain checks out on reopening too
   ASSERT_TRUE(b.ok()) << b.error().message;
@@ -358,6 +366,28 @@ TEST_F(LedgerSyncTest, AMalformedMessageIsRefusedWithItsSeq) {
   LedgerMessage m = served(1);
   m.outputs[0].blobs.clear();
   EXPECT_EQ(refusal(m), "ledger 1: ledger: outputs[0] has no blobs");
+}
+
+// The root_sigs kept with a synced ledger are the counted members' that verify over its output
+// root: a forged one, one over another root and one of a member whose ledger_sig did not count
+// are dropped (the ledger itself still verifies: its ledger_sigs are what prove it).
+TEST_F(LedgerSyncTest, OnlyTheCountedMembersValidRootSignaturesAreKept) {
+  LedgerMessage m = served(1);
+  ASSERT_EQ(m.signatures.size(), kT);
+  m.signatures[0].rootSig[5] ^= 1;                                     // forged
+  const core::Bytes other = members_[1].sign(hashOf("another root"));  // over another root
+  std::copy(other.begin(), other.end(), m.signatures[1].rootSig.begin());
+  LedgerSignature extra = sigOf(members_[3], hashOf("not this ledger"));  // its ledger_sig fails
+  const core::Bytes root = members_[3].sign(m.record.outputHash);
+  std::copy(root.begin(), root.end(), extra.rootSig.begin());
+  m.signatures.push_back(extra);
+  LedgerSync sync = fresh(0);
+  auto counted = sync.verify(m);
+  ASSERT_TRUE(counted.ok()) << counted.error().message;
+  const auto roots = verifiedRootSignatures(m, *counted);
+  ASSERT_EQ(roots.size(), 1u);
+  EXPECT_EQ(roots[0].first, unl_[2]);
+  EXPECT_TRUE(crypto::verify(roots[0].first, m.record.outputHash, roots[0].second).ok());
 }
 
 }  // namespace

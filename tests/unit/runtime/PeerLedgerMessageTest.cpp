@@ -54,18 +54,19 @@ TEST(PeerLedgerMessageTest, DocumentedLayout) {
   EXPECT_EQ(core::toHexLower(encodePeerMessage(empty)), want);
   EXPECT_EQ(ledgerMessageBytes(empty), 2 + 8 + 8 + 7 * 32 + 3 * 4u);
 
-  // input: user ‖ hash ‖ nonce ‖ max_ledger ‖ blob; output: user ‖ hash ‖ blobs; sig: key ‖ sig.
+  // input: user ‖ hash ‖ nonce ‖ max_ledger ‖ blob; output: user ‖ hash ‖ blobs; sig: key ‖
+  // ledger_sig ‖ root_sig.
   LedgerMessage one = empty;
   one.inputs.push_back(LedgerInput{edKey(1), {}, 3, 4, core::Bytes{0xab}});
   one.outputs.push_back(LedgerOutput{edKey(2), {}, {core::Bytes{0xcd, 0xef}}});
-  one.signatures.push_back(LedgerSignature{edKey(3), {}});
+  one.signatures.push_back(LedgerSignature{edKey(3), {}, {}});
   const core::Bytes b = encodePeerMessage(one);
   const std::string h = core::toHexLower(core::ByteView(b).subspan(2 + 240));
   EXPECT_EQ(h, "00000001" + core::toHexLower(edKey(1)) + std::string(64, '0') + u64hex(3) + u64hex(4) +
                    "00000001ab" + "00000001" + core::toHexLower(edKey(2)) + std::string(64, '0') +
                    "00000001"
                    "00000002cdef" +
-                   "00000001" + core::toHexLower(edKey(3)) + std::string(128, '0'));
+                   "00000001" + core::toHexLower(edKey(3)) + std::string(256, '0'));
   EXPECT_EQ(ledgerMessageBytes(one), b.size());
   EXPECT_EQ(ledgerMessageBytes(sampleLedger()), encodePeerMessage(sampleLedger()).size());
 }
@@ -171,8 +172,8 @@ TEST(PeerLedgerMessageTest, LyingLengthsAndCountsAreRefusedWithoutAllocating) {
             "ledger: inputs[0].blob: length 4194305 over the maximum 4194304");
   // Signatures are fixed-size: a list the rest cannot hold is refused at its count.
   core::Bytes s = encodePeerMessage(sampleLedger());
-  const std::size_t sigs = s.size() - 2 * (33 + 64) - 4;
-  s.resize(sigs + 4 + 97 + 10);
+  const std::size_t sigs = s.size() - 2 * (33 + 64 + 64) - 4;
+  s.resize(sigs + 4 + 161 + 10);
   EXPECT_EQ(decodePeerMessage(s).error().message,
             "ledger: truncated at signatures (byte " + std::to_string(sigs + 4) + ")");
   // Inside an output, its scope is named: outputs[1] (key, hash, one empty blob) ends where the
