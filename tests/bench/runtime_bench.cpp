@@ -16,23 +16,39 @@
 //      supervisor process and its worker, both counted) beside 50 `sleep` processes, alive at the
 //      same time: CPU over a window (utime+stime from /proc/PID/stat, and the threads' schedstat
 //      run time), context switches, RSS and PSS (smaps_rollup).
+//   4. cluster: the cost of agreement. Each configuration runs as `sashimono runtime` child
+//      processes (not in-process Instances: the members' CPU stays apart from the clients'), plain
+//      ws user ports and TLS peer ports on 127.0.0.1, the C++ echo deployed by the owner through
+//      the first member (a bundle input, relayed to and installed by every member): solo (one
+//      process, no peer port), then clusters of --cluster-sizes members (3,5: each handed the
+//      membership as the host node writes cluster.json, so the UNL is all of them and
+//      ClusterConsensus runs), then --delay-members (3) members with every peer link through a
+//      relay of this process that holds each chunk --delay-ms (50) per direction (no netem here).
+//      On each: one user on the first member, --warmup + --samples sequential inputs, input →
+//      output with the proof checked against the whole UNL (≥ 80 % of it signed: the threshold);
+//      then --cluster-users (16) pipelined users × --window on the first member for
+//      --cluster-seconds (5), proofs checked the same way. Printed beside solo as ratios.
 //
-//   bench_runtime_bench [--part all|latency|throughput|idle] [--samples 300] [--warmup 30]
+//   bench_runtime_bench [--part all|latency|throughput|idle|cluster] [--samples 300] [--warmup 30]
 //                       [--users 64] [--window 8] [--seconds 10] [--instances 50] [--idle-seconds 10]
 //                       [--settle-seconds 5] [--echo-bundle DIR] [--no-js] [--runtime-process]
-//                       [--client-threads 1]
+//                       [--client-threads 1] [--cluster-sizes 3,5] [--cluster-users 16]
+//                       [--cluster-seconds 5] [--delay-ms 50] [--delay-members 3]
 //   --runtime-process: part 2 talks to a separate `sashimono runtime` process (the bundle deployed
 //   by its owner over the user protocol), so that the runtime's CPU is measured apart from the
-//   clients'.
+//   clients'. --delay-ms 0: no delayed cluster.
 //   SASHIMONO_LOG=info|debug shows the runtime's own log (warnings otherwise).
 //
 // Goals (the runtime issue): C++ echo p50 ≤ 20 ms and ≤ floor + 10 ms; ≥ 5,000 inputs/s with 64
-// users; 50 idle instances together < 2 % of one core. Missed goals are printed, not failed: the
-// exit status is non-zero only on errors. Temporary directories are removed and every child
-// process is killed at exit, also on SIGINT/SIGTERM (children also get PR_SET_PDEATHSIG).
+// users; 50 idle instances together < 2 % of one core. (The cluster issue): without delay, a
+// cluster's p50 ≤ 3 × solo p50; with 50 ms between hosts, p50 ≤ 4 × 50 ms + solo p50. Missed
+// goals are printed, not failed: the exit status is non-zero only on errors. Temporary
+// directories are removed and every child process is killed at exit, also on SIGINT/SIGTERM
+// (children also get PR_SET_PDEATHSIG).
 //
 // The parts: runtime_bench/ (RuntimeBench.h: what they share; Latency.cpp, Throughput.cpp,
-// Idle.cpp); this file reads the options, runs the parts and prints the table.
+// Idle.cpp, Cluster.cpp with DelayRelay); this file reads the options, runs the parts and prints
+// the table.
 #include <unistd.h>
 
 #include <algorithm>
@@ -80,6 +96,59 @@ void parseOptions(int argc, char** argv, std::initializer_list<std::pair<std::st
 
 const char* verdict(bool ok) { return ok ? "met" : "MISSED"; }
 
+// Part 4's rows: each cluster beside the lone instance (and the delayed one beside its delay).
+template <typename Row>
+void printClusters(const std::vector<ClusterRun>& runs, const ClusterOptions& co, Row row) {
+  const ClusterRun& solo = runs.front();
+  const double s50 = pct(solo.latency, 0.5), s95 = pct(solo.latency, 0.95);
+  auto detail = [&co](const ClusterRun& r) {
+    const Rate& t = r.rate;
+    const double n = t.n ? static_cast<double>(t.n) : 1.0;
+    std::printf(
+        "  %s: T = %zu of %d; first member's round p50 %.2f ms (execution %.2f, agree+store %.2f), "
+        "input -> its round p50 - round p50 = %.2f ms; %zu samples, load %s -> %s\n",
+        r.name.c_str(), r.threshold, r.members, pct(r.round, 0.5), pct(r.run, 0.5), pct(r.agreed, 0.5),
+        pct(r.latency, 0.5) - pct(r.round, 0.5), r.latency.size(), r.load0.c_str(), r.load1.c_str());
+    std::printf(
+        "    sequential: CPU per input %.2f ms (runtimes and contracts, all members), machine busy %.0f %%",
+        r.cpuMsPerInput, r.busyPct);
+    if (r.members > 1)
+      std::printf("; the first member leads: p50 %.2f ms (%zu), another: p50 %.2f ms (%zu)",
+                  pct(r.entryLeads, 0.5), r.entryLeads.size(), pct(r.otherLeads, 0.5), r.otherLeads.size());
+    std::printf("\n");
+    std::printf(
+        "    %d x %d pipelined: %llu in %.1f s, %llu ledgers (%.1f per ledger), round p50 %.1f ms; CPU per "
+        "input: runtimes %.0f us + contracts %.0f us, clients and relays %.0f us; machine busy %.0f %%\n",
+        co.users, co.window, static_cast<unsigned long long>(t.n), t.seconds,
+        static_cast<unsigned long long>(t.ledgers), t.ledgers ? n / static_cast<double>(t.ledgers) : 0.0,
+        pct(t.rounds, 0.5), t.cpuServer / n * 1e6, t.cpuServerChildren / n * 1e6, t.cpuSelf / n * 1e6,
+        t.machineBusyPct);
+  };
+  std::printf(
+      "solo (a lone `sashimono runtime` process): input -> verified output p50 %.2f ms, p95 %.2f ms; %.0f "
+      "inputs/s\n",
+      s50, s95, solo.rate.rate);
+  detail(solo);
+  for (std::size_t i = 1; i < runs.size(); ++i) {
+    const ClusterRun& r = runs[i];
+    const double p50 = pct(r.latency, 0.5);
+    std::string goal;
+    if (r.delayMs > 0) {
+      const double limit = 4 * r.delayMs + s50;
+      char g[96];
+      std::snprintf(g, sizeof g, "<= 4 x %g + solo = %.1f ms: %s", r.delayMs, limit, verdict(p50 <= limit));
+      goal = g;
+    } else {
+      goal = std::string("<= 3 x solo: ") + verdict(p50 <= 3 * s50);
+    }
+    row(r.name + ": p50 (ms) vs solo", p50, s50, goal);
+    row(r.name + ": p95 (ms) vs solo", pct(r.latency, 0.95), s95, "");
+    if (r.delayMs > 0) row(r.name + ": p50 (ms) vs the one-way delay", p50, r.delayMs, "");
+    row(r.name + ": inputs/s vs solo", r.rate.rate, solo.rate.rate, "");
+    detail(r);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -88,6 +157,8 @@ int main(int argc, char** argv) {
   double seconds = 10, idleSeconds = 10, settleSeconds = 5;
   bool js = true, runtimeProcess = false;
   std::string echoBundle = defaultEchoBundle();
+  ClusterOptions co;
+  std::string clusterSizes = "3,5";
   parseOptions(argc, argv,
                {{"--part", &part},
                 {"--samples", &samples},
@@ -100,11 +171,26 @@ int main(int argc, char** argv) {
                 {"--settle-seconds", &settleSeconds},
                 {"--echo-bundle", &echoBundle},
                 {"--client-threads", &gClientThreads},
+                {"--cluster-sizes", &clusterSizes},
+                {"--cluster-users", &co.users},
+                {"--cluster-seconds", &co.seconds},
+                {"--delay-ms", &co.delayMs},
+                {"--delay-members", &co.delayedMembers},
                 {"--runtime-process", std::pair{&runtimeProcess, true}},
                 {"--no-js", std::pair{&js, false}}});
   const bool all = part == "all";
-  if (!all && part != "latency" && part != "throughput" && part != "idle")
-    die("--part all|latency|throughput|idle");
+  if (!all && part != "latency" && part != "throughput" && part != "idle" && part != "cluster")
+    die("--part all|latency|throughput|idle|cluster");
+  co.warmup = warmup;
+  co.samples = samples;
+  co.window = window;
+  co.sizes.clear();
+  for (std::size_t at = 0; at < clusterSizes.size();) {
+    auto comma = clusterSizes.find(',', at);
+    if (comma == std::string::npos) comma = clusterSizes.size();
+    if (comma > at) co.sizes.push_back(std::stoi(clusterSizes.substr(at, comma - at)));
+    at = comma + 1;
+  }
   startSignalThread();
   std::atexit(cleanupAll);
   setUpLogging();
@@ -119,6 +205,7 @@ int main(int argc, char** argv) {
   std::vector<double> appendMs;
   std::optional<Throughput> tput;
   std::optional<Idle> idle;
+  std::vector<ClusterRun> clusters;
   if (all || part == "latency") {
     std::printf("part 1: input -> output latency\n");
     cpp = measureLatency("C++ echo", "cpp", echoBundle, "hello", "Echo: hello", warmup, samples);
@@ -144,6 +231,11 @@ int main(int argc, char** argv) {
   if (all || part == "idle") {
     std::printf("part 3: %d idle instances\n", instances);
     idle = measureIdle(instances, settleSeconds, idleSeconds);
+  }
+  if (all || part == "cluster") {
+    std::printf(
+        "part 4: clusters, `sashimono runtime` processes on 127.0.0.1, the user on the first member\n");
+    clusters = measureClusters(echoBundle, co);
   }
 
   std::printf("\n%-44s %10s %10s %7s %10s  %s\n", "", "ours", "baseline", "ratio", "ours-base", "goal");
@@ -226,6 +318,7 @@ int main(int argc, char** argv) {
         idle->n, idle->procsPerInstance, idle->ours1.threads / idle->n, idle->seconds, idle->load0.c_str(),
         idle->load1.c_str());
   }
+  if (!clusters.empty()) printClusters(clusters, co, row);
   std::printf("load average at the end: %s\n", loadAvg().c_str());
   return 0;
 }

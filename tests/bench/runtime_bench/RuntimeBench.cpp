@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,6 +45,29 @@ std::string loadAvg() {
 
 void must(const core::Status& s, const std::string& what) {
   if (!s) die(what + ": " + s.error().message);
+}
+
+CpuTimes cpuNow() {
+  CpuTimes c;
+  auto secs = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  rusage r{};
+  ::getrusage(RUSAGE_SELF, &r);
+  c.self = secs(r.ru_utime) + secs(r.ru_stime);
+  ::getrusage(RUSAGE_CHILDREN, &r);
+  c.children = secs(r.ru_utime) + secs(r.ru_stime);
+  std::istringstream in(slurp("/proc/stat"));
+  std::string cpu;
+  in >> cpu;
+  std::vector<double> f;
+  double x = 0;
+  for (int i = 0; i < 8 && in >> x; ++i) f.push_back(x);
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    c.machineAll += f[i];
+    if (i != 3 && i != 4) c.machineBusy += f[i];  // not idle, not iowait
+  }
+  return c;
 }
 
 // ---- cleanup: temporary directories and child processes, at exit and on SIGINT/SIGTERM ----

@@ -51,6 +51,14 @@ T must(core::Result<T> r, const std::string& what) {
 
 void must(const core::Status& s, const std::string& what);
 
+// CPU seconds of this process and of its reaped children (the contracts, through their inits).
+struct CpuTimes {
+  double self = 0, children = 0;
+  double machineBusy = 0, machineAll = 0;  // /proc/stat jiffies
+};
+
+CpuTimes cpuNow();
+
 // ---- cleanup: temporary directories and child processes, at exit and on SIGINT/SIGTERM ----
 
 void cleanupAll();
@@ -234,6 +242,34 @@ struct Idle {
 };
 
 Idle measureIdle(int n, double settleS, double windowS);
+
+// ---- part 4: clusters (Cluster.cpp) ----
+
+struct ClusterOptions {
+  int warmup = 30, samples = 300;
+  int users = 16, window = 8;  // the pipelined users, all on the first member
+  double seconds = 5;          // counted, after 1 s of warm-up
+  std::vector<int> sizes{3, 5};
+  int delayedMembers = 3;
+  double delayMs = 50;  // one way, between every two members; 0: no delayed cluster
+};
+
+// One configuration: a lone instance, or a cluster of `members` (`delayMs` between them).
+struct ClusterRun {
+  std::string name;
+  int members = 1;
+  std::size_t threshold = 1;
+  double delayMs = 0;
+  std::vector<double> latency;                 // input → verified output (ms), one user, sequential
+  std::vector<double> entryLeads, otherLeads;  // the same, split by the round's leader (view 0)
+  double cpuMsPerInput = 0;                    // sequential: runtimes + contracts, every member
+  double busyPct = 0;                          // sequential: the machine, /proc/stat
+  std::vector<double> round, run, agreed;      // the first member's rounds: all, execution, agree+store
+  Rate rate;                                   // the pipelined users; cpuServer*: all members
+  std::string load0, load1;
+};
+
+std::vector<ClusterRun> measureClusters(const std::string& bundleDir, const ClusterOptions& o);
 
 // ---- the bundles (RuntimeBench.cpp) ----
 

@@ -1,9 +1,6 @@
 // bench_runtime_bench, part 2: inputs per second with many users, (a) UserClient with a thread
 // per user, (b) pipelined users on shared I/O threads, each beside `stat` round trips over the
 // same connections; against an in-process instance or a separate `sashimono runtime` process.
-#include <sys/resource.h>
-#include <sys/time.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -22,35 +19,6 @@
 
 namespace sashimono::runtime_bench {
 namespace {
-
-// CPU seconds of this process and of its reaped children (the contracts, through their inits).
-struct CpuTimes {
-  double self = 0, children = 0;
-  double machineBusy = 0, machineAll = 0;  // /proc/stat jiffies
-};
-
-CpuTimes cpuNow() {
-  CpuTimes c;
-  auto secs = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-  };
-  rusage r{};
-  ::getrusage(RUSAGE_SELF, &r);
-  c.self = secs(r.ru_utime) + secs(r.ru_stime);
-  ::getrusage(RUSAGE_CHILDREN, &r);
-  c.children = secs(r.ru_utime) + secs(r.ru_stime);
-  std::istringstream in(slurp("/proc/stat"));
-  std::string cpu;
-  in >> cpu;
-  std::vector<double> f;
-  double x = 0;
-  for (int i = 0; i < 8 && in >> x; ++i) f.push_back(x);
-  for (std::size_t i = 0; i < f.size(); ++i) {
-    c.machineAll += f[i];
-    if (i != 3 && i != 4) c.machineBusy += f[i];  // not idle, not iowait
-  }
-  return c;
-}
 
 // Warm-up 1 s, then `seconds` counted; the ledgers closed and the rounds' times are recorded.
 template <typename Start, typename Stop>
