@@ -25,6 +25,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -38,6 +39,7 @@
 #include "fakes/node/TestHostConfig.h"
 #include "root/host/TenantTestSupport.h"
 #include "sashimono/crypto/Keys.h"
+#include "sashimono/host/TenantLayout.h"
 #include "sashimono/node/HostConfig.h"
 #include "sashimono/node/HostProvisionerPort.h"
 #include "sashimono/protocol/Patterns.h"
@@ -331,6 +333,13 @@ TEST_F(NodeClusterNetnsTest, FiveHostsCreateAgreeSurviveAKillAndAPartition) {
   ::kill(runtimes.front(), SIGCONT);
   lcl = waitSameLcl(90s);
   expectCounter(counter);
+  {
+    // It fetched what it missed (ledgers counted, state) rather than running those rounds again.
+    const std::string log =
+        host::testing::slurp(host::tenantLayout(fh.base, fh.prefix, names->front()).logDir + "/instance.log");
+    EXPECT_TRUE(std::regex_search(log, std::regex("synced from ed[0-9a-f]+: [1-9][0-9]* ledger\\(s\\)")))
+        << log.substr(log.size() > 3000 ? log.size() - 3000 : 0);
+  }
   {
     auto lines = session("[" + op(urls_[frozen], "input", quoted("inc")) + "]");
     ASSERT_EQ(lines.size(), 1u);
