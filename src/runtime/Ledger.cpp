@@ -182,22 +182,17 @@ core::Result<std::vector<LedgerOutput>> LedgerStore::outputs(std::uint64_t seqNo
 }
 
 core::Result<std::vector<Signature>> LedgerStore::signatures(std::uint64_t seqNo) {
-  auto st = db_.prepare("SELECT signer, sig FROM signatures WHERE seq_no = ? ORDER BY signer");
-  if (!st) return st.error();
-  st->bind(1, static_cast<std::int64_t>(seqNo));
-  std::vector<Signature> out;
-  while (true) {
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.emplace_back(keyColumn(*st, 0), st->blob(1));
-  }
-  return out;
+  return signatureRows("SELECT signer, sig FROM signatures WHERE seq_no = ? ORDER BY signer", seqNo);
 }
 
 core::Result<std::vector<Signature>> LedgerStore::rootSignatures(std::uint64_t seqNo) {
-  auto st = db_.prepare(
-      "SELECT signer, root_sig FROM signatures WHERE seq_no = ? AND root_sig IS NOT NULL ORDER BY signer");
+  return signatureRows(
+      "SELECT signer, root_sig FROM signatures WHERE seq_no = ? AND root_sig IS NOT NULL ORDER BY signer",
+      seqNo);
+}
+
+core::Result<std::vector<Signature>> LedgerStore::signatureRows(std::string_view sql, std::uint64_t seqNo) {
+  auto st = db_.prepare(sql);
   if (!st) return st.error();
   st->bind(1, static_cast<std::int64_t>(seqNo));
   std::vector<Signature> out;

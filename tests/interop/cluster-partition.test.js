@@ -10,7 +10,6 @@
 // and its output reaches its user, as do the outputs of the ledgers they fetched (the user is the
 // same on every member), and all five end on one ledger chain with one state.
 'use strict';
-const { spawn } = require('child_process');
 const fs = require('fs');
 const net = require('net');
 const os = require('os');
@@ -18,8 +17,8 @@ const path = require('path');
 const HotPocket = require('hotpocket-js-client');
 const { check } = require('./lib/devnet');
 const { prepareJsSample } = require('./lib/instance');
-const { sleep, withTimeout, hex, waitFor, stopRuntime, makeMembers, startMembers, writeMembership, waitForUnl } =
-  require('./lib/cluster');
+const { sleep, withTimeout, hex, waitFor, stopRuntime, makeMembers, startMembers, writeMembership, waitForUnl,
+  runCommand } = require('./lib/cluster');
 
 const binary = process.argv[2];
 if (!binary) { console.error('usage: node cluster-partition.test.js <sashimono binary>'); process.exit(2); }
@@ -49,16 +48,6 @@ function relay(target) {
   });
 }
 
-// A command of ours, without blocking this process (its relays must go on forwarding).
-function run(args) {
-  return new Promise((resolve) => {
-    const p = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { out += d; });
-    p.on('exit', (code) => resolve({ status: code, out }));
-  });
-}
 
 async function client(m, keys) {
   const c = await HotPocket.createClient([m.url], keys, { protocol: HotPocket.protocols.json, connectionTimeoutMs: 5000 });
@@ -91,7 +80,7 @@ async function main() {
       })));
     }
     await waitForUnl(members, await HotPocket.generateKeys(hex(owner.privateKey)), N);
-    const deploy = await run(['deploy', '--url', members[0].url, '--key-file', path.join(tmp, 'owner.key'),
+    const deploy = await runCommand(binary, ['deploy', '--url', members[0].url, '--key-file', path.join(tmp, 'owner.key'),
       '--dir', prepareJsSample('js-counter', path.join(tmp, 'contract')), '--timeout', '60']);
     check(deploy.status === 0, `deploy (${deploy.out})`);
 

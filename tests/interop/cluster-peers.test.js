@@ -16,8 +16,7 @@ const HotPocket = require('hotpocket-js-client');
 const { check } = require('./lib/devnet');
 const { prepareJsSample } = require('./lib/instance');
 const { withTimeout, hex, waitFor, startRuntime, stopRuntime, connect, input, makeMembers, startMembers,
-  writeMembership, waitForUnl } = require('./lib/cluster');
-const { spawn } = require('child_process');
+  writeMembership, waitForUnl, runCommand } = require('./lib/cluster');
 
 const binary = process.argv[2];
 if (!binary) { console.error('usage: node cluster-peers.test.js <sashimono binary>'); process.exit(2); }
@@ -44,16 +43,6 @@ async function contract(ctx) {
 new HotPocket.Contract().init(contract, HotPocket.clientProtocols.json);
 `;
 
-// A command of ours, without blocking this process.
-function run(args) {
-  return new Promise((resolve) => {
-    const p = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { out += d; });
-    p.on('exit', (code) => resolve({ status: code, out }));
-  });
-}
 
 async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sashimono-peers-'));
@@ -68,7 +57,7 @@ async function main() {
     await waitForUnl(members, await HotPocket.generateKeys(hex(owner.privateKey)), N);
     const dir = prepareJsSample('js-counter', path.join(tmp, 'contract'));
     fs.writeFileSync(path.join(dir, 'index.js'), CONTRACT);
-    const deploy = await run(['deploy', '--url', members[0].url, '--key-file', path.join(tmp, 'owner.key'),
+    const deploy = await runCommand(binary, ['deploy', '--url', members[0].url, '--key-file', path.join(tmp, 'owner.key'),
       '--dir', dir, '--timeout', '60']);
     check(deploy.status === 0, `deploy (${deploy.out})`);
 

@@ -117,6 +117,8 @@ class LedgerStore {
 
  private:
   explicit LedgerStore(store::Database db) : db_(std::move(db)) {}
+  // (signer, signature) rows of `sql`, whose one parameter is the ledger's seq_no.
+  core::Result<std::vector<Signature>> signatureRows(std::string_view sql, std::uint64_t seqNo);
   // A statement prepared once and reset for each use (a round asks hasInput for every input).
   core::Result<store::Statement*> cached(std::optional<store::Statement>& slot, std::string_view sql);
   store::Database db_;

@@ -137,7 +137,19 @@ async function waitForUnl(members, keys, n) {
   }
 }
 
+// `binary args…` to its exit, without blocking this process (relays and servers of the test must
+// go on running): {status, out} with stdout and stderr together.
+function runCommand(binary, args) {
+  return new Promise((resolve) => {
+    const p = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { out += d; });
+    p.on('exit', (code) => resolve({ status: code, out }));
+  });
+}
+
 module.exports = {
   sleep, withTimeout, hex, waitFor, startRuntime, stopRuntime, connect, outputsOf, input,
-  makeMembers, startMembers, writeMembership, waitForUnl,
+  makeMembers, startMembers, writeMembership, waitForUnl, runCommand,
 };

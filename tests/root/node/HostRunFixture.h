@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -19,6 +20,19 @@
 #include "sashimono/node/HostConfig.h"
 
 namespace sashimono::node::testing {
+
+// The JavaScript counter sample as a developer ships it (with hotpocket-nodejs-contract from the
+// interop tests' node_modules), assembled in `dir`: that directory.
+inline std::filesystem::path jsCounterBundle(const std::filesystem::path& dir) {
+  const std::filesystem::path source = SASHIMONO_SOURCE_DIR;
+  std::filesystem::create_directories(dir / "node_modules/hotpocket-nodejs-contract");
+  for (const char* f : {"index.js", "package.json", "contract.json"})
+    std::filesystem::copy_file(source / "contracts-samples/js-counter" / f, dir / f);
+  for (const char* f : {"index.js", "package.json"})
+    std::filesystem::copy_file(source / "tests/interop/node_modules/hotpocket-nodejs-contract" / f,
+                               dir / "node_modules/hotpocket-nodejs-contract" / f);
+  return dir;
+}
 
 class HostRunTest : public ::testing::Test {
  protected:

@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "HostRunFixture.h"
 #include "NetnsLab.h"
 #include "fakes/board/DevnetProcess.h"
 #include "fakes/board/DevnetWallet.h"
@@ -252,13 +253,7 @@ TEST_F(NodeClusterNetnsTest, FiveHostsCreateAgreeSurviveAKillAndAPartition) {
   ASSERT_TRUE(listed) << "five hosts announced";
 
   // The JavaScript counter with hotpocket-nodejs-contract, as the developer would ship it.
-  const fs::path js = dir_.path() + "/js-counter";
-  fs::create_directories(js / "node_modules/hotpocket-nodejs-contract");
-  for (const char* f : {"index.js", "package.json", "contract.json"})
-    fs::copy_file(kSource / "contracts-samples/js-counter" / f, js / f);
-  for (const char* f : {"index.js", "package.json"})
-    fs::copy_file(kSource / "tests/interop/node_modules/hotpocket-nodejs-contract" / f,
-                  js / "node_modules/hotpocket-nodejs-contract" / f);
+  const fs::path js = testing::jsCounterBundle(dir_.path() + "/js-counter");
   const std::string clusterFile = dir_.path() + "/cluster.json";
   CliRun created = runCli(
       {"cluster", "create", "--board", board, "--registry", registry.address(), "--size", "5", "--image",

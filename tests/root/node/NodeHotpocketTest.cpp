@@ -230,13 +230,7 @@ TEST_F(NodeHotpocketTest, LeaseDeployTalkRestartReprovisionAndUpgrade) {
   chainUnbroken(url1, key1, lastLedger);
 
   // ---- JavaScript counter, then its second version ----
-  const fs::path js = dir_.path() + "/js-counter";
-  fs::create_directories(js / "node_modules/hotpocket-nodejs-contract");
-  for (const char* f : {"index.js", "package.json", "contract.json"})
-    fs::copy_file(kSource / "contracts-samples/js-counter" / f, js / f);
-  for (const char* f : {"index.js", "package.json"})
-    fs::copy_file(kSource / "tests/interop/node_modules/hotpocket-nodejs-contract" / f,
-                  js / "node_modules/hotpocket-nodejs-contract" / f);
+  const fs::path js = testing::jsCounterBundle(dir_.path() + "/js-counter");
   std::string lease2, url2, key2;
   acquire(lease2, url2, key2);
   if (HasFatalFailure()) return;
