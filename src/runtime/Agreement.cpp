@@ -21,8 +21,9 @@ void put(core::Bytes& b, const A& a) {
   b.insert(b.end(), a.begin(), a.end());
 }
 
-constexpr std::size_t kMaxEarly = 10000;   // messages kept for the next rounds ...
-constexpr std::uint64_t kAheadRounds = 4;  // ... up to this many rounds ahead
+constexpr std::size_t kMaxEarly = 10000;    // messages kept for the next rounds ...
+constexpr std::uint64_t kAheadRounds = 4;   // ... up to this many rounds ahead
+constexpr std::size_t kMaxConflicting = 4;  // other proposals of one view's leader kept
 
 }  // namespace
 
@@ -96,6 +97,7 @@ void Agreement::startRound(const LedgerRecord& lcl, AgreementClock now) {
   closed_ = false;
   proposals_.clear();
   proposalHashes_.clear();
+  conflicting_.clear();
   voted_.clear();
   proposed_.clear();
   viewChangeSent_.clear();
@@ -196,10 +198,19 @@ void Agreement::onProposal(const Proposal& p, AgreementClock now) {
   if (p.leader != leader(p.seq, p.view) || !verifyProposal(p)) return;
   const Hash h = proposalHash(p);
   if (auto it = proposalHashes_.find(p.view); it != proposalHashes_.end()) {
-    if (it->second != h) {
-      evidence("leader " + core::toHexLower(p.leader) + " signed two proposals for round " +
-               std::to_string(p.seq) + " view " + std::to_string(p.view) + ": " +
-               core::toHexLower(it->second) + " and " + core::toHexLower(h));
+    if (it->second == h || conflicting_.count({p.view, h}) != 0) return;  // known
+    evidence("leader " + core::toHexLower(p.leader) + " signed two proposals for round " +
+             std::to_string(p.seq) + " view " + std::to_string(p.view) + ": " + core::toHexLower(it->second) +
+             " and " + core::toHexLower(h));
+    // Kept (a few per view), not voted for: the others may certify or decide it instead of the
+    // first, and this member, which has it, then follows them instead of having to sync.
+    std::size_t kept = 0;
+    for (auto c = conflicting_.lower_bound({p.view, Hash{}});
+         c != conflicting_.end() && c->first.first == p.view; ++c)
+      ++kept;
+    if (kept < kMaxConflicting) {
+      conflicting_.emplace(std::pair{p.view, h}, p);
+      maybeCertify(p.view, h, now);
     }
     return;
   }
@@ -270,16 +281,23 @@ void Agreement::onVote(const Vote& v, AgreementClock now) {
   maybeCertify(v.view, v.proposal, now);
 }
 
+const Proposal* Agreement::proposalFor(std::uint32_t view, const Hash& hash) const {
+  if (auto h = proposalHashes_.find(view); h != proposalHashes_.end() && h->second == hash)
+    return &proposals_.at(view);
+  if (auto c = conflicting_.find({view, hash}); c != conflicting_.end()) return &c->second;
+  return nullptr;
+}
+
 void Agreement::maybeCertify(std::uint32_t view, const Hash& proposal, AgreementClock now) {
   auto vs = votes_.find({view, proposal});
   if (vs == votes_.end() || vs->second.size() < config_.threshold) return;
-  auto p = proposals_.find(view);
-  if (p == proposals_.end() || proposalHashes_[view] != proposal) return;  // the proposal is not here yet
+  const Proposal* p = proposalFor(view, proposal);
+  if (p == nullptr) return;  // the proposal is not here yet
   Lock l;
   l.view = view;
-  l.proposal = p->second;
+  l.proposal = *p;
   for (const auto& [k, v] : vs->second) l.votes.push_back(v);
-  l.plan = planHash(planOf(p->second));
+  l.plan = planHash(planOf(*p));
   if (!bestSeen_ || bestSeen_->view < l.view) bestSeen_ = l;
   // A certificate of a view this member has left is not followed (it may have voted otherwise
   // since); it only informs a leader's re-proposal.
@@ -354,9 +372,15 @@ void Agreement::onOutput(const Output& o, AgreementClock now) {
   for (const auto& [k, other] : byMember)
     if (sameResult(other, o)) ++same;
   if (same >= config_.threshold && (!executing_ || *executing_ != o.plan)) {
-    auto p = proposals_.find(o.view);
-    if (p != proposals_.end() && planHash(planOf(p->second)) == o.plan) {
-      Lock l{o.view, p->second, {}, o.plan};
+    // The leader's proposal of that view with this plan: the first this member got, or another.
+    const Proposal* decided = nullptr;
+    if (auto p = proposals_.find(o.view); p != proposals_.end() && planHash(planOf(p->second)) == o.plan)
+      decided = &p->second;
+    for (auto c = conflicting_.lower_bound({o.view, Hash{}});
+         decided == nullptr && c != conflicting_.end() && c->first.first == o.view; ++c)
+      if (planHash(planOf(c->second)) == o.plan) decided = &c->second;
+    if (decided != nullptr) {
+      Lock l{o.view, *decided, {}, o.plan};
       lock_.reset();  // decided: overrides any lock
       adopt(std::move(l), now);
     } else {

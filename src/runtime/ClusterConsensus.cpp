@@ -9,7 +9,36 @@ namespace sashimono::runtime {
 
 namespace {
 constexpr std::size_t kRecentLedgers = 16;  // closed ledgers whose inputs members may still ask for
+
+// What the test switch reports in place of a hash it lies about: every bit flipped.
+Hash falsified(const Hash& h) {
+  Hash f = h;
+  for (auto& b : f) b = static_cast<std::uint8_t>(~b);
+  return f;
+}
 }  // namespace
+
+core::Result<TestLie> parseTestLie(std::string_view text) {
+  if (text.empty()) return TestLie::kNone;
+  if (text == "state") return TestLie::kState;
+  if (text == "outputs") return TestLie::kOutputs;
+  if (text == "equivocate") return TestLie::kEquivocate;
+  return core::Error("unknown lie '" + std::string(text) + "' (state, outputs or equivocate)");
+}
+
+const char* testLieName(TestLie lie) {
+  switch (lie) {
+    case TestLie::kNone:
+      return "none";
+    case TestLie::kState:
+      return "state";
+    case TestLie::kOutputs:
+      return "outputs";
+    case TestLie::kEquivocate:
+      return "equivocate";
+  }
+  return "?";
+}
 
 ClusterConsensus::ClusterConsensus(ClusterConfig config, InstanceKey key, PeerLink& link)
     : config_(std::move(config)),
@@ -188,6 +217,7 @@ void ClusterConsensus::act() {
     for (auto& a : actions) {
       switch (a.kind) {
         case K::kBroadcast:
+          if (equivocate(a.message)) break;  // TEST ONLY: false unless config_.lie says so
           out_.emplace_back(std::nullopt, std::move(a.message));
           break;
         case K::kSend:
@@ -328,7 +358,9 @@ Agreed ClusterConsensus::agree(const RoundPlan& plan, const Hash& outputRoot, co
   lastReplaced_ = false;
   if (!running_ || agreement_.seq() != plan.seqNo) return {};
   const Hash ran = *running_;
-  agreement_.executed(ran, stateHash, outputRoot, ledgerHash);
+  Hash state = stateHash, root = outputRoot;
+  lieAbout(plan.seqNo, state, root);  // TEST ONLY: nothing unless config_.lie says so
+  agreement_.executed(ran, state, root, ledgerHash);
   act();
   lock.unlock();
   flush();
@@ -345,6 +377,37 @@ Agreed ClusterConsensus::agree(const RoundPlan& plan, const Hash& outputRoot, co
   for (auto& [k, sig] : closed_->signatures) a.rootSignatures.emplace_back(k, sig);
   for (auto& [k, sig] : closed_->ledgerSignatures) a.ledgerSignatures.emplace_back(k, sig);
   return a;
+}
+
+void ClusterConsensus::lieAbout(std::uint64_t seq, Hash& stateHash, Hash& outputRoot) const {
+  Hash* lie = config_.lie == TestLie::kState     ? &stateHash
+              : config_.lie == TestLie::kOutputs ? &outputRoot
+                                                 : nullptr;
+  if (lie == nullptr) return;
+  const Hash truth = *lie;
+  *lie = falsified(truth);
+  spdlog::warn("TEST LIE: round {}: this member reports the {} {} instead of {}", seq,
+               lie == &stateHash ? "state hash" : "output root", core::toHexLower(*lie),
+               core::toHexLower(truth));
+}
+
+bool ClusterConsensus::equivocate(const PeerMessage& m) {
+  const auto* p = std::get_if<Proposal>(&m);
+  if (config_.lie != TestLie::kEquivocate || p == nullptr || p->leader != key_.publicKey()) return false;
+  Proposal twin = *p;
+  twin.timestamp += 1;
+  signProposal(twin, key_);
+  std::vector<PubKey> others;
+  for (const auto& k : agreement_.unl())
+    if (k != key_.publicKey()) others.push_back(k);
+  const std::size_t half = (others.size() + 1) / 2;
+  for (std::size_t i = 0; i < others.size(); ++i)
+    out_.emplace_back(others[i], i < half ? PeerMessage(*p) : PeerMessage(twin));
+  spdlog::warn(
+      "TEST LIE: round {} view {}: this member signed two proposals, {} to {} member(s) and {} to {}", p->seq,
+      p->view, core::toHexLower(proposalHash(*p)), half, core::toHexLower(proposalHash(twin)),
+      others.size() - half);
+  return true;
 }
 
 void ClusterConsensus::tickLoop() {

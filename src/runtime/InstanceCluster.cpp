@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 #include <spdlog/spdlog.h>
 
@@ -44,6 +45,18 @@ FileStamp stampOf(const std::string& path) {
 }  // namespace
 
 core::Status Instance::startPeers() {
+  // TEST ONLY (docs/CLUSTER.md, "A lying member, for tests"): read once, from the environment of
+  // whoever started the runtime (a host node starts it with an environment of its own making, and
+  // refuses tenant variables named SASHIMONO_*; a contract gets an environment of its own).
+  const char* lie = std::getenv("SASHIMONO_TEST_LIE");
+  auto parsed = parseTestLie(lie != nullptr ? lie : "");
+  if (!parsed) return parsed.error().context("SASHIMONO_TEST_LIE");
+  testLie_ = *parsed;
+  if (testLie_ != TestLie::kNone)
+    spdlog::warn(
+        "SASHIMONO_TEST_LIE={}: TEST ONLY: this member lies to the other members of its cluster; "
+        "never set it outside tests",
+        testLieName(testLie_));
   npl_ = std::make_unique<NplRouter>(config_.contractId, key_);
   if (!config_.peer.enabled) return {};
   PeerNetworkOptions o;
@@ -231,11 +244,14 @@ void Instance::chooseConsensus() {
     // to reach everyone and their votes come back).
     cc.agreement.viewTimeout = std::chrono::milliseconds(std::max<std::uint64_t>(250, c.roundTimeMs));
     cc.agreement.maxViewTimeout = std::max(cc.agreement.maxViewTimeout, cc.agreement.viewTimeout * 4);
+    cc.lie = testLie_;
     auto cl = std::make_unique<ClusterConsensus>(cc, key_, *link_);
     cl->setPacing(c.roundTimeMs, c.periodicRounds, c.busyRoundMs);
     cluster = cl.get();
     next = std::move(cl);
     spdlog::info("cluster: {} members, {} must agree", unl.size(), cc.agreement.threshold);
+    if (testLie_ != TestLie::kNone)
+      spdlog::warn("cluster: TEST ONLY: this member lies ({})", testLieName(testLie_));
   }
   std::unique_ptr<Consensus> old;
   {

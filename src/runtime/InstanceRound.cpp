@@ -62,11 +62,21 @@ void Instance::runRound(RoundPlan& plan) {
   };
   // 1. Installs asked for locally (sashimono dev) happen first, outside any ledger's inputs.
   std::deque<Bundle> installs;
+  // The inputs of this member's users that the plan takes: no longer pending here, unless the round
+  // is replaced (below): then they are pending again, and their senders are answered by the round or
+  // the fetched ledger (settleSyncedInputs) that applies them.
+  struct Taken {
+    Hash hash{};
+    PubKey user{};
+    std::uint64_t bytes = 0;
+  };
+  std::vector<Taken> taken;
   {
     std::lock_guard lock(mu_);
     installs.swap(installs_);
     for (const auto& in : plan.inputs) {
-      pendingHashes_.erase(in.hash);
+      if (pendingHashes_.erase(in.hash) == 0) continue;  // relayed by a member
+      taken.push_back(Taken{in.hash, in.user, static_cast<std::uint64_t>(in.blob.size())});
       auto it = pendingBytes_.find(in.user);
       if (it != pendingBytes_.end()) {
         it->second -= std::min(it->second, static_cast<std::uint64_t>(in.blob.size()));
@@ -170,6 +180,11 @@ void Instance::runRound(RoundPlan& plan) {
       if (auto back = stateRounds_->rollback(); !back)
         spdlog::error("round {}: rolling back: {}", plan.seqNo, back.error().message);
       if (auto st = reloadContractConfig(); !st) spdlog::error("patch.cfg: {}", st.error().message);
+    }
+    std::lock_guard lock(mu_);
+    for (const auto& t : taken) {
+      pendingHashes_.insert(t.hash);
+      pendingBytes_[t.user] += t.bytes;
     }
   };
   // 5. Run the contract (or the bootstrap's answer when none is deployed).

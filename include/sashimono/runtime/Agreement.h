@@ -141,6 +141,9 @@ class Agreement {
   void onViewChange(const ViewChange& vc, AgreementClock now);
   void considerProposal(std::uint32_t view, AgreementClock now);
   void maybeCertify(std::uint32_t view, const Hash& proposal, AgreementClock now);
+  // The proposal of view `view`'s leader with this hash: the first this member got (proposals_) or
+  // another the leader signed for that view (conflicting_); nullptr when not here.
+  [[nodiscard]] const Proposal* proposalFor(std::uint32_t view, const Hash& hash) const;
   void adopt(Lock lock, AgreementClock now);
   void maybeClose();
   // A message for a later round: kept when for one of the next few (replayed by startRound),
@@ -163,8 +166,11 @@ class Agreement {
   std::uint32_t view_ = 0;
   std::optional<AgreementClock> deadline_;  // the current view's timeout, once there is work
   bool closed_ = false;
-  std::map<std::uint32_t, Proposal> proposals_;                          // the leader's, per view
-  std::map<std::uint32_t, Hash> proposalHashes_;                         // of proposals_
+  std::map<std::uint32_t, Proposal> proposals_;   // the leader's, per view
+  std::map<std::uint32_t, Hash> proposalHashes_;  // of proposals_
+  // Other proposals the leader of a view signed (evidence), by (view, hash): a few per view, so
+  // that this member can follow the one the others certify or decide.
+  std::map<std::pair<std::uint32_t, Hash>, Proposal> conflicting_;
   std::set<std::uint32_t> voted_, proposed_, viewChangeSent_, waiting_;  // per view
   std::map<std::pair<std::uint32_t, Hash>, std::map<PubKey, Vote>> votes_;
   std::optional<Lock> lock_;

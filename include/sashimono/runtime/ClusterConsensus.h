@@ -18,9 +18,11 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "sashimono/core/Result.h"
 #include "sashimono/runtime/Agreement.h"
 #include "sashimono/runtime/Consensus.h"
 #include "sashimono/runtime/PeerMessage.h"
@@ -36,9 +38,23 @@ class PeerLink {
   virtual void broadcast(const PeerMessage& m) = 0;
 };
 
+// TEST ONLY (docs/CLUSTER.md, "A lying member, for tests"): makes this member lie, so that tests
+// with real processes can show the others accept nothing of it. The runtime reads it once at
+// start from the environment variable SASHIMONO_TEST_LIE (Instance); nothing else sets it.
+//   kState       its results carry a wrong state hash (the output root and ledger hash it
+//                computed are left as they are)
+//   kOutputs     its results carry a wrong output root, and its root_sig signs that root
+//   kEquivocate  every proposal it makes is signed twice, the second with a timestamp 1 ms later:
+//                one goes to the first half of the other members (UNL order), the other to the rest
+enum class TestLie { kNone, kState, kOutputs, kEquivocate };
+// "" (unset) is kNone; "state", "outputs", "equivocate"; anything else an error.
+[[nodiscard]] core::Result<TestLie> parseTestLie(std::string_view text);
+const char* testLieName(TestLie lie);
+
 struct ClusterConfig {
   AgreementConfig agreement;
   std::chrono::milliseconds tick{20};  // how often view timeouts are looked at
+  TestLie lie = TestLie::kNone;        // never set outside tests
 };
 
 class ClusterConsensus final : public Consensus {
@@ -88,6 +104,10 @@ class ClusterConsensus final : public Consensus {
   void act();
   void flush();
   void tickLoop();
+  // The lies of config_.lie (mu_ held): a falsified result before the agreement signs it; a
+  // proposal of this member sent as two (true when it took care of sending `m`).
+  void lieAbout(std::uint64_t seq, Hash& stateHash, Hash& outputRoot) const;
+  bool equivocate(const PeerMessage& m);
 
   ClusterConfig config_;
   InstanceKey key_;

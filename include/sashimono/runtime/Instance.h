@@ -164,7 +164,8 @@ class Instance final : public UserService {
   std::unique_ptr<PeerLink> link_;
   std::unique_ptr<NplRouter> npl_;
   std::uint16_t peerPort_ = 0;
-  std::thread watcher_;  // the cluster file
+  TestLie testLie_ = TestLie::kNone;  // TEST ONLY: SASHIMONO_TEST_LIE, read once by startPeers
+  std::thread watcher_;               // the cluster file
   // Sync: the member the engine fetches from, and what it answered.
   std::mutex syncMu_;
   std::condition_variable syncCv_;

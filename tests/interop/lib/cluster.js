@@ -21,11 +21,15 @@ async function waitFor(cond, ms, what) {
   }
 }
 
-// Starts `sashimono runtime` on the member's files; resolves once it printed its ports.
+// Starts `sashimono runtime` on the member's files; resolves once it printed its ports. `m.env`:
+// variables added to this process's environment (SASHIMONO_TEST_LIE is passed only from there).
 function startRuntime(binary, m) {
   return new Promise((resolve, reject) => {
+    const env = { ...process.env };
+    delete env.SASHIMONO_TEST_LIE;
+    Object.assign(env, m.env || {});
     const proc = spawn(binary, ['runtime', '--no-supervisor', '--config', m.config, '--data', m.data,
-      '--contract-fs', m.fs], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--contract-fs', m.fs], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let log = '';
     let started = false;
     const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`runtime did not start:\n${log}`)); }, 20000);

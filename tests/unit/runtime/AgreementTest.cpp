@@ -212,6 +212,42 @@ TEST(AgreementTest, LockedMembersRefuseAnotherPlanFromALyingLeader) {
   }
 }
 
+// Round 1's view-0 leader sends member X another proposal (another timestamp) than the others,
+// and X gets it before the others relay the first: X votes for it, the others certify and decide
+// the first. X has the first too (relayed: kept as evidence), so it follows the certificate
+// and closes the round with the others; it does not fall behind and have to sync. (It used to
+// keep only the first proposal it got of a view, and then treated the decided one as one it
+// lacked.)
+TEST(AgreementTest, AMemberThatGotAnEquivocatingLeadersOtherProposalFollowsTheCertifiedOne) {
+  AgreementSim s(5, 0.8, 7);
+  const std::size_t liar = s.indexOf(s.member(0).agreement->leader(1, 0));
+  const std::size_t x = liar == 0 ? 1 : 0;
+  s.tamper = [&](std::size_t from, std::size_t to, const PeerMessage& m) -> PeerMessage {
+    const auto* p = std::get_if<Proposal>(&m);
+    if (from != liar || to != x || p == nullptr || p->seq != 1 || p->view != 0) return m;
+    Proposal q = *p;
+    q.timestamp += 1;
+    signProposal(q, *s.member(liar).key);
+    return q;
+  };
+  s.messageDelay = [&](std::size_t from, std::size_t to, const PeerMessage& m) {
+    if (to == x && std::holds_alternative<Proposal>(m)) return from == liar ? Ms(1) : Ms(8);
+    return Ms(5);
+  };
+  s.start(1);
+  s.runUntil(Ms(1000));
+  std::string why;
+  EXPECT_TRUE(s.agreeOnEveryLedger(&why)) << why;
+  EXPECT_FALSE(s.member(x).evidence.empty()) << "X got both proposals";
+  EXPECT_EQ(s.member(x).behind, 0U) << "X had to sync a round it could run";
+  ASSERT_FALSE(s.member(x).closed.empty()) << "X closed nothing";
+  EXPECT_GE(s.minClosed(all(s)), 10U);
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    ASSERT_FALSE(s.member(i).closed.empty()) << i;
+    EXPECT_EQ(s.member(i).closed[0].plan, s.member(x).closed[0].plan) << i;
+  }
+}
+
 TEST(AgreementTest, MissingInputsAreFetchedBeforeTheVote) {
   AgreementSim s(3, 0.8, 8);
   s.start(2, [](std::size_t i, const Hash&) { return i == 2; });  // member 2 never has them first

@@ -5,6 +5,7 @@
 // applied once, in the same order everywhere.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
 
 #include "fakes/Eventually.h"
@@ -52,7 +54,8 @@ class Net {
     std::unique_ptr<fakes::StandInEngine> engine;
   };
 
-  Net(std::size_t n, double fraction) : members_(n) {
+  // `lies`: members started with a test switch (TestLie), by index.
+  Net(std::size_t n, double fraction, const std::map<std::size_t, TestLie>& lies = {}) : members_(n) {
     AgreementConfig c;
     for (std::size_t i = 0; i < n; ++i) {
       std::array<std::uint8_t, 32> seed{};
@@ -66,7 +69,9 @@ class Net {
     for (std::size_t i = 0; i < n; ++i) {
       Member& m = members_[i];
       m.link = std::make_unique<Link>(*this, i);
-      m.consensus = std::make_unique<ClusterConsensus>(ClusterConfig{c}, *m.key, *m.link);
+      ClusterConfig cc{c};
+      if (auto it = lies.find(i); it != lies.end()) cc.lie = it->second;
+      m.consensus = std::make_unique<ClusterConsensus>(cc, *m.key, *m.link);
       m.deliver = std::thread([this, i] { deliverLoop(i); });
       m.engine = std::make_unique<fakes::StandInEngine>(*m.consensus, c.threshold);
     }
@@ -184,6 +189,80 @@ TEST(ClusterConsensusTest, InputsSentToDifferentMembersAreAppliedOnceInOneOrder)
       EXPECT_EQ(net.member(i).consensus->pending(), 0U);
       EXPECT_TRUE(net.member(i).consensus->evidence().empty());
       EXPECT_EQ(net.member(i).consensus->voteStatus(), "synced");
+    }
+  }
+}
+
+TEST(ClusterConsensusTest, TheTestSwitchParsesItsThreeLiesAndNothingElse) {
+  EXPECT_EQ(*parseTestLie(""), TestLie::kNone);
+  EXPECT_EQ(*parseTestLie("state"), TestLie::kState);
+  EXPECT_EQ(*parseTestLie("outputs"), TestLie::kOutputs);
+  EXPECT_EQ(*parseTestLie("equivocate"), TestLie::kEquivocate);
+  for (const char* bad : {"none", "State", "state ", "1", "yes"}) EXPECT_FALSE(parseTestLie(bad).ok()) << bad;
+  EXPECT_STREQ(testLieName(TestLie::kOutputs), "outputs");
+}
+
+// A member made to lie by the test switch (ClusterConfig::lie): the four others (T = 4 of 5) close
+// every round without it, on one chain. A member that reports a wrong state hash or output root
+// learns that its result differs (behind: it must sync). One that signs two proposals whenever it
+// leads leaves evidence at the members that get both before the round closes (all of them when
+// the split holds and the view times out; fewer when a member's relay of one outruns the liar's
+// own message of the other, and the round closes on it): rounds go on until every honest member
+// kept evidence.
+TEST(ClusterConsensusTest, AMemberMadeToLieChangesNothingTheOthersAccept) {
+  constexpr std::size_t kLiar = 2;
+  for (TestLie lie : {TestLie::kState, TestLie::kOutputs, TestLie::kEquivocate}) {
+    SCOPED_TRACE(testLieName(lie));
+    Net net(5, 0.8, {{kLiar, lie}});
+    std::array<std::uint8_t, 32> seed{};
+    seed[0] = 2;
+    const InstanceKey user = InstanceKey::fromSeed(seed);
+    std::set<Hash> submitted;
+    const std::vector<std::size_t> honest{0, 1, 3, 4};
+    const std::string liarHex = core::toHexLower(net.member(kLiar).key->publicKey());
+    auto applied = [&](std::size_t i) {
+      std::size_t n = 0;
+      for (const auto& [seq, hash, ins] : net.ledgers(i)) n += ins.size();
+      return n;
+    };
+    auto keptEvidence = [&](std::size_t i) {
+      const auto ev = net.member(i).consensus->evidence();
+      return std::any_of(ev.begin(), ev.end(), [&](const std::string& e) {
+        return e.find("leader " + liarHex + " signed two proposals") != std::string::npos;
+      });
+    };
+    auto everyHonestKeptEvidence = [&] { return std::all_of(honest.begin(), honest.end(), keptEvidence); };
+    // One input a round, to honest members in turn, over more than one round of leaders.
+    for (std::uint64_t k = 1;
+         k <= 8 || (lie == TestLie::kEquivocate && k <= 40 && !everyHonestKeptEvidence()); ++k) {
+      RoundInput in = fakes::signedUserInput(user, k);
+      submitted.insert(in.hash);
+      net.member(honest[k % honest.size()]).consensus->submit(std::move(in));
+      ASSERT_TRUE(eventually([&] {
+        for (std::size_t i : honest)
+          if (applied(i) < submitted.size()) return false;
+        return true;
+      })) << "input "
+          << k << " was not applied by the four honest members";
+    }
+    expectOneChainWithEveryInputOnce(net, submitted);
+    for (std::size_t i : honest) {
+      EXPECT_EQ(net.member(i).consensus->voteStatus(), "synced") << i;
+      EXPECT_FALSE(net.member(i).consensus->behind().has_value()) << i;
+    }
+    if (lie == TestLie::kEquivocate) {
+      for (std::size_t i : honest) {
+        EXPECT_TRUE(keptEvidence(i)) << "member " << i << " kept no evidence of the two proposals";
+        for (const auto& e : net.member(i).consensus->evidence())
+          EXPECT_NE(e.find(liarHex), std::string::npos) << "evidence against another member: " << e;
+      }
+      // Its own results are true: it closes the same ledgers as the others.
+      EXPECT_TRUE(eventually([&] { return applied(kLiar) == submitted.size(); }));
+    } else {
+      EXPECT_TRUE(net.member(kLiar).consensus->behind().has_value())
+          << "the liar did not learn that its result differs";
+      EXPECT_TRUE(net.ledgers(kLiar).empty()) << "the liar closed a ledger on its false result";
+      for (std::size_t i : honest) EXPECT_TRUE(net.member(i).consensus->evidence().empty()) << i;
     }
   }
 }
