@@ -21,7 +21,6 @@
 // its user (seen by a second client that checks nothing) verified against the UNL and is the one
 // the honest chain holds.
 'use strict';
-const { spawn } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -30,8 +29,7 @@ const { check } = require('./lib/devnet');
 const { prepareJsSample } = require('./lib/instance');
 const {
   withTimeout, hex, waitFor, startRuntime, stopRuntime, connect, input, makeMembers, startMembers, writeMembership,
-  waitForUnl,
-} = require('./lib/cluster');
+  waitForUnl, runCommand } = require('./lib/cluster');
 
 const binary = process.argv[2];
 if (!binary) { console.error('usage: node cluster-liar.test.js <sashimono binary>'); process.exit(2); }
@@ -48,16 +46,6 @@ const DIFFERS = /cluster: behind the other members: this member's result of roun
 const evidenceOf = (key, flags = '') => new RegExp(`cluster: leader ${key} signed two proposals for round (\\d+) view (\\d+): ([0-9a-f]{64}) and ([0-9a-f]{64})`, flags);
 const ANY_EVIDENCE = /cluster: (?:leader|member) (ed[0-9a-f]{64}) (?:signed two|voted for two)/g;
 
-// A command of ours, without blocking this process.
-function run(args) {
-  return new Promise((resolve) => {
-    const p = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { out += d; });
-    p.on('exit', (code) => resolve({ status: code, out }));
-  });
-}
 
 // A client without trusted keys: hotpocket-js-client then checks nothing, so it sees every output
 // the member sends this user, whether it verifies or not.
@@ -84,7 +72,7 @@ async function main() {
     const unl = members.map((m) => m.key).sort();
     for (const m of members) writeMembership(m, members.map((o) => ({ key: o.key, peer: `127.0.0.1:${o.peerPort}` })));
     await waitForUnl(members, await HotPocket.generateKeys(hex(owner.privateKey)), N);
-    const deploy = await run(['deploy', '--url', members[0].url, '--key-file', path.join(tmp, 'owner.key'),
+    const deploy = await runCommand(binary, ['deploy', '--url', members[0].url, '--key-file', path.join(tmp, 'owner.key'),
       '--dir', prepareJsSample('js-counter', path.join(tmp, 'contract')), '--timeout', '60']);
     check(deploy.status === 0, `deploy through member 0 while member ${LIAR} lies (${deploy.out.trim()})`);
 
