@@ -413,7 +413,13 @@ bool ClusterConsensus::equivocate(const PeerMessage& m) {
 void ClusterConsensus::tickLoop() {
   std::unique_lock lock(mu_);
   while (!stopped_) {
-    cv_.wait_for(lock, config_.tick, [&] { return stopped_; });
+    // Idle (no view timer, no periodic rounds): sleep until something gives the round work (every
+    // such event notifies) or, should one not, the idle tick; else look at the timers every tick.
+    const auto idle = [&] { return !periodic_ && !(started_ && agreement_.timing()); };
+    if (idle())
+      cv_.wait_for(lock, config_.idleTick, [&] { return stopped_ || !idle(); });
+    else
+      cv_.wait_for(lock, config_.tick, [&] { return stopped_; });
     if (stopped_) break;
     if (started_) {
       const auto wall = static_cast<std::uint64_t>(nowMs());

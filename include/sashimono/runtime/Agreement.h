@@ -117,6 +117,8 @@ class Agreement {
   [[nodiscard]] std::uint64_t seq() const { return seq_; }
   [[nodiscard]] std::uint32_t view() const { return view_; }
   [[nodiscard]] bool closed() const { return closed_; }
+  // Whether a view timer runs (the round has work and is not closed): tick() does nothing without.
+  [[nodiscard]] bool timing() const { return !closed_ && deadline_.has_value(); }
   [[nodiscard]] const PubKey& leader(std::uint64_t seq, std::uint32_t view) const;
   [[nodiscard]] const std::vector<PubKey>& unl() const { return config_.unl; }
 

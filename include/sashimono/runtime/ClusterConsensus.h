@@ -53,8 +53,9 @@ const char* testLieName(TestLie lie);
 
 struct ClusterConfig {
   AgreementConfig agreement;
-  std::chrono::milliseconds tick{20};  // how often view timeouts are looked at
-  TestLie lie = TestLie::kNone;        // never set outside tests
+  std::chrono::milliseconds tick{20};       // how often view timeouts are looked at while a view timer runs
+  std::chrono::milliseconds idleTick{250};  // and while none runs (nothing to do: the ticker sleeps)
+  TestLie lie = TestLie::kNone;             // never set outside tests
 };
 
 class ClusterConsensus final : public Consensus {
