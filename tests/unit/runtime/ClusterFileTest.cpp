@@ -84,7 +84,8 @@ TEST(ClusterFileTest, PeerChangesets) {
       {}, R"({"type":"peer_changeset","add":["10.0.0.2:22860","[::1]:7","h:1"],"remove":[]})");
   ASSERT_TRUE(a.ok()) << a.error().message;
   EXPECT_EQ(*a, (std::vector<std::string>{"10.0.0.2:22860", "[::1]:7", "h:1"}));
-  auto b = applyPeerChangeset(*a, R"({"type":"peer_changeset","add":["x:2"],"remove":["h:1","not.listed:9"]})");
+  auto b =
+      applyPeerChangeset(*a, R"({"type":"peer_changeset","add":["x:2"],"remove":["h:1","not.listed:9"]})");
   ASSERT_TRUE(b.ok()) << b.error().message;
   EXPECT_EQ(*b, (std::vector<std::string>{"10.0.0.2:22860", "[::1]:7", "x:2"}));
   auto c = applyPeerChangeset(*b, R"({"type":"peer_changeset","add":["y:3"],"remove":"*"})");
