@@ -28,7 +28,7 @@ const HotPocket = require('hotpocket-js-client');
 const { check } = require('./lib/devnet');
 const { prepareJsSample } = require('./lib/instance');
 const {
-  withTimeout, hex, waitFor, startRuntime, stopRuntime, connect, input, makeMembers, startMembers, writeMembership,
+  withTimeout, hex, waitFor, startRuntime, stopRuntime, connect, input, makeOwner, makeMembers, startMembers, writeMembership,
   waitForUnl, runCommand } = require('./lib/cluster');
 
 const binary = process.argv[2];
@@ -63,8 +63,7 @@ async function main() {
   const members = [];
   const clients = [];
   try {
-    const owner = await HotPocket.generateKeys();
-    fs.writeFileSync(path.join(tmp, 'owner.key'), hex(owner.privateKey) + '\n', { mode: 0o600 });
+    const owner = await makeOwner(tmp);
     members.push(...await makeMembers(tmp, N, owner.publicKey));
     const liar = members[LIAR];
     liar.env = { SASHIMONO_TEST_LIE: 'state' };  // from the first round on, the deployment's included

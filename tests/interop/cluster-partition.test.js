@@ -17,7 +17,7 @@ const path = require('path');
 const HotPocket = require('hotpocket-js-client');
 const { check } = require('./lib/devnet');
 const { prepareJsSample } = require('./lib/instance');
-const { sleep, withTimeout, hex, waitFor, stopRuntime, makeMembers, startMembers, writeMembership, waitForUnl,
+const { sleep, withTimeout, hex, waitFor, stopRuntime, makeOwner, makeMembers, startMembers, writeMembership, waitForUnl,
   runCommand } = require('./lib/cluster');
 
 const binary = process.argv[2];
@@ -64,8 +64,7 @@ async function main() {
   const relays = [];
   const clients = [];
   try {
-    const owner = await HotPocket.generateKeys();
-    fs.writeFileSync(path.join(tmp, 'owner.key'), hex(owner.privateKey) + '\n', { mode: 0o600 });
+    const owner = await makeOwner(tmp);
     // Three of five must agree (T = 3 at 60 %): the majority side of a 2/3 partition goes on.
     members.push(...await makeMembers(tmp, N, owner.publicKey,
       { version: '1.0', unl: [], consensus: { mode: 'public', roundtime: 500, threshold: 60 } }));

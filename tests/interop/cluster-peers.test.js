@@ -15,7 +15,7 @@ const path = require('path');
 const HotPocket = require('hotpocket-js-client');
 const { check } = require('./lib/devnet');
 const { prepareJsSample } = require('./lib/instance');
-const { withTimeout, hex, waitFor, startRuntime, stopRuntime, connect, input, makeMembers, startMembers,
+const { withTimeout, hex, waitFor, startRuntime, stopRuntime, connect, input, makeOwner, makeMembers, startMembers,
   writeMembership, waitForUnl, runCommand } = require('./lib/cluster');
 
 const binary = process.argv[2];
@@ -49,8 +49,7 @@ async function main() {
   const members = [];
   const clients = [];
   try {
-    const owner = await HotPocket.generateKeys();
-    fs.writeFileSync(path.join(tmp, 'owner.key'), hex(owner.privateKey) + '\n', { mode: 0o600 });
+    const owner = await makeOwner(tmp);
     members.push(...await makeMembers(tmp, N, owner.publicKey));
     await startMembers(binary, members);
     for (const m of members) writeMembership(m, members.map((o) => ({ key: o.key, peer: `127.0.0.1:${o.peerPort}` })));

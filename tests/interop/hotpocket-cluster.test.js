@@ -22,7 +22,7 @@ const HotPocket = require('hotpocket-js-client');
 const { check } = require('./lib/devnet');
 const { prepareJsSample } = require('./lib/instance');
 const {
-  withTimeout, hex, waitFor, startRuntime, stopRuntime, connect, input, makeMembers, startMembers, writeMembership,
+  withTimeout, hex, waitFor, startRuntime, stopRuntime, connect, input, makeOwner, makeMembers, startMembers, writeMembership,
   waitForUnl,
 } = require('./lib/cluster');
 
@@ -37,8 +37,7 @@ async function main() {
   const members = [];
   const clients = [];
   try {
-    const owner = await HotPocket.generateKeys();
-    fs.writeFileSync(path.join(tmp, 'owner.key'), hex(owner.privateKey) + '\n', { mode: 0o600 });
+    const owner = await makeOwner(tmp);
     members.push(...await makeMembers(tmp, N, owner.publicKey));
     await startMembers(binary, members);
     const unl = members.map((m) => m.key).sort();

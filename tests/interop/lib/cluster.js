@@ -85,6 +85,14 @@ async function input(c, text, what, timeoutMs = 20000) {
 }
 
 
+// The dApp owner's keys, with its private key in tmp/owner.key (0600), the file
+// `sashimono deploy --key-file` reads.
+async function makeOwner(tmp) {
+  const owner = await HotPocket.generateKeys();
+  fs.writeFileSync(path.join(tmp, 'owner.key'), hex(owner.privateKey) + '\n', { mode: 0o600 });
+  return owner;
+}
+
 // Makes n members' files under tmp: instance key, instance.json (user and peer ports on
 // 127.0.0.1, picked at the first start and kept after), and patch.cfg when `patch` is given (the
 // same on every member: it is part of the state).
@@ -155,5 +163,5 @@ function runCommand(binary, args) {
 
 module.exports = {
   sleep, withTimeout, hex, waitFor, startRuntime, stopRuntime, connect, outputsOf, input,
-  makeMembers, startMembers, writeMembership, waitForUnl, runCommand,
+  makeOwner, makeMembers, startMembers, writeMembership, waitForUnl, runCommand,
 };
