@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -102,6 +103,7 @@ struct WsClient::Impl : std::enable_shared_from_this<WsClient::Impl> {
   beast::flat_buffer buffer;
   std::deque<std::string> outQueue;  // strand-only
   bool writing = false;
+  std::atomic<std::size_t> unsent{0};  // sent and not yet written (outQueue's size, and posts on the way)
   std::thread thread;
   // Keeps run() going while the client lives, even with no operation pending (autoRead off).
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -171,6 +173,7 @@ struct WsClient::Impl : std::enable_shared_from_this<WsClient::Impl> {
                    [self = shared_from_this(), &ws](beast::error_code ec, std::size_t) {
                      self->writing = false;
                      self->outQueue.pop_front();
+                     self->unsent -= 1;
                      if (ec) {
                        self->markDone("write: " + ec.message());
                        return;
@@ -338,6 +341,7 @@ Status WsClient::send(std::string text) {
     std::lock_guard lock(impl_->mu);
     if (!impl_->open) return Error("send: connection closed", 0, "closed");
   }
+  impl_->unsent += 1;
   asio::post(impl_->lowest().get_executor(), [i = impl_, t = std::move(text)]() mutable {
     i->outQueue.push_back(std::move(t));
     if (!i->writing) i->withWs([&](auto& ws) { i->doWrite(ws); });
@@ -385,6 +389,8 @@ bool WsClient::isOpen() const {
   std::lock_guard lock(impl_->mu);
   return impl_->open && !impl_->done;
 }
+
+std::size_t WsClient::unsent() const { return isOpen() ? impl_->unsent.load() : 0; }
 
 std::optional<int> WsClient::closeCode() const {
   std::lock_guard lock(impl_->mu);

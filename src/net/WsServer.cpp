@@ -192,6 +192,7 @@ class ServerSession : public ServerSessionBase, public std::enable_shared_from_t
   const std::string& remoteAddress() const override { return remote_; }
   bool isLoopback() const override { return loopback_; }
   bool isOpen() const override { return open_.load() && !closed_.load(); }
+  std::size_t unsent() const override { return isOpen() ? queuedCount_.load() : 0; }
 
  private:
   void tlsHandshake() {

@@ -168,7 +168,7 @@ void Agreement::propose(std::uint64_t timestamp, std::vector<PubKey> users, std:
   signProposal(p, key_);
   proposed_.insert(view_);
   broadcast(p);
-  onProposal(p, now);
+  onProposal(p, now, true);
 }
 
 bool Agreement::notThisRound(const PubKey& from, const PeerMessage& m, std::uint64_t seq) {
@@ -181,24 +181,29 @@ bool Agreement::notThisRound(const PubKey& from, const PeerMessage& m, std::uint
   return true;
 }
 
-void Agreement::receive(const PubKey& from, const PeerMessage& m, AgreementClock now) {
+void Agreement::receive(const PubKey& from, const PeerMessage& m, AgreementClock now, bool verified) {
   if (!member(from)) return;
+  // A message kept for a later round is checked again when that round replays it.
   if (const auto* p = std::get_if<Proposal>(&m)) {
-    if (!notThisRound(from, m, p->seq)) onProposal(*p, now);  // relayed ones too
+    if (!notThisRound(from, m, p->seq)) onProposal(*p, now, verified);  // relayed ones too
   } else if (const auto* v = std::get_if<Vote>(&m)) {
-    if (!notThisRound(from, m, v->seq) && v->voter == from) onVote(*v, now);
+    if (!notThisRound(from, m, v->seq) && v->voter == from) onVote(*v, now, verified);
   } else if (const auto* o = std::get_if<Output>(&m)) {
-    if (!notThisRound(from, m, o->seq) && o->member == from) onOutput(*o, now);
+    if (!notThisRound(from, m, o->seq) && o->member == from) onOutput(*o, now, verified);
   } else if (const auto* vc = std::get_if<ViewChange>(&m)) {
-    if (!notThisRound(from, m, vc->seq) && vc->member == from) onViewChange(*vc, now);
+    if (!notThisRound(from, m, vc->seq) && vc->member == from) onViewChange(*vc, now, verified);
   }
 }
 
-void Agreement::onProposal(const Proposal& p, AgreementClock now) {
-  if (p.leader != leader(p.seq, p.view) || !verifyProposal(p)) return;
+void Agreement::onProposal(const Proposal& p, AgreementClock now, bool verified) {
+  if (p.leader != leader(p.seq, p.view)) return;
+  // A copy of a proposal already here (every member relays it) is dropped before any signature
+  // check: the same content, whose signature was checked when it first came.
   const Hash h = proposalHash(p);
-  if (auto it = proposalHashes_.find(p.view); it != proposalHashes_.end()) {
-    if (it->second == h || conflicting_.count({p.view, h}) != 0) return;  // known
+  auto it = proposalHashes_.find(p.view);
+  if (it != proposalHashes_.end() && (it->second == h || conflicting_.count({p.view, h}) != 0)) return;
+  if (!verified && !verifyProposal(p)) return;
+  if (it != proposalHashes_.end()) {
     evidence("leader " + core::toHexLower(p.leader) + " signed two proposals for round " +
              std::to_string(p.seq) + " view " + std::to_string(p.view) + ": " + core::toHexLower(it->second) +
              " and " + core::toHexLower(h));
@@ -216,11 +221,12 @@ void Agreement::onProposal(const Proposal& p, AgreementClock now) {
   }
   proposals_[p.view] = p;
   proposalHashes_[p.view] = h;
-  // Relayed once by every member: a member the leader cannot reach still gets it, and a leader
-  // that signed two proposals for one view is caught (kEvidence above, at whoever gets both).
-  if (p.leader != key_.publicKey()) broadcast(p);
   noteWork(now);
-  considerProposal(p.view, now);
+  considerProposal(p.view, now);  // this member's vote goes out first ...
+  // ... then the proposal, relayed once by every member: a member the leader cannot reach still
+  // gets it, and a leader that signed two proposals for one view is caught (kEvidence above, at
+  // whoever gets both).
+  if (p.leader != key_.publicKey()) broadcast(p);
   maybeCertify(p.view, h, now);
 }
 
@@ -262,13 +268,26 @@ void Agreement::considerProposal(std::uint32_t view, AgreementClock now) {
   signVote(v, key_);
   voted_.insert(view);
   broadcast(v);
-  onVote(v, now);
+  // The plan runs while the votes travel (speculatively: unlocked, its output is sent only once a
+  // certificate locks this member on it, and a certificate for another plan rolls it back).
+  if (config_.speculate && !executing_) execute(planHash(planOf(p)), planOf(p));
+  onVote(v, now, true);
+}
+
+void Agreement::execute(const Hash& plan, Plan content) {
+  executing_ = plan;
+  result_.reset();
+  AgreementAction a;
+  a.kind = AgreementAction::Kind::kExecute;
+  a.plan = std::move(content);
+  a.planHash = plan;
+  emit(std::move(a));
 }
 
 void Agreement::inputsArrived(AgreementClock now) { considerProposal(view_, now); }
 
-void Agreement::onVote(const Vote& v, AgreementClock now) {
-  if (!verifyVote(v)) return;
+void Agreement::onVote(const Vote& v, AgreementClock now, bool verified) {
+  if (!verified && !verifyVote(v)) return;
   for (auto& [key, voters] : votes_) {
     if (key.first != v.view || key.second == v.proposal) continue;
     if (voters.count(v.voter) != 0) {
@@ -310,7 +329,10 @@ void Agreement::adopt(Lock l, AgreementClock now) {
   if (lock_->view > view_) view_ = lock_->view;
   deadline_ = now + timeout();  // time for the outputs
   if (executing_ && *executing_ == lock_->plan) {
-    if (result_) sendOutput();  // the same result, for this view's certificate
+    if (result_) {  // the same result, for this view's certificate (or run before it came)
+      sendOutput();
+      maybeClose();  // the others' outputs may all be here already
+    }
     return;
   }
   if (executing_) {
@@ -320,19 +342,18 @@ void Agreement::adopt(Lock l, AgreementClock now) {
     emit(std::move(a));
     result_.reset();
   }
-  executing_ = lock_->plan;
-  AgreementAction a;
-  a.kind = AgreementAction::Kind::kExecute;
-  a.plan = planOf(lock_->proposal);
-  a.planHash = lock_->plan;
-  emit(std::move(a));
+  execute(lock_->plan, planOf(lock_->proposal));
 }
 
 void Agreement::executed(const Hash& plan, const Hash& stateHash, const Hash& outputRoot,
                          const Hash& ledger) {
   if (closed_ || !executing_ || *executing_ != plan || result_) return;
-  result_ = Result{stateHash, outputRoot, ledger};
-  sendOutput();
+  Output signedOnce;  // the view-free signatures of this result, for every output sent for it
+  signedOnce.outputRoot = outputRoot;
+  signedOnce.ledger = ledger;
+  signOutputResult(signedOnce, key_);
+  result_ = Result{stateHash, outputRoot, ledger, signedOnce.rootSig, signedOnce.ledgerSig};
+  if (lock_ && lock_->plan == plan) sendOutput();  // else speculative: sent once locked (adopt)
   maybeClose();
 }
 
@@ -344,8 +365,9 @@ void Agreement::sendOutput() {
   o.stateHash = result_->state;
   o.outputRoot = result_->root;
   o.ledger = result_->ledger;
-  o.member = key_.publicKey();
-  signOutput(o, key_);
+  o.rootSig = result_->rootSig;
+  o.ledgerSig = result_->ledgerSig;
+  signOutputView(o, key_);
   outputs_[{o.plan, o.view}][key_.publicKey()] = o;
   broadcast(o);
 }
@@ -356,8 +378,8 @@ bool sameResult(const Output& a, const Output& b) {
 }
 }  // namespace
 
-void Agreement::onOutput(const Output& o, AgreementClock now) {
-  if (!verifyOutput(o)) return;
+void Agreement::onOutput(const Output& o, AgreementClock now, bool verified) {
+  if (!verified && !verifyOutput(o)) return;
   auto& byMember = outputs_[{o.plan, o.view}];
   if (auto it = byMember.find(o.member); it != byMember.end() && !sameResult(it->second, o)) {
     evidence("member " + core::toHexLower(o.member) + " signed two results for round " +
@@ -371,7 +393,7 @@ void Agreement::onOutput(const Output& o, AgreementClock now) {
   std::size_t same = 0;
   for (const auto& [k, other] : byMember)
     if (sameResult(other, o)) ++same;
-  if (same >= config_.threshold && (!executing_ || *executing_ != o.plan)) {
+  if (same >= config_.threshold && (!lock_ || lock_->plan != o.plan)) {
     // The leader's proposal of that view with this plan: the first this member got, or another.
     const Proposal* decided = nullptr;
     if (auto p = proposals_.find(o.view); p != proposals_.end() && planHash(planOf(p->second)) == o.plan)
@@ -402,7 +424,9 @@ void Agreement::reportBehind(std::uint64_t seq, std::string why) {
 }
 
 void Agreement::maybeClose() {
-  if (closed_ || !executing_ || !result_) return;
+  // Only a locked result closes (a speculative one without a lock waits for its certificate or
+  // for a decision, which locks it: onOutput).
+  if (closed_ || !executing_ || !result_ || !lock_ || lock_->plan != *executing_) return;
   for (const auto& [key, byMember] : outputs_) {
     if (key.first != *executing_) continue;
     std::vector<std::pair<PubKey, core::Bytes>> sigs, ledgerSigs;
@@ -439,8 +463,8 @@ void Agreement::maybeClose() {
   }
 }
 
-void Agreement::onViewChange(const ViewChange& vc, AgreementClock now) {
-  if (!verifyViewChange(vc)) return;
+void Agreement::onViewChange(const ViewChange& vc, AgreementClock now, bool verified) {
+  if (!verified && !verifyViewChange(vc)) return;
   if (vc.lock) {
     const auto& l = *vc.lock;
     if (l.proposal.seq != seq_ || l.proposal.view != l.lockView || l.lockView >= vc.view ||

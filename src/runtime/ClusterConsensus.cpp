@@ -153,6 +153,20 @@ void ClusterConsensus::submit(RoundInput in) {
 }
 
 void ClusterConsensus::received(const PubKey& from, const PeerMessage& m) {
+  // Votes, outputs (three signatures) and view changes are checked here, before the lock: messages
+  // from different members, on different transport threads, are checked side by side. (Proposals
+  // are checked under it: most are copies that every member relays, dropped unchecked there.)
+  bool verified = false;
+  if (const auto* v = std::get_if<Vote>(&m)) {
+    if (!verifyVote(*v)) return;
+    verified = true;
+  } else if (const auto* o = std::get_if<Output>(&m)) {
+    if (!verifyOutput(*o)) return;
+    verified = true;
+  } else if (const auto* vc = std::get_if<ViewChange>(&m)) {
+    if (!verifyViewChange(*vc)) return;
+    verified = true;
+  }
   {
     std::lock_guard lock(mu_);
     if (stopped_) return;
@@ -189,7 +203,7 @@ void ClusterConsensus::received(const PubKey& from, const PeerMessage& m) {
       }
     } else {
       // Before the engine's first round too: the agreement keeps what is for the next rounds.
-      agreement_.receive(from, m, now());
+      agreement_.receive(from, m, now(), verified);
     }
     act();
   }
@@ -311,6 +325,7 @@ std::optional<RoundPlan> ClusterConsensus::nextRound(const LedgerRecord& lcl,
     closed_.reset();
     running_.reset();
     replaced_ = false;
+    if (config_.canUndo) agreement_.setSpeculative(config_.canUndo());
     agreement_.startRound(lcl, now());
     started_ = true;
     lclTimestamp_ = lcl.timestamp;
@@ -349,6 +364,8 @@ std::optional<RoundPlan> ClusterConsensus::nextRound(const LedgerRecord& lcl,
   plan.users = a.plan.users;
   for (const auto& h : a.plan.inputs)
     if (auto it = pool_.find(h); it != pool_.end()) plan.inputs.push_back(it->second);
+  lock.unlock();
+  link_.drain(config_.drainBeforeRun);
   return plan;
 }
 

@@ -45,6 +45,9 @@ enum Stage : int {
 constexpr int kInitAbandoned = 120;  // the executor went away before "go"
 constexpr int kInitFailed = 121;
 constexpr int kInitLost = 122;  // waitpid failed (cannot happen)
+// The contract (and its init) runs at this nice value, above the runtime's: when they contend for
+// a core, the runtime's network threads (the round's votes and outputs, users' messages) go first.
+constexpr long kContractNice = 5;
 
 // What the init needs, prepared before clone (nothing is allocated after it).
 struct InitArgs {
@@ -177,6 +180,7 @@ void setLimit(int resource, std::uint64_t value, int statusW) {
   if (n != 1) ::_exit(kInitAbandoned);  // covers the executor dying before PDEATHSIG was set
   ::close(a.syncR);
   resetSignals();
+  (void)::syscall(SYS_setpriority, static_cast<long>(PRIO_PROCESS), 0L, kContractNice);  // best effort
   if (::syscall(SYS_setsid) < 0) initFail(a, kStageSetsid);  // no controlling terminal
 
   const SpawnPlan& p = *a.plan;

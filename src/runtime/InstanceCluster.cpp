@@ -245,6 +245,9 @@ void Instance::chooseConsensus() {
     cc.agreement.viewTimeout = std::chrono::milliseconds(std::max<std::uint64_t>(250, c.roundTimeMs));
     cc.agreement.maxViewTimeout = std::max(cc.agreement.maxViewTimeout, cc.agreement.viewTimeout * 4);
     cc.lie = testLie_;
+    // Rounds are undone by the state filesystem's undo log: without one (a local state directory)
+    // a plan runs only once certified, as a replaced run could not be taken back.
+    cc.canUndo = [this] { return stateRounds_->canUndo(); };
     auto cl = std::make_unique<ClusterConsensus>(cc, key_, *link_);
     cl->setPacing(c.roundTimeMs, c.periodicRounds, c.busyRoundMs);
     cluster = cl.get();

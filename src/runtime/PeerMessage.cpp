@@ -396,9 +396,18 @@ void signVote(Vote& v, const InstanceKey& key) {
 }
 
 void signOutput(Output& o, const InstanceKey& key) {
+  signOutputResult(o, key);
+  signOutputView(o, key);
+}
+
+void signOutputResult(Output& o, const InstanceKey& key) {
   o.member = key.publicKey();
   o.rootSig = signHash(key, o.outputRoot);
   o.ledgerSig = signHash(key, ledgerDigest(o.ledger));
+}
+
+void signOutputView(Output& o, const InstanceKey& key) {
+  o.member = key.publicKey();
   o.sig = signHash(key, outputDigest(o.seq, o.view, o.plan, o.stateHash, o.outputRoot, o.ledger));
 }
 

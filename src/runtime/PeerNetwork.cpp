@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -182,6 +183,21 @@ std::size_t PeerNetwork::broadcast(const PeerMessage& message) {
   if (impl_->stopping) return 0;
   for (auto& [k, l] : impl_->admitted) impl_->sendLocked(*l, bytes);
   return impl_->admitted.size();
+}
+
+bool PeerNetwork::drain(std::chrono::microseconds max) {
+  const auto until = std::chrono::steady_clock::now() + max;
+  for (;;) {
+    std::size_t unsent = 0;
+    {
+      std::lock_guard lock(impl_->mu);
+      for (auto& [k, l] : impl_->admitted)
+        unsent += l->session ? l->session->unsent() : l->client ? l->client->unsent() : 0;
+    }
+    if (unsent == 0) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
 }
 
 std::vector<PubKey> PeerNetwork::connected() const {

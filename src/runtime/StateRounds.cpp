@@ -318,6 +318,7 @@ class StatefsStateRounds final : public StateRounds {
     return {};
   }
   bool inRound() const override { return open_; }
+  bool canUndo() const override { return !noRounds_; }
   core::Result<Hash> root() override { return hashOf(client_.ask("root")); }
   core::Result<Hash> commit() override {
     auto h = hashOf(client_.ask("commit"));

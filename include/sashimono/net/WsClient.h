@@ -72,6 +72,8 @@ class WsClient {
   // Graceful close (code 1000), waits up to `timeout` for the close handshake.
   void close(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
   [[nodiscard]] bool isOpen() const;
+  // Messages queued by send() and not yet written to the socket (0 once closed).
+  [[nodiscard]] std::size_t unsent() const;
   // The close code received from the server, if it sent one.
   [[nodiscard]] std::optional<int> closeCode() const;
 

@@ -34,6 +34,8 @@ class WsSession {
   // True for 127.0.0.0/8 and ::1 (and v4-mapped loopback).
   [[nodiscard]] virtual bool isLoopback() const = 0;
   [[nodiscard]] virtual bool isOpen() const = 0;
+  // Messages queued and not yet written to the socket (0 once closed; fakes: 0).
+  [[nodiscard]] virtual std::size_t unsent() const { return 0; }
 };
 
 // Callbacks from the server. They run on the connection's strand (so calls for one connection

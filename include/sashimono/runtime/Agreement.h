@@ -7,8 +7,10 @@
 // simulated networks of its tests.
 //
 // Per round s (closing ledger s on the last closed ledger s - 1): views 0, 1, …; the leader of
-// (s, v) proposes a plan; members vote; T votes for one proposal are a certificate, on which a
-// member locks and executes; T matching outputs close the ledger; a view without progress ends
+// (s, v) proposes a plan; members vote, and execute the plan they voted for while the votes
+// travel; T votes for one proposal are a certificate, on which a member locks (running the
+// certified plan instead when it ran another) and sends its output; T matching outputs close the
+// ledger; a view without progress ends
 // in view changes that carry locks, so a later leader re-proposes what may already have run.
 //
 // Thread-compatible: one thread at a time.
@@ -35,6 +37,9 @@ struct AgreementConfig {
   AgreementClock viewTimeout{1000};      // view 0; doubles per view ...
   AgreementClock maxViewTimeout{16000};  // ... up to this
   std::uint64_t clockDriftMs = 10000;    // a proposal's timestamp vs the member's wall clock
+  // Run the plan this member votes for before it is certified (the owner can undo a round that
+  // another certified plan replaces); else only on a certificate.
+  bool speculate = true;
 };
 
 // T for a UNL of n members and a threshold fraction (0.8 by default): ceil(fraction × n), at
@@ -88,6 +93,8 @@ class Agreement {
   // member holds an input (by H(sig)).
   Agreement(AgreementConfig config, const InstanceKey& key, std::function<bool(const Hash&)> hasInput);
 
+  // AgreementConfig::speculate from now on (the owner learned whether it can undo a round).
+  void setSpeculative(bool on) { config_.speculate = on; }
   // Starts round lcl.seqNo + 1 at view 0 (after a close, or at start).
   void startRound(const LedgerRecord& lcl, AgreementClock now);
   // The round has work (inputs wait here or at a peer, or a periodic round is due): the view
@@ -102,8 +109,10 @@ class Agreement {
   void inputsArrived(AgreementClock now);
   // The plan `planHash` ran: its state hash, output root and the hash of the ledger it closes.
   void executed(const Hash& planHash, const Hash& stateHash, const Hash& outputRoot, const Hash& ledger);
-  // A message from a member (the transport authenticated `from`).
-  void receive(const PubKey& from, const PeerMessage& m, AgreementClock now);
+  // A message from a member (the transport authenticated `from`). `verified`: the caller already
+  // checked the message's own signatures (verifyProposal, verifyVote, verifyOutput,
+  // verifyViewChange), e.g. outside its lock; a lock's certificate is checked here regardless.
+  void receive(const PubKey& from, const PeerMessage& m, AgreementClock now, bool verified = false);
   // Time passed (`wallMs`: ms since the epoch, for proposals' timestamps): view timeouts. A
   // member that timed out sends its view change again at every timeout.
   void tick(AgreementClock now, std::uint64_t wallMs);
@@ -135,18 +144,20 @@ class Agreement {
   void emit(AgreementAction a) { actions_.push_back(std::move(a)); }
   void broadcast(PeerMessage m);
   void evidence(std::string text);  // kEvidence
-  void onProposal(const Proposal& p, AgreementClock now);
-  void onVote(const Vote& v, AgreementClock now);
-  void onOutput(const Output& o, AgreementClock now);
+  // `verified`: the signatures were checked (a member's own messages, or by the caller).
+  void onProposal(const Proposal& p, AgreementClock now, bool verified);
+  void onVote(const Vote& v, AgreementClock now, bool verified);
+  void onOutput(const Output& o, AgreementClock now, bool verified);
   void sendOutput();  // this member's result, for the view of its lock
   void reportBehind(std::uint64_t seq, std::string why);
-  void onViewChange(const ViewChange& vc, AgreementClock now);
+  void onViewChange(const ViewChange& vc, AgreementClock now, bool verified);
   void considerProposal(std::uint32_t view, AgreementClock now);
   void maybeCertify(std::uint32_t view, const Hash& proposal, AgreementClock now);
   // The proposal of view `view`'s leader with this hash: the first this member got (proposals_) or
   // another the leader signed for that view (conflicting_); nullptr when not here.
   [[nodiscard]] const Proposal* proposalFor(std::uint32_t view, const Hash& hash) const;
   void adopt(Lock lock, AgreementClock now);
+  void execute(const Hash& plan, Plan content);  // kExecute (executing_ = plan, no result yet)
   void maybeClose();
   // A message for a later round: kept when for one of the next few (replayed by startRound),
   // else reported as kBehind. True when the message is not for this round.
@@ -179,6 +190,7 @@ class Agreement {
   std::optional<Lock> bestSeen_;  // the highest-view certificate seen in view changes
   struct Result {
     Hash state{}, root{}, ledger{};
+    Sig rootSig{}, ledgerSig{};  // signed when the result came: an output then only signs its view
   };
   std::optional<Hash> executing_;                                               // the plan handed to kExecute
   std::optional<Result> result_;                                                // what executing_ produced

@@ -36,6 +36,8 @@ class PeerLink {
   virtual ~PeerLink() = default;
   virtual bool send(const PubKey& to, const PeerMessage& m) = 0;
   virtual void broadcast(const PeerMessage& m) = 0;
+  // Waits (at most `max`) until what was sent is on the wire (see PeerNetwork::drain).
+  virtual void drain(std::chrono::microseconds /*max*/) {}
 };
 
 // TEST ONLY (docs/CLUSTER.md, "A lying member, for tests"): makes this member lie, so that tests
@@ -55,7 +57,13 @@ struct ClusterConfig {
   AgreementConfig agreement;
   std::chrono::milliseconds tick{20};       // how often view timeouts are looked at while a view timer runs
   std::chrono::milliseconds idleTick{250};  // and while none runs (nothing to do: the ticker sleeps)
-  TestLie lie = TestLie::kNone;             // never set outside tests
+  // Before a plan runs, the votes sent so far get this long to reach the wire: the contract's run
+  // would otherwise take the CPU from the threads that write them.
+  std::chrono::microseconds drainBeforeRun{5000};
+  TestLie lie = TestLie::kNone;  // never set outside tests
+  // Asked on the engine's thread at each round: whether the engine can undo a round (then a plan
+  // runs as soon as this member votes for it: AgreementConfig::speculate). Empty: as `agreement`.
+  std::function<bool()> canUndo{};
 };
 
 class ClusterConsensus final : public Consensus {

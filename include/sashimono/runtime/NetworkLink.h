@@ -10,6 +10,7 @@ class NetworkLink final : public PeerLink {
   explicit NetworkLink(PeerNetwork& n) : n_(n) {}
   bool send(const PubKey& to, const PeerMessage& m) override { return n_.send(to, m); }
   void broadcast(const PeerMessage& m) override { (void)n_.broadcast(m); }
+  void drain(std::chrono::microseconds max) override { (void)n_.drain(max); }
 
  private:
   PeerNetwork& n_;

@@ -265,6 +265,10 @@ HelloAck signHelloAck(const InstanceKey& key, std::string_view contractId, const
 void signProposal(Proposal& p, const InstanceKey& key);
 void signVote(Vote& v, const InstanceKey& key);
 void signOutput(Output& o, const InstanceKey& key);  // rootSig, ledgerSig and sig
+// The two halves of signOutput: rootSig and ledgerSig (they do not depend on the view, so a
+// result is signed once), then sig.
+void signOutputResult(Output& o, const InstanceKey& key);
+void signOutputView(Output& o, const InstanceKey& key);
 void signViewChange(ViewChange& v, const InstanceKey& key);
 void signNpl(Npl& n, std::string_view contractId, const InstanceKey& key);
 

@@ -109,6 +109,10 @@ class PeerNetwork {
   bool send(const PubKey& to, const PeerMessage& message);
   // To every admitted peer; returns how many it was queued for.
   std::size_t broadcast(const PeerMessage& message);
+  // Waits (at most `max`) until what was queued on admitted connections is written to their
+  // sockets; false on timeout. For a caller about to take the CPU (a contract run) that wants its
+  // messages on the wire first.
+  bool drain(std::chrono::microseconds max);
   // The keys with an admitted connection, sorted.
   [[nodiscard]] std::vector<PubKey> connected() const;
   // Idempotent; see the threading notes above.

@@ -42,6 +42,9 @@ class StateRounds {
     (void)lcl;
     return {};
   }
+  // Whether begin() opens rounds that rollback() undoes (a state filesystem with its undo log; not
+  // a local directory): a cluster member then runs a plan before it is certified (docs/CLUSTER.md).
+  [[nodiscard]] virtual bool canUndo() const { return false; }
   // A round is open (begin() opened it and neither commit() nor rollback() ended it).
   [[nodiscard]] virtual bool inRound() const { return false; }
   // The state hash now, the round's writes included.

@@ -50,6 +50,44 @@ TEST(AgreementTest, FiveMembersCloseEveryRoundIdentically) {
   }
 }
 
+// Members run the plan they voted for while the votes travel: with 50 ms between members and a
+// 5 ms execution, a round takes three delays (proposal, votes, outputs), not three plus the run.
+TEST(AgreementTest, ExecutionOverlapsTheVotes) {
+  AgreementSim s(3, 0.8, 11);
+  s.delay = [](std::size_t, std::size_t) { return Ms(50); };
+  s.start(1);
+  s.runUntil(Ms(1000));
+  ASSERT_GE(s.member(0).closed.size(), 5U);
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto& closed = s.member(i).closed;
+    for (std::size_t k = 0; k < closed.size(); ++k)
+      EXPECT_EQ(closed[k].at.count(), 150 * static_cast<long>(k + 1))
+          << "member " << i << " ledger " << k + 1;
+    EXPECT_EQ(s.member(i).executions, closed.size() + 1) << "member " << i << ": one run per round";
+    EXPECT_EQ(s.member(i).rollbacks, 0U);
+  }
+  std::string why;
+  EXPECT_TRUE(s.agreeOnEveryLedger(&why)) << why;
+}
+
+// A member that cannot undo a round (no undo log) runs a plan only once it is certified.
+TEST(AgreementTest, WithoutSpeculationAPlanRunsOnceCertified) {
+  AgreementSim s(3, 0.8, 11);
+  s.delay = [](std::size_t, std::size_t) { return Ms(50); };
+  for (std::size_t i = 0; i < s.size(); ++i) s.member(i).agreement->setSpeculative(false);
+  s.start(1);
+  s.runUntil(Ms(1000));
+  ASSERT_GE(s.member(0).closed.size(), 5U);
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto& closed = s.member(i).closed;
+    for (std::size_t k = 0; k < closed.size(); ++k)
+      EXPECT_EQ(closed[k].at.count(), 155 * static_cast<long>(k + 1))
+          << "member " << i << " ledger " << k + 1;
+    EXPECT_EQ(s.member(i).executions, closed.size())
+        << "member " << i << ": nothing runs before its certificate";
+  }
+}
+
 TEST(AgreementTest, AClusterOfOneClosesAlone) {
   AgreementSim s(1, 0.8, 2);
   s.start(1);
