@@ -176,6 +176,7 @@ int main(int argc, char** argv) {
                 {"--cluster-seconds", &co.seconds},
                 {"--delay-ms", &co.delayMs},
                 {"--delay-members", &co.delayedMembers},
+                {"--statefs", std::pair{&co.statefs, true}},
                 {"--runtime-process", std::pair{&runtimeProcess, true}},
                 {"--no-js", std::pair{&js, false}}});
   const bool all = part == "all";

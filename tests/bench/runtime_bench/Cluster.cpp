@@ -67,7 +67,8 @@ std::vector<RoundLine> takeRoundLines(Target& t) {
 class Cluster {
  public:
   // n = 1: a lone instance (no peer port, SoloConsensus). Dies on any failure.
-  Cluster(const std::string& tag, int n, double delayMs, const std::string& bundleDir) {
+  Cluster(const std::string& tag, int n, double delayMs, const std::string& bundleDir, bool statefs)
+      : statefs_(statefs) {
     std::vector<InstanceKey> keys;
     for (int i = 0; i < n; ++i) keys.push_back(InstanceKey::generate());
     std::sort(keys.begin(), keys.end(),
@@ -118,6 +119,7 @@ class Cluster {
   }
 
  private:
+  bool statefs_ = false;
   std::unique_ptr<Target> startMember(const std::string& tag, const InstanceKey& key, bool peer) {
     auto t = std::make_unique<Target>();
     t->dir = makeTempDir(tag);
@@ -126,6 +128,19 @@ class Cluster {
     fs::create_directories(d + "/fs");
     writeInstanceKey(d, key);
     InstanceConfig c;
+    if (statefs_) {
+      fs::create_directories(d + "/state");
+      const std::string cmd = std::string(SASHIMONO_BINARY) + " statefs mount --source " + d + "/state --mountpoint " +
+                              d + "/fs --control " + d + "/statefs.sock --undo " + d + "/undo --tree " + d +
+                              "/tree.sqlite 2>&1";
+      registerMount(d + "/fs");
+      FILE* p = ::popen(cmd.c_str(), "r");
+      std::string out;
+      char buf[256];
+      while (p != nullptr && std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+      if (p == nullptr || ::pclose(p) != 0) die("statefs mount for " + tag + ": " + out);
+      c.statefsControl = d + "/statefs.sock";
+    }
     c.contractId = "bench-cluster";
     c.logLevel = "debug";  // one line per round: its phases
     c.owner = owner_.publicKey();
@@ -298,7 +313,7 @@ ClusterRun runOne(const std::string& name, const std::string& tag, int n, double
   std::printf("  %s: starting, load %s\n", name.c_str(), r.load0.c_str());
   std::fflush(stdout);
   const auto t0 = Clock::now();
-  Cluster c(tag, n, delayMs, bundleDir);
+  Cluster c(tag, n, delayMs, bundleDir, o.statefs);
   std::printf(
       "    formed and deployed in %.1f s; %d warm-up + %d sequential inputs, then %d users x %d for %.0f s\n",
       ms(Clock::now() - t0) / 1000.0, o.warmup, o.samples, o.users, o.window, o.seconds);

@@ -76,20 +76,32 @@ namespace {
 std::mutex gCleanupMu;
 std::vector<std::string> gTempDirs;
 std::vector<pid_t> gChildren;
+std::vector<std::string> gMounts;
 }  // namespace
+
+void registerMount(const std::string& mountpoint) {
+  std::lock_guard lock(gCleanupMu);
+  gMounts.push_back(mountpoint);
+}
 
 void cleanupAll() {
   std::vector<pid_t> kids;
-  std::vector<std::string> dirs;
+  std::vector<std::string> dirs, mounts;
   {
     std::lock_guard lock(gCleanupMu);
     kids.swap(gChildren);
     dirs.swap(gTempDirs);
+    mounts.swap(gMounts);
   }
   for (pid_t p : kids) ::kill(p, SIGKILL);
   for (pid_t p : kids) {
     int st = 0;
     ::waitpid(p, &st, 0);
+  }
+  // State filesystems first: their directories are removed below, never through a mount.
+  for (const auto& m : mounts) {
+    const std::string cmd = std::string(SASHIMONO_BINARY) + " statefs unmount --mountpoint '" + m + "' >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "runtime_bench: unmounting %s failed\n", m.c_str());
   }
   for (const auto& d : dirs) {
     std::error_code ec;

@@ -73,6 +73,8 @@ std::vector<pid_t> treeOf(pid_t pid);
 pid_t spawnChild(const std::vector<std::string>& args, const std::string& logFile);
 // `sashimono runtime` over <dir>/instance.json, <dir>/data and <dir>/fs (see spawnChild).
 pid_t spawnRuntime(const std::string& dir, const std::string& logFile);
+// A state filesystem mounted at `mountpoint`: unmounted at exit, before temporary directories go.
+void registerMount(const std::string& mountpoint);
 // <dir>/instance.key: the instance's private key, as `sashimono runtime` reads it.
 void writeInstanceKey(const std::string& dir, const InstanceKey& key);
 
@@ -252,6 +254,10 @@ struct ClusterOptions {
   std::vector<int> sizes{3, 5};
   int delayedMembers = 3;
   double delayMs = 50;  // one way, between every two members; 0: no delayed cluster
+  // Every instance's state on a state filesystem with its undo log (`sashimono statefs mount
+  // --undo`, as in a tenant; needs root or FUSE rights) instead of a local directory: members then
+  // run a plan while its votes travel (docs/CLUSTER.md, "Agreement").
+  bool statefs = false;
 };
 
 // One configuration: a lone instance, or a cluster of `members` (`delayMs` between them).
