@@ -130,9 +130,9 @@ class Cluster {
     InstanceConfig c;
     if (statefs_) {
       fs::create_directories(d + "/state");
-      const std::string cmd = std::string(SASHIMONO_BINARY) + " statefs mount --source " + d + "/state --mountpoint " +
-                              d + "/fs --control " + d + "/statefs.sock --undo " + d + "/undo --tree " + d +
-                              "/tree.sqlite 2>&1";
+      const std::string cmd = std::string(SASHIMONO_BINARY) + " statefs mount --source " + d +
+                              "/state --mountpoint " + d + "/fs --control " + d + "/statefs.sock --undo " +
+                              d + "/undo --tree " + d + "/tree.sqlite 2>&1";
       registerMount(d + "/fs");
       FILE* p = ::popen(cmd.c_str(), "r");
       std::string out;

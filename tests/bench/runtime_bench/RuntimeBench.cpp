@@ -100,8 +100,10 @@ void cleanupAll() {
   }
   // State filesystems first: their directories are removed below, never through a mount.
   for (const auto& m : mounts) {
-    const std::string cmd = std::string(SASHIMONO_BINARY) + " statefs unmount --mountpoint '" + m + "' >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "runtime_bench: unmounting %s failed\n", m.c_str());
+    const std::string cmd =
+        std::string(SASHIMONO_BINARY) + " statefs unmount --mountpoint '" + m + "' >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0)
+      std::fprintf(stderr, "runtime_bench: unmounting %s failed\n", m.c_str());
   }
   for (const auto& d : dirs) {
     std::error_code ec;
