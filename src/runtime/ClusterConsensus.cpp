@@ -92,11 +92,12 @@ std::vector<RoundInput> ClusterConsensus::takePending() {
   return out;
 }
 
-void ClusterConsensus::setPacing(std::uint64_t roundTimeMs, bool periodic, std::uint64_t) {
+void ClusterConsensus::setPacing(std::uint64_t roundTimeMs, bool periodic, std::uint64_t busyRoundMs) {
   {
     std::lock_guard lock(mu_);
     roundTimeMs_ = roundTimeMs;
     periodic_ = periodic;
+    busyRoundMs_ = busyRoundMs;
   }
   cv_.notify_all();
 }
@@ -238,6 +239,18 @@ void ClusterConsensus::act() {
           out_.emplace_back(a.to, std::move(a.message));
           break;
         case K::kNeedProposal: {
+          // Busy (inputs waited as the round started): not before busyRoundMs after the last plan
+          // started running here, so that waiting inputs share a round; the ticker asks again then.
+          if (a.view == 0 && busy_ && busyRoundMs_ != 0 && lastRun_ != Clock::time_point{}) {
+            const auto pace = std::min<Clock::duration>(std::chrono::milliseconds(busyRoundMs_),
+                                                        config_.agreement.viewTimeout / 2);
+            if (Clock::now() < lastRun_ + pace) {
+              proposeAt_ = lastRun_ + pace;
+              cv_.notify_all();  // the ticker: to wake then
+              break;
+            }
+          }
+          proposeAt_.reset();
           // This member leads: the inputs it holds, in hash order, and the users it serves.
           std::vector<Hash> inputs;
           for (const auto& [h, in] : pool_) inputs.push_back(h);
@@ -325,6 +338,8 @@ std::optional<RoundPlan> ClusterConsensus::nextRound(const LedgerRecord& lcl,
     closed_.reset();
     running_.reset();
     replaced_ = false;
+    busy_ = !pool_.empty();
+    proposeAt_.reset();
     if (config_.canUndo) agreement_.setSpeculative(config_.canUndo());
     agreement_.startRound(lcl, now());
     started_ = true;
@@ -339,6 +354,7 @@ std::optional<RoundPlan> ClusterConsensus::nextRound(const LedgerRecord& lcl,
   if (!pool_.empty() || woken_) agreement_.noteWork(now());
   woken_ = false;
   act();
+  cv_.notify_all();  // the ticker: a view timer may run now
   lock.unlock();
   flush();
   lock.lock();
@@ -358,6 +374,7 @@ std::optional<RoundPlan> ClusterConsensus::nextRound(const LedgerRecord& lcl,
   execute_.reset();
   running_ = a.planHash;
   replaced_ = false;
+  lastRun_ = Clock::now();
   RoundPlan plan;
   plan.seqNo = a.plan.seq;
   plan.timestamp = a.plan.timestamp;
@@ -432,12 +449,19 @@ void ClusterConsensus::tickLoop() {
   while (!stopped_) {
     // Idle (no view timer, no periodic rounds): sleep until something gives the round work (every
     // such event notifies) or, should one not, the idle tick; else look at the timers every tick.
-    const auto idle = [&] { return !periodic_ && !(started_ && agreement_.timing()); };
-    if (idle())
+    const auto idle = [&] { return !periodic_ && !proposeAt_ && !(started_ && agreement_.timing()); };
+    if (idle()) {
       cv_.wait_for(lock, config_.idleTick, [&] { return stopped_ || !idle(); });
-    else
-      cv_.wait_for(lock, config_.tick, [&] { return stopped_; });
+    } else {
+      auto until = Clock::now() + config_.tick;
+      if (proposeAt_ && *proposeAt_ < until) until = *proposeAt_;
+      cv_.wait_until(lock, until, [&] { return stopped_ || (proposeAt_ && *proposeAt_ < until); });
+    }
     if (stopped_) break;
+    if (started_ && proposeAt_ && Clock::now() >= *proposeAt_) {
+      proposeAt_.reset();
+      agreement_.noteWork(now());  // a leader that held its proposal back makes it now
+    }
     if (started_) {
       const auto wall = static_cast<std::uint64_t>(nowMs());
       if (periodic_ && wall >= lclTimestamp_ + roundTimeMs_) agreement_.noteWork(now());

@@ -3,6 +3,7 @@
 // "runs" the plan (the state hash: the previous one and the plan's input hashes, in order; the
 // output root: that, marked) and stores the ledger when agree() returns at least the threshold's
 // signatures. The ledgers it stored can be read while it runs.
+#include <chrono>
 #include <mutex>
 #include <thread>
 #include <tuple>
@@ -31,6 +32,11 @@ class StandInEngine {
   [[nodiscard]] std::vector<Ledger> ledgers() const {
     std::lock_guard l(mu_);
     return ledgers_;
+  }
+  // When each stored ledger closed here (steady clock), in order.
+  [[nodiscard]] std::vector<std::chrono::steady_clock::time_point> closedAt() const {
+    std::lock_guard l(mu_);
+    return closedAt_;
   }
   // Inputs in the ledgers stored so far.
   [[nodiscard]] std::size_t applied() const {
@@ -68,6 +74,7 @@ class StandInEngine {
       lcl = next;
       std::lock_guard l(mu_);
       ledgers_.emplace_back(lcl.seqNo, lcl.hash, ins);
+      closedAt_.push_back(std::chrono::steady_clock::now());
     }
   }
 
@@ -75,6 +82,7 @@ class StandInEngine {
   std::size_t threshold_;
   mutable std::mutex mu_;
   std::vector<Ledger> ledgers_;
+  std::vector<std::chrono::steady_clock::time_point> closedAt_;
   std::thread thread_;
 };
 

@@ -193,6 +193,38 @@ TEST(ClusterConsensusTest, InputsSentToDifferentMembersAreAppliedOnceInOneOrder)
   }
 }
 
+// busy_round_ms in a cluster: a lone input after a quiet spell is proposed at once; under load
+// (inputs wait as a round starts) a leader proposes no sooner than 100 ms after the previous round
+// started, so waiting inputs share rounds.
+TEST(ClusterConsensusTest, BusyRoundsArePacedAndALoneInputIsNot) {
+  Net net(3, 0.8);
+  for (std::size_t i = 0; i < net.size(); ++i) net.member(i).consensus->setPacing(1000, false, 100);
+  std::array<std::uint8_t, 32> seed{};
+  seed[0] = 2;
+  const InstanceKey user = InstanceKey::fromSeed(seed);
+  const auto t0 = std::chrono::steady_clock::now();
+  net.member(1).consensus->submit(fakes::signedUserInput(user, 1));
+  ASSERT_TRUE(eventually([&] { return net.member(0).engine->applied() == 1; }));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 90ms) << "a lone input waited for pacing";
+  std::this_thread::sleep_for(150ms);
+  const std::size_t before = net.member(0).engine->closedAt().size();
+  for (std::uint64_t k = 2; k <= 1201; ++k) {  // 600 ms of load, to the members in turn
+    net.member(k % net.size()).consensus->submit(fakes::signedUserInput(user, k));
+    if (k % 4 == 0) std::this_thread::sleep_for(2ms);
+  }
+  ASSERT_TRUE(eventually([&] {
+    for (std::size_t i = 0; i < net.size(); ++i)
+      if (net.member(i).engine->applied() < 1201) return false;
+    return true;
+  }));
+  const auto closed = net.member(0).engine->closedAt();
+  ASSERT_GT(closed.size(), before + 2);
+  // The first round of the load starts idle (nothing waited): only the ones after it are paced.
+  for (std::size_t k = before + 2; k < closed.size(); ++k)
+    EXPECT_GE(closed[k] - closed[k - 1], 80ms) << "ledger " << k + 1 << " closed too soon after the one before";
+  EXPECT_LE(closed.size() - before, 12U) << "1,200 inputs in 600 ms share rounds";
+}
+
 TEST(ClusterConsensusTest, TheTestSwitchParsesItsThreeLiesAndNothingElse) {
   EXPECT_EQ(*parseTestLie(""), TestLie::kNone);
   EXPECT_EQ(*parseTestLie("state"), TestLie::kState);
