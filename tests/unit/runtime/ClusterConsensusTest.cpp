@@ -221,7 +221,8 @@ TEST(ClusterConsensusTest, BusyRoundsArePacedAndALoneInputIsNot) {
   ASSERT_GT(closed.size(), before + 2);
   // The first round of the load starts idle (nothing waited): only the ones after it are paced.
   for (std::size_t k = before + 2; k < closed.size(); ++k)
-    EXPECT_GE(closed[k] - closed[k - 1], 80ms) << "ledger " << k + 1 << " closed too soon after the one before";
+    EXPECT_GE(closed[k] - closed[k - 1], 80ms)
+        << "ledger " << k + 1 << " closed too soon after the one before";
   EXPECT_LE(closed.size() - before, 12U) << "1,200 inputs in 600 ms share rounds";
 }
 
