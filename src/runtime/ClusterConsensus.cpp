@@ -338,7 +338,9 @@ std::optional<RoundPlan> ClusterConsensus::nextRound(const LedgerRecord& lcl,
     closed_.reset();
     running_.reset();
     replaced_ = false;
-    busy_ = !pool_.empty();
+    // Busy: more than one input waits as the round starts. (One may be a lone user's next input,
+    // sent when a faster member answered and here before this member closed the round.)
+    busy_ = pool_.size() >= 2;
     proposeAt_.reset();
     if (config_.canUndo) agreement_.setSpeculative(config_.canUndo());
     agreement_.startRound(lcl, now());

@@ -84,9 +84,10 @@ class ClusterConsensus final : public Consensus {
   [[nodiscard]] bool replaced() const override;
   std::vector<RoundInput> takePending() override;
   // Periodic rounds: a round is due every roundTimeMs after the last ledger even without inputs.
-  // Busy rounds: when inputs already wait as a round starts, this member, leading it, proposes no
-  // sooner than busyRoundMs (at most half the view timeout) after the last plan started running
-  // here (as SoloConsensus paces; a lone input after a quiet spell is proposed at once).
+  // Busy rounds: when inputs already wait as a round starts (two or more: one may be a lone
+  // user's next input that reached this member before it closed the round), this member, leading
+  // it, proposes no sooner than busyRoundMs (at most half the view timeout) after the last plan
+  // started running here (as SoloConsensus paces; a lone input is proposed at once).
   void setPacing(std::uint64_t roundTimeMs, bool periodic, std::uint64_t busyRoundMs) override;
   [[nodiscard]] std::string voteStatus() const override;
   [[nodiscard]] std::size_t pending() const override;
@@ -151,7 +152,7 @@ class ClusterConsensus final : public Consensus {
   std::uint64_t lclTimestamp_ = 0;  // of the ledger the round builds on (periodic rounds)
   std::uint64_t busyRoundMs_ = 0;
   Clock::time_point lastRun_{};                 // when nextRound() last handed the engine a plan
-  bool busy_ = false;                           // inputs waited as this round started
+  bool busy_ = false;                           // inputs (two or more) waited as this round started
   std::optional<Clock::time_point> proposeAt_;  // a paced proposal of this member's, due then
   std::vector<std::pair<std::optional<PubKey>, PeerMessage>> out_;  // nullopt: broadcast
   std::vector<std::string> evidence_;
