@@ -342,7 +342,8 @@ std::optional<RoundPlan> ClusterConsensus::nextRound(const LedgerRecord& lcl,
     // sent when a faster member answered and here before this member closed the round.)
     busy_ = pool_.size() >= 2;
     proposeAt_.reset();
-    if (config_.canUndo) agreement_.setSpeculative(config_.canUndo());
+    speculative_ = config_.canUndo ? config_.canUndo() : config_.agreement.speculate;
+    agreement_.setSpeculative(speculative_);
     agreement_.startRound(lcl, now());
     started_ = true;
     lclTimestamp_ = lcl.timestamp;
@@ -383,8 +384,11 @@ std::optional<RoundPlan> ClusterConsensus::nextRound(const LedgerRecord& lcl,
   plan.users = a.plan.users;
   for (const auto& h : a.plan.inputs)
     if (auto it = pool_.find(h); it != pool_.end()) plan.inputs.push_back(it->second);
+  const bool drain = speculative_;
   lock.unlock();
-  link_.drain(config_.drainBeforeRun);
+  // A plan run as this member votes for it: the vote first (only then does the run's CPU matter
+  // to the round's path; a certified plan's run is in the path anyway).
+  if (drain) link_.drain(config_.drainBeforeRun);
   return plan;
 }
 

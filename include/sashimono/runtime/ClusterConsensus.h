@@ -153,6 +153,7 @@ class ClusterConsensus final : public Consensus {
   std::uint64_t busyRoundMs_ = 0;
   Clock::time_point lastRun_{};                 // when nextRound() last handed the engine a plan
   bool busy_ = false;                           // inputs (two or more) waited as this round started
+  bool speculative_ = true;                     // this round's plans run as this member votes
   std::optional<Clock::time_point> proposeAt_;  // a paced proposal of this member's, due then
   std::vector<std::pair<std::optional<PubKey>, PeerMessage>> out_;  // nullopt: broadcast
   std::vector<std::string> evidence_;
