@@ -20,6 +20,7 @@
 #include "DelayRelay.h"
 #include "PipeUser.h"
 #include "RuntimeBench.h"
+#include "sashimono/host/ProcessRunner.h"
 #include "sashimono/net/WsClient.h"
 #include "sashimono/runtime/Agreement.h"
 #include "sashimono/runtime/Config.h"
@@ -130,15 +131,14 @@ class Cluster {
     InstanceConfig c;
     if (statefs_) {
       fs::create_directories(d + "/state");
-      const std::string cmd = std::string(SASHIMONO_BINARY) + " statefs mount --source " + d +
-                              "/state --mountpoint " + d + "/fs --control " + d + "/statefs.sock --undo " +
-                              d + "/undo --tree " + d + "/tree.sqlite 2>&1";
+      host::ProcessSpec mount;
+      mount.argv = {SASHIMONO_BINARY, "statefs", "mount",           "--source",          d + "/state",
+                    "--mountpoint",   d + "/fs", "--control",       d + "/statefs.sock", "--undo",
+                    d + "/undo",      "--tree",  d + "/tree.sqlite"};
       registerMount(d + "/fs");
-      FILE* p = ::popen(cmd.c_str(), "r");
-      std::string out;
-      char buf[256];
-      while (p != nullptr && std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
-      if (p == nullptr || ::pclose(p) != 0) die("statefs mount for " + tag + ": " + out);
+      auto runner = host::makeLinuxProcessRunner();
+      if (auto r = host::runChecked(*runner, mount); !r.ok())
+        die("statefs mount for " + tag + ": " + r.error().message);
       c.statefsControl = d + "/statefs.sock";
     }
     c.contractId = "bench-cluster";
