@@ -10,8 +10,8 @@
 // (s, v) proposes a plan; members vote, and execute the plan they voted for while the votes
 // travel; T votes for one proposal are a certificate, on which a member locks (running the
 // certified plan instead when it ran another) and sends its output; T matching outputs close the
-// ledger; a view without progress ends
-// in view changes that carry locks, so a later leader re-proposes what may already have run.
+// ledger; a view without progress ends in view changes that carry locks, so a later leader
+// re-proposes what may already have run.
 //
 // Thread-compatible: one thread at a time.
 #include <chrono>
