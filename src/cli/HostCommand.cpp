@@ -113,6 +113,20 @@ int init(const Args& a) {
   return 0;
 }
 
+// SIGHUP: a bad file is refused whole (the error names the field); fields that need a restart
+// are named and kept.
+void reload(node::HostRun& node, const std::string& path) {
+  auto next = node::loadHostConfig(path);
+  if (!next) {
+    spdlog::error("node: SIGHUP: configuration not reloaded, keeping the running one: {}",
+                  next.error().message);
+    return;
+  }
+  for (const auto& f : node.reload(*next))
+    spdlog::warn("node: SIGHUP: {} changed in {}; it takes effect at the next restart", f, path);
+  spdlog::info("node: SIGHUP: configuration reloaded from {}", path);
+}
+
 int run(const Args& a) {
   const std::string cmd = "host run";
   auto c = node::loadHostConfig(a.config);
@@ -127,6 +141,7 @@ int run(const Args& a) {
   o.tenantPrefix = a.tenantPrefix;
   if (!a.cgroupParent.empty()) o.cgroupParent = a.cgroupParent;
   if (a.tickMs) o.tickInterval = std::chrono::milliseconds(*a.tickMs);
+  o.problems = core::recordRecentProblems();
   auto node = node::HostRun::open(std::move(*c), o);
   if (!node) return failure(cmd, node.error().message);
 
@@ -135,10 +150,11 @@ int run(const Args& a) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   if (auto st = (*node)->start(); !st) return failure(cmd, st.error().message);
-  spdlog::info("host node {} running ({} board URL(s)); SIGINT/SIGTERM to stop", (*node)->key().address(),
-               (*node)->config().boardUrls.size());
+  spdlog::info("host node {} running ({} board URL(s)); SIGINT/SIGTERM to stop, SIGHUP to reload {}",
+               (*node)->key().address(), (*node)->config().boardUrls.size(), a.config);
   int code = 0;
   while (true) {
     timespec ts{0, 200'000'000};
@@ -147,6 +163,7 @@ int run(const Args& a) {
       spdlog::info("node: signal {}, stopping", sig);
       break;
     }
+    if (sig == SIGHUP) reload(**node, a.config);
     if ((*node)->fatal()) {
       code = 1;
       break;
@@ -240,7 +257,8 @@ int runHost(const std::vector<std::string>& args) {
                .run = withConfig("init", &init)},
               {.name = "run",
                .synopsis = "--config FILE",
-               .help = "runs the node until SIGINT/SIGTERM (needs root for real tenants)",
+               .help = "runs the node until SIGINT/SIGTERM; SIGHUP reloads pricing, capacity and logLevel\n"
+                       "(needs root for real tenants)",
                .run = withConfig("run", &run)},
               {.name = "status",
                .synopsis = "--config FILE [--json]",

@@ -51,6 +51,9 @@ CgroupMounts parseCgroupMounts(std::string_view mountinfo) {
       for (auto& opt : words(post[2], ','))
         for (const char* c : kControllers)
           if (opt == c && !m.v1.count(c)) m.v1[c] = mp;
+      // Not required, but where the CPU time a tenant used is counted when it is mounted apart.
+      for (auto& opt : words(post[2], ','))
+        if (opt == "cpuacct" && !m.v1.count("cpuacct")) m.v1["cpuacct"] = mp;
     }
   }
   return m;
@@ -119,6 +122,39 @@ std::uint64_t parseOomKills(std::string_view text) {
   while (in >> key >> value)
     if (key == "oom_kill") return value;
   return 0;
+}
+
+std::optional<double> parseCpuSeconds(CgroupVersion v, std::string_view text) {
+  if (v == CgroupVersion::kV1) {
+    std::uint64_t ns = 0;
+    auto t = words(text, '\n');
+    if (t.empty()) return std::nullopt;
+    auto [p, ec] = std::from_chars(t[0].data(), t[0].data() + t[0].size(), ns);
+    if (ec != std::errc() || p != t[0].data() + t[0].size()) return std::nullopt;
+    return static_cast<double>(ns) / 1e9;
+  }
+  std::istringstream in{std::string(text)};
+  std::string key;
+  std::uint64_t value = 0;
+  while (in >> key >> value)
+    if (key == "usage_usec") return static_cast<double>(value) / 1e6;
+  return std::nullopt;
+}
+
+CgroupUsage readCgroupUsage(Cgroups& c, const std::string& name) {
+  CgroupUsage u;
+  const bool v1 = c.version() == CgroupVersion::kV1;
+  if (auto t = v1 ? c.read(name, "cpuacct", "cpuacct.usage") : c.read(name, "", "cpu.stat"); t.ok())
+    u.cpuSeconds = parseCpuSeconds(c.version(), *t);
+  if (auto t = c.read(name, "memory", v1 ? "memory.usage_in_bytes" : "memory.current"); t.ok()) {
+    std::uint64_t b = 0;
+    auto w = words(*t, '\n');
+    if (!w.empty()) {
+      auto [p, ec] = std::from_chars(w[0].data(), w[0].data() + w[0].size(), b);
+      if (ec == std::errc()) u.memoryBytes = b;
+    }
+  }
+  return u;
 }
 
 namespace {
@@ -231,6 +267,9 @@ class LinuxCgroups final : public Cgroups {
     if (v_ == CgroupVersion::kV2) return {*m_.v2};
     std::vector<std::string> r;
     for (const char* c : kControllers) r.push_back(m_.v1.at(c));
+    if (auto it = m_.v1.find("cpuacct");
+        it != m_.v1.end() && std::find(r.begin(), r.end(), it->second) == r.end())
+      r.push_back(it->second);
     return r;
   }
   [[nodiscard]] std::vector<std::string> dirs(const std::string& name) const {

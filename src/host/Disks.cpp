@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,6 +61,16 @@ bool isMountPoint(const std::string& dir) {
 class LinuxDisks final : public Disks {
  public:
   explicit LinuxDisks(ProcessRunner& r) : runner_(r) {}
+
+  core::Result<DiskSpace> space(const std::string& mp) override {
+    if (!isMountPoint(mp)) return core::Error("disk space of " + mp + ": nothing is mounted there");
+    struct statvfs v {};
+    if (::statvfs(mp.c_str(), &v) != 0) return core::Error::fromErrno("statvfs " + mp);
+    DiskSpace d;
+    d.totalBytes = static_cast<std::uint64_t>(v.f_blocks) * v.f_frsize;
+    d.usedBytes = static_cast<std::uint64_t>(v.f_blocks - v.f_bfree) * v.f_frsize;
+    return d;
+  }
 
   core::Status create(const std::string& image, const std::string& mp, std::uint64_t bytes, uid_t owner,
                       gid_t group) override {

@@ -345,6 +345,19 @@ core::Result<TenantInfo> Provisioner::inspect(const std::string& name) {
   return inspectLocked(name);
 }
 
+core::Result<TenantUsage> Provisioner::usage(const std::string& name) {
+  SASHI_TRY(validateTenantName(name));
+  TenantUsage u;
+  const CgroupUsage c = readCgroupUsage(*ops_.cgroups, name);
+  u.cpuSeconds = c.cpuSeconds;
+  u.memoryBytes = c.memoryBytes;
+  if (auto d = ops_.disks->space(layout(name).home); d.ok()) {
+    u.diskBytes = d->usedBytes;
+    u.diskTotalBytes = d->totalBytes;
+  }
+  return u;
+}
+
 core::Result<TenantInfo> Provisioner::inspectLocked(const std::string& name) {
   const auto l = layout(name);
   TenantInfo info;

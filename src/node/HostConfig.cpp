@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -15,6 +16,7 @@
 #include "sashimono/core/Config.h"
 #include "sashimono/crypto/Keys.h"
 #include "sashimono/crypto/SeedFile.h"
+#include "sashimono/net/HttpServer.h"
 #include "sashimono/protocol/Patterns.h"
 
 namespace sashimono::node {
@@ -159,8 +161,47 @@ core::Result<HostConfig> parseHostConfig(const std::string& text, const std::str
   if (dataDir.empty()) return root.fieldError("dataDir", "must not be empty");
   c.dataDir = resolve(source, dataDir);
   SASHI_TRY_ASSIGN(level, root.string("logLevel", "info"));
+  if (std::find(kLogLevels.begin(), kLogLevels.end(), level) == kLogLevels.end())
+    return root.fieldError("logLevel", "'" + level + "' is not one of trace, debug, info, warn, error, off");
   c.logLevel = level;
+  if (root.has("metrics")) {
+    SASHI_TRY_ASSIGN(metrics, root.object("metrics"));
+    SASHI_TRY_ASSIGN(address, metrics.string("address", c.metricsAddress));
+    if (!address.empty()) {
+      if (auto a = net::parseListenAddress(address); !a)
+        return metrics.fieldError("address", a.error().message + " (\"\" turns metrics off)");
+    }
+    c.metricsAddress = address;
+  }
   return c;
+}
+
+std::vector<std::string> fieldsNeedingRestart(const HostConfig& a, const HostConfig& b) {
+  std::vector<std::string> out;
+  auto check = [&out](bool same, const char* field) {
+    if (!same) out.emplace_back(field);
+  };
+  check(a.boardUrls == b.boardUrls, "board.urls");
+  check(a.caFile == b.caFile, "board.caFile");
+  check(a.quietSeconds == b.quietSeconds, "board.quietSeconds");
+  check(a.seedFile == b.seedFile, "account.seedFile");
+  check(a.address == b.address, "host.address");
+  check(a.userPorts == b.userPorts, "ports.user");
+  check(a.peerPorts == b.peerPorts, "ports.peer");
+  check(a.generalPorts == b.generalPorts, "ports.general");
+  check(a.generalPerInstance == b.generalPerInstance, "ports.generalPerInstance");
+  check(a.bindAddress == b.bindAddress, "ports.bindAddress");
+  check(a.policy.allowedImages == b.policy.allowedImages &&
+            a.policy.minRoundtimeMs == b.policy.minRoundtimeMs &&
+            a.policy.maxRoundtimeMs == b.policy.maxRoundtimeMs && a.policy.maxEnvVars == b.policy.maxEnvVars,
+        "tenants");
+  check(a.imagesDir == b.imagesDir, "tenants.imagesDir");
+  check(a.runtime == b.runtime, "runtime");
+  check(a.registryAccount == b.registryAccount, "registry.account");
+  check(a.heartbeatSeconds == b.heartbeatSeconds, "registry.heartbeatSeconds");
+  check(a.dataDir == b.dataDir, "dataDir");
+  check(a.metricsAddress == b.metricsAddress, "metrics.address");
+  return out;
 }
 
 core::Result<HostConfig> loadHostConfig(const std::string& path) {
@@ -257,6 +298,10 @@ std::string renderHostConfig(const HostConfig& c) {
   w.EndObject();
   str("dataDir", c.dataDir);
   str("logLevel", c.logLevel);
+  w.Key("metrics");
+  w.StartObject();
+  str("address", c.metricsAddress);
+  w.EndObject();
   w.EndObject();
   return std::string(sb.GetString()) + "\n";
 }

@@ -162,6 +162,16 @@ core::Result<std::vector<crypto::Hash256>> HostProvisionerPort::list() {
   return out;
 }
 
+std::vector<InstanceUsage> HostProvisionerPort::usage(std::span<const crypto::Hash256> leases) {
+  std::vector<InstanceUsage> out;
+  for (const auto& id : leases) {
+    auto u = provisioner_.usage(tenantNameFor(id));
+    if (!u) continue;
+    out.push_back(InstanceUsage{id, u->cpuSeconds, u->memoryBytes, u->diskBytes});
+  }
+  return out;
+}
+
 std::string renderClusterFile(const crypto::Hash256& leaseId,
                               const std::vector<protocol::ClusterMember>& members) {
   rapidjson::StringBuffer sb;

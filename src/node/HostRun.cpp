@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sashimono/node/HostProvisionerPort.h"
+#include "sashimono/node/NodeMetrics.h"
 #include "sashimono/node/ProcessProvisionerPort.h"
 #include "sashimono/node/SimulatedProvisionerPort.h"
 
@@ -43,6 +44,10 @@ core::Result<std::unique_ptr<HostRun>> HostRun::open(HostConfig config, const Ho
   }
   ServiceOptions so;
   if (options.tickInterval) so.tickInterval = *options.tickInterval;
+  r->metrics_ = std::make_shared<core::MetricsRegistry>();
+  metric::declareNodeMetrics(*r->metrics_);
+  so.metrics = r->metrics_;
+  so.problems = options.problems;
   r->service_ = std::make_unique<NodeService>(r->config_, *r->store_, *r->port_, *r->key_, r->clock_, so);
   return r;
 }
@@ -133,8 +138,47 @@ HostRun::~HostRun() {
   if (service_) service_->stop();
 }
 
-core::Status HostRun::start() { return service_->start(); }
+core::Status HostRun::start() {
+  SASHI_TRY(service_->start());
+  if (config_.metricsAddress.empty()) return {};
+  auto where = net::parseListenAddress(config_.metricsAddress);
+  if (!where) return where.error().context("metrics.address");
+  auto metrics = metrics_;
+  metricsServer_ = std::make_unique<net::HttpServer>(std::map<std::string, net::HttpServer::Handler>{
+      {"/metrics",
+       [metrics] {
+         return net::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics->render()};
+       }},
+  });
+  auto port = metricsServer_->listen(where->first, where->second);
+  if (!port) {
+    service_->stop();
+    return port.error().context("metrics.address " + config_.metricsAddress);
+  }
+  metricsPort_ = *port;
+  spdlog::info("host run: metrics on http://{}:{}/metrics",
+               where->first.find(':') != std::string::npos ? "[" + where->first + "]" : where->first,
+               metricsPort_);
+  return {};
+}
 
-void HostRun::stop() { service_->stop(); }
+void HostRun::stop() {
+  if (metricsServer_) metricsServer_->stop();
+  service_->stop();
+}
+
+std::vector<std::string> HostRun::reload(const HostConfig& next) {
+  std::vector<std::string> ignored = fieldsNeedingRestart(config_, next);
+  if (next.logLevel != config_.logLevel) {
+    spdlog::set_level(spdlog::level::from_str(next.logLevel));
+    spdlog::info("host run: log level {}", next.logLevel);
+    config_.logLevel = next.logLevel;
+  }
+  if (!(next.offer == config_.offer)) {
+    config_.offer = next.offer;
+    service_->reconfigure(next.offer);
+  }
+  return ignored;
+}
 
 }  // namespace sashimono::node

@@ -11,6 +11,7 @@
 
 #include "NodeUtil.h"
 #include "sashimono/core/Bytes.h"
+#include "sashimono/node/NodeMetrics.h"
 
 namespace sashimono::node {
 
@@ -23,7 +24,14 @@ Node::Node(NodeOptions options, NodeStore& store, BoardPort& board, ProvisionerP
       hostKey_(hostKey),
       clock_(clock),
       book_(options_.offer, clock),
-      outbox_(store, board, hostKey, options_.outbox) {}
+      outbox_(store, board, hostKey, options_.outbox),
+      metrics_(options_.metrics) {
+  if (!metrics_) {
+    metrics_ = std::make_shared<core::MetricsRegistry>();
+    metric::declareNodeMetrics(*metrics_);
+  }
+  metrics_->set(metric::kBuildInfo, {{"version", kNodeVersion}}, 1);
+}
 
 void Node::step(std::string_view name) const {
   if (options_.onStep) options_.onStep(name);
@@ -101,6 +109,7 @@ core::Status Node::onTransactions(std::span<const board::BoardTx> txs) {
           spdlog::info("node: request {} (ledger {}): {}", shortHex(tx.hash), tx.ledgerIndex, row.verdict);
         lease::Decision d = decide(verdicts[i]);
         SASHI_TRY(commit(d, std::move(row)));
+        countRequest(verdicts[i], d);
         for (auto& a : d.actions) actions.push_back(std::move(a));
         ++i;
         if (changesInstances(actions)) break;
@@ -170,12 +179,19 @@ core::Status Node::tick() {
   SASHI_TRY(actOnUnfinished());
   SASHI_TRY(maybeAnnounce());
   if (options_.registry && clock_.now() >= announcedAt_ + options_.heartbeatSeconds) SASHI_TRY(announce());
+  refreshGauges();
   return {};
 }
 
 core::Result<PumpReport> Node::pumpOutbox() {
   newReplies_ = false;
-  return outbox_.pump();
+  auto r = outbox_.pump();
+  if (r) {
+    if (r->resubmitted + r->resigned > 0)
+      metrics_->add(metric::kOutboxRetries, {}, static_cast<double>(r->resubmitted + r->resigned));
+    if (r->confirmed > 0) metrics_->add(metric::kRepliesConfirmed, {}, static_cast<double>(r->confirmed));
+  }
+  return r;
 }
 
 core::Status Node::maybeAnnounce() {
@@ -210,20 +226,38 @@ core::Status Node::announce() {
   return {};
 }
 
-std::string Node::statusJson(const std::string& boardJson) const {
+std::string Node::statusJson(const std::string& boardJson, const std::string& problemsJson) const {
   rapidjson::StringBuffer sb;
   rapidjson::Writer<rapidjson::StringBuffer> w(sb);
   w.StartObject();
   w.Key("account");
   w.String(hostKey_.address().c_str());
+  w.Key("version");
+  w.String(kNodeVersion);
   w.Key("instances");
   w.Uint(book_.offer().instances);
   w.Key("free");
   w.Uint(book_.freeSlots());
   w.Key("leases");
   w.Uint64(book_.liveLeases());
+  if (outboxSummary_) {
+    w.Key("outbox");
+    w.StartObject();
+    w.Key("open");
+    w.Uint64(outboxSummary_->open);
+    w.Key("submitted");
+    w.Uint64(outboxSummary_->signedOpen);
+    w.Key("oldestAt");
+    if (outboxSummary_->oldestAt)
+      w.Int64(*outboxSummary_->oldestAt);
+    else
+      w.Null();
+    w.EndObject();
+  }
   w.Key("board");
   w.RawValue(boardJson.c_str(), boardJson.size(), rapidjson::kObjectType);
+  w.Key("problems");
+  w.RawValue(problemsJson.c_str(), problemsJson.size(), rapidjson::kArrayType);
   w.EndObject();
   return sb.GetString();
 }

@@ -1,12 +1,14 @@
 // The "act" stage: the actions of committed decisions, in order, through the ProvisionerPort.
 // A completion (provisioned, provisioning failed, destroyed) goes back to the book (decide),
 // is committed, and its own actions are acted on before the rest: one loop drains them all.
+#include <chrono>
 #include <deque>
 
 #include <spdlog/spdlog.h>
 
 #include "NodeUtil.h"
 #include "sashimono/node/Node.h"
+#include "sashimono/node/NodeMetrics.h"
 
 namespace sashimono::node {
 
@@ -30,8 +32,13 @@ core::Status Node::act(std::vector<lease::Action> actions) {
 }
 
 core::Result<std::optional<lease::Decision>> Node::actOne(const lease::Action& action) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto seconds = [&started] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
   if (const auto* p = std::get_if<lease::Provision>(&action)) {
     auto info = provisioner_.provision(p->leaseId, p->request, book_.offer().size);
+    metrics_->observe(metric::kProvisionSeconds, {{"result", info ? "ok" : "failed"}}, seconds());
     step("provisioned");
     if (!info) {
       spdlog::warn("node: lease {} provisioning failed: {}", shortHex(p->leaseId), info.error().message);
@@ -43,7 +50,9 @@ core::Result<std::optional<lease::Decision>> Node::actOne(const lease::Action& a
     return std::optional{p->again ? book_.reprovisioned(p->leaseId, i) : book_.provisioned(p->leaseId, i)};
   }
   if (const auto* x = std::get_if<lease::Destroy>(&action)) {
-    if (auto st = provisioner_.destroy(x->leaseId); !st) {
+    auto st = provisioner_.destroy(x->leaseId);
+    metrics_->observe(metric::kDestroySeconds, {{"result", st ? "ok" : "failed"}}, seconds());
+    if (!st) {
       spdlog::warn("node: destroying lease {} failed (retried on the next tick): {}", shortHex(x->leaseId),
                    st.error().message);
       return std::optional<lease::Decision>{};

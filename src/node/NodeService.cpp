@@ -4,6 +4,8 @@
 #include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
+#include "sashimono/node/NodeMetrics.h"
+
 namespace sashimono::node {
 
 NodeOptions NodeService::nodeOptionsFrom(const HostConfig& c, NodeOptions o) {
@@ -20,7 +22,12 @@ NodeOptions NodeService::nodeOptionsFrom(const HostConfig& c, NodeOptions o) {
 NodeService::NodeService(const HostConfig& config, NodeStore& store, ProvisionerPort& provisioner,
                          const crypto::KeyPair& hostKey, const lease::Clock& clock, ServiceOptions options,
                          NodeOptions nodeOptions)
-    : config_(config), store_(store), options_(options), clock_(clock) {
+    : config_(config), store_(store), options_(options), clock_(clock), metrics_(options.metrics) {
+  if (!metrics_) {
+    metrics_ = std::make_shared<core::MetricsRegistry>();
+    metric::declareNodeMetrics(*metrics_);
+  }
+  nodeOptions.metrics = metrics_;
   board::BoardOptions bo;
   bo.urls = config.boardUrls;
   bo.caFile = config.caFile;
@@ -72,8 +79,17 @@ void NodeService::stop() {
     stopping_ = true;
     cv_.notify_all();
   }
-  board_->stop();  // no callback after this
+  // The node thread ends after the deliveries in hand (a delivery that arrives now waits in the
+  // queue: the board resends what was not finished, from the cursor).
   if (thread_.joinable()) thread_.join();
+  board_->stop();  // no callback after this
+  if (auto st = store_.checkpoint(); !st) spdlog::warn("node: store checkpoint: {}", st.error().message);
+}
+
+void NodeService::reconfigure(const lease::Offer& offer) {
+  std::lock_guard lk(mu_);
+  queue_.push_back(Reconfigure{offer});
+  cv_.notify_all();
 }
 
 bool NodeService::fatal() const {
@@ -119,6 +135,35 @@ std::string NodeService::boardJson() const {
   return sb.GetString();
 }
 
+std::string NodeService::problemsJson() const {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.StartArray();
+  if (options_.problems) {
+    for (const auto& p : options_.problems->snapshot()) {
+      w.StartObject();
+      w.Key("time");
+      w.Int64(p.time);
+      w.Key("level");
+      w.String(p.level.c_str());
+      w.Key("message");
+      w.String(p.message.c_str());
+      w.EndObject();
+    }
+  }
+  w.EndArray();
+  return sb.GetString();
+}
+
+void NodeService::observeBoard() {
+  const auto s = board_->status();
+  metrics_->set(metric::kBoardConnected, s.connected ? 1 : 0);
+  metrics_->set(metric::kBoardLedger, s.lastLedger);
+  const std::uint32_t done = s.finished.value_or(0);
+  metrics_->set(metric::kBoardLag, s.lastLedger > done ? s.lastLedger - done : 0);
+  metrics_->set(metric::kBoardReconnects, static_cast<double>(s.reconnects));
+}
+
 void NodeService::run() {
   auto nextTick = std::chrono::steady_clock::now();
   while (true) {
@@ -143,6 +188,11 @@ void NodeService::run() {
         continue;
       }
       if (auto st = flush(); !st) return fail(st.error().context("handling a board delivery"));
+      if (const auto* r = std::get_if<Reconfigure>(&ev)) {
+        if (auto st = node_->reconfigure(r->offer); !st)
+          spdlog::error("node: new offer not taken: {}", st.error().message);
+        continue;
+      }
       if (auto st = node_->onLedgerFinished(std::get<Finished>(ev).ledger); !st)
         return fail(st.error().context("handling a board delivery"));
     }
@@ -154,8 +204,9 @@ void NodeService::run() {
     if (std::chrono::steady_clock::now() >= nextTick) {
       if (auto st = node_->tick(); !st) return fail(st.error().context("tick"));
       if (auto p = node_->pumpOutbox(); !p) spdlog::debug("node: outbox: {}", p.error().message);
-      if (auto st =
-              store_.writeStatus(node_->statusJson(boardJson()), static_cast<std::int64_t>(clock_.now()));
+      observeBoard();
+      if (auto st = store_.writeStatus(node_->statusJson(boardJson(), problemsJson()),
+                                       static_cast<std::int64_t>(clock_.now()));
           !st)
         spdlog::warn("node: status row: {}", st.error().message);
       nextTick = std::chrono::steady_clock::now() + options_.tickInterval;

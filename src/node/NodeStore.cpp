@@ -53,7 +53,14 @@ UPDATE requests SET state = 'replied' WHERE state = 'done';
 UPDATE requests SET state = 'admitted' WHERE state IN ('seen', 'verified');
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations{kSchemaV1, kSchemaV2};
+// Version 3: when each outbox entry was recorded (unix seconds), for the age of the oldest reply
+// still owed (status, metrics). Entries of an older version count from the migration.
+constexpr std::string_view kSchemaV3 = R"sql(
+ALTER TABLE outbox ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+UPDATE outbox SET created_at = CAST(strftime('%s', 'now') AS INTEGER);
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations{kSchemaV1, kSchemaV2, kSchemaV3};
 
 constexpr std::array<const char*, 3> kRequestStates{"admitted", "decided", "replied"};
 constexpr std::array<const char*, 3> kOutboxStates{"pending", "signed", "done"};
@@ -106,6 +113,14 @@ core::Result<NodeStore> NodeStore::open(const std::string& path, bool readOnly) 
   if (!db) return db.error().context("node store " + path);
   if (!readOnly) {
     if (auto m = store::migrate(*db, kMigrations); !m) return m.error().context("node store " + path);
+  } else {
+    // A reader does not migrate: it needs the schema this program writes.
+    auto v = store::userVersion(*db);
+    if (!v) return v.error().context("node store " + path);
+    if (*v != static_cast<int>(kMigrations.size()))
+      return core::Error("node store " + path + ": schema version " + std::to_string(*v) +
+                         ", this program reads " + std::to_string(kMigrations.size()) +
+                         " (the node migrates it when it starts)");
   }
   return NodeStore(std::move(*db));
 }
@@ -156,8 +171,8 @@ core::Result<std::vector<crypto::Hash256>> NodeStore::handledRequests() {
 core::Status NodeStore::insertOutbox(const OutboxEntry& e) {
   auto st = db_.prepare(
       "INSERT INTO outbox (answers, dest, type, payload, seal_to, amount_native, amount_drops, "
-      "amount_issued, state) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')");
+      "amount_issued, state, created_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', CAST(strftime('%s', 'now') AS INTEGER))");
   if (!st) return st.error();
   st->bind(1, core::ByteView(e.answers))
       .bind(2, core::ByteView(e.to))
@@ -294,7 +309,7 @@ core::Result<std::vector<OutboxEntry>> NodeStore::outbox(bool includeDone) {
   std::string sql =
       "SELECT id, answers, dest, type, payload, seal_to, amount_native, amount_drops, amount_issued, "
       "sequence, "
-      "last_ledger, fee, blob, hash, attempts, state, result, ledger FROM outbox";
+      "last_ledger, fee, blob, hash, attempts, state, result, ledger, created_at FROM outbox";
   if (!includeDone) sql += " WHERE state != 'done'";
   sql += " ORDER BY id";
   auto st = db_.prepare(sql);
@@ -326,9 +341,25 @@ core::Result<std::vector<OutboxEntry>> NodeStore::outbox(bool includeDone) {
     e.state = s == "done" ? OutboxState::done : s == "signed" ? OutboxState::signed_ : OutboxState::pending;
     e.result = st->text(16);
     e.ledger = static_cast<std::uint32_t>(st->int64(17));
+    e.createdAt = st->int64(18);
     out.push_back(std::move(e));
   }
   return out;
+}
+
+core::Result<OutboxSummary> NodeStore::outboxSummary() {
+  auto st = db_.prepare(
+      "SELECT COUNT(*), MIN(created_at), SUM(state = 'signed') FROM outbox WHERE state != 'done'");
+  if (!st) return st.error();
+  auto r = st->step();
+  if (!r) return r.error();
+  OutboxSummary s;
+  s.open = static_cast<std::size_t>(st->int64(0));
+  if (s.open > 0) {
+    s.oldestAt = st->int64(1);
+    s.signedOpen = static_cast<std::size_t>(st->int64(2));
+  }
+  return s;
 }
 
 core::Status NodeStore::storeSigned(const OutboxEntry& e, std::uint32_t nextSequence) {

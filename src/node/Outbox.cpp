@@ -131,6 +131,7 @@ core::Result<PumpReport> Outbox::pump() {
     auto& at = submittedAt_[e.id];
     if (at < v) {
       (void)board_.submit(e.blob);
+      if (at != 0) ++report.resubmitted;
       at = v;
     }
   }

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <sodium.h>
@@ -436,6 +437,38 @@ core::Status ProcessProvisionerPort::deliverCluster(const crypto::Hash256& lease
   if (!fs::exists(dir + "/instance.json"))
     return core::Error("process instances: no instance " + core::toHex(leaseId));
   return core::writeFileAtomic(dir + "/cluster.json", renderClusterFile(leaseId, members), 0644);
+}
+
+std::vector<InstanceUsage> ProcessProvisionerPort::usage(std::span<const crypto::Hash256> leases) {
+  std::vector<InstanceUsage> out;
+  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  for (const auto& id : leases) {
+    const pid_t pid = pidOf(id);
+    if (pid <= 0) continue;
+    auto stat = core::readFile("/proc/" + std::to_string(pid) + "/stat");
+    if (!stat) continue;
+    // After the command's closing parenthesis: state (3), … utime (14), stime, cutime, cstime
+    // (17) in clock ticks, … rss (24) in pages.
+    const auto close = stat->rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream in(stat->substr(close + 1));
+    std::vector<std::string> f{"", "", ""};
+    for (std::string w; in >> w;) f.push_back(w);
+    if (f.size() < 25) continue;
+    InstanceUsage u;
+    u.leaseId = id;
+    try {
+      u.cpuSeconds = static_cast<double>(std::stoull(f[14]) + std::stoull(f[15]) + std::stoull(f[16]) +
+                                         std::stoull(f[17])) /
+                     tick;
+      u.memoryBytes = std::stoull(f[24]) * page;
+    } catch (const std::exception&) {
+      continue;
+    }
+    out.push_back(u);
+  }
+  return out;
 }
 
 pid_t ProcessProvisionerPort::pidOf(const crypto::Hash256& leaseId) {

@@ -34,7 +34,11 @@ struct Fixture {
 
   std::unique_ptr<NodeService> startNode() {
     auto s = std::make_unique<NodeService>(config, *store, provisioner, host, clock,
-                                           ServiceOptions{100ms, 5000ms, true});
+                                           ServiceOptions{.tickInterval = 100ms,
+                                                          .requestTimeout = 5000ms,
+                                                          .verifyPeer = true,
+                                                          .metrics = nullptr,
+                                                          .problems = nullptr});
     auto st = s->start();
     if (!st) throw std::runtime_error("node start: " + st.error().message);
     return s;

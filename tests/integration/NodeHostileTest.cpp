@@ -92,6 +92,7 @@ class NodeHostileTest : public ::testing::Test {
     c.offer.maxMoments = 10;
     c.policy.allowedImages = {"hotpocket"};
     c.dataDir = dir.path() + "/data";
+    c.metricsAddress = "127.0.0.1:0";
   }
   void SetUp() override {
     ASSERT_TRUE(writeSeedFile(c.seedFile, hostSeed).ok());

@@ -116,6 +116,7 @@ async function main() {
     cfg.tenants.images = ['hotpocket'];
     cfg.pricing = { pricePerMoment: 1000, momentSeconds: 3600, maxMoments: 5 };
     cfg.ports.bindAddress = '127.0.0.1';
+    cfg.metrics = { address: '127.0.0.1:0' };  // tests run several nodes at once
     fs.writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
 
     const pay = async (from, to, amount, memos) => {

@@ -1,8 +1,8 @@
 #pragma once
 // Per-tenant cgroups, created by root before any tenant process starts. cgroup v1 (one
-// directory per controller: cpu, memory, pids) and v2 (one directory; controllers delegated
-// by enabling them in the parents' cgroup.subtree_control). The file writes for a set of
-// limits are computed by pure functions, tested without root.
+// directory per controller: cpu, memory, pids, and cpuacct when it is mounted apart from cpu) and v2 (one
+// directory; controllers delegated by enabling them in the parents' cgroup.subtree_control). The file writes
+// for a set of limits are computed by pure functions, tested without root.
 #include <sys/types.h>
 
 #include <cstdint>
@@ -54,6 +54,15 @@ std::vector<pid_t> parseCgroupProcs(std::string_view text);
 // v1 memory.oom_control / v2 memory.events: the oom_kill count (0 when absent).
 std::uint64_t parseOomKills(std::string_view text);
 
+// What a tenant's cgroup used: CPU time (v1: cpuacct.usage in ns, when the cpuacct controller
+// is mounted; v2: cpu.stat usage_usec) and memory now (v1 memory.usage_in_bytes, v2
+// memory.current). Absent when the file is missing or unreadable.
+struct CgroupUsage {
+  std::optional<double> cpuSeconds;
+  std::optional<std::uint64_t> memoryBytes;
+};
+std::optional<double> parseCpuSeconds(CgroupVersion v, std::string_view text);
+
 class Cgroups {
  public:
   virtual ~Cgroups() = default;
@@ -73,6 +82,8 @@ class Cgroups {
   virtual core::Result<std::string> read(const std::string& name, const std::string& controller,
                                          const std::string& file) = 0;
 };
+
+CgroupUsage readCgroupUsage(Cgroups& cgroups, const std::string& name);
 
 // root: "/sys/fs/cgroup" (mountinfo decides where each hierarchy is); parent: a directory
 // name under each hierarchy root, created when missing (e.g. "sashimono").

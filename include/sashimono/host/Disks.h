@@ -36,6 +36,11 @@ struct MountEntry {
 // /proc/self/mountinfo content; mount points unescaped (\040 etc.).
 std::vector<MountEntry> parseMountInfo(std::string_view text);
 
+struct DiskSpace {
+  std::uint64_t usedBytes = 0;
+  std::uint64_t totalBytes = 0;
+};
+
 class Disks {
  public:
   virtual ~Disks() = default;
@@ -63,6 +68,11 @@ class Disks {
   virtual core::Result<std::vector<std::string>> loopDevicesUnder(const std::string& dir) = 0;
   // reownTree (below): how many entries were given to the new owner.
   virtual core::Result<std::uint64_t> reown(const std::string& dir, const Reown& what) = 0;
+  // Used and total bytes of the filesystem mounted on mountPoint (statvfs); an error when nothing
+  // is mounted there.
+  virtual core::Result<DiskSpace> space(const std::string& mountPoint) {
+    return core::Error("disk space of " + mountPoint + ": not available");
+  }
 };
 
 std::unique_ptr<Disks> makeLinuxDisks(ProcessRunner& runner);

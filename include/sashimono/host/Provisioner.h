@@ -66,6 +66,14 @@ struct TenantInfo {
   bool running = false;  // rootlesskit alive
 };
 
+// What a tenant uses now (its cgroup, its disk); what cannot be read is absent.
+struct TenantUsage {
+  std::optional<double> cpuSeconds;  // since the tenant started
+  std::optional<std::uint64_t> memoryBytes;
+  std::optional<std::uint64_t> diskBytes;
+  std::optional<std::uint64_t> diskTotalBytes;
+};
+
 struct ReconcileReport {
   std::vector<std::string> kept;
   std::vector<std::string> resumed;
@@ -89,6 +97,8 @@ class Provisioner {
   core::Status destroy(const std::string& name);
   core::Result<std::vector<std::string>> list();
   core::Result<TenantInfo> inspect(const std::string& name);
+  // Reads only (no lock): cgroup files and statvfs of the mounted disk.
+  core::Result<TenantUsage> usage(const std::string& name);
   // Tenants with a record in state ready whose daemons died are restarted; everything else
   // that is not a ready, running tenant (half-made, being destroyed, or pieces without a
   // record) is removed.

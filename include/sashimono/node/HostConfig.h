@@ -1,8 +1,10 @@
 #pragma once
 // The host node's configuration file (config/host.example.json), read with core::ConfigNode:
 // every error names the file and the field. Pure apart from reading the file; thread-safe.
+#include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -33,6 +35,10 @@ struct RuntimeCeilings {
   bool operator==(const RuntimeCeilings&) const = default;
 };
 
+inline constexpr std::string_view kDefaultMetricsAddress = "127.0.0.1:9470";
+inline constexpr std::array<std::string_view, 6> kLogLevels = {"trace", "debug", "info",
+                                                               "warn",  "error", "off"};
+
 struct HostConfig {
   std::vector<std::string> boardUrls;
   std::string caFile;
@@ -53,7 +59,10 @@ struct HostConfig {
   std::string registryAccount;  // r-address; empty: no announcements
   std::uint64_t heartbeatSeconds = 600;
   std::string dataDir;
-  std::string logLevel = "info";
+  std::string logLevel = "info";  // one of kLogLevels
+  // Where `host run` serves its Prometheus metrics (GET /metrics): "IPv4:port" or "[IPv6]:port";
+  // empty: no metrics server.
+  std::string metricsAddress = std::string(kDefaultMetricsAddress);
   // Relative seedFile / dataDir are resolved against the config file's directory.
   std::string sourcePath;
 
@@ -63,6 +72,9 @@ struct HostConfig {
 // Parses and checks the whole file (URLs, ranges, offer, images, addresses).
 [[nodiscard]] core::Result<HostConfig> loadHostConfig(const std::string& path);
 [[nodiscard]] core::Result<HostConfig> parseHostConfig(const std::string& text, const std::string& source);
+// What a running node cannot take from a reloaded configuration (SIGHUP): the names of the fields
+// that differ between a and b and need a restart. The offer (capacity, pricing) and logLevel do not.
+[[nodiscard]] std::vector<std::string> fieldsNeedingRestart(const HostConfig& a, const HostConfig& b);
 // Canonical JSON text of a config (what `host init` writes), readable by parseHostConfig.
 [[nodiscard]] std::string renderHostConfig(const HostConfig& config);
 

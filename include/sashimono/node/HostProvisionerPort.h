@@ -49,6 +49,7 @@ class HostProvisionerPort final : public ProvisionerPort {
   core::Result<std::vector<crypto::Hash256>> list() override;
   core::Status deliverCluster(const crypto::Hash256& leaseId,
                               const std::vector<protocol::ClusterMember>& members) override;
+  std::vector<InstanceUsage> usage(std::span<const crypto::Hash256> leases) override;
 
  private:
   host::Provisioner& provisioner_;

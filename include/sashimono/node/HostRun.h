@@ -12,12 +12,16 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "sashimono/core/Log.h"
+#include "sashimono/core/Metrics.h"
 #include "sashimono/core/Result.h"
 #include "sashimono/crypto/Keys.h"
 #include "sashimono/host/LinuxHost.h"
 #include "sashimono/host/Provisioner.h"
 #include "sashimono/lease/Clock.h"
+#include "sashimono/net/HttpServer.h"
 #include "sashimono/node/HostConfig.h"
 #include "sashimono/node/NodeService.h"
 #include "sashimono/node/NodeStore.h"
@@ -40,6 +44,8 @@ struct HostRunOptions {
   std::string cgroupParent = "sashimono";
   std::string sashimonoBinary;
   std::optional<std::chrono::milliseconds> tickInterval;
+  // The recent warnings and errors the status row carries (core::recordRecentProblems); null: none.
+  std::shared_ptr<core::RecentProblems> problems;
 };
 
 class HostRun {
@@ -51,8 +57,17 @@ class HostRun {
   HostRun(const HostRun&) = delete;
   HostRun& operator=(const HostRun&) = delete;
 
+  // Starts the node, then the metrics server when the config names an address (a port taken is
+  // an error: the owner asked for it there).
   [[nodiscard]] core::Status start();
   void stop();
+  // Takes what a running node can take from a re-read configuration (SIGHUP): the offer
+  // (capacity, pricing) and the log level; returns the fields that differ but need a restart
+  // (kept as they were). The caller has parsed and checked `next` (a bad file is refused whole).
+  std::vector<std::string> reload(const HostConfig& next);
+  // The bound metrics port (0: no metrics server).
+  [[nodiscard]] std::uint16_t metricsPort() const { return metricsPort_; }
+  [[nodiscard]] core::MetricsRegistry& metrics() const { return *metrics_; }
   [[nodiscard]] bool fatal() const { return service_->fatal(); }
   [[nodiscard]] std::string fatalError() const { return service_->fatalError(); }
   [[nodiscard]] const crypto::KeyPair& key() const { return *key_; }
@@ -70,7 +85,10 @@ class HostRun {
   std::unique_ptr<host::Provisioner> provisioner_;
   std::unique_ptr<ProvisionerPort> port_;
   lease::SystemClock clock_;
+  std::shared_ptr<core::MetricsRegistry> metrics_;
   std::unique_ptr<NodeService> service_;
+  std::unique_ptr<net::HttpServer> metricsServer_;
+  std::uint16_t metricsPort_ = 0;
 };
 
 }  // namespace sashimono::node

@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "sashimono/board/Responses.h"
+#include "sashimono/core/Metrics.h"
 #include "sashimono/core/Result.h"
 #include "sashimono/crypto/Keys.h"
 #include "sashimono/lease/Book.h"
@@ -66,6 +67,8 @@ struct NodeOptions {
   // Threads that verify a large batch of deliveries at once (at most the machine's cores).
   unsigned verifyThreads = 8;
   OutboxOptions outbox;
+  // Where the node counts what it does (NodeMetrics.h); null: a registry of its own.
+  std::shared_ptr<core::MetricsRegistry> metrics;
   // Test hook: called at each step boundary ("admitted", "classified", "decided" (one decision
   // written), "committed" (a run's transaction), "provisioned", "destroyed", "cursor"); a test
   // throws from it to simulate a crash there.
@@ -94,8 +97,18 @@ class Node {
 
   [[nodiscard]] const lease::Book& book() const { return book_; }
   [[nodiscard]] const lease::DriftReport& drift() const { return drift_; }
-  // The node's state as JSON (for the status row), with the board part given by the caller.
-  [[nodiscard]] std::string statusJson(const std::string& boardJson) const;
+  // The node's state as JSON (for the status row), with the board part and the recent problems
+  // (a JSON array) given by the caller.
+  [[nodiscard]] std::string statusJson(const std::string& boardJson,
+                                       const std::string& problemsJson = "[]") const;
+  [[nodiscard]] core::MetricsRegistry& metrics() const { return *metrics_; }
+  // Sets the gauges that describe the node now (leases, capacity, outbox, instances' usage);
+  // tick() calls it. Instance usage is read at most every usageInterval.
+  void refreshGauges();
+  // Takes a new offer (price, capacity, moments) and log level from a reloaded configuration;
+  // leases already made keep their terms.
+  // Announces the new terms at once when the host announces itself.
+  [[nodiscard]] core::Status reconfigure(const lease::Offer& offer);
 
  private:
   // The stages, in order (see above).
@@ -115,6 +128,7 @@ class Node {
   core::Status announce();
   core::Status maybeAnnounce();
   void step(std::string_view name) const;
+  void countRequest(const protocol::Verdict& verdict, const lease::Decision& decision);
 
   NodeOptions options_;
   NodeStore& store_;
@@ -128,6 +142,9 @@ class Node {
   std::optional<std::uint32_t> announcedFree_;
   lease::UnixSeconds announcedAt_ = 0;
   bool newReplies_ = false;
+  std::shared_ptr<core::MetricsRegistry> metrics_;
+  std::int64_t usageReadAt_ = 0;
+  std::optional<OutboxSummary> outboxSummary_;  // as of the last refreshGauges
 };
 
 // The transaction's outcome from its delivery: result and delivered_amount (from metadata).

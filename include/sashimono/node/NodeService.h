@@ -19,6 +19,8 @@
 #include <variant>
 
 #include "sashimono/board/BoardClient.h"
+#include "sashimono/core/Log.h"
+#include "sashimono/core/Metrics.h"
 #include "sashimono/node/BoardClientPort.h"
 #include "sashimono/node/HostConfig.h"
 #include "sashimono/node/Node.h"
@@ -29,6 +31,10 @@ struct ServiceOptions {
   std::chrono::milliseconds tickInterval{500};
   std::chrono::milliseconds requestTimeout{10000};
   bool verifyPeer = true;
+  // The registry the node counts into (NodeMetrics.h); null: one of its own.
+  std::shared_ptr<core::MetricsRegistry> metrics;
+  // The recent warnings and errors written into the status row; null: none.
+  std::shared_ptr<core::RecentProblems> problems;
 };
 
 class NodeService {
@@ -43,7 +49,12 @@ class NodeService {
 
   // Node::start, then the board from the stored cursor, then the node thread.
   [[nodiscard]] core::Status start();
+  // The node thread finishes the deliveries in hand (and sends the replies they made), then the
+  // board stops and the store's log is checkpointed into its file.
   void stop();
+  // A new offer (a reloaded configuration), taken by the node thread between deliveries.
+  void reconfigure(const lease::Offer& offer);
+  [[nodiscard]] core::MetricsRegistry& metrics() const { return *metrics_; }
   [[nodiscard]] bool fatal() const;
   [[nodiscard]] std::string fatalError() const;
   [[nodiscard]] board::BoardStatus boardStatus() const { return board_->status(); }
@@ -58,10 +69,15 @@ class NodeService {
   struct Finished {
     std::uint32_t ledger;
   };
-  using Event = std::variant<Tx, Finished>;
+  struct Reconfigure {
+    lease::Offer offer;
+  };
+  using Event = std::variant<Tx, Finished, Reconfigure>;
   void run();
   void fail(const core::Error& e);
   std::string boardJson() const;
+  std::string problemsJson() const;
+  void observeBoard();
 
   const HostConfig& config_;
   NodeStore& store_;
@@ -70,6 +86,7 @@ class NodeService {
   std::unique_ptr<BoardClientPort> port_;
   std::unique_ptr<Node> node_;
   const lease::Clock& clock_;
+  std::shared_ptr<core::MetricsRegistry> metrics_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -65,8 +65,9 @@ struct OutboxEntry {
   std::optional<crypto::Hash256> hash;
   std::uint32_t attempts = 0;  // times signed
   OutboxState state = OutboxState::pending;
-  std::string result;        // final engine result
-  std::uint32_t ledger = 0;  // validated in
+  std::string result;          // final engine result
+  std::uint32_t ledger = 0;    // validated in
+  std::int64_t createdAt = 0;  // unix seconds when recorded (set by the store)
 };
 
 // Everything one decision changes, committed together.
@@ -76,6 +77,12 @@ struct DecisionRecord {
   std::vector<crypto::Hash256> removed;
   std::vector<OutboxEntry> outbox;  // new entries (id, state ignored)
   std::vector<crypto::Hash256> clusterPending;
+};
+
+struct OutboxSummary {
+  std::size_t open = 0;                  // entries not yet validated
+  std::optional<std::int64_t> oldestAt;  // created_at of the oldest of them
+  std::size_t signedOpen = 0;            // of which signed (submitted at least once)
 };
 
 struct NodeStatus {
@@ -115,10 +122,14 @@ class NodeStore {
   // has no other open entry.
   [[nodiscard]] core::Status markSent(std::int64_t id, const std::string& result, std::uint32_t ledger);
   [[nodiscard]] core::Status addOutbox(const OutboxEntry& entry);
+  [[nodiscard]] core::Result<OutboxSummary> outboxSummary();
 
   // ---- status ----
   [[nodiscard]] core::Status writeStatus(const std::string& json, std::int64_t now);
   [[nodiscard]] core::Result<std::optional<NodeStatus>> status();
+
+  // Moves the write-ahead log into the database file (a clean stop leaves one self-contained file).
+  [[nodiscard]] core::Status checkpoint() { return db_.exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
 
   store::Database& database() { return db_; }
   // Groups the store's commits until the returned transaction commits (one fsync for all of

@@ -43,10 +43,11 @@ struct OutboxOptions {
 };
 
 struct PumpReport {
-  std::size_t open = 0;       // entries not yet validated after the pass
-  std::size_t confirmed = 0;  // validated in this pass
-  std::size_t signed_ = 0;    // signed (first time or again) in this pass
-  std::size_t resigned = 0;   // of which re-signed after their LastLedgerSequence passed
+  std::size_t open = 0;         // entries not yet validated after the pass
+  std::size_t confirmed = 0;    // validated in this pass
+  std::size_t signed_ = 0;      // signed (first time or again) in this pass
+  std::size_t resigned = 0;     // of which re-signed after their LastLedgerSequence passed
+  std::size_t resubmitted = 0;  // in-flight entries submitted again (a new validated ledger)
 };
 
 // The outbox form of a lease reply (its payload rendered: deterministic content).

@@ -67,6 +67,9 @@ class ProcessProvisionerPort final : public ProvisionerPort {
   core::Result<std::vector<crypto::Hash256>> list() override;
   core::Status deliverCluster(const crypto::Hash256& leaseId,
                               const std::vector<protocol::ClusterMember>& members) override;
+  // CPU time (the runtime and the contracts it waited for) and resident memory of the runtime
+  // process, from /proc; no disk figure.
+  std::vector<InstanceUsage> usage(std::span<const crypto::Hash256> leases) override;
 
   // The pid of lease `leaseId`'s runtime, or -1 (tests).
   [[nodiscard]] pid_t pidOf(const crypto::Hash256& leaseId);

@@ -5,6 +5,9 @@
 // Contract: every call is idempotent. provision() of a lease whose instance exists returns its
 // info (or recreates it); destroy() of a lease without an instance succeeds. Calls may block
 // (fork/exec, useradd): the node makes them from its own thread, never the board's.
+#include <cstdint>
+#include <optional>
+#include <span>
 #include <vector>
 
 #include "sashimono/core/Result.h"
@@ -13,6 +16,14 @@
 #include "sashimono/protocol/Messages.h"
 
 namespace sashimono::node {
+
+// What one lease's instance uses now (metrics); what cannot be read is absent.
+struct InstanceUsage {
+  crypto::Hash256 leaseId{};
+  std::optional<double> cpuSeconds;  // since the instance (re)started
+  std::optional<std::uint64_t> memoryBytes;
+  std::optional<std::uint64_t> diskBytes;
+};
 
 class ProvisionerPort {
  public:
@@ -25,6 +36,11 @@ class ProvisionerPort {
   [[nodiscard]] virtual core::Result<std::vector<crypto::Hash256>> list() = 0;
   [[nodiscard]] virtual core::Status deliverCluster(const crypto::Hash256& leaseId,
                                                     const std::vector<protocol::ClusterMember>& members) = 0;
+  // The usage of the given leases' instances (those that exist); quick reads only. Default: none.
+  [[nodiscard]] virtual std::vector<InstanceUsage> usage(std::span<const crypto::Hash256> leases) {
+    (void)leases;
+    return {};
+  }
 };
 
 }  // namespace sashimono::node

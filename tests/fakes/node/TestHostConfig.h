@@ -14,7 +14,8 @@ namespace sashimono::node::fakes {
 
 // `instances` hotpocket instances at 1000 drops per 3600 s moment (at most 10 moments), announced
 // as 127.0.0.1, on the board at `boardUrl`, the node's store in `dataDir`, 5 s of board silence
-// before it reconnects. No seed file and no registry: see writeTestHostConfig.
+// before it reconnects, metrics on any free loopback port. No seed file and no registry: see
+// writeTestHostConfig.
 inline HostConfig testHostConfig(const std::string& boardUrl, const std::string& dataDir,
                                  std::uint32_t instances = 2) {
   HostConfig c;
@@ -27,6 +28,7 @@ inline HostConfig testHostConfig(const std::string& boardUrl, const std::string&
   c.policy.allowedImages = {"hotpocket"};
   c.dataDir = dataDir;
   c.quietSeconds = 5;
+  c.metricsAddress = "127.0.0.1:0";  // any free port: tests run several nodes at once
   return c;
 }
 

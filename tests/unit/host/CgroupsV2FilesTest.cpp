@@ -97,5 +97,40 @@ TEST_F(CgroupFiles, V1WritesEachControllerDirectory) {
   EXPECT_TRUE(cg->pids("t3")->empty());
 }
 
+TEST_F(CgroupFiles, V1JoinsCpuacctMountedApartAndReadsUsage) {
+  CgroupMounts m;
+  for (auto c : {"cpu", "memory", "pids", "cpuacct"}) m.v1[c] = (root_ / c).string();
+  auto dir = [&](const char* c) { return root_ / c / "sashimono/t4"; };
+  for (auto f : {"cpu.cfs_period_us", "cpu.cfs_quota_us"}) touch(dir("cpu") / f);
+  touch(dir("memory") / "memory.limit_in_bytes");
+  touch(dir("pids") / "pids.max");
+  std::filesystem::create_directories(root_ / "cpuacct");
+  auto cg = makeCgroupsAt(CgroupVersion::kV1, m, "sashimono");
+  auto made = cg->create("t4", CgroupLimits{});
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  EXPECT_TRUE(std::filesystem::is_directory(dir("cpuacct")));
+  EXPECT_EQ(cg->procsFiles("t4").size(), 4u);
+  EXPECT_FALSE(readCgroupUsage(*cg, "t4").cpuSeconds);  // no usage files yet
+  touch(dir("cpuacct") / "cpuacct.usage", "2500000000\n");
+  touch(dir("memory") / "memory.usage_in_bytes", "1048576\n");
+  auto u = readCgroupUsage(*cg, "t4");
+  EXPECT_EQ(u.cpuSeconds, 2.5);
+  EXPECT_EQ(u.memoryBytes, 1048576u);
+}
+
+TEST_F(CgroupFiles, V2ReadsUsageFromCpuStatAndMemoryCurrent) {
+  CgroupMounts m;
+  m.v2 = root_.string();
+  auto t = root_ / "sashimono/t5";
+  touch(t / "cpu.stat", "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n");
+  touch(t / "memory.current", "4096\n");
+  auto cg = makeCgroupsAt(CgroupVersion::kV2, m, "sashimono");
+  auto u = readCgroupUsage(*cg, "t5");
+  EXPECT_EQ(u.cpuSeconds, 1.5);
+  EXPECT_EQ(u.memoryBytes, 4096u);
+  EXPECT_FALSE(parseCpuSeconds(CgroupVersion::kV1, "x12\n"));
+  EXPECT_FALSE(parseCpuSeconds(CgroupVersion::kV2, "user_usec 3\n"));
+}
+
 }  // namespace
 }  // namespace sashimono::host

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <ctime>
 #include <fstream>
 
 #include <rapidjson/document.h>
@@ -97,7 +98,7 @@ TEST(NodeStoreTest, MigratesRequestStatesOfVersion1) {
                           "(x'04" +
                           zeros +
                           "', 'done', 2, x'', x'', 'tesSUCCESS'); "
-                          "PRAGMA user_version=1")
+                          "ALTER TABLE outbox DROP COLUMN created_at; PRAGMA user_version=1")
                     .ok());
   }
   auto s = NodeStore::open(path);
@@ -111,6 +112,47 @@ TEST(NodeStoreTest, MigratesRequestStatesOfVersion1) {
   ASSERT_EQ(unfinished->size(), 2u);
   EXPECT_EQ(unfinished->front().blob, (core::Bytes{1, 2}));
   EXPECT_EQ(s->handledRequests()->size(), 2u);
+}
+
+// The upgrade path of the outbox: a store of the previous release (schema version 2, no
+// created_at) with replies owed opens with every entry kept and dated from the migration; a reader
+// (host status) does not migrate and says so.
+TEST(NodeStoreTest, MigratesAnOutboxOfVersion2) {
+  fakes::TempDir dir;
+  const std::string path = dir.path() + "/s.sqlite";
+  {
+    auto s = NodeStore::open(path);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    DecisionRecord d;
+    for (std::uint8_t i = 1; i <= 2; ++i) {
+      OutboxEntry e;
+      e.answers = crypto::Hash256{i};
+      e.type = protocol::MessageType::acquireError;
+      e.payload = "{\"reason\":\"price\"}";
+      e.amount = ledger::Amount{.drops = 1000u * i};
+      d.outbox.push_back(e);
+    }
+    ASSERT_TRUE(s->commitDecision(d).ok());
+    ASSERT_TRUE(s->setCursor(9).ok());
+    ASSERT_TRUE(s->database().exec("ALTER TABLE outbox DROP COLUMN created_at; PRAGMA user_version=2").ok());
+  }
+  auto reader = NodeStore::open(path, true);
+  ASSERT_FALSE(reader.ok());
+  EXPECT_NE(reader.error().message.find("schema version 2"), std::string::npos) << reader.error().message;
+  const auto before = std::time(nullptr);
+  auto s = NodeStore::open(path);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(**s->cursor(), 9u);
+  auto out = s->outbox();
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->size(), 2u);
+  EXPECT_EQ((*out)[1].amount.drops, 2000u);
+  EXPECT_GE((*out)[0].createdAt, before);
+  auto sum = s->outboxSummary();
+  ASSERT_TRUE(sum.ok());
+  EXPECT_EQ(sum->open, 2u);
+  EXPECT_EQ(sum->oldestAt, (*out)[0].createdAt);
+  EXPECT_TRUE(NodeStore::open(path, true).ok());
 }
 
 std::string exampleConfig() {

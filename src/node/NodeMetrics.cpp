@@ -1,0 +1,38 @@
+#include "sashimono/node/NodeMetrics.h"
+
+namespace sashimono::node::metric {
+
+void declareNodeMetrics(core::MetricsRegistry& m) {
+  using core::MetricType;
+  m.declare({kRequests, MetricType::counter,
+             "Requests to this host decided since the node started, by type (acquire, extend, terminate, "
+             "cluster, other) and verdict (accepted, refused, ignored)",
+             true});
+  m.declare({kRefusals, MetricType::counter, "Refused requests by the reason sent back", true});
+  m.declare({kOutboxRetries, MetricType::counter,
+             "Replies submitted again (same blob, once per validated ledger) or signed again after their "
+             "LastLedgerSequence passed"});
+  m.declare({kRepliesConfirmed, MetricType::counter, "Replies found validated on the ledger"});
+  m.declare({kBoardReconnects, MetricType::counter, "Board sessions that ended (disconnect, quiet, error)"});
+  m.declare(
+      {kTenantCpu, MetricType::counter, "CPU time an instance's tenant used since it (re)started", true});
+  m.declare({kProvisionSeconds, MetricType::histogram,
+             "Time to provision an instance, by result (ok, failed)", true, core::durationBuckets()});
+  m.declare({kDestroySeconds, MetricType::histogram, "Time to destroy an instance, by result (ok, failed)",
+             true, core::durationBuckets()});
+  m.declare({kRepliesPending, MetricType::gauge,
+             "Payments owed (replies, refunds, announcements) not yet validated"});
+  m.declare({kOldestReply, MetricType::gauge, "Age of the oldest payment owed, 0 when none"});
+  m.declare({kLeases, MetricType::gauge, "Leases by state (provisioning, active, ending)", true});
+  m.declare({kInstances, MetricType::gauge, "Instances this host offers"});
+  m.declare({kFree, MetricType::gauge, "Instances this host can still lease"});
+  m.declare({kBoardConnected, MetricType::gauge, "1 when the board client is subscribed and caught up"});
+  m.declare({kBoardLedger, MetricType::gauge, "The newest validated ledger the board announced"});
+  m.declare({kBoardLag, MetricType::gauge,
+             "Validated ledgers the node has not finished yet (the newest announced minus the cursor)"});
+  m.declare({kTenantMemory, MetricType::gauge, "Memory an instance's tenant uses now", true});
+  m.declare({kTenantDisk, MetricType::gauge, "Bytes used on an instance's tenant disk", true});
+  m.declare({kBuildInfo, MetricType::gauge, "Always 1; the version label says which node runs", true});
+}
+
+}  // namespace sashimono::node::metric

@@ -1,0 +1,96 @@
+// What the node tells its owner about itself: request counters, the gauges refreshed every tick
+// (NodeMetrics.h), and a new offer from a reloaded configuration.
+#include <spdlog/spdlog.h>
+
+#include "sashimono/node/Node.h"
+#include "sashimono/node/NodeMetrics.h"
+#include "sashimono/protocol/Reason.h"
+
+namespace sashimono::node {
+
+namespace {
+
+constexpr std::int64_t kUsageIntervalSeconds = 5;
+
+// "acquire" for sashimono.acquire and sashimono.acquire.error; "other" for the rest.
+std::string requestTypeLabel(protocol::MessageType t) {
+  std::string_view n = protocol::messageTypeName(t);
+  if (n.rfind(protocol::kTypePrefix, 0) == 0) n.remove_prefix(protocol::kTypePrefix.size());
+  n = n.substr(0, n.find('.'));
+  for (const char* known : {"acquire", "extend", "terminate", "cluster"})
+    if (n == known) return known;
+  return "other";
+}
+
+}  // namespace
+
+void Node::countRequest(const protocol::Verdict& verdict, const lease::Decision& decision) {
+  std::string type = "other";
+  std::string outcome = "ignored";
+  std::optional<protocol::Reason> reason;
+  if (const auto* r = std::get_if<protocol::Refused>(&verdict)) {
+    type = requestTypeLabel(r->replyType);
+    outcome = "refused";
+    reason = r->reason;
+  } else if (const auto* a = std::get_if<protocol::Accepted>(&verdict)) {
+    type = requestTypeLabel(a->type());
+    outcome = "accepted";
+    // The book may still refuse it (price, capacity, ownership): its reply says so.
+    for (const auto& act : decision.actions) {
+      const auto* reply = std::get_if<lease::Reply>(&act);
+      if (reply && reply->reason && reply->answers == a->id) {
+        outcome = "refused";
+        reason = reply->reason;
+      }
+    }
+  }
+  metrics_->add(metric::kRequests, {{"type", type}, {"verdict", outcome}});
+  if (reason) metrics_->add(metric::kRefusals, {{"reason", std::string(protocol::reasonName(*reason))}});
+}
+
+void Node::refreshGauges() {
+  core::MetricsRegistry& m = *metrics_;
+  m.set(metric::kInstances, book_.offer().instances);
+  m.set(metric::kFree, book_.freeSlots());
+  std::map<std::string, double> byState{{"provisioning", 0}, {"active", 0}, {"ending", 0}};
+  std::vector<crypto::Hash256> ids;
+  for (const auto& l : book_.leases()) {
+    byState[lease::leaseStateName(l.state)] += 1;
+    ids.push_back(l.id);
+  }
+  std::vector<std::pair<core::MetricLabels, double>> states;
+  for (const auto& [s, n] : byState) states.push_back({{{"state", s}}, n});
+  m.replace(metric::kLeases, std::move(states));
+  const auto now = static_cast<std::int64_t>(clock_.now());
+  if (auto s = store_.outboxSummary(); s.ok()) {
+    outboxSummary_ = *s;
+    m.set(metric::kRepliesPending, static_cast<double>(s->open));
+    m.set(metric::kOldestReply,
+          s->oldestAt ? static_cast<double>(std::max<std::int64_t>(0, now - *s->oldestAt)) : 0);
+  }
+  if (now - usageReadAt_ < kUsageIntervalSeconds) return;
+  usageReadAt_ = now;
+  std::vector<std::pair<core::MetricLabels, double>> cpu, mem, disk;
+  for (const auto& u : provisioner_.usage(ids)) {
+    core::MetricLabels lease{{"lease", core::toHex(u.leaseId)}};
+    if (u.cpuSeconds) cpu.push_back({lease, *u.cpuSeconds});
+    if (u.memoryBytes) mem.push_back({lease, static_cast<double>(*u.memoryBytes)});
+    if (u.diskBytes) disk.push_back({lease, static_cast<double>(*u.diskBytes)});
+  }
+  m.replace(metric::kTenantCpu, std::move(cpu));
+  m.replace(metric::kTenantMemory, std::move(mem));
+  m.replace(metric::kTenantDisk, std::move(disk));
+}
+
+core::Status Node::reconfigure(const lease::Offer& offer) {
+  const lease::Offer before = book_.offer();
+  SASHI_TRY(book_.setOffer(offer));
+  options_.offer = offer;
+  if (before == offer) return {};
+  spdlog::info("node: new offer: {} instances, {} drops per moment of {} s, at most {} moments",
+               offer.instances, offer.pricePerMoment, offer.momentSeconds, offer.maxMoments);
+  refreshGauges();
+  return announce();
+}
+
+}  // namespace sashimono::node
