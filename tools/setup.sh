@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev clang libclang-rt-14-dev
   containerd runc rootlesskit slirp4netns uidmap busybox-static iproute2 procps psmisc
   e2fsprogs util-linux passwd file b3sum
+  prometheus
   nodejs npm
 )
 

@@ -9,6 +9,7 @@
 #include <rapidjson/document.h>
 
 #include "Command.h"
+#include "HostStatusView.h"
 #include "sashimono/core/Bytes.h"
 #include "sashimono/core/Log.h"
 #include "sashimono/crypto/Keys.h"
@@ -174,67 +175,7 @@ int run(const Args& a) {
   return 0;
 }
 
-int status(const Args& a) {
-  const std::string cmd = "host status";
-  auto c = node::loadHostConfig(a.config);
-  if (!c) return failure(cmd, c.error().message);
-  if (!std::filesystem::exists(c->storePath()))
-    return failure(cmd, "no node store at " + c->storePath() + " (never run)");
-  auto store = node::NodeStore::open(c->storePath(), true);
-  if (!store) return failure(cmd, store.error().message);
-  auto leases = store->leases();
-  if (!leases) return failure(cmd, leases.error().message);
-  auto cursor = store->cursor();
-  auto st = store->status();
-  auto outbox = store->outbox();
-  const auto now = lease::SystemClock().now();
-  const std::size_t used = leases->size();
-  const std::size_t free = c->offer.instances > used ? c->offer.instances - used : 0;
-  if (a.json) {
-    std::cout << "{\"instances\":" << c->offer.instances << ",\"free\":" << free << ",\"leases\":" << used
-              << ",\"outboxOpen\":" << (outbox.ok() ? outbox->size() : 0)
-              << ",\"cursor\":" << (cursor.ok() && *cursor ? std::to_string(**cursor) : "null")
-              << ",\"node\":" << (st.ok() && *st ? (*st)->json : "null") << ",\"statusAge\":"
-              << (st.ok() && *st ? std::to_string(static_cast<std::int64_t>(now) - (*st)->updatedAt) : "null")
-              << "}\n";
-    return 0;
-  }
-  std::cout << "capacity: " << c->offer.instances << " instances, " << free << " free\n";
-  std::cout << "cursor:   " << (cursor.ok() && *cursor ? std::to_string(**cursor) : "none") << "\n";
-  std::cout << "outbox:   " << (outbox.ok() ? outbox->size() : 0) << " payment(s) not yet validated\n";
-  if (st.ok() && *st) {
-    rapidjson::Document d;
-    d.Parse<rapidjson::kParseIterativeFlag>((*st)->json.c_str());
-    std::string board = "unknown";
-    if (!d.HasParseError() && d.HasMember("board") && d["board"].IsObject()) {
-      const auto& b = d["board"];
-      bool conn = b.HasMember("connected") && b["connected"].IsBool() && b["connected"].GetBool();
-      board = std::string(conn ? "connected to " : "disconnected, last ") +
-              (b.HasMember("url") && b["url"].IsString() ? b["url"].GetString() : "?");
-      if (b.HasMember("lastLedger") && b["lastLedger"].IsUint())
-        board += ", ledger " + std::to_string(b["lastLedger"].GetUint());
-    }
-    const auto age = static_cast<std::int64_t>(now) - (*st)->updatedAt;
-    std::cout << "board:    " << board << " (reported " << age << " s ago"
-              << (age > 30 ? "; node not running?" : "") << ")\n";
-  } else {
-    std::cout << "board:    no status reported (node not running)\n";
-  }
-  std::cout << "leases:\n";
-  if (leases->empty()) std::cout << "  (none)\n";
-  for (const auto& l : *leases) {
-    std::cout << "  " << core::toHex(l.id) << "  " << lease::leaseStateName(l.state) << "  owner "
-              << crypto::encodeAddress(l.owner) << "  image " << l.request.image;
-    if (l.instance)
-      std::cout << "  user port " << l.instance->userPort << "  peer port " << l.instance->peerPort;
-    if (l.expiresAt) {
-      std::cout << "  expires in " << (l.expiresAt > now ? static_cast<std::int64_t>(l.expiresAt - now) : 0)
-                << " s";
-    }
-    std::cout << "\n";
-  }
-  return 0;
-}
+int status(const Args& a) { return showHostStatus(a.config, a.json); }
 
 int runHost(const std::vector<std::string>& args) {
   Args a;
@@ -262,7 +203,8 @@ int runHost(const std::vector<std::string>& args) {
                .run = withConfig("run", &run)},
               {.name = "status",
                .synopsis = "--config FILE [--json]",
-               .help = "leases, instances, free capacity and board connection, from the node's store",
+               .help = "one screen: node, board and lag, capacity, owed payments, leases, recent problems;\n"
+                       "exit 3 when something needs attention",
                .run = withConfig("status", &status)},
           },
       .options = optionTable(a),

@@ -226,10 +226,15 @@ core::Status Node::announce() {
   return {};
 }
 
-std::string Node::statusJson(const std::string& boardJson, const std::string& problemsJson) const {
+std::string Node::statusJson(const std::string& boardJson, const std::string& problemsJson,
+                             bool stopped) const {
   rapidjson::StringBuffer sb;
   rapidjson::Writer<rapidjson::StringBuffer> w(sb);
   w.StartObject();
+  if (stopped) {
+    w.Key("stopped");
+    w.Bool(true);
+  }
   w.Key("account");
   w.String(hostKey_.address().c_str());
   w.Key("version");

@@ -81,8 +81,13 @@ void NodeService::stop() {
   }
   // The node thread ends after the deliveries in hand (a delivery that arrives now waits in the
   // queue: the board resends what was not finished, from the cursor).
+  const bool wasRunning = thread_.joinable();
   if (thread_.joinable()) thread_.join();
   board_->stop();  // no callback after this
+  // The last status row says the node stopped (host status: not "running" for the next seconds).
+  if (wasRunning)
+    (void)store_.writeStatus(node_->statusJson(boardJson(), problemsJson(), true),
+                             static_cast<std::int64_t>(clock_.now()));
   if (auto st = store_.checkpoint(); !st) spdlog::warn("node: store checkpoint: {}", st.error().message);
 }
 

@@ -98,9 +98,9 @@ class Node {
   [[nodiscard]] const lease::Book& book() const { return book_; }
   [[nodiscard]] const lease::DriftReport& drift() const { return drift_; }
   // The node's state as JSON (for the status row), with the board part and the recent problems
-  // (a JSON array) given by the caller.
-  [[nodiscard]] std::string statusJson(const std::string& boardJson,
-                                       const std::string& problemsJson = "[]") const;
+  // (a JSON array) given by the caller; `stopped`: the last row of a clean stop.
+  [[nodiscard]] std::string statusJson(const std::string& boardJson, const std::string& problemsJson = "[]",
+                                       bool stopped = false) const;
   [[nodiscard]] core::MetricsRegistry& metrics() const { return *metrics_; }
   // Sets the gauges that describe the node now (leases, capacity, outbox, instances' usage);
   // tick() calls it. Instance usage is read at most every usageInterval.
