@@ -9,6 +9,7 @@
 #include <rapidjson/document.h>
 
 #include "Command.h"
+#include "HostLogs.h"
 #include "HostStatusView.h"
 #include "sashimono/core/Bytes.h"
 #include "sashimono/core/Log.h"
@@ -46,6 +47,8 @@ struct Args {
   std::string cgroupParent;
   bool printSeed = false;
   bool json = false;
+  std::size_t lines = 100;
+  bool journal = false;
 };
 
 std::vector<OptionSpec> optionTable(Args& r) {
@@ -64,6 +67,8 @@ std::vector<OptionSpec> optionTable(Args& r) {
       {"--tenants-dir", true, setString(r.tenantsDir)},
       {"--tenant-prefix", true, setString(r.tenantPrefix)},
       {"--cgroup-parent", true, setString(r.cgroupParent)},
+      {"--lines", true, onNumber(1, 1'000'000, "a number of lines", [&r](std::uint64_t n) { r.lines = n; })},
+      {"--journal", false, setFlag(r.journal)},
   };
 }
 
@@ -143,6 +148,13 @@ int run(const Args& a) {
   if (!a.cgroupParent.empty()) o.cgroupParent = a.cgroupParent;
   if (a.tickMs) o.tickInterval = std::chrono::milliseconds(*a.tickMs);
   o.problems = core::recordRecentProblems();
+  // A bounded copy of the node's log in its data directory (`host logs` reads it; under systemd
+  // the journal has it too).
+  std::error_code ec;
+  std::filesystem::create_directories(node::nodeLogDir(*c), ec);
+  if (auto err = core::addLogFile(node::nodeLogPath(*c), node::kNodeLogBytes, node::kNodeLogFiles);
+      !err.empty())
+    spdlog::warn("host run: no log file: {}", err);
   auto node = node::HostRun::open(std::move(*c), o);
   if (!node) return failure(cmd, node.error().message);
 
@@ -177,6 +189,8 @@ int run(const Args& a) {
 
 int status(const Args& a) { return showHostStatus(a.config, a.json); }
 
+int logs(const Args& a) { return showHostLogs(a.config, a.lines, a.journal); }
+
 int runHost(const std::vector<std::string>& args) {
   Args a;
   // Every verb reads its node's configuration.
@@ -206,6 +220,10 @@ int runHost(const std::vector<std::string>& args) {
                .help = "one screen: node, board and lag, capacity, owed payments, leases, recent problems;\n"
                        "exit 3 when something needs attention",
                .run = withConfig("status", &status)},
+              {.name = "logs",
+               .synopsis = "--config FILE [--lines N] [--journal]",
+               .help = "the node's log (<dataDir>/logs/node.log, rotated); --journal: the systemd journal's",
+               .run = withConfig("logs", &logs)},
           },
       .options = optionTable(a),
       .notes = kNotes,
@@ -213,7 +231,7 @@ int runHost(const std::vector<std::string>& args) {
   return dispatchVerb(spec, args);
 }
 
-const CommandRegistrar reg{{"host", "run a host node: init, run, status", &runHost}};
+const CommandRegistrar reg{{"host", "run a host node: init, run, status, logs", &runHost}};
 
 }  // namespace
 

@@ -13,6 +13,7 @@
 #include "ClientOptions.h"
 #include "Command.h"
 #include "Deploy.h"
+#include "HostLogs.h"
 #include "sashimono/runtime/Instance.h"
 #include "sashimono/runtime/UserClient.h"
 
@@ -45,6 +46,11 @@ struct Options {
   runtime::Protocol protocol = runtime::Protocol::Bson;
   bool json = false;
   std::uint64_t timeoutMs = 15000;
+  // `instance logs` (the host owner's): the host's config, lines per log, hidden test confinement.
+  std::string config;
+  std::size_t lines = 100;
+  std::string tenantsDir;
+  std::string tenantPrefix;
 };
 
 // The options `instance` and `deploy` share (deploy adds --dir).
@@ -71,6 +77,11 @@ std::vector<OptionSpec> optionTable(Options& o) {
                       return {};
                     }},
                    {"--json", false, setFlag(o.json)},
+                   {"--config", true, setString(o.config)},
+                   {"--lines", true,
+                    onNumber(1, 1'000'000, "a number of lines", [&o](std::uint64_t n) { o.lines = n; })},
+                   {"--tenants-dir", true, setString(o.tenantsDir)},
+                   {"--tenant-prefix", true, setString(o.tenantPrefix)},
                    {"--timeout", true,
                     onNumber(1, kYear, "a positive number of seconds",
                              [&o](std::uint64_t n) {
@@ -257,6 +268,17 @@ int runInstance(const std::vector<std::string>& args) {
                        return usageError("instance ledger",
                                          "SEQ: expected a ledger number, got '" + pos[0] + "'");
                      return withClient("instance ledger", o, [&](Client& c) { return ledger(c, *seq); });
+                   }},
+              {.name = "logs",
+               .args = exactlyOne("LEASE"),
+               .synopsis = "--config HOSTCONFIG [--lines N] LEASE",
+               .help =
+                   "on the host, as root: the logs of a lease's tenant (runtime and contract, rootlesskit\n"
+                   "and containerd), from the host's configuration",
+               .run =
+                   [&o](const Args& pos) {
+                     if (o.config.empty()) return usageError("instance logs", "--config FILE is required");
+                     return showInstanceLogs(o.config, pos[0], o.lines, o.tenantsDir, o.tenantPrefix);
                    }},
           },
       .options = optionTable(o),

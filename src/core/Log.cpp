@@ -5,6 +5,7 @@
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 namespace sashimono::core {
@@ -80,6 +81,17 @@ void initLogging(std::string_view level) {
   }
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(std::string(level)));
+}
+
+std::string addLogFile(const std::string& path, std::size_t maxBytes, std::size_t files) {
+  try {
+    auto sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(path, maxBytes, files);
+    sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+    spdlog::default_logger()->sinks().push_back(std::move(sink));
+    return {};
+  } catch (const spdlog::spdlog_ex& e) {
+    return e.what();
+  }
 }
 
 bool loggingToJournal() { return journal; }

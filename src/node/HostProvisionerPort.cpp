@@ -3,9 +3,11 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <sodium.h>
+#include <spdlog/spdlog.h>
 
 #include "sashimono/core/Bytes.h"
 #include "sashimono/crypto/Hash.h"
+#include "sashimono/host/LogRotation.h"
 #include "sashimono/protocol/Patterns.h"
 
 namespace sashimono::node {
@@ -170,6 +172,18 @@ std::vector<InstanceUsage> HostProvisionerPort::usage(std::span<const crypto::Ha
     out.push_back(InstanceUsage{id, u->cpuSeconds, u->memoryBytes, u->diskBytes});
   }
   return out;
+}
+
+void HostProvisionerPort::maintain(std::span<const crypto::Hash256> leases) {
+  for (const auto& id : leases) {
+    const auto l = provisioner_.layout(tenantNameFor(id));
+    auto r = host::rotateLogs(l.logDir, kTenantLogBytes);
+    if (!r) {
+      spdlog::warn("node: logs of {}: {}", l.name, r.error().message);
+      continue;
+    }
+    for (const auto& f : *r) spdlog::info("node: rotated {}/{} ({} bytes)", l.name, f.name, f.bytes);
+  }
 }
 
 std::string renderClusterFile(const crypto::Hash256& leaseId,

@@ -70,6 +70,7 @@ void Node::refreshGauges() {
   }
   if (now - usageReadAt_ < kUsageIntervalSeconds) return;
   usageReadAt_ = now;
+  provisioner_.maintain(ids);
   std::vector<std::pair<core::MetricLabels, double>> cpu, mem, disk;
   for (const auto& u : provisioner_.usage(ids)) {
     core::MetricLabels lease{{"lease", core::toHex(u.leaseId)}};

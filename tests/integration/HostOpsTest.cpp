@@ -6,6 +6,7 @@
 #include <rapidjson/document.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -257,6 +258,11 @@ TEST_F(HostOpsTest, StatusMetricsScrapedByPrometheusReloadAndStop) {
   EXPECT_EQ(after.code, 3) << after.out;
   EXPECT_NE(after.out.find("STOPPED"), std::string::npos) << after.out;
   EXPECT_NE(after.out.find("NEEDS ATTENTION"), std::string::npos) << after.out;
+  // Its own log file, bounded in its data directory: the last lines say how it stopped.
+  CliRun logs = runCli({"host", "logs", "--config", configPath_, "--lines", "3"}, {});
+  EXPECT_EQ(logs.code, 0) << logs.out;
+  EXPECT_NE(logs.out.find("signal 15, stopping"), std::string::npos) << logs.out;
+  EXPECT_LE(std::count(logs.out.begin(), logs.out.end(), '\n'), 3) << logs.out;
 }
 
 }  // namespace

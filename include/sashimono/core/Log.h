@@ -17,6 +17,9 @@ namespace sashimono::core {
 // each line prefixed with its syslog priority (`<3>` error, `<4>` warning, `<6>` info, `<7>`
 // debug), which journald reads as the entry's priority.
 void initLogging(std::string_view level = "info");
+// Also writes the default logger's lines (with timestamps) to `path`, rotated at maxBytes with
+// `files` older copies (path.1 … path.N). Call before other threads log.
+[[nodiscard]] std::string addLogFile(const std::string& path, std::size_t maxBytes, std::size_t files);
 // Whether initLogging chose the journal form.
 [[nodiscard]] bool loggingToJournal();
 

@@ -72,6 +72,13 @@ struct HostConfig {
 // Parses and checks the whole file (URLs, ranges, offer, images, addresses).
 [[nodiscard]] core::Result<HostConfig> loadHostConfig(const std::string& path);
 [[nodiscard]] core::Result<HostConfig> parseHostConfig(const std::string& text, const std::string& source);
+// The node's own log file (besides stderr / the journal): <dataDir>/logs/node.log, rotated at
+// kNodeLogBytes with kNodeLogFiles older copies.
+inline constexpr std::size_t kNodeLogBytes = 10u << 20;
+inline constexpr std::size_t kNodeLogFiles = 4;
+[[nodiscard]] inline std::string nodeLogDir(const HostConfig& c) { return c.dataDir + "/logs"; }
+[[nodiscard]] inline std::string nodeLogPath(const HostConfig& c) { return nodeLogDir(c) + "/node.log"; }
+
 // What a running node cannot take from a reloaded configuration (SIGHUP): the names of the fields
 // that differ between a and b and need a restart. The offer (capacity, pricing) and logLevel do not.
 [[nodiscard]] std::vector<std::string> fieldsNeedingRestart(const HostConfig& a, const HostConfig& b);

@@ -19,6 +19,9 @@
 namespace sashimono::node {
 
 std::string tenantNameFor(const crypto::Hash256& leaseId);
+// The most a tenant's log (rootlesskit.log, instance.log) holds before it is rotated; one previous
+// copy is kept (<name>.log.1). Both live on the tenant's own disk.
+inline constexpr std::uint64_t kTenantLogBytes = 8ull << 20;
 // The instance's ed25519 key pair: derived from the host's secret and the lease id.
 crypto::KeyPair instanceKeyFor(const crypto::KeyPair& hostKey, const crypto::Hash256& leaseId);
 // instance.json of a runtime instance (docs/RUNTIME.md): the request's contract id and owner, its
@@ -50,6 +53,8 @@ class HostProvisionerPort final : public ProvisionerPort {
   core::Status deliverCluster(const crypto::Hash256& leaseId,
                               const std::vector<protocol::ClusterMember>& members) override;
   std::vector<InstanceUsage> usage(std::span<const crypto::Hash256> leases) override;
+  // Rotates each tenant's logs (host/LogRotation.h) over kTenantLogBytes.
+  void maintain(std::span<const crypto::Hash256> leases) override;
 
  private:
   host::Provisioner& provisioner_;

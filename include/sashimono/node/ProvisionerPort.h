@@ -41,6 +41,8 @@ class ProvisionerPort {
     (void)leases;
     return {};
   }
+  // Housekeeping of the given leases' instances (their logs kept bounded); quick. Default: none.
+  virtual void maintain(std::span<const crypto::Hash256> leases) { (void)leases; }
 };
 
 }  // namespace sashimono::node
