@@ -120,6 +120,23 @@ void renderJson(const node::HostConfig& c, const node::StatusView& v, const node
     w.EndObject();
   }
   w.EndArray();
+  w.Key("health");
+  w.StartArray();
+  for (const auto& h : v.health) {
+    w.StartObject();
+    w.Key("lease");
+    w.String(h.lease.c_str());
+    w.Key("state");
+    w.String(h.state.c_str());
+    w.Key("forSeconds");
+    w.Int64(h.forSeconds);
+    w.Key("restarts");
+    w.Uint64(h.restarts);
+    w.Key("detail");
+    w.String(h.detail.c_str());
+    w.EndObject();
+  }
+  w.EndArray();
   w.Key("problems");
   w.StartArray();
   for (const auto& p : v.problems) {
@@ -186,6 +203,13 @@ void renderText(const node::HostConfig& c, const node::StatusView& v, const node
       std::cout << "  expires in " << (static_cast<std::int64_t>(l.expiresAt) > now ? l.expiresAt - now : 0)
                 << " s";
     std::cout << "\n";
+  }
+  if (!v.health.empty()) {
+    std::cout << "instance health:\n";
+    for (const auto& h : v.health)
+      std::cout << "  " << h.lease.substr(0, 16) << "  " << h.state
+                << (h.state == "healthy" ? "" : " for " + std::to_string(h.forSeconds) + " s") << ", "
+                << h.restarts << " restart(s)" << (h.detail.empty() ? "" : ": " + h.detail) << "\n";
   }
   if (!v.problems.empty()) {
     std::cout << "recent problems:\n";

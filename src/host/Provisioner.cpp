@@ -1,5 +1,7 @@
 #include "sashimono/host/Provisioner.h"
 
+#include "sashimono/host/TenantProbe.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <set>
@@ -390,6 +392,55 @@ core::Result<TenantInfo> Provisioner::inspectLocked(const std::string& name) {
   return info;
 }
 
+core::Status Provisioner::resumeLocked(const TenantLayout& l, const UserInfo& user, TenantRecord& rec) {
+  (void)ops_.cgroups->killAll(l.name);
+  (void)ops_.users->killProcesses(user);
+  (void)ops_.stateFs->unmount(l.viewsMount);
+  (void)ops_.stateFs->unmount(l.stateMount);
+  SASHI_TRY(ops_.cgroups->create(l.name, rec.spec.limits));
+  SASHI_TRY(ops_.disks->attach(l.image, l.home));
+  SASHI_TRY(startLocked(l, user, rec));
+  rec.step = "done";
+  return writeRecord(l, rec);
+}
+
+core::Status Provisioner::restart(const std::string& name) {
+  SASHI_TRY(validateTenantName(name));
+  auto lk = lock();
+  if (!lk) return lk.error();
+  const auto l = layout(name);
+  auto rec = readRecord(l);
+  if (!rec) return rec.error();
+  if (!*rec || (*rec)->state != TenantState::kReady) return core::Error("tenant " + name + " is not ready");
+  auto user = ops_.users->lookup(l.user);
+  if (!user) return user.error();
+  if (!*user) return core::Error("tenant " + name + " has no user " + l.user);
+  if (auto st = resumeLocked(l, **user, **rec); !st) return st.error().context("restarting tenant " + name);
+  return {};
+}
+
+core::Result<TenantHealth> Provisioner::health(const std::string& name) {
+  SASHI_TRY(validateTenantName(name));
+  const auto l = layout(name);
+  TenantHealth h;
+  auto rec = readRecord(l);
+  if (!rec) return rec.error();
+  if (!*rec) return core::Error("no tenant " + name);
+  if ((*rec)->state != TenantState::kReady) {
+    h.failed.push_back("not ready");
+    return h;
+  }
+  for (const auto& p : (*rec)->ports)
+    if (p.role == "user") h.userPort = p.hostPort;
+  if (auto c = ops_.daemon->childPid(l); !c) h.failed.push_back("rootlesskit: " + c.error().message);
+  if (auto st = unixSocketAnswers(l.containerdSocket); !st)
+    h.failed.push_back("containerd: " + st.error().message);
+  if (auto st = fuseMountAlive(l.stateMount); !st) h.failed.push_back("statefs: " + st.error().message);
+  if (auto d = ops_.disks->space(l.home); d.ok() && d->totalBytes > 0)
+    h.diskUsedRatio = static_cast<double>(d->usedBytes) / static_cast<double>(d->totalBytes);
+  return h;
+}
+
 core::Result<ReconcileReport> Provisioner::reconcile() {
   auto lk = lock();
   if (!lk) return lk.error();
@@ -418,21 +469,7 @@ core::Result<ReconcileReport> Provisioner::reconcile() {
         }
         continue;
       }
-      if (!user) {
-        st = user.error();
-      } else {
-        (void)ops_.cgroups->killAll(n);
-        (void)ops_.users->killProcesses(**user);
-        (void)ops_.stateFs->unmount(l.viewsMount);
-        (void)ops_.stateFs->unmount(l.stateMount);
-        st = ops_.cgroups->create(n, (*rec)->spec.limits);
-        if (st) st = ops_.disks->attach(l.image, l.home);
-        if (st) st = startLocked(l, **user, **rec);
-        if (st) {
-          (*rec)->step = "done";
-          st = writeRecord(l, **rec);
-        }
-      }
+      st = user ? resumeLocked(l, **user, **rec) : core::Status(user.error());
       if (st) {
         report.resumed.push_back(n);
       } else {

@@ -8,6 +8,7 @@
 #include "sashimono/core/Bytes.h"
 #include "sashimono/crypto/Hash.h"
 #include "sashimono/host/LogRotation.h"
+#include "sashimono/host/TenantProbe.h"
 #include "sashimono/protocol/Patterns.h"
 
 namespace sashimono::node {
@@ -172,6 +173,37 @@ std::vector<InstanceUsage> HostProvisionerPort::usage(std::span<const crypto::Ha
     out.push_back(InstanceUsage{id, u->cpuSeconds, u->memoryBytes, u->diskBytes});
   }
   return out;
+}
+
+std::vector<InstanceHealth> HostProvisionerPort::health(std::span<const crypto::Hash256> leases) {
+  std::vector<InstanceHealth> out;
+  std::vector<host::TcpProbe> probes;
+  std::vector<std::size_t> probed;
+  const std::string& ip = provisioner_.config().publicIp;
+  for (const auto& id : leases) {
+    InstanceHealth h;
+    h.leaseId = id;
+    auto t = provisioner_.health(tenantNameFor(id));
+    if (!t) {
+      h.failed.push_back(t.error().message);
+    } else {
+      h.failed = t->failed;
+      h.diskUsedRatio = t->diskUsedRatio;
+      if (t->userPort != 0) {
+        probes.push_back({ip == "0.0.0.0" ? "127.0.0.1" : ip, t->userPort});
+        probed.push_back(out.size());
+      }
+    }
+    out.push_back(std::move(h));
+  }
+  const auto results = host::probeTcp(probes, kUserPortProbe);
+  for (std::size_t k = 0; k < results.size(); ++k)
+    if (!results[k]) out[probed[k]].failed.push_back("user port: " + results[k].error().message);
+  return out;
+}
+
+core::Status HostProvisionerPort::heal(const crypto::Hash256& leaseId) {
+  return provisioner_.restart(tenantNameFor(leaseId));
 }
 
 void HostProvisionerPort::maintain(std::span<const crypto::Hash256> leases) {

@@ -25,6 +25,20 @@ void readStatusRow(const std::string& json, std::int64_t updatedAt, StatusView& 
     if (b.HasMember("lastError") && b["lastError"].IsString()) bv.lastError = b["lastError"].GetString();
     view.board = bv;
   }
+  if (d.HasMember("health") && d["health"].IsArray()) {
+    for (const auto& h : d["health"].GetArray()) {
+      if (!h.IsObject() || !h.HasMember("lease") || !h["lease"].IsString() || !h.HasMember("state") ||
+          !h["state"].IsString())
+        continue;
+      InstanceHealthRow r;
+      r.lease = h["lease"].GetString();
+      r.state = h["state"].GetString();
+      if (h.HasMember("forSeconds") && h["forSeconds"].IsInt64()) r.forSeconds = h["forSeconds"].GetInt64();
+      if (h.HasMember("restarts") && h["restarts"].IsUint64()) r.restarts = h["restarts"].GetUint64();
+      if (h.HasMember("detail") && h["detail"].IsString()) r.detail = h["detail"].GetString();
+      view.health.push_back(std::move(r));
+    }
+  }
   if (d.HasMember("problems") && d["problems"].IsArray()) {
     for (const auto& p : d["problems"].GetArray()) {
       if (!p.IsObject() || !p.HasMember("time") || !p["time"].IsInt64() || !p.HasMember("level") ||
@@ -69,6 +83,12 @@ StatusAssessment assessStatus(const StatusView& v, std::int64_t now, const Atten
                             std::to_string(*a.oldestReplyAge) +
                             " s (is the account funded? is the board up?)");
   }
+  if (a.running)
+    for (const auto& h : v.health)
+      if (h.state == "failing")
+        a.attention.push_back("lease " + h.lease.substr(0, 16) + "'s instance has not served for " +
+                              std::to_string(h.forSeconds) + " s despite " + std::to_string(h.restarts) +
+                              " restart(s): " + h.detail);
   for (const auto& l : v.leases) {
     const auto age = now - static_cast<std::int64_t>(l.acceptedAt);
     if (l.state == lease::LeaseState::provisioning && age > limits.provisioningSeconds)

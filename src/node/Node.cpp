@@ -3,6 +3,7 @@
 #include "sashimono/node/Node.h"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include <rapidjson/stringbuffer.h>
@@ -25,7 +26,8 @@ Node::Node(NodeOptions options, NodeStore& store, BoardPort& board, ProvisionerP
       clock_(clock),
       book_(options_.offer, clock),
       outbox_(store, board, hostKey, options_.outbox),
-      metrics_(options_.metrics) {
+      metrics_(options_.metrics),
+      heal_(options_.heal) {
   if (!metrics_) {
     metrics_ = std::make_shared<core::MetricsRegistry>();
     metric::declareNodeMetrics(*metrics_);
@@ -179,6 +181,7 @@ core::Status Node::tick() {
   SASHI_TRY(actOnUnfinished());
   SASHI_TRY(maybeAnnounce());
   if (options_.registry && clock_.now() >= announcedAt_ + options_.heartbeatSeconds) SASHI_TRY(announce());
+  checkHealth();
   refreshGauges();
   return {};
 }
@@ -259,6 +262,28 @@ std::string Node::statusJson(const std::string& boardJson, const std::string& pr
       w.Null();
     w.EndObject();
   }
+  // Instances the heal loop watches that are not healthy, or were restarted.
+  w.Key("health");
+  w.StartArray();
+  const auto nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+  for (const auto& h : heal_.view(nowMs)) {
+    if (h.state == HealthState::healthy && h.restarts == 0) continue;
+    w.StartObject();
+    w.Key("lease");
+    w.String(core::toHex(h.leaseId).c_str());
+    w.Key("state");
+    w.String(healthStateName(h.state));
+    w.Key("forSeconds");
+    w.Int64(h.state == HealthState::healthy ? 0 : (nowMs - h.unhealthySinceMs) / 1000);
+    w.Key("restarts");
+    w.Uint64(h.restarts);
+    w.Key("detail");
+    w.String(h.detail.c_str());
+    w.EndObject();
+  }
+  w.EndArray();
   w.Key("board");
   w.RawValue(boardJson.c_str(), boardJson.size(), rapidjson::kObjectType);
   w.Key("problems");

@@ -15,6 +15,15 @@ void declareNodeMetrics(core::MetricsRegistry& m) {
   m.declare({kRepliesConfirmed, MetricType::counter, "Replies found validated on the ledger"});
   m.declare({kBoardReconnects, MetricType::counter, "Board sessions that ended (disconnect, quiet, error)"});
   m.declare(
+      {kRestarts, MetricType::counter, "Instances restarted by the heal loop, by result (ok, failed)", true});
+  m.declare({kRestartSeconds, MetricType::histogram, "Time to restart an instance, by result (ok, failed)",
+             true, core::durationBuckets()});
+  m.declare(
+      {kHealth, MetricType::gauge,
+       "Watched instances by health: healthy, healing (restarting), failing (not serving for longer than "
+       "heal.reportAfterSeconds)",
+       true});
+  m.declare(
       {kTenantCpu, MetricType::counter, "CPU time an instance's tenant used since it (re)started", true});
   m.declare({kProvisionSeconds, MetricType::histogram,
              "Time to provision an instance, by result (ok, failed)", true, core::durationBuckets()});

@@ -1,6 +1,10 @@
 // What the node tells its owner about itself: request counters, the gauges refreshed every tick
 // (NodeMetrics.h), and a new offer from a reloaded configuration.
+#include <chrono>
+
 #include <spdlog/spdlog.h>
+
+#include "NodeUtil.h"
 
 #include "sashimono/node/Node.h"
 #include "sashimono/node/NodeMetrics.h"
@@ -81,6 +85,55 @@ void Node::refreshGauges() {
   m.replace(metric::kTenantCpu, std::move(cpu));
   m.replace(metric::kTenantMemory, std::move(mem));
   m.replace(metric::kTenantDisk, std::move(disk));
+}
+
+void Node::checkHealth() {
+  if (options_.healCheckMs <= 0) return;
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch())
+                       .count();
+  if (healCheckedAt_ >= 0 && now - healCheckedAt_ < options_.healCheckMs) return;
+  healCheckedAt_ = now;
+  std::vector<crypto::Hash256> ids;
+  for (const auto& l : book_.leases())
+    if (l.state == lease::LeaseState::active && l.instance) ids.push_back(l.id);
+  heal_.keepOnly(ids);
+  for (const auto& h : provisioner_.health(ids)) {
+    std::string detail;
+    for (const auto& f : h.failed) detail += (detail.empty() ? "" : "; ") + f;
+    heal_.observe(h.leaseId, h.ok(), detail, now);
+  }
+  for (const auto& id : heal_.due(now)) {
+    const auto view = heal_.view(now);
+    std::string why;
+    for (const auto& v : view)
+      if (v.leaseId == id) why = v.detail;
+    spdlog::warn("node: lease {}'s instance does not serve ({}); restarting it", shortHex(id), why);
+    const auto began = std::chrono::steady_clock::now();
+    auto st = provisioner_.heal(id);
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    metrics_->add(metric::kRestarts, {{"result", st ? "ok" : "failed"}});
+    metrics_->observe(metric::kRestartSeconds, {{"result", st ? "ok" : "failed"}}, took);
+    if (st)
+      spdlog::info("node: lease {}'s instance restarted in {:.0f} ms", shortHex(id), took * 1000);
+    else
+      spdlog::error("node: restarting lease {}'s instance failed: {}", shortHex(id), st.error().message);
+    const auto after = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count();
+    heal_.restarted(id, st.ok(), st ? "" : st.error().message, after);
+  }
+  std::map<std::string, double> byState{{"healthy", 0}, {"healing", 0}, {"failing", 0}};
+  for (const auto& v : heal_.view(now)) byState[healthStateName(v.state)] += 1;
+  std::vector<std::pair<core::MetricLabels, double>> states;
+  for (const auto& [s, n] : byState) states.push_back({{{"state", s}}, n});
+  metrics_->replace(metric::kHealth, std::move(states));
+}
+
+std::vector<InstanceHealthView> Node::health() const {
+  return heal_.view(std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now().time_since_epoch())
+                        .count());
 }
 
 core::Status Node::reconfigure(const lease::Offer& offer) {

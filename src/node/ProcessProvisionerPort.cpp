@@ -409,6 +409,28 @@ core::Result<protocol::InstanceInfo> ProcessProvisionerPort::provision(
   return infoOf(leaseId, dir);
 }
 
+std::vector<InstanceHealth> ProcessProvisionerPort::health(std::span<const crypto::Hash256> leases) {
+  std::lock_guard lock(mu_);
+  std::vector<InstanceHealth> out;
+  for (const auto& id : leases) {
+    InstanceHealth h;
+    h.leaseId = id;
+    if (fs::exists(dirOf(id) + "/instance.json") && !running(core::toHex(id)))
+      h.failed.push_back("runtime: not running");
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+core::Status ProcessProvisionerPort::heal(const crypto::Hash256& leaseId) {
+  std::lock_guard lock(mu_);
+  const std::string hex = core::toHex(leaseId);
+  const std::string dir = dirOf(leaseId);
+  if (!fs::exists(dir + "/instance.json")) return core::Error("process instances: no instance " + hex);
+  stop(hex, dir);
+  return start(hex, dir);  // same files, ports and key
+}
+
 core::Status ProcessProvisionerPort::destroy(const crypto::Hash256& leaseId) {
   std::lock_guard lock(mu_);
   const std::string dir = dirOf(leaseId);

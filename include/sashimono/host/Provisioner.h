@@ -74,6 +74,15 @@ struct TenantUsage {
   std::optional<std::uint64_t> diskTotalBytes;
 };
 
+// What a ready tenant's parts look like now (the node's heal loop): the parts that do not serve,
+// each as "part: what was seen" (rootlesskit, containerd, statefs). The user port is probed by the
+// caller (host/TenantProbe.h probeTcp, all tenants at once).
+struct TenantHealth {
+  std::vector<std::string> failed;
+  std::uint16_t userPort = 0;
+  std::optional<double> diskUsedRatio;
+};
+
 struct ReconcileReport {
   std::vector<std::string> kept;
   std::vector<std::string> resumed;
@@ -99,6 +108,12 @@ class Provisioner {
   core::Result<TenantInfo> inspect(const std::string& name);
   // Reads only (no lock): cgroup files and statvfs of the mounted disk.
   core::Result<TenantUsage> usage(const std::string& name);
+  // Quick checks, no lock (TenantHealth).
+  core::Result<TenantHealth> health(const std::string& name);
+  // A ready tenant started again on what it has (as reconcile does after a reboot): every
+  // process killed, its state filesystem remounted, containerd and the container started; its
+  // user, ports, disk, state and info files are kept.
+  core::Status restart(const std::string& name);
   // Tenants with a record in state ready whose daemons died are restarted; everything else
   // that is not a ready, running tenant (half-made, being destroyed, or pieces without a
   // record) is removed.
@@ -126,6 +141,7 @@ class Provisioner {
   core::Result<std::vector<std::string>> discoverLocked();
   core::Result<TenantInfo> inspectLocked(const std::string& name);
   bool runningLocked(const TenantLayout& l);
+  core::Status resumeLocked(const TenantLayout& l, const UserInfo& user, TenantRecord& rec);
 
   ProvisionerConfig config_;
   HostOps ops_;

@@ -8,6 +8,7 @@
 // /run/sashimono/instance.json (instanceConfigFor) and instance.key (the instance's private key,
 // instanceKeyText): both are placed before its container starts, readable by the runtime only.
 // Thread-safety: that of host::Provisioner (serialized by its lock).
+#include <chrono>
 #include <string>
 
 #include "sashimono/crypto/Keys.h"
@@ -22,6 +23,8 @@ std::string tenantNameFor(const crypto::Hash256& leaseId);
 // The most a tenant's log (rootlesskit.log, instance.log) holds before it is rotated; one previous
 // copy is kept (<name>.log.1). Both live on the tenant's own disk.
 inline constexpr std::uint64_t kTenantLogBytes = 8ull << 20;
+// How long the heal loop watches a user port for a close (a forward whose backend is gone).
+inline constexpr std::chrono::milliseconds kUserPortProbe{50};
 // The instance's ed25519 key pair: derived from the host's secret and the lease id.
 crypto::KeyPair instanceKeyFor(const crypto::KeyPair& hostKey, const crypto::Hash256& leaseId);
 // instance.json of a runtime instance (docs/RUNTIME.md): the request's contract id and owner, its
@@ -53,6 +56,10 @@ class HostProvisionerPort final : public ProvisionerPort {
   core::Status deliverCluster(const crypto::Hash256& leaseId,
                               const std::vector<protocol::ClusterMember>& members) override;
   std::vector<InstanceUsage> usage(std::span<const crypto::Hash256> leases) override;
+  // The tenant's daemons (Provisioner::health) and its user port (probed on the host address,
+  // all tenants at once).
+  std::vector<InstanceHealth> health(std::span<const crypto::Hash256> leases) override;
+  core::Status heal(const crypto::Hash256& leaseId) override;
   // Rotates each tenant's logs (host/LogRotation.h) over kTenantLogBytes.
   void maintain(std::span<const crypto::Hash256> leases) override;
 

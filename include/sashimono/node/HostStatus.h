@@ -31,6 +31,14 @@ struct BoardView {
   std::string lastError;
 };
 
+struct InstanceHealthRow {
+  std::string lease;  // hex
+  std::string state;  // healthy | healing | failing
+  std::int64_t forSeconds = 0;
+  std::uint64_t restarts = 0;
+  std::string detail;
+};
+
 struct StatusView {
   // From the status row; absent when the node never wrote one.
   std::optional<std::int64_t> reportedAt;
@@ -39,6 +47,7 @@ struct StatusView {
   std::string version;
   std::optional<BoardView> board;
   std::vector<core::LoggedProblem> problems;
+  std::vector<InstanceHealthRow> health;  // instances not healthy or restarted
   // From the store.
   std::uint32_t instances = 0;
   std::vector<lease::Lease> leases;

@@ -49,6 +49,7 @@
 #include "sashimono/crypto/Keys.h"
 #include "sashimono/lease/Book.h"
 #include "sashimono/node/BoardPort.h"
+#include "sashimono/node/HealPolicy.h"
 #include "sashimono/node/NodeStore.h"
 #include "sashimono/node/Outbox.h"
 #include "sashimono/node/ProvisionerPort.h"
@@ -67,6 +68,9 @@ struct NodeOptions {
   // Threads that verify a large batch of deliveries at once (at most the machine's cores).
   unsigned verifyThreads = 8;
   OutboxOptions outbox;
+  // The heal loop: how often instances are checked (0: never) and when they are restarted.
+  std::int64_t healCheckMs = 1000;
+  HealOptions heal;
   // Where the node counts what it does (NodeMetrics.h); null: a registry of its own.
   std::shared_ptr<core::MetricsRegistry> metrics;
   // Test hook: called at each step boundary ("admitted", "classified", "decided" (one decision
@@ -107,6 +111,10 @@ class Node {
   void refreshGauges();
   // Takes a new offer (price, capacity, moments) and log level from a reloaded configuration;
   // leases already made keep their terms.
+  // Checks the active leases' instances when a check is due and restarts those the heal policy
+  // says to (HealPolicy.h); tick() calls it.
+  void checkHealth();
+  [[nodiscard]] std::vector<InstanceHealthView> health() const;
   // Announces the new terms at once when the host announces itself.
   [[nodiscard]] core::Status reconfigure(const lease::Offer& offer);
 
@@ -145,6 +153,8 @@ class Node {
   std::shared_ptr<core::MetricsRegistry> metrics_;
   std::int64_t usageReadAt_ = 0;
   std::optional<OutboxSummary> outboxSummary_;  // as of the last refreshGauges
+  HealPolicy heal_;
+  std::int64_t healCheckedAt_ = -1;  // steady ms
 };
 
 // The transaction's outcome from its delivery: result and delivered_amount (from metadata).

@@ -12,14 +12,17 @@ inline constexpr const char* kRefusals = "sashimono_request_refusals_total";  //
 inline constexpr const char* kOutboxRetries = "sashimono_outbox_retries_total";
 inline constexpr const char* kRepliesConfirmed = "sashimono_replies_confirmed_total";
 inline constexpr const char* kBoardReconnects = "sashimono_board_reconnects_total";
+inline constexpr const char* kRestarts = "sashimono_instance_restarts_total";    // {result}
 inline constexpr const char* kTenantCpu = "sashimono_tenant_cpu_seconds_total";  // {lease}
 // Histograms.
-inline constexpr const char* kProvisionSeconds = "sashimono_provision_duration_seconds";  // {result}
-inline constexpr const char* kDestroySeconds = "sashimono_destroy_duration_seconds";      // {result}
+inline constexpr const char* kProvisionSeconds = "sashimono_provision_duration_seconds";       // {result}
+inline constexpr const char* kDestroySeconds = "sashimono_destroy_duration_seconds";           // {result}
+inline constexpr const char* kRestartSeconds = "sashimono_instance_restart_duration_seconds";  // {result}
 // Gauges.
 inline constexpr const char* kRepliesPending = "sashimono_replies_pending";
 inline constexpr const char* kOldestReply = "sashimono_replies_oldest_pending_seconds";
-inline constexpr const char* kLeases = "sashimono_leases";  // {state}
+inline constexpr const char* kLeases = "sashimono_leases";            // {state}
+inline constexpr const char* kHealth = "sashimono_instances_health";  // {state}
 inline constexpr const char* kInstances = "sashimono_instances";
 inline constexpr const char* kFree = "sashimono_instances_free";
 inline constexpr const char* kBoardConnected = "sashimono_board_connected";

@@ -70,6 +70,9 @@ class ProcessProvisionerPort final : public ProvisionerPort {
   // CPU time (the runtime and the contracts it waited for) and resident memory of the runtime
   // process, from /proc; no disk figure.
   std::vector<InstanceUsage> usage(std::span<const crypto::Hash256> leases) override;
+  // The runtime process is alive (ours); heal stops what is left of it and starts it again.
+  std::vector<InstanceHealth> health(std::span<const crypto::Hash256> leases) override;
+  core::Status heal(const crypto::Hash256& leaseId) override;
 
   // The pid of lease `leaseId`'s runtime, or -1 (tests).
   [[nodiscard]] pid_t pidOf(const crypto::Hash256& leaseId);

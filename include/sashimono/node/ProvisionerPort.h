@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "sashimono/core/Result.h"
@@ -25,6 +26,15 @@ struct InstanceUsage {
   std::optional<std::uint64_t> diskBytes;
 };
 
+// What one lease's instance looks like now (the heal loop): the parts that do not serve, each as
+// "part: what was seen"; empty when it serves.
+struct InstanceHealth {
+  crypto::Hash256 leaseId{};
+  std::vector<std::string> failed;
+  std::optional<double> diskUsedRatio;
+  [[nodiscard]] bool ok() const { return failed.empty(); }
+};
+
 class ProvisionerPort {
  public:
   virtual ~ProvisionerPort() = default;
@@ -40,6 +50,16 @@ class ProvisionerPort {
   [[nodiscard]] virtual std::vector<InstanceUsage> usage(std::span<const crypto::Hash256> leases) {
     (void)leases;
     return {};
+  }
+  // Checks the given leases' instances (quick: all at once, milliseconds). Default: none checked.
+  [[nodiscard]] virtual std::vector<InstanceHealth> health(std::span<const crypto::Hash256> leases) {
+    (void)leases;
+    return {};
+  }
+  // Starts a lease's instance again on what it has (ports, keys, state kept). Default: cannot.
+  [[nodiscard]] virtual core::Status heal(const crypto::Hash256& leaseId) {
+    (void)leaseId;
+    return core::Error("this provisioner cannot restart an instance");
   }
   // Housekeeping of the given leases' instances (their logs kept bounded); quick. Default: none.
   virtual void maintain(std::span<const crypto::Hash256> leases) { (void)leases; }
