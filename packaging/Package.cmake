@@ -27,6 +27,7 @@ set(CPACK_PACKAGE_DESCRIPTION
     "containerd, FUSE state filesystem, cgroup and disk limits), replying on the ledger.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # sashimono_<version>_<arch>.deb
+set(CPACK_STRIP_FILES ON)  # no debug information in the package (the build directory keeps it)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)

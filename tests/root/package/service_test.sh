@@ -4,15 +4,17 @@
 # built from the build under test → the unit is enabled; `sashimono host init` → the service runs;
 # on a devnet board a developer leases an instance (a real tenant: user, rootless containerd,
 # statefs, the `instance` image's httpd) and a user connects to it. Then `systemctl stop`, `start`,
-# `restart` and `kill -9` of the node's main PID: the instance serves the whole time (a poller
-# with fresh connections every 0.2 s never fails, and one HTTP request started before the first
-# stop is answered on the same connection after the last restart), the tenant's daemons are the
-# same processes at the end, and every start of the node adopts the tenant (`1 kept`).
+# `restart`, `kill -9` of the node's main PID and a reinstall (the upgrade path): the instance
+# serves the whole time (a poller with fresh connections every 0.2 s never fails, and one HTTP
+# request started before the first stop is answered on the same connection after the last
+# restart), the tenant's daemons are the same processes at the end, and every start of the node
+# adopts the tenant (`1 kept`).
 # Usage: service_test.sh BUILD_DIR SOURCE_DIR
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/nspawn.sh"
 require_package_host
 ns_require
+command -v curl >/dev/null || skip "needs curl"
 images=/var/lib/sashimono/images
 tmp=$(mktemp -d /tmp/smtest-svc-XXXXXX)
 trap 'ns_cleanup; rm -rf "$tmp"' EXIT
@@ -128,6 +130,10 @@ main=$(ns systemctl show -p MainPID --value sashimono.service)
 ns kill -9 "$main"
 timeout=100 wait_for main_pid_is_not "$main" || true
 expect_running "kill -9"
+say "apt-get install --reinstall (the upgrade path: postinst restarts a configured node)"
+ns env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall /pkg/"$(basename "$deb")" >>"$tmp/apt.log" 2>&1 ||
+  { tail -30 "$tmp/apt.log"; fail "apt-get install --reinstall"; }
+expect_running reinstall
 
 ns touch /root/t/done
 timeout=50 wait_for ns test -s /root/t/user.out || fail "the connected user got no answer"
@@ -135,4 +141,6 @@ ns grep -q "200 OK" /root/t/user.out || fail "the connected user's answer: $(ns 
 fails=$(ns grep -c FAIL /root/t/poll.log || true)
 polls=$(ns wc -l /root/t/poll.log | awk '{print $1}')
 [ "$fails" = 0 ] || fail "the instance did not answer $fails of $polls polls: $(ns grep FAIL /root/t/poll.log | head -3)"
+leftover=$(ns journalctl -u sashimono --no-pager -o cat | grep -c "left-over process" || true)
+say "systemd noted $leftover left-over process(es) (the tenant's, KillMode=process) at the node's starts"
 say "ok: $polls polls, none failed; the user's request started before the first stop was answered after the last restart"
