@@ -83,7 +83,8 @@ grep -q '"dataDir": "/var/lib/sashimono"' /etc/sashimono/host.json || fail "data
 echo store >/var/lib/sashimono/node.sqlite
 if [ "$with_tenant" = 1 ]; then
   say "a live tenant ($tenant, image instance), as a node leaves them"
-  /usr/bin/sashimono tenant create "$tenant" --image instance >"$tmp/tenant.log" 2>&1 || { cat "$tmp/tenant.log"; fail "tenant create"; }
+  /usr/bin/sashimono tenant create "$tenant" --image instance >"$tmp/tenant.log" 2>&1 ||
+    { cat "$tmp/tenant.log"; fail "tenant create"; }
   port=$(sed -n 's/.*user=\([0-9]*\)\/tcp.*/\1/p' "$tmp/tenant.log")
   timeout=50 wait_for curl -sf -m 2 "http://127.0.0.1:$port/" || fail "the tenant does not serve on $port"
 fi
@@ -102,7 +103,8 @@ fi
 say "apt-get purge: tenants and data destroyed, the seed kept"
 apt_do purge sashimono
 grep "^sashimono:" "$tmp/apt.log" | tail -3 || true
-! dpkg-query -W -f='${Status}' sashimono 2>/dev/null | grep -q "ok installed\|config-files" || fail "sashimono still known to dpkg: $(dpkg-query -W -f='${Status}' sashimono)"
+! dpkg-query -W -f='${Status}' sashimono 2>/dev/null | grep -q "ok installed\|config-files" ||
+  fail "sashimono still known to dpkg: $(dpkg-query -W -f='${Status}' sashimono)"
 [ ! -e /etc/sashimono/host.json ] || fail "purge kept host.json"
 [ -f /etc/sashimono/host.seed ] || fail "purge removed the host's seed"
 [ ! -e /var/lib/sashimono/node.sqlite ] || fail "purge kept node.sqlite"
@@ -111,10 +113,13 @@ grep "^sashimono:" "$tmp/apt.log" | tail -3 || true
 if [ "$with_tenant" = 1 ]; then
   ! id -u "sashi-$tenant" >/dev/null 2>&1 || fail "purge left the tenant's user"
   ! id -u "sashi-${tenant}_c" >/dev/null 2>&1 || fail "purge left the tenant's contract user"
-  ! grep -q "/var/lib/sashimono/tenants" /proc/self/mountinfo || fail "purge left mounts: $(grep /var/lib/sashimono/tenants /proc/self/mountinfo)"
+  ! grep -q "/var/lib/sashimono/tenants" /proc/self/mountinfo ||
+    fail "purge left mounts: $(grep /var/lib/sashimono/tenants /proc/self/mountinfo)"
   ! grep -qs /var/lib/sashimono/tenants /sys/block/loop*/loop/backing_file || fail "purge left a loop device"
-  ! ls -d /sys/fs/cgroup/*/sashimono/"$tenant" /sys/fs/cgroup/sashimono/"$tenant" 2>/dev/null | grep -q . || fail "purge left cgroups"
-  [ -n "$had_cgroup_parent" ] || ! ls -d /sys/fs/cgroup/*/sashimono 2>/dev/null | grep -q . || fail "purge left the tenants' parent cgroups"
+  ! ls -d /sys/fs/cgroup/*/sashimono/"$tenant" /sys/fs/cgroup/sashimono/"$tenant" 2>/dev/null | grep -q . ||
+    fail "purge left cgroups"
+  [ -n "$had_cgroup_parent" ] || ! ls -d /sys/fs/cgroup/*/sashimono 2>/dev/null | grep -q . ||
+    fail "purge left the tenants' parent cgroups"
   ! curl -sf -m 2 "http://127.0.0.1:$port/" >/dev/null 2>&1 || fail "the tenant still serves after purge"
 fi
 ls /etc/systemd/system/*/sashimono* /etc/systemd/system/sashimono* 2>/dev/null && fail "purge left unit links"

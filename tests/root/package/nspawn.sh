@@ -39,7 +39,7 @@ ns_boot() {
   # Boot into a target of its own: only sysinit (journald, tmpfiles, udev-less /dev), no services
   # of this machine (databases, timers that would take the dpkg lock, network configuration).
   local sd=$ns_root/etc/systemd/system
-  printf '[Unit]\nDescription=sashimono service test\nRequires=sysinit.target\nAfter=sysinit.target\nAllowIsolate=yes\n' >$sd/smtest.target
+  printf '[Unit]\nDescription=sashimono service test\nRequires=sysinit.target\nAfter=sysinit.target\n' >$sd/smtest.target
   ln -sfn smtest.target $sd/default.target
   for u in systemd-networkd-wait-online.service ifupdown-wait-online.service NetworkManager-wait-online.service \
     networking.service systemd-timesyncd.service; do ln -sfn /dev/null $sd/$u; done
@@ -88,7 +88,9 @@ ns_cleanup() {
     kill -KILL $pids 2>/dev/null
     sleep 0.1
   done
-  for h in $ns_hier; do [ -d /sys/fs/cgroup/$h/$ns_name ] && find /sys/fs/cgroup/$h/$ns_name -depth -type d -exec rmdir {} + 2>/dev/null; done
+  for h in $ns_hier; do
+    [ ! -d /sys/fs/cgroup/$h/$ns_name ] || find /sys/fs/cgroup/$h/$ns_name -depth -type d -exec rmdir {} + 2>/dev/null
+  done
   for dev in /sys/block/loop*; do
     case "$(cat $dev/loop/backing_file 2>/dev/null)" in $ns_data/* | $ns_run/*) losetup -d /dev/${dev##*/} ;; esac
   done
