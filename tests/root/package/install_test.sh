@@ -11,7 +11,11 @@ require_package_host
 [ -e /var/lib/sashimono/tenants ] || [ -e /var/lib/sashimono/node.sqlite ] &&
   skip "/var/lib/sashimono holds a node's data; not touching it"
 
-tmp=$(mktemp -d /tmp/smtest-pkg-XXXXXX)
+for d in /var/tmp/smtest-pkg-*; do  # of earlier runs killed before their cleanup
+  [ ! -d "$d" ] || kill -0 "${d##*-}" 2>/dev/null || rm -rf "$d"
+done
+tmp=/var/tmp/smtest-pkg-$$
+mkdir -p "$tmp"
 varlib_mode=$(stat -c %a /var/lib/sashimono 2>/dev/null || true)
 had_cgroup_parent=$(ls -d /sys/fs/cgroup/*/sashimono /sys/fs/cgroup/sashimono 2>/dev/null || true)
 fuse_conf=$(cat /etc/fuse.conf 2>/dev/null || true)

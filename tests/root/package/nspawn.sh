@@ -77,25 +77,43 @@ ns_boot() {
 # ns CMD...: runs CMD in the machine (all its namespaces, its root).
 ns() { nsenter -t "$ns_leader" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
 
+# ns_cleanup [NAME]: removes the machine NAME (default: this test's) and all it left.
 ns_cleanup() {
   set +e
+  local name=${1:-$ns_name}
+  local run=/run/$name data=/var/tmp/$name
   # The machine is thrown away: every process in its cgroups (nspawn, its systemd and services, the
   # tenants, which outlive their node by design) is killed at once; its mounts die with it.
   for _ in $(seq 1 50); do
     local pids
-    pids=$(find /sys/fs/cgroup/{systemd,cpu,memory,pids}/$ns_name -name cgroup.procs -exec cat {} + 2>/dev/null)
+    pids=$(find /sys/fs/cgroup/{systemd,cpu,memory,pids}/$name -name cgroup.procs -exec cat {} + 2>/dev/null)
     [ -z "$pids" ] && break
     kill -KILL $pids 2>/dev/null
     sleep 0.1
   done
   for h in $ns_hier; do
-    [ ! -d /sys/fs/cgroup/$h/$ns_name ] || find /sys/fs/cgroup/$h/$ns_name -depth -type d -exec rmdir {} + 2>/dev/null
+    [ ! -d /sys/fs/cgroup/$h/$name ] || find /sys/fs/cgroup/$h/$name -depth -type d -exec rmdir {} + 2>/dev/null
   done
   for dev in /sys/block/loop*; do
-    case "$(cat $dev/loop/backing_file 2>/dev/null)" in $ns_data/* | $ns_run/*) losetup -d /dev/${dev##*/} ;; esac
+    case "$(cat $dev/loop/backing_file 2>/dev/null)" in $data/* | $run/*) losetup -d /dev/${dev##*/} ;; esac
   done
-  awk -v a="$ns_run" -v b="$ns_data" 'index($5, a) == 1 || index($5, b) == 1 { print $5 }' /proc/self/mountinfo |
+  awk -v a="$run" -v b="$data" 'index($5, a) == 1 || index($5, b) == 1 { print $5 }' /proc/self/mountinfo |
     sort -r | while read -r mp; do umount -l "$mp"; done
-  rm -rf --one-file-system $ns_data $ns_data.log
-  rmdir $ns_run 2>/dev/null
+  rm -rf --one-file-system $data $data.log $data.pkg
+  rmdir $run 2>/dev/null
+  return 0
+}
+
+# Machines of earlier runs that were killed before their cleanup (their test process is gone).
+ns_reap_stale() {
+  local d n
+  for d in /sys/fs/cgroup/systemd/smtest-svc-* /run/smtest-svc-* /var/tmp/smtest-svc-*; do
+    [ -e "$d" ] || continue
+    n=${d##*/}
+    n=${n%.log}
+    n=${n%.pkg}
+    kill -0 "${n#smtest-svc-}" 2>/dev/null && continue
+    echo "removing the leftovers of an earlier run: $n"
+    ns_cleanup "$n"
+  done
 }

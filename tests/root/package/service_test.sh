@@ -14,10 +14,12 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/nspawn.sh"
 require_package_host
 ns_require
+ns_reap_stale
 command -v curl >/dev/null || skip "needs curl"
 images=/var/lib/sashimono/images
-tmp=$(mktemp -d /tmp/smtest-svc-XXXXXX)
-trap 'ns_cleanup; rm -rf "$tmp"' EXIT
+tmp=$ns_data.pkg  # the package; removed by ns_cleanup (also of a killed run)
+mkdir -p "$tmp"
+trap ns_cleanup EXIT
 
 say "packing the build under test"
 deb=$(build_deb "$tmp")
