@@ -112,7 +112,7 @@ ns_reap_stale() {
     n=${d##*/}
     n=${n%.log}
     n=${n%.pkg}
-    kill -0 "${n#smtest-svc-}" 2>/dev/null && continue
+    alive "${n#smtest-svc-}" && continue
     echo "removing the leftovers of an earlier run: $n"
     ns_cleanup "$n"
   done
