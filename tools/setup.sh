@@ -11,7 +11,7 @@ packages=(
   libboost-all-dev libssl-dev libsodium-dev libfuse3-dev fuse3 rapidjson-dev libsqlite3-dev libspdlog-dev zlib1g-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev clang libclang-rt-14-dev
   containerd runc rootlesskit slirp4netns uidmap busybox-static iproute2 procps psmisc
-  e2fsprogs util-linux passwd file b3sum
+  e2fsprogs util-linux passwd file b3sum dpkg-dev systemd-container
   prometheus
   nodejs npm
 )
