@@ -24,6 +24,8 @@ namespace sashimono::cli {
 namespace {
 
 constexpr const char* kNotes =
+    "--config defaults to /etc/sashimono/host.json (the Debian package's; its data then defaults to\n"
+    "/var/lib/sashimono).\n"
     "init writes the configuration (refusing to overwrite one) and the seed into a 0600 seed file\n"
     "(default: host.seed next to the config); it prints the seed only with --print-seed.\n"
     "For tests and local development only, run also takes --process-instances DIR: every instance runs\n"
@@ -31,8 +33,13 @@ constexpr const char* kNotes =
     "configured ranges) with NO ISOLATION: a contract can read and change anything this user can.\n"
     "Never on a host that serves anybody else.\n";
 
+// The Debian package's paths (packaging/, docs/OPERATIONS.md): --config defaults to its file.
+constexpr const char* kPackageConfigDir = "/etc/sashimono";
+constexpr const char* kPackageConfig = "/etc/sashimono/host.json";
+constexpr const char* kPackageDataDir = "/var/lib/sashimono";
+
 struct Args {
-  std::string config;
+  std::string config = kPackageConfig;
   std::vector<std::string> boards;
   std::string address = "127.0.0.1";
   std::string data;
@@ -88,7 +95,12 @@ int init(const Args& a) {
   c.offer.maxMoments = 720;
   c.policy.allowedImages = node::kDefaultImages;
   c.registryAccount = a.registry;
-  c.dataDir = a.data.empty() ? (dir / "host-data").string() : std::filesystem::absolute(a.data).string();
+  // The package's layout: a config in /etc/sashimono keeps its data in /var/lib/sashimono (where
+  // the unit, tmpfiles and purge expect it); elsewhere next to the config.
+  const std::string defaultData = dir == std::filesystem::path(kPackageConfigDir)
+                                      ? std::string(kPackageDataDir)
+                                      : (dir / "host-data").string();
+  c.dataDir = a.data.empty() ? defaultData : std::filesystem::absolute(a.data).string();
   // Check by parsing what will be written.
   auto checked = node::parseHostConfig(node::renderHostConfig(c), a.config);
   if (!checked) return failure(cmd, checked.error().message);
@@ -196,7 +208,7 @@ int runHost(const std::vector<std::string>& args) {
   // Every verb reads its node's configuration.
   auto withConfig = [&a](const char* verb, int (*f)(const Args&)) {
     return [&a, verb, f](const std::vector<std::string>&) {
-      if (a.config.empty()) return usageError(std::string("host ") + verb, "--config FILE is required");
+      if (a.config.empty()) return usageError(std::string("host ") + verb, "--config FILE must not be empty");
       return f(a);
     };
   };
@@ -206,22 +218,21 @@ int runHost(const std::vector<std::string>& args) {
           {
               {.name = "init",
                .synopsis =
-                   "--config FILE [--board URL]... [--address HOST] [--data DIR]\n"
+                   "[--config FILE] [--board URL]... [--address HOST] [--data DIR]\n"
                    "                           [--seed-file FILE] [--registry ADDRESS] [--print-seed]",
                .help = "writes a host configuration and a new ed25519 host seed; prints its address and key",
                .run = withConfig("init", &init)},
               {.name = "run",
-               .synopsis = "--config FILE",
-               .help = "runs the node until SIGINT/SIGTERM; SIGHUP reloads pricing, capacity and logLevel\n"
-                       "(needs root for real tenants)",
+               .synopsis = "[--config FILE]",
+               .help = "runs the node until SIGINT/SIGTERM (root for real tenants); SIGHUP reloads offer, "
+                       "logLevel",
                .run = withConfig("run", &run)},
               {.name = "status",
-               .synopsis = "--config FILE [--json]",
-               .help = "one screen: node, board and lag, capacity, owed payments, leases, recent problems;\n"
-                       "exit 3 when something needs attention",
+               .synopsis = "[--config FILE] [--json]",
+               .help = "node, board lag, capacity, owed payments, leases, problems; exit 3: needs attention",
                .run = withConfig("status", &status)},
               {.name = "logs",
-               .synopsis = "--config FILE [--lines N] [--journal]",
+               .synopsis = "[--config FILE] [--lines N] [--journal]",
                .help = "the node's log (<dataDir>/logs/node.log, rotated); --journal: the systemd journal's",
                .run = withConfig("logs", &logs)},
           },

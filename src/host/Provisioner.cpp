@@ -436,6 +436,9 @@ core::Result<TenantHealth> Provisioner::health(const std::string& name) {
   if (auto st = unixSocketAnswers(l.containerdSocket); !st)
     h.failed.push_back("containerd: " + st.error().message);
   if (auto st = fuseMountAlive(l.stateMount); !st) h.failed.push_back("statefs: " + st.error().message);
+  const std::string initPid =
+      l.containerdState + "/io.containerd.runtime.v2.task/default/" + kContainerId + "/init.pid";
+  if (auto st = pidFileAlive(initPid); !st) h.failed.push_back("container: " + st.error().message);
   if (auto d = ops_.disks->space(l.home); d.ok() && d->totalBytes > 0)
     h.diskUsedRatio = static_cast<double>(d->usedBytes) / static_cast<double>(d->totalBytes);
   return h;

@@ -10,7 +10,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+
+#include "sashimono/core/File.h"
 
 namespace sashimono::host {
 
@@ -41,6 +44,19 @@ core::Status fuseMountAlive(const std::string& path) {
   struct statfs s {};
   if (::statfs(path.c_str(), &s) != 0) return core::Error::fromErrno(path);
   if (s.f_type != kFuseSuperMagic) return core::Error(path + " is not mounted");
+  return {};
+}
+
+core::Status pidFileAlive(const std::string& pidFile) {
+  auto text = core::readFile(pidFile);
+  if (!text) return text.error();
+  const long pid = std::atol(text->c_str());
+  if (pid <= 1) return core::Error(pidFile + " holds no pid");
+  auto stat = core::readFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return core::Error("process " + std::to_string(pid) + " is gone");
+  const auto close = stat->rfind(')');
+  if (close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] == 'Z')
+    return core::Error("process " + std::to_string(pid) + " has exited");
   return {};
 }
 

@@ -173,6 +173,15 @@ core::Result<HostConfig> parseHostConfig(const std::string& text, const std::str
     }
     c.metricsAddress = address;
   }
+  if (root.has("heal")) {
+    SASHI_TRY_ASSIGN(heal, root.object("heal"));
+    SASHI_TRY_ASSIGN(report, heal.uint("reportAfterSeconds", c.healReportAfterSeconds, 1, 86400));
+    SASHI_TRY_ASSIGN(backoff, heal.uint("maxBackoffSeconds", c.healMaxBackoffSeconds, 1, 3600));
+    SASHI_TRY_ASSIGN(stable, heal.uint("stableSeconds", c.healStableSeconds, 1, 86400));
+    c.healReportAfterSeconds = report;
+    c.healMaxBackoffSeconds = backoff;
+    c.healStableSeconds = stable;
+  }
   return c;
 }
 
@@ -201,6 +210,9 @@ std::vector<std::string> fieldsNeedingRestart(const HostConfig& a, const HostCon
   check(a.heartbeatSeconds == b.heartbeatSeconds, "registry.heartbeatSeconds");
   check(a.dataDir == b.dataDir, "dataDir");
   check(a.metricsAddress == b.metricsAddress, "metrics.address");
+  check(a.healReportAfterSeconds == b.healReportAfterSeconds &&
+            a.healMaxBackoffSeconds == b.healMaxBackoffSeconds && a.healStableSeconds == b.healStableSeconds,
+        "heal");
   return out;
 }
 
@@ -301,6 +313,12 @@ std::string renderHostConfig(const HostConfig& c) {
   w.Key("metrics");
   w.StartObject();
   str("address", c.metricsAddress);
+  w.EndObject();
+  w.Key("heal");
+  w.StartObject();
+  num("reportAfterSeconds", c.healReportAfterSeconds);
+  num("maxBackoffSeconds", c.healMaxBackoffSeconds);
+  num("stableSeconds", c.healStableSeconds);
   w.EndObject();
   w.EndObject();
   return std::string(sb.GetString()) + "\n";

@@ -16,6 +16,9 @@ NodeOptions NodeService::nodeOptionsFrom(const HostConfig& c, NodeOptions o) {
     if (auto r = crypto::decodeAddress(c.registryAccount); r.ok()) o.registry = *r;
   }
   o.heartbeatSeconds = c.heartbeatSeconds;
+  o.heal.reportAfterMs = static_cast<std::int64_t>(c.healReportAfterSeconds) * 1000;
+  o.heal.maxBackoffMs = static_cast<std::int64_t>(c.healMaxBackoffSeconds) * 1000;
+  o.heal.stableForMs = static_cast<std::int64_t>(c.healStableSeconds) * 1000;
   return o;
 }
 

@@ -16,6 +16,10 @@ core::Status unixSocketAnswers(const std::string& path);
 // `path` is the root of a live FUSE mount: not a dead one (ENOTCONN), not a plain directory.
 core::Status fuseMountAlive(const std::string& path);
 
+// The process whose pid `pidFile` holds is alive (not gone, not a zombie): a container's init
+// (containerd's shim writes init.pid).
+core::Status pidFileAlive(const std::string& pidFile);
+
 struct TcpProbe {
   std::string ip;
   std::uint16_t port = 0;

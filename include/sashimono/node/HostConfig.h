@@ -63,6 +63,12 @@ struct HostConfig {
   // Where `host run` serves its Prometheus metrics (GET /metrics): "IPv4:port" or "[IPv6]:port";
   // empty: no metrics server.
   std::string metricsAddress = std::string(kDefaultMetricsAddress);
+  // The heal loop (the "heal" section): an instance not serving for reportAfterSeconds is
+  // reported as failing; restarts back off up to maxBackoffSeconds and are forgiven after
+  // stableSeconds of serving.
+  std::uint64_t healReportAfterSeconds = 60;
+  std::uint64_t healMaxBackoffSeconds = 60;
+  std::uint64_t healStableSeconds = 30;
   // Relative seedFile / dataDir are resolved against the config file's directory.
   std::string sourcePath;
 

@@ -88,8 +88,8 @@ if command -v systemd-analyze >/dev/null; then
   grep -q sashimono "$tmp/verify.log" && { cat "$tmp/verify.log"; fail "systemd-analyze verify warns about our units"; }
 fi
 
-say "sashimono host init"
-/usr/bin/sashimono host init --config /etc/sashimono/host.json --data /var/lib/sashimono --address 127.0.0.1 \
+say "sashimono host init (the package's defaults: /etc/sashimono/host.json, data in /var/lib/sashimono)"
+/usr/bin/sashimono host init --address 127.0.0.1 \
   >"$tmp/init.log" 2>&1 || { cat "$tmp/init.log"; fail "host init"; }
 [ -f /etc/sashimono/host.json ] || fail "no /etc/sashimono/host.json"
 [ "$(stat -c %a /etc/sashimono/host.seed)" = 600 ] || fail "seed mode $(stat -c %a /etc/sashimono/host.seed)"

@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 namespace sashimono::host {
@@ -68,6 +69,11 @@ TEST(TenantProbeTest, UnixSocketAndFuseMount) {
   ASSERT_EQ(::listen(fd, 4), 0);
   EXPECT_TRUE(unixSocketAnswers(path).ok());
   ::close(fd);
+  std::ofstream(dir / "self.pid") << ::getpid() << "\n";
+  EXPECT_TRUE(pidFileAlive((dir / "self.pid").string()).ok());
+  std::ofstream(dir / "gone.pid") << 999999999 << "\n";
+  EXPECT_FALSE(pidFileAlive((dir / "gone.pid").string()).ok());
+  EXPECT_FALSE(pidFileAlive((dir / "missing.pid").string()).ok());
   auto notFuse = fuseMountAlive(dir.string());
   ASSERT_FALSE(notFuse.ok());
   EXPECT_NE(notFuse.error().message.find("not mounted"), std::string::npos);

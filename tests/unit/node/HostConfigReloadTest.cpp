@@ -27,25 +27,37 @@ TEST(HostConfigReloadTest, MetricsAddressDefaultsToLoopbackAndIsChecked) {
   auto c = parseHostConfig(example(), "host.json");
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->metricsAddress, "127.0.0.1:9470");
-  auto off = parseHostConfig(withField(example(), "\"logLevel\": \"info\"",
-                                       "\"logLevel\": \"info\", \"metrics\": {\"address\": \"\"}"),
+  auto off = parseHostConfig(withField(example(), "\"address\": \"127.0.0.1:9470\"", "\"address\": \"\""),
                              "host.json");
   ASSERT_TRUE(off.ok()) << off.error().message;
   EXPECT_EQ(off->metricsAddress, "");
-  auto v6 = parseHostConfig(withField(example(), "\"logLevel\": \"info\"",
-                                      "\"logLevel\": \"info\", \"metrics\": {\"address\": \"[::1]:9100\"}"),
-                            "host.json");
+  auto v6 = parseHostConfig(
+      withField(example(), "\"address\": \"127.0.0.1:9470\"", "\"address\": \"[::1]:9100\""), "host.json");
   ASSERT_TRUE(v6.ok()) << v6.error().message;
   EXPECT_EQ(renderHostConfig(*v6).find("[::1]:9100") != std::string::npos, true);
   auto back = parseHostConfig(renderHostConfig(*v6), "host.json");
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ(back->metricsAddress, "[::1]:9100");
-  auto bad =
-      parseHostConfig(withField(example(), "\"logLevel\": \"info\"",
-                                "\"logLevel\": \"info\", \"metrics\": {\"address\": \"localhost:9100\"}"),
-                      "host.json");
+  auto bad = parseHostConfig(
+      withField(example(), "\"address\": \"127.0.0.1:9470\"", "\"address\": \"localhost:9100\""),
+      "host.json");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("metrics.address"), std::string::npos) << bad.error().message;
+}
+
+TEST(HostConfigReloadTest, HealSettingsAreReadAndBounded) {
+  auto c =
+      parseHostConfig(withField(example(), "\"stableSeconds\": 30", "\"stableSeconds\": 5"), "host.json");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->healStableSeconds, 5u);
+  EXPECT_EQ(c->healReportAfterSeconds, 60u);
+  auto back = parseHostConfig(renderHostConfig(*c), "host.json");
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->healStableSeconds, 5u);
+  auto bad = parseHostConfig(withField(example(), "\"maxBackoffSeconds\": 60", "\"maxBackoffSeconds\": 0"),
+                             "host.json");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("heal.maxBackoffSeconds"), std::string::npos) << bad.error().message;
 }
 
 TEST(HostConfigReloadTest, ALogLevelIsOneSpdlogKnows) {
