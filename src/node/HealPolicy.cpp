@@ -21,8 +21,12 @@ void HealPolicy::observe(const crypto::Hash256& id, bool healthy, const std::str
                          std::int64_t now) {
   auto [it, fresh] = entries_.try_emplace(id);
   Entry& e = it->second;
-  if (fresh) e.healthySince = now;
+  if (fresh) {
+    e.healthySince = now;
+    e.startedAt = now;
+  }
   if (healthy) {
+    e.starting = false;
     if (!e.healthy) {
       e.healthy = true;
       e.healthySince = now;
@@ -31,6 +35,8 @@ void HealPolicy::observe(const crypto::Hash256& id, bool healthy, const std::str
     if (e.attempts > 0 && now - e.healthySince >= o_.stableForMs) e.attempts = 0;
     return;
   }
+  if (e.starting && now - e.startedAt < o_.startGraceMs) return;  // still coming up
+  e.starting = false;
   e.detail = detail;
   if (e.healthy) {
     e.healthy = false;
@@ -44,7 +50,8 @@ void HealPolicy::observe(const crypto::Hash256& id, bool healthy, const std::str
 std::vector<crypto::Hash256> HealPolicy::due(std::int64_t now) const {
   std::vector<std::pair<std::int64_t, crypto::Hash256>> ready;
   for (const auto& [id, e] : entries_)
-    if (!e.healthy && now >= e.nextAttempt) ready.emplace_back(e.nextAttempt, id);
+    if (!e.healthy && now >= e.nextAttempt && !(e.starting && now - e.startedAt < o_.startGraceMs))
+      ready.emplace_back(e.nextAttempt, id);
   std::sort(ready.begin(), ready.end());
   std::vector<crypto::Hash256> out;
   for (const auto& r : ready) {
@@ -60,6 +67,10 @@ void HealPolicy::restarted(const crypto::Hash256& id, bool ok, const std::string
   Entry& e = it->second;
   ++e.restarts;
   ++e.attempts;
+  // Coming up again: judged once it serves, or after the grace. It stays unhealthy (and due at
+  // its backoff) until a check sees it serve.
+  e.starting = true;
+  e.startedAt = now;
   std::int64_t wait = o_.firstBackoffMs;
   for (std::uint32_t i = 1; i < e.attempts && wait < o_.maxBackoffMs; ++i) wait *= 2;
   e.nextAttempt = now + std::min(wait, o_.maxBackoffMs);

@@ -303,6 +303,13 @@ TEST_F(HostOpsTest, AKilledInstanceServesAgainWithinTwoSeconds) {
                   {});
   };
   ASSERT_EQ(stat().code, 0);
+  // The heal loop has seen it serve (an instance is not judged while it comes up).
+  ASSERT_TRUE(eventually(
+      [&] {
+        return httpGet(port, "/metrics").find("sashimono_instances_health{state=\"healthy\"} 1\n") !=
+               std::string::npos;
+      },
+      10s));
   const std::string pidFile = instances + "/" + lease + "/runtime.pid";
   const pid_t pid = static_cast<pid_t>(std::stol(readAll(pidFile)));
   ASSERT_GT(pid, 1);

@@ -2,9 +2,10 @@
 // When the node restarts an instance that stopped serving (docs/OPERATIONS.md, "Heal"). Pure:
 // the node reports what its checks saw and asks which instances to restart now.
 //
-// An instance seen unhealthy is restarted at once; if it is still (or again) unhealthy, the next
-// attempt waits 1 s, then 2, 4, … up to maxBackoff (a crash loop costs the host one restart per
-// backoff, never a fork storm). Attempts are forgiven only after the instance has served for
+// An instance starting (first seen, or just restarted) is not judged until it has served once or
+// startGrace has passed. An instance seen unhealthy is then restarted at once; if it is still (or again)
+// unhealthy, the next attempt waits 1 s, then 2, 4, … up to maxBackoff (a crash loop costs the host one
+// restart per backoff, never a fork storm). Attempts are forgiven only after the instance has served for
 // `stableFor` without a failure. An instance unhealthy for longer than reportAfter is `failing`:
 // status and metrics say so, and the node keeps trying at the capped backoff.
 #include <chrono>
@@ -19,6 +20,9 @@
 namespace sashimono::node {
 
 struct HealOptions {
+  // An instance just provisioned or restarted may take a while to serve: until it is first seen
+  // serving, failures within this long are not counted.
+  std::int64_t startGraceMs = 30'000;
   std::int64_t firstBackoffMs = 1000;
   std::int64_t maxBackoffMs = 60'000;
   std::int64_t stableForMs = 30'000;
@@ -53,6 +57,8 @@ class HealPolicy {
 
  private:
   struct Entry {
+    bool starting = true;
+    std::int64_t startedAt = 0;
     bool healthy = true;
     std::int64_t unhealthySince = 0;
     std::int64_t healthySince = 0;

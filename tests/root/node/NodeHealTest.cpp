@@ -95,7 +95,8 @@ TEST_F(NodeHealTest, EveryKilledPartIsRestartedAndTheInstanceServesAgain) {
   ASSERT_TRUE(info.ok()) << info.error().message;
   const uid_t uid = info->uid;
 
-  // A healthy tenant is left alone: no restart in 3 s of checks.
+  // A healthy tenant is left alone: no restart in 3 s of checks (which also see it serve, so its
+  // start-up grace is over).
   std::this_thread::sleep_for(3s);
   EXPECT_EQ(host::testing::slurp(logPath_).find("restarting it"), std::string::npos)
       << host::testing::slurp(logPath_);
