@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Builds an instance root filesystem locally (no registry) from busybox-static, docker/<name>/ and,
 # for images that list them in docker/<name>/binaries, host binaries with their shared libraries.
-#   tools/build-image.sh [--out DIR] [--name NAME] [--sashimono PATH] [--if-changed]
+#   tools/build-image.sh [--out DIR] [--name NAME] [--sashimono PATH] [--www DIR] [--if-changed]
 #   tools/build-image.sh [--name NAME] [--sashimono PATH] --oci FILE.tar [--ref REF] [--gzip-level N]
 #   tools/build-image.sh [--name NAME] [--sashimono PATH] --print-definition
 # Defaults: DIR /var/lib/sashimono/images, NAME instance, PATH build/release/src/sashimono (only
 # read by definitions that name @sashimono), REF docker.io/library/NAME:latest, N 6 (1-9).
-# Result: DIR/NAME/{rootfs,cmd,definition[,profile]} (root-owned, read-only for everyone else,
-# shared by all tenants). Replaces an earlier build atomically. --if-changed does nothing when
-# DIR/NAME/definition already matches (the hash of this script, the definition's files and the
-# content of every binary and library copied in). --oci writes an OCI image archive instead
+# Result: a new version DIR/NAME/versions/<definition>-<UTC time>/{rootfs,cmd,definition[,profile]}
+# (root-owned, read-only for everyone else, shared by all tenants), made DIR/NAME/current by an
+# atomic symlink swap; DIR/NAME/{rootfs,cmd,definition,profile} are symlinks into current/. Earlier
+# versions stay (tenants pin theirs; `sashimono host upgrade-tenants` moves them and removes the
+# versions nobody uses). A flat DIR/NAME of an older build is converted in place first (its files
+# moved to versions/legacy-<definition>/, which tenants running it keep using). Builds of one image
+# are serialized by a flock on DIR/NAME/.lock. --if-changed does nothing when the current
+# version's definition already matches (the hash of this script, the definition's files and the
+# content of every binary and library copied in). --www DIR: the web root copied to /www instead of
+# docker/NAME/www (tests: a version with other content). --oci writes an OCI image archive instead
 # (oci-layout, index.json, one manifest, a config, one gzip layer; deterministic), which
 # `ctr images import` accepts. docker/README.md describes the definition files.
 set -euo pipefail
@@ -21,9 +27,10 @@ oci=""
 ref=""
 gzip_level=6
 if_changed=0
+www=""
 print_definition=0
 usage() {
-  echo "usage: $0 [--out DIR] [--name NAME] [--sashimono PATH] [--if-changed | --oci FILE.tar [--ref REF] [--gzip-level N] | --print-definition]" >&2
+  echo "usage: $0 [--out DIR] [--name NAME] [--sashimono PATH] [--www DIR] [--if-changed | --oci FILE.tar [--ref REF] [--gzip-level N] | --print-definition]" >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
@@ -31,6 +38,7 @@ while [ $# -gt 0 ]; do
     --out) [ $# -ge 2 ] || usage; out=$2; shift 2 ;;
     --name) [ $# -ge 2 ] || usage; name=$2; shift 2 ;;
     --sashimono) [ $# -ge 2 ] || usage; sashimono=$2; shift 2 ;;
+    --www) [ $# -ge 2 ] || usage; www=$2; shift 2 ;;
     --oci) [ $# -ge 2 ] || usage; oci=$2; shift 2 ;;
     --ref) [ $# -ge 2 ] || usage; ref=$2; shift 2 ;;
     --gzip-level) [ $# -ge 2 ] || usage; gzip_level=$2; shift 2 ;;
@@ -44,6 +52,12 @@ done
 src="$here/docker/$name"
 [ -d "$src" ] || { echo "build-image: no image definition $src" >&2; exit 1; }
 [ -n "$ref" ] || ref="docker.io/library/$name:latest"
+if [ -n "$www" ]; then
+  [ -d "$www" ] || { echo "build-image: --www $www is not a directory" >&2; exit 1; }
+  www=$(cd "$www" && pwd)
+else
+  www="$src/www"
+fi
 busybox=$(command -v busybox || true)
 [ -n "$busybox" ] || { echo "build-image: busybox not found (apt-get install busybox-static)" >&2; exit 1; }
 if ! file -L "$busybox" 2>/dev/null | grep -q 'statically linked' && ldd "$busybox" >/dev/null 2>&1; then
@@ -92,7 +106,9 @@ done
 definition() {
   {
     sha256_of "$here/tools/build-image.sh"
-    (cd "$here" && find "docker/$name" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+    (cd "$here" && find "docker/$name" -type f -not -path "docker/$name/www/*" -print0 | LC_ALL=C sort -z |
+      xargs -0 sha256sum)
+    if [ -d "$www" ]; then (cd "$www" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum); fi
     sha256_of "$busybox"
     for ((i = 0; i < ${#binaries[@]}; i += 2)); do
       echo "${binaries[i]} $(sha256_of "${binaries[i + 1]}")"
@@ -112,9 +128,13 @@ umask 022
 if [ -n "$oci" ]; then
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/build-image.XXXXXX")
 else
-  mkdir -p "$out"
-  chmod 755 "$out"
-  tmp="$out/.$name.tmp.$$"
+  dir="$out/$name"
+  mkdir -p "$dir"
+  chmod 755 "$out" "$dir"
+  # One build of an image at a time; `sashimono host upgrade-tenants` holds it while it prunes.
+  exec 9> "$dir/.lock"
+  flock 9
+  tmp="$dir/.build.$$"
   rm -rf "$tmp"
   mkdir "$tmp"
 fi
@@ -127,9 +147,9 @@ for a in $(cat "$src/applets"); do ln -s busybox "$root/bin/$a"; done
 cp "$src"/etc/* "$root/etc/"
 : > "$root/etc/hosts"
 : > "$root/etc/resolv.conf"
-if [ -d "$src/www" ]; then
+if [ -d "$www" ]; then
   mkdir -p "$root/www"
-  cp -r "$src"/www/. "$root/www/"
+  cp -r "$www"/. "$root/www/"
 fi
 for ((i = 0; i < ${#binaries[@]}; i += 2)); do
   mkdir -p "$root$(dirname "${binaries[i]}")"
@@ -147,16 +167,40 @@ echo "$want" > "$tmp/definition"
 chown -R 0:0 "$tmp" 2>/dev/null || true
 chmod -R go-w "$tmp"
 
+# Points link $1 (in $dir) at $2 by a rename over it: readers see the old or the new target.
+swap_link() {
+  [ "$(readlink "$dir/$1" 2>/dev/null || true)" = "$2" ] && return 0
+  ln -sfn "$2" "$dir/.$1.link.$$"
+  mv -T "$dir/.$1.link.$$" "$dir/$1"
+}
 if [ -z "$oci" ]; then
-  if [ -e "$out/$name" ]; then
-    mv "$out/$name" "$out/.$name.old.$$"
-    mv "$tmp" "$out/$name"
-    rm -rf "$out/.$name.old.$$"
-  else
-    mv "$tmp" "$out/$name"
+  mkdir -p "$dir/versions"
+  chmod 755 "$dir/versions"
+  # A flat image of an older build: its files become a version of their own (renames: tenants
+  # running it keep their mounts), current points at it until the new version replaces it.
+  if [ -d "$dir/rootfs" ] && [ ! -L "$dir/rootfs" ]; then
+    old_def=$(cat "$dir/definition" 2>/dev/null || true)
+    [[ "$old_def" =~ ^[0-9a-f]{16}$ ]] || old_def=unknown
+    lid="legacy-$old_def"
+    n=1
+    while [ -e "$dir/versions/$lid" ]; do lid="legacy-$old_def-$n"; n=$((n + 1)); done
+    mkdir "$dir/versions/$lid"
+    for f in rootfs cmd definition profile; do
+      if [ -e "$dir/$f" ] && [ ! -L "$dir/$f" ]; then mv "$dir/$f" "$dir/versions/$lid/$f"; fi
+    done
+    swap_link current "versions/$lid"
+    for f in rootfs cmd definition profile; do swap_link "$f" "current/$f"; done
+    echo "build-image: converted the flat $dir into version $lid"
   fi
+  id="$want-$(date -u +%Y%m%dT%H%M%SZ)"
+  n=1
+  while [ -e "$dir/versions/$id" ]; do id="$want-$(date -u +%Y%m%dT%H%M%SZ)-$n"; n=$((n + 1)); done
+  mv "$tmp" "$dir/versions/$id"
   trap - EXIT
-  echo "build-image: $out/$name/rootfs ($(du -sh "$out/$name/rootfs" | cut -f1), definition $want)"
+  swap_link current "versions/$id"
+  # Into current/ (profile dangles for images without one: readers treat it as absent).
+  for f in rootfs cmd definition profile; do swap_link "$f" "current/$f"; done
+  echo "build-image: $dir/versions/$id is current ($(du -sh "$dir/versions/$id/rootfs" | cut -f1), definition $want)"
   exit 0
 fi
 

@@ -11,6 +11,7 @@
 #include "Command.h"
 #include "HostLogs.h"
 #include "HostStatusView.h"
+#include "UpgradeTenants.h"
 #include "sashimono/core/Bytes.h"
 #include "sashimono/core/Log.h"
 #include "sashimono/crypto/Keys.h"
@@ -56,6 +57,9 @@ struct Args {
   bool json = false;
   std::size_t lines = 100;
   bool journal = false;
+  std::string image;
+  bool dryRun = false;
+  std::uint64_t timeout = 30;
 };
 
 std::vector<OptionSpec> optionTable(Args& r) {
@@ -76,6 +80,9 @@ std::vector<OptionSpec> optionTable(Args& r) {
       {"--cgroup-parent", true, setString(r.cgroupParent)},
       {"--lines", true, onNumber(1, 1'000'000, "a number of lines", [&r](std::uint64_t n) { r.lines = n; })},
       {"--journal", false, setFlag(r.journal)},
+      {"--image", true, setString(r.image)},
+      {"--dry-run", false, setFlag(r.dryRun)},
+      {"--timeout", true, setNumber(r.timeout, 1, 3600, "seconds")},
   };
 }
 
@@ -203,6 +210,11 @@ int status(const Args& a) { return showHostStatus(a.config, a.json); }
 
 int logs(const Args& a) { return showHostLogs(a.config, a.lines, a.journal); }
 
+int upgrade(const Args& a) {
+  return upgradeTenants(
+      {a.config, a.image, a.dryRun, a.timeout, a.json, a.tenantsDir, a.tenantPrefix, a.cgroupParent});
+}
+
 int runHost(const std::vector<std::string>& args) {
   Args a;
   // Every verb reads its node's configuration.
@@ -235,6 +247,11 @@ int runHost(const std::vector<std::string>& args) {
                .synopsis = "[--config FILE] [--lines N] [--journal]",
                .help = "the node's log (<dataDir>/logs/node.log, rotated); --journal: the systemd journal's",
                .run = withConfig("logs", &logs)},
+              {.name = "upgrade-tenants",
+               .synopsis = "[--config FILE] --image NAME [--dry-run] [--timeout SECONDS] [--json]",
+               .help = "moves each tenant of an image to its current version, one at a time, rolling back "
+                       "one that does not serve; prunes unused versions (root)",
+               .run = withConfig("upgrade-tenants", &upgrade)},
           },
       .options = optionTable(a),
       .notes = kNotes,

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 
 #include "FileUtil.h"
 #include "sashimono/host/FileSystem.h"
@@ -63,6 +65,12 @@ class LinuxFileSystem : public FileSystem {
   }
 
   bool exists(const std::string& path) override { return detail::exists(path); }
+
+  core::Result<std::string> realPath(const std::string& path) override {
+    char buf[PATH_MAX];
+    if (::realpath(path.c_str(), buf) == nullptr) return core::Error::fromErrno("cannot resolve " + path);
+    return std::string(buf);
+  }
 
   core::Result<std::unique_ptr<Lock>> lockExclusive(const std::string& path) override {
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);

@@ -30,6 +30,7 @@ struct MemFileSystem::State {
   std::condition_variable unlocked;
   std::map<std::string, Node> nodes{{"/", Node{true, {}, 0755}}};
   std::set<std::string> locked;
+  std::map<std::string, std::string> links;  // symlink path -> target
 
   // Callers hold mu.
   [[nodiscard]] bool isDir(const std::string& p) const {
@@ -118,7 +119,48 @@ core::Status MemFileSystem::removeFile(const std::string& path) {
 
 bool MemFileSystem::exists(const std::string& path) {
   std::lock_guard g(s_->mu);
-  return s_->nodes.count(path) > 0;
+  return s_->nodes.count(path) > 0 || s_->links.count(path) > 0;
+}
+
+core::Result<std::string> MemFileSystem::realPath(const std::string& path) {
+  std::lock_guard g(s_->mu);
+  std::vector<std::string> todo;  // components still to walk, last first
+  auto push = [&todo](const std::string& p) {
+    std::vector<std::string> parts;
+    for (std::size_t at = 0; at < p.size();) {
+      auto next = p.find('/', at);
+      if (next == std::string::npos) next = p.size();
+      if (next > at) parts.push_back(p.substr(at, next - at));
+      at = next + 1;
+    }
+    todo.insert(todo.end(), parts.rbegin(), parts.rend());
+  };
+  push(path);
+  std::string done;  // resolved so far ("" = "/")
+  for (int hops = 0; !todo.empty();) {
+    const std::string part = todo.back();
+    todo.pop_back();
+    if (part == ".") continue;
+    if (part == "..") {
+      done = done.substr(0, done.find_last_of('/') == std::string::npos ? 0 : done.find_last_of('/'));
+      continue;
+    }
+    const std::string next = done + "/" + part;
+    if (auto link = s_->links.find(next); link != s_->links.end()) {
+      if (++hops > 40) return core::Error::fromErrno("cannot resolve " + path, ELOOP);
+      if (!link->second.empty() && link->second[0] == '/') done.clear();
+      push(link->second);
+      continue;
+    }
+    if (s_->nodes.count(next) == 0) return core::Error::fromErrno("cannot resolve " + path, ENOENT);
+    done = next;
+  }
+  return done.empty() ? std::string("/") : done;
+}
+
+void MemFileSystem::makeSymlink(const std::string& path, const std::string& target) {
+  std::lock_guard g(s_->mu);
+  s_->links[path] = target;
 }
 
 core::Result<std::unique_ptr<FileSystem::Lock>> MemFileSystem::lockExclusive(const std::string& path) {
@@ -144,6 +186,10 @@ void MemFileSystem::removeTree(const std::string& path) {
   const std::string prefix = childPrefix(path);
   auto it = s_->nodes.lower_bound(prefix);
   while (it != s_->nodes.end() && it->first.compare(0, prefix.size(), prefix) == 0) it = s_->nodes.erase(it);
+  s_->links.erase(path);
+  for (auto l = s_->links.lower_bound(prefix);
+       l != s_->links.end() && l->first.compare(0, prefix.size(), prefix) == 0;)
+    l = s_->links.erase(l);
   if (path == "/") s_->nodes["/"] = State::Node{true, {}, 0755};
 }
 

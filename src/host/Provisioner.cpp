@@ -100,18 +100,12 @@ core::Result<TenantInfo> Provisioner::create(const TenantSpec& specIn, const Inf
   if (*user || ops_.cgroups->exists(spec.name) || fs.exists(l.home) || fs.exists(l.image))
     return core::Error("pieces of an earlier tenant " + spec.name +
                        " remain; run 'sashimono tenant reconcile'");
-  std::string imageDir = config_.imagesDir + "/" + spec.image;
-  if (!fs.exists(imageDir + "/rootfs/bin"))
-    return core::Error("image '" + spec.image + "' not found in " + config_.imagesDir +
-                       " (build it with tools/build-image.sh)");
-  auto profile = readImageProfile(fs, config_.imagesDir, spec.image);
-  if (!profile) return profile.error().context("image '" + spec.image + "'");
-  if (spec.args.empty()) {
-    auto cmd = fs.readFile(imageDir + "/cmd");
-    if (!cmd) return cmd.error().context("image '" + spec.image + "' has no default command");
-    auto args = parseImageCommand(*cmd);
-    if (!args) return args.error().context("image '" + spec.image + "': " + imageDir + "/cmd");
-    spec.args = std::move(*args);
+  auto image = resolveImage(spec.image);
+  if (!image) return image.error();
+  const bool argsFromImage = spec.args.empty();
+  if (argsFromImage) {
+    if (!image->cmd) return image->cmd.error();
+    spec.args = *image->cmd;
     SASHI_TRY(validateSpec(spec));
   }
   // Ports held by every other tenant (records are the persisted allocation).
@@ -127,7 +121,9 @@ core::Result<TenantInfo> Provisioner::create(const TenantSpec& specIn, const Inf
   TenantRecord rec;
   rec.spec = spec;
   rec.ports = std::move(*ports);
-  rec.profile = *profile;
+  rec.profile = image->profile;
+  rec.rootfs = image->rootfs;
+  rec.argsFromImage = argsFromImage;
   rec.step = "record";
   SASHI_TRY(writeRecord(l, rec));
   auto st = createLocked(spec, rec, infoFiles);
@@ -215,7 +211,8 @@ core::Status Provisioner::startLocked(const TenantLayout& l, const UserInfo& u, 
   if (!child) return child.error();
   SASHI_TRY(step("container"));
   ContainerSpec cs;
-  cs.rootfs = config_.imagesDir + "/" + rec.spec.image + "/rootfs";
+  // The version pinned in the record; older records: the image's path (its current version).
+  cs.rootfs = rec.rootfs.empty() ? config_.imagesDir + "/" + rec.spec.image + "/rootfs" : rec.rootfs;
   cs.args = rec.spec.args;
   cs.env = rec.spec.env;
   cs.stateMount = l.stateMount;
@@ -404,21 +401,6 @@ core::Status Provisioner::resumeLocked(const TenantLayout& l, const UserInfo& us
   return writeRecord(l, rec);
 }
 
-core::Status Provisioner::restart(const std::string& name) {
-  SASHI_TRY(validateTenantName(name));
-  auto lk = lock();
-  if (!lk) return lk.error();
-  const auto l = layout(name);
-  auto rec = readRecord(l);
-  if (!rec) return rec.error();
-  if (!*rec || (*rec)->state != TenantState::kReady) return core::Error("tenant " + name + " is not ready");
-  auto user = ops_.users->lookup(l.user);
-  if (!user) return user.error();
-  if (!*user) return core::Error("tenant " + name + " has no user " + l.user);
-  if (auto st = resumeLocked(l, **user, **rec); !st) return st.error().context("restarting tenant " + name);
-  return {};
-}
-
 core::Result<TenantHealth> Provisioner::health(const std::string& name) {
   SASHI_TRY(validateTenantName(name));
   const auto l = layout(name);
@@ -432,16 +414,22 @@ core::Result<TenantHealth> Provisioner::health(const std::string& name) {
   }
   for (const auto& p : (*rec)->ports)
     if (p.role == "user") h.userPort = p.hostPort;
-  if (auto c = ops_.daemon->childPid(l); !c) h.failed.push_back("rootlesskit: " + c.error().message);
-  if (auto st = unixSocketAnswers(l.containerdSocket); !st)
-    h.failed.push_back("containerd: " + st.error().message);
-  if (auto st = fuseMountAlive(l.stateMount); !st) h.failed.push_back("statefs: " + st.error().message);
-  const std::string initPid =
-      l.containerdState + "/io.containerd.runtime.v2.task/default/" + kContainerId + "/init.pid";
-  if (auto st = pidFileAlive(initPid); !st) h.failed.push_back("container: " + st.error().message);
+  h.failed = failedParts(l);
   if (auto d = ops_.disks->space(l.home); d.ok() && d->totalBytes > 0)
     h.diskUsedRatio = static_cast<double>(d->usedBytes) / static_cast<double>(d->totalBytes);
   return h;
+}
+
+std::vector<std::string> Provisioner::failedParts(const TenantLayout& l) {
+  std::vector<std::string> failed;
+  if (auto c = ops_.daemon->childPid(l); !c) failed.push_back("rootlesskit: " + c.error().message);
+  if (auto st = unixSocketAnswers(l.containerdSocket); !st)
+    failed.push_back("containerd: " + st.error().message);
+  if (auto st = fuseMountAlive(l.stateMount); !st) failed.push_back("statefs: " + st.error().message);
+  const std::string initPid =
+      l.containerdState + "/io.containerd.runtime.v2.task/default/" + kContainerId + "/init.pid";
+  if (auto st = pidFileAlive(initPid); !st) failed.push_back("container: " + st.error().message);
+  return failed;
 }
 
 core::Result<ReconcileReport> Provisioner::reconcile() {

@@ -4,6 +4,7 @@
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
+#include "sashimono/host/ImageVersions.h"
 #include "sashimono/host/Validate.h"
 
 namespace sashimono::host {
@@ -71,9 +72,66 @@ std::string renderRecord(const TenantRecord& r) {
     w.EndObject();
   }
   w.EndArray();
+  if (!r.rootfs.empty()) str("rootfs", r.rootfs);
+  if (r.argsFromImage) {
+    w.Key("argsFromImage");
+    w.Bool(true);
+  }
+  if (r.upgrade) {
+    w.Key("upgrade");
+    w.StartObject();
+    str("previousImage", r.upgrade->image);
+    str("previousRootfs", r.upgrade->rootfs);
+    strs("previousArgs", r.upgrade->args);
+    w.Key("deadline");
+    w.Int64(r.upgrade->deadline);
+    w.EndObject();
+  }
   w.EndObject();
   return std::string(buf.GetString()) + "\n";
 }
+
+namespace {
+
+core::Status inRecord(core::Status st, const char* field) {
+  if (!st) return st.error().context(std::string("tenant record: ") + field);
+  return {};
+}
+
+// rootfs, argsFromImage and upgrade: absent in older records.
+core::Status parseVersionFields(const rapidjson::Document& d, TenantRecord& r) {
+  if (d.HasMember("rootfs")) {
+    if (!d["rootfs"].IsString()) return core::Error("tenant record: field 'rootfs' is not a string");
+    r.rootfs = d["rootfs"].GetString();
+    SASHI_TRY(inRecord(validateRootfsPath(r.rootfs), "rootfs"));
+  }
+  if (d.HasMember("argsFromImage")) {
+    if (!d["argsFromImage"].IsBool())
+      return core::Error("tenant record: field 'argsFromImage' is not a boolean");
+    r.argsFromImage = d["argsFromImage"].GetBool();
+  }
+  if (!d.HasMember("upgrade")) return {};
+  const auto& u = d["upgrade"];
+  if (!u.IsObject() || !u.HasMember("previousImage") || !u["previousImage"].IsString() ||
+      !u.HasMember("previousRootfs") || !u["previousRootfs"].IsString() || !u.HasMember("previousArgs") ||
+      !u["previousArgs"].IsArray() || !u.HasMember("deadline") || !u["deadline"].IsInt64())
+    return core::Error("tenant record: malformed field 'upgrade'");
+  PendingUpgrade p;
+  p.image = u["previousImage"].GetString();
+  p.rootfs = u["previousRootfs"].GetString();
+  p.deadline = u["deadline"].GetInt64();
+  for (const auto& a : u["previousArgs"].GetArray()) {
+    if (!a.IsString()) return core::Error("tenant record: field 'upgrade.previousArgs' has a non-string");
+    p.args.emplace_back(a.GetString());
+    SASHI_TRY(inRecord(validateArgument(p.args.back()), "upgrade.previousArgs"));
+  }
+  SASHI_TRY(inRecord(validateImageName(p.image), "upgrade.previousImage"));
+  if (!p.rootfs.empty()) SASHI_TRY(inRecord(validateRootfsPath(p.rootfs), "upgrade.previousRootfs"));
+  r.upgrade = std::move(p);
+  return {};
+}
+
+}  // namespace
 
 core::Result<TenantRecord> parseRecord(std::string_view json) {
   rapidjson::Document d;
@@ -139,6 +197,7 @@ core::Result<TenantRecord> parseRecord(std::string_view json) {
     f.containerPort = static_cast<std::uint16_t>(p["container"].GetUint());
     r.ports.push_back(f);
   }
+  SASHI_TRY(parseVersionFields(d, r));
   SASHI_TRY(validateSpec(r.spec));
   return r;
 }

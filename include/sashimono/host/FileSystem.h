@@ -40,6 +40,8 @@ class FileSystem {
   virtual core::Status removeFile(const std::string& path) = 0;
   // Anything at path (a dangling symlink too).
   [[nodiscard]] virtual bool exists(const std::string& path) = 0;
+  // The path with every symlink resolved (realpath(3)); an error when something on it is missing.
+  virtual core::Result<std::string> realPath(const std::string& path) = 0;
   // Creates the lock file (mode 0600) if needed and waits for an exclusive lock on it.
   virtual core::Result<std::unique_ptr<Lock>> lockExclusive(const std::string& path) = 0;
 };

@@ -23,6 +23,8 @@ class MemFileSystem final : public FileSystem {
                                bool durable) override;
   core::Status removeFile(const std::string& path) override;
   [[nodiscard]] bool exists(const std::string& path) override;
+  // Follows the symlinks made by makeSymlink (the other methods do not).
+  core::Result<std::string> realPath(const std::string& path) override;
   core::Result<std::unique_ptr<Lock>> lockExclusive(const std::string& path) override;
 
   // For fakes and tests, beyond the port:
@@ -30,6 +32,8 @@ class MemFileSystem final : public FileSystem {
   void makeDirs(const std::string& dir, mode_t mode = 0755);
   // Removes path and everything under it; nothing when it does not exist.
   void removeTree(const std::string& path);
+  // A symlink at path to target (absolute, or relative to path's directory); replaces one there.
+  void makeSymlink(const std::string& path, const std::string& target);
   // The mode of whatever is at path.
   [[nodiscard]] std::optional<mode_t> mode(const std::string& path) const;
 

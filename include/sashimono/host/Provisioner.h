@@ -23,6 +23,7 @@
 #include "sashimono/host/ContainerRuntime.h"
 #include "sashimono/host/Disks.h"
 #include "sashimono/host/FileSystem.h"
+#include "sashimono/host/ImageVersions.h"
 #include "sashimono/host/Ports.h"
 #include "sashimono/host/ProcessRunner.h"
 #include "sashimono/host/StateFs.h"
@@ -90,6 +91,23 @@ struct ReconcileReport {
   std::vector<std::string> failed;  // "name: error"
 };
 
+// What upgrading one tenant to an image's current version does (planUpgrade, upgrade).
+struct UpgradePlan {
+  std::string tenant;
+  std::string fromImage, fromRootfs;  // what it runs ("" rootfs: not pinned, a record made before pinning)
+  std::string toImage, toRootfs;      // the image's current version (resolved)
+  UpgradeAction action = UpgradeAction::kRefuse;
+  std::string reason;    // kRefuse: why
+  bool pending = false;  // an earlier upgrade of it is unfinished (roll it back first)
+};
+
+// Image versions that no tenant uses (pruneImages): "<image>/versions/<id>" each.
+struct PruneReport {
+  std::vector<std::string> removed;  // or, for a dry run, that would be removed
+  std::vector<std::string> skipped;  // "<image>: why" (e.g. a tenant not pinned to a version)
+  std::vector<std::string> failed;   // "<image>/versions/<id>: error"
+};
+
 // Files for the instance's /run/sashimono: {file name, content}. Names: [a-z0-9._-]{1,64}, no
 // leading dot. Owned by the user that reads them, mode 0400: the contract alias for instance
 // images, the tenant user (container root: the runtime) for runtime images, so the contract
@@ -112,8 +130,32 @@ class Provisioner {
   core::Result<TenantHealth> health(const std::string& name);
   // A ready tenant started again on what it has (as reconcile does after a reboot): every
   // process killed, its state filesystem remounted, containerd and the container started; its
-  // user, ports, disk, state and info files are kept.
+  // user, ports, disk, state and info files are kept. It is the node's heal, so it leaves alone a
+  // tenant that an upgrade is switching (until the upgrade's deadline; past it, the upgrade is
+  // rolled back instead), and one whose record changed while it waited for the lock (another
+  // restart or an upgrade came first) and that serves again (its parts and its user port).
   core::Status restart(const std::string& name);
+
+  // Upgrades (docs/UPGRADE-TENANTS.md). What upgrade(name, image) would do; changes nothing.
+  core::Result<UpgradePlan> planUpgrade(const std::string& name, const std::string& image);
+  // Moves a ready tenant to the image's current version: nothing is touched when it runs that
+  // version already (kUnchanged); a version of another profile is refused. Otherwise the record
+  // takes the new image, rootfs (and the new cmd when its args came from the image), keeping the
+  // old ones for rollback() and `deadline` for restart(), and the tenant is restarted on it (its
+  // user, ports, disk, state, keys and info files are kept). If that start fails, the tenant is
+  // rolled back at once and the error says so. The caller checks health, then calls
+  // finishUpgrade() or rollback().
+  core::Result<UpgradePlan> upgrade(const std::string& name, const std::string& image,
+                                    std::chrono::system_clock::time_point deadline);
+  // The upgrade is kept: its rollback information is dropped.
+  core::Status finishUpgrade(const std::string& name);
+  // The tenant goes back to what it ran before its unfinished upgrade, and is restarted on it.
+  core::Status rollback(const std::string& name);
+  // Removes each image version under imagesDir that is neither its image's current version nor
+  // used by any tenant of this base directory (pinned, or kept for a rollback); an image with a
+  // tenant not pinned to a version is skipped. Holds each image's <image>/.lock, as
+  // tools/build-image.sh does while it builds. dryRun: only says what it would remove.
+  core::Result<PruneReport> pruneImages(bool dryRun = false);
   // Tenants with a record in state ready whose daemons died are restarted; everything else
   // that is not a ready, running tenant (half-made, being destroyed, or pieces without a
   // record) is removed.
@@ -142,6 +184,18 @@ class Provisioner {
   core::Result<TenantInfo> inspectLocked(const std::string& name);
   bool runningLocked(const TenantLayout& l);
   core::Status resumeLocked(const TenantLayout& l, const UserInfo& user, TenantRecord& rec);
+  // The image's current version: resolved rootfs, profile and default command.
+  struct ImageTarget {
+    std::string rootfs;
+    ImageProfile profile = ImageProfile::kInstance;
+    core::Result<std::vector<std::string>> cmd = std::vector<std::string>{};
+  };
+  core::Result<ImageTarget> resolveImage(const std::string& image);
+  core::Result<UpgradePlan> planLocked(const std::string& name, const std::string& image, TenantRecord& rec,
+                                       ImageTarget& target);
+  core::Status rollbackLocked(const TenantLayout& l, const UserInfo& user, TenantRecord& rec);
+  // The parts of a tenant that do not serve (health(), without the record).
+  std::vector<std::string> failedParts(const TenantLayout& l);
 
   ProvisionerConfig config_;
   HostOps ops_;

@@ -2,6 +2,8 @@
 // The tenant's journal record: what was asked for, what was allocated, and how far creation
 // got. Written (atomically: temp file, fsync, rename) before each side effect, so a crash at any
 // point leaves a record that reconcile can act on.
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +32,17 @@ const char* stateName(TenantState s);  // "creating" | "ready" | "destroying" | 
 // The state of that name; anything else is an error that quotes the text.
 core::Result<TenantState> parseTenantState(std::string_view text);
 
+// An upgrade that has switched the tenant to another image version and is not finished yet: what
+// it ran before (restored by a rollback), and until when (unix seconds) the upgrade command is
+// still watching it. Until then a heal leaves the tenant to it; after, a restart rolls it back.
+struct PendingUpgrade {
+  std::string image;
+  std::string rootfs;  // "" when the tenant was not pinned yet
+  std::vector<std::string> args;
+  std::int64_t deadline = 0;
+  bool operator==(const PendingUpgrade&) const = default;
+};
+
 struct TenantRecord {
   TenantSpec spec;
   TenantState state = TenantState::kCreating;
@@ -38,6 +51,13 @@ struct TenantRecord {
   // Decided from the image at create (ImageProfile.h) and used by every later start, so a
   // restart runs the container as it was created. Records without it (older) are instance.
   ImageProfile profile = ImageProfile::kInstance;
+  // The resolved rootfs of the image version the tenant runs (ImageVersions.h), pinned at its
+  // first start; "" in records made before versions were pinned (they run <image>/rootfs).
+  std::string rootfs;
+  // spec.args came from the image's cmd (none were asked for): an upgrade takes the new
+  // version's cmd. Records without it keep their args.
+  bool argsFromImage = false;
+  std::optional<PendingUpgrade> upgrade;
 };
 
 std::string renderRecord(const TenantRecord& r);
