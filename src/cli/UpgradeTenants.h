@@ -1,6 +1,6 @@
 #pragma once
 // `sashimono host upgrade-tenants`: moves every ready tenant of an image, one at a time, to the
-// image's current version, checking each and rolling it back on failure (docs/UPGRADE-TENANTS.md).
+// image's current version, checking each and rolling it back on failure (docs/OPERATIONS.md, "Upgrade").
 #include <cstdint>
 #include <string>
 

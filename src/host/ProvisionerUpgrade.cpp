@@ -1,4 +1,4 @@
-// Provisioner: image versions, upgrades and the heal's restart (docs/UPGRADE-TENANTS.md).
+// Provisioner: image versions, upgrades and the heal's restart (docs/OPERATIONS.md, "Upgrade").
 #include <cerrno>
 #include <set>
 

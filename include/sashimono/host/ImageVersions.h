@@ -1,5 +1,5 @@
 #pragma once
-// Versions of an image (tools/build-image.sh, docs/UPGRADE-TENANTS.md): each build is a directory
+// Versions of an image (tools/build-image.sh, docs/TENANTS.md "Image versions"): each build is a directory
 // <imagesDir>/<image>/versions/<id>/{rootfs,cmd,definition[,profile]}; <image>/current is a
 // symlink to the newest one (swapped atomically by a rename), and <image>/{rootfs,cmd,definition,
 // profile} are symlinks into current/, so readers of the older flat layout keep working. A tenant

@@ -136,7 +136,7 @@ class Provisioner {
   // restart or an upgrade came first) and that serves again (its parts and its user port).
   core::Status restart(const std::string& name);
 
-  // Upgrades (docs/UPGRADE-TENANTS.md). What upgrade(name, image) would do; changes nothing.
+  // Upgrades (docs/OPERATIONS.md, "Upgrade"). What upgrade(name, image) would do; changes nothing.
   core::Result<UpgradePlan> planUpgrade(const std::string& name, const std::string& image);
   // Moves a ready tenant to the image's current version: nothing is touched when it runs that
   // version already (kUnchanged); a version of another profile is refused. Otherwise the record
