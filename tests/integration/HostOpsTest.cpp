@@ -134,9 +134,15 @@ TEST_F(HostOpsTest, StatusMetricsScrapedByPrometheusReloadAndStop) {
   ASSERT_TRUE(path.ok()) << path.error().message;
   configPath_ = *path;
   logPath_ = dir_.path() + "/node.log";
-  node_.start(fakes::hostRunArgs(configPath_, dir_.path() + "/tenants"), {}, logPath_);
+  // As systemd runs it: stderr connected to the journal (JOURNAL_STREAM set).
+  node_.start(fakes::hostRunArgs(configPath_, dir_.path() + "/tenants"), {"JOURNAL_STREAM=9:4242"}, logPath_);
   const std::uint16_t port = metricsPort();
   ASSERT_NE(port, 0) << "no metrics address in the node's log";
+  // Journal lines: the syslog priority first (journald reads it), no timestamp of our own.
+  EXPECT_NE(readAll(logPath_).find("<6>host run: metrics on http://"), std::string::npos)
+      << readAll(logPath_);
+  EXPECT_NE(readAll(logPath_).find("<4>host run: tenants are simulated"), std::string::npos)
+      << readAll(logPath_);
 
   // Running, connected, nothing owed: all well.
   CliRun status;
