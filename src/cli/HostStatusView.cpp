@@ -120,36 +120,12 @@ void renderJson(const node::HostConfig& c, const node::StatusView& v, const node
     w.EndObject();
   }
   w.EndArray();
+  const std::string health = node::renderHealthRows(v.health);
   w.Key("health");
-  w.StartArray();
-  for (const auto& h : v.health) {
-    w.StartObject();
-    w.Key("lease");
-    w.String(h.lease.c_str());
-    w.Key("state");
-    w.String(h.state.c_str());
-    w.Key("forSeconds");
-    w.Int64(h.forSeconds);
-    w.Key("restarts");
-    w.Uint64(h.restarts);
-    w.Key("detail");
-    w.String(h.detail.c_str());
-    w.EndObject();
-  }
-  w.EndArray();
+  w.RawValue(health.c_str(), health.size(), rapidjson::kArrayType);
+  const std::string problems = node::renderProblems(v.problems);
   w.Key("problems");
-  w.StartArray();
-  for (const auto& p : v.problems) {
-    w.StartObject();
-    w.Key("time");
-    w.Int64(p.time);
-    w.Key("level");
-    w.String(p.level.c_str());
-    w.Key("message");
-    w.String(p.message.c_str());
-    w.EndObject();
-  }
-  w.EndArray();
+  w.RawValue(problems.c_str(), problems.size(), rapidjson::kArrayType);
   w.Key("metrics");
   w.String(c.metricsAddress.c_str());
   w.Key("node");  // the running node's own row, as it wrote it

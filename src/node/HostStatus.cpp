@@ -1,10 +1,52 @@
 #include "sashimono/node/HostStatus.h"
 
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "sashimono/core/Bytes.h"
 
 namespace sashimono::node {
+
+std::string renderProblems(const std::vector<core::LoggedProblem>& problems) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.StartArray();
+  for (const auto& p : problems) {
+    w.StartObject();
+    w.Key("time");
+    w.Int64(p.time);
+    w.Key("level");
+    w.String(p.level.c_str());
+    w.Key("message");
+    w.String(p.message.c_str());
+    w.EndObject();
+  }
+  w.EndArray();
+  return sb.GetString();
+}
+
+std::string renderHealthRows(const std::vector<InstanceHealthRow>& rows) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.StartArray();
+  for (const auto& h : rows) {
+    w.StartObject();
+    w.Key("lease");
+    w.String(h.lease.c_str());
+    w.Key("state");
+    w.String(h.state.c_str());
+    w.Key("forSeconds");
+    w.Int64(h.forSeconds);
+    w.Key("restarts");
+    w.Uint64(h.restarts);
+    w.Key("detail");
+    w.String(h.detail.c_str());
+    w.EndObject();
+  }
+  w.EndArray();
+  return sb.GetString();
+}
 
 void readStatusRow(const std::string& json, std::int64_t updatedAt, StatusView& view) {
   view.reportedAt = updatedAt;

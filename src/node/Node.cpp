@@ -12,6 +12,7 @@
 
 #include "NodeUtil.h"
 #include "sashimono/core/Bytes.h"
+#include "sashimono/node/HostStatus.h"
 #include "sashimono/node/NodeMetrics.h"
 
 namespace sashimono::node {
@@ -263,27 +264,20 @@ std::string Node::statusJson(const std::string& boardJson, const std::string& pr
     w.EndObject();
   }
   // Instances the heal loop watches that are not healthy, or were restarted.
-  w.Key("health");
-  w.StartArray();
+  // Instances the heal loop watches that are not healthy, or were restarted.
   const auto nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::steady_clock::now().time_since_epoch())
                          .count();
+  std::vector<InstanceHealthRow> rows;
   for (const auto& h : heal_.view(nowMs)) {
     if (h.state == HealthState::healthy && h.restarts == 0) continue;
-    w.StartObject();
-    w.Key("lease");
-    w.String(core::toHex(h.leaseId).c_str());
-    w.Key("state");
-    w.String(healthStateName(h.state));
-    w.Key("forSeconds");
-    w.Int64(h.state == HealthState::healthy ? 0 : (nowMs - h.unhealthySinceMs) / 1000);
-    w.Key("restarts");
-    w.Uint64(h.restarts);
-    w.Key("detail");
-    w.String(h.detail.c_str());
-    w.EndObject();
+    rows.push_back({core::toHex(h.leaseId), healthStateName(h.state),
+                    h.state == HealthState::healthy ? 0 : (nowMs - h.unhealthySinceMs) / 1000, h.restarts,
+                    h.detail});
   }
-  w.EndArray();
+  const std::string health = renderHealthRows(rows);
+  w.Key("health");
+  w.RawValue(health.c_str(), health.size(), rapidjson::kArrayType);
   w.Key("board");
   w.RawValue(boardJson.c_str(), boardJson.size(), rapidjson::kObjectType);
   w.Key("problems");

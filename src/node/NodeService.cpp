@@ -4,6 +4,7 @@
 #include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
+#include "sashimono/node/HostStatus.h"
 #include "sashimono/node/NodeMetrics.h"
 
 namespace sashimono::node {
@@ -144,23 +145,8 @@ std::string NodeService::boardJson() const {
 }
 
 std::string NodeService::problemsJson() const {
-  rapidjson::StringBuffer sb;
-  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-  w.StartArray();
-  if (options_.problems) {
-    for (const auto& p : options_.problems->snapshot()) {
-      w.StartObject();
-      w.Key("time");
-      w.Int64(p.time);
-      w.Key("level");
-      w.String(p.level.c_str());
-      w.Key("message");
-      w.String(p.message.c_str());
-      w.EndObject();
-    }
-  }
-  w.EndArray();
-  return sb.GetString();
+  return renderProblems(options_.problems ? options_.problems->snapshot()
+                                          : std::vector<core::LoggedProblem>{});
 }
 
 void NodeService::observeBoard() {

@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -104,12 +106,48 @@ class HostOpsTest : public ::testing::Test {
     return port;
   }
 
+  // The devnet, funded host, registry and developer accounts, and the host's config (`instances`
+  // slots, announced to the registry) written to configPath_.
+  void setUpNet(std::uint32_t instances) {
+    genesis_ = board::fakes::newGenesisSeed();
+    devnet_ = std::make_unique<board::fakes::DevnetProcess>(SASHIMONO_BINARY, genesis_, 200);
+    wallet_ = std::make_unique<board::fakes::DevnetWallet>(devnet_->url(), genesis_);
+    const std::string hostSeed = crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::ed25519));
+    host_ = *crypto::KeyPair::fromSeed(hostSeed);
+    registry_ = *crypto::KeyPair::fromSeed(crypto::generateSeed(crypto::KeyType::ed25519));
+    devSeed_ = crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::ed25519));
+    for (const auto& a :
+         {host_->address(), registry_->address(), crypto::KeyPair::fromSeed(devSeed_)->address()})
+      wallet_->waitValidated(wallet_->pay(a, 100'000'000));
+    config_ = fakes::testHostConfig(devnet_->url(), dir_.path() + "/data", instances);
+    config_.registryAccount = registry_->address();
+    auto path = fakes::writeTestHostConfig(config_, dir_.path(), hostSeed);
+    if (!path) throw std::runtime_error(path.error().message);
+    configPath_ = *path;
+    logPath_ = dir_.path() + "/node.log";
+  }
+
+  // `lease acquire --json` of one moment of `image` as the developer.
+  CliRun acquire(const std::string& image) {
+    return runCli({"lease", "acquire", "--board", devnet_->url(), "--host", host_->address(), "--registry",
+                   registry_->address(), "--image", image, "--contract-id",
+                   "6f1c2a3e-4b5d-4e6f-8a9b-0c1d2e3f4a5b", "--moments", "1", "--timeout", "60", "--json"},
+                  {"SASHIMONO_SEED=" + devSeed_});
+  }
+
   void writeConfig(const HostConfig& c) {
     std::ofstream out(configPath_, std::ios::trunc);
     out << renderHostConfig(c);
   }
 
   board::fakes::TempDir dir_;
+  std::string genesis_;
+  std::unique_ptr<board::fakes::DevnetProcess> devnet_;
+  std::unique_ptr<board::fakes::DevnetWallet> wallet_;
+  std::optional<crypto::KeyPair> host_;
+  std::optional<crypto::KeyPair> registry_;
+  std::string devSeed_;
+  HostConfig config_;
   std::string configPath_;
   std::string logPath_;
   fakes::Child prometheus_;
@@ -118,22 +156,10 @@ class HostOpsTest : public ::testing::Test {
 
 TEST_F(HostOpsTest, StatusMetricsScrapedByPrometheusReloadAndStop) {
   if (!std::filesystem::exists("/usr/bin/prometheus")) GTEST_SKIP() << "Debian's prometheus is not installed";
-  const std::string genesis = board::fakes::newGenesisSeed();
-  board::fakes::DevnetProcess devnet(SASHIMONO_BINARY, genesis, 200);
-  board::fakes::DevnetWallet wallet(devnet.url(), genesis);
-  const std::string hostSeed = crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::ed25519));
-  const auto host = *crypto::KeyPair::fromSeed(hostSeed);
-  const auto registry = *crypto::KeyPair::fromSeed(crypto::generateSeed(crypto::KeyType::ed25519));
-  const std::string devSeed = crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::ed25519));
-  for (const auto& a : {host.address(), registry.address(), crypto::KeyPair::fromSeed(devSeed)->address()})
-    wallet.waitValidated(wallet.pay(a, 100'000'000));
-
-  HostConfig c = fakes::testHostConfig(devnet.url(), dir_.path() + "/data");
-  c.registryAccount = registry.address();
-  auto path = fakes::writeTestHostConfig(c, dir_.path(), hostSeed);
-  ASSERT_TRUE(path.ok()) << path.error().message;
-  configPath_ = *path;
-  logPath_ = dir_.path() + "/node.log";
+  setUpNet(2);
+  const HostConfig c = config_;
+  board::fakes::DevnetProcess& devnet = *devnet_;
+  const crypto::KeyPair& registry = *registry_;
   // As systemd runs it: stderr connected to the journal (JOURNAL_STREAM set).
   node_.start(fakes::hostRunArgs(configPath_, dir_.path() + "/tenants"), {"JOURNAL_STREAM=9:4242"}, logPath_);
   const std::uint16_t port = metricsPort();
@@ -162,10 +188,7 @@ TEST_F(HostOpsTest, StatusMetricsScrapedByPrometheusReloadAndStop) {
   EXPECT_NE(text.out.find("all well"), std::string::npos) << text.out;
 
   // A lease: counted by type and verdict, its provisioning timed.
-  CliRun acq = runCli({"lease", "acquire", "--board", devnet.url(), "--host", host.address(), "--registry",
-                       registry.address(), "--image", "hotpocket", "--contract-id",
-                       "6f1c2a3e-4b5d-4e6f-8a9b-0c1d2e3f4a5b", "--moments", "1", "--timeout", "60", "--json"},
-                      {"SASHIMONO_SEED=" + devSeed});
+  CliRun acq = acquire("hotpocket");
   ASSERT_EQ(acq.code, 0) << acq.out;
   std::string metrics;
   ASSERT_TRUE(eventually(
@@ -275,31 +298,14 @@ TEST_F(HostOpsTest, StatusMetricsScrapedByPrometheusReloadAndStop) {
 // runtime): a runtime killed with SIGKILL is started again on the same port, with the same key and
 // state, within 2 s; metrics and status count the restart.
 TEST_F(HostOpsTest, AKilledInstanceServesAgainWithinTwoSeconds) {
-  const std::string genesis = board::fakes::newGenesisSeed();
-  board::fakes::DevnetProcess devnet(SASHIMONO_BINARY, genesis, 200);
-  board::fakes::DevnetWallet wallet(devnet.url(), genesis);
-  const std::string hostSeed = crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::ed25519));
-  const auto host = *crypto::KeyPair::fromSeed(hostSeed);
-  const auto registry = *crypto::KeyPair::fromSeed(crypto::generateSeed(crypto::KeyType::ed25519));
-  const std::string devSeed = crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::ed25519));
-  for (const auto& a : {host.address(), registry.address(), crypto::KeyPair::fromSeed(devSeed)->address()})
-    wallet.waitValidated(wallet.pay(a, 100'000'000));
-  HostConfig c = fakes::testHostConfig(devnet.url(), dir_.path() + "/data", 1);
-  c.registryAccount = registry.address();
-  auto path = fakes::writeTestHostConfig(c, dir_.path(), hostSeed);
-  ASSERT_TRUE(path.ok()) << path.error().message;
-  configPath_ = *path;
-  logPath_ = dir_.path() + "/node.log";
+  setUpNet(1);
   const std::string instances = dir_.path() + "/instances";
   node_.start({SASHIMONO_BINARY, "host", "run", "--config", configPath_, "--process-instances", instances,
                "--tick-ms", "100"},
               {}, logPath_);
   const std::uint16_t port = metricsPort();
   ASSERT_NE(port, 0);
-  CliRun acq = runCli({"lease", "acquire", "--board", devnet.url(), "--host", host.address(), "--registry",
-                       registry.address(), "--image", "hotpocket", "--contract-id",
-                       "6f1c2a3e-4b5d-4e6f-8a9b-0c1d2e3f4a5b", "--moments", "1", "--timeout", "60", "--json"},
-                      {"SASHIMONO_SEED=" + devSeed});
+  CliRun acq = acquire("hotpocket");
   ASSERT_EQ(acq.code, 0) << acq.out;
   const std::string lease = acq.json["lease_id"].GetString();
   const std::uint16_t userPort = static_cast<std::uint16_t>(acq.json["user_port"].GetUint());

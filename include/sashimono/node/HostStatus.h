@@ -63,6 +63,10 @@ struct StatusAssessment {
   std::vector<std::string> attention;  // empty: all well
 };
 
+// The status row's arrays as JSON text, written by the node and repeated by `host status --json`.
+std::string renderProblems(const std::vector<core::LoggedProblem>& problems);
+std::string renderHealthRows(const std::vector<InstanceHealthRow>& rows);
+
 // Parses the JSON the running node writes (Node::statusJson) into `view` (board, version,
 // problems); a row that does not parse leaves them empty.
 void readStatusRow(const std::string& json, std::int64_t updatedAt, StatusView& view);
