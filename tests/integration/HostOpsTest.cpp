@@ -127,8 +127,16 @@ class HostOpsTest : public ::testing::Test {
     logPath_ = dir_.path() + "/node.log";
   }
 
-  // `lease acquire --json` of one moment of `image` as the developer.
+  // `lease acquire --json` of one moment of `image` as the developer, once the host's announcement
+  // is on the registry (the CLI prices the request from it).
   CliRun acquire(const std::string& image) {
+    eventually(
+        [&] {
+          CliRun hosts =
+              runCli({"hosts", "--board", devnet_->url(), "--registry", registry_->address(), "--json"}, {});
+          return hosts.code == 0 && hosts.json.IsObject() && hosts.json["hosts"].Size() == 1;
+        },
+        30s);
     return runCli({"lease", "acquire", "--board", devnet_->url(), "--host", host_->address(), "--registry",
                    registry_->address(), "--image", image, "--contract-id",
                    "6f1c2a3e-4b5d-4e6f-8a9b-0c1d2e3f4a5b", "--moments", "1", "--timeout", "60", "--json"},
