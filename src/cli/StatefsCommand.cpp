@@ -54,6 +54,7 @@ constexpr const char* kNotes =
     "          (verifying it after an unclean stop) and saves it at a clean unmount.\n"
     "          --owner UID:GID shows the daemon's files as owned by UID:GID; a chown through\n"
     "          the mount to any other owner is refused (EPERM).\n"
+    "          --log FILE: the daemon's output once mounted is appended there (else discarded).\n"
     "unmount   unmounts a FUSE mount (lazily if busy); succeeds when nothing is mounted.\n"
     "hash      prints the state hash of DIR (64 hex), computed from scratch; --json prints\n"
     "          {\"root\", \"entries\": [{name, kind, mode, size, hash}]} for its top level.\n"
@@ -68,6 +69,7 @@ struct StatefsArgs {
   std::string owner;    // UID:GID presented for the daemon's files, empty for none
   std::string undo;     // the undo directory (rounds), empty for none
   std::string views;    // where views are mounted, empty for none
+  std::string log;      // the daemon's output once it is mounted, empty for none (/dev/null)
   bool allowOther = false;
   bool foreground = false;
 };
@@ -156,7 +158,8 @@ core::Status startControl(const std::string& path, statefs::HashingBackend& stat
 
 // The daemon side: serve, report readiness (or the error) on `reportFd`, detach stdio.
 int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backend, StatefsRounds& rounds,
-              const std::string& control, std::optional<statefs::TreeStore>& store, int reportFd) {
+              const std::string& control, std::optional<statefs::TreeStore>& store, int reportFd,
+              const std::string& log) {
   std::unique_ptr<statefs::ControlServer> server;  // listening before the mount is reported ready
   auto started = rounds.startViews();              // the views are usable before the mount is reported
   if (started.ok()) started = startControl(control, backend, rounds, store, server);
@@ -169,12 +172,20 @@ int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backen
   auto st = statefs::serve(opts, backend, [&](const core::Status& s) {
     if (s.ok()) {
       int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+      // --log: appended to (made 0600 if missing, its directory 0700; never through a link).
+      int out = -1;
+      if (!log.empty()) {
+        const auto slash = log.rfind('/');
+        if (slash != std::string::npos && slash > 0) ::mkdir(log.substr(0, slash).c_str(), 0700);
+        out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+      }
       if (devnull >= 0) {
         ::dup2(devnull, 0);
-        ::dup2(devnull, 1);
-        ::dup2(devnull, 2);
+        ::dup2(out >= 0 ? out : devnull, 1);
+        ::dup2(out >= 0 ? out : devnull, 2);
         ::close(devnull);
       }
+      if (out >= 0) ::close(out);
       writeAll(reportFd, "ok\n");
     } else {
       writeAll(reportFd, "error: " + s.error().message + "\n");
@@ -198,7 +209,7 @@ int runDaemon(const statefs::MountOptions& opts, statefs::HashingBackend& backen
 
 // Forks; the child mounts and serves; the parent returns once the child reports.
 int daemonize(const statefs::MountOptions& opts, statefs::HashingBackend& backend, StatefsRounds& rounds,
-              const std::string& control, std::optional<statefs::TreeStore>& store) {
+              const std::string& control, std::optional<statefs::TreeStore>& store, const std::string& log) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return failure(kCmd, std::string("pipe: ") + std::strerror(errno));
   std::cout.flush();
@@ -210,7 +221,7 @@ int daemonize(const statefs::MountOptions& opts, statefs::HashingBackend& backen
     ::setsid();
     if (::chdir("/") != 0) { /* paths are absolute; nothing depends on the cwd */
     }
-    std::exit(runDaemon(opts, backend, rounds, control, store, p[1]));
+    std::exit(runDaemon(opts, backend, rounds, control, store, p[1], log));
   }
   ::close(p[1]);
   std::string msg;
@@ -327,7 +338,7 @@ int runMount(StatefsArgs a) {
                                   [source] { return statefs::StateTree::build(source); });
   auto& store = tree->store;
 
-  if (!a.foreground) return daemonize(opts, backend, rounds, control, store);
+  if (!a.foreground) return daemonize(opts, backend, rounds, control, store, a.log);
   std::unique_ptr<statefs::ControlServer> server;
   if (auto st = rounds.startViews(); !st.ok()) return failure(kCmd, bare(st.error().message));
   if (auto st = startControl(control, backend, rounds, store, server); !st.ok())
@@ -360,7 +371,7 @@ int runStatefs(const std::vector<std::string>& args) {
       {"--allow-other", false, setFlag(a.allowOther)}, {"--foreground", false, setFlag(a.foreground)},
       {"--control", true, setString(a.control)},       {"--tree", true, setString(a.tree)},
       {"--owner", true, setString(a.owner)},           {"--undo", true, setString(a.undo)},
-      {"--views", true, setString(a.views)},
+      {"--views", true, setString(a.views)},           {"--log", true, setString(a.log)},
   };
   const std::vector<OptionSpec> unmountOptions{{"--mountpoint", true, setString(a.mountpoint)}};
   StatefsHashArgs h;
@@ -372,7 +383,7 @@ int runStatefs(const std::vector<std::string>& args) {
           {
               {.name = "mount",
                .synopsis = "--source DIR --mountpoint DIR [--allow-other] [--foreground] [--control SOCKET]"
-                           " [--tree FILE] [--owner UID:GID] [--undo DIR] [--views DIR]",
+                           " [--tree FILE] [--owner UID:GID] [--undo DIR] [--views DIR] [--log FILE]",
                .run = calling(&runMount, a),
                .options = &mountOptions},
               {.name = "unmount",

@@ -195,9 +195,16 @@ core::Status Provisioner::startLocked(const TenantLayout& l, const UserInfo& u, 
   SASHI_TRY(step("statefs"));
   // Rounds (the runtime's begin/commit/rollback) keep their undo log on the tenant's disk, beside
   // the state (it counts against the disk limit); read requests read views of the committed state.
-  StateFsMount sm{l.stateData, l.stateMount,    c,
-                  l.stateTree, l.controlSocket, Credentials{contractUidOf(u), contractGidOf(u)},
-                  procs,       l.undoDir,       l.viewsMount};
+  StateFsMount sm{l.stateData,
+                  l.stateMount,
+                  c,
+                  l.stateTree,
+                  l.controlSocket,
+                  Credentials{contractUidOf(u), contractGidOf(u)},
+                  procs,
+                  l.undoDir,
+                  l.viewsMount,
+                  l.logDir + "/statefs.log"};
   SASHI_TRY(ops_.stateFs->mount(sm));
   SASHI_TRY(step("daemon"));
   std::vector<std::string> hide;

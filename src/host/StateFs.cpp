@@ -33,6 +33,7 @@ class StateFsLauncher final : public StateFs {
                     {"--owner", std::to_string(m.present->uid) + ":" + std::to_string(m.present->gid)});
     if (!m.undo.empty()) p.argv.insert(p.argv.end(), {"--undo", m.undo});
     if (!m.views.empty()) p.argv.insert(p.argv.end(), {"--views", m.views});
+    if (!m.log.empty()) p.argv.insert(p.argv.end(), {"--log", m.log});
     p.env = {std::string("PATH=") + kSafePath};
     p.as = m.as;
     p.cgroupProcs = m.cgroupProcs;

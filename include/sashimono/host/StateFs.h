@@ -22,6 +22,7 @@ struct StateFsMount {
   std::vector<std::string> cgroupProcs;
   std::string undo;   // --undo: the undo log of rounds (empty: none)
   std::string views;  // --views: the read-only views mount (needs undo; empty: none)
+  std::string log;    // --log: the daemon's output once mounted (empty: none)
 };
 
 class StateFs {

@@ -165,6 +165,8 @@ TEST_F(NodeHealTest, EveryKilledPartIsRestartedAndTheInstanceServesAgain) {
                        {});
   EXPECT_EQ(logs.code, 0) << logs.out;
   EXPECT_NE(logs.out.find("rootlesskit.log"), std::string::npos) << logs.out;
+  EXPECT_NE(logs.out.find("statefs.log"), std::string::npos) << logs.out;
+  EXPECT_NE(logs.out.find("instance.log"), std::string::npos) << logs.out;
   EXPECT_EQ(node_.stop(SIGTERM), 0);
 }
 
