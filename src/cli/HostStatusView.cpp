@@ -1,5 +1,6 @@
 #include "HostStatusView.h"
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -95,6 +96,20 @@ void renderJson(const node::HostConfig& c, const node::StatusView& v, const node
   else
     w.Null();
   w.EndObject();
+  w.Key("fees");  // as the running node last saw them
+  if (v.fees) {
+    const std::string fees = node::renderFees(*v.fees);
+    w.RawValue(fees.c_str(), fees.size(), rapidjson::kObjectType);
+  } else {
+    w.Null();
+  }
+  w.Key("funds");
+  if (v.funds) {
+    const std::string funds = node::renderFunds(*v.funds);
+    w.RawValue(funds.c_str(), funds.size(), rapidjson::kObjectType);
+  } else {
+    w.Null();
+  }
   w.Key("outboxOpen");  // kept for scripts written against the first version
   w.Uint64(v.outbox.open);
   w.Key("leaseList");
@@ -166,6 +181,42 @@ void renderText(const node::HostConfig& c, const node::StatusView& v, const node
   if (a.oldestReplyAge)
     std::cout << ", oldest " << *a.oldestReplyAge << " s, " << v.outbox.signedOpen << " submitted";
   std::cout << "\n";
+  if (v.fees) {
+    const auto& f = *v.fees;
+    std::cout << "fees:      ";
+    if (f.fee)
+      std::cout << "open-ledger " << f.fee->openLedger << " drops (base " << f.fee->base << "), ";
+    else
+      std::cout << "open-ledger fee unknown, ";
+    const bool above = f.fee && f.fee->openLedger > f.ceiling;
+    std::cout << (above ? "ABOVE the ceiling " : "ceiling ") << f.ceiling << " drops";
+    if (f.waiting > 0)
+      std::cout << ": " << f.waiting << " payment(s) wait for fees"
+                << (f.waitingSince
+                        ? " since " + std::to_string(std::max<std::int64_t>(0, now - *f.waitingSince)) + " s"
+                        : std::string());
+    std::cout << "\n";
+  }
+  if (v.funds) {
+    const auto& f = *v.funds;
+    std::cout << "funds:     ";
+    if (f.unfunded) {
+      std::cout << "the host account is NOT FUNDED";
+    } else if (f.state == "unknown") {
+      std::cout << "not read yet";
+    } else {
+      std::cout << "balance " << f.balance << " drops, reserve " << f.reserve << " (" << f.reserveBase
+                << " + " << f.ownerCount << " x " << f.reserveIncrement << "), spendable " << f.spendable;
+      if (f.replyCost > 0)
+        std::cout << ", pays for "
+                  << std::max<std::int64_t>(0, f.spendable) / static_cast<std::int64_t>(f.replyCost)
+                  << " replies at " << f.replyCost << " drops";
+      if (f.ledger) std::cout << " (ledger " << f.ledger << ")";
+    }
+    if (f.state == "low") std::cout << "; LOW";
+    if (f.state == "exhausted") std::cout << "; CANNOT PAY FOR A REPLY";
+    std::cout << "\n";
+  }
   std::cout << "metrics:   " << (c.metricsAddress.empty() ? "off" : "http://" + c.metricsAddress + "/metrics")
             << "\n";
   std::cout << "leases:\n";

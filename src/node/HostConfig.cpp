@@ -182,6 +182,12 @@ core::Result<HostConfig> parseHostConfig(const std::string& text, const std::str
     c.healMaxBackoffSeconds = backoff;
     c.healStableSeconds = stable;
   }
+  if (root.has("fees")) {
+    SASHI_TRY_ASSIGN(fees, root.object("fees"));
+    SASHI_TRY_ASSIGN(maxDrops, fees.uint("maxDrops", c.fees.maxDrops, kMinFeeCeiling, kMaxFeeCeiling));
+    SASHI_TRY_ASSIGN(low, fees.uint("lowBalanceReplies", c.fees.lowBalanceReplies, 0, 1'000'000'000));
+    c.fees = FeeLimits{maxDrops, low};
+  }
   return c;
 }
 
@@ -319,6 +325,11 @@ std::string renderHostConfig(const HostConfig& c) {
   num("reportAfterSeconds", c.healReportAfterSeconds);
   num("maxBackoffSeconds", c.healMaxBackoffSeconds);
   num("stableSeconds", c.healStableSeconds);
+  w.EndObject();
+  w.Key("fees");
+  w.StartObject();
+  num("maxDrops", c.fees.maxDrops);
+  num("lowBalanceReplies", c.fees.lowBalanceReplies);
   w.EndObject();
   w.EndObject();
   return std::string(sb.GetString()) + "\n";

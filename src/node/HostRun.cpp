@@ -178,6 +178,10 @@ std::vector<std::string> HostRun::reload(const HostConfig& next) {
     config_.offer = next.offer;
     service_->reconfigure(next.offer);
   }
+  if (!(next.fees == config_.fees)) {
+    config_.fees = next.fees;
+    service_->setFeeLimits(next.fees);
+  }
   return ignored;
 }
 

@@ -1,5 +1,7 @@
 #include "sashimono/node/HostStatus.h"
 
+#include <algorithm>
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -48,6 +50,103 @@ std::string renderHealthRows(const std::vector<InstanceHealthRow>& rows) {
   return sb.GetString();
 }
 
+std::string renderFees(const FeesRow& f) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.StartObject();
+  if (f.fee) {
+    w.Key("base");
+    w.Uint64(f.fee->base);
+    w.Key("openLedger");
+    w.Uint64(f.fee->openLedger);
+    w.Key("minimum");
+    w.Uint64(f.fee->minimum);
+  }
+  w.Key("ceiling");
+  w.Uint64(f.ceiling);
+  w.Key("waiting");
+  w.Uint64(f.waiting);
+  w.Key("waitingSince");
+  if (f.waitingSince)
+    w.Int64(*f.waitingSince);
+  else
+    w.Null();
+  w.EndObject();
+  return sb.GetString();
+}
+
+std::string renderFunds(const FundsRow& f) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.StartObject();
+  w.Key("state");
+  w.String(f.state.c_str());
+  w.Key("unfunded");
+  w.Bool(f.unfunded);
+  w.Key("ledger");
+  w.Uint(f.ledger);
+  w.Key("balance");
+  w.Uint64(f.balance);
+  w.Key("ownerCount");
+  w.Uint(f.ownerCount);
+  w.Key("reserveBase");
+  w.Uint64(f.reserveBase);
+  w.Key("reserveIncrement");
+  w.Uint64(f.reserveIncrement);
+  w.Key("reserve");
+  w.Uint64(f.reserve);
+  w.Key("spendable");
+  w.Int64(f.spendable);
+  w.Key("replyCost");
+  w.Uint64(f.replyCost);
+  w.Key("lowReplies");
+  w.Uint64(f.lowReplies);
+  w.EndObject();
+  return sb.GetString();
+}
+
+namespace {
+
+// Readers of the row's fields: absent or of another type → the default.
+std::uint64_t u64(const rapidjson::Value& o, const char* key, std::uint64_t otherwise = 0) {
+  auto it = o.FindMember(key);
+  return it != o.MemberEnd() && it->value.IsUint64() ? it->value.GetUint64() : otherwise;
+}
+
+std::optional<std::int64_t> i64(const rapidjson::Value& o, const char* key) {
+  auto it = o.FindMember(key);
+  if (it == o.MemberEnd() || !it->value.IsInt64()) return std::nullopt;
+  return it->value.GetInt64();
+}
+
+FeesRow readFees(const rapidjson::Value& o) {
+  FeesRow f;
+  if (o.HasMember("openLedger") && o["openLedger"].IsUint64())
+    f.fee = FeeView{u64(o, "base"), u64(o, "openLedger"), u64(o, "minimum")};
+  f.ceiling = u64(o, "ceiling");
+  f.waiting = u64(o, "waiting");
+  f.waitingSince = i64(o, "waitingSince");
+  return f;
+}
+
+FundsRow readFunds(const rapidjson::Value& o) {
+  FundsRow f;
+  if (o.HasMember("state") && o["state"].IsString()) f.state = o["state"].GetString();
+  f.unfunded = o.HasMember("unfunded") && o["unfunded"].IsBool() && o["unfunded"].GetBool();
+  f.ledger = static_cast<std::uint32_t>(std::min<std::uint64_t>(u64(o, "ledger"), UINT32_MAX));
+  f.balance = u64(o, "balance");
+  f.ownerCount = static_cast<std::uint32_t>(std::min<std::uint64_t>(u64(o, "ownerCount"), UINT32_MAX));
+  f.reserveBase = u64(o, "reserveBase");
+  f.reserveIncrement = u64(o, "reserveIncrement");
+  f.reserve = u64(o, "reserve");
+  f.spendable = i64(o, "spendable").value_or(0);
+  f.replyCost = u64(o, "replyCost");
+  f.lowReplies = u64(o, "lowReplies");
+  return f;
+}
+
+}  // namespace
+
 void readStatusRow(const std::string& json, std::int64_t updatedAt, StatusView& view) {
   view.reportedAt = updatedAt;
   rapidjson::Document d;
@@ -81,6 +180,8 @@ void readStatusRow(const std::string& json, std::int64_t updatedAt, StatusView& 
       view.health.push_back(std::move(r));
     }
   }
+  if (d.HasMember("fees") && d["fees"].IsObject()) view.fees = readFees(d["fees"]);
+  if (d.HasMember("funds") && d["funds"].IsObject()) view.funds = readFunds(d["funds"]);
   if (d.HasMember("problems") && d["problems"].IsArray()) {
     for (const auto& p : d["problems"].GetArray()) {
       if (!p.IsObject() || !p.HasMember("time") || !p["time"].IsInt64() || !p.HasMember("level") ||
@@ -131,6 +232,32 @@ StatusAssessment assessStatus(const StatusView& v, std::int64_t now, const Atten
         a.attention.push_back("lease " + h.lease.substr(0, 16) + "'s instance has not served for " +
                               std::to_string(h.forSeconds) + " s despite " + std::to_string(h.restarts) +
                               " restart(s): " + h.detail);
+  if (a.running && v.fees && v.fees->waiting > 0 && v.fees->waitingSince) {
+    const auto waited = std::max<std::int64_t>(0, now - *v.fees->waitingSince);
+    if (waited > limits.feeWaitSeconds)
+      a.attention.push_back(
+          "replies wait for fees: " + std::to_string(v.fees->waiting) + " payment(s) unsigned for " +
+          std::to_string(waited) + " s, the open-ledger fee" +
+          (v.fees->fee ? " " + std::to_string(v.fees->fee->openLedger) + " drops" : std::string()) +
+          " is above the ceiling of " + std::to_string(v.fees->ceiling) + " drops (fees.maxDrops)");
+  }
+  if (a.running && v.funds) {
+    const FundsRow& f = *v.funds;
+    const std::string money = std::to_string(f.spendable) + " drops spendable (balance " +
+                              std::to_string(f.balance) + ", reserve " + std::to_string(f.reserve) + ")";
+    if (f.state == "exhausted")
+      a.attention.push_back(f.unfunded
+                                ? std::string("the host account is not funded: it cannot pay for a reply")
+                                : "the host account cannot pay for a reply: " + money + ", a reply costs " +
+                                      std::to_string(f.replyCost) + " drops");
+    else if (f.state == "low")
+      a.attention.push_back("balance low: " + money + " pay for " +
+                            std::to_string(f.replyCost ? std::max<std::int64_t>(0, f.spendable) /
+                                                             static_cast<std::int64_t>(f.replyCost)
+                                                       : 0) +
+                            " replies at " + std::to_string(f.replyCost) + " drops, fewer than " +
+                            std::to_string(f.lowReplies) + " (fees.lowBalanceReplies)");
+  }
   for (const auto& l : v.leases) {
     const auto age = now - static_cast<std::int64_t>(l.acceptedAt);
     if (l.state == lease::LeaseState::provisioning && age > limits.provisioningSeconds)

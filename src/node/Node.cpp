@@ -17,9 +17,18 @@
 
 namespace sashimono::node {
 
+namespace {
+
+NodeOptions withFeeCeiling(NodeOptions o) {
+  o.outbox.maxFee = o.fees.maxDrops;
+  return o;
+}
+
+}  // namespace
+
 Node::Node(NodeOptions options, NodeStore& store, BoardPort& board, ProvisionerPort& provisioner,
            const crypto::KeyPair& hostKey, const lease::Clock& clock)
-    : options_(std::move(options)),
+    : options_(withFeeCeiling(std::move(options))),
       store_(store),
       board_(board),
       provisioner_(provisioner),
@@ -28,12 +37,14 @@ Node::Node(NodeOptions options, NodeStore& store, BoardPort& board, ProvisionerP
       book_(options_.offer, clock),
       outbox_(store, board, hostKey, options_.outbox),
       metrics_(options_.metrics),
-      heal_(options_.heal) {
+      heal_(options_.heal),
+      funds_(options_.fees, options_.outbox.minFee) {
   if (!metrics_) {
     metrics_ = std::make_shared<core::MetricsRegistry>();
     metric::declareNodeMetrics(*metrics_);
   }
   metrics_->set(metric::kBuildInfo, {{"version", kNodeVersion}}, 1);
+  reportFunds();
 }
 
 void Node::step(std::string_view name) const {
@@ -167,6 +178,7 @@ core::Status Node::commit(const lease::Decision& d, std::optional<RequestRow> re
 }
 
 core::Status Node::onLedgerFinished(std::uint32_t ledger) {
+  finishedLedger_ = std::max(finishedLedger_, ledger);
   auto current = store_.cursor();
   if (!current) return current.error();
   if (*current && **current >= ledger) return {};
@@ -183,6 +195,7 @@ core::Status Node::tick() {
   SASHI_TRY(maybeAnnounce());
   if (options_.registry && clock_.now() >= announcedAt_ + options_.heartbeatSeconds) SASHI_TRY(announce());
   checkHealth();
+  watchFunds();
   refreshGauges();
   return {};
 }
@@ -194,6 +207,9 @@ core::Result<PumpReport> Node::pumpOutbox() {
     if (r->resubmitted + r->resigned > 0)
       metrics_->add(metric::kOutboxRetries, {}, static_cast<double>(r->resubmitted + r->resigned));
     if (r->confirmed > 0) metrics_->add(metric::kRepliesConfirmed, {}, static_cast<double>(r->confirmed));
+    if (r->fee) funds_.sawFee(*r->fee);
+    funds_.sawWaiting(r->waitingForFee);
+    reportFunds();
   }
   return r;
 }
@@ -278,6 +294,12 @@ std::string Node::statusJson(const std::string& boardJson, const std::string& pr
   const std::string health = renderHealthRows(rows);
   w.Key("health");
   w.RawValue(health.c_str(), health.size(), rapidjson::kArrayType);
+  const std::string fees = renderFees(funds_.feesRow());
+  w.Key("fees");
+  w.RawValue(fees.c_str(), fees.size(), rapidjson::kObjectType);
+  const std::string funds = renderFunds(funds_.fundsRow());
+  w.Key("funds");
+  w.RawValue(funds.c_str(), funds.size(), rapidjson::kObjectType);
   w.Key("board");
   w.RawValue(boardJson.c_str(), boardJson.size(), rapidjson::kObjectType);
   w.Key("problems");

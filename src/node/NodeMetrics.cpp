@@ -41,6 +41,20 @@ void declareNodeMetrics(core::MetricsRegistry& m) {
              "Validated ledgers the node has not finished yet (the newest announced minus the cursor)"});
   m.declare({kTenantMemory, MetricType::gauge, "Memory an instance's tenant uses now", true});
   m.declare({kTenantDisk, MetricType::gauge, "Bytes used on an instance's tenant disk", true});
+  m.declare({kFeeOpenLedger, MetricType::gauge,
+             "The open-ledger fee the board last reported, in drops (what gets a transaction in now)"});
+  m.declare({kFeeCeiling, MetricType::gauge,
+             "The most the node signs a payment for, in drops (fees.maxDrops); above it payments wait"});
+  m.declare({kRepliesWaitingForFee, MetricType::gauge,
+             "Payments owed that wait unsigned because the open-ledger fee is above the ceiling"});
+  m.declare(
+      {kHostBalance, MetricType::gauge, "The host account's balance in the latest validated ledger, drops"});
+  m.declare({kHostReserve, MetricType::gauge,
+             "The host account's reserve (reserve base + owner count x increment), drops"});
+  m.declare({kHostSpendable, MetricType::gauge,
+             "The host account's balance above its reserve, drops (negative: below the reserve)"});
+  m.declare({kHostAffordableReplies, MetricType::gauge,
+             "1-drop replies the spendable balance pays for at the current fee"});
   m.declare({kBuildInfo, MetricType::gauge, "Always 1; the version label says which node runs", true});
 }
 

@@ -1,11 +1,13 @@
 // What the node tells its owner about itself: request counters, the gauges refreshed every tick
-// (NodeMetrics.h), and a new offer from a reloaded configuration.
+// (NodeMetrics.h), the fees and the host account's funds, and a new offer or fee limits from a
+// reloaded configuration.
 #include <chrono>
 
 #include <spdlog/spdlog.h>
 
 #include "NodeUtil.h"
 
+#include "sashimono/board/RpcErrorCode.h"
 #include "sashimono/node/Node.h"
 #include "sashimono/node/NodeMetrics.h"
 #include "sashimono/protocol/Reason.h"
@@ -15,6 +17,8 @@ namespace sashimono::node {
 namespace {
 
 constexpr std::int64_t kUsageIntervalSeconds = 5;
+// Reserves change only by fee voting (on flag ledgers, every 256): read them now and then.
+constexpr std::uint32_t kReserveEveryLedgers = 64;
 
 // "acquire" for sashimono.acquire and sashimono.acquire.error; "other" for the rest.
 std::string requestTypeLabel(protocol::MessageType t) {
@@ -145,6 +149,70 @@ core::Status Node::reconfigure(const lease::Offer& offer) {
                offer.instances, offer.pricePerMoment, offer.momentSeconds, offer.maxMoments);
   refreshGauges();
   return announce();
+}
+
+void Node::watchFunds() {
+  if (finishedLedger_ == 0 || finishedLedger_ == fundsLedger_) return;
+  fundsLedger_ = finishedLedger_;
+  if (auto f = board_.fee(); f.ok())
+    funds_.sawFee(*f);
+  else
+    spdlog::debug("node: fee: {}", f.error().message);
+  if (reservesLedger_ == 0 || finishedLedger_ >= reservesLedger_ + kReserveEveryLedgers) {
+    if (auto r = board_.reserves(); r.ok()) {
+      funds_.sawReserves(*r);
+      reservesLedger_ = finishedLedger_;
+    } else {
+      spdlog::debug("node: reserves: {}", r.error().message);
+    }
+  }
+  if (auto a = board_.account(hostKey_.address()); a.ok())
+    funds_.sawAccount(*a);
+  else if (board::rpcErrorCode(a.error()) == board::RpcErrorCode::actNotFound)
+    funds_.sawUnfunded();
+  else
+    spdlog::debug("node: host account: {}", a.error().message);
+  reportFunds();
+}
+
+void Node::reportFunds() {
+  for (const auto& n : funds_.update(static_cast<std::int64_t>(clock_.now()))) {
+    switch (n.level) {
+      case FundsNotice::Level::error:
+        spdlog::error("node: {}", n.text);
+        break;
+      case FundsNotice::Level::warning:
+        spdlog::warn("node: {}", n.text);
+        break;
+      case FundsNotice::Level::info:
+        spdlog::info("node: {}", n.text);
+        break;
+    }
+  }
+  core::MetricsRegistry& m = *metrics_;
+  m.set(metric::kFeeCeiling, static_cast<double>(funds_.limits().maxDrops));
+  m.set(metric::kRepliesWaitingForFee, static_cast<double>(funds_.waiting()));
+  if (const auto f = funds_.fee()) m.set(metric::kFeeOpenLedger, static_cast<double>(f->openLedger));
+  if (const auto b = funds_.balance()) m.set(metric::kHostBalance, static_cast<double>(*b));
+  if (const auto r = funds_.reserve()) m.set(metric::kHostReserve, static_cast<double>(*r));
+  const auto spendable = funds_.spendable();
+  const auto cost = funds_.replyCost();
+  if (spendable) m.set(metric::kHostSpendable, static_cast<double>(*spendable));
+  if (spendable && cost)
+    m.set(metric::kHostAffordableReplies,
+          static_cast<double>(std::max<std::int64_t>(0, *spendable) / static_cast<std::int64_t>(*cost)));
+}
+
+void Node::setFeeLimits(const FeeLimits& limits) {
+  const FeeLimits before = funds_.limits();
+  options_.fees = limits;
+  options_.outbox.maxFee = limits.maxDrops;
+  outbox_.setMaxFee(limits.maxDrops);
+  funds_.setLimits(limits);
+  if (before == limits) return;
+  spdlog::info("node: fee ceiling {} drops, low-balance warning below {} replies", limits.maxDrops,
+               limits.lowBalanceReplies);
+  reportFunds();
 }
 
 }  // namespace sashimono::node

@@ -17,6 +17,7 @@ NodeOptions NodeService::nodeOptionsFrom(const HostConfig& c, NodeOptions o) {
     if (auto r = crypto::decodeAddress(c.registryAccount); r.ok()) o.registry = *r;
   }
   o.heartbeatSeconds = c.heartbeatSeconds;
+  o.fees = c.fees;
   o.heal.reportAfterMs = static_cast<std::int64_t>(c.healReportAfterSeconds) * 1000;
   o.heal.maxBackoffMs = static_cast<std::int64_t>(c.healMaxBackoffSeconds) * 1000;
   o.heal.stableForMs = static_cast<std::int64_t>(c.healStableSeconds) * 1000;
@@ -98,6 +99,12 @@ void NodeService::stop() {
 void NodeService::reconfigure(const lease::Offer& offer) {
   std::lock_guard lk(mu_);
   queue_.push_back(Reconfigure{offer});
+  cv_.notify_all();
+}
+
+void NodeService::setFeeLimits(const FeeLimits& limits) {
+  std::lock_guard lk(mu_);
+  queue_.push_back(limits);
   cv_.notify_all();
 }
 
@@ -185,6 +192,10 @@ void NodeService::run() {
       if (const auto* r = std::get_if<Reconfigure>(&ev)) {
         if (auto st = node_->reconfigure(r->offer); !st)
           spdlog::error("node: new offer not taken: {}", st.error().message);
+        continue;
+      }
+      if (const auto* f = std::get_if<FeeLimits>(&ev)) {
+        node_->setFeeLimits(*f);
         continue;
       }
       if (auto st = node_->onLedgerFinished(std::get<Finished>(ev).ledger); !st)

@@ -47,6 +47,12 @@ core::Result<core::Bytes> signEntry(const OutboxEntry& e, const crypto::KeyPair&
   return ledger::signPayment(p, key);
 }
 
+std::optional<std::uint64_t> feeToSign(const FeeView& fee, std::uint64_t minFee, std::uint64_t maxFee) {
+  const std::uint64_t wanted = std::max({fee.openLedger, fee.base, minFee});
+  if (wanted > maxFee) return std::nullopt;
+  return wanted;
+}
+
 Outbox::Outbox(NodeStore& store, BoardPort& board, const crypto::KeyPair& key, OutboxOptions options)
     : store_(store), board_(board), key_(key), options_(options), address_(key.address()) {}
 
@@ -73,6 +79,11 @@ core::Result<PumpReport> Outbox::pump() {
       live.push_back(std::move(e));
       continue;
     }
+    // Found dead before (it can never validate): no need to ask again while it waits for a fee.
+    if (auto d = knownDead_.find(e.id); d != knownDead_.end() && d->second == *e.hash) {
+      dead.push_back(std::move(e));
+      continue;
+    }
     const std::uint32_t lls = e.lastLedger.value_or(0);
     const std::uint32_t from = lls > options_.lastLedgerWindow + 1 ? lls - options_.lastLedgerWindow - 1 : 1;
     auto look = board_.lookup(*e.hash, from, std::max(lls, from));
@@ -86,37 +97,65 @@ core::Result<PumpReport> Outbox::pump() {
       ++report.confirmed;
       continue;
     }
-    if (!look->found && v >= lls)
+    if (!look->found && v >= lls) {
+      knownDead_[e.id] = *e.hash;
       dead.push_back(std::move(e));
-    else
+    } else
       live.push_back(std::move(e));
   }
 
   SASHI_TRY(confirmations->commit());
+  report.open = open->size() - report.confirmed;
 
   // Re-sign dead entries or sign new ones only when nothing is in flight: the sequences then
   // continue from the account's validated sequence without gaps or collisions.
   std::vector<OutboxEntry> toSign;
-  std::optional<std::uint32_t> seq;
+  const bool fromAccount = !dead.empty();
   if (!dead.empty()) {
     if (live.empty()) {
-      auto s = board_.accountSequence(address_);
-      if (!s) return s.error().context("outbox: account sequence");
-      seq = *s;
       for (auto& e : dead) toSign.push_back(std::move(e));
       for (auto& e : pending) toSign.push_back(std::move(e));
     }
-  } else if (!pending.empty()) {
-    auto stored = store_.nextSequence();
-    if (!stored) return stored.error();
-    if (*stored) {
-      seq = **stored;
-    } else {
-      auto s = board_.accountSequence(address_);
-      if (!s) return s.error().context("outbox: account sequence");
-      seq = *s;
-    }
+  } else {
     for (auto& e : pending) toSign.push_back(std::move(e));
+  }
+
+  // In flight: submit again once per validated ledger (same blob, same hash: harmless). Whatever
+  // the fee is now, a signed blob is never replaced while it may still validate.
+  for (const auto& e : live) {
+    auto& at = submittedAt_[e.id];
+    if (at < v) {
+      (void)board_.submit(e.blob);
+      if (at != 0) ++report.resubmitted;
+      at = v;
+    }
+  }
+  if (toSign.empty()) return report;
+
+  // The fee first: above the ceiling, nothing is signed (a blob that cannot get in would hold
+  // its sequence until its LastLedgerSequence passed).
+  auto fees = board_.fee();
+  if (!fees) return fees.error().context("outbox: fee");
+  report.fee = *fees;
+  const auto fee = feeToSign(*fees, options_.minFee, options_.maxFee);
+  if (!fee) {
+    report.waitingForFee = toSign.size();
+    return report;
+  }
+
+  std::uint32_t seq = 0;
+  std::optional<std::uint32_t> stored;
+  if (!fromAccount) {
+    auto next = store_.nextSequence();
+    if (!next) return next.error();
+    stored = *next;
+  }
+  if (stored) {
+    seq = *stored;
+  } else {
+    auto a = board_.account(address_);
+    if (!a) return a.error().context("outbox: account sequence");
+    seq = a->sequence;
   }
   // Replies that serve a lease go first, then refunds of refused requests, then announcements
   // (protocol::SendPriority, in the message type table): a flood of bad requests cannot queue
@@ -126,48 +165,34 @@ core::Result<PumpReport> Outbox::pump() {
     return std::pair(priority(a), a.id) < std::pair(priority(b), b.id);
   });
 
-  // In flight: submit again once per validated ledger (same blob, same hash: harmless).
-  for (const auto& e : live) {
-    auto& at = submittedAt_[e.id];
-    if (at < v) {
-      (void)board_.submit(e.blob);
-      if (at != 0) ++report.resubmitted;
-      at = v;
-    }
-  }
-  if (!toSign.empty()) {
-    std::uint64_t fee = options_.minFee;
-    if (auto f = board_.fee(); f.ok()) fee = std::clamp<std::uint64_t>(*f, options_.minFee, options_.maxFee);
-    // Every blob is recorded (one commit for all) before any of them is submitted.
-    {
-      auto batch = store_.beginBatch();
-      if (!batch) return batch.error();
-      for (auto& e : toSign) {
-        const bool again = e.hash.has_value();
-        auto blob = signEntry(e, key_, *seq, v + options_.lastLedgerWindow, fee);
-        if (!blob) return blob.error();
-        e.sequence = *seq;
-        e.lastLedger = v + options_.lastLedgerWindow;
-        e.fee = fee;
-        e.blob = std::move(*blob);
-        e.hash = ledger::transactionHash(e.blob);
-        SASHI_TRY(store_.storeSigned(e, *seq + 1));
-        if (options_.onStep) options_.onStep("outbox.signed");
-        ++*seq;
-        ++report.signed_;
-        if (again) ++report.resigned;
-      }
-      SASHI_TRY(batch->commit());
-    }
-    if (options_.onStep) options_.onStep("outbox.stored");
+  // Every blob is recorded (one commit for all) before any of them is submitted.
+  {
+    auto batch = store_.beginBatch();
+    if (!batch) return batch.error();
     for (auto& e : toSign) {
-      (void)board_.submit(e.blob);  // the outcome is read from the ledger, not from submit
-      submittedAt_[e.id] = v;
-      if (options_.onStep) options_.onStep("outbox.submitted");
-      live.push_back(std::move(e));
+      const bool again = e.hash.has_value();
+      auto blob = signEntry(e, key_, seq, v + options_.lastLedgerWindow, *fee);
+      if (!blob) return blob.error();
+      e.sequence = seq;
+      e.lastLedger = v + options_.lastLedgerWindow;
+      e.fee = *fee;
+      e.blob = std::move(*blob);
+      e.hash = ledger::transactionHash(e.blob);
+      SASHI_TRY(store_.storeSigned(e, seq + 1));
+      knownDead_.erase(e.id);
+      if (options_.onStep) options_.onStep("outbox.signed");
+      ++seq;
+      ++report.signed_;
+      if (again) ++report.resigned;
     }
+    SASHI_TRY(batch->commit());
   }
-  report.open = live.size() + dead.size() + (toSign.empty() ? pending.size() : 0);
+  if (options_.onStep) options_.onStep("outbox.stored");
+  for (auto& e : toSign) {
+    (void)board_.submit(e.blob);  // the outcome is read from the ledger, not from submit
+    submittedAt_[e.id] = v;
+    if (options_.onStep) options_.onStep("outbox.submitted");
+  }
   return report;
 }
 

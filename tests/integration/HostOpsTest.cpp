@@ -184,16 +184,32 @@ TEST_F(HostOpsTest, StatusMetricsScrapedByPrometheusReloadAndStop) {
       [&] {
         status = runCli({"host", "status", "--json", "--config", configPath_}, {});
         return status.code == 0 && status.json.IsObject() && status.json["board"].IsObject() &&
-               status.json["board"]["connected"].GetBool() && status.json["outbox"]["open"].GetUint() == 0;
+               status.json["board"]["connected"].GetBool() && status.json["outbox"]["open"].GetUint() == 0 &&
+               status.json["funds"].IsObject() &&
+               std::string(status.json["funds"]["state"].GetString()) == "ok";
       },
       30s))
       << status.out;
   EXPECT_TRUE(status.json["running"].GetBool());
   EXPECT_EQ(status.json["free"].GetUint(), 2u);
   EXPECT_TRUE(status.json["attention"].Empty());
+  // The devnet's fees and the host's funds (100 XRP, less what its announcements cost).
+  const auto& fees = status.json["fees"];
+  ASSERT_TRUE(fees.IsObject()) << status.out;
+  EXPECT_GE(fees["openLedger"].GetUint64(), 10u) << status.out;
+  EXPECT_EQ(fees["ceiling"].GetUint64(), 1000u);
+  EXPECT_EQ(fees["waiting"].GetUint64(), 0u);
+  const auto& funds = status.json["funds"];
+  EXPECT_LE(funds["balance"].GetUint64(), 100'000'000u);
+  EXPECT_GT(funds["balance"].GetUint64(), 99'000'000u);
+  EXPECT_EQ(funds["reserve"].GetUint64(), 1'000'000u) << status.out;
+  EXPECT_EQ(funds["spendable"].GetInt64(),
+            static_cast<std::int64_t>(funds["balance"].GetUint64()) - 1'000'000);
   CliRun text = runCli({"host", "status", "--config", configPath_}, {});
   EXPECT_EQ(text.code, 0) << text.out;
   EXPECT_NE(text.out.find("all well"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("ceiling 1000 drops"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("reserve 1000000 (1000000 + 0 x 200000)"), std::string::npos) << text.out;
 
   // A lease: counted by type and verdict, its provisioning timed.
   CliRun acq = acquire("hotpocket");
@@ -212,6 +228,10 @@ TEST_F(HostOpsTest, StatusMetricsScrapedByPrometheusReloadAndStop) {
   EXPECT_NE(metrics.find("sashimono_leases{state=\"active\"} 1\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("sashimono_instances_free 1\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("sashimono_board_connected 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("sashimono_fee_ceiling_drops 1000\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("sashimono_replies_waiting_for_fee 0\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("sashimono_host_reserve_drops 1000000\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("sashimono_host_spendable_drops "), std::string::npos) << metrics;
 
   // The real Prometheus scrapes the node and reads the same value back through its query API.
   const std::uint16_t promPort = freePort();
@@ -272,6 +292,7 @@ TEST_F(HostOpsTest, StatusMetricsScrapedByPrometheusReloadAndStop) {
   good.offer.pricePerMoment = 2000;
   good.offer.instances = 3;
   good.boardUrls.push_back("ws://127.0.0.1:1");
+  good.fees.maxDrops = 2500;
   writeConfig(good);
   node_.signal(SIGHUP);
   CliRun hosts;
@@ -286,6 +307,13 @@ TEST_F(HostOpsTest, StatusMetricsScrapedByPrometheusReloadAndStop) {
       << hosts.out;
   EXPECT_NE(httpGet(port, "/metrics").find("sashimono_instances 3\n"), std::string::npos);
   EXPECT_NE(readAll(logPath_).find("board.urls changed"), std::string::npos);
+  // The fee ceiling is taken without a restart.
+  EXPECT_TRUE(eventually(
+      [&] {
+        return httpGet(port, "/metrics").find("sashimono_fee_ceiling_drops 2500\n") != std::string::npos;
+      },
+      10s));
+  EXPECT_NE(readAll(logPath_).find("node: fee ceiling 2500 drops"), std::string::npos);
 
   // SIGTERM: the node finishes what it holds and exits promptly and cleanly.
   const auto began = std::chrono::steady_clock::now();

@@ -10,6 +10,7 @@
 
 #include "sashimono/core/Result.h"
 #include "sashimono/lease/Offer.h"
+#include "sashimono/node/FundsWatch.h"
 #include "sashimono/protocol/Verdict.h"
 
 namespace sashimono::node {
@@ -36,6 +37,9 @@ struct RuntimeCeilings {
 };
 
 inline constexpr std::string_view kDefaultMetricsAddress = "127.0.0.1:9470";
+// fees.maxDrops: at least the outbox's floor (10 drops, the XRPL base fee), at most 100 XRP.
+inline constexpr std::uint64_t kMinFeeCeiling = 10;
+inline constexpr std::uint64_t kMaxFeeCeiling = 100'000'000;
 inline constexpr std::array<std::string_view, 6> kLogLevels = {"trace", "debug", "info",
                                                                "warn",  "error", "off"};
 
@@ -69,6 +73,9 @@ struct HostConfig {
   std::uint64_t healReportAfterSeconds = 60;
   std::uint64_t healMaxBackoffSeconds = 60;
   std::uint64_t healStableSeconds = 30;
+  // The "fees" section: the most a payment is signed for (above it payments wait: the busy
+  // network's open-ledger fee comes down, or the owner raises it) and the low-balance warning.
+  FeeLimits fees;
   // Relative seedFile / dataDir are resolved against the config file's directory.
   std::string sourcePath;
 
@@ -86,7 +93,8 @@ inline constexpr std::size_t kNodeLogFiles = 4;
 [[nodiscard]] inline std::string nodeLogPath(const HostConfig& c) { return nodeLogDir(c) + "/node.log"; }
 
 // What a running node cannot take from a reloaded configuration (SIGHUP): the names of the fields
-// that differ between a and b and need a restart. The offer (capacity, pricing) and logLevel do not.
+// that differ between a and b and need a restart. The offer (capacity, pricing), logLevel and fees do
+// not.
 [[nodiscard]] std::vector<std::string> fieldsNeedingRestart(const HostConfig& a, const HostConfig& b);
 // Canonical JSON text of a config (what `host init` writes), readable by parseHostConfig.
 [[nodiscard]] std::string renderHostConfig(const HostConfig& config);

@@ -62,7 +62,7 @@ class HostRun {
   [[nodiscard]] core::Status start();
   void stop();
   // Takes what a running node can take from a re-read configuration (SIGHUP): the offer
-  // (capacity, pricing) and the log level; returns the fields that differ but need a restart
+  // (capacity, pricing), the log level and the fee limits; returns the fields that differ but need a restart
   // (kept as they were). The caller has parsed and checked `next` (a bad file is refused whole).
   std::vector<std::string> reload(const HostConfig& next);
   // The bound metrics port (0: no metrics server).

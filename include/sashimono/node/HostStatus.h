@@ -9,6 +9,7 @@
 
 #include "sashimono/core/Log.h"
 #include "sashimono/lease/Lease.h"
+#include "sashimono/node/BoardPort.h"
 #include "sashimono/node/NodeStore.h"
 
 namespace sashimono::node {
@@ -20,6 +21,7 @@ struct AttentionLimits {
   std::int64_t oldestReplySeconds = 120;   // a reply normally validates within a few ledgers
   std::int64_t recentErrorSeconds = 600;   // errors this recent count; warnings are only listed
   std::int64_t provisioningSeconds = 300;  // a lease still provisioning after this is stuck
+  std::int64_t feeWaitSeconds = 60;        // replies waiting for fees this long (a spike is shorter)
 };
 
 struct BoardView {
@@ -39,6 +41,29 @@ struct InstanceHealthRow {
   std::string detail;
 };
 
+// The outbox's fees as the node last saw them (the status row's "fees").
+struct FeesRow {
+  std::optional<FeeView> fee;  // the board's fees, when read
+  std::uint64_t ceiling = 0;   // fees.maxDrops
+  std::uint64_t waiting = 0;   // entries that need signing and wait: the fee is above the ceiling
+  std::optional<std::int64_t> waitingSince;  // unix seconds, while some wait
+};
+
+// The host account's funds as of a validated ledger (the status row's "funds").
+struct FundsRow {
+  std::string state = "unknown";  // unknown | ok | low | exhausted (FundsWatch.h)
+  bool unfunded = false;          // the account does not exist (never funded)
+  std::uint32_t ledger = 0;
+  std::uint64_t balance = 0;
+  std::uint32_t ownerCount = 0;
+  std::uint64_t reserveBase = 0;
+  std::uint64_t reserveIncrement = 0;
+  std::uint64_t reserve = 0;     // reserveBase + ownerCount × reserveIncrement
+  std::int64_t spendable = 0;    // balance − reserve (negative: below the reserve)
+  std::uint64_t replyCost = 0;   // a 1-drop reply at the current fee (0: fee unknown)
+  std::uint64_t lowReplies = 0;  // fees.lowBalanceReplies: warn below this many replies
+};
+
 struct StatusView {
   // From the status row; absent when the node never wrote one.
   std::optional<std::int64_t> reportedAt;
@@ -48,6 +73,8 @@ struct StatusView {
   std::optional<BoardView> board;
   std::vector<core::LoggedProblem> problems;
   std::vector<InstanceHealthRow> health;  // instances not healthy or restarted
+  std::optional<FeesRow> fees;
+  std::optional<FundsRow> funds;
   // From the store.
   std::uint32_t instances = 0;
   std::vector<lease::Lease> leases;
@@ -66,9 +93,11 @@ struct StatusAssessment {
 // The status row's arrays as JSON text, written by the node and repeated by `host status --json`.
 std::string renderProblems(const std::vector<core::LoggedProblem>& problems);
 std::string renderHealthRows(const std::vector<InstanceHealthRow>& rows);
+std::string renderFees(const FeesRow& fees);
+std::string renderFunds(const FundsRow& funds);
 
 // Parses the JSON the running node writes (Node::statusJson) into `view` (board, version,
-// problems); a row that does not parse leaves them empty.
+// problems, fees, funds); a row that does not parse leaves them empty.
 void readStatusRow(const std::string& json, std::int64_t updatedAt, StatusView& view);
 StatusAssessment assessStatus(const StatusView& view, std::int64_t now, const AttentionLimits& limits = {});
 

@@ -18,7 +18,8 @@
 //   onTransactions(txs)    admit → classify → decide → commit → act, for a batch
 //   onLedgerFinished(L)    every transaction of ledgers ≤ L is decided: persist L as the cursor
 //   tick()                 expiry (Book::tick), then what is still owed (Book::unfinished:
-//                          failed destroys, pending cluster deliveries), announcements
+//                          failed destroys, pending cluster deliveries), announcements; once
+//                          per finished ledger the fee, reserves and host account (FundsWatch)
 //   pumpOutbox()           reply: Outbox::pump
 //   start()                restore the book from the store, act on what is still owed,
 //                          reconcile with the provisioner (orphans destroyed, missing
@@ -49,6 +50,7 @@
 #include "sashimono/crypto/Keys.h"
 #include "sashimono/lease/Book.h"
 #include "sashimono/node/BoardPort.h"
+#include "sashimono/node/FundsWatch.h"
 #include "sashimono/node/HealPolicy.h"
 #include "sashimono/node/NodeStore.h"
 #include "sashimono/node/Outbox.h"
@@ -67,7 +69,9 @@ struct NodeOptions {
   std::uint64_t heartbeatSeconds = 600;
   // Threads that verify a large batch of deliveries at once (at most the machine's cores).
   unsigned verifyThreads = 8;
-  OutboxOptions outbox;
+  OutboxOptions outbox;  // its maxFee is fees.maxDrops
+  // The fee ceiling and the low-balance warning (FundsWatch.h).
+  FeeLimits fees;
   // The heal loop: how often instances are checked (0: never) and when they are restarted.
   std::int64_t healCheckMs = 1000;
   HealOptions heal;
@@ -117,6 +121,10 @@ class Node {
   [[nodiscard]] std::vector<InstanceHealthView> health() const;
   // Announces the new terms at once when the host announces itself.
   [[nodiscard]] core::Status reconfigure(const lease::Offer& offer);
+  // A new fee ceiling and low-balance threshold (a reloaded configuration), from the next pass.
+  void setFeeLimits(const FeeLimits& limits);
+  // The fees and the host account's funds as last seen.
+  [[nodiscard]] const FundsWatch& funds() const { return funds_; }
 
  private:
   // The stages, in order (see above).
@@ -137,6 +145,11 @@ class Node {
   core::Status maybeAnnounce();
   void step(std::string_view name) const;
   void countRequest(const protocol::Verdict& verdict, const lease::Decision& decision);
+  // Once per finished ledger: the board's fee, the reserves (every kReserveEveryLedgers) and the
+  // host account (one account_info).
+  void watchFunds();
+  // Logs what changed in the fees and funds (once per change) and sets their gauges.
+  void reportFunds();
 
   NodeOptions options_;
   NodeStore& store_;
@@ -155,6 +168,10 @@ class Node {
   std::optional<OutboxSummary> outboxSummary_;  // as of the last refreshGauges
   HealPolicy heal_;
   std::int64_t healCheckedAt_ = -1;  // steady ms
+  FundsWatch funds_;
+  std::uint32_t finishedLedger_ = 0;  // the newest ledger onLedgerFinished was given
+  std::uint32_t fundsLedger_ = 0;     // ... when watchFunds last read the board
+  std::uint32_t reservesLedger_ = 0;  // ... when it last read the reserves
 };
 
 // The transaction's outcome from its delivery: result and delivered_amount (from metadata).

@@ -31,6 +31,14 @@ inline constexpr const char* kBoardLag = "sashimono_board_lag_ledgers";
 inline constexpr const char* kTenantMemory = "sashimono_tenant_memory_bytes";  // {lease}
 inline constexpr const char* kTenantDisk = "sashimono_tenant_disk_bytes";      // {lease}
 inline constexpr const char* kBuildInfo = "sashimono_build_info";              // {version}
+// Fees and the host account's funds (FundsWatch.h).
+inline constexpr const char* kFeeOpenLedger = "sashimono_fee_open_ledger_drops";
+inline constexpr const char* kFeeCeiling = "sashimono_fee_ceiling_drops";
+inline constexpr const char* kRepliesWaitingForFee = "sashimono_replies_waiting_for_fee";
+inline constexpr const char* kHostBalance = "sashimono_host_balance_drops";
+inline constexpr const char* kHostReserve = "sashimono_host_reserve_drops";
+inline constexpr const char* kHostSpendable = "sashimono_host_spendable_drops";
+inline constexpr const char* kHostAffordableReplies = "sashimono_host_affordable_replies";
 
 // Declares every family above in `m` (once per registry).
 void declareNodeMetrics(core::MetricsRegistry& m);

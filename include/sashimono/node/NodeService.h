@@ -54,6 +54,8 @@ class NodeService {
   void stop();
   // A new offer (a reloaded configuration), taken by the node thread between deliveries.
   void reconfigure(const lease::Offer& offer);
+  // New fee limits (a reloaded configuration), taken the same way.
+  void setFeeLimits(const FeeLimits& limits);
   [[nodiscard]] core::MetricsRegistry& metrics() const { return *metrics_; }
   [[nodiscard]] bool fatal() const;
   [[nodiscard]] std::string fatalError() const;
@@ -72,7 +74,7 @@ class NodeService {
   struct Reconfigure {
     lease::Offer offer;
   };
-  using Event = std::variant<Tx, Finished, Reconfigure>;
+  using Event = std::variant<Tx, Finished, Reconfigure, FeeLimits>;
   void run();
   void fail(const core::Error& e);
   std::string boardJson() const;

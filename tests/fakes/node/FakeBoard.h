@@ -1,10 +1,16 @@
 #pragma once
 // A ledger in memory behind node::BoardPort: submitted payments are applied when the test
 // closes a ledger (in Sequence order per account, dropped when their LastLedgerSequence has
-// passed or their Sequence was used), then they are validated and can be looked up.
-// Knobs: lose submits, fail every call (board down). Not thread-safe (one test thread).
+// passed or their Sequence was used), then they are validated and can be looked up. A payment
+// whose Fee is below the open-ledger fee stays in the pool (a busy network: it does not get in)
+// until the fee comes down or its LastLedgerSequence passes. Balances move with every applied
+// payment (amount and fee); an account never seen has defaultBalance.
+// Knobs: lose submits, fail every call (board down), the fees, the reserves, an unfunded host.
+// Not thread-safe (one test thread).
+#include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,15 +33,28 @@ class FakeBoard final : public BoardPort {
     if (down) return core::Error("notConnected", 0, "notConnected");
     return ledger_;
   }
-  core::Result<std::uint64_t> fee() override {
-    if (down) return core::Error("notConnected", 0, "notConnected");
-    return 12;
+  core::Result<FeeView> fee() override {
+    ++feeCalls;
+    if (down || feeDown) return core::Error("notConnected", 0, "notConnected");
+    return fees;
   }
-  core::Result<std::uint32_t> accountSequence(const std::string& address) override {
+  core::Result<ReserveView> reserves() override {
+    ++reserveCalls;
+    if (down) return core::Error("notConnected", 0, "notConnected");
+    return reserve;
+  }
+  core::Result<AccountView> account(const std::string& address) override {
+    ++accountCalls;
     if (down) return core::Error("notConnected", 0, "notConnected");
     auto id = crypto::decodeAddress(address);
+    if (unfunded.count(*id)) return core::Error::withCode("actNotFound", "board server error actNotFound");
     auto it = sequences_.find(*id);
-    return it == sequences_.end() ? 1u : it->second;
+    AccountView a;
+    a.sequence = it == sequences_.end() ? 1u : it->second;
+    a.balance = static_cast<std::uint64_t>(std::max<std::int64_t>(0, balance(*id)));
+    a.ownerCount = ownerCounts.count(*id) ? ownerCounts.at(*id) : 0;
+    a.ledger = ledger_;
+    return a;
   }
   core::Result<SubmitOutcome> submit(core::ByteView blob) override {
     ++submits;
@@ -47,6 +66,7 @@ class FakeBoard final : public BoardPort {
     return SubmitOutcome{"tesSUCCESS", true};
   }
   core::Result<TxLookup> lookup(const crypto::Hash256& hash, std::uint32_t, std::uint32_t) override {
+    ++lookups;
     if (down) return core::Error("notConnected", 0, "notConnected");
     for (const auto& t : validated_)
       if (t.tx.hash == hash) return TxLookup{true, true, t.ledger, "tesSUCCESS"};
@@ -67,8 +87,11 @@ class FakeBoard final : public BoardPort {
           it = pool_.erase(it);  // expired: can never validate
         } else if (d.sequence < seq) {
           it = pool_.erase(it);  // sequence used
+        } else if (d.sequence == seq && d.fee < fees.openLedger) {
+          ++it;  // pays less than the open-ledger fee: waits in the pool
         } else if (d.sequence == seq) {
           ++seq;
+          pay(d);
           validated_.push_back(LedgerTx{d, it->second, ledger_});
           it = pool_.erase(it);
           progress = true;
@@ -82,10 +105,16 @@ class FakeBoard final : public BoardPort {
   LedgerTx inject(const core::Bytes& blob) {
     ++ledger_;
     auto d = *ledger::decodeTransaction(blob);
+    pay(d);
     validated_.push_back(LedgerTx{d, blob, ledger_});
     return validated_.back();
   }
   void setSequence(const crypto::AccountId& a, std::uint32_t s) { sequences_[a] = s; }
+  void setBalance(const crypto::AccountId& a, std::int64_t drops) { balances_[a] = drops; }
+  [[nodiscard]] std::int64_t balance(const crypto::AccountId& a) const {
+    auto it = balances_.find(a);
+    return it == balances_.end() ? defaultBalance : it->second;
+  }
 
   [[nodiscard]] std::vector<LedgerTx> validatedFrom(const crypto::AccountId& a) const {
     std::vector<LedgerTx> out;
@@ -97,12 +126,32 @@ class FakeBoard final : public BoardPort {
   [[nodiscard]] std::size_t poolSize() const { return pool_.size(); }
 
   bool down = false;
+  bool feeDown = false;  // only fee() fails
   bool loseSubmits = false;
   std::size_t submits = 0;
+  std::size_t feeCalls = 0;
+  std::size_t reserveCalls = 0;
+  std::size_t accountCalls = 0;
+  std::size_t lookups = 0;
+  FeeView fees{10, 12, 10};
+  ReserveView reserve{1'000'000, 200'000};
+  std::int64_t defaultBalance = 1'000'000'000;  // 1,000 XRP
+  std::map<crypto::AccountId, std::uint32_t> ownerCounts;
+  std::set<crypto::AccountId> unfunded;  // account() answers actNotFound
 
  private:
+  // An applied payment moves its amount (native) and burns its fee.
+  void pay(const ledger::DecodedTx& d) {
+    balances_[d.account] = balance(d.account) - static_cast<std::int64_t>(d.fee);
+    if (d.destination && d.amount && d.amount->native) {
+      balances_[d.account] -= static_cast<std::int64_t>(d.amount->drops);
+      balances_[*d.destination] = balance(*d.destination) + static_cast<std::int64_t>(d.amount->drops);
+    }
+  }
+
   std::uint32_t ledger_ = 100;
   std::map<crypto::AccountId, std::uint32_t> sequences_;
+  std::map<crypto::AccountId, std::int64_t> balances_;
   std::map<crypto::Hash256, core::Bytes> pool_;
   std::vector<LedgerTx> validated_;
 };

@@ -290,6 +290,11 @@ class HostileBoard {
         result = R"({"info":{"build_version":"hostile","complete_ledgers":"1-)" + l +
                  R"(","server_state":"full","peers":0,"validated_ledger":{"seq":)" + l + R"(,"hash":")" +
                  std::string(64, 'A') + R"("}}})";
+      } else if (cmd == "server_state") {
+        result =
+            R"({"state":{"server_state":"full","validated_ledger":{"base_fee":10,"reserve_base":1000000,)"
+            R"("reserve_inc":200000,"seq":)" +
+            l + "}}}";
       } else if (cmd == "fee") {
         result = R"({"drops":{"base_fee":"10","median_fee":"10","minimum_fee":"10","open_ledger_fee":"10"},)"
                  R"("ledger_current_index":)" +

@@ -83,6 +83,7 @@ class NodeHarness {
     store = openStore(dir.path() + "/node.sqlite");
     steps = 0;
     auto o = options();
+    if (customize) customize(o);
     if (crashAt > 0) {
       auto hook = [this, crashAt, durableOnly](std::string_view name) {
         if (durableOnly && !durableStep(name)) return;
@@ -160,6 +161,8 @@ class NodeHarness {
   std::unique_ptr<Node> node;
   int steps = 0;
   std::string lastStep;
+  // Changes the node's options at every boot (fee limits, …).
+  std::function<void(NodeOptions&)> customize;
 };
 
 }  // namespace sashimono::node::fakes

@@ -68,7 +68,33 @@ TEST(HostConfigReloadTest, ALogLevelIsOneSpdlogKnows) {
   EXPECT_NE(bad.error().message.find("loud"), std::string::npos) << bad.error().message;
 }
 
-TEST(HostConfigReloadTest, OnlyTheOfferAndLogLevelChangeWithoutARestart) {
+TEST(HostConfigReloadTest, FeeLimitsAreReadBoundedAndDefaulted) {
+  auto c = parseHostConfig(example(), "host.json");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->fees, (FeeLimits{1000, 1000}));
+  auto raised =
+      parseHostConfig(withField(example(), "\"maxDrops\": 1000", "\"maxDrops\": 25000"), "host.json");
+  ASSERT_TRUE(raised.ok()) << raised.error().message;
+  EXPECT_EQ(raised->fees.maxDrops, 25000u);
+  auto back = parseHostConfig(renderHostConfig(*raised), "host.json");
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->fees, raised->fees);
+  for (const char* bad : {"\"maxDrops\": 9", "\"maxDrops\": 100000001", "\"maxDrops\": \"1000\""}) {
+    auto r = parseHostConfig(withField(example(), "\"maxDrops\": 1000", bad), "host.json");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("fees.maxDrops"), std::string::npos) << r.error().message;
+  }
+  auto off = parseHostConfig(withField(example(), "\"lowBalanceReplies\": 1000", "\"lowBalanceReplies\": 0"),
+                             "host.json");
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_EQ(off->fees.lowBalanceReplies, 0u);
+  // A file without the section (written before it existed) takes the defaults.
+  auto old = parseHostConfig(withField(example(), "\"fees\":", "\"feesOfAnotherTime\":"), "host.json");
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  EXPECT_EQ(old->fees, FeeLimits{});
+}
+
+TEST(HostConfigReloadTest, OnlyTheOfferLogLevelAndFeesChangeWithoutARestart) {
   auto a = parseHostConfig(example(), "host.json");
   ASSERT_TRUE(a.ok());
   HostConfig b = *a;
@@ -76,6 +102,7 @@ TEST(HostConfigReloadTest, OnlyTheOfferAndLogLevelChangeWithoutARestart) {
   b.offer.instances = 9;
   b.offer.size.memoryMiB = 1024;
   b.logLevel = "debug";
+  b.fees = FeeLimits{5000, 10};
   EXPECT_TRUE(fieldsNeedingRestart(*a, b).empty());
   b.boardUrls.push_back("wss://other.example.com");
   b.userPorts.last = 26001;

@@ -97,5 +97,95 @@ TEST(HostStatusTest, ReadsTheRowTheNodeWrites) {
   EXPECT_FALSE(garbage.board);
 }
 
+TEST(HostStatusTest, RepliesWaitingForFeesNeedAttentionAfterAMinute) {
+  StatusView v = healthy();
+  v.fees = FeesRow{FeeView{10, 5000, 10}, 1000, 2, kNow - 30};
+  EXPECT_TRUE(assessStatus(v, kNow).attention.empty()) << "a spike of a few ledgers";
+  v.fees->waitingSince = kNow - 90;
+  EXPECT_TRUE(
+      mentions(assessStatus(v, kNow),
+               "replies wait for fees: 2 payment(s) unsigned for 90 s, the open-ledger fee 5000 drops is "
+               "above the ceiling of 1000 drops (fees.maxDrops)"));
+  v.fees->waiting = 0;
+  EXPECT_TRUE(assessStatus(v, kNow).attention.empty());
+  v.fees->waiting = 2;
+  v.stopped = true;  // a stopped node's last row: stale, only "stopped" is said
+  EXPECT_FALSE(mentions(assessStatus(v, kNow), "wait for fees"));
+}
+
+TEST(HostStatusTest, ALowOrExhaustedBalanceNeedsAttention) {
+  StatusView v = healthy();
+  FundsRow f;
+  f.state = "ok";
+  f.balance = 1'001'299;
+  f.reserve = 1'000'000;
+  f.spendable = 1299;
+  f.replyCost = 13;
+  f.lowReplies = 100;
+  v.funds = f;
+  EXPECT_TRUE(assessStatus(v, kNow).attention.empty());
+  v.funds->state = "unknown";
+  EXPECT_TRUE(assessStatus(v, kNow).attention.empty());
+  v.funds->state = "low";
+  EXPECT_TRUE(mentions(assessStatus(v, kNow),
+                       "balance low: 1299 drops spendable (balance 1001299, reserve "
+                       "1000000) pay for 99 replies at 13 drops, fewer than 100"));
+  v.funds->state = "exhausted";
+  v.funds->spendable = 3;
+  EXPECT_TRUE(mentions(assessStatus(v, kNow), "cannot pay for a reply: 3 drops spendable"));
+  v.funds->unfunded = true;
+  EXPECT_TRUE(mentions(assessStatus(v, kNow), "the host account is not funded"));
+}
+
+TEST(HostStatusTest, ReadsFeesAndFundsFromTheRow) {
+  FundsRow f;
+  f.state = "low";
+  f.ledger = 321;
+  f.balance = 5'000'000;
+  f.ownerCount = 2;
+  f.reserveBase = 1'000'000;
+  f.reserveIncrement = 200'000;
+  f.reserve = 1'400'000;
+  f.spendable = -7;
+  f.replyCost = 13;
+  f.lowReplies = 1000;
+  const std::string row = R"({"version":"0.1.0","fees":)" +
+                          renderFees(FeesRow{FeeView{10, 12, 11}, 900, 3, 1234}) + R"(,"funds":)" +
+                          renderFunds(f) + "}";
+  StatusView v;
+  readStatusRow(row, 77, v);
+  ASSERT_TRUE(v.fees.has_value());
+  ASSERT_TRUE(v.fees->fee.has_value());
+  EXPECT_EQ(*v.fees->fee, (FeeView{10, 12, 11}));
+  EXPECT_EQ(v.fees->ceiling, 900u);
+  EXPECT_EQ(v.fees->waiting, 3u);
+  EXPECT_EQ(v.fees->waitingSince, 1234);
+  ASSERT_TRUE(v.funds.has_value());
+  EXPECT_EQ(v.funds->state, "low");
+  EXPECT_EQ(v.funds->ledger, 321u);
+  EXPECT_EQ(v.funds->balance, 5'000'000u);
+  EXPECT_EQ(v.funds->ownerCount, 2u);
+  EXPECT_EQ(v.funds->reserveIncrement, 200'000u);
+  EXPECT_EQ(v.funds->reserve, 1'400'000u);
+  EXPECT_EQ(v.funds->spendable, -7);
+  EXPECT_EQ(v.funds->lowReplies, 1000u);
+  // Ill-typed fields are left at their defaults; a row without them has none.
+  StatusView odd;
+  readStatusRow(
+      R"({"fees":{"openLedger":"12","waiting":-1,"waitingSince":"x"},"funds":{"state":5,"balance":-1}})", 1,
+      odd);
+  ASSERT_TRUE(odd.fees.has_value());
+  EXPECT_FALSE(odd.fees->fee.has_value());
+  EXPECT_EQ(odd.fees->waiting, 0u);
+  EXPECT_FALSE(odd.fees->waitingSince.has_value());
+  ASSERT_TRUE(odd.funds.has_value());
+  EXPECT_EQ(odd.funds->state, "unknown");
+  EXPECT_EQ(odd.funds->balance, 0u);
+  StatusView none;
+  readStatusRow(R"({"version":"0.1.0"})", 1, none);
+  EXPECT_FALSE(none.fees.has_value());
+  EXPECT_FALSE(none.funds.has_value());
+}
+
 }  // namespace
 }  // namespace sashimono::node

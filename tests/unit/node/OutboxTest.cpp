@@ -199,5 +199,156 @@ TEST_F(OutboxTest, SealedReplyOpensWithTheTenantKey) {
   EXPECT_FALSE(fakes::openReply(sent()[0].tx, fakes::newEdKey()).has_value());
 }
 
+TEST(OutboxFeeTest, SignsAtTheOpenLedgerFeeWithinTheCeiling) {
+  EXPECT_EQ(feeToSign({10, 12, 10}, 10, 1000), 12u);
+  EXPECT_EQ(feeToSign({10, 1000, 10}, 10, 1000), 1000u);  // at the ceiling: still signed
+  EXPECT_EQ(feeToSign({10, 1001, 10}, 10, 1000), std::nullopt);
+  EXPECT_EQ(feeToSign({20, 5, 10}, 10, 1000), 20u);  // never below the base fee
+  EXPECT_EQ(feeToSign({5, 5, 5}, 10, 1000), 10u);    // nor below the floor
+  EXPECT_EQ(feeToSign({2000, 10, 10}, 10, 1000), std::nullopt);
+}
+
+TEST_F(OutboxTest, FeeAboveTheCeilingSignsNothingUntilItComesDown) {
+  add(10);
+  add(20);
+  board.fees = FeeView{10, 5000, 10};
+  OutboxOptions opts;
+  opts.maxFee = 1000;
+  Outbox o(store(), board, key, opts);
+  for (int i = 0; i < 3; ++i) {
+    auto p = o.pump();
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    EXPECT_EQ(p->signed_, 0u);
+    EXPECT_EQ(p->waitingForFee, 2u);
+    EXPECT_EQ(p->open, 2u);
+    ASSERT_TRUE(p->fee.has_value());
+    EXPECT_EQ(p->fee->openLedger, 5000u);
+    board.close();
+  }
+  EXPECT_EQ(board.submits, 0u);
+  EXPECT_EQ(board.accountCalls, 0u) << "no sequence is needed for what is not signed";
+  for (const auto& e : *store().outbox()) {
+    EXPECT_EQ(e.state, OutboxState::pending);
+    EXPECT_FALSE(e.hash.has_value());
+  }
+  // The fee comes down below the ceiling: signed at the open-ledger fee, not at the ceiling.
+  board.fees = FeeView{10, 300, 10};
+  auto p = o.pump();
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->signed_, 2u);
+  EXPECT_EQ(p->waitingForFee, 0u);
+  for (const auto& e : *store().outbox()) EXPECT_EQ(e.fee, 300u);
+  board.close();
+  ASSERT_TRUE(o.pump().ok());
+  ASSERT_EQ(sent().size(), 2u);
+  for (const auto& t : sent()) EXPECT_EQ(t.tx.fee, 300u);
+  EXPECT_TRUE(store().outbox()->empty());
+}
+
+TEST_F(OutboxTest, ARaisedCeilingSignsAtTheOpenLedgerFee) {
+  add(10);
+  board.fees = FeeView{10, 5000, 10};
+  Outbox o(store(), board, key, {});
+  ASSERT_EQ(o.pump()->waitingForFee, 1u);
+  o.setMaxFee(8000);
+  auto p = o.pump();
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->signed_, 1u);
+  EXPECT_EQ(store().outbox()->front().fee, 5000u);
+  board.close();
+  ASSERT_TRUE(o.pump().ok());
+  ASSERT_EQ(sent().size(), 1u);
+  EXPECT_EQ(sent()[0].tx.fee, 5000u);
+}
+
+TEST_F(OutboxTest, InFlightEntriesKeepTheirBlobWhileTheFeeIsHigh) {
+  add(10);
+  OutboxOptions opts;
+  opts.lastLedgerWindow = 5;
+  Outbox o(store(), board, key, opts);
+  ASSERT_TRUE(o.pump().ok());
+  const auto first = store().outbox()->front();
+  ASSERT_TRUE(first.hash.has_value());
+  // The network gets busy before it validates: the blob at 12 drops no longer gets in.
+  board.fees = FeeView{10, 5000, 10};
+  add(20);
+  std::size_t resubmitted = 0;
+  for (int i = 0; i < 3; ++i) {
+    board.close();
+    auto p = o.pump();
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    EXPECT_EQ(p->signed_, 0u);
+    EXPECT_EQ(p->resigned, 0u);
+    EXPECT_EQ(p->waitingForFee, 1u) << "only the new entry waits";
+    resubmitted += p->resubmitted;
+    const auto entries = *store().outbox();
+    ASSERT_EQ(entries.size(), 2u);
+    EXPECT_EQ(*entries[0].hash, *first.hash) << "an in-flight blob is never replaced";
+    EXPECT_FALSE(entries[1].hash.has_value());
+  }
+  EXPECT_EQ(resubmitted, 3u);
+  EXPECT_TRUE(sent().empty());
+  // Back to normal before its LastLedgerSequence: the same blob validates, the other is signed.
+  board.fees = FeeView{10, 12, 10};
+  board.close();
+  auto p = o.pump();
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->confirmed, 1u);
+  EXPECT_EQ(p->signed_, 1u);
+  board.close();
+  ASSERT_TRUE(o.pump().ok());
+  ASSERT_EQ(sent().size(), 2u);
+  EXPECT_EQ(sent()[0].tx.hash, *first.hash);
+  EXPECT_EQ(sent()[1].tx.sequence, *first.sequence + 1);
+}
+
+TEST_F(OutboxTest, ADeadEntryWaitsForTheFeeBeforeItIsResigned) {
+  add(10);
+  OutboxOptions opts;
+  opts.lastLedgerWindow = 2;
+  Outbox o(store(), board, key, opts);
+  ASSERT_TRUE(o.pump().ok());
+  const auto first = store().outbox()->front();
+  board.fees = FeeView{10, 5000, 10};
+  for (int i = 0; i < 3; ++i) {  // past its LastLedgerSequence without getting in
+    board.close();
+    ASSERT_TRUE(o.pump().ok());
+  }
+  ASSERT_GT(board.ledger(), *first.lastLedger);
+  auto p = o.pump();
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->waitingForFee, 1u);
+  EXPECT_EQ(p->resigned, 0u);
+  EXPECT_EQ(*store().outbox()->front().hash, *first.hash);
+  // Known dead: the waiting entry is not looked up again at every pass.
+  const auto lookups = board.lookups;
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(o.pump()->waitingForFee, 1u);
+  EXPECT_EQ(board.lookups, lookups);
+  board.fees = FeeView{10, 200, 10};
+  p = o.pump();
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->resigned, 1u);
+  const auto second = store().outbox()->front();
+  EXPECT_NE(*second.hash, *first.hash);
+  EXPECT_EQ(*second.sequence, *first.sequence);
+  EXPECT_EQ(second.fee, 200u);
+  board.close();
+  ASSERT_TRUE(o.pump().ok());
+  ASSERT_EQ(sent().size(), 1u);
+  EXPECT_EQ(sent()[0].tx.hash, *second.hash);
+  EXPECT_TRUE(store().outbox()->empty());
+}
+
+TEST_F(OutboxTest, AnUnknownFeeSignsNothing) {
+  add(10);
+  board.feeDown = true;
+  Outbox o(store(), board, key, {});
+  EXPECT_FALSE(o.pump().ok());
+  EXPECT_EQ(store().outbox()->front().state, OutboxState::pending);
+  EXPECT_EQ(board.submits, 0u);
+  board.feeDown = false;
+  EXPECT_EQ(o.pump()->signed_, 1u);
+}
+
 }  // namespace
 }  // namespace sashimono::node
