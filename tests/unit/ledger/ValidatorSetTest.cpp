@@ -1,5 +1,7 @@
 #include "sashimono/ledger/ValidatorSet.h"
 
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "ValidatorFixture.h"
@@ -24,8 +26,17 @@ struct Validators {
           keyPair(i % 2 == 0 ? KeyType::ed25519 : KeyType::secp256k1, static_cast<std::uint8_t>(i + 1)));
     }
   }
-  static crypto::KeyPair signing(std::size_t i, std::uint8_t generation) {
-    return keyPair(KeyType::secp256k1, static_cast<std::uint8_t>(100 + i * 10 + generation));
+  // Derived once (secp256k1 derivation is slow next to signing).
+  static const crypto::KeyPair& signing(std::size_t i, std::uint8_t generation) {
+    static std::map<std::pair<std::size_t, std::uint8_t>, crypto::KeyPair> cache;
+    auto it = cache.find({i, generation});
+    if (it == cache.end()) {
+      it = cache
+               .emplace(std::pair{i, generation},
+                        keyPair(KeyType::secp256k1, static_cast<std::uint8_t>(100 + i * 10 + generation)))
+               .first;
+    }
+    return it->second;
   }
   std::vector<crypto::PublicKey> keys() const {
     std::vector<crypto::PublicKey> k;
@@ -33,7 +44,7 @@ struct Validators {
     return k;
   }
   core::Bytes manifest(std::size_t i, std::uint8_t generation, std::uint32_t seq) const {
-    const auto s = signing(i, generation);
+    const auto& s = signing(i, generation);
     return makeManifest(masters[i], &s, seq);
   }
 };
