@@ -186,7 +186,10 @@ ValidatorSet::Round& ValidatorSet::roundFor(std::uint32_t seq) {
     }
     rounds_.erase(victim);
   }
-  return rounds_[seq];
+  Round& round = rounds_[seq];
+  // A round dropped after it was validated keeps its verdict: no second "newly validated".
+  if (auto v = validated_.find(seq); v != validated_.end()) round.validated = v->second;
+  return round;
 }
 
 void ValidatorSet::markValidated(std::uint32_t seq, const crypto::Hash256& hash) {
