@@ -19,6 +19,11 @@
 // first); kWindow validated hashes are remembered; kMaxRetiredKeys superseded signing keys per
 // validator are remembered (to tell "stale" from "untrusted").
 //
+// The signature is checked only when it matters: a validation that cannot count whatever its
+// signature (untrusted or stale key, wrongNetwork, notFull, outOfWindow, duplicate) is reported
+// as such without spending an ECDSA verification (about 0.4 ms with OpenSSL); a vote that
+// counts, and the evidence of a conflict, are always verified first.
+//
 // Signing times are not checked against a clock (the set is pure); callers that care compare
 // ValidationOutcome::signingTime with their own.
 //
