@@ -43,6 +43,10 @@ std::string renderPing() {
   return render("ping", [](Writer&) {});
 }
 
+std::string renderManifest(const std::string& nodePublicKey) {
+  return render("manifest", [&](Writer& w) { str(w, "public_key", nodePublicKey); });
+}
+
 std::string renderAccountInfo(const std::string& account, bool validated) {
   return render("account_info", [&](Writer& w) {
     str(w, "account", account);

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 
+#include "sashimono/core/Base64.h"
 #include "sashimono/core/Bytes.h"
 #include "sashimono/core/Log.h"
 #include "sashimono/statefs/ControlProtocol.h"
@@ -269,9 +270,9 @@ class StatefsStateRounds final : public StateRounds {
     auto req = statefs::decodeSyncRequest(request);
     if (!req.ok()) return req.error();
     std::lock_guard lock(answersMu_);  // its own connection: any thread, beside the round engine
-    auto a = answers_.ask("sync answer " + statefs::encodeBase64(request));
+    auto a = answers_.ask("sync answer " + core::encodeBase64(request));
     if (!a.ok()) return refusal(*req, a.error().message);
-    auto bytes = statefs::decodeBase64(*a);
+    auto bytes = core::decodeBase64(*a);
     if (!bytes.ok()) return refusal(*req, "the state filesystem's answer is not base64");
     return bytes;
   }
@@ -280,13 +281,13 @@ class StatefsStateRounds final : public StateRounds {
                             statefs::SyncResult* counts) override {
     if (open_) return core::Error("state sync: a round is open (sync runs between rounds)");
     auto a = client_.ask("sync to " + core::toHexLower(target), [&fetch](std::string_view need) {
-      auto request = statefs::decodeBase64(need);
+      auto request = core::decodeBase64(need);
       if (!request.ok()) return std::string("fail the state filesystem's request is not base64");
       auto response = fetch(*request);
       if (!response.ok()) return "fail " + printable(response.error().message);
       if (response->size() > statefs::kMaxSyncResponseBytes)
         return std::string("fail the peer's response is larger than any sync message");
-      return "have " + statefs::encodeBase64(*response);
+      return "have " + core::encodeBase64(*response);
     });
     if (!a.ok()) return a.error();
     statefs::SyncResult r;

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "ControlState.h"
+#include "sashimono/core/Base64.h"
 #include "sashimono/core/Bytes.h"
 #include "sashimono/statefs/SyncSource.h"
 
@@ -56,7 +57,7 @@ class RoundSyncSource final : public TreeSyncSource {
 
 core::Result<std::string> answerRequest(ControlState& s, std::string_view args) {
   SASHI_TRY(notSyncing(s, "sync answer"));
-  auto bytes = decodeBase64(args);
+  auto bytes = core::decodeBase64(args);
   if (!bytes.ok()) return bytes.error().context("sync answer");
   auto request = decodeSyncRequest(*bytes);
   if (!request.ok()) return request.error().context("sync answer");
@@ -95,7 +96,7 @@ core::Result<std::string> answerRequest(ControlState& s, std::string_view args) 
   if (!refused.ok()) return refused.error();
   auto out = encodeSyncResponse(response);
   if (!out.ok()) return out.error().context("sync answer");
-  return encodeBase64(*out);
+  return core::encodeBase64(*out);
 }
 
 core::Result<crypto::Hash256> parseRoot(std::string_view text) {
@@ -115,10 +116,10 @@ core::Result<crypto::Hash256> parseRoot(std::string_view text) {
 
 // One request to the client's peer: "need <base64>", answered "have <base64>" or "fail <text>".
 core::Result<core::Bytes> fetch(ControlDialog& dialog, const core::Bytes& request) {
-  auto line = dialog.exchange("need " + encodeBase64(request));
+  auto line = dialog.exchange("need " + core::encodeBase64(request));
   if (!line.ok()) return line.error();
   if (line->rfind("have ", 0) == 0) {
-    auto bytes = decodeBase64(std::string_view(*line).substr(5));
+    auto bytes = core::decodeBase64(std::string_view(*line).substr(5));
     if (!bytes.ok()) return bytes.error().context("the client's answer");
     return bytes;
   }

@@ -60,13 +60,13 @@ struct Fixture {
 };
 
 void checkBase64(std::string_view text, core::ByteView in) {
-  auto d = decodeBase64(text);
+  auto d = core::decodeBase64(text);
   if (!d.ok()) {
     if (d.error().message.rfind("base64: ", 0) != 0)
       fail("base64 refusal without its prefix", in, d.error().message);
     return;
   }
-  if (encodeBase64(*d) != text) fail("base64 is not canonical", in, encodeBase64(*d));
+  if (core::encodeBase64(*d) != text) fail("base64 is not canonical", in, core::encodeBase64(*d));
 }
 
 }  // namespace
@@ -84,7 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (answer != "ok\n" && answer.rfind("ok ", 0) != 0 && answer.rfind("error ", 0) != 0)
     fail("answer is neither ok nor error", in, answer);
   if (line.rfind("sync answer ", 0) == 0 && answer.rfind("ok ", 0) == 0) {
-    auto bytes = decodeBase64(std::string_view(answer).substr(3, answer.size() - 4));
+    auto bytes = core::decodeBase64(std::string_view(answer).substr(3, answer.size() - 4));
     if (!bytes.ok() || !decodeSyncResponse(*bytes).ok()) fail("sync answer is not a response", in, answer);
   }
   if (line.rfind("sync to ", 0) == 0) {

@@ -41,6 +41,8 @@ std::string renderAccountTx(const AccountTxQuery& q);
 // accounts: empty for none; ledger: add the "ledger" stream.
 std::string renderSubscribe(const std::string& account, bool ledger);
 std::string renderPing();
+// {"command":"manifest","public_key":"n…"}: the server's current manifest for a validator key.
+std::string renderManifest(const std::string& nodePublicKey);
 
 // `{"id":N,` + the request without its opening brace. Returns empty if `request` is not an object text.
 std::string withId(std::uint64_t id, const std::string& request);

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include "sashimono/core/Base64.h"
 #include "sashimono/core/Bytes.h"
 #include "sashimono/core/Result.h"
 #include "sashimono/statefs/Sync.h"
@@ -31,21 +32,16 @@ class HashingBackend;
 class RoundBackend;
 class ViewBackend;
 
-// Binary data in a line: standard base64 with padding ("=" to a multiple of 4 characters).
-[[nodiscard]] constexpr std::size_t base64Size(std::size_t bytes) { return (bytes + 2) / 3 * 4; }
-[[nodiscard]] std::string encodeBase64(core::ByteView data);
-// Refuses (with an error) anything but the canonical encoding: a length that is not a multiple
-// of 4, a character outside the alphabet, misplaced padding, or unused bits that are not zero.
-[[nodiscard]] core::Result<core::Bytes> decodeBase64(std::string_view text);
+// Binary data in a line is base64 (core/Base64.h), decoded strictly.
 
 // Bytes of a request, its '\n' included: room for `sync answer <base64 of the largest request>`.
 inline constexpr std::size_t kControlMaxLine = 8192;
-static_assert(kControlMaxLine >= 12 + base64Size(kMaxSyncRequestBytes) + 1);
+static_assert(kControlMaxLine >= 12 + core::base64Size(kMaxSyncRequestBytes) + 1);
 // Bytes of a line a client sends while a dialog waits for it, its '\n' included: `have <base64 of
 // the largest sync response>` (1,632,954 bytes).
-inline constexpr std::size_t kControlMaxReply = 5 + base64Size(kMaxSyncResponseBytes) + 1;
+inline constexpr std::size_t kControlMaxReply = 5 + core::base64Size(kMaxSyncResponseBytes) + 1;
 // Bytes of the longest answer line the daemon sends: `ok <base64 of the largest response>`.
-inline constexpr std::size_t kControlMaxAnswer = 3 + base64Size(kMaxSyncResponseBytes) + 1;
+inline constexpr std::size_t kControlMaxAnswer = 3 + core::base64Size(kMaxSyncResponseBytes) + 1;
 // How long a dialog waits for its client's reply.
 inline constexpr std::chrono::milliseconds kControlDialogTimeout = std::chrono::seconds(120);
 

@@ -1,10 +1,9 @@
-// Base64 for binary data in control lines (ControlProtocol.h): standard alphabet, padded, and
-// decoded strictly so that each value has exactly one encoding.
+#include "sashimono/core/Base64.h"
+
 #include <array>
+#include <cstdint>
 
-#include "sashimono/statefs/ControlProtocol.h"
-
-namespace sashimono::statefs {
+namespace sashimono::core {
 
 namespace {
 
@@ -18,11 +17,11 @@ constexpr std::array<std::int8_t, 256> decodeTable() {
 }
 constexpr auto kDecode = decodeTable();
 
-core::Error bad(const std::string& what) { return core::Error("base64: " + what); }
+Error bad(const std::string& what) { return Error("base64: " + what); }
 
 }  // namespace
 
-std::string encodeBase64(core::ByteView data) {
+std::string encodeBase64(ByteView data) {
   std::string out(base64Size(data.size()), '=');
   char* o = out.data();
   const std::uint8_t* in = data.data();
@@ -44,11 +43,11 @@ std::string encodeBase64(core::ByteView data) {
   return out;
 }
 
-core::Result<core::Bytes> decodeBase64(std::string_view text) {
+Result<Bytes> decodeBase64(std::string_view text) {
   if (text.size() % 4 != 0) return bad("length " + std::to_string(text.size()) + " is not a multiple of 4");
-  if (text.empty()) return core::Bytes{};
+  if (text.empty()) return Bytes{};
   const std::size_t pad = text.back() != '=' ? 0 : text[text.size() - 2] == '=' ? 2 : 1;
-  core::Bytes out(text.size() / 4 * 3 - pad);
+  Bytes out(text.size() / 4 * 3 - pad);
   std::uint8_t* o = out.data();
   const auto* in = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t full = text.size() / 4 - 1;  // groups before the last, which may be padded
@@ -79,4 +78,4 @@ core::Result<core::Bytes> decodeBase64(std::string_view text) {
   return out;
 }
 
-}  // namespace sashimono::statefs
+}  // namespace sashimono::core
