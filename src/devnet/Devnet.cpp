@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
 #include <spdlog/spdlog.h>
 
 #include "sashimono/ledger/LedgerRanges.h"
@@ -11,6 +15,48 @@ namespace sashimono::devnet {
 
 using core::Error;
 using core::Result;
+
+namespace {
+// <dataDir>/validator.json: what a host config needs to trust this devnet's validator. Replaced
+// atomically (written aside, then renamed).
+core::Status writeValidatorFile(const std::string& dataDir, const ValidatorManifest& m,
+                                std::uint32_t networkId) {
+  rapidjson::StringBuffer buf;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("master_key");
+  w.String(encodeNodePublic(m.masterKey).c_str());
+  w.Key("signing_key");
+  w.String(encodeNodePublic(m.signingKey).c_str());
+  w.Key("manifest");
+  w.String(base64Encode(m.serialized).c_str());
+  w.Key("seq");
+  w.Uint(m.sequence);
+  w.Key("network_id");
+  w.Uint(networkId);
+  w.EndObject();
+  const auto path = std::filesystem::path(dataDir) / "validator.json";
+  const auto tmp = std::filesystem::path(dataDir) / "validator.json.tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << buf.GetString() << "\n";
+    f.close();
+    if (!f) return Error("writing " + tmp.string());
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Error("renaming " + tmp.string() + " to " + path.string() + ": " + ec.message(), ec.value());
+  return {};
+}
+
+std::optional<std::uint32_t> parseNetworkId(const std::string& s) {
+  if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  auto n = std::stoull(s);
+  if (n > 0xFFFFFFFFull) return std::nullopt;
+  return static_cast<std::uint32_t>(n);
+}
+}  // namespace
 
 Result<std::unique_ptr<Devnet>> Devnet::open(const DevnetOptions& options) {
   std::unique_ptr<Devnet> d(new Devnet());
@@ -32,6 +78,31 @@ Result<std::unique_ptr<Devnet>> Devnet::open(const DevnetOptions& options) {
     }
     seedText = **storedSeed;
   }
+  SASHI_TRY(d->setOpenLedgerFee(options.openLedgerFee));
+  if (*last) {
+    auto storedNet = d->store_->meta("network_id");
+    if (!storedNet.ok()) return storedNet.error();
+    std::uint32_t stored = kNetworkId;  // chains from before the network id was stored
+    if (*storedNet) {
+      auto n = parseNetworkId(**storedNet);
+      if (!n) return Error("the data directory " + options.dataDir + " holds an unreadable network id");
+      stored = *n;
+    }
+    if (options.networkId && *options.networkId != stored) {
+      return Error("the data directory " + options.dataDir + " holds a chain of network id " +
+                   std::to_string(stored) + ", not " + std::to_string(*options.networkId) +
+                   "; use network id " + std::to_string(stored) + ", or a new data directory");
+    }
+    d->networkId_ = stored;
+  } else {
+    d->networkId_ = options.networkId.value_or(kNetworkId);
+  }
+
+  auto validator = Validator::loadOrCreate(*d->store_, options.validatorKeyType);
+  if (!validator.ok()) return validator.error();
+  d->validator_.emplace(std::move(*validator));
+  d->validatorMasterKey_ = encodeNodePublic(d->validator_->masterKey());
+
   if (seedText.empty()) seedText = crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::ed25519));
   auto key = crypto::KeyPair::fromSeed(seedText);
   if (!key.ok()) return key.error().context("genesis seed");
@@ -49,6 +120,7 @@ Result<std::unique_ptr<Devnet>> Devnet::open(const DevnetOptions& options) {
   } else {
     auto [engine, genesis] = Engine::genesis(d->genesisAccount_, rippleNow());
     SASHI_TRY(d->store_->setMeta("genesis_seed", seedText));
+    SASHI_TRY(d->store_->setMeta("network_id", std::to_string(d->networkId_)));
     auto st = d->store_->commit(genesis);
     if (!st.ok()) return st.error().context("writing the genesis ledger");
     d->validated_ = genesis.header;
@@ -56,6 +128,7 @@ Result<std::unique_ptr<Devnet>> Devnet::open(const DevnetOptions& options) {
     d->engine_.emplace(std::move(engine));
     spdlog::info("devnet: new chain, genesis account {}", crypto::encodeAddress(d->genesisAccount_));
   }
+  SASHI_TRY(writeValidatorFile(options.dataDir, d->validator_->manifest(), d->networkId_));
   return d;
 }
 
@@ -96,6 +169,7 @@ Result<SubmitResult> Devnet::submit(core::ByteView blob) {
   auto tx = ledger::decodeTransaction(blob);
   if (!tx.ok()) return Error::withCode("invalidTransaction", tx.error().message);
   SubmitResult r;
+  r.result = Ter::tesSUCCESS;
   if (auto st = ledger::verifySignature(*tx); !st.ok()) {
     // The ledger's signature check fails with one of these results, named as the engine does.
     const auto failed = [&](Ter t) { return st.error().code == terName(t); };
@@ -115,10 +189,22 @@ Result<SubmitResult> Devnet::submit(core::ByteView blob) {
     return r;
   }
   r.tx = std::move(*tx);
+  // rippled's preflight0 (NetworkID), then the fee the open ledger asks.
+  const std::optional<std::uint32_t>& txNetwork = r.tx.networkId;
+  if (networkId_ <= kMaxLegacyNetworkId) {
+    if (txNetwork) r.result = Ter::telNETWORK_ID_MAKES_TX_NON_CANONICAL;
+  } else if (!txNetwork) {
+    r.result = Ter::telREQUIRES_NETWORK_ID;
+  } else if (*txNetwork != networkId_) {
+    r.result = Ter::telWRONG_NETWORK;
+  }
+  if (r.result == Ter::tesSUCCESS && r.tx.fee < openLedgerFee()) r.result = Ter::telINSUF_FEE_P;
   std::lock_guard lock(stateMu_);
-  auto out = engine_->apply(r.tx, blob);
-  r.result = out.result;
-  r.included = out.included;
+  if (r.result == Ter::tesSUCCESS) {
+    auto out = engine_->apply(r.tx, blob);
+    r.result = out.result;
+    r.included = out.included;
+  }
   r.openSeq = engine_->openSeq();
   r.validatedSeq = validated_.seq;
   const AccountRoot* a = engine_->account(r.tx.account);
@@ -148,6 +234,7 @@ Result<LedgerHeader> Devnet::closeLedger() {
     validated_ = closed.header;
     for (const auto& a : closed.modified) validatedAccounts_[a.id] = a;
   }
+  publishValidation(closed.header);
   if (!subs_.empty()) {
     std::vector<StoredTx> txs;
     std::vector<std::vector<crypto::AccountId>> affected;
@@ -165,7 +252,7 @@ Result<LedgerHeader> Devnet::closeLedger() {
       txs.push_back(std::move(s));
       affected.push_back(std::move(t.affected));
     }
-    subs_.publish(closed.header, completeLedgers(), txs, affected);
+    subs_.publish(closed.header, completeLedgers(), txs, affected, networkId_);
   }
   auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
   spdlog::debug(
@@ -173,6 +260,49 @@ Result<LedgerHeader> Devnet::closeLedger() {
       closed.header.seq, closed.header.txCount, ms(t1 - t0), ms(t2 - t1),
       ms(std::chrono::steady_clock::now() - t2));
   return closed.header;
+}
+
+void Devnet::publishValidation(const LedgerHeader& header) {
+  Result<SignedValidation> v = Error("no validator");
+  {
+    std::lock_guard lock(validatorMu_);
+    v = validator_->sign(header, rippleNow(), networkId_);
+  }
+  if (!v.ok()) {
+    spdlog::error("devnet: signing the validation of ledger {}: {}", header.seq, v.error().message);
+    return;
+  }
+  subs_.publishValidation([&v](int apiVersion) { return renderValidationMessage(*v, apiVersion); });
+}
+
+Result<ValidatorManifest> Devnet::rotateValidatorKey() {
+  std::lock_guard closeLock(closeMu_);  // no validation is being signed meanwhile
+  ValidatorManifest m;
+  {
+    std::lock_guard lock(validatorMu_);
+    SASHI_TRY(validator_->rotate(*store_));
+    m = validator_->manifest();
+  }
+  spdlog::info("devnet: validator signing key rotated to {} (manifest {})", encodeNodePublic(m.signingKey),
+               m.sequence);
+  if (auto st = writeValidatorFile(options_.dataDir, m, networkId_); !st.ok())
+    spdlog::error("devnet: {}", st.error().message);
+  subs_.publishManifest([&m] { return renderManifestMessage(m); });
+  return m;
+}
+
+ValidatorManifest Devnet::validatorManifest() const {
+  std::lock_guard lock(validatorMu_);
+  return validator_->manifest();
+}
+
+core::Status Devnet::setOpenLedgerFee(std::uint64_t drops) {
+  if (drops < kBaseFee || drops > kMaxOpenLedgerFee) {
+    return Error("the open ledger fee must be " + std::to_string(kBaseFee) + " to " +
+                 std::to_string(kMaxOpenLedgerFee) + " drops, not " + std::to_string(drops));
+  }
+  openLedgerFee_.store(drops, std::memory_order_relaxed);
+  return {};
 }
 
 std::string Devnet::genesisAddress() const { return crypto::encodeAddress(genesisAccount_); }

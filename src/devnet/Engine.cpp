@@ -75,7 +75,6 @@ const AccountRoot* Engine::account(const crypto::AccountId& id) const {
 }
 
 Ter Engine::preflight(const ledger::DecodedTx& tx) const {
-  if (tx.networkId && *tx.networkId != kNetworkId) return Ter::telWRONG_NETWORK;
   if (tx.ticketSequence) return Ter::tefNO_TICKET;  // tickets are not supported by the devnet
   if (tx.fee > kGenesisDrops) return Ter::temBAD_FEE;
   if (tx.type == ledger::txtype::kPayment) {

@@ -28,6 +28,11 @@ Out accountTx(Devnet& node, const RequestContext& ctx, JsonWriter& out);
 Out submit(Devnet& node, const RequestContext& ctx, JsonWriter& out);
 Out tx(Devnet& node, const RequestContext& ctx, JsonWriter& out);
 
+// Validator and load (HandlersNetwork.cpp)
+Out manifest(Devnet& node, const RequestContext& ctx, JsonWriter& out);
+Out validatorRotate(Devnet& node, const RequestContext& ctx, JsonWriter& out);
+Out feeSet(Devnet& node, const RequestContext& ctx, JsonWriter& out);
+
 // Streams (HandlersSubscribe.cpp)
 Out subscribe(Devnet& node, const RequestContext& ctx, JsonWriter& out);
 Out unsubscribe(Devnet& node, const RequestContext& ctx, JsonWriter& out);

@@ -170,7 +170,7 @@ Out accountTx(Devnet& node, const RequestContext& ctx, JsonWriter& out) {
   out.Key("transactions");
   out.StartArray();
   for (const auto& t : page->txs) {
-    if (auto st = writeAccountTxEntry(out, t, ctx.apiVersion, r.binary); !st.ok())
+    if (auto st = writeAccountTxEntry(out, t, ctx.apiVersion, r.binary, node.networkId()); !st.ok())
       return RpcError::internal(st.error().message);
   }
   out.EndArray();

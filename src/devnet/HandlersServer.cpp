@@ -1,4 +1,5 @@
 // server_info, server_state, fee, ping, random, ledger, ledger_current, ledger_closed, ledger_accept.
+#include <algorithm>
 #include <chrono>
 
 #include "Handlers.h"
@@ -32,17 +33,22 @@ void writeServerCommon(Devnet& node, JsonWriter& out, bool state) {
   putD(out, state ? "converge_time" : "converge_time_s", 0.0);
   putU(out, "proposers", 0);
   out.EndObject();
+  // A busy network's fee escalation shows in the load factor (xrpl.js autofill multiplies by it).
+  const std::uint64_t openFee = node.openLedgerFee();
   if (state) {
     putU(out, "load_base", 256);
-    putU(out, "load_factor", 256);
-  } else {
+    putU(out, "load_factor", openFee * 256 / kBaseFee);
+  } else if (openFee == kBaseFee) {
     putU(out, "load_factor", 1);
+  } else {
+    putD(out, "load_factor", static_cast<double>(openFee) / static_cast<double>(kBaseFee));
   }
-  putU(out, "network_id", kNetworkId);
+  putU(out, "network_id", node.networkId());
   put(out, "peer_disconnects", "0");
   put(out, "peer_disconnects_resources", "0");
   putU(out, "peers", 0);
   put(out, "pubkey_node", "n9devnet");
+  put(out, "pubkey_validator", node.validatorMasterKey());
   put(out, "server_state", "full");
   putU(out, "uptime", uptimeSeconds(node));
   out.Key("validated_ledger");
@@ -65,7 +71,7 @@ void writeServerCommon(Devnet& node, JsonWriter& out, bool state) {
   }
   putU(out, "seq", v.seq);
   out.EndObject();
-  putU(out, "validation_quorum", 0);
+  putU(out, "validation_quorum", 1);
 }
 
 void writeHeader(JsonWriter& out, const LedgerHeader& h, int apiVersion) {
@@ -118,26 +124,32 @@ Out serverState(Devnet& node, const RequestContext&, JsonWriter& out) {
 }
 
 Out fee(Devnet& node, const RequestContext&, JsonWriter& out) {
-  const std::string base = std::to_string(kBaseFee);
+  // Busy (open ledger fee above the base fee): the open ledger and the queue are full, so the
+  // queue's minimum is the open ledger fee too.
+  const std::uint64_t openFee = node.openLedgerFee();
+  const bool busy = openFee > kBaseFee;
+  const std::uint64_t median = std::max<std::uint64_t>(5000, openFee);
+  const auto level = [](std::uint64_t drops) { return std::to_string(drops * 256 / kBaseFee); };
+  constexpr const char* kMaxQueue = "20000";
   put(out, "current_ledger_size", std::to_string(node.openTxCount()));
-  put(out, "current_queue_size", "0");
+  put(out, "current_queue_size", busy ? kMaxQueue : "0");
   out.Key("drops");
   out.StartObject();
-  put(out, "base_fee", base);
-  put(out, "median_fee", "5000");
-  put(out, "minimum_fee", base);
-  put(out, "open_ledger_fee", base);
+  put(out, "base_fee", std::to_string(kBaseFee));
+  put(out, "median_fee", std::to_string(median));
+  put(out, "minimum_fee", std::to_string(openFee));
+  put(out, "open_ledger_fee", std::to_string(openFee));
   out.EndObject();
   put(out, "expected_ledger_size", "1000000");
   putU(out, "ledger_current_index", node.openSeq());
   out.Key("levels");
   out.StartObject();
-  put(out, "median_level", "128000");
-  put(out, "minimum_level", "256");
-  put(out, "open_ledger_level", "256");
+  put(out, "median_level", level(median));
+  put(out, "minimum_level", level(openFee));
+  put(out, "open_ledger_level", level(openFee));
   put(out, "reference_level", "256");
   out.EndObject();
-  put(out, "max_queue_size", "20000");
+  put(out, "max_queue_size", kMaxQueue);
   return std::nullopt;
 }
 

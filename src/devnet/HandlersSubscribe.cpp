@@ -20,9 +20,12 @@ Out parseChange(const RequestContext& ctx, Subscriptions::Change& c) {
         c.ledger = true;
       } else if (name == "transactions") {
         c.transactions = true;
-      } else if (name == "server" || name == "transactions_proposed" || name == "validations" ||
-                 name == "consensus" || name == "peer_status" || name == "manifests" ||
-                 name == "book_changes") {
+      } else if (name == "validations") {
+        c.validations = true;
+      } else if (name == "manifests") {
+        c.manifests = true;
+      } else if (name == "server" || name == "transactions_proposed" || name == "consensus" ||
+                 name == "peer_status" || name == "book_changes") {
         // Accepted; a single standalone node never produces these events.
       } else {
         return RpcError::malformedStream();

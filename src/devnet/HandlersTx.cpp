@@ -34,7 +34,7 @@ Out submit(Devnet& node, const RequestContext& ctx, JsonWriter& out) {
   putI(out, "engine_result_code", terCode(r->result));
   put(out, "engine_result_message", terMessage(r->result));
   put(out, "kept", included);
-  put(out, "open_ledger_cost", std::to_string(kBaseFee));
+  put(out, "open_ledger_cost", std::to_string(node.openLedgerFee()));
   put(out, "queued", false);
   put(out, "tx_blob", hex);
   out.Key("tx_json");
@@ -61,7 +61,7 @@ Out tx(Devnet& node, const RequestContext& ctx, JsonWriter& out) {
   auto found = node.store().tx(hash);
   if (!found.ok()) return RpcError::internal(found.error().message);
   if (!*found) return RpcError::txnNotFound();
-  if (auto st = writeTxResult(out, **found, ctx.apiVersion, binary); !st.ok())
+  if (auto st = writeTxResult(out, **found, ctx.apiVersion, binary, node.networkId()); !st.ok())
     return RpcError::internal(st.error().message);
   return std::nullopt;
 }

@@ -16,16 +16,18 @@ namespace sashimono::devnet {
 
 namespace {
 
-constexpr std::array<HandlerInfo, 17> kHandlers = {{
+constexpr std::array<HandlerInfo, 20> kHandlers = {{
     {"account_info", &handlers::accountInfo, false},
     {"account_lines", &handlers::accountLines, false},
     {"account_objects", &handlers::accountObjects, false},
     {"account_tx", &handlers::accountTx, false},
     {"fee", &handlers::fee, false},
+    {"fee_set", &handlers::feeSet, true},
     {"ledger", &handlers::ledger, false},
     {"ledger_accept", &handlers::ledgerAccept, true},
     {"ledger_closed", &handlers::ledgerClosed, false},
     {"ledger_current", &handlers::ledgerCurrent, false},
+    {"manifest", &handlers::manifest, false},
     {"ping", &handlers::ping, false},
     {"server_info", &handlers::serverInfo, false},
     {"server_state", &handlers::serverState, false},
@@ -33,6 +35,7 @@ constexpr std::array<HandlerInfo, 17> kHandlers = {{
     {"subscribe", &handlers::subscribe, false},
     {"tx", &handlers::tx, false},
     {"unsubscribe", &handlers::unsubscribe, false},
+    {"validator_rotate", &handlers::validatorRotate, true},
     {"random", &handlers::random, false},
 }};
 

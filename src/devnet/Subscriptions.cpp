@@ -16,6 +16,8 @@ void Subscriptions::subscribe(const std::shared_ptr<net::WsSession>& session, in
   s.apiVersion = apiVersion;
   s.ledger = s.ledger || c.ledger;
   s.transactions = s.transactions || c.transactions;
+  s.validations = s.validations || c.validations;
+  s.manifests = s.manifests || c.manifests;
   s.accounts.insert(c.accounts.begin(), c.accounts.end());
 }
 
@@ -25,6 +27,8 @@ void Subscriptions::unsubscribe(std::uint64_t sessionId, const Change& c) {
   if (it == subs_.end()) return;
   if (c.ledger) it->second.ledger = false;
   if (c.transactions) it->second.transactions = false;
+  if (c.validations) it->second.validations = false;
+  if (c.manifests) it->second.manifests = false;
   for (const auto& a : c.accounts) it->second.accounts.erase(a);
 }
 
@@ -38,9 +42,45 @@ bool Subscriptions::empty() const {
   return subs_.empty();
 }
 
+std::vector<std::pair<std::shared_ptr<net::WsSession>, int>> Subscriptions::sessionsWanting(
+    bool Sub::*stream) {
+  std::vector<std::pair<std::shared_ptr<net::WsSession>, int>> out;
+  std::lock_guard lock(mu_);
+  for (auto it = subs_.begin(); it != subs_.end();) {
+    auto s = it->second.session.lock();
+    if (!s || !s->isOpen()) {
+      it = subs_.erase(it);
+      continue;
+    }
+    if (it->second.*stream) out.emplace_back(std::move(s), it->second.apiVersion);
+    ++it;
+  }
+  return out;
+}
+
+void Subscriptions::publishValidation(const std::function<std::string(int apiVersion)>& render) {
+  auto targets = sessionsWanting(&Sub::validations);
+  std::shared_ptr<const std::string> msg[3];
+  for (auto& [session, apiVersion] : targets) {
+    int slot = apiVersion >= 2 ? 2 : 1;
+    if (!msg[slot]) msg[slot] = std::make_shared<const std::string>(render(slot));
+    session->send(msg[slot]);
+  }
+}
+
+void Subscriptions::publishManifest(const std::function<std::string()>& render) {
+  auto targets = sessionsWanting(&Sub::manifests);
+  std::shared_ptr<const std::string> msg;
+  for (auto& [session, apiVersion] : targets) {
+    if (!msg) msg = std::make_shared<const std::string>(render());
+    session->send(msg);
+  }
+}
+
 void Subscriptions::publish(const LedgerHeader& h, const std::string& validatedLedgers,
                             const std::vector<StoredTx>& txs,
-                            const std::vector<std::vector<crypto::AccountId>>& affected) {
+                            const std::vector<std::vector<crypto::AccountId>>& affected,
+                            std::uint32_t networkId) {
   struct Target {
     std::shared_ptr<net::WsSession> session;
     int apiVersion;
@@ -117,7 +157,7 @@ void Subscriptions::publish(const LedgerHeader& h, const std::string& validatedL
       if (!wants) continue;
       int slot = t.apiVersion >= 2 ? 2 : 1;
       if (!msg[slot]) {
-        auto text = renderTransactionMessage(txs[i], t.apiVersion);
+        auto text = renderTransactionMessage(txs[i], t.apiVersion, networkId);
         if (!text.ok()) {
           spdlog::error("devnet: rendering transaction message: {}", text.error().message);
           break;

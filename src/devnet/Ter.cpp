@@ -13,7 +13,14 @@ Info info(Ter t) {
     case Ter::telINSUF_FEE_P:
       return {"telINSUF_FEE_P", "Fee insufficient."};
     case Ter::telWRONG_NETWORK:
-      return {"telWRONG_NETWORK", "Transaction specifies the wrong NetworkID."};
+      return {"telWRONG_NETWORK",
+              "Transaction specifies a Network ID that differs from that of the local node."};
+    case Ter::telREQUIRES_NETWORK_ID:
+      return {"telREQUIRES_NETWORK_ID",
+              "Transactions submitted to this node/network must include a correct NetworkID field."};
+    case Ter::telNETWORK_ID_MAKES_TX_NON_CANONICAL:
+      return {"telNETWORK_ID_MAKES_TX_NON_CANONICAL",
+              "Transactions submitted to this node/network must NOT include a NetworkID field."};
     case Ter::temMALFORMED:
       return {"temMALFORMED", "Malformed transaction."};
     case Ter::temBAD_AMOUNT:

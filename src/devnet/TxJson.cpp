@@ -32,6 +32,12 @@ std::string ctid(std::uint32_t ledgerSeq, std::uint32_t txIndex, std::uint32_t n
   return buf;
 }
 
+namespace {
+void putCtid(JsonWriter& out, const StoredTx& tx, std::uint32_t networkId) {
+  if (networkId <= 0xFFFF) str(out, "ctid", ctid(tx.ledgerSeq, tx.index, networkId));
+}
+}  // namespace
+
 Status writeTxFields(JsonWriter& out, core::ByteView txBlob, int apiVersion) {
   auto doc = ledger::decode(txBlob);
   if (!doc.ok()) return doc.error().context("decoding stored transaction");
@@ -90,7 +96,8 @@ Status writeTxJsonV2(JsonWriter& out, const StoredTx& tx, int apiVersion) {
 
 }  // namespace
 
-Status writeTxResult(JsonWriter& out, const StoredTx& tx, int apiVersion, bool binary) {
+Status writeTxResult(JsonWriter& out, const StoredTx& tx, int apiVersion, bool binary,
+                     std::uint32_t networkId) {
   const std::string hash = core::toHex(tx.hash);
   if (apiVersion >= 2) {
     if (binary) {
@@ -102,7 +109,7 @@ Status writeTxResult(JsonWriter& out, const StoredTx& tx, int apiVersion, bool b
       SASHI_TRY(writeMetaJson(out, tx.meta));
     }
     str(out, "close_time_iso", closeTimeIso(tx.closeTime));
-    str(out, "ctid", ctid(tx.ledgerSeq, tx.index, kNetworkId));
+    putCtid(out, tx, networkId);
     str(out, "hash", hash);
     str(out, "ledger_hash", core::toHex(tx.ledgerHash));
     key(out, "ledger_index");
@@ -119,7 +126,7 @@ Status writeTxResult(JsonWriter& out, const StoredTx& tx, int apiVersion, bool b
     key(out, "meta");
     SASHI_TRY(writeMetaJson(out, tx.meta));
   }
-  str(out, "ctid", ctid(tx.ledgerSeq, tx.index, kNetworkId));
+  putCtid(out, tx, networkId);
   key(out, "date");
   out.Uint(tx.closeTime);
   str(out, "hash", hash);
@@ -132,7 +139,8 @@ Status writeTxResult(JsonWriter& out, const StoredTx& tx, int apiVersion, bool b
   return {};
 }
 
-Status writeAccountTxEntry(JsonWriter& out, const StoredTx& tx, int apiVersion, bool binary) {
+Status writeAccountTxEntry(JsonWriter& out, const StoredTx& tx, int apiVersion, bool binary,
+                           std::uint32_t networkId) {
   out.StartObject();
   if (binary) {
     key(out, "ledger_index");
@@ -154,7 +162,7 @@ Status writeAccountTxEntry(JsonWriter& out, const StoredTx& tx, int apiVersion, 
     key(out, "tx");
     out.StartObject();
     SASHI_TRY(writeTxFields(out, tx.blob, apiVersion));
-    str(out, "ctid", ctid(tx.ledgerSeq, tx.index, kNetworkId));
+    putCtid(out, tx, networkId);
     key(out, "date");
     out.Uint(tx.closeTime);
     str(out, "hash", core::toHex(tx.hash));
@@ -170,13 +178,13 @@ Status writeAccountTxEntry(JsonWriter& out, const StoredTx& tx, int apiVersion, 
   return {};
 }
 
-Result<std::string> renderTransactionMessage(const StoredTx& tx, int apiVersion) {
+Result<std::string> renderTransactionMessage(const StoredTx& tx, int apiVersion, std::uint32_t networkId) {
   rapidjson::StringBuffer buf;
   JsonWriter out(buf);
   out.StartObject();
   auto ter = static_cast<Ter>(tx.result);
   str(out, "close_time_iso", closeTimeIso(tx.closeTime));
-  str(out, "ctid", ctid(tx.ledgerSeq, tx.index, kNetworkId));
+  putCtid(out, tx, networkId);
   str(out, "engine_result", terName(ter));
   key(out, "engine_result_code");
   out.Int(tx.result);

@@ -59,7 +59,7 @@ struct RpcError {
 struct RequestContext {
   const rapidjson::Value& params;  // the request object itself
   int apiVersion = 1;
-  bool admin = false;                       // loopback client: may use ledger_accept
+  bool admin = false;  // loopback client: may use ledger_accept, fee_set, validator_rotate
   std::shared_ptr<net::WsSession> session;  // null when not over WebSocket (tests)
 };
 

@@ -9,6 +9,8 @@ namespace sashimono::devnet {
 enum class Ter : std::int16_t {
   telINSUF_FEE_P = -394,
   telWRONG_NETWORK = -386,
+  telREQUIRES_NETWORK_ID = -385,
+  telNETWORK_ID_MAKES_TX_NON_CANONICAL = -384,
   temMALFORMED = -299,
   temBAD_AMOUNT = -298,
   temBAD_CURRENCY = -297,

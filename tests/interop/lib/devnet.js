@@ -1,5 +1,6 @@
 // Starts `sashimono devnet` on a free loopback port with a temporary data directory and
-// returns { url, seed, address, dataDir, proc, stop(), kill() }.
+// returns { url, seed, address, validatorKey, networkId, dataDir, proc, stop(), kill() }.
+// opts: { dataDir, port, intervalMs, seed, args (more command-line arguments) }.
 'use strict';
 const { spawn } = require('child_process');
 const fs = require('fs');
@@ -22,6 +23,7 @@ function startDevnet(binary, opts = {}) {
   const args = ['devnet', '--listen', '127.0.0.1:' + (opts.port || 0), '--data', dataDir,
     '--ledger-interval-ms', String(opts.intervalMs ?? 100)];
   if (opts.seed) args.push('--genesis-seed', opts.seed);
+  if (opts.args) args.push(...opts.args);
   const proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -39,8 +41,10 @@ function startDevnet(binary, opts = {}) {
       clearTimeout(timer);
       const seed = out.match(/genesis seed: (\S+)/)[1];
       const address = out.match(/genesis address: (\S+)/)[1];
+      const validatorKey = (out.match(/validator master key: (\S+)/) || [])[1];
+      const networkId = Number((out.match(/network id: (\d+)/) || [])[1]);
       resolve({
-        url: m[1], seed, address, dataDir, proc, exited,
+        url: m[1], seed, address, validatorKey, networkId, dataDir, proc, exited,
         stderr: () => err,
         stop: async () => { proc.kill('SIGTERM'); return exited; },
         kill: async () => { proc.kill('SIGKILL'); return exited; },
