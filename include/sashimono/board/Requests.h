@@ -41,6 +41,9 @@ std::string renderAccountTx(const AccountTxQuery& q);
 // accounts: empty for none; ledger: add the "ledger" stream.
 std::string renderSubscribe(const std::string& account, bool ledger);
 std::string renderPing();
+// A closed ledger by sequence; with `transactions`, its transactions expanded in binary (tx_blob and
+// meta), and the header as ledger_data: what parseLedger and verifyLedger (Responses.h) read.
+std::string renderLedger(std::uint32_t seq, bool transactions);
 
 // `{"id":N,` + the request without its opening brace. Returns empty if `request` is not an object text.
 std::string withId(std::uint64_t id, const std::string& request);
