@@ -47,6 +47,19 @@ std::string renderManifest(const std::string& nodePublicKey) {
   return render("manifest", [&](Writer& w) { str(w, "public_key", nodePublicKey); });
 }
 
+std::string renderLedger(std::uint32_t seq, bool transactions) {
+  return render("ledger", [&](Writer& w) {
+    w.Key("ledger_index");
+    w.Uint(seq);
+    w.Key("transactions");
+    w.Bool(transactions);
+    w.Key("expand");
+    w.Bool(transactions);
+    w.Key("binary");
+    w.Bool(true);
+  });
+}
+
 std::string renderAccountInfo(const std::string& account, bool validated) {
   return render("account_info", [&](Writer& w) {
     str(w, "account", account);

@@ -8,6 +8,7 @@
 
 #include "sashimono/board/RpcErrorCode.h"
 #include "sashimono/ledger/Codec.h"
+#include "sashimono/ledger/ShaMap.h"
 
 namespace sashimono::board {
 
@@ -298,6 +299,154 @@ Result<LedgerClosedInfo> parseLedgerClosed(const rapidjson::Value& response) {
   l.ledgerIndex = *i;
   l.ledgerHash = asStr(member(**r, "ledger_hash")).value_or("");
   return l;
+}
+
+namespace {
+// A `ledger` answer's field at `path` ("ledger.close_time"): missing, or not what was wanted.
+Error ledgerField(const rapidjson::Value& o, const std::string& path, const char* name, const char* want) {
+  const bool missing = member(o, name) == nullptr;
+  return bad("ledger: " + path + name + (missing ? " is missing" : std::string(" is not ") + want));
+}
+
+std::optional<core::Bytes> asHexBytes(const rapidjson::Value* v) {
+  if (v == nullptr || !v->IsString()) return std::nullopt;
+  auto b = core::fromHex(std::string_view(v->GetString(), v->GetStringLength()));
+  if (!b.ok()) return std::nullopt;
+  return std::move(*b);
+}
+
+std::optional<crypto::Hash256> asHash(const rapidjson::Value* v) {
+  if (v == nullptr || !v->IsString() || v->GetStringLength() != 64) return std::nullopt;
+  auto b = core::fromHex(std::string_view(v->GetString(), 64));
+  if (!b.ok()) return std::nullopt;
+  crypto::Hash256 h;
+  std::copy(b->begin(), b->end(), h.begin());
+  return h;
+}
+
+Result<ledger::LedgerHeader> headerFromJson(const rapidjson::Value& l) {
+  ledger::LedgerHeader h;
+  const std::string p = "ledger.";
+  auto seq = asU32(member(l, "ledger_index"));
+  if (!seq) return ledgerField(l, p, "ledger_index", "an unsigned 32-bit integer");
+  h.seq = *seq;
+  auto coins = asU64(member(l, "total_coins"));
+  if (!coins) return ledgerField(l, p, "total_coins", "a decimal amount of drops");
+  h.totalDrops = *coins;
+  for (auto [name, out] : {std::pair{"parent_hash", &h.parentHash}, std::pair{"transaction_hash", &h.txHash},
+                           std::pair{"account_hash", &h.accountHash}}) {
+    auto v = asHash(member(l, name));
+    if (!v) return ledgerField(l, p, name, "a 64-digit hex hash");
+    *out = *v;
+  }
+  for (auto [name, out] :
+       {std::pair{"parent_close_time", &h.parentCloseTime}, std::pair{"close_time", &h.closeTime}}) {
+    auto v = asU32(member(l, name));
+    if (!v) return ledgerField(l, p, name, "an unsigned 32-bit integer");
+    *out = *v;
+  }
+  for (auto [name, out] : {std::pair{"close_time_resolution", &h.closeTimeResolution},
+                           std::pair{"close_flags", &h.closeFlags}}) {
+    auto v = asU64(member(l, name));
+    if (!v || *v > 0xFF) return ledgerField(l, p, name, "an integer from 0 to 255");
+    *out = static_cast<std::uint8_t>(*v);
+  }
+  return h;
+}
+
+Result<LedgerTxBlob> ledgerTx(const rapidjson::Value& e, std::size_t i) {
+  const std::string p = "ledger.transactions[" + std::to_string(i) + "].";
+  if (e.IsString())
+    return bad("ledger: " + p.substr(0, p.size() - 1) + " is a hash: expand and binary needed");
+  if (!e.IsObject()) return bad("ledger: " + p.substr(0, p.size() - 1) + " is not an object");
+  LedgerTxBlob t;
+  auto blobBytes = asHexBytes(member(e, "tx_blob"));
+  if (!blobBytes || blobBytes->empty()) return ledgerField(e, p, "tx_blob", "non-empty hex (binary: true)");
+  t.blob = std::move(*blobBytes);
+  const char* metaName = member(e, "meta") != nullptr ? "meta" : "meta_blob";
+  auto metaBytes = asHexBytes(member(e, metaName));
+  if (!metaBytes || metaBytes->empty()) return ledgerField(e, p, metaName, "non-empty hex (binary: true)");
+  t.meta = std::move(*metaBytes);
+  if (const rapidjson::Value* h = member(e, "hash"); h != nullptr) {
+    t.claimedHash = asHash(h);
+    if (!t.claimedHash) return ledgerField(e, p, "hash", "a 64-digit hex hash");
+  }
+  t.hash = ledger::transactionHash(t.blob);
+  return t;
+}
+}  // namespace
+
+Result<LedgerData> parseLedger(const rapidjson::Value& response) {
+  auto r = resultOf(response);
+  if (!r.ok()) return r.error();
+  const rapidjson::Value& res = **r;
+  const rapidjson::Value* l = member(res, "ledger");
+  if (l == nullptr || !l->IsObject()) return ledgerField(res, "", "ledger", "an object");
+  if (const rapidjson::Value* c = member(*l, "closed"); c != nullptr) {
+    if (!c->IsBool()) return ledgerField(*l, "ledger.", "closed", "a boolean");
+    if (!c->GetBool()) return bad("ledger: the ledger is not closed");
+  }
+  LedgerData d;
+  if (const rapidjson::Value* raw = member(*l, "ledger_data"); raw != nullptr) {
+    auto bytes = asHexBytes(raw);
+    if (!bytes) return ledgerField(*l, "ledger.", "ledger_data", "hex");
+    auto h = ledger::parseHeader(*bytes);
+    if (!h.ok()) return bad("ledger: ledger.ledger_data: " + h.error().message);
+    d.header = *h;
+  } else {
+    auto h = headerFromJson(*l);
+    if (!h.ok()) return h.error();
+    d.header = *h;
+  }
+  if (member(res, "ledger_index") != nullptr) {
+    auto seq = asU32(member(res, "ledger_index"));
+    if (!seq) return ledgerField(res, "", "ledger_index", "an unsigned 32-bit integer");
+    if (*seq != d.header.seq)
+      return bad("ledger: ledger_index " + std::to_string(*seq) + " is not the header's " +
+                 std::to_string(d.header.seq));
+  }
+  // rippled puts ledger_hash beside the ledger object; older answers inside it (also as "hash").
+  struct Where {
+    const rapidjson::Value* obj;
+    const char* path;
+    const char* name;
+  };
+  Where claimed{&res, "", "ledger_hash"};
+  for (Where w :
+       {Where{&res, "", "ledger_hash"}, Where{l, "ledger.", "ledger_hash"}, Where{l, "ledger.", "hash"}}) {
+    if (member(*w.obj, w.name) != nullptr) {
+      claimed = w;
+      break;
+    }
+  }
+  auto ch = asHash(member(*claimed.obj, claimed.name));
+  if (!ch) return ledgerField(*claimed.obj, claimed.path, claimed.name, "a 64-digit hex hash");
+  d.claimedHash = *ch;
+  if (const rapidjson::Value* v = member(res, "validated"); v != nullptr) {
+    if (!v->IsBool()) return ledgerField(res, "", "validated", "a boolean");
+    d.validated = v->GetBool();
+  }
+  if (const rapidjson::Value* txs = member(*l, "transactions"); txs != nullptr) {
+    if (!txs->IsArray()) return ledgerField(*l, "ledger.", "transactions", "an array");
+    d.hasTransactions = true;
+    d.txs.reserve(txs->Size());
+    std::size_t i = 0;
+    for (const auto& e : txs->GetArray()) {
+      auto t = ledgerTx(e, i++);
+      if (!t.ok()) return t.error();
+      d.txs.push_back(std::move(*t));
+    }
+  }
+  return d;
+}
+
+core::Status verifyLedger(const LedgerData& data, const crypto::Hash256& expectedHash) {
+  if (!data.hasTransactions)
+    return bad("ledger " + std::to_string(data.header.seq) + " answered without its transactions");
+  std::vector<ledger::LedgerTxData> views;
+  views.reserve(data.txs.size());
+  for (const auto& t : data.txs) views.push_back({t.blob, t.meta});
+  return ledger::verifyLedger(data.header, expectedHash, views);
 }
 
 }  // namespace sashimono::board

@@ -59,7 +59,7 @@ std::pair<Engine, ClosedLedger> Engine::genesis(const crypto::AccountId& account
     b.insert(b.end(), idx.begin(), idx.end());
     g.header.accountHash = crypto::sha512Half(b);
   }
-  g.header.hash = ledgerHash(g.header);
+  g.header.hash = ledger::ledgerHash(g.header);
   e.lastClosed_ = g.header;
   return {std::move(e), std::move(g)};
 }
@@ -223,11 +223,7 @@ ClosedLedger Engine::close(std::uint32_t closeTime) {
   h.totalDrops = lastClosed_.totalDrops - openFees_;
   h.txCount = static_cast<std::uint32_t>(open_.size());
 
-  std::vector<MapLeaf> leaves;
-  leaves.reserve(open_.size());
-  for (const auto& t : open_) leaves.push_back({t.hash, txLeafHash(t)});
-  std::sort(leaves.begin(), leaves.end(), [](const MapLeaf& a, const MapLeaf& b) { return a.key < b.key; });
-  h.txHash = shaMapRoot(leaves);
+  h.txHash = txTreeRoot(open_);
 
   std::vector<std::pair<crypto::Hash256, const AccountRoot*>> mods;
   mods.reserve(dirty_.size());
@@ -247,7 +243,7 @@ ClosedLedger Engine::close(std::uint32_t closeTime) {
     chain.insert(chain.end(), a->previousTxnId.begin(), a->previousTxnId.end());
   }
   h.accountHash = mods.empty() ? lastClosed_.accountHash : crypto::sha512Half(chain);
-  h.hash = ledgerHash(h);
+  h.hash = ledger::ledgerHash(h);
 
   std::vector<crypto::Hash256> hashes;
   hashes.reserve(open_.size());

@@ -7,6 +7,7 @@
 #include "sashimono/crypto/Random.h"
 #include "sashimono/devnet/Devnet.h"
 #include "sashimono/devnet/TxJson.h"
+#include "sashimono/ledger/LedgerHeader.h"
 
 namespace sashimono::devnet::handlers {
 
@@ -74,7 +75,9 @@ void writeServerCommon(Devnet& node, JsonWriter& out, bool state) {
   putU(out, "validation_quorum", 1);
 }
 
-void writeHeader(JsonWriter& out, const LedgerHeader& h, int apiVersion) {
+// The closed ledger's header fields; with `binary`, also the binary header as `ledger_data` (hex), as
+// rippled answers binary requests (rippled then leaves the other fields out; the devnet keeps them).
+void writeHeader(JsonWriter& out, const LedgerHeader& h, int apiVersion, bool binary) {
   put(out, "account_hash", core::toHex(h.accountHash));
   putU(out, "close_flags", h.closeFlags);
   putU(out, "close_time", h.closeTime);
@@ -82,6 +85,7 @@ void writeHeader(JsonWriter& out, const LedgerHeader& h, int apiVersion) {
   put(out, "close_time_iso", closeTimeIso(h.closeTime));
   putU(out, "close_time_resolution", h.closeTimeResolution);
   put(out, "closed", true);
+  if (binary) put(out, "ledger_data", core::toHex(ledger::serializeHeader(h)));
   put(out, "ledger_hash", core::toHex(h.hash));
   if (apiVersion >= 2) {
     putU(out, "ledger_index", h.seq);
@@ -214,7 +218,7 @@ Out ledger(Devnet& node, const RequestContext& ctx, JsonWriter& out) {
   const LedgerHeader& h = **header;
   out.Key("ledger");
   out.StartObject();
-  writeHeader(out, h, ctx.apiVersion);
+  writeHeader(out, h, ctx.apiVersion, binary);
   if (transactions) {
     auto txs = node.store().ledgerTxs(h.seq);
     if (!txs.ok()) return RpcError::internal(txs.error().message);

@@ -43,6 +43,9 @@ std::string renderSubscribe(const std::string& account, bool ledger);
 std::string renderPing();
 // {"command":"manifest","public_key":"n…"}: the server's current manifest for a validator key.
 std::string renderManifest(const std::string& nodePublicKey);
+// A closed ledger by sequence; with `transactions`, its transactions expanded in binary (tx_blob and
+// meta), and the header as ledger_data: what parseLedger and verifyLedger (Responses.h) read.
+std::string renderLedger(std::uint32_t seq, bool transactions);
 
 // `{"id":N,` + the request without its opening brace. Returns empty if `request` is not an object text.
 std::string withId(std::uint64_t id, const std::string& request);

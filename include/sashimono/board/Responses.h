@@ -19,6 +19,7 @@
 #include "sashimono/core/Bytes.h"
 #include "sashimono/core/Result.h"
 #include "sashimono/crypto/Hash.h"
+#include "sashimono/ledger/LedgerHeader.h"
 
 namespace sashimono::board {
 
@@ -94,6 +95,24 @@ struct LedgerClosedInfo {
   std::string ledgerHash;
 };
 
+// One transaction of a `ledger` answer (transactions + expand + binary).
+struct LedgerTxBlob {
+  core::Bytes blob;                            // the signed transaction, canonical binary
+  core::Bytes meta;                            // its metadata, binary
+  crypto::Hash256 hash{};                      // transactionHash(blob), computed locally
+  std::optional<crypto::Hash256> claimedHash;  // the server's "hash", when it sent one (unchecked)
+};
+
+// A closed ledger as a board answered `ledger`. Nothing here is trusted until checked:
+// verifyLedger (below) against the hash a quorum of validators signed.
+struct LedgerData {
+  ledger::LedgerHeader header;    // from `ledger_data` (binary) when present, else the JSON fields
+  crypto::Hash256 claimedHash{};  // the server's ledger_hash
+  bool validated = false;         // the server's word (false when absent)
+  bool hasTransactions = false;   // the answer held a transactions array (possibly empty)
+  std::vector<LedgerTxBlob> txs;  // in the server's order
+};
+
 // The "result" object of a success envelope, or the server's error (code = token; for
 // "txnNotFound" the message ends with " (searched_all)" when the server says it searched the
 // whole requested range).
@@ -108,6 +127,18 @@ struct LedgerClosedInfo {
 [[nodiscard]] core::Result<SubscribeResult> parseSubscribe(const rapidjson::Value& response);
 [[nodiscard]] core::Result<std::uint32_t> parseLedgerCurrent(const rapidjson::Value& response);
 [[nodiscard]] core::Result<LedgerClosedInfo> parseLedgerClosed(const rapidjson::Value& response);
+// `ledger` (renderLedger), API v1 or v2. The header comes from `ledger.ledger_data` (hex, 118 bytes)
+// when present, else from ledger_index (number or decimal string), total_coins, parent_hash,
+// transaction_hash, account_hash, parent_close_time, close_time, close_time_resolution and
+// close_flags; the claimed hash from result.ledger_hash (or ledger.ledger_hash / ledger.hash).
+// Transactions must be expanded binary objects {tx_blob, meta (v1) | meta_blob (v2), hash?}.
+// Errors ("badResponse", naming the field): any of those missing or ill-typed, a ledger that says
+// closed: false, a result ledger_index other than the header's, transactions given as hashes or
+// JSON. The caller checks that header.seq is the ledger it asked for.
+[[nodiscard]] core::Result<LedgerData> parseLedger(const rapidjson::Value& response);
+// ledger::verifyLedger over the parsed ledger: error codes "headerMismatch" / "txTreeMismatch"
+// (ledger/ShaMap.h); an answer without transactions is "badResponse".
+[[nodiscard]] core::Status verifyLedger(const LedgerData& data, const crypto::Hash256& expectedHash);
 
 // Fills txIndex and result of `tx` from its binary metadata (left unset if it does not decode).
 void fillFromMeta(BoardTx& tx);

@@ -9,6 +9,7 @@
 #include "sashimono/crypto/Hash.h"
 #include "sashimono/crypto/Keys.h"
 #include "sashimono/devnet/Ter.h"
+#include "sashimono/ledger/LedgerHeader.h"
 
 namespace sashimono::devnet {
 
@@ -19,7 +20,7 @@ inline constexpr std::uint64_t kReserveIncrement = 200'000;              // 0.2 
 inline constexpr std::uint64_t kGenesisDrops = 100'000'000'000'000'000;  // 100,000,000,000 XRP
 // network_id in server_info. Not above 1024, so transactions need no NetworkID field.
 inline constexpr std::uint32_t kNetworkId = 0;
-inline constexpr std::uint8_t kCloseTimeResolution = 10;
+inline constexpr std::uint8_t kCloseTimeResolution = ledger::kDefaultCloseTimeResolution;
 // Seconds between the Unix epoch and the XRPL ("Ripple") epoch 2000-01-01T00:00:00Z.
 inline constexpr std::int64_t kRippleEpochOffset = 946684800;
 
@@ -41,23 +42,13 @@ struct AccountRoot {
 // rippled's AccountRoot key: SHA512Half(0x0061 || account id).
 crypto::Hash256 accountRootIndex(const crypto::AccountId& id);
 
-struct LedgerHeader {
-  std::uint32_t seq = 0;
-  std::uint64_t totalDrops = 0;
-  crypto::Hash256 parentHash{};
-  crypto::Hash256 txHash{};
-  crypto::Hash256 accountHash{};
-  std::uint32_t parentCloseTime = 0;  // Ripple-epoch seconds
-  std::uint32_t closeTime = 0;
-  std::uint8_t closeTimeResolution = kCloseTimeResolution;
-  std::uint8_t closeFlags = 0;
+// A closed devnet ledger's header: the XRPL header (ledger/LedgerHeader.h, hashed by
+// ledger::ledgerHash) plus what the devnet keeps beside it.
+struct LedgerHeader : ledger::LedgerHeader {
   std::uint32_t txCount = 0;
-  crypto::Hash256 hash{};
+  crypto::Hash256 hash{};  // ledgerHash(*this) once closed
 };
-
-// SHA512Half("LWR\0" seq totalDrops parentHash txHash accountHash parentCloseTime closeTime
-// resolution flags), big-endian: rippled's ledger header hash.
-crypto::Hash256 ledgerHash(const LedgerHeader& h);
+using ledger::ledgerHash;
 
 struct AppliedTx {
   crypto::Hash256 hash{};
@@ -76,17 +67,8 @@ struct ClosedLedger {
   std::vector<AccountRoot> modified;  // final state of every account changed in this ledger
 };
 
-// Root of a SHAMap-style radix-16 tree over (key, leaf hash) pairs: inner node =
-// SHA512Half("MIN\0" + 16 child hashes, zero for empty), single item = its leaf hash.
-// `leaves` must be sorted by key.
-struct MapLeaf {
-  crypto::Hash256 key;
-  crypto::Hash256 hash;
-};
-crypto::Hash256 shaMapRoot(std::vector<MapLeaf>& leaves);
-
-// Transaction tree leaf: SHA512Half("SND\0" + VL(tx) + VL(meta) + txid).
-crypto::Hash256 txLeafHash(const AppliedTx& tx);
+// The transaction tree (rippled's SHAMap, ledger/ShaMap.h) of a ledger's applied transactions.
+crypto::Hash256 txTreeRoot(const std::vector<AppliedTx>& txs);
 
 // Ripple-epoch seconds <-> ISO 8601 "2026-11-24T20:34:00Z" and rippled's human form
 // "2026-Nov-24 20:34:00.000000000 UTC".

@@ -4,6 +4,7 @@
 
 #include "TestTx.h"
 #include "sashimono/ledger/Codec.h"
+#include "sashimono/ledger/ShaMap.h"
 
 using namespace sashimono;
 using namespace sashimono::devnet;
@@ -190,4 +191,29 @@ TEST(EngineTest, ResumesFromPersistedState) {
   EXPECT_EQ(resumed.openSeq(), 3u);
   auto blob = signedBlob(c.g, pay(c.alice, 1'000'000, 2));
   EXPECT_EQ(resumed.apply(decoded(blob), blob).result, Ter::tesSUCCESS);
+}
+
+TEST(EngineTest, TransactionTreeIsRipplesShaMap) {
+  // The header's transaction_hash is what a verifier recomputes from the blobs alone
+  // (ledger::transactionTreeRoot), and the header hashes as ledger::ledgerHash.
+  Chain c;
+  ASSERT_EQ(c.submit(c.g, pay(c.alice, 20'000'000, 1)).result, Ter::tesSUCCESS);
+  auto one = c.engine.close(3000);
+  ASSERT_EQ(one.txs.size(), 1u);
+  std::vector<ledger::LedgerTxData> v{{one.txs[0].blob, one.txs[0].meta}};
+  EXPECT_EQ(one.header.txHash, *ledger::transactionTreeRoot(v));
+  // A single transaction: the root is an inner node above its leaf, not the leaf.
+  EXPECT_NE(one.header.txHash, ledger::txLeafHash(one.txs[0].hash, one.txs[0].blob, one.txs[0].meta));
+  EXPECT_TRUE(ledger::verifyLedger(one.header, one.header.hash, v).ok());
+
+  for (std::uint32_t i = 0; i < 40; ++i)
+    ASSERT_EQ(c.submit(c.g, pay(c.alice, 1'000'000 + i, 2 + i)).result, Ter::tesSUCCESS);
+  auto many = c.engine.close(3100);
+  ASSERT_EQ(many.txs.size(), 40u);
+  std::vector<ledger::LedgerTxData> all;
+  for (const auto& t : many.txs) all.push_back({t.blob, t.meta});
+  auto st = ledger::verifyLedger(many.header, many.header.hash, all);
+  EXPECT_TRUE(st.ok()) << st.error().message;
+  all.pop_back();
+  EXPECT_EQ(ledger::verifyLedger(many.header, many.header.hash, all).error().code, "txTreeMismatch");
 }

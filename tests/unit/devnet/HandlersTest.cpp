@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include "TestTx.h"
+#include "sashimono/board/Responses.h"
 #include "sashimono/devnet/Devnet.h"
 #include "sashimono/devnet/Rpc.h"
+#include "sashimono/ledger/LedgerHeader.h"
 #include "sashimono/net/WsSession.h"
 
 using namespace sashimono;
@@ -215,6 +217,33 @@ TEST_F(HandlersTest, SubmitValidateAndQuery) {
       call(R"({"command":"ledger","ledger_index":2,"transactions":true,"expand":true,"api_version":2})");
   ASSERT_EQ(lg["result"]["ledger"]["transactions"].Size(), 1u);
   EXPECT_STREQ(lg["result"]["ledger"]["transactions"][0]["hash"].GetString(), hash.c_str());
+
+  // Binary: the header as ledger_data (rippled's 118 bytes), beside the JSON fields; what a board
+  // client parses and verifies against the ledger hash, in both API versions.
+  for (int api : {1, 2}) {
+    auto b = call(R"({"id":4,"command":"ledger","ledger_index":2,"transactions":true,"expand":true,)"
+                  R"("binary":true,"api_version":)" +
+                  std::to_string(api) + "}");
+    const auto& l = b["result"]["ledger"];
+    ASSERT_TRUE(l["ledger_data"].IsString());
+    EXPECT_TRUE(l["closed"].GetBool());
+    auto raw = core::fromHex(l["ledger_data"].GetString());
+    ASSERT_TRUE(raw.ok());
+    auto header = ledger::parseHeader(*raw);
+    ASSERT_TRUE(header.ok()) << header.error().message;
+    EXPECT_EQ(header->seq, 2u);
+    EXPECT_EQ(core::toHex(header->txHash), l["transaction_hash"].GetString());
+    EXPECT_EQ(core::toHex(ledger::ledgerHash(*header)), b["result"]["ledger_hash"].GetString());
+    auto parsed = board::parseLedger(b);
+    ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+    ASSERT_EQ(parsed->txs.size(), 1u);
+    EXPECT_EQ(core::toHex(parsed->txs[0].hash), hash);
+    EXPECT_TRUE(parsed->validated);
+    auto st = board::verifyLedger(*parsed, parsed->claimedHash);
+    EXPECT_TRUE(st.ok()) << st.error().message;
+  }
+  auto json = call(R"({"command":"ledger","ledger_index":2})");
+  EXPECT_FALSE(json["result"]["ledger"].HasMember("ledger_data"));
 }
 
 TEST_F(HandlersTest, SubmitResultsAndFields) {
