@@ -10,6 +10,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "Command.h"
+#include "sashimono/crypto/NodeKeys.h"
 #include "sashimono/crypto/SeedFile.h"
 #include "sashimono/devnet/ChainStore.h"
 #include "sashimono/devnet/Devnet.h"
@@ -138,7 +139,7 @@ int printValidatorKey(ValidatorKeyArgs& a) {
   if (!store.ok()) return failure("devnet validator-key", store.error().message);
   auto v = devnet::Validator::loadOrCreate(**store, a.keyType);
   if (!v.ok()) return failure("devnet validator-key", v.error().message);
-  std::cout << devnet::encodeNodePublic(v->masterKey()) << std::endl;
+  std::cout << crypto::encodeNodePublic(v->masterKey()) << std::endl;
   return 0;
 }
 

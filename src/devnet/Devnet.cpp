@@ -9,6 +9,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <spdlog/spdlog.h>
 
+#include "sashimono/core/Base64.h"
+#include "sashimono/crypto/NodeKeys.h"
 #include "sashimono/ledger/LedgerRanges.h"
 
 namespace sashimono::devnet {
@@ -19,17 +21,17 @@ using core::Result;
 namespace {
 // <dataDir>/validator.json: what a host config needs to trust this devnet's validator. Replaced
 // atomically (written aside, then renamed).
-core::Status writeValidatorFile(const std::string& dataDir, const ValidatorManifest& m,
+core::Status writeValidatorFile(const std::string& dataDir, const ledger::Manifest& m,
                                 std::uint32_t networkId) {
   rapidjson::StringBuffer buf;
   rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
   w.StartObject();
   w.Key("master_key");
-  w.String(encodeNodePublic(m.masterKey).c_str());
+  w.String(crypto::encodeNodePublic(m.masterKey).c_str());
   w.Key("signing_key");
-  w.String(encodeNodePublic(m.signingKey).c_str());
+  w.String(crypto::encodeNodePublic(*m.signingKey).c_str());
   w.Key("manifest");
-  w.String(base64Encode(m.serialized).c_str());
+  w.String(core::encodeBase64(m.raw).c_str());
   w.Key("seq");
   w.Uint(m.sequence);
   w.Key("network_id");
@@ -101,7 +103,7 @@ Result<std::unique_ptr<Devnet>> Devnet::open(const DevnetOptions& options) {
   auto validator = Validator::loadOrCreate(*d->store_, options.validatorKeyType);
   if (!validator.ok()) return validator.error();
   d->validator_.emplace(std::move(*validator));
-  d->validatorMasterKey_ = encodeNodePublic(d->validator_->masterKey());
+  d->validatorMasterKey_ = crypto::encodeNodePublic(d->validator_->masterKey());
 
   if (seedText.empty()) seedText = crypto::encodeSeed(crypto::generateSeed(crypto::KeyType::ed25519));
   auto key = crypto::KeyPair::fromSeed(seedText);
@@ -263,35 +265,38 @@ Result<LedgerHeader> Devnet::closeLedger() {
 }
 
 void Devnet::publishValidation(const LedgerHeader& header) {
-  Result<SignedValidation> v = Error("no validator");
+  Result<ledger::Validation> v = Error("no validator");
+  crypto::PublicKey masterKey{};
   {
     std::lock_guard lock(validatorMu_);
     v = validator_->sign(header, rippleNow(), networkId_);
+    masterKey = validator_->masterKey();
   }
   if (!v.ok()) {
     spdlog::error("devnet: signing the validation of ledger {}: {}", header.seq, v.error().message);
     return;
   }
-  subs_.publishValidation([&v](int apiVersion) { return renderValidationMessage(*v, apiVersion); });
+  subs_.publishValidation(
+      [&v, &masterKey](int apiVersion) { return renderValidationMessage(*v, masterKey, apiVersion); });
 }
 
-Result<ValidatorManifest> Devnet::rotateValidatorKey() {
+Result<ledger::Manifest> Devnet::rotateValidatorKey() {
   std::lock_guard closeLock(closeMu_);  // no validation is being signed meanwhile
-  ValidatorManifest m;
+  ledger::Manifest m;
   {
     std::lock_guard lock(validatorMu_);
     SASHI_TRY(validator_->rotate(*store_));
     m = validator_->manifest();
   }
-  spdlog::info("devnet: validator signing key rotated to {} (manifest {})", encodeNodePublic(m.signingKey),
-               m.sequence);
+  spdlog::info("devnet: validator signing key rotated to {} (manifest {})",
+               crypto::encodeNodePublic(*m.signingKey), m.sequence);
   if (auto st = writeValidatorFile(options_.dataDir, m, networkId_); !st.ok())
     spdlog::error("devnet: {}", st.error().message);
   subs_.publishManifest([&m] { return renderManifestMessage(m); });
   return m;
 }
 
-ValidatorManifest Devnet::validatorManifest() const {
+ledger::Manifest Devnet::validatorManifest() const {
   std::lock_guard lock(validatorMu_);
   return validator_->manifest();
 }

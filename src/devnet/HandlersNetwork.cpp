@@ -2,6 +2,8 @@
 // (fee_set).
 #include "Handlers.h"
 #include "Json.h"
+#include "sashimono/core/Base64.h"
+#include "sashimono/crypto/NodeKeys.h"
 #include "sashimono/devnet/Devnet.h"
 
 namespace sashimono::devnet::handlers {
@@ -10,15 +12,15 @@ using namespace json;
 
 namespace {
 // {"details":{"domain","ephemeral_key","master_key","seq"},"manifest":"<base64>"} members.
-void writeManifest(JsonWriter& out, const ValidatorManifest& m) {
+void writeManifest(JsonWriter& out, const ledger::Manifest& m) {
   out.Key("details");
   out.StartObject();
   put(out, "domain", m.domain);
-  put(out, "ephemeral_key", encodeNodePublic(m.signingKey));
-  put(out, "master_key", encodeNodePublic(m.masterKey));
+  put(out, "ephemeral_key", crypto::encodeNodePublic(*m.signingKey));
+  put(out, "master_key", crypto::encodeNodePublic(m.masterKey));
   putU(out, "seq", m.sequence);
   out.EndObject();
-  put(out, "manifest", base64Encode(m.serialized));
+  put(out, "manifest", core::encodeBase64(m.raw));
 }
 }  // namespace
 
@@ -27,11 +29,11 @@ Out manifest(Devnet& node, const RequestContext& ctx, JsonWriter& out) {
   if (it == ctx.params.MemberEnd()) return RpcError::missingField("public_key");
   if (!it->value.IsString()) return RpcError::expectedField("public_key", "string");
   std::string_view requested(it->value.GetString(), it->value.GetStringLength());
-  auto key = decodeNodePublic(requested);
+  auto key = crypto::decodeNodePublic(requested);
   if (!key.ok()) return RpcError::invalidParams("Invalid parameters.");
   // Known by its master key or its current signing key, as rippled's manifest cache does.
-  ValidatorManifest m = node.validatorManifest();
-  if (*key == m.masterKey || *key == m.signingKey) writeManifest(out, m);
+  const ledger::Manifest m = node.validatorManifest();
+  if (*key == m.masterKey || m.signingKey == *key) writeManifest(out, m);
   put(out, "requested", requested);
   return std::nullopt;
 }

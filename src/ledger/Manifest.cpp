@@ -126,6 +126,12 @@ core::Result<Manifest> parseManifest(core::ByteView blob) {
       return core::Error::withCode("badSignature", "manifest: Signature: " + s.error().message);
     }
   }
+  const core::ByteView masterSig = payload(masterSignature);
+  m.masterSignature.assign(masterSig.begin(), masterSig.end());
+  if (signature != nullptr) {
+    const core::ByteView sig = payload(signature);
+    m.signature.assign(sig.begin(), sig.end());
+  }
   m.raw.assign(blob.begin(), blob.end());
   return m;
 }

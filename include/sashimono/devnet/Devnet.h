@@ -109,10 +109,10 @@ class Devnet {
 
   // The validator's master key ("n…"; fixed for the data directory) and current manifest.
   [[nodiscard]] const std::string& validatorMasterKey() const { return validatorMasterKey_; }
-  [[nodiscard]] ValidatorManifest validatorManifest() const;
+  [[nodiscard]] ledger::Manifest validatorManifest() const;
   // A new signing key under the next manifest sequence: stored, then published on the
   // "manifests" stream; later validations are signed with it. Returns the new manifest.
-  core::Result<ValidatorManifest> rotateValidatorKey();
+  core::Result<ledger::Manifest> rotateValidatorKey();
 
   ChainStore& store() { return *store_; }
   Subscriptions& subscriptions() { return subs_; }

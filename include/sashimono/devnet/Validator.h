@@ -3,14 +3,10 @@
 // MASTER key (ed25519 by default, or secp256k1) that never signs validations, an EPHEMERAL
 // secp256k1 signing key, and a manifest in which the master delegates to the signing key.
 //
-// Wire formats (rippled's):
-//   manifest   = STObject {PublicKey (master), SigningPubKey, Sequence, Domain?, Signature,
-//                MasterSignature}; Signature (by the signing key) and MasterSignature (by the
-//                master) are both over "MAN\0" + the fields without those two.
-//   validation = STObject {Flags 0x80000001, LedgerSequence, SigningTime, Cookie, LedgerHash,
-//                NetworkID? (when not 0), SigningPubKey, Signature}; Signature is ECDSA
-//                (secp256k1) over SHA512Half("VAL\0" + the fields without Signature).
-// Node public keys print as base58check with version byte 0x1C ("n…").
+// The wire formats are ledger's: ledger/Manifest.h (makeManifest, parseManifest) and
+// ledger/Validation.h (signValidation: Flags 0x80000001, LedgerSequence, SigningTime, Cookie,
+// LedgerHash, NetworkID when not 0, SigningPubKey, Signature). Node public keys print with
+// crypto/NodeKeys.h ("n…").
 //
 // The identity lives in the chain store's meta table under "validator" (the two seeds and the
 // serialized manifest, in one value, so a rotation is stored whole or not at all).
@@ -19,61 +15,16 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 
-#include "sashimono/core/Bytes.h"
 #include "sashimono/core/Result.h"
 #include "sashimono/crypto/Keys.h"
 #include "sashimono/devnet/Chain.h"
+#include "sashimono/ledger/Manifest.h"
+#include "sashimono/ledger/Validation.h"
 
 namespace sashimono::devnet {
 
 class ChainStore;
-
-inline constexpr std::uint32_t kValidationFlags = 0x80000001;  // fully canonical | full validation
-inline constexpr std::uint8_t kNodePublicVersion = 0x1C;
-
-// "n…" for a 33-byte public key; decodeNodePublic errors name what is wrong (base58check,
-// version byte, length, key prefix).
-std::string encodeNodePublic(const crypto::PublicKey& key);
-core::Result<crypto::PublicKey> decodeNodePublic(std::string_view text);
-// Standard base64 with padding (the `manifest` command's form).
-std::string base64Encode(core::ByteView data);
-
-struct ValidatorManifest {
-  crypto::PublicKey masterKey{};
-  crypto::PublicKey signingKey{};
-  std::uint32_t sequence = 0;
-  std::string domain;           // empty: no Domain field
-  core::Bytes signature;        // by the signing key
-  core::Bytes masterSignature;  // by the master key
-  core::Bytes serialized;       // the whole STObject
-};
-
-// "MAN\0" + the manifest fields without Signature and MasterSignature.
-core::Result<core::Bytes> manifestSigningData(const crypto::PublicKey& master,
-                                              const crypto::PublicKey& signing, std::uint32_t sequence,
-                                              std::string_view domain);
-core::Result<ValidatorManifest> makeManifest(const crypto::KeyPair& master, const crypto::KeyPair& signing,
-                                             std::uint32_t sequence, std::string_view domain);
-// Parses a serialized manifest and checks both signatures. Safe on arbitrary bytes.
-core::Result<ValidatorManifest> parseManifest(core::ByteView serialized);
-
-struct SignedValidation {
-  std::uint32_t flags = kValidationFlags;
-  std::uint32_t ledgerSeq = 0;
-  crypto::Hash256 ledgerHash{};
-  std::uint32_t signingTime = 0;  // Ripple epoch
-  std::uint32_t networkId = 0;    // 0: no NetworkID field
-  std::uint64_t cookie = 0;
-  crypto::PublicKey signingKey{};
-  crypto::PublicKey masterKey{};  // from the manifest; not in the STObject
-  core::Bytes signature;
-  core::Bytes serialized;  // the whole STObject
-};
-
-// "VAL\0" + the validation fields without Signature.
-core::Result<core::Bytes> validationSigningData(const SignedValidation& v);
 
 class Validator {
  public:
@@ -83,26 +34,28 @@ class Validator {
   static core::Result<Validator> loadOrCreate(ChainStore& store, std::optional<crypto::KeyType> masterType);
 
   [[nodiscard]] const crypto::PublicKey& masterKey() const { return manifest_.masterKey; }
-  [[nodiscard]] const crypto::PublicKey& signingKey() const { return manifest_.signingKey; }
+  [[nodiscard]] const crypto::PublicKey& signingKey() const { return signing_.publicKey(); }
   [[nodiscard]] crypto::KeyType masterType() const { return master_.type(); }
-  [[nodiscard]] const ValidatorManifest& manifest() const { return manifest_; }
+  // Never a revocation: signingKey is always set, and is signingKey().
+  [[nodiscard]] const ledger::Manifest& manifest() const { return manifest_; }
   // Chosen at random when the identity is loaded (rippled: at start-up); never 0.
   [[nodiscard]] std::uint64_t cookie() const { return cookie_; }
 
-  // A full validation of `ledger`, signed by the current signing key.
-  [[nodiscard]] core::Result<SignedValidation> sign(const LedgerHeader& ledger, std::uint32_t signingTime,
-                                                    std::uint32_t networkId) const;
+  // A full validation of `ledger` (NetworkID only when networkId is not 0, this cookie), signed
+  // by the current signing key and read back with ledger::parseValidation.
+  [[nodiscard]] core::Result<ledger::Validation> sign(const LedgerHeader& ledger, std::uint32_t signingTime,
+                                                      std::uint32_t networkId) const;
   // A new signing key under the next manifest sequence, stored in `store` before it is used.
   // On error nothing changed.
   core::Status rotate(ChainStore& store);
 
  private:
-  Validator(crypto::KeyPair master, crypto::KeyPair signing, ValidatorManifest manifest);
+  Validator(crypto::KeyPair master, crypto::KeyPair signing, ledger::Manifest manifest);
   crypto::KeyPair master_;
   crypto::KeyPair signing_;
   std::string masterSeed_;
   std::string signingSeed_;
-  ValidatorManifest manifest_;
+  ledger::Manifest manifest_;
   std::uint64_t cookie_ = 0;
 };
 
@@ -113,7 +66,10 @@ class Validator {
 //    "validation_public_key":"n…"}
 //   {"type":"manifestReceived","manifest":"<hex>","master_key":"n…","master_signature":"…",
 //    "seq":N,"signature":"…","signing_key":"n…","domain"?:"…"}
-std::string renderValidationMessage(const SignedValidation& v, int apiVersion);
-std::string renderManifestMessage(const ValidatorManifest& m);
+// `masterKey` is the validator's (it is not in the validation); master_key is left out when it
+// is the signing key itself.
+std::string renderValidationMessage(const ledger::Validation& v, const crypto::PublicKey& masterKey,
+                                    int apiVersion);
+std::string renderManifestMessage(const ledger::Manifest& m);
 
 }  // namespace sashimono::devnet

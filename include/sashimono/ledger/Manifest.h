@@ -38,6 +38,8 @@ struct Manifest {
   std::uint32_t sequence = 0;
   std::optional<crypto::PublicKey> signingKey;  // absent in a revocation
   std::string domain;                           // empty when absent
+  core::Bytes signature;                        // by the ephemeral key; empty in a revocation
+  core::Bytes masterSignature;                  // by the master key
   core::Bytes raw;                              // the serialized manifest, as given
 
   [[nodiscard]] bool revoked() const { return sequence == kRevokedSequence; }

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "TestTx.h"
+#include "sashimono/core/Base64.h"
+#include "sashimono/crypto/NodeKeys.h"
 #include "sashimono/devnet/Devnet.h"
 #include "sashimono/devnet/Rpc.h"
 #include "sashimono/net/WsSession.h"
@@ -123,7 +125,7 @@ TEST_F(NetworkHandlersTest, ServerInfoNamesTheValidator) {
   EXPECT_EQ(info["network_id"].GetUint(), 0u);
   std::string master = info["pubkey_validator"].GetString();
   EXPECT_EQ(master, node->validatorMasterKey());
-  auto key = decodeNodePublic(master);
+  auto key = crypto::decodeNodePublic(master);
   ASSERT_TRUE(key.ok());
   EXPECT_EQ(*key, node->validatorManifest().masterKey);
   // validator.json for host configs.
@@ -133,7 +135,7 @@ TEST_F(NetworkHandlersTest, ServerInfoNamesTheValidator) {
   j.Parse(text.c_str());
   ASSERT_FALSE(j.HasParseError()) << text;
   EXPECT_EQ(std::string(j["master_key"].GetString()), master);
-  EXPECT_EQ(std::string(j["manifest"].GetString()), base64Encode(node->validatorManifest().serialized));
+  EXPECT_EQ(std::string(j["manifest"].GetString()), core::encodeBase64(node->validatorManifest().raw));
 }
 
 TEST_F(NetworkHandlersTest, EachCloseSendsASignedValidationFirst) {
@@ -158,7 +160,8 @@ TEST_F(NetworkHandlersTest, EachCloseSendsASignedValidationFirst) {
   EXPECT_EQ(val["network_id"].GetUint(), 0u);
   EXPECT_EQ(std::string(val["master_key"].GetString()), node->validatorMasterKey());
   const auto manifest = node->validatorManifest();
-  EXPECT_EQ(std::string(val["validation_public_key"].GetString()), encodeNodePublic(manifest.signingKey));
+  EXPECT_EQ(std::string(val["validation_public_key"].GetString()),
+            crypto::encodeNodePublic(*manifest.signingKey));
   EXPECT_EQ(std::to_string(std::stoull(val["cookie"].GetString())), val["cookie"].GetString());
 
   // data is the whole STValidation; its signature verifies over "VAL\0" + the other fields.
@@ -175,7 +178,12 @@ TEST_F(NetworkHandlersTest, EachCloseSendsASignedValidationFirst) {
   ASSERT_TRUE(fields.ok());
   core::Bytes signing{'V', 'A', 'L', 0};
   signing.insert(signing.end(), fields->begin(), fields->end());
-  EXPECT_TRUE(crypto::verify(manifest.signingKey, signing, hexOf(val["signature"])).ok());
+  EXPECT_TRUE(crypto::verify(*manifest.signingKey, signing, hexOf(val["signature"])).ok());
+  // And the ledger module's parser agrees.
+  auto parsed = ledger::parseValidation(data);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_TRUE(ledger::verifyValidation(*parsed).ok());
+  EXPECT_EQ(std::to_string(*parsed->cookie), val["cookie"].GetString());
 
   ASSERT_EQ(v2->sent.size(), 1u);
   auto val2 = v2->message(0);
@@ -191,8 +199,8 @@ TEST_F(NetworkHandlersTest, EachCloseSendsASignedValidationFirst) {
 
 TEST_F(NetworkHandlersTest, ManifestCommand) {
   const auto m = node->validatorManifest();
-  const std::string master = encodeNodePublic(m.masterKey);
-  const std::string signing = encodeNodePublic(m.signingKey);
+  const std::string master = crypto::encodeNodePublic(m.masterKey);
+  const std::string signing = crypto::encodeNodePublic(*m.signingKey);
   for (const auto& asked : {master, signing}) {
     auto r = call(R"({"command":"manifest","public_key":")" + asked + "\"}", false);
     ASSERT_STREQ(r["status"].GetString(), "success");
@@ -202,10 +210,10 @@ TEST_F(NetworkHandlersTest, ManifestCommand) {
     EXPECT_EQ(std::string(res["details"]["ephemeral_key"].GetString()), signing);
     EXPECT_EQ(res["details"]["seq"].GetUint(), 1u);
     EXPECT_STREQ(res["details"]["domain"].GetString(), "");
-    EXPECT_EQ(std::string(res["manifest"].GetString()), base64Encode(m.serialized));
+    EXPECT_EQ(std::string(res["manifest"].GetString()), core::encodeBase64(m.raw));
   }
   // A well-formed key the devnet has no manifest for: only "requested".
-  auto other = encodeNodePublic(key("other").publicKey());
+  auto other = crypto::encodeNodePublic(key("other").publicKey());
   auto r = call(R"({"command":"manifest","public_key":")" + other + "\"}", false);
   ASSERT_STREQ(r["status"].GetString(), "success");
   EXPECT_EQ(r["result"].MemberCount(), 1u);
@@ -237,23 +245,26 @@ TEST_F(NetworkHandlersTest, ValidatorRotatePublishesTheNextManifest) {
   EXPECT_STREQ(mm["type"].GetString(), "manifestReceived");
   EXPECT_EQ(mm["seq"].GetUint(), 2u);
   EXPECT_EQ(std::string(mm["master_key"].GetString()), node->validatorMasterKey());
-  EXPECT_EQ(std::string(mm["signing_key"].GetString()), encodeNodePublic(after.signingKey));
-  EXPECT_EQ(hexOf(mm["manifest"]), after.serialized);
-  auto parsed = parseManifest(hexOf(mm["manifest"]));
+  EXPECT_EQ(std::string(mm["signing_key"].GetString()), crypto::encodeNodePublic(*after.signingKey));
+  EXPECT_EQ(hexOf(mm["manifest"]), after.raw);
+  auto parsed = ledger::parseManifest(hexOf(mm["manifest"]));
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
   EXPECT_EQ(hexOf(mm["master_signature"]), parsed->masterSignature);
+  EXPECT_EQ(hexOf(mm["signature"]), parsed->signature);
+  EXPECT_FALSE(mm.HasMember("domain"));
 
   call(R"({"command":"ledger_accept"})");
   ASSERT_EQ(s->sent.size(), 2u);
   auto val = s->message(1);
-  EXPECT_EQ(std::string(val["validation_public_key"].GetString()), encodeNodePublic(after.signingKey));
+  EXPECT_EQ(std::string(val["validation_public_key"].GetString()),
+            crypto::encodeNodePublic(*after.signingKey));
   // The old signing key is no longer known to the manifest command.
-  r = call(R"({"command":"manifest","public_key":")" + encodeNodePublic(before.signingKey) + "\"}");
+  r = call(R"({"command":"manifest","public_key":")" + crypto::encodeNodePublic(*before.signingKey) + "\"}");
   EXPECT_EQ(r["result"].MemberCount(), 1u);
 
   // Persisted: a restart keeps the rotated key.
   ASSERT_TRUE(open().ok());
-  EXPECT_EQ(node->validatorManifest().serialized, after.serialized);
+  EXPECT_EQ(node->validatorManifest().raw, after.raw);
 }
 
 TEST_F(NetworkHandlersTest, DefaultNetworkRefusesNetworkId) {

@@ -62,8 +62,14 @@ TEST(Manifest, TheCodecDecodesIt) {
   EXPECT_EQ((*json)["Sequence"].GetUint(), 9U);
   EXPECT_EQ(std::string((*json)["PublicKey"].GetString()), core::toHex(edMaster().publicKey()));
   EXPECT_EQ(std::string((*json)["SigningPubKey"].GetString()), core::toHex(signingA().publicKey()));
-  EXPECT_TRUE(json->HasMember("Signature"));
-  EXPECT_TRUE(json->HasMember("MasterSignature"));
+  ASSERT_TRUE(json->HasMember("Signature"));
+  ASSERT_TRUE(json->HasMember("MasterSignature"));
+  // parseManifest hands out both signatures as they stand in the blob.
+  auto m = parseManifest(blob);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(core::toHex(m->signature), std::string((*json)["Signature"].GetString()));
+  EXPECT_EQ(core::toHex(m->masterSignature), std::string((*json)["MasterSignature"].GetString()));
+  EXPECT_NE(m->signature, m->masterSignature);
   auto again = encode(*json);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, blob);
@@ -75,6 +81,8 @@ TEST(Manifest, Revocation) {
   ASSERT_TRUE(m.ok()) << m.error().message;
   EXPECT_TRUE(m->revoked());
   EXPECT_FALSE(m->signingKey);
+  EXPECT_TRUE(m->signature.empty());
+  EXPECT_FALSE(m->masterSignature.empty());
   // Without a signing key the sequence must be the revocation's.
   auto notRevoked = parseManifest(makeManifest(edMaster(), nullptr, 3));
   ASSERT_FALSE(notRevoked.ok());

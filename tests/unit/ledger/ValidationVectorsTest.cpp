@@ -145,5 +145,29 @@ TEST(ValidationVectors, RealMainnetManifest) {
   EXPECT_FALSE(parseManifest(t).ok());
 }
 
+// A manifest with a Domain, as rippled hands it out (xrpl.org's validator_info example): it
+// verifies, its keys print as rippled printed them, and serializeManifest writes its fields back
+// to the same bytes.
+TEST(ValidationVectors, RealManifestWithDomain) {
+  auto blob = core::decodeBase64(
+      "JAAAAAFxIe002KClGBUlRA7h5J2Y5B7Xdlxn1Z5OxY7ZC2UmqUIikHMhAkVIeB7McBf4NFsBceQQlScTVUWMdpYzwmvs115SUGDKdk"
+      "cwRQIhAJnKfYWnPsBsATIIRfgkAAK+HE4zp8G8AmOPrHmLZpZAAiANiNECVQTKktoD7BEoEmS8jaFBNMgRdcG0dttPurCAGXcKbWR1"
+      "bzEzLmNvbXASQPjO6wxOfhtWsJ6oMWBg8Rs5STAGvQV2ArI5MG3KbpFrNSMxbx630Ars9d9j1ORsUS5v1biZRShZfg9180JuZAo=");
+  ASSERT_TRUE(blob.ok()) << blob.error().message;
+  auto m = parseManifest(*blob);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(crypto::encodeNodePublic(m->masterKey), "nHBk5DPexBjinXV8qHn7SEKzoxh2W92FxSbNTPgGtQYBzEF4msn9");
+  ASSERT_TRUE(m->signingKey);
+  EXPECT_EQ(crypto::encodeNodePublic(*m->signingKey), "n9KnrcCmL5psyKtk2KWP6jy14Hj4EXuZDg7XMdQJ9cSDoFSp53hu");
+  EXPECT_EQ(m->sequence, 1U);
+  EXPECT_EQ(m->domain, "mduo13.com");
+  EXPECT_EQ(serializeManifest(
+                {m->masterKey, m->sequence, m->signingKey, m->signature, m->domain, m->masterSignature}),
+            *blob);
+  core::Bytes t = *blob;
+  t[t.size() / 2] ^= 1;
+  EXPECT_FALSE(parseManifest(t).ok());
+}
+
 }  // namespace
 }  // namespace sashimono::ledger
