@@ -319,7 +319,7 @@ std::optional<crypto::Hash256> asHash(const rapidjson::Value* v) {
   if (v == nullptr || !v->IsString() || v->GetStringLength() != 64) return std::nullopt;
   auto b = core::fromHex(std::string_view(v->GetString(), 64));
   if (!b.ok()) return std::nullopt;
-  crypto::Hash256 h;
+  crypto::Hash256 h{};
   std::copy(b->begin(), b->end(), h.begin());
   return h;
 }
@@ -445,7 +445,7 @@ core::Status verifyLedger(const LedgerData& data, const crypto::Hash256& expecte
     return bad("ledger " + std::to_string(data.header.seq) + " answered without its transactions");
   std::vector<ledger::LedgerTxData> views;
   views.reserve(data.txs.size());
-  for (const auto& t : data.txs) views.push_back({t.blob, t.meta});
+  for (const auto& t : data.txs) views.push_back({t.blob, t.meta, t.hash});  // hash: computed by parseLedger
   return ledger::verifyLedger(data.header, expectedHash, views);
 }
 

@@ -11,12 +11,17 @@ std::string hexWith(ByteView data, const char* digits) {
   }
   return out;
 }
-int nibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+// Hex digit values by character, -1 for any other: one load per digit (fromHex decodes whole
+// ledgers of transactions a board sends).
+constexpr std::array<std::int8_t, 256> kNibbles = [] {
+  std::array<std::int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c) t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - 'A' + 10);
+  return t;
+}();
+int nibble(char c) { return kNibbles[static_cast<unsigned char>(c)]; }
 }  // namespace
 
 std::string toHex(ByteView data) { return hexWith(data, "0123456789ABCDEF"); }
@@ -26,9 +31,9 @@ Result<Bytes> fromHex(std::string_view hex) {
   if (hex.size() % 2 != 0) return Error("hex string has odd length " + std::to_string(hex.size()));
   Bytes out(hex.size() / 2);
   for (std::size_t i = 0; i < out.size(); ++i) {
-    int hi = nibble(hex[2 * i]);
-    int lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0)
+    const int hi = nibble(hex[2 * i]);
+    const int lo = nibble(hex[2 * i + 1]);
+    if ((hi | lo) < 0)
       return Error("invalid hex character at offset " + std::to_string(hi < 0 ? 2 * i : 2 * i + 1));
     out[i] = static_cast<std::uint8_t>((hi << 4) | lo);
   }

@@ -44,7 +44,7 @@ std::uint64_t get64(const std::uint8_t*& p) {
   return v;
 }
 crypto::Hash256 getHash(const std::uint8_t*& p) {
-  crypto::Hash256 h;
+  crypto::Hash256 h{};
   std::memcpy(h.data(), p, h.size());
   p += h.size();
   return h;
@@ -52,7 +52,7 @@ crypto::Hash256 getHash(const std::uint8_t*& p) {
 }  // namespace
 
 crypto::Hash256 ledgerHash(const LedgerHeader& h) {
-  std::array<std::uint8_t, kPrefixLedger.size() + kLedgerHeaderSize> buf;
+  std::array<std::uint8_t, kPrefixLedger.size() + kLedgerHeaderSize> buf{};
   std::memcpy(buf.data(), kPrefixLedger.data(), kPrefixLedger.size());
   write(buf.data() + kPrefixLedger.size(), h);
   return crypto::sha512Half(buf);

@@ -85,7 +85,7 @@ core::Result<crypto::Hash256> transactionTreeRoot(std::span<const LedgerTxData> 
   std::vector<ShaMapItem> items(txs.size());
   for (std::size_t i = 0; i < txs.size(); ++i) {
     const LedgerTxData& t = txs[i];
-    items[i].key = transactionHash(t.blob);
+    items[i].key = t.id ? *t.id : transactionHash(t.blob);
     if (t.blob.size() > kMaxLeafBlob || t.meta.size() > kMaxLeafBlob)
       return core::Error::withCode("txTooLarge", "transaction " + hex(items[i].key) + ": blob of " +
                                                      std::to_string(t.blob.size()) + " bytes, meta of " +

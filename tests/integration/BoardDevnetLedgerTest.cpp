@@ -33,7 +33,7 @@ TEST(BoardDevnetLedgerTest, LedgersVerifyBackFromOneTrustedHash) {
   ASSERT_TRUE(closed.ok()) << closed.error().message;
   auto trusted = core::fromHex(closed->ledgerHash);
   ASSERT_TRUE(trusted.ok() && trusted->size() == 32);
-  crypto::Hash256 expected;
+  crypto::Hash256 expected{};
   std::copy(trusted->begin(), trusted->end(), expected.begin());
 
   std::set<std::string> found;

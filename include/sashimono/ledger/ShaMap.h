@@ -11,9 +11,11 @@
 // to zero. Transaction leaf (tx with metadata) = SHA512Half("SND\0" + VL(tx blob) + VL(meta blob) +
 // txid); its key is the txid = SHA512Half("TXN\0" + tx blob).
 //
-// Pure functions, thread-safe. Costs: one SHA-512 per item and per inner node (about n/15 of them),
-// one allocation (the item array) per transactionTreeRoot; inner nodes are built on the stack.
+// Pure functions, thread-safe. Costs: per transaction one SHA-512 for its id (unless given) and one
+// for its leaf, one per inner node (about n/15 of them), one allocation (the item array) per
+// transactionTreeRoot; inner nodes are built on the stack.
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "sashimono/core/Bytes.h"
@@ -45,9 +47,13 @@ struct ShaMapItem {
 struct LedgerTxData {
   core::ByteView blob;
   core::ByteView meta;
+  // transactionHash(blob) when the caller computed it already (board::LedgerTxBlob::hash), which
+  // saves one hash per transaction; computed here when absent. A wrong id cannot make a lie pass:
+  // the leaf hash covers the id with the blob and the metadata, so the root then differs.
+  std::optional<crypto::Hash256> id{};
 };
 
-// Root of the transaction tree of `txs` (any order), txids computed here from the blobs.
+// Root of the transaction tree of `txs` (any order), txids computed here from the blobs (or given).
 // Errors: "duplicateTx" (two equal blobs: the same txid twice), "txTooLarge" (a blob or meta over
 // kMaxLeafBlob), each naming the transaction.
 [[nodiscard]] core::Result<crypto::Hash256> transactionTreeRoot(std::span<const LedgerTxData> txs);

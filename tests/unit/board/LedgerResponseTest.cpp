@@ -53,7 +53,7 @@ ledger::LedgerHeader header38129() {
   out.totalDrops = std::stoull(h["total_coins"].GetString());
   auto hash = [](const rapidjson::Value& v) {
     auto b = *core::fromHex(v.GetString());
-    crypto::Hash256 x;
+    crypto::Hash256 x{};
     std::copy(b.begin(), b.end(), x.begin());
     return x;
   };
@@ -69,7 +69,7 @@ ledger::LedgerHeader header38129() {
 
 crypto::Hash256 published() {
   auto b = *core::fromHex(mainnet().ledgerHash);
-  crypto::Hash256 x;
+  crypto::Hash256 x{};
   std::copy(b.begin(), b.end(), x.begin());
   return x;
 }

@@ -34,7 +34,7 @@ crypto::Hash256 hashOf(const rapidjson::Value& v) {
   auto b = core::fromHex(v.GetString());
   if (!b.ok() || b->size() != 32)
     throw std::runtime_error(std::string("bad hash in vector: ") + v.GetString());
-  crypto::Hash256 h;
+  crypto::Hash256 h{};
   std::copy(b->begin(), b->end(), h.begin());
   return h;
 }
@@ -92,7 +92,7 @@ crypto::Hash256 innerOf(const std::vector<std::pair<int, crypto::Hash256>>& chil
 }
 
 crypto::Hash256 filled(std::uint8_t first, std::uint8_t rest) {
-  crypto::Hash256 h;
+  crypto::Hash256 h{};
   h.fill(rest);
   h[0] = first;
   return h;
@@ -255,6 +255,26 @@ TEST(LedgerHash, VerifyLedgerAcceptsTheRealOneAndNamesEachLie) {
   auto swapped = txs;
   std::swap(swapped[0].meta, swapped[1].meta);
   expectTreeMismatch(swapped, "swapped meta");
+}
+
+TEST(LedgerHash, GivenIdsSaveAHashButCannotHideALie) {
+  auto v = loadVector("xrpl-ledger-7501326.json");
+  auto txs = txsOf(v["transactions"]);
+  const crypto::Hash256 expected = hashOf(v["transaction_hash"]);
+  auto withIds = views(txs);
+  for (std::size_t i = 0; i < txs.size(); ++i) withIds[i].id = txs[i].id;
+  EXPECT_EQ(*ledger::transactionTreeRoot(withIds), expected);
+  // An id that is not the blob's (a server's claim passed on unchecked) gives another root.
+  auto wrong = withIds;
+  wrong[4].id = txs[5].id;
+  wrong[5].id = txs[4].id;
+  auto r = ledger::transactionTreeRoot(wrong);
+  ASSERT_TRUE(r.ok());
+  EXPECT_NE(*r, expected);
+  // The real id with another transaction's blob.
+  auto swapped = withIds;
+  std::swap(swapped[2].blob, swapped[3].blob);
+  EXPECT_NE(*ledger::transactionTreeRoot(swapped), expected);
 }
 
 TEST(LedgerHash, EmptyTreeIsZero) {
