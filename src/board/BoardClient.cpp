@@ -4,9 +4,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ClientSession.h"
 #include "sashimono/board/RpcErrorCode.h"
 #include "sashimono/board/Stream.h"
 #include "sashimono/ledger/LedgerRanges.h"
+#include "sashimono/ledger/ValidatorSet.h"
 
 namespace sashimono::board {
 
@@ -19,17 +21,15 @@ namespace {
 constexpr std::chrono::milliseconds kWakeSlice{100};
 }  // namespace
 
-struct BoardClient::Session {
-  std::string url;
-  Clock::time_point lastLedgerAt = Clock::now();
-  std::uint32_t lastLedger = 0;
-  bool live = false;        // subscribed and caught up
-  bool progressed = false;  // saw a new ledger close while live
-};
-
 BoardClient::BoardClient(BoardOptions options, BoardEvents events)
     : options_(std::move(options)), events_(std::move(events)) {
   if (!options_.transport) options_.transport = webSocketTransport();
+  avoidUntil_.assign(options_.urls.size(), Clock::time_point{});
+  if (!options_.trust.validators.empty()) {
+    validators_ = std::make_unique<ledger::ValidatorSet>(options_.trust.validators, options_.trust.quorum,
+                                                         options_.trust.networkId);
+    status_.verifying = true;
+  }
 }
 
 BoardClient::~BoardClient() { stop(); }
@@ -95,7 +95,9 @@ void BoardClient::run() {
 
   while (!stopping_) {
     Session s;
-    s.url = options_.urls[idx % n];
+    idx = nextUrl(idx);
+    s.urlIndex = idx % n;
+    s.url = options_.urls[s.urlIndex];
     std::uint64_t gen = 0;
     {
       std::lock_guard lock(mu_);
@@ -126,7 +128,7 @@ void BoardClient::run() {
         conn_ = conn;
       }
       if (stopping_) conn->close();
-      result = runSession(*conn, s);
+      result = validators_ ? runVerifiedSession(*conn, s) : runSession(*conn, s);
       {
         std::lock_guard lock(mu_);
         conn_.reset();

@@ -29,6 +29,20 @@
 // the client. The request helpers (serverInfo … accountTx) may be called from any thread; they use
 // the current connection and fail with code "notConnected" when there is none. status() is
 // thread-safe. The node trusts no board: it must decode and verify every blob itself.
+//
+// Trusting keys, not servers (options.trust.validators non-empty; docs/NETWORKS.md)
+//  - The client subscribes to the `ledger`, `validations` and `manifests` streams (no account
+//    stream), asks each board for the trusted validators' manifests, and counts a ledger as
+//    validated only when a quorum of trusted validators signed its hash (ledger::ValidatorSet).
+//  - For every ledger from the cursor up to the newest quorum-validated one it fetches the whole
+//    ledger (`ledger`, transactions expanded, binary), checks that the header hashes to the signed
+//    hash (or to the parent hash of the verified ledger after it: the chain is walked back from
+//    the signed ledger, so no sequence is ever skipped) and that the transactions hash to the
+//    header's transaction tree. Only then are the ledger's transactions that mention the account
+//    delivered, in ledger and TransactionIndex order, and the ledger finished.
+//  - A board that served something that fails a check is reported (status().faults, a warning
+//    with the evidence) and avoided for trust.avoidFor; a board that makes no quorum-validated
+//    progress for quietTimeout is left for the next. With no honest board, nothing is delivered.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -49,8 +63,29 @@
 #include "sashimono/board/Requests.h"
 #include "sashimono/board/Responses.h"
 #include "sashimono/core/Result.h"
+#include "sashimono/crypto/Keys.h"
+
+namespace sashimono::ledger {
+class ValidatorSet;
+}
 
 namespace sashimono::board {
+
+struct TrustOptions {
+  std::vector<crypto::PublicKey> validators;   // master keys; empty: the board is trusted
+  std::size_t quorum = 0;                      // 0: 80 % of the validators, rounded up
+  std::optional<std::uint32_t> networkId;      // validations of another network do not count
+  std::uint32_t fetchWindow = 8;               // `ledger` requests in flight while catching up
+  std::chrono::milliseconds avoidFor{600000};  // a board that failed a check is avoided this long
+};
+
+// A board caught serving something that failed a check.
+struct BoardFault {
+  std::string url;
+  std::chrono::system_clock::time_point at;  // the latest time
+  std::string evidence;
+  std::uint64_t count = 1;  // the same evidence again (the board tried again) counts here
+};
 
 struct BoardOptions {
   std::vector<std::string> urls;  // tried in order, round-robin on failure
@@ -70,6 +105,7 @@ struct BoardOptions {
   // logs them at debug level (one-shot commands report one error of their own).
   bool warnOnRetry = true;
   TransportFactory transport;  // empty: WebSocket (tests inject fakes)
+  TrustOptions trust;
 };
 
 struct BoardEvents {
@@ -89,6 +125,16 @@ struct BoardStatus {
   std::uint64_t duplicates = 0;           // sightings refused by the dedupe window/cursor
   std::uint64_t reconnects = 0;           // sessions ended (disconnect, quiet, error)
   std::string lastError;
+  // Trust mode (options.trust.validators non-empty).
+  bool verifying = false;
+  std::uint32_t quorumLedger = 0;         // newest ledger a quorum of trusted validators signed
+  std::uint64_t ledgersVerified = 0;      // ledgers whose header and transactions were checked
+  std::uint64_t validationsCounted = 0;   // from trusted validators, signatures checked
+  std::uint64_t validationsRefused = 0;   // untrusted, bad signature, malformed, other network
+  std::uint64_t validationConflicts = 0;  // a validator signed two hashes for one sequence
+  std::uint64_t verifyMicros = 0;         // time spent verifying the last ledger
+  std::vector<BoardFault> faults;         // newest last, at most 20
+  std::vector<std::string> avoided;       // boards avoided now
 };
 
 class BoardClient {
@@ -132,6 +178,14 @@ class BoardClient {
   std::shared_ptr<Connection> current() const;
   core::Result<rapidjson::Document> callCurrent(const std::string& request, Ms timeout);
   bool sleepInterruptible(Ms d);
+  // Trust mode (TrustedLedgers.cpp).
+  core::Status runVerifiedSession(Connection& conn, Session& s);
+  core::Status loadManifests(Connection& conn, const Session& s);
+  core::Status handleTrustEvents(Session& s, std::deque<rapidjson::Document>& batch);
+  core::Status advanceVerified(Connection& conn, Session& s);
+  core::Status verifyRange(Connection& conn, Session& s, std::uint32_t from, std::uint32_t to);
+  core::Error fault(const Session& s, const std::string& evidence);
+  std::size_t nextUrl(std::size_t idx) const;
 
   BoardOptions options_;
   BoardEvents events_;
@@ -148,8 +202,11 @@ class BoardClient {
   BoardStatus status_;
   bool started_ = false;
 
+  std::vector<std::chrono::steady_clock::time_point> avoidUntil_;  // per URL, under mu_
+
   // Worker-only.
   std::optional<DeliveryTracker> tracker_;
+  std::unique_ptr<ledger::ValidatorSet> validators_;
 };
 
 }  // namespace sashimono::board
