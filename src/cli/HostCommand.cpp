@@ -15,6 +15,7 @@
 #include "sashimono/core/Bytes.h"
 #include "sashimono/core/Log.h"
 #include "sashimono/crypto/Keys.h"
+#include "sashimono/crypto/NodeKeys.h"
 #include "sashimono/lease/Clock.h"
 #include "sashimono/node/HostConfig.h"
 #include "sashimono/node/HostRun.h"
@@ -60,12 +61,16 @@ struct Args {
   std::string image;
   bool dryRun = false;
   std::uint64_t timeout = 30;
+  std::vector<std::string> validators;
+  std::uint64_t quorum = 0;
 };
 
 std::vector<OptionSpec> optionTable(Args& r) {
   return {
       {"--config", true, setString(r.config)},
       {"--board", true, appendString(r.boards)},
+      {"--validator", true, appendString(r.validators)},
+      {"--quorum", true, setNumber(r.quorum, 1, 1000)},
       {"--address", true, setString(r.address)},
       {"--data", true, setString(r.data)},
       {"--seed-file", true, setString(r.seedFile)},
@@ -92,6 +97,12 @@ int init(const Args& a) {
   auto dir = std::filesystem::absolute(a.config).parent_path();
   node::HostConfig c;
   c.boardUrls = a.boards.empty() ? std::vector<std::string>{"ws://127.0.0.1:6006"} : a.boards;
+  for (const auto& v : a.validators)
+    if (auto k = crypto::decodeNodePublic(v); !k.ok())
+      return failure(cmd, "--validator " + v + ": not a validator public key: " + k.error().message);
+  if (a.quorum > a.validators.size()) return failure(cmd, "--quorum is above the number of --validator keys");
+  c.validators = a.validators;
+  c.validatorQuorum = a.quorum;
   c.seedFile =
       a.seedFile.empty() ? (dir / "host.seed").string() : std::filesystem::absolute(a.seedFile).string();
   c.address = a.address;
@@ -230,8 +241,9 @@ int runHost(const std::vector<std::string>& args) {
           {
               {.name = "init",
                .synopsis =
-                   "[--config FILE] [--board URL]... [--address HOST] [--data DIR]\n"
-                   "                           [--seed-file FILE] [--registry ADDRESS] [--print-seed]",
+                   "[--config FILE] [--board URL]... [--validator KEY]... [--quorum N] [--address HOST]\n"
+                   "                           [--data DIR] [--seed-file FILE] [--registry ADDRESS] "
+                   "[--print-seed]",
                .help = "writes a host configuration and a new ed25519 host seed; prints its address and key",
                .run = withConfig("init", &init)},
               {.name = "run",

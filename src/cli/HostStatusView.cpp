@@ -80,6 +80,35 @@ void renderJson(const node::HostConfig& c, const node::StatusView& v, const node
     w.Uint64(v.board->reconnects);
     w.Key("lastError");
     w.String(v.board->lastError.c_str());
+    w.Key("verifying");
+    w.Bool(v.board->verifying);
+    w.Key("quorumLedger");
+    w.Uint(v.board->quorumLedger);
+    w.Key("ledgersVerified");
+    w.Uint64(v.board->ledgersVerified);
+    w.Key("verifyMicros");
+    w.Uint64(v.board->verifyMicros);
+    w.Key("conflicts");
+    w.Uint64(v.board->conflicts);
+    w.Key("faults");
+    w.StartArray();
+    for (const auto& f : v.board->faults) {
+      w.StartObject();
+      w.Key("url");
+      w.String(f.url.c_str());
+      w.Key("at");
+      w.Int64(f.at);
+      w.Key("evidence");
+      w.String(f.evidence.c_str());
+      w.Key("count");
+      w.Uint64(f.count);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.Key("avoided");
+    w.StartArray();
+    for (const auto& u : v.board->avoided) w.String(u.c_str());
+    w.EndArray();
     w.EndObject();
   } else {
     w.Null();
@@ -173,6 +202,18 @@ void renderText(const node::HostConfig& c, const node::StatusView& v, const node
     if (a.lag) std::cout << ", " << *a.lag << " behind";
     std::cout << ", " << b.reconnects << " reconnect(s)";
     if (!b.lastError.empty()) std::cout << "; last error: " << b.lastError;
+    std::cout << "\n";
+    std::cout << "trust:     ";
+    if (b.verifying) {
+      std::cout << "validators: quorum-signed ledger " << b.quorumLedger << ", " << b.ledgersVerified
+                << " ledger(s) checked (last " << b.verifyMicros << " us)";
+      if (!b.avoided.empty()) {
+        std::cout << "; avoiding";
+        for (const auto& u : b.avoided) std::cout << " " << u;
+      }
+    } else {
+      std::cout << "the boards (no validators configured: docs/NETWORKS.md)";
+    }
     std::cout << "\n";
   }
   std::cout << "capacity:  " << v.instances << " instances, " << a.free << " free\n";

@@ -98,6 +98,12 @@ core::Result<core::Bytes> BoardSession::signPayment(const crypto::KeyPair& key, 
     p.lastLedgerSequence = *current + *order.lastLedgerWindow;
   }
   for (const auto& m : order.memos) p.memos.push_back(protocol::memoToLedger(m));
+  if (!networkId_) {
+    auto si = client_->serverInfo();
+    if (!si) return si.error().context("server_info");
+    networkId_ = si->networkId.value_or(0);
+  }
+  p.networkId = ledger::networkIdField(*networkId_);
   return ledger::signPayment(p, key);
 }
 

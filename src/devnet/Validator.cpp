@@ -87,7 +87,7 @@ Result<Validator> Validator::loadOrCreate(ChainStore& store, std::optional<crypt
     return Error("the validator identity stored in the data directory is unreadable: " + what);
   };
   rapidjson::Document d;
-  d.Parse((*text)->c_str(), (*text)->size());
+  d.Parse<rapidjson::kParseIterativeFlag>((*text)->c_str(), (*text)->size());
   if (d.HasParseError() || !d.IsObject()) return bad("not a JSON object");
   auto str = [&d](const char* k) -> std::optional<std::string> {
     auto it = d.FindMember(k);

@@ -62,6 +62,7 @@ core::Result<core::Bytes> signPayment(const Payment& p, const crypto::KeyPair& k
   d.AddMember("Sequence", p.sequence, a);
   if (p.lastLedgerSequence) d.AddMember("LastLedgerSequence", *p.lastLedgerSequence, a);
   d.AddMember("Flags", 0u, a);
+  if (p.networkId) d.AddMember("NetworkID", *p.networkId, a);
   if (!p.memos.empty()) {
     rapidjson::Value memos(rapidjson::kArrayType);
     for (const auto& m : p.memos) memos.PushBack(memoJson(m, a), a);

@@ -82,6 +82,15 @@ core::Result<AccountView> BoardClientPort::account(const std::string& address) {
   return AccountView{info->sequence, info->balance, info->ownerCount, info->ledgerIndex};
 }
 
+core::Result<std::uint32_t> BoardClientPort::networkId() {
+  if (!networkId_) {
+    auto info = client_.serverInfo();
+    if (!info) return info.error().context("server_info");
+    networkId_ = info->networkId.value_or(0);
+  }
+  return *networkId_;
+}
+
 core::Result<SubmitOutcome> BoardClientPort::submit(core::ByteView blob) {
   auto r = client_.submit(blob);
   if (!r) return r.error();

@@ -15,6 +15,7 @@
 
 #include "sashimono/core/Config.h"
 #include "sashimono/crypto/Keys.h"
+#include "sashimono/crypto/NodeKeys.h"
 #include "sashimono/crypto/SeedFile.h"
 #include "sashimono/net/HttpServer.h"
 #include "sashimono/protocol/Patterns.h"
@@ -61,6 +62,25 @@ core::Result<HostConfig> parseHostConfig(const std::string& text, const std::str
     c.caFile = ca.empty() ? ca : resolve(source, ca);
     SASHI_TRY_ASSIGN(quiet, board.uint("quietSeconds", 30, 1, 3600));
     c.quietSeconds = quiet;
+    // Trusted validators (master public keys, "n…"), as rippled's validators.txt names them.
+    std::vector<std::string> validators;
+    if (board.has("validators")) {
+      SASHI_TRY_ASSIGN(listed, board.strings("validators"));
+      validators = std::move(listed);
+    }
+    for (const auto& v : validators) {
+      if (auto k = crypto::decodeNodePublic(v); !k.ok())
+        return board.fieldError("validators",
+                                "'" + v + "' is not a validator public key: " + k.error().message);
+      if (std::count(validators.begin(), validators.end(), v) > 1)
+        return board.fieldError("validators", "'" + v + "' is listed twice");
+    }
+    c.validators = validators;
+    SASHI_TRY_ASSIGN(quorum, board.uint("quorum", 0, 0, 1000));
+    if (quorum > validators.size())
+      return board.fieldError(
+          "quorum", "is above the number of validators (" + std::to_string(validators.size()) + ")");
+    c.validatorQuorum = quorum;
   }
   {
     SASHI_TRY_ASSIGN(account, root.object("account"));
@@ -199,6 +219,8 @@ std::vector<std::string> fieldsNeedingRestart(const HostConfig& a, const HostCon
   check(a.boardUrls == b.boardUrls, "board.urls");
   check(a.caFile == b.caFile, "board.caFile");
   check(a.quietSeconds == b.quietSeconds, "board.quietSeconds");
+  check(a.validators == b.validators, "board.validators");
+  check(a.validatorQuorum == b.validatorQuorum, "board.quorum");
   check(a.seedFile == b.seedFile, "account.seedFile");
   check(a.address == b.address, "host.address");
   check(a.userPorts == b.userPorts, "ports.user");
@@ -259,6 +281,13 @@ std::string renderHostConfig(const HostConfig& c) {
   w.EndArray();
   str("caFile", c.caFile);
   num("quietSeconds", c.quietSeconds);
+  if (!c.validators.empty()) {
+    w.Key("validators");
+    w.StartArray();
+    for (const auto& v : c.validators) w.String(v.c_str());
+    w.EndArray();
+    num("quorum", c.validatorQuorum);
+  }
   w.EndObject();
   w.Key("account");
   w.StartObject();

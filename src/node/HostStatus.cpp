@@ -164,6 +164,30 @@ void readStatusRow(const std::string& json, std::int64_t updatedAt, StatusView& 
     if (b.HasMember("cursor") && b["cursor"].IsUint()) bv.cursor = b["cursor"].GetUint();
     if (b.HasMember("reconnects") && b["reconnects"].IsUint64()) bv.reconnects = b["reconnects"].GetUint64();
     if (b.HasMember("lastError") && b["lastError"].IsString()) bv.lastError = b["lastError"].GetString();
+    bv.verifying = b.HasMember("verifying") && b["verifying"].IsBool() && b["verifying"].GetBool();
+    if (b.HasMember("quorumLedger") && b["quorumLedger"].IsUint())
+      bv.quorumLedger = b["quorumLedger"].GetUint();
+    if (b.HasMember("ledgersVerified") && b["ledgersVerified"].IsUint64())
+      bv.ledgersVerified = b["ledgersVerified"].GetUint64();
+    if (b.HasMember("verifyMicros") && b["verifyMicros"].IsUint64())
+      bv.verifyMicros = b["verifyMicros"].GetUint64();
+    if (b.HasMember("conflicts") && b["conflicts"].IsUint64()) bv.conflicts = b["conflicts"].GetUint64();
+    if (b.HasMember("faults") && b["faults"].IsArray()) {
+      for (const auto& f : b["faults"].GetArray()) {
+        if (!f.IsObject() || !f.HasMember("url") || !f["url"].IsString() || !f.HasMember("evidence") ||
+            !f["evidence"].IsString())
+          continue;
+        BoardView::Fault x;
+        x.url = f["url"].GetString();
+        x.evidence = f["evidence"].GetString();
+        if (f.HasMember("at") && f["at"].IsInt64()) x.at = f["at"].GetInt64();
+        if (f.HasMember("count") && f["count"].IsUint64()) x.count = f["count"].GetUint64();
+        bv.faults.push_back(std::move(x));
+      }
+    }
+    if (b.HasMember("avoided") && b["avoided"].IsArray())
+      for (const auto& u : b["avoided"].GetArray())
+        if (u.IsString()) bv.avoided.emplace_back(u.GetString());
     view.board = bv;
   }
   if (d.HasMember("health") && d["health"].IsArray()) {
@@ -218,6 +242,15 @@ StatusAssessment assessStatus(const StatusView& v, std::int64_t now, const Atten
       if (*a.lag > limits.boardLagLedgers)
         a.attention.push_back("the node is " + std::to_string(*a.lag) + " ledgers behind the board");
     }
+    for (const auto& f : b.faults)
+      if (now - f.at <= limits.boardFaultSeconds)
+        a.attention.push_back("board " + f.url + " served something that failed a check (" +
+                              std::to_string(f.count) + " time(s), the last " + std::to_string(now - f.at) +
+                              " s ago): " + f.evidence);
+    if (b.conflicts > 0)
+      a.attention.push_back(std::to_string(b.conflicts) +
+                            " validation(s) of a trusted validator conflict with its own earlier ones "
+                            "(see the log)");
   }
   if (v.outbox.oldestAt) {
     a.oldestReplyAge = std::max<std::int64_t>(0, now - *v.outbox.oldestAt);

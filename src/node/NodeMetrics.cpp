@@ -39,6 +39,17 @@ void declareNodeMetrics(core::MetricsRegistry& m) {
   m.declare({kBoardLedger, MetricType::gauge, "The newest validated ledger the board announced"});
   m.declare({kBoardLag, MetricType::gauge,
              "Validated ledgers the node has not finished yet (the newest announced minus the cursor)"});
+  m.declare({kBoardVerifying, MetricType::gauge,
+             "1 when ledgers count only once the trusted validators sign them (board.validators)"});
+  m.declare(
+      {kBoardQuorumLedger, MetricType::gauge, "The newest ledger a quorum of trusted validators signed"});
+  m.declare({kBoardLedgersVerified, MetricType::counter,
+             "Ledgers whose header and transaction tree were checked against the signed hash"});
+  m.declare({kBoardVerifySeconds, MetricType::gauge, "Time the last ledger check took (header and tree)"});
+  m.declare({kBoardValidations, MetricType::counter,
+             "Validations read from the board, by outcome (counted, refused, conflict)", true});
+  m.declare({kBoardFaults, MetricType::counter,
+             "Times a board served something that failed a check (it is then avoided)"});
   m.declare({kTenantMemory, MetricType::gauge, "Memory an instance's tenant uses now", true});
   m.declare({kTenantDisk, MetricType::gauge, "Bytes used on an instance's tenant disk", true});
   m.declare({kFeeOpenLedger, MetricType::gauge,

@@ -4,6 +4,7 @@
 #include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
+#include "sashimono/crypto/NodeKeys.h"
 #include "sashimono/node/HostStatus.h"
 #include "sashimono/node/NodeMetrics.h"
 
@@ -40,6 +41,10 @@ NodeService::NodeService(const HostConfig& config, NodeStore& store, Provisioner
   bo.account = hostKey.address();
   bo.quietTimeout = std::chrono::seconds(config.quietSeconds);
   bo.requestTimeout = options.requestTimeout;
+  for (const auto& v : config.validators) {
+    if (auto k = crypto::decodeNodePublic(v); k.ok()) bo.trust.validators.push_back(*k);  // checked at parse
+  }
+  bo.trust.quorum = config.validatorQuorum;
   board::BoardEvents ev;
   ev.onTransaction = [this](const board::BoardTx& tx) {
     std::lock_guard lk(mu_);
@@ -147,6 +152,37 @@ std::string NodeService::boardJson() const {
   w.Uint64(s.reconnects);
   w.Key("lastError");
   w.String(s.lastError.c_str());
+  w.Key("verifying");
+  w.Bool(s.verifying);
+  if (s.verifying) {
+    w.Key("quorumLedger");
+    w.Uint(s.quorumLedger);
+    w.Key("ledgersVerified");
+    w.Uint64(s.ledgersVerified);
+    w.Key("verifyMicros");
+    w.Uint64(s.verifyMicros);
+    w.Key("conflicts");
+    w.Uint64(s.validationConflicts);
+  }
+  w.Key("faults");
+  w.StartArray();
+  for (const auto& f : s.faults) {
+    w.StartObject();
+    w.Key("url");
+    w.String(f.url.c_str());
+    w.Key("at");
+    w.Int64(std::chrono::duration_cast<std::chrono::seconds>(f.at.time_since_epoch()).count());
+    w.Key("evidence");
+    w.String(f.evidence.c_str());
+    w.Key("count");
+    w.Uint64(f.count);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("avoided");
+  w.StartArray();
+  for (const auto& u : s.avoided) w.String(u.c_str());
+  w.EndArray();
   w.EndObject();
   return sb.GetString();
 }
@@ -163,6 +199,20 @@ void NodeService::observeBoard() {
   const std::uint32_t done = s.finished.value_or(0);
   metrics_->set(metric::kBoardLag, s.lastLedger > done ? s.lastLedger - done : 0);
   metrics_->set(metric::kBoardReconnects, static_cast<double>(s.reconnects));
+  metrics_->set(metric::kBoardVerifying, s.verifying ? 1 : 0);
+  if (!s.verifying) return;
+  metrics_->set(metric::kBoardQuorumLedger, s.quorumLedger);
+  metrics_->set(metric::kBoardLedgersVerified, static_cast<double>(s.ledgersVerified));
+  metrics_->set(metric::kBoardVerifySeconds, static_cast<double>(s.verifyMicros) / 1e6);
+  metrics_->set(metric::kBoardValidations, {{"outcome", "counted"}},
+                static_cast<double>(s.validationsCounted));
+  metrics_->set(metric::kBoardValidations, {{"outcome", "refused"}},
+                static_cast<double>(s.validationsRefused));
+  metrics_->set(metric::kBoardValidations, {{"outcome", "conflict"}},
+                static_cast<double>(s.validationConflicts));
+  std::uint64_t faults = 0;
+  for (const auto& f : s.faults) faults += f.count;
+  metrics_->set(metric::kBoardFaults, static_cast<double>(faults));
 }
 
 void NodeService::run() {

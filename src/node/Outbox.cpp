@@ -32,7 +32,7 @@ OutboxEntry outboxEntryFor(const crypto::AccountId& registry, const protocol::Ho
 }
 
 core::Result<core::Bytes> signEntry(const OutboxEntry& e, const crypto::KeyPair& key, std::uint32_t sequence,
-                                    std::uint32_t lastLedger, std::uint64_t fee) {
+                                    std::uint32_t lastLedger, std::uint64_t fee, std::uint32_t networkId) {
   auto message = protocol::parsePayload(e.type, e.payload);
   if (!message) return message.error().context("outbox entry " + std::to_string(e.id) + " payload");
   auto memo = protocol::buildMemo(e.type, *message, e.sealTo);
@@ -43,6 +43,7 @@ core::Result<core::Bytes> signEntry(const OutboxEntry& e, const crypto::KeyPair&
   p.fee = fee;
   p.sequence = sequence;
   p.lastLedgerSequence = lastLedger;
+  p.networkId = ledger::networkIdField(networkId);
   p.memos.push_back(protocol::memoToLedger(*memo));
   return ledger::signPayment(p, key);
 }
@@ -165,13 +166,15 @@ core::Result<PumpReport> Outbox::pump() {
     return std::pair(priority(a), a.id) < std::pair(priority(b), b.id);
   });
 
+  auto network = board_.networkId();
+  if (!network) return network.error().context("outbox: network id");
   // Every blob is recorded (one commit for all) before any of them is submitted.
   {
     auto batch = store_.beginBatch();
     if (!batch) return batch.error();
     for (auto& e : toSign) {
       const bool again = e.hash.has_value();
-      auto blob = signEntry(e, key_, seq, v + options_.lastLedgerWindow, *fee);
+      auto blob = signEntry(e, key_, seq, v + options_.lastLedgerWindow, *fee, *network);
       if (!blob) return blob.error();
       e.sequence = seq;
       e.lastLedger = v + options_.lastLedgerWindow;

@@ -80,6 +80,7 @@ class BoardSession {
   BoardSession() = default;
 
   std::shared_ptr<Watch> watch_ = std::make_shared<Watch>();
+  std::optional<std::uint32_t> networkId_;  // server_info's, read at the first payment
   std::size_t seen_ = 0;
   std::unique_ptr<board::BoardClient> client_;
 };

@@ -28,7 +28,15 @@ struct Payment {
   std::uint32_t sequence = 0;
   std::optional<std::uint32_t> lastLedgerSequence;  // absent: no expiry
   std::vector<Memo> memos;                          // each present field is written
+  std::optional<std::uint32_t> networkId;           // NetworkID: set it with networkIdField()
 };
+
+// rippled's rule: transactions carry NetworkID exactly when the network's id (server_info
+// `network_id`) is above 1024 (Xahau: 21337); at or below, the field makes them invalid.
+[[nodiscard]] inline std::optional<std::uint32_t> networkIdField(std::optional<std::uint32_t> networkId) {
+  if (networkId && *networkId > 1024) return networkId;
+  return std::nullopt;
+}
 
 // The signed blob of `payment` from `key`'s account. Errors: a negative or out-of-range native
 // amount, an issued amount that does not decode, encoding failures.

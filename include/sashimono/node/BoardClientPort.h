@@ -25,11 +25,13 @@ class BoardClientPort final : public BoardPort {
   core::Result<ReserveView> reserves() override;
   core::Result<AccountView> account(const std::string& address) override;
   core::Result<SubmitOutcome> submit(core::ByteView blob) override;
+  core::Result<std::uint32_t> networkId() override;
   core::Result<TxLookup> lookup(const crypto::Hash256& hash, std::uint32_t minLedger,
                                 std::uint32_t maxLedger) override;
 
  private:
   board::BoardClient& client_;
+  std::optional<std::uint32_t> networkId_;  // read once: a network does not change its id
 };
 
 }  // namespace sashimono::node

@@ -69,6 +69,9 @@ class BoardPort {
   // the server is sure it is in none of them (rippled's searched_all); an error otherwise.
   [[nodiscard]] virtual core::Result<TxLookup> lookup(const crypto::Hash256& hash, std::uint32_t minLedger,
                                                       std::uint32_t maxLedger) = 0;
+  // The network's id (server_info network_id; 0 when the board names none). Payments carry it
+  // as NetworkID when it is above 1024 (ledger::networkIdField).
+  [[nodiscard]] virtual core::Result<std::uint32_t> networkId() { return 0u; }
 };
 
 }  // namespace sashimono::node

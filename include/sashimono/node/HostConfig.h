@@ -47,6 +47,10 @@ struct HostConfig {
   std::vector<std::string> boardUrls;
   std::string caFile;
   std::uint64_t quietSeconds = 30;
+  // Trusted validators' master public keys ("n…"); empty: the boards are trusted for which
+  // ledgers are validated (docs/NETWORKS.md). Quorum 0: 80 % of them, rounded up.
+  std::vector<std::string> validators;
+  std::uint64_t validatorQuorum = 0;
   std::string seedFile;
   std::string address;  // announced host (protocol::validateHost)
   lease::Offer offer;

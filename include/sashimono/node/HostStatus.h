@@ -18,6 +18,7 @@ namespace sashimono::node {
 struct AttentionLimits {
   std::int64_t staleStatusSeconds = 15;  // the node refreshes its row every tick (0.5 s)
   std::uint32_t boardLagLedgers = 10;
+  std::int64_t boardFaultSeconds = 3600;   // a board caught lying this recently needs a look
   std::int64_t oldestReplySeconds = 120;   // a reply normally validates within a few ledgers
   std::int64_t recentErrorSeconds = 600;   // errors this recent count; warnings are only listed
   std::int64_t provisioningSeconds = 300;  // a lease still provisioning after this is stuck
@@ -31,6 +32,20 @@ struct BoardView {
   std::optional<std::uint32_t> cursor;
   std::uint64_t reconnects = 0;
   std::string lastError;
+  // Trust mode (board.validators); false: the boards are trusted for what is validated.
+  bool verifying = false;
+  std::uint32_t quorumLedger = 0;
+  std::uint64_t ledgersVerified = 0;
+  std::uint64_t verifyMicros = 0;
+  std::uint64_t conflicts = 0;  // validations of one validator for two hashes of one ledger
+  struct Fault {
+    std::string url;
+    std::int64_t at = 0;  // Unix seconds, the latest time
+    std::string evidence;
+    std::uint64_t count = 1;
+  };
+  std::vector<Fault> faults;  // boards that served something that failed a check
+  std::vector<std::string> avoided;
 };
 
 struct InstanceHealthRow {

@@ -28,6 +28,13 @@ inline constexpr const char* kFree = "sashimono_instances_free";
 inline constexpr const char* kBoardConnected = "sashimono_board_connected";
 inline constexpr const char* kBoardLedger = "sashimono_board_validated_ledger";
 inline constexpr const char* kBoardLag = "sashimono_board_lag_ledgers";
+// Trust mode (board.validators): ledgers checked, validations by outcome, boards caught lying.
+inline constexpr const char* kBoardVerifying = "sashimono_board_verifying";
+inline constexpr const char* kBoardQuorumLedger = "sashimono_board_quorum_ledger";
+inline constexpr const char* kBoardLedgersVerified = "sashimono_board_ledgers_verified_total";
+inline constexpr const char* kBoardVerifySeconds = "sashimono_board_verify_seconds";
+inline constexpr const char* kBoardValidations = "sashimono_board_validations_total";
+inline constexpr const char* kBoardFaults = "sashimono_board_faults_total";
 inline constexpr const char* kTenantMemory = "sashimono_tenant_memory_bytes";  // {lease}
 inline constexpr const char* kTenantDisk = "sashimono_tenant_disk_bytes";      // {lease}
 inline constexpr const char* kBuildInfo = "sashimono_build_info";              // {version}

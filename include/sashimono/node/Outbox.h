@@ -72,7 +72,7 @@ OutboxEntry outboxEntryFor(const crypto::AccountId& registry, const protocol::Ho
 // The signed Payment of an entry with the given sequence, LastLedgerSequence and fee.
 [[nodiscard]] core::Result<core::Bytes> signEntry(const OutboxEntry& entry, const crypto::KeyPair& key,
                                                   std::uint32_t sequence, std::uint32_t lastLedger,
-                                                  std::uint64_t fee);
+                                                  std::uint64_t fee, std::uint32_t networkId = 0);
 
 class Outbox {
  public:

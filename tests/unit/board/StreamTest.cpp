@@ -101,7 +101,7 @@ TEST(StreamTest, LocalTransactionReproducesBlobAndMetaInBothApiVersions) {
   st.closeTime = 800000000;
   for (int api : {1, 2}) {
     SCOPED_TRACE("api v" + std::to_string(api));
-    auto text = devnet::renderTransactionMessage(st, api);
+    auto text = devnet::renderTransactionMessage(st, api, 0);
     ASSERT_TRUE(text.ok()) << text.error().message;
     auto msg = parse(text->c_str());
     auto ev = parseStreamEvent(msg);

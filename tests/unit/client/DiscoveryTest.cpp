@@ -39,7 +39,7 @@ TEST(DiscoveryTest, IgnoresFailedForgedAndForeignTransactions) {
       messageTx(a, registry.accountId(), protocol::MessageType::host, announcement(a, 20), std::nullopt, 4);
   forged.blob[forged.blob.size() - 3] ^= 0x01;  // inside the memo: the signature no longer holds
   board::BoardTx plain;
-  plain.blob = *ledger::signPayment(ledger::Payment{registry.accountId(), {}, 10, 1, {}, {}}, a);
+  plain.blob = *ledger::signPayment(ledger::Payment{registry.accountId(), {}, 10, 1, {}, {}, {}}, a);
   EXPECT_TRUE(client::announcements({failed, forged, plain}, std::nullopt).empty());
 }
 

@@ -12,7 +12,12 @@ StatusView healthy() {
   StatusView v;
   v.reportedAt = kNow - 1;
   v.instances = 3;
-  v.board = BoardView{true, "ws://b", 120, 118, 0, ""};
+  BoardView b;
+  b.connected = true;
+  b.url = "ws://b";
+  b.lastLedger = 120;
+  b.cursor = 118;
+  v.board = b;
   lease::Lease l;
   l.state = lease::LeaseState::active;
   l.acceptedAt = kNow - 5000;
@@ -185,6 +190,43 @@ TEST(HostStatusTest, ReadsFeesAndFundsFromTheRow) {
   readStatusRow(R"({"version":"0.1.0"})", 1, none);
   EXPECT_FALSE(none.fees.has_value());
   EXPECT_FALSE(none.funds.has_value());
+}
+
+TEST(HostStatusTest, ABoardCaughtLyingRecentlyAndConflictingValidationsNeedAttention) {
+  StatusView v = healthy();
+  v.board->verifying = true;
+  v.board->faults.push_back({"ws://liar", kNow - 100, "txTreeMismatch: ledger 7: …", 3});
+  auto a = assessStatus(v, kNow);
+  ASSERT_EQ(a.attention.size(), 1u);
+  EXPECT_NE(a.attention[0].find("ws://liar"), std::string::npos);
+  EXPECT_NE(a.attention[0].find("3 time(s)"), std::string::npos);
+  EXPECT_NE(a.attention[0].find("txTreeMismatch"), std::string::npos);
+  // An old fault is history, not a problem.
+  v.board->faults[0].at = kNow - 7200;
+  EXPECT_TRUE(assessStatus(v, kNow).attention.empty());
+  v.board->conflicts = 2;
+  a = assessStatus(v, kNow);
+  ASSERT_EQ(a.attention.size(), 1u);
+  EXPECT_NE(a.attention[0].find("conflict"), std::string::npos);
+}
+
+TEST(HostStatusTest, TheTrustFieldsOfTheNodesRowAreRead) {
+  StatusView v;
+  readStatusRow(
+      R"({"board":{"connected":true,"url":"ws://a","lastLedger":9,"cursor":8,"reconnects":1,)"
+      R"("lastError":"","verifying":true,"quorumLedger":9,"ledgersVerified":5,"verifyMicros":120,)"
+      R"("conflicts":0,"faults":[{"url":"ws://liar","at":1000,"evidence":"headerMismatch: x","count":2},)"
+      R"({"url":7}],"avoided":["ws://liar",3]}})",
+      kNow, v);
+  ASSERT_TRUE(v.board);
+  EXPECT_TRUE(v.board->verifying);
+  EXPECT_EQ(v.board->quorumLedger, 9u);
+  EXPECT_EQ(v.board->ledgersVerified, 5u);
+  EXPECT_EQ(v.board->verifyMicros, 120u);
+  ASSERT_EQ(v.board->faults.size(), 1u);  // the ill-typed one is skipped
+  EXPECT_EQ(v.board->faults[0].count, 2u);
+  EXPECT_EQ(v.board->faults[0].at, 1000);
+  EXPECT_EQ(v.board->avoided, std::vector<std::string>{"ws://liar"});
 }
 
 }  // namespace
