@@ -58,8 +58,11 @@ registry=$(addressof "$data/registry.seed")
 developer=$(addressof "$data/developer.seed")
 mkdir -p "$data/host"
 if [ ! -s "$data/host/host.json" ]; then
-  "$bin" host init --config "$data/host/host.json" --board "$board" --address 127.0.0.1 \
-    --registry "$registry" --data "$data/host/data" >/dev/null
+  # The node trusts the devnet's validator key, not the board server (docs/NETWORKS.md).
+  validator=$(sed -n 's/.*"master_key": *"\([^"]*\)".*/\1/p' "$data/validator.json")
+  [ -n "$validator" ] || { echo "run: no validator key in $data/validator.json" >&2; exit 1; }
+  "$bin" host init --config "$data/host/host.json" --board "$board" --validator "$validator" \
+    --address 127.0.0.1 --registry "$registry" --data "$data/host/data" >/dev/null
   # A demo host: short moments, ports on loopback only.
   sed -i -e 's/"momentSeconds": 3600/"momentSeconds": 600/' -e 's/"bindAddress": "0.0.0.0"/"bindAddress": "127.0.0.1"/' \
     "$data/host/host.json"
