@@ -104,6 +104,12 @@ bool changesInstances(const std::vector<lease::Action>& actions) {
 }  // namespace
 
 core::Status Node::onTransactions(std::span<const board::BoardTx> txs) {
+  // The node's own payments, from ledgers the board checked: the outbox's confirmations.
+  if (board_.verifiesLedgers()) {
+    auto confirmed = outbox_.confirmDelivered(txs);
+    if (!confirmed) return confirmed.error();
+    if (*confirmed > 0) spdlog::debug("node: {} payment(s) confirmed from checked ledgers", *confirmed);
+  }
   auto admitted = admit(txs);
   if (!admitted) return admitted.error();
   auto verdicts = classify(*admitted);

@@ -57,14 +57,43 @@ std::optional<std::uint64_t> feeToSign(const FeeView& fee, std::uint64_t minFee,
 Outbox::Outbox(NodeStore& store, BoardPort& board, const crypto::KeyPair& key, OutboxOptions options)
     : store_(store), board_(board), key_(key), options_(options), address_(key.address()) {}
 
+core::Result<std::size_t> Outbox::confirmDelivered(std::span<const board::BoardTx> delivered) {
+  if (delivered.empty()) return std::size_t{0};
+  auto open = store_.outbox();
+  if (!open) return open.error();
+  std::size_t n = 0;
+  for (const auto& e : *open) {
+    if (!e.hash) continue;
+    for (const auto& tx : delivered) {
+      if (tx.hash != *e.hash) continue;
+      SASHI_TRY(store_.markSent(e.id, tx.result, tx.ledgerIndex));
+      submittedAt_.erase(e.id);
+      knownDead_.erase(e.id);
+      ++n;
+      break;
+    }
+  }
+  return n;
+}
+
 core::Result<PumpReport> Outbox::pump() {
   PumpReport report;
   auto open = store_.outbox();
   if (!open) return open.error();
   if (open->empty()) return report;
-  auto validated = board_.validatedLedger();
-  if (!validated) return validated.error().context("outbox: validated ledger");
-  const std::uint32_t v = *validated;
+  // Trust mode: the node's cursor (every ledger up to it checked and acted on), not the board's word.
+  const bool verified = board_.verifiesLedgers();
+  std::uint32_t v = 0;
+  if (verified) {
+    auto cursor = store_.cursor();
+    if (!cursor) return cursor.error();
+    if (!*cursor) return report;
+    v = **cursor;
+  } else {
+    auto validated = board_.validatedLedger();
+    if (!validated) return validated.error().context("outbox: validated ledger");
+    v = *validated;
+  }
 
   std::vector<OutboxEntry> live, dead, pending;
   // Confirmations are recorded together (one commit for the whole pass).
@@ -86,6 +115,16 @@ core::Result<PumpReport> Outbox::pump() {
       continue;
     }
     const std::uint32_t lls = e.lastLedger.value_or(0);
+    if (verified) {
+      // Not confirmed by a delivery, and every ledger up to its LastLedgerSequence was checked.
+      if (lls != 0 && lls <= v) {
+        knownDead_[e.id] = *e.hash;
+        dead.push_back(std::move(e));
+      } else {
+        live.push_back(std::move(e));
+      }
+      continue;
+    }
     const std::uint32_t from = lls > options_.lastLedgerWindow + 1 ? lls - options_.lastLedgerWindow - 1 : 1;
     auto look = board_.lookup(*e.hash, from, std::max(lls, from));
     if (!look) {

@@ -80,8 +80,9 @@ struct Fixture {
   std::unique_ptr<NodeStore> store = fakes::openStore(dir.path() + "/node.sqlite");
 };
 
-TEST(NodeDevnetTest, AcquireGetsExactlyOneValidatedSealedReply) {
-  Fixture f;
+// An acquire gets one reply; an underpaid acquire sent while the node is down is refunded when it
+// comes back, and the first reply is never sent again.
+void acquireThenRestart(Fixture& f) {
   auto node = f.startNode();
   auto acquire = f.sendRequest(2500, fakes::acquireRequest());
   std::vector<fakes::OpenedReply> replies;
@@ -119,6 +120,25 @@ TEST(NodeDevnetTest, AcquireGetsExactlyOneValidatedSealedReply) {
   EXPECT_EQ(std::get<protocol::ErrorReply>(replies[1].message).reason, protocol::Reason::underpaid);
   EXPECT_EQ(replies[1].drops, 10u);
   EXPECT_FALSE(node->fatal());
+}
+
+TEST(NodeDevnetTest, AcquireGetsExactlyOneValidatedSealedReply) {
+  Fixture f;
+  acquireThenRestart(f);
+}
+
+// The same with the node trusting the devnet's validator key, not the board: requests come from
+// checked ledgers, and the outbox confirms its replies from them and from the node's cursor.
+TEST(NodeDevnetTest, TrustingTheValidatorKeyTheSameHoldsAndRepliesAreConfirmedFromCheckedLedgers) {
+  Fixture f;
+  auto info = f.wallet.client().request(R"({"command":"server_info"})");
+  ASSERT_TRUE(info.ok());
+  f.config.validators = {(*info)["result"]["info"]["pubkey_validator"].GetString()};
+  f.config.validatorQuorum = 1;
+  acquireThenRestart(f);
+  auto open = f.store->outbox();
+  ASSERT_TRUE(open.ok());
+  EXPECT_TRUE(open->empty()) << "every reply confirmed from a checked ledger";
 }
 
 }  // namespace

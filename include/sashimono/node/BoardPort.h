@@ -72,6 +72,10 @@ class BoardPort {
   // The network's id (server_info network_id; 0 when the board names none). Payments carry it
   // as NetworkID when it is above 1024 (ledger::networkIdField).
   [[nodiscard]] virtual core::Result<std::uint32_t> networkId() { return 0u; }
+  // True when the board delivers only transactions of ledgers it checked against what trusted
+  // validators signed (board.validators): the outbox then confirms its payments from those
+  // deliveries and the node's cursor, never from the board's word (Outbox.h).
+  [[nodiscard]] virtual bool verifiesLedgers() const { return false; }
 };
 
 }  // namespace sashimono::node

@@ -18,6 +18,12 @@
 // A reply is re-signed only when its previous blob provably can never validate, so no reply or
 // refund is ever delivered twice, across crashes at any point.
 //
+// With a board that verifies ledgers (BoardPort::verifiesLedgers: board.validators) the board's
+// word is not taken for either step: an entry is confirmed when its transaction is delivered from
+// a checked ledger (confirmDelivered, called by the node before that ledger is finished), and it
+// is dead when the node's cursor has passed its LastLedgerSequence without that — every ledger it
+// could be in was checked and it was not there.
+//
 // Fees: an entry is signed at the board's open-ledger fee (at least its base fee and minFee),
 // never above maxFee. While that fee is above maxFee (a busy network) nothing is signed: the
 // entries that need signing (pending, or dead and due for re-signing) wait, unsigned, and the
@@ -29,8 +35,10 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string_view>
 
+#include "sashimono/board/Responses.h"
 #include "sashimono/core/Result.h"
 #include "sashimono/crypto/Keys.h"
 #include "sashimono/lease/Action.h"
@@ -81,6 +89,9 @@ class Outbox {
   // One pass (see above). Errors (board unreachable, store failure) leave everything to the next
   // pass; nothing is ever lost or doubled by an interrupted pass.
   [[nodiscard]] core::Result<PumpReport> pump();
+  // Entries whose signed transaction is among `delivered` (from checked ledgers) are sent; returns
+  // how many. Used when the board verifies ledgers.
+  [[nodiscard]] core::Result<std::size_t> confirmDelivered(std::span<const board::BoardTx> delivered);
   // A new ceiling (a reloaded configuration), used from the next pass.
   void setMaxFee(std::uint64_t maxFee) { options_.maxFee = maxFee; }
   [[nodiscard]] std::uint64_t maxFee() const { return options_.maxFee; }

@@ -29,6 +29,9 @@ struct LedgerTx {
 
 class FakeBoard final : public BoardPort {
  public:
+  // The board checks ledgers against trusted validators (Outbox: confirmations from deliveries).
+  bool verifies = false;
+  bool verifiesLedgers() const override { return verifies; }
   core::Result<std::uint32_t> validatedLedger() override {
     if (down) return core::Error("notConnected", 0, "notConnected");
     return ledger_;

@@ -103,6 +103,55 @@ TEST_F(OutboxTest, ResignsOnlyAfterLastLedgerSequencePassed) {
   EXPECT_TRUE(store().outbox()->empty());
 }
 
+TEST_F(OutboxTest, WithCheckedLedgersOnlyDeliveriesConfirmAndOnlyTheCursorProvesDeath) {
+  board.verifies = true;
+  OutboxOptions opts;
+  opts.lastLedgerWindow = 3;
+  Outbox o(store(), board, key, opts);
+  add(10);
+  ASSERT_TRUE(o.pump().ok()) << "no cursor yet: nothing to do";
+  EXPECT_EQ(store().outbox()->front().state, OutboxState::pending);
+  ASSERT_TRUE(store().setCursor(board.ledger()).ok());
+  auto p = o.pump();
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  ASSERT_EQ(p->signed_, 1u);
+  const auto first = store().outbox()->front();
+  EXPECT_EQ(*first.lastLedger, board.ledger() + 3);  // from the cursor
+  // The board's ledger has it, and its `tx` says so: not enough.
+  board.close();
+  ASSERT_TRUE(store().setCursor(board.ledger()).ok());
+  p = o.pump();
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->confirmed, 0u);
+  EXPECT_EQ(store().outbox()->size(), 1u);
+  // Delivered from a checked ledger: sent.
+  board::BoardTx tx;
+  tx.hash = *first.hash;
+  tx.ledgerIndex = board.ledger();
+  tx.result = "tesSUCCESS";
+  auto n = o.confirmDelivered(std::span(&tx, 1));
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1u);
+  EXPECT_TRUE(store().outbox()->empty());
+
+  // Lost on the way: dead only once the cursor passed its LastLedgerSequence.
+  add(20);
+  board.loseSubmits = true;
+  ASSERT_TRUE(o.pump().ok());
+  const auto second = store().outbox()->front();
+  ASSERT_TRUE(second.hash);
+  ASSERT_TRUE(store().setCursor(*second.lastLedger - 1).ok());
+  p = o.pump();
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->resigned, 0u) << "re-signed while it could still be in a ledger not yet checked";
+  board.loseSubmits = false;
+  ASSERT_TRUE(store().setCursor(*second.lastLedger).ok());
+  p = o.pump();
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->resigned, 1u);
+  EXPECT_EQ(*store().outbox()->front().sequence, *second.sequence);
+}
+
 TEST_F(OutboxTest, AlreadyValidatedIsDetectedAfterACrash) {
   add(10);
   {
