@@ -202,6 +202,12 @@ Status BoardClient::runSession(Connection& conn, Session& s) {
   spdlog::info("board: connected to {} at validated ledger {}", s.url, v);
   if (events_.onConnection) events_.onConnection(s.url, true, "");
 
+  return streamLoop(conn, s, "no ledger closed",
+                    [&](std::deque<rapidjson::Document>& batch) { return handleEvents(conn, s, batch); });
+}
+
+Status BoardClient::streamLoop(Connection& conn, Session& s, const char* quietWhat,
+                               const std::function<Status(std::deque<rapidjson::Document>&)>& onBatch) {
   while (!stopping_) {
     std::deque<rapidjson::Document> batch;
     {
@@ -214,11 +220,12 @@ Status BoardClient::runSession(Connection& conn, Session& s) {
       batch.swap(eventQueue_);
     }
     if (stopping_) return {};
-    if (!batch.empty()) SASHI_TRY(handleEvents(conn, s, batch));
+    if (!batch.empty()) SASHI_TRY(onBatch(batch));
     if (!conn.isOpen()) return Error::withCode("closed", "disconnected");
     auto quiet = std::chrono::duration_cast<Ms>(Clock::now() - s.lastLedgerAt);
     if (quiet > options_.quietTimeout)
-      return Error::withCode("quiet", "no ledger closed for " + std::to_string(quiet.count()) + " ms");
+      return Error::withCode("quiet",
+                             std::string(quietWhat) + " for " + std::to_string(quiet.count()) + " ms");
   }
   return {};
 }

@@ -22,7 +22,6 @@ using core::Status;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-constexpr std::chrono::milliseconds kWakeSlice{100};
 constexpr std::size_t kMaxFaults = 20;
 
 std::string renderTrustSubscribe() {
@@ -124,29 +123,11 @@ Status BoardClient::runVerifiedSession(Connection& conn, Session& s) {
   // Validations kept from an earlier session may already allow progress.
   SASHI_TRY(advanceVerified(conn, s));
 
-  while (!stopping_) {
-    std::deque<rapidjson::Document> batch;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, kWakeSlice, [&] { return !eventQueue_.empty() || stopping_.load(); });
-      if (overflow_)
-        return Error::withCode(
-            "overflow",
-            "stream flood: more than " + std::to_string(options_.maxQueuedEvents) + " messages waiting");
-      batch.swap(eventQueue_);
-    }
-    if (stopping_) return {};
-    if (!batch.empty()) {
-      SASHI_TRY(handleTrustEvents(s, batch));
-      SASHI_TRY(advanceVerified(conn, s));
-    }
-    if (!conn.isOpen()) return Error::withCode("closed", "disconnected");
-    auto quiet = std::chrono::duration_cast<Ms>(Clock::now() - s.lastLedgerAt);
-    if (quiet > options_.quietTimeout)
-      return Error::withCode("quiet", "no ledger validated by the trusted validators for " +
-                                          std::to_string(quiet.count()) + " ms");
-  }
-  return {};
+  return streamLoop(conn, s, "no ledger validated by the trusted validators",
+                    [&](std::deque<rapidjson::Document>& batch) -> Status {
+                      SASHI_TRY(handleTrustEvents(s, batch));
+                      return advanceVerified(conn, s);
+                    });
 }
 
 Status BoardClient::handleTrustEvents(Session& s, std::deque<rapidjson::Document>& batch) {

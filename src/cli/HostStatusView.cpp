@@ -90,21 +90,9 @@ void renderJson(const node::HostConfig& c, const node::StatusView& v, const node
     w.Uint64(v.board->verifyMicros);
     w.Key("conflicts");
     w.Uint64(v.board->conflicts);
+    const std::string faults = node::renderBoardFaults(v.board->faults);
     w.Key("faults");
-    w.StartArray();
-    for (const auto& f : v.board->faults) {
-      w.StartObject();
-      w.Key("url");
-      w.String(f.url.c_str());
-      w.Key("at");
-      w.Int64(f.at);
-      w.Key("evidence");
-      w.String(f.evidence.c_str());
-      w.Key("count");
-      w.Uint64(f.count);
-      w.EndObject();
-    }
-    w.EndArray();
+    w.RawValue(faults.c_str(), faults.size(), rapidjson::kArrayType);
     w.Key("avoided");
     w.StartArray();
     for (const auto& u : v.board->avoided) w.String(u.c_str());

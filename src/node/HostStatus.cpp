@@ -50,6 +50,26 @@ std::string renderHealthRows(const std::vector<InstanceHealthRow>& rows) {
   return sb.GetString();
 }
 
+std::string renderBoardFaults(const std::vector<BoardView::Fault>& faults) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.StartArray();
+  for (const auto& f : faults) {
+    w.StartObject();
+    w.Key("url");
+    w.String(f.url.c_str());
+    w.Key("at");
+    w.Int64(f.at);
+    w.Key("evidence");
+    w.String(f.evidence.c_str());
+    w.Key("count");
+    w.Uint64(f.count);
+    w.EndObject();
+  }
+  w.EndArray();
+  return sb.GetString();
+}
+
 std::string renderFees(const FeesRow& f) {
   rapidjson::StringBuffer sb;
   rapidjson::Writer<rapidjson::StringBuffer> w(sb);

@@ -164,21 +164,14 @@ std::string NodeService::boardJson() const {
     w.Key("conflicts");
     w.Uint64(s.validationConflicts);
   }
+  std::vector<BoardView::Fault> faults;
+  for (const auto& f : s.faults)
+    faults.push_back({f.url,
+                      std::chrono::duration_cast<std::chrono::seconds>(f.at.time_since_epoch()).count(),
+                      f.evidence, f.count});
+  const std::string faultsJson = renderBoardFaults(faults);
   w.Key("faults");
-  w.StartArray();
-  for (const auto& f : s.faults) {
-    w.StartObject();
-    w.Key("url");
-    w.String(f.url.c_str());
-    w.Key("at");
-    w.Int64(std::chrono::duration_cast<std::chrono::seconds>(f.at.time_since_epoch()).count());
-    w.Key("evidence");
-    w.String(f.evidence.c_str());
-    w.Key("count");
-    w.Uint64(f.count);
-    w.EndObject();
-  }
-  w.EndArray();
+  w.RawValue(faultsJson.c_str(), faultsJson.size(), rapidjson::kArrayType);
   w.Key("avoided");
   w.StartArray();
   for (const auto& u : s.avoided) w.String(u.c_str());

@@ -173,6 +173,10 @@ class BoardClient {
   core::Status runSession(Connection& conn, Session& s);
   core::Status catchUp(Connection& conn, std::uint32_t from, std::uint32_t to);
   core::Status handleEvents(Connection& conn, Session& s, std::deque<rapidjson::Document>& batch);
+  // The stream messages of a live session, in batches, until it ends: stopped (ok), disconnected,
+  // flooded, or quiet (no progress, `quietWhat`, for options.quietTimeout).
+  core::Status streamLoop(Connection& conn, Session& s, const char* quietWhat,
+                          const std::function<core::Status(std::deque<rapidjson::Document>&)>& onBatch);
   void deliver(BoardTx&& tx);
   void finish(std::uint32_t ledger);
   std::shared_ptr<Connection> current() const;

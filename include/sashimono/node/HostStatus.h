@@ -109,6 +109,7 @@ struct StatusAssessment {
 std::string renderProblems(const std::vector<core::LoggedProblem>& problems);
 std::string renderHealthRows(const std::vector<InstanceHealthRow>& rows);
 std::string renderFees(const FeesRow& fees);
+std::string renderBoardFaults(const std::vector<BoardView::Fault>& faults);
 std::string renderFunds(const FundsRow& funds);
 
 // Parses the JSON the running node writes (Node::statusJson) into `view` (board, version,
