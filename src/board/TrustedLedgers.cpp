@@ -120,8 +120,15 @@ Status BoardClient::runVerifiedSession(Connection& conn, Session& s) {
   spdlog::info("board: connected to {}; ledgers count when {} of {} trusted validators sign them", s.url,
                validators_->quorum(), validators_->trustedCount());
   if (events_.onConnection) events_.onConnection(s.url, true, "");
-  // Validations kept from an earlier session may already allow progress.
-  SASHI_TRY(advanceVerified(conn, s));
+  // Validations kept from an earlier session may already allow progress. A board caught lying is
+  // back only because no other is left: it streams first, so that the validations it passes on
+  // still count (status().quorumLedger moves on) before it is asked for a ledger again.
+  bool avoided = false;
+  {
+    std::lock_guard lock(mu_);
+    avoided = avoidUntil_[s.urlIndex] > Clock::now();
+  }
+  if (!avoided) SASHI_TRY(advanceVerified(conn, s));
 
   return streamLoop(conn, s, "no ledger validated by the trusted validators",
                     [&](std::deque<rapidjson::Document>& batch) -> Status {

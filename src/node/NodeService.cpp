@@ -74,10 +74,17 @@ core::Status NodeService::start() {
   auto cursor = node_->start();
   if (!cursor) return cursor.error().context("node start-up");
   // First start: the account's whole history (a request paid before the node first ran is
-  // still a request to this host).
-  const std::uint32_t from = cursor->value_or(0);
-  spdlog::info("node: starting the board after ledger {}", from);
-  SASHI_TRY(board_->start(from));
+  // still a request to this host). In trust mode every ledger passed is fetched whole and checked,
+  // which the whole chain cannot be: a first start begins at the first ledger the trusted
+  // validators sign, without history.
+  if (!*cursor && board_->status().verifying) {
+    spdlog::info("node: first start in trust mode: the board starts at the next quorum-validated ledger");
+    SASHI_TRY(board_->start(std::nullopt));
+  } else {
+    const std::uint32_t from = cursor->value_or(0);
+    spdlog::info("node: starting the board after ledger {}", from);
+    SASHI_TRY(board_->start(from));
+  }
   thread_ = std::thread([this] { run(); });
   return {};
 }

@@ -2,6 +2,7 @@
 // Sends signed payments from the devnet's genesis account through a BoardClient (no account
 // followed) and waits for their validation — the developer's side in board integration tests.
 #include <chrono>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -13,7 +14,10 @@ namespace sashimono::board::fakes {
 
 class DevnetWallet {
  public:
-  DevnetWallet(const std::string& url, const std::string& genesisSeed) : key_(keyFromSeed(genesisSeed)) {
+  // `networkId`: the NetworkID its payments carry (a devnet started with --network-id above 1024).
+  DevnetWallet(const std::string& url, const std::string& genesisSeed,
+               std::optional<std::uint32_t> networkId = {})
+      : key_(keyFromSeed(genesisSeed)), networkId_(networkId) {
     BoardOptions o;
     o.urls = {url};
     o.requestTimeout = std::chrono::milliseconds(5000);
@@ -33,7 +37,7 @@ class DevnetWallet {
       if (!info.ok()) throw std::runtime_error("account_info: " + info.error().message);
       sequence_ = info->sequence;
     }
-    auto blob = signedPayment(key_, to, drops, *sequence_);
+    auto blob = signedPayment(key_, to, drops, *sequence_, 10, networkId_);
     auto r = client_->submit(blob);
     if (!r.ok()) throw std::runtime_error("submit: " + r.error().message);
     if (r->engineResult != "tesSUCCESS") throw std::runtime_error("submit: " + r->engineResult);
@@ -64,6 +68,7 @@ class DevnetWallet {
 
  private:
   crypto::KeyPair key_;
+  std::optional<std::uint32_t> networkId_;
   std::unique_ptr<BoardClient> client_;
   std::optional<std::uint32_t> sequence_;
   std::map<std::string, core::Bytes> blobs_;

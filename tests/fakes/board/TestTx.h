@@ -1,5 +1,6 @@
 #pragma once
 // Signed test transactions and metadata blobs for board tests.
+#include <optional>
 #include <string>
 
 #include <rapidjson/document.h>
@@ -12,9 +13,10 @@
 
 namespace sashimono::board::fakes {
 
-// A signed Payment of `drops` from `from` to `to` with `sequence`.
+// A signed Payment of `drops` from `from` to `to` with `sequence` (and NetworkID when set).
 inline core::Bytes signedPayment(const crypto::KeyPair& from, const std::string& to, std::uint64_t drops,
-                                 std::uint32_t sequence, std::uint64_t fee = 10) {
+                                 std::uint32_t sequence, std::uint64_t fee = 10,
+                                 std::optional<std::uint32_t> networkId = {}) {
   rapidjson::Document d(rapidjson::kObjectType);
   auto& a = d.GetAllocator();
   std::string from_addr = from.address();
@@ -27,6 +29,7 @@ inline core::Bytes signedPayment(const crypto::KeyPair& from, const std::string&
   d.AddMember("Fee", rapidjson::Value(feeText.c_str(), a), a);
   d.AddMember("Sequence", sequence, a);
   d.AddMember("Flags", 0u, a);
+  if (networkId) d.AddMember("NetworkID", *networkId, a);
   auto blob = ledger::sign(d, a, from);
   if (!blob.ok()) throw std::runtime_error("signedPayment: " + blob.error().message);
   return std::move(*blob);

@@ -35,10 +35,11 @@ inline protocol::AcquireRequest acquireRequest(const std::string& image = "hotpo
 }
 
 // A signed Payment of `drops` from `from` to `to` carrying `request` sealed to `hostKey`
-// (no memo when request is nullopt).
+// (no memo when request is nullopt), with NetworkID when `networkId` is set (a network above 1024).
 inline core::Bytes requestPayment(const crypto::KeyPair& from, const std::string& to, std::uint64_t drops,
                                   std::uint32_t sequence, const std::optional<protocol::Message>& request,
-                                  const crypto::KeyPair& hostKey, std::uint64_t fee = 12) {
+                                  const crypto::KeyPair& hostKey, std::uint64_t fee = 12,
+                                  std::optional<std::uint32_t> networkId = {}) {
   rapidjson::Document d(rapidjson::kObjectType);
   auto& a = d.GetAllocator();
   const std::string fromAddr = from.address();
@@ -49,6 +50,7 @@ inline core::Bytes requestPayment(const crypto::KeyPair& from, const std::string
   d.AddMember("Fee", rapidjson::Value(std::to_string(fee).c_str(), a), a);
   d.AddMember("Sequence", sequence, a);
   d.AddMember("Flags", 0u, a);
+  if (networkId) d.AddMember("NetworkID", *networkId, a);
   if (request) {
     auto memo = protocol::buildRequest(*request, edKeyOf(hostKey));
     if (!memo) throw std::runtime_error("buildRequest: " + memo.error().message);

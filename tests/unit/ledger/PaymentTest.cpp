@@ -124,3 +124,39 @@ TEST(PaymentTest, PaymentFeeTakesTheLargestWithinBounds) {
   EXPECT_EQ(ledger::paymentFee(10, 5000, 10, 1000), 1000u);  // capped
   EXPECT_EQ(ledger::paymentFee(10, 500, 10, 1000), 500u);
 }
+
+TEST(PaymentTest, NetworkIdIsWrittenOnlyWhenSet) {
+  const auto from = newKey();
+  ledger::Payment p;
+  p.destination = newKey().accountId();
+  p.amount.drops = 1;
+  auto plain = ledger::signPayment(p, from);
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  auto plainJson = ledger::decode(*plain);
+  ASSERT_TRUE(plainJson.ok());
+  EXPECT_FALSE(plainJson->HasMember("NetworkID"));
+  EXPECT_FALSE(ledger::decodeTransaction(*plain)->networkId);
+
+  p.networkId = 21337;
+  auto tagged = ledger::signPayment(p, from);
+  ASSERT_TRUE(tagged.ok()) << tagged.error().message;
+  auto json = ledger::decode(*tagged);
+  ASSERT_TRUE(json.ok());
+  ASSERT_TRUE(json->HasMember("NetworkID"));
+  EXPECT_EQ((*json)["NetworkID"].GetUint(), 21337u);
+  auto tx = ledger::decodeTransaction(*tagged);
+  ASSERT_TRUE(tx.ok()) << tx.error().message;
+  EXPECT_EQ(tx->networkId, std::optional<std::uint32_t>(21337));
+  EXPECT_TRUE(ledger::verifySignature(*tx).ok());  // the field is signed
+  EXPECT_NE(tx->hash, ledger::decodeTransaction(*plain)->hash);
+}
+
+TEST(PaymentTest, NetworkIdFieldOnlyAbove1024) {
+  EXPECT_FALSE(ledger::networkIdField(std::nullopt));
+  EXPECT_FALSE(ledger::networkIdField(0));
+  EXPECT_FALSE(ledger::networkIdField(1));
+  EXPECT_FALSE(ledger::networkIdField(1024));
+  EXPECT_EQ(ledger::networkIdField(1025), std::optional<std::uint32_t>(1025));
+  EXPECT_EQ(ledger::networkIdField(21337), std::optional<std::uint32_t>(21337));
+  EXPECT_EQ(ledger::networkIdField(0xFFFFFFFFu), std::optional<std::uint32_t>(0xFFFFFFFFu));
+}
