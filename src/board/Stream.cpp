@@ -3,32 +3,21 @@
 #include <algorithm>
 #include <string_view>
 
+#include "StreamJson.h"
 #include "sashimono/core/Bytes.h"
 #include "sashimono/ledger/Codec.h"
 
 namespace sashimono::board {
 
-using core::Error;
 using core::Result;
 
 namespace {
-Error bad(const std::string& what) {
-  return Error::withCode("badStream", "malformed stream message: " + what);
-}
+using namespace streamjson;
 
-const rapidjson::Value* member(const rapidjson::Value& o, const char* name) {
-  if (!o.IsObject()) return nullptr;
-  auto it = o.FindMember(name);
-  return it == o.MemberEnd() ? nullptr : &it->value;
-}
 std::optional<std::uint32_t> asU32(const rapidjson::Value* v) {
   if (v == nullptr) return std::nullopt;
   if (v->IsUint()) return v->GetUint();
   return std::nullopt;
-}
-std::optional<std::string_view> asStr(const rapidjson::Value* v) {
-  if (v == nullptr || !v->IsString()) return std::nullopt;
-  return std::string_view(v->GetString(), v->GetStringLength());
 }
 }  // namespace
 

@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "StreamJson.h"
 #include "sashimono/board/Responses.h"
 #include "sashimono/board/RpcErrorCode.h"
 #include "sashimono/core/Base64.h"
@@ -15,22 +16,12 @@ using core::Error;
 using core::Result;
 
 namespace {
-Error bad(const std::string& what) {
-  return Error::withCode("badStream", "malformed stream message: " + what);
-}
+using namespace streamjson;
+
 Error badAnswer(const std::string& what) {
   return rpcError(RpcErrorCode::badResponse, "malformed manifest response: " + what);
 }
 
-const rapidjson::Value* member(const rapidjson::Value& o, const char* name) {
-  if (!o.IsObject()) return nullptr;
-  auto it = o.FindMember(name);
-  return it == o.MemberEnd() ? nullptr : &it->value;
-}
-std::optional<std::string_view> asStr(const rapidjson::Value* v) {
-  if (v == nullptr || !v->IsString()) return std::nullopt;
-  return std::string_view(v->GetString(), v->GetStringLength());
-}
 // A number or a decimal string (rippled sends ledger_index of validations as a string).
 std::optional<std::uint32_t> asU32(const rapidjson::Value* v) {
   if (v == nullptr) return std::nullopt;

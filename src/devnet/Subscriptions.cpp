@@ -46,16 +46,23 @@ std::vector<std::pair<std::shared_ptr<net::WsSession>, int>> Subscriptions::sess
     bool Sub::*stream) {
   std::vector<std::pair<std::shared_ptr<net::WsSession>, int>> out;
   std::lock_guard lock(mu_);
+  forEachOpenLocked([&](std::shared_ptr<net::WsSession> s, const Sub& sub) {
+    if (sub.*stream) out.emplace_back(std::move(s), sub.apiVersion);
+  });
+  return out;
+}
+
+void Subscriptions::forEachOpenLocked(
+    const std::function<void(std::shared_ptr<net::WsSession>, const Sub&)>& visit) {
   for (auto it = subs_.begin(); it != subs_.end();) {
     auto s = it->second.session.lock();
     if (!s || !s->isOpen()) {
       it = subs_.erase(it);
       continue;
     }
-    if (it->second.*stream) out.emplace_back(std::move(s), it->second.apiVersion);
+    visit(std::move(s), it->second);
     ++it;
   }
-  return out;
 }
 
 void Subscriptions::publishValidation(const std::function<std::string(int apiVersion)>& render) {
@@ -91,17 +98,10 @@ void Subscriptions::publish(const LedgerHeader& h, const std::string& validatedL
   std::vector<Target> targets;
   {
     std::lock_guard lock(mu_);
-    for (auto it = subs_.begin(); it != subs_.end();) {
-      auto s = it->second.session.lock();
-      if (!s || !s->isOpen()) {
-        it = subs_.erase(it);
-        continue;
-      }
-      const Sub& sub = it->second;
+    forEachOpenLocked([&](std::shared_ptr<net::WsSession> s, const Sub& sub) {
       if (sub.ledger || sub.transactions || !sub.accounts.empty())
         targets.push_back({std::move(s), sub.apiVersion, sub.ledger, sub.transactions, sub.accounts});
-      ++it;
-    }
+    });
   }
   if (targets.empty()) return;
 

@@ -3,6 +3,8 @@
 // hostile one every payment is delivered exactly once and nothing forged is; with only the hostile
 // one nothing unproven is delivered and the board is reported.
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -58,6 +60,22 @@ rapidjson::Value* ledgerTxs(rapidjson::Document& d) {
 
 const char* metaKey(const rapidjson::Value& t) { return t.HasMember("meta_blob") ? "meta_blob" : "meta"; }
 
+// A hook that changes the last hex digit of one field of the first transaction of every `ledger`
+// answer; `field` names that field of the transaction.
+HostileProxy::Hook flipLastDigitOfFirstTx(std::function<const char*(const rapidjson::Value& tx)> field) {
+  return [field = std::move(field)](const std::string& cmd, rapidjson::Document& d) {
+    if (cmd != "ledger") return true;
+    auto* txs = ledgerTxs(d);
+    if (txs == nullptr || txs->Empty()) return true;
+    auto& t = (*txs)[0];
+    const char* name = field(t);
+    std::string digits = t[name].GetString();
+    digits.back() = digits.back() == '0' ? '1' : '0';
+    t[name].SetString(digits.c_str(), static_cast<rapidjson::SizeType>(digits.size()), d.GetAllocator());
+    return true;
+  };
+}
+
 struct Fixture {
   std::string seed = newGenesisSeed();
   DevnetProcess devnet{SASHIMONO_BINARY, seed, 250};
@@ -65,6 +83,17 @@ struct Fixture {
   std::string host = newKey().address();
   crypto::PublicKey key = validatorKey(wallet);
 };
+
+// A board client over `urls` trusting the devnet's validator key, its events going to `rec`:
+// started, and past its first ledger within `limit`.
+std::unique_ptr<BoardClient> startTrusting(const Fixture& f, std::vector<std::string> urls, Recorder& rec,
+                                           std::chrono::milliseconds limit = 10s) {
+  auto client = std::make_unique<BoardClient>(trustOptions(std::move(urls), f.host, f.key), rec.events());
+  if (auto st = client->start(std::nullopt); !st.ok())
+    throw std::runtime_error("start: " + st.error().message);
+  if (!rec.waitFinished(1, limit)) throw std::runtime_error("no ledger finished in time");
+  return client;
+}
 
 }  // namespace
 
@@ -98,27 +127,16 @@ TEST(BoardTrustTest, HonestDevnetDeliversEveryPaymentOnceFromVerifiedLedgers) {
 
 TEST(BoardTrustTest, AlteredMetadataIsRefusedAndTheHonestBoardServesIt) {
   Fixture f;
-  HostileProxy liar(f.devnet.url(), [](const std::string& cmd, rapidjson::Document& d) {
-    if (cmd != "ledger") return true;
-    auto* txs = ledgerTxs(d);
-    if (txs == nullptr || txs->Empty()) return true;
-    auto& t = (*txs)[0];
-    std::string meta = t[metaKey(t)].GetString();
-    meta[meta.size() - 1] = meta.back() == '0' ? '1' : '0';  // one nibble of the metadata
-    t[metaKey(t)].SetString(meta.c_str(), static_cast<rapidjson::SizeType>(meta.size()), d.GetAllocator());
-    return true;
-  });
+  HostileProxy liar(f.devnet.url(), flipLastDigitOfFirstTx(metaKey));  // one nibble of the metadata
   Recorder rec;
-  BoardClient client(trustOptions({liar.url(), f.devnet.url()}, f.host, f.key), rec.events());
-  ASSERT_TRUE(client.start(std::nullopt).ok());
-  ASSERT_TRUE(rec.waitFinished(1, 10s));
+  auto client = startTrusting(f, {liar.url(), f.devnet.url()}, rec);
   const std::string p = f.wallet.pay(f.host, 2'000'000);
   ASSERT_TRUE(rec.waitCount(1, 20s));
   const auto txs = rec.txs();
   ASSERT_EQ(txs.size(), 1u);
   EXPECT_EQ(hex(txs[0].hash), p);
   EXPECT_EQ(txs[0].result, "tesSUCCESS");
-  auto st = client.status();
+  auto st = client->status();
   ASSERT_FALSE(st.faults.empty());
   EXPECT_EQ(st.faults.front().url, liar.url());
   EXPECT_NE(st.faults.front().evidence.find("txTreeMismatch"), std::string::npos)
@@ -138,40 +156,28 @@ TEST(BoardTrustTest, AWithheldRequestIsNoticedAndServedByTheHonestBoard) {
     return true;
   });
   Recorder rec;
-  BoardClient client(trustOptions({liar.url(), f.devnet.url()}, f.host, f.key), rec.events());
-  ASSERT_TRUE(client.start(std::nullopt).ok());
-  ASSERT_TRUE(rec.waitFinished(1, 10s));
+  auto client = startTrusting(f, {liar.url(), f.devnet.url()}, rec);
   const std::string p = f.wallet.pay(f.host, 3'000'000);
   ASSERT_TRUE(rec.waitCount(1, 20s));
   ASSERT_EQ(rec.txs().size(), 1u);
   EXPECT_EQ(hex(rec.txs()[0].hash), p);
-  auto st = client.status();
+  auto st = client->status();
   ASSERT_FALSE(st.faults.empty());
   EXPECT_EQ(st.faults.front().url, liar.url());
 }
 
 TEST(BoardTrustTest, OnlyALiarConfiguredMeansNothingIsDeliveredAndItIsReported) {
   Fixture f;
-  HostileProxy liar(f.devnet.url(), [](const std::string& cmd, rapidjson::Document& d) {
-    if (cmd != "ledger") return true;
-    auto* txs = ledgerTxs(d);
-    if (txs == nullptr || txs->Empty()) return true;
-    auto& t = (*txs)[0];
-    std::string blob = t["tx_blob"].GetString();
-    blob[blob.size() - 1] = blob.back() == '0' ? '1' : '0';
-    t["tx_blob"].SetString(blob.c_str(), static_cast<rapidjson::SizeType>(blob.size()), d.GetAllocator());
-    return true;
-  });
+  HostileProxy liar(f.devnet.url(),
+                    flipLastDigitOfFirstTx([](const rapidjson::Value&) { return "tx_blob"; }));
   Recorder rec;
-  BoardClient client(trustOptions({liar.url()}, f.host, f.key), rec.events());
-  ASSERT_TRUE(client.start(std::nullopt).ok());
-  ASSERT_TRUE(rec.waitFinished(1, 10s));
+  auto client = startTrusting(f, {liar.url()}, rec);
   const std::string p = f.wallet.pay(f.host, 4'000'000);
   const std::uint32_t l = f.wallet.waitValidated(p);
   std::this_thread::sleep_for(2s);
   EXPECT_TRUE(rec.txs().empty());
   EXPECT_LT(rec.finished(), l);
-  auto st = client.status();
+  auto st = client->status();
   ASSERT_FALSE(st.faults.empty());
   EXPECT_EQ(st.faults.back().url, liar.url());
 }
@@ -180,9 +186,7 @@ TEST(BoardTrustTest, UnsignedLedgersAndUnknownValidatorsMoveNothing) {
   Fixture f;
   HostileProxy liar(f.devnet.url());
   Recorder rec;
-  BoardClient client(trustOptions({liar.url()}, f.host, f.key), rec.events());
-  ASSERT_TRUE(client.start(std::nullopt).ok());
-  ASSERT_TRUE(rec.waitFinished(1, 10s));
+  auto client = startTrusting(f, {liar.url()}, rec);
   const std::uint32_t now = rec.finished();
   // A far-ahead ledger the validators never signed, and validations of it by an unknown key.
   crypto::Hash256 fake{};
@@ -204,7 +208,7 @@ TEST(BoardTrustTest, UnsignedLedgersAndUnknownValidatorsMoveNothing) {
   EXPECT_EQ(hex(rec.txs()[0].hash), p);
   std::this_thread::sleep_for(1s);
   EXPECT_LT(rec.finished(), now + 100);
-  auto st = client.status();
+  auto st = client->status();
   EXPECT_LT(st.quorumLedger, now + 100);
   EXPECT_GT(st.validationsRefused, 0u);
   EXPECT_TRUE(st.faults.empty());
@@ -220,9 +224,7 @@ TEST(BoardTrustTest, ABoardThatSkipsLedgersCannotMakeTheCursorSkipThem) {
     return seq % 4 == 0;
   });
   Recorder rec;
-  BoardClient client(trustOptions({liar.url()}, f.host, f.key), rec.events());
-  ASSERT_TRUE(client.start(std::nullopt).ok());
-  ASSERT_TRUE(rec.waitFinished(1, 15s));
+  auto client = startTrusting(f, {liar.url()}, rec, 15s);
   std::set<std::string> paid;
   for (int i = 0; i < 4; ++i) {
     paid.insert(f.wallet.pay(f.host, 6'000'000 + i));

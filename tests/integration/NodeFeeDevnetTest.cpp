@@ -11,49 +11,23 @@
 #include <functional>
 #include <thread>
 
-#include "fakes/board/DevnetProcess.h"
-#include "fakes/board/DevnetWallet.h"
-#include "fakes/node/FakeProvisioner.h"
-#include "fakes/node/NodeHarness.h"
-#include "fakes/node/Tenant.h"
-#include "fakes/node/TestHostConfig.h"
+#include "fakes/Eventually.h"
+#include "fakes/node/DevnetNodeFixture.h"
 #include "sashimono/devnet/Chain.h"
-#include "sashimono/lease/Clock.h"
 #include "sashimono/node/HostStatus.h"
 #include "sashimono/node/NodeMetrics.h"
-#include "sashimono/node/NodeService.h"
 
 namespace sashimono::node {
 namespace {
 
 using namespace std::chrono_literals;
+using sashimono::fakes::eventually;
 
-constexpr int kLedgerMs = 200;
-
-struct Fixture {
+// The shared fixture, reporting to a registry of the test's own.
+struct Fixture : fakes::DevnetNodeFixture {
   explicit Fixture(std::uint64_t hostDrops)
-      : genesis(board::fakes::newGenesisSeed()),
-        devnet(SASHIMONO_BINARY, genesis, kLedgerMs),
-        wallet(devnet.url(), genesis),
-        host(fakes::newEdKey()),
-        tenant(fakes::newEdKey()) {
-    wallet.waitValidated(wallet.pay(host.address(), hostDrops));
-    wallet.waitValidated(wallet.pay(tenant.address(), 100'000'000));
-    config = fakes::testHostConfig(devnet.url(), dir.path());
-    config.quietSeconds = 10;
+      : DevnetNodeFixture(hostDrops, std::make_shared<core::MetricsRegistry>()) {
     metric::declareNodeMetrics(*metrics);
-  }
-
-  std::unique_ptr<NodeService> startNode() {
-    auto s = std::make_unique<NodeService>(config, *store, provisioner, host, clock,
-                                           ServiceOptions{.tickInterval = 100ms,
-                                                          .requestTimeout = 5000ms,
-                                                          .verifyPeer = true,
-                                                          .metrics = metrics,
-                                                          .problems = nullptr});
-    auto st = s->start();
-    if (!st) throw std::runtime_error("node start: " + st.error().message);
-    return s;
   }
 
   // The devnet's admin command: its open-ledger fee becomes `drops`.
@@ -63,32 +37,6 @@ struct Fixture {
     if (!r) throw std::runtime_error("fee_set: " + r.error().message);
     auto f = wallet.client().fee();
     if (!f || f->openLedgerFee != drops) throw std::runtime_error("fee_set did not take");
-  }
-
-  // The developer's acquire, paying `fee` (at least the open-ledger fee, or it is refused).
-  std::string sendAcquire(std::uint64_t drops, std::uint64_t fee) {
-    auto info = wallet.client().accountInfo(tenant.address(), false);
-    if (!info) throw std::runtime_error("account_info: " + info.error().message);
-    auto blob = fakes::requestPayment(tenant, host.address(), drops, info->sequence, fakes::acquireRequest(),
-                                      host, fee);
-    auto r = wallet.client().submit(blob);
-    if (!r) throw std::runtime_error("submit: " + r.error().message);
-    if (r->engineResult != "tesSUCCESS") throw std::runtime_error("submit: " + r->engineResult);
-    return core::toHex(ledger::transactionHash(blob));
-  }
-
-  // Validated payments from the host to the tenant.
-  std::vector<ledger::DecodedTx> paymentsToTenant() {
-    std::vector<ledger::DecodedTx> out;
-    board::AccountTxQuery q;
-    q.account = tenant.address();
-    auto page = wallet.client().accountTx(q);
-    if (!page) return out;
-    for (const auto& t : page->transactions) {
-      auto d = ledger::decodeTransaction(t.blob);
-      if (d && d->account == host.accountId()) out.push_back(std::move(*d));
-    }
-    return out;
   }
 
   std::uint32_t validatedLedger() {
@@ -113,27 +61,15 @@ struct Fixture {
   // Polls the status until `ok` holds (true) or `limit` passes (false); `last` is the last read.
   bool waitStatus(const std::function<bool(const StatusView&)>& ok, std::chrono::milliseconds limit,
                   StatusView& last) {
-    for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;) {
-      last = readStatus();
-      if (ok(last)) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
+    return eventually(
+        [&] {
+          last = readStatus();
+          return ok(last);
+        },
+        limit, 20ms);
   }
 
   std::int64_t now() const { return static_cast<std::int64_t>(clock.now()); }
-
-  std::string genesis;
-  board::fakes::DevnetProcess devnet;
-  board::fakes::DevnetWallet wallet;
-  crypto::KeyPair host;
-  crypto::KeyPair tenant;
-  fakes::TempDir dir;
-  HostConfig config;
-  fakes::FakeProvisioner provisioner;
-  lease::SystemClock clock;
-  std::shared_ptr<core::MetricsRegistry> metrics = std::make_shared<core::MetricsRegistry>();
-  std::unique_ptr<NodeStore> store = fakes::openStore(dir.path() + "/node.sqlite");
 };
 
 bool mentions(const std::vector<std::string>& attention, std::string_view what) {
@@ -154,7 +90,7 @@ TEST(NodeFeeDevnetTest, ReplyWaitsAboveCeilingAndGoesOutOnceAtTheLowerFee) {
   auto node = f.startNode();
   f.setOpenLedgerFee(500);
   // The developer pays the busy network's fee; the host's ceiling is below it.
-  const auto acquire = f.sendAcquire(2500, 500);
+  const auto acquire = f.sendRequest(2500, fakes::acquireRequest(), 500);
   const std::uint32_t acquired = f.wallet.waitValidated(acquire);
 
   StatusView v;
@@ -162,9 +98,7 @@ TEST(NodeFeeDevnetTest, ReplyWaitsAboveCeilingAndGoesOutOnceAtTheLowerFee) {
       << v.rowJson;
   EXPECT_EQ(f.provisioner.instances.size(), 1u);  // the lease is served; only its reply waits
   // Several more ledgers: the reply stays unsigned and nothing from the host validates.
-  for (auto end = std::chrono::steady_clock::now() + 10s;
-       f.validatedLedger() < acquired + 6 && std::chrono::steady_clock::now() < end;)
-    std::this_thread::sleep_for(50ms);
+  eventually([&] { return f.validatedLedger() >= acquired + 6; }, 10s, 50ms);
   ASSERT_GE(f.validatedLedger(), acquired + 6);
   EXPECT_TRUE(f.paymentsToTenant().empty());
   v = f.readStatus();
@@ -190,17 +124,10 @@ TEST(NodeFeeDevnetTest, ReplyWaitsAboveCeilingAndGoesOutOnceAtTheLowerFee) {
 
   // The network calms down under the ceiling: the reply goes out once, at the new fee.
   f.setOpenLedgerFee(50);
-  std::vector<ledger::DecodedTx> replies;
-  for (auto end = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < end;) {
-    replies = f.paymentsToTenant();
-    if (!replies.empty()) break;
-    std::this_thread::sleep_for(50ms);
-  }
+  auto replies = f.waitPaymentsToTenant(1, 10s);
   ASSERT_EQ(replies.size(), 1u);
   const std::uint32_t sent = f.validatedLedger();
-  for (auto end = std::chrono::steady_clock::now() + 5s;
-       f.validatedLedger() < sent + 5 && std::chrono::steady_clock::now() < end;)
-    std::this_thread::sleep_for(50ms);
+  eventually([&] { return f.validatedLedger() >= sent + 5; }, 5s, 50ms);
   replies = f.paymentsToTenant();
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_EQ(replies[0].fee, 50u);

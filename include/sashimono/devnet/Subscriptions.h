@@ -56,6 +56,9 @@ class Subscriptions {
   };
   // The open sessions (with their API version) subscribed to `stream`; closed ones are dropped.
   std::vector<std::pair<std::shared_ptr<net::WsSession>, int>> sessionsWanting(bool Sub::*stream);
+  // Calls `visit` for each open session with its subscription and drops the closed ones; the
+  // caller holds mu_.
+  void forEachOpenLocked(const std::function<void(std::shared_ptr<net::WsSession>, const Sub&)>& visit);
   mutable std::mutex mu_;
   std::unordered_map<std::uint64_t, Sub> subs_;
 };

@@ -8,19 +8,15 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 
+#include "fakes/board/LoopServer.h"
 #include "sashimono/net/WsClient.h"
-#include "sashimono/net/WsServer.h"
 #include "sashimono/net/WsSession.h"
 
 namespace sashimono::board::fakes {
@@ -32,32 +28,20 @@ class HostileProxy {
   using Hook = std::function<bool(const std::string& command, rapidjson::Document& message)>;
 
   explicit HostileProxy(std::string upstreamUrl, Hook hook = {})
-      : handler_(std::make_shared<Handler>(std::move(upstreamUrl), std::move(hook))) {
-    server_ = std::make_unique<net::WsServer>(ioc_, net::ServerOptions{}, handler_);
-    auto p = server_->listen("127.0.0.1", 0);
-    if (!p.ok()) throw std::runtime_error("HostileProxy: " + p.error().message);
-    port_ = *p;
-    thread_ = std::thread([this] { ioc_.run(); });
-  }
-  ~HostileProxy() {
-    handler_->closeAll();
-    server_->stop();
-    work_.reset();
-    server_->waitClosed(std::chrono::seconds(5));
-    ioc_.stop();
-    if (thread_.joinable()) thread_.join();
-  }
+      : loop_(std::make_shared<Handler>(std::move(upstreamUrl), std::move(hook)), "HostileProxy") {}
+  // Closes the client and upstream connections first; loop_ then stops the server and its thread.
+  ~HostileProxy() { loop_.handler().closeAll(); }
   HostileProxy(const HostileProxy&) = delete;
   HostileProxy& operator=(const HostileProxy&) = delete;
 
-  [[nodiscard]] std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_) + "/"; }
+  [[nodiscard]] std::string url() const { return loop_.url(); }
   // Sends a message of the proxy's own to every client.
   void inject(const std::string& text) {
-    for (auto& s : handler_->sessions()) s->send(text);
+    for (auto& s : loop_.handler().sessions()) s->send(text);
   }
-  [[nodiscard]] int opened() const { return handler_->opened; }
+  [[nodiscard]] int opened() const { return loop_.handler().opened; }
   // Messages the hook dropped or changed (it reports changes by calling changed()).
-  [[nodiscard]] int dropped() const { return handler_->dropped; }
+  [[nodiscard]] int dropped() const { return loop_.handler().dropped; }
 
   static std::string text(const rapidjson::Value& v) {
     rapidjson::StringBuffer b;
@@ -176,12 +160,7 @@ class HostileProxy {
     std::atomic<int> dropped{0};
   };
 
-  boost::asio::io_context ioc_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{ioc_.get_executor()};
-  std::shared_ptr<Handler> handler_;
-  std::unique_ptr<net::WsServer> server_;
-  std::uint16_t port_ = 0;
-  std::thread thread_;
+  LoopServer<Handler> loop_;
 };
 
 }  // namespace sashimono::board::fakes

@@ -7,14 +7,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <rapidjson/document.h>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 
-#include "sashimono/net/WsServer.h"
+#include "fakes/board/LoopServer.h"
 #include "sashimono/net/WsSession.h"
 
 namespace sashimono::board::fakes {
@@ -25,32 +22,17 @@ class ScriptedBoard {
   using Script = std::function<void(net::WsSession&, std::uint64_t id, const std::string& command,
                                     const rapidjson::Document& request)>;
 
-  explicit ScriptedBoard(Script script) : handler_(std::make_shared<Handler>(std::move(script))) {
-    server_ = std::make_unique<net::WsServer>(ioc_, net::ServerOptions{}, handler_);
-    auto p = server_->listen("127.0.0.1", 0);
-    if (!p.ok()) throw std::runtime_error("ScriptedBoard: " + p.error().message);
-    port_ = *p;
-    thread_ = std::thread([this] { ioc_.run(); });
-  }
-  ~ScriptedBoard() {
-    server_->stop();
-    work_.reset();
-    // The handler holds its sessions until their onClose, which runs on the loop: let it run.
-    server_->waitClosed(std::chrono::seconds(5));
-    ioc_.stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  ScriptedBoard(const ScriptedBoard&) = delete;
-  ScriptedBoard& operator=(const ScriptedBoard&) = delete;
+  explicit ScriptedBoard(Script script)
+      : loop_(std::make_shared<Handler>(std::move(script)), "ScriptedBoard") {}
 
-  [[nodiscard]] std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_) + "/"; }
+  [[nodiscard]] std::string url() const { return loop_.url(); }
   void broadcast(const std::string& text) {
-    for (auto& s : handler_->sessions()) s->send(text);
+    for (auto& s : loop_.handler().sessions()) s->send(text);
   }
   void dropAll() {
-    for (auto& s : handler_->sessions()) s->close();
+    for (auto& s : loop_.handler().sessions()) s->close();
   }
-  [[nodiscard]] int opened() const { return handler_->opened; }
+  [[nodiscard]] int opened() const { return loop_.handler().opened; }
 
   static std::string success(std::uint64_t id, const std::string& result) {
     return R"({"id":)" + std::to_string(id) + R"(,"status":"success","type":"response","result":)" + result +
@@ -87,12 +69,7 @@ class ScriptedBoard {
     std::atomic<int> opened{0};
   };
 
-  boost::asio::io_context ioc_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{ioc_.get_executor()};
-  std::shared_ptr<Handler> handler_;
-  std::unique_ptr<net::WsServer> server_;
-  std::uint16_t port_ = 0;
-  std::thread thread_;
+  LoopServer<Handler> loop_;
 };
 
 }  // namespace sashimono::board::fakes

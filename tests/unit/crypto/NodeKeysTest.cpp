@@ -1,25 +1,15 @@
 #include "sashimono/crypto/NodeKeys.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include "fakes/ValidationVectors.h"
 #include "sashimono/crypto/Base58Check.h"
 
 using namespace sashimono;
 
 namespace {
-rapidjson::Document loadValidationVectors() {
-  std::ifstream in(std::string(SASHIMONO_SOURCE_DIR) + "/tests/testdata/xrpl-validations.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  rapidjson::Document d;
-  d.Parse(ss.str().c_str());
-  if (d.HasParseError() || !d.IsObject()) throw std::runtime_error("cannot read xrpl-validations.json");
-  return d;
-}
+using sashimono::testing::loadValidationVectors;
 
 crypto::PublicKey keyFromHex(const std::string& hex) {
   auto b = core::fromHex(hex);

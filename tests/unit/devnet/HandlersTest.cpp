@@ -5,6 +5,7 @@
 #include <rapidjson/document.h>
 #include <unistd.h>
 
+#include "HandlerFixture.h"
 #include "TestTx.h"
 #include "sashimono/board/Responses.h"
 #include "sashimono/devnet/Devnet.h"
@@ -14,62 +15,15 @@
 
 using namespace sashimono;
 using namespace sashimono::devnet;
+using devnet::test::FakeSession;
 using devnet::test::key;
 using devnet::test::signedBlob;
 using devnet::test::TxSpec;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string t = (std::filesystem::temp_directory_path() / "sashi-devnet-XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
-
-class FakeSession : public net::WsSession {
- public:
-  std::vector<std::string> sent;
-  void send(std::shared_ptr<const std::string> text) override { sent.push_back(*text); }
-  void close() override {}
-  std::uint64_t id() const override { return 7; }
-  const std::string& remoteAddress() const override { return addr_; }
-  bool isLoopback() const override { return true; }
-  bool isOpen() const override { return true; }
-
- private:
-  std::string addr_ = "127.0.0.1";
-};
-
-class HandlersTest : public ::testing::Test {
+class HandlersTest : public test::HandlerFixture {
  protected:
-  TempDir dir;
-  crypto::KeyPair genesis = key("genesis");
-  crypto::KeyPair alice = key("alice");
-  std::unique_ptr<Devnet> node;
-
-  void SetUp() override { open(); }
-  void open() {
-    DevnetOptions o;
-    o.dataDir = dir.path.string();
-    o.genesisSeed =
-        crypto::encodeSeed(crypto::Seed(crypto::KeyType::ed25519, {'g', 'e', 'n', 'e', 's', 'i', 's'}));
-    o.ledgerInterval = std::chrono::milliseconds(0);
-    auto n = Devnet::open(o);
-    ASSERT_TRUE(n.ok()) << n.error().message;
-    node = std::move(*n);
-  }
-
-  rapidjson::Document call(const std::string& text, bool admin = true,
-                           const std::shared_ptr<net::WsSession>& session = nullptr) {
-    rapidjson::Document d;
-    std::string out = handleRequest(*node, text, admin, session);
-    d.Parse(out.c_str());
-    EXPECT_FALSE(d.HasParseError()) << out;
-    return d;
-  }
   std::string submitPayment(std::uint64_t drops, std::uint32_t seq, std::string* engineResult = nullptr) {
     TxSpec s;
     s.destination = alice.address();
@@ -355,8 +309,7 @@ TEST_F(HandlersTest, StateSurvivesReopen) {
   std::string hash = submitPayment(40'000'000, 1);
   call(R"({"command":"ledger_accept"})");
   submitPayment(1'000'000, 2);  // open ledger only: lost on restart, as never validated
-  node.reset();
-  open();
+  ASSERT_TRUE(open().ok());
   EXPECT_EQ(node->validatedLedger().seq, 2u);
   auto t = call(R"({"command":"tx","transaction":")" + hash + "\"}");
   EXPECT_STREQ(t["status"].GetString(), "success");

@@ -8,6 +8,7 @@
 #include <rapidjson/document.h>
 #include <unistd.h>
 
+#include "HandlerFixture.h"
 #include "TestTx.h"
 #include "sashimono/core/Base64.h"
 #include "sashimono/crypto/NodeKeys.h"
@@ -17,39 +18,11 @@
 
 using namespace sashimono;
 using namespace sashimono::devnet;
+using devnet::test::FakeSession;
 using devnet::test::key;
+using devnet::test::TempDir;
 
 namespace {
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string t = (std::filesystem::temp_directory_path() / "sashi-devnet-net-XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
-
-class FakeSession : public net::WsSession {
- public:
-  explicit FakeSession(std::uint64_t id) : id_(id) {}
-  std::vector<std::string> sent;
-  void send(std::shared_ptr<const std::string> text) override { sent.push_back(*text); }
-  void close() override {}
-  std::uint64_t id() const override { return id_; }
-  const std::string& remoteAddress() const override { return addr_; }
-  bool isLoopback() const override { return true; }
-  bool isOpen() const override { return true; }
-  rapidjson::Document message(std::size_t i) const {
-    rapidjson::Document d;
-    d.Parse(sent.at(i).c_str());
-    return d;
-  }
-
- private:
-  std::uint64_t id_;
-  std::string addr_ = "127.0.0.1";
-};
 
 struct Tx {
   std::uint64_t fee = 10;
@@ -59,38 +32,8 @@ struct Tx {
 Tx paying(std::uint64_t fee, std::uint32_t sequence = 1) { return Tx{fee, sequence, std::nullopt}; }
 Tx onNetwork(std::uint32_t networkId) { return Tx{10, 1, networkId}; }
 
-class NetworkHandlersTest : public ::testing::Test {
+class NetworkHandlersTest : public test::HandlerFixture {
  protected:
-  TempDir dir;
-  crypto::KeyPair genesis = key("genesis");
-  crypto::KeyPair alice = key("alice");
-  std::unique_ptr<Devnet> node;
-
-  core::Status open(std::optional<std::uint32_t> networkId = std::nullopt,
-                    std::uint64_t openLedgerFee = kBaseFee) {
-    node.reset();
-    DevnetOptions o;
-    o.dataDir = dir.path.string();
-    o.genesisSeed =
-        crypto::encodeSeed(crypto::Seed(crypto::KeyType::ed25519, {'g', 'e', 'n', 'e', 's', 'i', 's'}));
-    o.ledgerInterval = std::chrono::milliseconds(0);
-    o.networkId = networkId;
-    o.openLedgerFee = openLedgerFee;
-    auto n = Devnet::open(o);
-    if (!n.ok()) return n.error();
-    node = std::move(*n);
-    return {};
-  }
-  void SetUp() override { ASSERT_TRUE(open().ok()); }
-
-  rapidjson::Document call(const std::string& text, bool admin = true,
-                           const std::shared_ptr<net::WsSession>& session = nullptr) {
-    rapidjson::Document d;
-    std::string out = handleRequest(*node, text, admin, session);
-    d.Parse(out.c_str());
-    EXPECT_FALSE(d.HasParseError()) << out;
-    return d;
-  }
   // A signed payment genesis → alice; returns the submit result object.
   rapidjson::Document submit(const Tx& t) {
     rapidjson::Document d(rapidjson::kObjectType);

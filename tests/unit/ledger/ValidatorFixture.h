@@ -1,14 +1,14 @@
 #pragma once
 // Shared helpers for the manifest / validation / validator-set tests: deterministic key pairs,
-// hashes, and the JS-generated vectors of tests/testdata/xrpl-validations.json.
+// hashes, and (fakes/ValidationVectors.h) the JS-generated vectors of
+// tests/testdata/xrpl-validations.json.
 #include <cstdint>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 
 #include <rapidjson/document.h>
 
+#include "fakes/ValidationVectors.h"
 #include "sashimono/core/Bytes.h"
 #include "sashimono/crypto/Hash.h"
 #include "sashimono/crypto/Keys.h"
@@ -27,16 +27,6 @@ inline crypto::KeyPair keyPair(crypto::KeyType type, std::uint8_t fill) {
 inline crypto::Hash256 hashOf(std::uint32_t n) {
   const std::string text = "ledger " + std::to_string(n);
   return crypto::sha512Half(core::asBytes(text));
-}
-
-inline rapidjson::Document loadValidationVectors() {
-  std::ifstream in(std::string(SASHIMONO_SOURCE_DIR) + "/tests/testdata/xrpl-validations.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  rapidjson::Document d;
-  d.Parse(ss.str().c_str());
-  if (d.HasParseError() || !d.IsObject()) throw std::runtime_error("cannot read xrpl-validations.json");
-  return d;
 }
 
 inline core::Bytes hexBytes(const std::string& hex) {
