@@ -168,8 +168,11 @@ Status BoardClient::handleTrustEvents(Session& s, std::deque<rapidjson::Document
                         out.reason);
           break;
       }
-      if (out.newlyValidated)
+      if (out.newlyValidated) {
+        // The network's newest validated ledger: the node's lag is measured against it.
         status_.quorumLedger = std::max(status_.quorumLedger, out.newlyValidated->sequence);
+        status_.lastLedger = std::max(status_.lastLedger, out.newlyValidated->sequence);
+      }
     } else if (type == "manifestReceived") {
       auto msg = parseManifestReceived(doc);
       if (!msg.ok()) {

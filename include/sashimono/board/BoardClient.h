@@ -119,7 +119,7 @@ struct BoardEvents {
 struct BoardStatus {
   bool connected = false;                 // subscribed and caught up
   std::string url;                        // the current or last server
-  std::uint32_t lastLedger = 0;           // last ledgerClosed seen
+  std::uint32_t lastLedger = 0;           // last ledgerClosed seen (trust mode: quorum-signed)
   std::optional<std::uint32_t> finished;  // the cursor
   std::uint64_t delivered = 0;            // transactions delivered since start
   std::uint64_t duplicates = 0;           // sightings refused by the dedupe window/cursor

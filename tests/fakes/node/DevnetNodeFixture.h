@@ -4,6 +4,7 @@
 // config and store, and the developer's side (requests sent, replies read back from the ledger).
 // For NodeDevnetTest and NodeFeeDevnetTest; SASHIMONO_BINARY names the binary.
 #include <chrono>
+#include <thread>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -49,6 +50,11 @@ struct DevnetNodeFixture {
                                                           .problems = nullptr});
     auto st = s->start();
     if (!st) throw std::runtime_error("node start: " + st.error().message);
+    // Following the board: a first start in trust mode begins at the first signed ledger, and a
+    // request sent before that would be history it does not read.
+    for (auto end = std::chrono::steady_clock::now() + 10s;
+         !s->boardStatus().finished && std::chrono::steady_clock::now() < end;)
+      std::this_thread::sleep_for(20ms);
     return s;
   }
 
