@@ -4,11 +4,11 @@
 // config and store, and the developer's side (requests sent, replies read back from the ledger).
 // For NodeDevnetTest and NodeFeeDevnetTest; SASHIMONO_BINARY names the binary.
 #include <chrono>
-#include <thread>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fakes/Eventually.h"
