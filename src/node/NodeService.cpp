@@ -77,7 +77,7 @@ core::Status NodeService::start() {
   // still a request to this host). In trust mode every ledger passed is fetched whole and checked,
   // which the whole chain cannot be: a first start begins at the first ledger the trusted
   // validators sign, without history.
-  if (!*cursor && board_->status().verifying) {
+  if (!*cursor && board_->verifying()) {
     spdlog::info("node: first start in trust mode: the board starts at the next quorum-validated ledger");
     SASHI_TRY(board_->start(std::nullopt));
   } else {

@@ -150,6 +150,8 @@ class BoardClient {
   void stop();
 
   [[nodiscard]] BoardStatus status() const;
+  // Trust mode (options.trust.validators): fixed at construction; cheap, any thread.
+  [[nodiscard]] bool verifying() const { return validators_ != nullptr; }
   // Waits until the client is connected and caught up (tests, start-up).
   [[nodiscard]] bool waitConnected(std::chrono::milliseconds timeout) const;
 

@@ -26,7 +26,7 @@ class BoardClientPort final : public BoardPort {
   core::Result<AccountView> account(const std::string& address) override;
   core::Result<SubmitOutcome> submit(core::ByteView blob) override;
   core::Result<std::uint32_t> networkId() override;
-  bool verifiesLedgers() const override { return client_.status().verifying; }
+  bool verifiesLedgers() const override { return client_.verifying(); }
   core::Result<TxLookup> lookup(const crypto::Hash256& hash, std::uint32_t minLedger,
                                 std::uint32_t maxLedger) override;
 
