@@ -276,7 +276,8 @@ TEST_F(OutboxTest, FeeAboveTheCeilingSignsNothingUntilItComesDown) {
   }
   EXPECT_EQ(board.submits, 0u);
   EXPECT_EQ(board.accountCalls, 0u) << "no sequence is needed for what is not signed";
-  for (const auto& e : *store().outbox()) {
+  const auto waiting = *store().outbox();  // a copy: the Result is a temporary
+  for (const auto& e : waiting) {
     EXPECT_EQ(e.state, OutboxState::pending);
     EXPECT_FALSE(e.hash.has_value());
   }
@@ -286,7 +287,8 @@ TEST_F(OutboxTest, FeeAboveTheCeilingSignsNothingUntilItComesDown) {
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->signed_, 2u);
   EXPECT_EQ(p->waitingForFee, 0u);
-  for (const auto& e : *store().outbox()) EXPECT_EQ(e.fee, 300u);
+  const auto signedAt = *store().outbox();
+  for (const auto& e : signedAt) EXPECT_EQ(e.fee, 300u);
   board.close();
   ASSERT_TRUE(o.pump().ok());
   ASSERT_EQ(sent().size(), 2u);
