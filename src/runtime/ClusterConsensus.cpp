@@ -393,7 +393,7 @@ std::optional<RoundPlan> ClusterConsensus::nextRound(const LedgerRecord& lcl,
 }
 
 Agreed ClusterConsensus::agree(const RoundPlan& plan, const Hash& outputRoot, const Hash& stateHash,
-                               const Hash& ledgerHash) {
+                               const Hash& ledgerHash, const std::function<void()>& whileWaiting) {
   std::unique_lock lock(mu_);
   lastReplaced_ = false;
   if (!running_ || agreement_.seq() != plan.seqNo) return {};
@@ -404,6 +404,7 @@ Agreed ClusterConsensus::agree(const RoundPlan& plan, const Hash& outputRoot, co
   act();
   lock.unlock();
   flush();
+  if (whileWaiting) whileWaiting();  // the others' outputs may already be here: no matter
   lock.lock();
   cv_.wait(lock, [&] { return stopped_ || replaced_ || behind_ || (closed_ && closed_->planHash == ran); });
   running_.reset();

@@ -364,6 +364,10 @@ void Instance::serveRead(ReadJob& job) {
   // The committed state: a view bound over the contract fs for this run (the contract sees the
   // same paths as in a round). Without views, the live contract fs, read-only.
   std::optional<StateViews::View> view;
+  {  // a round whose outputs are out: its state is committed first
+    std::unique_lock lock(mu_);
+    readCv_.wait(lock, [&] { return stopping_ || !committing_; });
+  }
   if (views_ && !viewsOff_) {
     auto v = views_->open();
     if (v) {

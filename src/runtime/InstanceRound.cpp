@@ -338,28 +338,30 @@ void Instance::runRound(RoundPlan& plan) {
   rec.outputHash = tree.empty() ? Hash{} : tree.root();
   sealLedger(rec);
   lap(2);
-  auto agreed = consensus_->agree(plan, tree.root(), *stateHash, rec.hash);
+  // While the other members' results travel, the ledger's rows are written (not committed): only
+  // the signatures and the commit are left for the close.
+  auto agreed = consensus_->agree(plan, tree.root(), *stateHash, rec.hash, [&] {
+    if (auto st = ledger_->stage(rec, ledgerInputs, ledgerOutputs); !st)
+      spdlog::warn("round {}: staging the ledger: {} (written at the close)", plan.seqNo, st.error().message);
+  });
+  if (!agreed.closed()) ledger_->unstage();
   if (!agreed.closed() && consensus_->replaced()) return replaced();
   if (!agreed.closed()) return fail("no agreement on the round's outputs");
   const auto& sigs = agreed.rootSignatures;
-  if (auto st = ledger_->append(rec, ledgerInputs, ledgerOutputs, agreed.ledgerSignatures, sigs); !st)
-    return fail("storing the ledger failed, its outputs are not sent: " + st.error().message);
-  // The ledger is stored: the round's state is committed (a crash in between is resolved at the
-  // next start, StateRounds::recover), before any output tells a user about it — a read
-  // request that follows sees it.
-  if (undoable) {
-    auto committed = stateRounds_->commit();
-    if (!committed) committed = stateRounds_->commit();  // once more: the connection may have dropped
-    if (!committed)
-      spdlog::error("round {}: committing the state: {}", plan.seqNo, committed.error().message);
-    else if (*committed != *stateHash)
-      spdlog::error("round {}: the committed state {} is not the ledger's {}", plan.seqNo,
-                    core::toHexLower(*committed), core::toHexLower(*stateHash));
-  }
+  auto stored = ledger_->staged()
+                    ? ledger_->commitStaged(agreed.ledgerSignatures, sigs)
+                    : ledger_->append(rec, ledgerInputs, ledgerOutputs, agreed.ledgerSignatures, sigs);
+  if (!stored) return fail("storing the ledger failed, its outputs are not sent: " + stored.error().message);
+  // The ledger is stored (with the agreeing members' signatures): the round is final. Its users
+  // are told at once; the round's state is committed right after (a crash in between is resolved
+  // at the next start, StateRounds::recover, as one between the append and the commit always
+  // was). Read requests wait for that commit (committing_), so that one a user sends after its
+  // output sees the round's state.
   {
     std::lock_guard lock(mu_);
     lcl_ = rec;
     for (const auto& [u, n] : nonces) nonces_[u] = n;
+    committing_ = undoable;
   }
   npl_->setLcl(rec.seqNo);
   lap(3);
@@ -376,6 +378,20 @@ void Instance::runRound(RoundPlan& plan) {
   }
   users_->publish("ledger_event", ledgerCreatedEvent(rec));
   if (c2.unl != c.unl) users_->publish("unl_change", unlChangeMsg(c2.unl.empty() ? unl() : c2.unl));
+  if (undoable) {
+    auto committed = stateRounds_->commit();
+    if (!committed) committed = stateRounds_->commit();  // once more: the connection may have dropped
+    if (!committed)
+      spdlog::error("round {}: committing the state: {}", plan.seqNo, committed.error().message);
+    else if (*committed != *stateHash)
+      spdlog::error("round {}: the committed state {} is not the ledger's {}", plan.seqNo,
+                    core::toHexLower(*committed), core::toHexLower(*stateHash));
+    {
+      std::lock_guard lock(mu_);
+      committing_ = false;
+    }
+    readCv_.notify_all();
+  }
   lap(4);
   spdlog::debug(
       "round {}: {} inputs ({} rejected), {} users with outputs, phases validate {} run {} hash {} store {} "

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "sashimono/core/Log.h"
 #include "sashimono/crypto/Blake3.h"
 
 namespace sashimono::runtime {
@@ -244,11 +245,30 @@ core::Status LedgerStore::append(const LedgerRecord& record, const std::vector<L
                                  const std::vector<LedgerOutput>& outputs,
                                  const std::vector<Signature>& signatures,
                                  const std::vector<Signature>& rootSignatures) {
+  SASHI_TRY(stage(record, inputs, outputs));
+  return commitStaged(signatures, rootSignatures);
+}
+
+core::Status LedgerStore::stage(const LedgerRecord& record, const std::vector<LedgerInput>& inputs,
+                                const std::vector<LedgerOutput>& outputs) {
+  unstage();
   if (record.seqNo != last_.seqNo + 1 || record.prevHash != last_.hash)
     return core::Error("ledger append: seq_no " + std::to_string(record.seqNo) + " does not follow " +
                        std::to_string(last_.seqNo));
-  auto tx = store::Transaction::begin(db_);
-  if (!tx) return tx.error();
+  // The transaction stays open after this returns: it lives in the connection (staging_), so
+  // that it moves with it; a connection closed inside it (a crash) stores nothing of it.
+  SASHI_TRY(db_.exec("BEGIN IMMEDIATE"));
+  staging_ = true;
+  auto rows = stageRows(record, inputs, outputs);
+  if (!rows)
+    unstage();
+  else
+    stagedRecord_ = record;
+  return rows;
+}
+
+core::Status LedgerStore::stageRows(const LedgerRecord& record, const std::vector<LedgerInput>& inputs,
+                                    const std::vector<LedgerOutput>& outputs) {
   {
     auto st = db_.prepare(std::string("INSERT INTO ledgers (") + kLedgerColumns +
                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -310,25 +330,48 @@ core::Status LedgerStore::append(const LedgerRecord& record, const std::vector<L
       }
     }
   }
-  {
-    auto st = db_.prepare("INSERT INTO signatures (seq_no, signer, sig, root_sig) VALUES (?, ?, ?, ?)");
-    if (!st) return st.error();
-    for (const Signature& s : signatures) {
-      st->reset();
-      st->bind(1, static_cast<std::int64_t>(record.seqNo))
-          .bind(2, core::ByteView(s.first))
-          .bind(3, core::ByteView(s.second));
-      const auto root = std::find_if(rootSignatures.begin(), rootSignatures.end(),
-                                     [&](const Signature& r) { return r.first == s.first; });
-      if (root != rootSignatures.end())
-        st->bind(4, core::ByteView(root->second));
-      else
-        st->bindNull(4);
-      SASHI_TRY(st->run());
+  return {};
+}
+
+void LedgerStore::unstage() {
+  if (!staging_) return;
+  staging_ = false;
+  if (auto st = db_.exec("ROLLBACK"); !st)
+    spdlog::error("ledger: rolling a staged ledger back: {}", st.error().message);
+}
+
+core::Status LedgerStore::commitStaged(const std::vector<Signature>& signatures,
+                                       const std::vector<Signature>& rootSignatures) {
+  if (!staging_) return core::Error("ledger append: no ledger is staged");
+  const std::uint64_t seqNo = stagedRecord_.seqNo;
+  auto failed = [this](core::Error e) {
+    unstage();
+    return e;
+  };
+  auto st =
+      cached(signatureSt_, "INSERT INTO signatures (seq_no, signer, sig, root_sig) VALUES (?, ?, ?, ?)");
+  if (!st) return failed(st.error());
+  for (const Signature& s : signatures) {
+    (*st)->reset();
+    (*st)
+        ->bind(1, static_cast<std::int64_t>(seqNo))
+        .bind(2, core::ByteView(s.first))
+        .bind(3, core::ByteView(s.second));
+    const auto root = std::find_if(rootSignatures.begin(), rootSignatures.end(),
+                                   [&](const Signature& r) { return r.first == s.first; });
+    if (root != rootSignatures.end())
+      (*st)->bind(4, core::ByteView(root->second));
+    else
+      (*st)->bindNull(4);
+    if (auto ran = (*st)->run(); !ran) {
+      (*st)->reset();
+      return failed(ran.error());
     }
   }
-  SASHI_TRY(tx->commit());
-  last_ = record;
+  (*st)->reset();  // no statement stays active between calls
+  if (auto st = db_.exec("COMMIT"); !st) return failed(st.error());
+  staging_ = false;
+  last_ = stagedRecord_;
   return {};
 }
 

@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <thread>
 #include <unordered_map>
 #include "sashimono/crypto/Random.h"
@@ -135,8 +136,10 @@ struct PeerNetwork::Impl {
   const std::size_t maxBytes = maxPeerMessageBytes();
 
   // Lock order: cbMu (held while state changes that make callbacks happen, and while they run),
-  // then mu (the state). Neither is held while a WsClient is destroyed or a thread joined.
-  std::mutex cbMu;
+  // then mu (the state). Neither is held while a WsClient is destroyed or a thread joined. An
+  // admitted link's message is delivered under cbMu shared: messages of different connections
+  // are checked (signatures) side by side, never beside a link event, and none after stop().
+  std::shared_mutex cbMu;
   mutable std::mutex mu;
   std::condition_variable cv;
   bool started = false;
@@ -262,21 +265,27 @@ struct PeerNetwork::Impl {
 
   // One whole message from a connection (its transport calls for one connection never overlap).
   void process(const LinkPtr& l, std::string&& data) {
-    std::lock_guard cb(cbMu);
-    {
-      std::lock_guard lock(mu);
-      if (l->closed || stopping) return;
-    }
     auto decoded = decodePeerMessage(core::asBytes(data));
+    {  // The usual case, an admitted link's message within its rates: delivered under cbMu shared.
+      std::shared_lock cb(cbMu);
+      std::optional<PubKey> from;
+      {
+        std::lock_guard lock(mu);
+        if (l->closed || stopping) return;
+        if (decoded.ok() && l->admitted && !handshakeType(*decoded) && withinRates(*l, data.size()))
+          from = *l->peer;
+      }
+      if (from) return deliver(*from, std::move(*decoded));
+    }
+    std::lock_guard cb(cbMu);
     std::vector<Event> events;
     std::optional<PubKey> from;
     {
       std::lock_guard lock(mu);
       if (l->closed || stopping) return;
-      const auto now = Clock::now();
-      if (!l->messages.take(1, static_cast<double>(options.maxMessagesPerSecond), now) ||
-          !l->bytes.take(static_cast<double>(data.size()), static_cast<double>(options.maxBytesPerSecond),
-                         now)) {
+      // An admitted link's message is here only when the rates refused it above (taken once).
+      const bool refused = decoded.ok() && l->admitted && !handshakeType(*decoded);
+      if (refused || !withinRates(*l, data.size())) {
         closeLocked(l,
                     "rate limit exceeded (" + std::to_string(options.maxMessagesPerSecond) + " messages, " +
                         std::to_string(options.maxBytesPerSecond) + " bytes per second)",
@@ -288,12 +297,26 @@ struct PeerNetwork::Impl {
       }
     }
     fire(events);
-    if (from && decoded.ok()) {
-      try {
-        onMessageFn(*from, std::move(*decoded));
-      } catch (const std::exception& ex) {
-        spdlog::error("peer network: onMessage threw: {}", ex.what());
-      }
+    if (from && decoded.ok()) deliver(*from, std::move(*decoded));
+  }
+
+  static bool handshakeType(const PeerMessage& m) {
+    const PeerType t = peerTypeOf(m);
+    return t == PeerType::hello || t == PeerType::helloAck;
+  }
+
+  // Takes one message of `bytes` from the link's buckets (mu held).
+  bool withinRates(Link& l, std::size_t bytes) {
+    const auto now = Clock::now();
+    return l.messages.take(1, static_cast<double>(options.maxMessagesPerSecond), now) &&
+           l.bytes.take(static_cast<double>(bytes), static_cast<double>(options.maxBytesPerSecond), now);
+  }
+
+  void deliver(const PubKey& from, PeerMessage&& m) {
+    try {
+      onMessageFn(from, std::move(m));
+    } catch (const std::exception& ex) {
+      spdlog::error("peer network: onMessage threw: {}", ex.what());
     }
   }
 

@@ -76,8 +76,8 @@ class ClusterConsensus final : public Consensus {
   // Consensus.
   void submit(RoundInput in) override;
   std::optional<RoundPlan> nextRound(const LedgerRecord& lcl, std::vector<PubKey> connectedUsers) override;
-  Agreed agree(const RoundPlan& plan, const Hash& outputRoot, const Hash& stateHash,
-               const Hash& ledgerHash) override;
+  Agreed agree(const RoundPlan& plan, const Hash& outputRoot, const Hash& stateHash, const Hash& ledgerHash,
+               const std::function<void()>& whileWaiting = {}) override;
   void wake() override;
   void stop() override;
   void interrupt() override;

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -57,9 +58,12 @@ class Consensus {
   virtual std::optional<RoundPlan> nextRound(const LedgerRecord& lcl, std::vector<PubKey> connectedUsers) = 0;
   // The signatures of the members that computed the same result — state hash, output root and
   // ledger hash — (≥ threshold), or none when the round failed to agree (its effects must then be
-  // rolled back; never in solo).
+  // rolled back; never in solo). `whileWaiting`, when set, is called once on the caller's thread,
+  // without any consensus lock, after this member's result is out and before it waits for the
+  // others' (work that may overlap the agreement: the engine stages the ledger's rows); a
+  // consensus with nothing to wait for does not call it.
   virtual Agreed agree(const RoundPlan& plan, const Hash& outputRoot, const Hash& stateHash,
-                       const Hash& ledgerHash) = 0;
+                       const Hash& ledgerHash, const std::function<void()>& whileWaiting = {}) = 0;
   virtual void wake() = 0;
   virtual void stop() = 0;
   // nextRound() returns nullopt once, soon, without a round (the engine has something to do
@@ -78,17 +82,17 @@ class Consensus {
 
 // A cluster of one: a round starts as soon as inputs wait (no fixed round time), or every
 // roundtime when periodic rounds are on; the instance signs its own output root. Under load —
-// inputs already waiting when the engine asks for the next round — a round starts no sooner
-// than busyRoundMs after the previous one started: ledgers then cannot outrun the clients'
-// max_ledger_seq_no windows, and the waiting inputs share one round. A lone user's input (nothing
-// waiting) starts its round at once.
+// two or more inputs already waiting when the engine asks for the next round — a round starts no
+// sooner than busyRoundMs after the previous one started: ledgers then cannot outrun the clients'
+// max_ledger_seq_no windows, and the waiting inputs share one round. A lone user's input starts
+// its round at once, even when it arrived as the previous round ended (its sender got the output).
 class SoloConsensus final : public Consensus {
  public:
   SoloConsensus(InstanceKey key, std::uint64_t roundTimeMs, bool periodic, std::uint64_t busyRoundMs = 0);
   void submit(RoundInput in) override;
   std::optional<RoundPlan> nextRound(const LedgerRecord& lcl, std::vector<PubKey> connectedUsers) override;
-  Agreed agree(const RoundPlan& plan, const Hash& outputRoot, const Hash& stateHash,
-               const Hash& ledgerHash) override;
+  Agreed agree(const RoundPlan& plan, const Hash& outputRoot, const Hash& stateHash, const Hash& ledgerHash,
+               const std::function<void()>& whileWaiting = {}) override;
   void wake() override;
   void stop() override;
   void interrupt() override;

@@ -199,7 +199,8 @@ class Instance final : public UserService {
   std::map<PubKey, std::uint64_t> pendingBytes_;
   std::deque<Bundle> installs_;
   std::deque<ReadJob> reads_;
-  std::condition_variable readCv_;
+  std::condition_variable readCv_;  // also: committing_ ended
+  bool committing_ = false;         // a stored round's state is being committed (reads wait)
   std::deque<QueryJob> queries_;
   std::condition_variable queryCv_;
   bool stopping_ = false;

@@ -114,17 +114,33 @@ class LedgerStore {
   core::Status append(const LedgerRecord& record, const std::vector<LedgerInput>& inputs,
                       const std::vector<LedgerOutput>& outputs, const std::vector<Signature>& signatures = {},
                       const std::vector<Signature>& rootSignatures = {});
+  // append in two steps, so that the bulk of the writing can overlap the wait for the signatures:
+  // stage() writes the ledger, its inputs, outputs and nonces in a transaction it leaves open
+  // (nothing is durable or visible to other connections yet); commitStaged() adds the signatures
+  // and commits it, durably; unstage() rolls it back (so do stage() and append() of another
+  // ledger; a store closed with a ledger staged, as in a crash, stores nothing of it). The
+  // connection carries the open transaction: a moved store keeps it.
+  core::Status stage(const LedgerRecord& record, const std::vector<LedgerInput>& inputs,
+                     const std::vector<LedgerOutput>& outputs);
+  core::Status commitStaged(const std::vector<Signature>& signatures,
+                            const std::vector<Signature>& rootSignatures = {});
+  void unstage();
+  [[nodiscard]] bool staged() const { return staging_; }
 
  private:
   explicit LedgerStore(store::Database db) : db_(std::move(db)) {}
   // (signer, signature) rows of `sql`, whose one parameter is the ledger's seq_no.
   core::Result<std::vector<Signature>> signatureRows(std::string_view sql, std::uint64_t seqNo);
   // A statement prepared once and reset for each use (a round asks hasInput for every input).
+  core::Status stageRows(const LedgerRecord& record, const std::vector<LedgerInput>& inputs,
+                         const std::vector<LedgerOutput>& outputs);
   core::Result<store::Statement*> cached(std::optional<store::Statement>& slot, std::string_view sql);
   store::Database db_;
   // Declared after db_: finalized before the connection closes.
-  std::optional<store::Statement> hasInputSt_, userNonceSt_;
+  std::optional<store::Statement> hasInputSt_, userNonceSt_, signatureSt_;
   LedgerRecord last_;
+  bool staging_ = false;  // db_ is inside stage()'s transaction
+  LedgerRecord stagedRecord_;
 };
 
 }  // namespace sashimono::runtime

@@ -37,9 +37,11 @@
 // Callbacks. onMessage(from, message) for every message on an admitted connection except
 // hello/hello_ack, `from` being the authenticated key, in order per connection. onLink(key, true)
 // on every admission (again on a replacing connection), onLink(key, false) when a key loses its
-// admitted connection. Callbacks never overlap (one at a time, in the order of the events), run on
-// the network's internal threads, and may call send, broadcast, connected and setPeers — but not
-// stop or the destructor. None starts once stop() has begun, and none is running when it returns.
+// admitted connection. onLink calls never overlap anything (one at a time, in the order of the
+// events); onMessage calls for different connections may run at once (their signatures are checked
+// side by side), never beside an onLink. They run on the network's internal threads, and may call
+// send, broadcast, connected and setPeers — but not stop or the destructor. None starts once stop() has
+// begun, and none is running when it returns.
 //
 // Threading. Internal: one thread runs the server's io_context, one the ClientContext of outgoing
 // connections, one (the manager) dials, re-dials, polls outgoing connections and enforces the

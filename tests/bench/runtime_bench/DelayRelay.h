@@ -17,6 +17,16 @@
 
 namespace sashimono::runtime_bench {
 
+// What a hop through a relay costs on this machine (the relay's own two loopback hops and thread
+// wake-ups, beyond the one loopback hop a direct connection takes), and what one measures.
+// Measured with 200 messages of 64 bytes sent 1 ms apart from a client socket to a server socket
+// on 127.0.0.1, each timed from its write to the server's read of it (one clock): p50s in ms.
+struct RelayLatency {
+  double directMs = 0;   // client → server
+  double relayedMs = 0;  // client → relay(hold) → server
+};
+RelayLatency measureRelay(std::chrono::microseconds hold);
+
 class DelayRelay {
  public:
   // Listens on 127.0.0.1 (a free port); dies on failure.

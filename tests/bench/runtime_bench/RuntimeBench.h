@@ -266,6 +266,7 @@ struct ClusterRun {
   int members = 1;
   std::size_t threshold = 1;
   double delayMs = 0;
+  double oneWayMs = 0;                         // what a hop through the relay added, measured (delayMs > 0)
   std::vector<double> latency;                 // input → verified output (ms), one user, sequential
   std::vector<double> entryLeads, otherLeads;  // the same, split by the round's leader (view 0)
   double cpuMsPerInput = 0;                    // sequential: runtimes + contracts, every member

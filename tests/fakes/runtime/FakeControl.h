@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <mutex>
@@ -58,6 +59,18 @@ class FakeControl {
   [[nodiscard]] std::vector<std::string> take() {
     std::lock_guard l(mu_);
     return std::exchange(requests_, {});
+  }
+  // The requests since the last take(), once there are at least `n` (or after 10 s): a request
+  // the runtime makes after it answered its user (the round's commit) may still be on its way.
+  [[nodiscard]] std::vector<std::string> take(std::size_t n) {
+    for (int i = 0; i < 10000; ++i) {
+      {
+        std::lock_guard l(mu_);
+        if (requests_.size() >= n) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return take();
   }
 
  private:

@@ -125,6 +125,60 @@ TEST_F(LedgerTest, SignaturesAreStoredWithTheirLedger) {
   EXPECT_TRUE(ls->signatures(3)->empty());
 }
 
+// A staged ledger (written while the others' results travel) is invisible to readers and gone
+// after a crash until commitStaged makes it durable with its signatures; unstage drops it.
+TEST_F(LedgerTest, AStagedLedgerIsStoredOnlyWhenCommittedWithItsSignatures) {
+  PubKey user{}, signer{};
+  user[0] = 0xED;
+  signer.fill(0xED);
+  const std::vector<Signature> sigs = {{signer, core::Bytes(64, 7)}};
+  auto ls = LedgerStore::open(path());
+  ASSERT_TRUE(ls.ok());
+  auto reader = LedgerStore::openReader(path());
+  ASSERT_TRUE(reader.ok());
+  auto r1 = next(ls->last(), 1);
+  const std::uint8_t tag = 1;
+  LedgerInput in{user, crypto::blake3(core::ByteView(&tag, 1)), 42, 50, {1}};
+  LedgerOutput out{user, Hash{}, {{9}}};
+  EXPECT_FALSE(ls->commitStaged(sigs).ok()) << "nothing staged yet";
+  ASSERT_TRUE(ls->stage(r1, {in}, {out}).ok());
+  EXPECT_TRUE(ls->staged());
+  EXPECT_EQ(ls->last().seqNo, 0u);
+  EXPECT_FALSE(reader->get(1)->has_value()) << "a staged ledger is not visible to other connections";
+  // Dropped (the round was replaced): nothing of it stays; the same sequence can be staged again.
+  ls->unstage();
+  EXPECT_FALSE(ls->staged());
+  EXPECT_FALSE(ls->get(1)->has_value());
+  EXPECT_FALSE(ls->userNonce(user)->has_value());
+  ASSERT_TRUE(ls->stage(r1, {in}, {out}).ok());
+  // A ledger that does not follow is refused, and drops what was staged.
+  EXPECT_FALSE(ls->stage(next(r1, 2), {}, {}).ok());
+  EXPECT_FALSE(ls->staged());
+  ASSERT_TRUE(ls->stage(r1, {in}, {out}).ok());
+  ASSERT_TRUE(ls->commitStaged(sigs, sigs).ok());
+  EXPECT_FALSE(ls->staged());
+  EXPECT_EQ(ls->last(), r1);
+  auto got = reader->get(1);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ(**got, r1);
+  EXPECT_EQ(*reader->signatures(1), sigs);
+  EXPECT_EQ(*reader->rootSignatures(1), sigs);
+  EXPECT_EQ((*reader->userNonce(user))->nonce, 42u);
+  ASSERT_EQ(reader->outputs(1)->size(), 1u);
+  // A staged ledger left open when the store closes (a crash) is not stored.
+  auto r2 = next(r1, 2);
+  ASSERT_TRUE(ls->stage(r2, {}, {}).ok());
+  ls = LedgerStore::open(path());  // the old store, with its open transaction, is gone
+  ASSERT_TRUE(ls.ok()) << ls.error().message;
+  EXPECT_EQ(ls->last(), r1);
+  // A signature that cannot be stored (a repeated signer) fails the commit and stores nothing.
+  ASSERT_TRUE(ls->stage(r2, {}, {}).ok());
+  EXPECT_FALSE(ls->commitStaged({sigs[0], sigs[0]}).ok());
+  EXPECT_FALSE(ls->staged());
+  EXPECT_EQ(ls->last(), r1);
+  EXPECT_FALSE(ls->get(2)->has_value());
+}
+
 // A ledger made before the store kept signatures (schema version 1) opens, keeps its chain and
 // gains the table.
 TEST_F(LedgerTest, AnOlderDatabaseGainsTheSignaturesTable) {

@@ -1,6 +1,6 @@
-// SoloConsensus: when rounds start. A lone input starts its round at once; inputs that arrived
-// while a round ran wait until busyRoundMs after that round's start (so ledgers cannot outrun the
-// clients' max_ledger_seq_no windows); stop() ends any wait.
+// SoloConsensus: when rounds start. A lone input starts its round at once, even one that arrived
+// as the previous round ended; two or more inputs that arrived while a round ran wait until busyRoundMs after
+// that round's start (so ledgers cannot outrun the clients' max_ledger_seq_no windows); stop() ends any wait.
 #include <chrono>
 #include <future>
 #include <thread>
@@ -52,6 +52,21 @@ TEST(SoloConsensusTest, ALoneInputStartsItsRoundAtOnce) {
   EXPECT_GT(second->timestamp, first->timestamp);
 }
 
+// A closed-loop user gets its output before the round's state is committed, and its next input
+// can be here before the engine asks for the next round: that is not load.
+TEST(SoloConsensusTest, OneInputThatArrivedAsTheRoundEndedIsNotPaced) {
+  SoloConsensus c(InstanceKey::generate(), 1000, false, 500);
+  c.submit(input(1));
+  auto first = c.nextRound(LedgerRecord{}, {});
+  ASSERT_TRUE(first.has_value());
+  c.submit(input(2));
+  const auto t = Clock::now();
+  auto second = c.nextRound(ledgerAfter(*first), {});
+  EXPECT_LT(Clock::now() - t, 200ms) << "a lone input waited for the busy gap";
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->inputs.size(), 1u);
+}
+
 TEST(SoloConsensusTest, InputsWaitingAfterARoundShareTheNextOneNoSoonerThanTheGap) {
   SoloConsensus c(InstanceKey::generate(), 1000, false, 300);
   c.submit(input(1));
@@ -76,6 +91,7 @@ TEST(SoloConsensusTest, NoGapWhenBusyRoundMsIsZeroOrTheRoundTookLonger) {
     auto first = c.nextRound(LedgerRecord{}, {});
     ASSERT_TRUE(first.has_value());
     c.submit(input(2));
+    c.submit(input(3));
     const auto t = Clock::now();
     auto second = c.nextRound(ledgerAfter(*first), {});
     ASSERT_TRUE(second.has_value());
@@ -88,6 +104,7 @@ TEST(SoloConsensusTest, NoGapWhenBusyRoundMsIsZeroOrTheRoundTookLonger) {
     ASSERT_TRUE(first.has_value());
     std::this_thread::sleep_for(150ms);  // the round itself took longer than the gap
     c.submit(input(2));
+    c.submit(input(3));
     const auto t = Clock::now();
     auto second = c.nextRound(ledgerAfter(*first), {});
     ASSERT_TRUE(second.has_value());
@@ -101,6 +118,7 @@ TEST(SoloConsensusTest, StopEndsABusyWaitAndAnIdleWait) {
   auto first = c.nextRound(LedgerRecord{}, {});
   ASSERT_TRUE(first.has_value());
   c.submit(input(2));
+  c.submit(input(3));
   auto busy = std::async(std::launch::async, [&] { return c.nextRound(ledgerAfter(*first), {}); });
   std::this_thread::sleep_for(50ms);
   c.stop();
