@@ -131,9 +131,10 @@ class LedgerStore {
   explicit LedgerStore(store::Database db) : db_(std::move(db)) {}
   // (signer, signature) rows of `sql`, whose one parameter is the ledger's seq_no.
   core::Result<std::vector<Signature>> signatureRows(std::string_view sql, std::uint64_t seqNo);
-  // A statement prepared once and reset for each use (a round asks hasInput for every input).
+  // stage()'s inserts, inside its transaction.
   core::Status stageRows(const LedgerRecord& record, const std::vector<LedgerInput>& inputs,
                          const std::vector<LedgerOutput>& outputs);
+  // A statement prepared once and reset for each use (a round asks hasInput for every input).
   core::Result<store::Statement*> cached(std::optional<store::Statement>& slot, std::string_view sql);
   store::Database db_;
   // Declared after db_: finalized before the connection closes.
