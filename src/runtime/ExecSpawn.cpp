@@ -69,7 +69,7 @@ struct InitArgs {
 // the spawning thread's TLS (CLONE_VM, no copy of the runtime's page tables), so they use sys()
 // only: no errno, no lock, no allocation, no sanitizer; every result is checked as -errno ----
 
-SASHIMONO_SHARED_VM_CHILD [[noreturn]] void exitNow(int code) {
+[[noreturn]] SASHIMONO_SHARED_VM_CHILD void exitNow(int code) {
   for (;;) sys(SYS_exit_group, code);
 }
 
@@ -103,7 +103,7 @@ SASHIMONO_SHARED_VM_CHILD void report(int fd, std::int32_t kind, std::int32_t a,
 }
 
 // `res` is the failed call's -errno.
-SASHIMONO_SHARED_VM_CHILD [[noreturn]] void initFail(const InitArgs& a, int stage, long res) {
+[[noreturn]] SASHIMONO_SHARED_VM_CHILD void initFail(const InitArgs& a, int stage, long res) {
   report(a.reportW, InitReport::kFailed, stage, static_cast<std::int32_t>(-res));
   exitNow(kInitFailed);
 }
@@ -124,7 +124,7 @@ SASHIMONO_SHARED_VM_CHILD void resetSignals() {
   sys(SYS_rt_sigprocmask, SIG_SETMASK, arg(&none), 0, sizeof none);
 }
 
-SASHIMONO_SHARED_VM_CHILD [[noreturn]] void contractFail(int statusW, int stage, long res) {
+[[noreturn]] SASHIMONO_SHARED_VM_CHILD void contractFail(int statusW, int stage, long res) {
   const int msg[2] = {stage, static_cast<int>(-res)};
   while (sys(SYS_write, statusW, arg(msg), sizeof msg) == -EINTR) {
   }
@@ -149,7 +149,7 @@ struct ContractArgs {
 };
 
 // pid 2: a vfork child of the init (the init waits until its execve), in the runtime's memory.
-SASHIMONO_SHARED_VM_CHILD [[noreturn]] void runContract(const InitArgs& a, int statusW) {
+[[noreturn]] SASHIMONO_SHARED_VM_CHILD void runContract(const InitArgs& a, int statusW) {
   const SpawnPlan& p = *a.plan;
   long r = 0;
   // A vfork child sets its own oom_score_adj: the kernel does not pass it on to the runtime and
@@ -199,7 +199,7 @@ SASHIMONO_SHARED_VM_CHILD int contractEntry(void* arg) {
 }
 
 // pid 1 of the new namespace: a CLONE_VM child of the runtime, on its own stack.
-SASHIMONO_SHARED_VM_CHILD [[noreturn]] void runInit(const InitArgs& a) {
+[[noreturn]] SASHIMONO_SHARED_VM_CHILD void runInit(const InitArgs& a) {
   sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
   closeAllBut(a.keep, a.keepN);
   char go = 0;

@@ -5,7 +5,7 @@
 // through a sanitizer's interceptor: sys() returns the result or -errno and touches nothing else.
 
 // Functions that run in such a child: not instrumented (their shadow memory is the runtime's).
-#define SASHIMONO_SHARED_VM_CHILD __attribute__((no_sanitize_address, no_sanitize_undefined))
+#define SASHIMONO_SHARED_VM_CHILD __attribute__((no_sanitize("address", "undefined")))
 
 namespace sashimono::runtime::detail {
 
