@@ -103,6 +103,26 @@ TEST_F(ExecutorRootTest, TheContractSeesOnlyItsOwnNamespaceAndCannotReachTheRunt
   EXPECT_EQ(kv["umount"], std::to_string(EPERM));
 }
 
+// The init and the contract's child run in the runtime's memory until the contract's execve, and
+// the kernel passes an oom_score_adj written there on to every process sharing it, except from a
+// vfork child. The contract's 1000 must be its own, never the runtime's.
+TEST_F(ExecutorRootTest, TheContractsOomScoreIsNeverTheRuntimes) {
+  auto adj = [] {
+    std::ifstream in("/proc/self/oom_score_adj");
+    std::string v;
+    in >> v;
+    return v;
+  };
+  const std::string before = adj();
+  ASSERT_NE(before, "1000");
+  auto kv = probe(65534, 65534);
+  EXPECT_EQ(kv["oom"], "1000");
+  EXPECT_EQ(adj(), before);
+  kv = probe(std::nullopt, std::nullopt);
+  EXPECT_EQ(kv["oom"], "1000");
+  EXPECT_EQ(adj(), before);
+}
+
 TEST_F(ExecutorRootTest, AContractLeftAsRootHoldsNoCapabilityEither) {
   auto kv = probe(std::nullopt, std::nullopt);
   EXPECT_EQ(kv["uid"], "0,0");
