@@ -246,10 +246,11 @@ SASHIMONO_SHARED_VM_CHILD int contractEntry(void* arg) {
   sys(SYS_close, pipeFds[1]);
 
   // The contract runs on its own stack in this memory until its execve; the init waits for that.
-  // (glibc's clone writes errno only if the clone fails, which then ends this init.)
+  // (glibc's clone writes errno, in the spawning thread's TLS, only if the clone fails, which then
+  // ends this init: read at once, it is the clone's.)
   ContractArgs ca{&a, static_cast<int>(statusW)};
   const long contract = ::clone(contractEntry, a.contractStack, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
-  if (contract < 0) initFail(a, kStageFork, -EAGAIN);
+  if (contract < 0) initFail(a, kStageFork, -errno);
   sys(SYS_close, statusW);
   int msg[2] = {0, 0};
   long m;
@@ -375,12 +376,17 @@ struct InitMemory {
   int pidfd = -1;  // a duplicate, so that the init is surely gone before this memory is
 };
 
+// SIGKILL and reap (ECHILD when already reaped: pidfds are never reused).
+static void killAndReap(int pidfd) {
+  killByPidfd(pidfd);
+  siginfo_t info{};
+  while (::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | __WALL) < 0 && errno == EINTR) {
+  }
+}
+
 void InitMemoryDeleter::operator()(InitMemory* m) const {
   if (m->pidfd >= 0) {
-    killByPidfd(m->pidfd);  // a no-op once it has exited
-    siginfo_t info{};
-    while (::waitid(P_PIDFD, static_cast<id_t>(m->pidfd), &info, WEXITED | __WALL) < 0 && errno == EINTR) {
-    }  // ECHILD once reaped
+    killAndReap(m->pidfd);
     ::close(m->pidfd);
   }
   if (m->map != MAP_FAILED) ::munmap(m->map, m->mapSize);
@@ -471,9 +477,7 @@ core::Result<Spawned> spawnInit(SpawnPlan& plan) {
   m.pidfd = ::fcntl(pidfd, F_DUPFD_CLOEXEC, 0);
   if (m.pidfd < 0) {
     const int err = errno;
-    killByPidfd(pidfd);
-    siginfo_t info{};
-    ::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | __WALL);
+    killAndReap(pidfd);
     return Error::fromErrno("contract: dup of the init's pidfd", err);
   }
   out.memory = std::move(*mem);
